@@ -1,0 +1,1 @@
+"""Network video recorder engine: supervisor, camera workers, recorder, catalog, API."""

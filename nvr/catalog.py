@@ -1,0 +1,632 @@
+"""Recordings/events catalog: one SQLite file (WAL) written by the supervisor, read by the rest.
+
+Times are integers whose unit is in the name: ``*_ns`` is Unix epoch nanoseconds (wall clock),
+``duration_90k`` is media duration in 90 kHz ticks. ``file_path`` is relative to the storage root.
+The schema version lives in ``PRAGMA user_version``; ``_MIGRATIONS[n - 1]`` takes a database from
+version ``n - 1`` to ``n`` and is applied at open, one transaction per migration.
+See ``docs/catalog.md`` for the design.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import apsw
+
+from nvr.errors import CatalogError
+
+RECORDING_TYPES = ("continuous", "motion", "scheduled", "manual", "panic")
+
+_BUSY_TIMEOUT_MS = 5000
+
+# Each ``*_span`` index (on ``end_ns - start_ns``) makes ``max(end_ns - start_ns)`` an O(log n)
+# lookup, which bounds overlap queries from below: a row that ends after ``t`` started after
+# ``t - max_span``. Each ``*_open`` partial index finds the rows still open (``end_ns IS NULL``).
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE recordings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        camera_id TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        duration_90k INTEGER NOT NULL,
+        file_path TEXT NOT NULL UNIQUE,
+        motion_events INTEGER NOT NULL DEFAULT 0,
+        size_bytes INTEGER NOT NULL,
+        thumbnail_path TEXT,
+        recording_type TEXT NOT NULL DEFAULT 'motion'
+            CHECK (recording_type IN ('continuous', 'motion', 'scheduled', 'manual', 'panic')),
+        video_codec TEXT,
+        width INTEGER,
+        height INTEGER,
+        status TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'missing', 'repaired')),
+        protected INTEGER NOT NULL DEFAULT 0,
+        created_ns INTEGER NOT NULL
+    );
+    CREATE INDEX recordings_camera_start ON recordings (camera_id, start_ns);
+    CREATE INDEX recordings_start ON recordings (start_ns);
+    CREATE INDEX recordings_span ON recordings (end_ns - start_ns);
+
+    CREATE TABLE motion_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        recording_id INTEGER REFERENCES recordings (id) ON DELETE SET NULL,
+        camera_id TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER,
+        confidence REAL,
+        bbox_json TEXT,
+        frame_thumbnail TEXT
+    );
+    CREATE INDEX motion_events_camera_start ON motion_events (camera_id, start_ns);
+    CREATE INDEX motion_events_start ON motion_events (start_ns);
+    CREATE INDEX motion_events_recording ON motion_events (recording_id);
+    CREATE INDEX motion_events_span ON motion_events (end_ns - start_ns);
+    CREATE INDEX motion_events_open ON motion_events (start_ns) WHERE end_ns IS NULL;
+
+    CREATE TABLE camera_presets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        camera_id TEXT NOT NULL,
+        preset_name TEXT NOT NULL,
+        ptz_position_json TEXT,
+        created_ns INTEGER NOT NULL,
+        UNIQUE (camera_id, preset_name)
+    );
+
+    CREATE TABLE stream_gaps (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        camera_id TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER,
+        cause TEXT NOT NULL
+    );
+    CREATE INDEX stream_gaps_camera_start ON stream_gaps (camera_id, start_ns);
+    CREATE INDEX stream_gaps_start ON stream_gaps (start_ns);
+    CREATE INDEX stream_gaps_span ON stream_gaps (end_ns - start_ns);
+    CREATE INDEX stream_gaps_open ON stream_gaps (start_ns) WHERE end_ns IS NULL;
+    """,
+)
+
+SCHEMA_VERSION: int = len(_MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecording:
+    """A finished segment file to catalogue."""
+
+    camera_id: str
+    start_ns: int
+    end_ns: int
+    duration_90k: int
+    file_path: str
+    size_bytes: int
+    recording_type: str
+    motion_events: int = 0
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    thumbnail_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """One row of ``recordings``; ``motion_events`` is the recorder's count, stored as given."""
+
+    id: int
+    camera_id: str
+    start_ns: int
+    end_ns: int
+    duration_90k: int
+    file_path: str
+    motion_events: int
+    size_bytes: int
+    thumbnail_path: str | None
+    recording_type: str
+    video_codec: str | None
+    width: int | None
+    height: int | None
+    status: str
+    protected: bool
+    created_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMotionEvent:
+    """A motion event; ``end_ns`` is None while it lasts. Boxes are ``(x, y, w, h)`` pixels."""
+
+    camera_id: str
+    start_ns: int
+    end_ns: int | None
+    confidence: float
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MotionEvent:
+    """One row of ``motion_events``; ``recording_id`` is the segment holding ``start_ns``."""
+
+    id: int
+    recording_id: int | None
+    camera_id: str
+    start_ns: int
+    end_ns: int | None
+    confidence: float
+    boxes: tuple[tuple[int, int, int, int], ...]
+    frame_thumbnail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A time span with no recording for a camera (``end_ns`` None while it lasts)."""
+
+    id: int
+    camera_id: str
+    start_ns: int
+    end_ns: int | None
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A named PTZ position of a camera."""
+
+    id: int
+    camera_id: str
+    preset_name: str
+    position: dict[str, Any]
+    created_ns: int
+
+
+_RECORDING_COLUMNS = ", ".join(Recording.__slots__)
+_EVENT_COLUMNS = (
+    "id, recording_id, camera_id, start_ns, end_ns, confidence, bbox_json, frame_thumbnail"
+)
+_GAP_COLUMNS = "id, camera_id, start_ns, end_ns, cause"
+
+
+def _recording(row: Sequence[Any]) -> Recording:
+    values = list(row)
+    values[14] = bool(values[14])  # protected
+    return Recording(*values)
+
+
+def _event(row: Sequence[Any]) -> MotionEvent:
+    values = list(row)
+    values[6] = tuple(tuple(b) for b in json.loads(row[6])) if row[6] else ()  # bbox_json
+    return MotionEvent(*values)
+
+
+def _boxes_json(boxes: Iterable[Iterable[int]]) -> str:
+    rows = [[int(v) for v in box] for box in boxes]
+    if any(len(r) != 4 for r in rows):
+        raise ValueError(f"motion boxes must be (x, y, w, h), got {rows}")
+    return json.dumps(rows)
+
+
+def _span_bound(table: str) -> str:
+    return f"(SELECT coalesce(max(end_ns - start_ns), 0) FROM {table})"
+
+
+def _open_error(path: Path, readonly: bool, exc: BaseException) -> CatalogError:
+    """Turn a failure to open ``path`` into a message that names the cause and the fix."""
+    if isinstance(exc, apsw.NotADBError | apsw.CorruptError):
+        fix = "move it aside (the supervisor then creates a new catalog) or restore a backup"
+        return CatalogError(f"catalog {path} is unusable ({exc}); {fix}")
+    if isinstance(exc, apsw.BusyError):
+        return CatalogError(
+            f"catalog {path} stayed locked for {_BUSY_TIMEOUT_MS / 1000:g} s ({exc}); "
+            "is another supervisor running? Only one process may write the catalog"
+        )
+    if readonly:
+        fix = "check the path; a read-only open needs a catalog the supervisor has created"
+    else:
+        fix = "check that the directory exists and is writable by this user"
+    reason = (exc.strerror or exc) if isinstance(exc, OSError) else exc
+    return CatalogError(f"cannot open catalog {path} ({reason}); {fix}")
+
+
+class Catalog:
+    """The catalog database. The supervisor opens it writable (the one writer); others read-only.
+
+    A ``Catalog`` object is not thread-safe: use each one from a single thread (open one per
+    thread that needs it). Writes outside ``transaction()`` commit one call at a time.
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        """Open (and when writable: create and migrate) the catalog; CatalogError on failure."""
+        self.path = Path(path)
+        self._readonly = readonly
+        self._conn: apsw.Connection | None = None
+        try:
+            if readonly:
+                flags = apsw.SQLITE_OPEN_READONLY
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+            self._conn = apsw.Connection(str(self.path), flags=flags)
+            self._conn.set_busy_timeout(_BUSY_TIMEOUT_MS)
+            self._check_version(migrating=not readonly)
+            if not readonly:
+                self._configure_writer()
+                self._migrate()
+            self._conn.execute("PRAGMA foreign_keys = ON")
+        except (OSError, apsw.Error) as exc:
+            self.close()
+            raise _open_error(self.path, readonly, exc) from exc
+        except CatalogError:
+            self.close()
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        """The database's ``PRAGMA user_version``."""
+        return self._scalar("PRAGMA user_version")
+
+    def close(self) -> None:
+        """Close the connection (idempotent); the last one to close checkpoints the WAL."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); nested use joins the outer.
+
+        An inner block adds nothing of its own: its writes commit or roll back with the outer one.
+        """
+        conn = self._writer()
+        if conn.in_transaction:
+            yield
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except apsw.BusyError as exc:
+            raise _open_error(self.path, False, exc) from exc
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
+                conn.execute("ROLLBACK")
+            raise
+
+    # -- recordings -------------------------------------------------------------------------
+
+    def add_recording(self, rec: NewRecording) -> int:
+        """Insert a segment and link this camera's unlinked events starting in it; return its id.
+
+        ValueError on an invalid field or a ``file_path`` already catalogued.
+        """
+        if rec.recording_type not in RECORDING_TYPES:
+            raise ValueError(f"recording_type {rec.recording_type!r} not in {RECORDING_TYPES}")
+        if rec.end_ns < rec.start_ns or rec.duration_90k < 0 or rec.size_bytes < 0:
+            raise ValueError(f"negative span, duration or size in {rec}")
+        path = rec.file_path
+        if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
+            raise ValueError(f"file_path must be relative to the storage root: {rec.file_path!r}")
+        with self.transaction():
+            conn = self._writer()
+            try:
+                conn.execute(
+                    "INSERT INTO recordings (camera_id, start_ns, end_ns, duration_90k, file_path,"
+                    " motion_events, size_bytes, thumbnail_path, recording_type, video_codec,"
+                    " width, height, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        rec.camera_id,
+                        rec.start_ns,
+                        rec.end_ns,
+                        rec.duration_90k,
+                        rec.file_path,
+                        rec.motion_events,
+                        rec.size_bytes,
+                        rec.thumbnail_path,
+                        rec.recording_type,
+                        rec.video_codec,
+                        rec.width,
+                        rec.height,
+                        time.time_ns(),
+                    ),
+                )
+            except apsw.ConstraintError as exc:
+                raise ValueError(f"cannot add {rec.file_path!r}: {exc}") from exc
+            rec_id = conn.last_insert_rowid()
+            conn.execute(
+                "UPDATE motion_events SET recording_id = ? WHERE camera_id = ?"
+                " AND start_ns >= ? AND start_ns < ? AND recording_id IS NULL",
+                (rec_id, rec.camera_id, rec.start_ns, rec.end_ns),
+            )
+        return rec_id
+
+    def recordings(
+        self,
+        camera_id: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        limit: int | None = None,
+    ) -> list[Recording]:
+        """Recordings overlapping ``[start_ns, end_ns)`` (either bound optional), by start time."""
+        sql, params = self._overlap_sql(
+            "recordings", _RECORDING_COLUMNS, camera_id, start_ns, end_ns, open_rows=False
+        )
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [_recording(r) for r in self._rows(sql, params)]
+
+    def recording(self, recording_id: int) -> Recording | None:
+        """The recording with this id, or None."""
+        rows = self._rows(
+            f"SELECT {_RECORDING_COLUMNS} FROM recordings WHERE id = ?", (recording_id,)
+        )
+        return _recording(rows[0]) if rows else None
+
+    def set_protected(self, recording_id: int, protected: bool) -> bool:
+        """Mark a recording as kept from retention (or not); False when the id is unknown."""
+        with self.transaction():
+            conn = self._writer()
+            conn.execute(
+                "UPDATE recordings SET protected = ? WHERE id = ?", (int(protected), recording_id)
+            )
+            return conn.changes() > 0
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Per camera: recording count, total bytes, first start and last end (ns)."""
+        rows = self._rows(
+            "SELECT camera_id, count(*), sum(size_bytes), min(start_ns), max(end_ns)"
+            " FROM recordings GROUP BY camera_id ORDER BY camera_id"
+        )
+        return {
+            cam: {"recordings": n, "bytes": total, "first_start_ns": first, "last_end_ns": last}
+            for cam, n, total, first, last in rows
+        }
+
+    # -- motion events ----------------------------------------------------------------------
+
+    def add_motion_event(self, ev: NewMotionEvent) -> int:
+        """Insert an event, linked to this camera's recording holding ``ev.start_ns`` if any.
+
+        When several recordings hold it (overlapping types), the latest-starting one is chosen.
+        """
+        if ev.end_ns is not None and ev.end_ns < ev.start_ns:
+            raise ValueError(f"motion event ends before it starts: {ev}")
+        with self.transaction():
+            conn = self._writer()
+            conn.execute(
+                "INSERT INTO motion_events (recording_id, camera_id, start_ns, end_ns, confidence,"
+                " bbox_json) VALUES ((SELECT id FROM recordings WHERE camera_id = :cam"
+                f" AND start_ns <= :t AND start_ns > :t - {_span_bound('recordings')}"
+                " AND end_ns > :t ORDER BY start_ns DESC, id DESC LIMIT 1),"
+                " :cam, :t, :end, :conf, :boxes)",
+                {
+                    "cam": ev.camera_id,
+                    "t": ev.start_ns,
+                    "end": ev.end_ns,
+                    "conf": ev.confidence,
+                    "boxes": _boxes_json(ev.boxes),
+                },
+            )
+            return conn.last_insert_rowid()
+
+    def end_motion_event(
+        self, event_id: int, end_ns: int, confidence: float, boxes: Iterable[Iterable[int]]
+    ) -> None:
+        """Close an event with its final confidence and boxes; LookupError for an unknown id."""
+        with self.transaction():
+            self._check_end("motion_events", event_id, end_ns)
+            self._writer().execute(
+                "UPDATE motion_events SET end_ns = ?, confidence = ?, bbox_json = ? WHERE id = ?",
+                (end_ns, confidence, _boxes_json(boxes), event_id),
+            )
+
+    def motion_events(
+        self,
+        camera_id: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        recording_id: int | None = None,
+    ) -> list[MotionEvent]:
+        """Events overlapping ``[start_ns, end_ns)`` (open events last forever), by start time."""
+        sql, params = self._overlap_sql(
+            "motion_events",
+            _EVENT_COLUMNS,
+            camera_id,
+            start_ns,
+            end_ns,
+            open_rows=True,
+            extra=() if recording_id is None else ("recording_id = :recording_id",),
+        )
+        params["recording_id"] = recording_id
+        return [_event(r) for r in self._rows(sql, params)]
+
+    # -- stream gaps ------------------------------------------------------------------------
+
+    def add_gap(self, camera_id: str, start_ns: int, cause: str) -> int:
+        """Open a gap (stream lost, recorder restarting, ...) for a camera; return its id."""
+        with self.transaction():
+            conn = self._writer()
+            conn.execute(
+                "INSERT INTO stream_gaps (camera_id, start_ns, cause) VALUES (?, ?, ?)",
+                (camera_id, start_ns, cause),
+            )
+            return conn.last_insert_rowid()
+
+    def end_gap(self, gap_id: int, end_ns: int) -> None:
+        """Close a gap; LookupError for an unknown id, ValueError if it ends before it starts."""
+        with self.transaction():
+            self._check_end("stream_gaps", gap_id, end_ns)
+            self._writer().execute(
+                "UPDATE stream_gaps SET end_ns = ? WHERE id = ?", (end_ns, gap_id)
+            )
+
+    def gaps(
+        self, camera_id: str | None = None, start_ns: int | None = None, end_ns: int | None = None
+    ) -> list[Gap]:
+        """Gaps overlapping ``[start_ns, end_ns)`` (open gaps last forever), by start time."""
+        sql, params = self._overlap_sql(
+            "stream_gaps", _GAP_COLUMNS, camera_id, start_ns, end_ns, open_rows=True
+        )
+        return [Gap(*r) for r in self._rows(sql, params)]
+
+    # -- PTZ presets ------------------------------------------------------------------------
+
+    def save_preset(self, camera_id: str, name: str, position: dict[str, Any]) -> int:
+        """Create or replace the named preset (keeping its id and created_ns); return its id."""
+        with self.transaction():
+            rows = self._rows(
+                "INSERT INTO camera_presets (camera_id, preset_name, ptz_position_json, created_ns)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (camera_id, preset_name)"
+                " DO UPDATE SET ptz_position_json = excluded.ptz_position_json RETURNING id",
+                (camera_id, name, json.dumps(position, sort_keys=True), time.time_ns()),
+            )
+            return int(rows[0][0])
+
+    def presets(self, camera_id: str) -> list[Preset]:
+        """The camera's presets, by name."""
+        rows = self._rows(
+            "SELECT id, camera_id, preset_name, ptz_position_json, created_ns FROM camera_presets"
+            " WHERE camera_id = ? ORDER BY preset_name",
+            (camera_id,),
+        )
+        return [Preset(i, c, n, json.loads(p) if p else {}, t) for i, c, n, p, t in rows]
+
+    def delete_preset(self, camera_id: str, name: str) -> bool:
+        """Delete the named preset; False when there was none."""
+        with self.transaction():
+            conn = self._writer()
+            conn.execute(
+                "DELETE FROM camera_presets WHERE camera_id = ? AND preset_name = ?",
+                (camera_id, name),
+            )
+            return conn.changes() > 0
+
+    def integrity_check(self) -> list[str]:
+        """``PRAGMA integrity_check`` lines: ``["ok"]`` when the file is sound."""
+        return [r[0] for r in self._rows("PRAGMA integrity_check")]
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _connection(self) -> apsw.Connection:
+        if self._conn is None:
+            raise CatalogError(f"catalog {self.path} is closed")
+        return self._conn
+
+    def _writer(self) -> apsw.Connection:
+        if self._readonly:
+            raise CatalogError(
+                f"catalog {self.path} is open read-only; only the supervisor writes to it"
+            )
+        return self._connection()
+
+    def _rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        return self._connection().execute(sql, params).fetchall()
+
+    def _scalar(self, sql: str) -> int:
+        return int(self._rows(sql)[0][0])
+
+    def _check_version(self, *, migrating: bool) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise CatalogError(
+                f"catalog {self.path} has schema version {version}, newer than this software"
+                f" supports ({SCHEMA_VERSION}); upgrade the NVR software to open it"
+            )
+        if version < SCHEMA_VERSION and not migrating:
+            raise CatalogError(
+                f"catalog {self.path} has schema version {version}, this software needs"
+                f" {SCHEMA_VERSION}; start the supervisor once to migrate it"
+            )
+
+    def _configure_writer(self) -> None:
+        conn = self._connection()
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]
+        if mode != "wal":
+            raise CatalogError(
+                f"catalog {self.path} cannot use WAL (journal_mode is {mode!r});"
+                " keep the catalog on a local filesystem"
+            )
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _migrate(self) -> None:
+        """Apply pending migrations, one transaction each, foreign keys checked before commit."""
+        conn = self._connection()
+        conn.execute("PRAGMA foreign_keys = OFF")  # lets a migration rebuild a referenced table
+        while True:
+            with self.transaction():
+                version = self.schema_version  # re-read under the write lock
+                if version >= SCHEMA_VERSION:
+                    return
+                try:
+                    conn.execute(_MIGRATIONS[version])
+                    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                except apsw.Error as exc:
+                    raise self._migration_error(version, exc) from exc
+                if broken:
+                    raise self._migration_error(version, f"foreign key violations {broken[:3]}")
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+
+    def _migration_error(self, version: int, cause: object) -> CatalogError:
+        return CatalogError(
+            f"migration {version + 1} of catalog {self.path} failed ({cause}); it is left at"
+            f" schema version {version}: restore a backup or run the previous software version,"
+            " and report this bug"
+        )
+
+    def _check_end(self, table: str, row_id: int, end_ns: int) -> None:
+        rows = self._rows(f"SELECT start_ns FROM {table} WHERE id = ?", (row_id,))
+        if not rows:
+            raise LookupError(f"no row {row_id} in {table}")
+        if end_ns < rows[0][0]:
+            raise ValueError(f"{table} row {row_id} cannot end at {end_ns}, before it starts")
+
+    @staticmethod
+    def _overlap_sql(
+        table: str,
+        columns: str,
+        camera_id: str | None,
+        start_ns: int | None,
+        end_ns: int | None,
+        *,
+        open_rows: bool,
+        extra: tuple[str, ...] = (),
+    ) -> tuple[str, dict[str, Any]]:
+        """SELECT rows overlapping ``[start_ns, end_ns)``, with each lower bound index-ranged.
+
+        Closed rows are searched in ``(camera_id, start_ns)`` between ``start_ns - max span`` and
+        ``end_ns``; rows still open (``end_ns IS NULL``) come from the small partial index.
+        """
+        common = list(extra)
+        if camera_id is not None:
+            common.append("camera_id = :camera_id")
+        if end_ns is not None:
+            common.append("start_ns < :end_ns")
+        params = {"camera_id": camera_id, "start_ns": start_ns, "end_ns": end_ns}
+        if start_ns is None:
+            branches = [(table, common)]
+        else:
+            closed = [*common, "end_ns > :start_ns", f"start_ns > :start_ns - {_span_bound(table)}"]
+            branches = [(table, closed)]
+            if open_rows:
+                branches.append((f"{table} INDEXED BY {table}_open", [*common, "end_ns IS NULL"]))
+        selects = [
+            f"SELECT {columns} FROM {source}" + (f" WHERE {' AND '.join(w)}" if w else "")
+            for source, w in branches
+        ]
+        return " UNION ALL ".join(selects) + " ORDER BY start_ns, id", params

@@ -1,0 +1,118 @@
+"""The ``nvr`` command: run the engine, check a config, run the built-in demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from nvr.config import Config, load_config
+from nvr.errors import NvrError
+from nvr.logs import setup_logging
+
+log = logging.getLogger("nvr")
+
+
+def _run_engine(config: Config, config_path: Path | None, duration_s: float | None) -> int:
+    """Run the supervisor and its API in the foreground until SIGINT/SIGTERM (or duration)."""
+    from nvr.supervisor.api import ApiServer
+    from nvr.supervisor.engine import Supervisor, check_storage
+
+    storage = Path(config.storage.path)
+    check_storage(storage)
+    log_dir = config.logging.log_dir(storage)
+    try:
+        setup_logging(log_dir, "supervisor", config.logging.level, config.logging.keep_days)
+    except OSError as err:
+        raise NvrError(
+            f"logging.dir {log_dir} cannot be used ({err.strerror}); create it or "
+            "point logging.dir at a writable folder"
+        ) from err
+    supervisor = Supervisor(config, config_path)
+    try:
+        api = ApiServer(supervisor, config.api.host, config.api.port)
+    except OSError as err:
+        supervisor.catalog.close()
+        raise NvrError(
+            f"cannot serve the API on {config.api.host}:{config.api.port} ({err.strerror}); "
+            "another engine may be running: stop it or set api.port to a free port"
+        ) from err
+    api.start()
+    supervisor.write_run_file(api.url)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: supervisor.request_stop())
+    if duration_s:
+        threading.Timer(duration_s, supervisor.request_stop).start()
+    try:
+        supervisor.run()
+    finally:
+        api.stop()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    return _run_engine(load_config(path), path, args.duration)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    enabled = sum(1 for c in config.cameras if c.enabled)
+    print(f"{args.config}: OK ({len(config.cameras)} camera(s), {enabled} enabled)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nvr.demo import write_demo_config
+
+    data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="nvr-demo-"))
+    setup_logging(None, "demo")
+    path = write_demo_config(data, args.port)
+    config = load_config(path)
+    print(
+        f"demo: {len(config.cameras)} synthetic cameras; config {path}; "
+        f"recordings in {config.storage.path}; API on http://127.0.0.1:{config.api.port}",
+        flush=True,
+    )
+    return _run_engine(config, path, args.duration)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nvr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the engine in the foreground until SIGINT/SIGTERM")
+    run.add_argument("-c", "--config", required=True, help="path of the YAML configuration")
+    run.add_argument("--duration", type=float, help="stop after this many seconds")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a configuration and exit (0 ok, 2 bad)")
+    check.add_argument("config")
+    check.set_defaults(func=cmd_check_config)
+
+    demo = sub.add_parser("demo", help="run the engine on built-in synthetic cameras")
+    demo.add_argument("--data", help="data folder (default: a new temporary folder)")
+    demo.add_argument("--headless", action="store_true", help="do not open the console window")
+    demo.add_argument("--port", type=int, default=8765, help="API port (default 8765)")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NvrError as err:
+        print(f"nvr: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

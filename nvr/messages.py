@@ -1,0 +1,149 @@
+"""Messages between the supervisor, the camera workers and API clients.
+
+Worker <-> supervisor messages travel pickled over one duplex pipe per worker; only small
+values travel, never frames (frames live in the shared-memory ring). API commands use the
+roadmap's ``UICommandMessage`` fields so the console and the web UI speak one protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "2.0"
+
+# Commands the API accepts (UICommandMessage.command).
+COMMANDS = (
+    "start_recording",  # manual recording on camera_id ("*" = every camera), pre-roll included
+    "stop_recording",  # end manual recording on camera_id ("*" = every camera)
+    "panic",  # params.active true/false: record every camera at once until cleared
+    "reload_config",  # re-read the YAML file now
+    "config_status",  # the config in force and the last reload result
+)
+
+
+@dataclass(slots=True)
+class UICommandMessage:
+    """A command from a user interface, as the roadmap defines it."""
+
+    command: str
+    camera_id: str = "*"
+    ui_session_id: str = ""
+    timestamp: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    schema_version: str = SCHEMA_VERSION
+
+
+# --- supervisor -> worker -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetRecording:
+    """Turn a manual or panic recording reason on or off; the worker answers with ``Ack``."""
+
+    request_id: int
+    reason: str  # "manual" | "panic"
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StopWorker:
+    """Close the open segment, report it, and exit."""
+
+
+# --- worker -> supervisor -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    request_id: int
+    camera_id: str
+    recording: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    """One stream's counters over the last heartbeat interval."""
+
+    connected: bool
+    fps: float
+    bitrate_bps: float
+    last_age_s: float | None  # seconds since the last packet/frame; None before the first
+    width: int
+    height: int
+    codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Sent every second by each worker."""
+
+    camera_id: str
+    pid: int
+    state: str  # starting | live | reconnecting | error
+    main: StreamStats
+    sub: StreamStats | None  # None when the main stream is decoded for motion
+    recording: bool
+    recording_type: str | None
+    recording_since_ns: int | None
+    motion: bool
+    loop_age_s: float  # seconds since the main loop last made progress (stuck-worker watchdog)
+    error: str | None
+    ring: str | None  # shared-memory ring name once frames are published
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentClosed:
+    """A segment file is complete and fsynced; the supervisor catalogs it."""
+
+    camera_id: str
+    file_path: str  # relative to the storage root
+    start_ns: int
+    end_ns: int
+    duration_90k: int
+    size_bytes: int
+    recording_type: str
+    motion_events: int
+    video_codec: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class MotionStarted:
+    camera_id: str
+    start_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class MotionEnded:
+    camera_id: str
+    start_ns: int
+    end_ns: int
+    confidence: float
+    boxes: tuple[tuple[int, int, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDown:
+    """The main stream was lost (or never came up); the supervisor opens a catalog gap."""
+
+    camera_id: str
+    at_ns: int
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamUp:
+    """The main stream delivers packets again; the supervisor closes the open gap."""
+
+    camera_id: str
+    at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailed:
+    """An error the worker cannot recover from by itself (the message names cause and fix)."""
+
+    camera_id: str
+    message: str

@@ -1,0 +1,193 @@
+"""Per-camera motion detector: background model, zones, light guard and event hysteresis.
+
+The per-pixel work runs in ``native.motion`` kernels over buffers allocated once here; call
+``native.motion.warm()`` at worker start so the first frame does not pay for compilation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from native.motion import analyse_frame, motion_boxes
+
+MAX_BOXES = 16
+_ZONE_SHIFT = 4  # fixed-point fraction bits for cv2.fillPoly vertices
+
+
+@dataclass(frozen=True, slots=True)
+class MotionParams:
+    """Detector tuning.
+
+    ``threshold``: luma difference (0-255) from the background that marks a pixel changed;
+    ``min_area``: changed fraction of the zone pixels that makes a frame moving; ``alpha``:
+    background learning rate per frame; ``scale_width``: analysis width (never upscaled);
+    ``light_guard``: changed fraction of the whole frame treated as a lighting change;
+    ``start_frames``: consecutive moving frames that start an event; ``end_s``: quiet seconds
+    that end it; ``zones``: polygons in normalised (0..1) coordinates, empty for the whole frame.
+    """
+
+    threshold: int = 25
+    min_area: float = 0.003
+    alpha: float = 0.05
+    scale_width: int = 320
+    light_guard: float = 0.5
+    start_frames: int = 2
+    end_s: float = 2.0
+    zones: tuple[tuple[tuple[float, float], ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = [
+            text
+            for ok, text in (
+                (0 < self.threshold < 255, "threshold must be 1..254"),
+                (0 < self.min_area <= 1, "min_area must be in (0, 1]"),
+                (0 < self.alpha <= 1, "alpha must be in (0, 1]"),
+                (self.scale_width >= 8, "scale_width must be at least 8"),
+                (0 < self.light_guard <= 1, "light_guard must be in (0, 1]"),
+                (self.start_frames >= 1, "start_frames must be at least 1"),
+                (self.end_s >= 0, "end_s must not be negative"),
+                (all(len(zone) >= 3 for zone in self.zones), "zones need at least 3 points"),
+            )
+            if not ok
+        ]
+        if problems:
+            raise ValueError("invalid motion parameters: " + "; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class MotionResult:
+    """Outcome of one frame."""
+
+    changed: float  # fraction of zone pixels changed this frame (0..1)
+    moving: bool  # changed >= min_area and not a lighting change
+    active: bool  # event state after hysteresis
+    started: bool  # an event started on this frame
+    ended: bool  # an event ended on this frame
+    boxes: tuple[tuple[int, int, int, int], ...]  # moving frames: zone regions, source (x, y, w, h)
+    light_change: bool  # sudden global change: background re-calibrated, no event fired
+
+
+class MotionDetector:
+    """Stateful detector for one camera's luma plane at a fixed source size."""
+
+    def __init__(self, width: int, height: int, params: MotionParams) -> None:
+        """Allocate every buffer once and rasterise the zones at the analysis size."""
+        if width < 1 or height < 1:
+            raise ValueError(f"frame size {width}x{height} is invalid")
+        self.width = width
+        self.height = height
+        self.params = params
+        sw = min(params.scale_width, width)
+        sh = min(height, max(1, round(height * sw / width)))
+        self._scratch = np.zeros((sh, sw), np.float32)
+        self._small = np.zeros((sh, sw), np.float32)
+        self._bg = np.zeros((sh, sw), np.float32)
+        self._mask = np.zeros((sh, sw), np.uint8)
+        self._labels = np.zeros((sh, sw), np.int32)
+        self._stats = np.zeros((((sh + 1) // 2) * ((sw + 1) // 2), 5), np.int32)
+        self._boxes = np.zeros((MAX_BOXES, 4), np.int32)
+        self._zone = _rasterise(params.zones, sw, sh)
+        self._zone_pixels = int(np.count_nonzero(self._zone))
+        if self._zone_pixels == 0:
+            raise ValueError(f"motion zones cover no pixel of the {sw}x{sh} analysis image")
+        self._frame_pixels = sw * sh
+        # Components smaller than a quarter of min_area are noise; an object may split into a few.
+        self._min_box_pixels = max(2, math.ceil(params.min_area * self._zone_pixels / 4))
+        # Analysis cell i spans source pixels bounds[i] .. bounds[i + 1] (as in the kernel).
+        self._x_bounds = [i * width // sw for i in range(sw + 1)]
+        self._y_bounds = [i * height // sh for i in range(sh + 1)]
+        self._threshold = float(params.threshold)
+        self._alpha = float(params.alpha)
+        self._end_ns = round(params.end_s * 1e9)
+        self.reset()
+
+    @property
+    def peak_changed(self) -> float:
+        """Largest changed fraction during the current or last event (its confidence)."""
+        return self._peak
+
+    def reset(self) -> None:
+        """Forget the background and any event (no ``ended`` is reported for an open one)."""
+        self._primed = False
+        self._active = False
+        self._run = 0
+        self._run_peak = 0.0
+        self._peak = 0.0
+        self._last_motion_ns = 0
+
+    def process(self, y: np.ndarray, capture_ns: int) -> MotionResult:
+        """Analyse one (height, width) uint8 luma plane (any strides) captured at ``capture_ns``."""
+        if y.shape != (self.height, self.width) or y.dtype != np.uint8:
+            raise ValueError(
+                f"expected a {self.width}x{self.height} uint8 plane, got {y.shape} {y.dtype}"
+            )
+        zone_changed, all_changed = analyse_frame(
+            y,
+            self._scratch,
+            self._small,
+            self._bg,
+            self._mask,
+            self._zone,
+            self._threshold,
+            self._alpha,
+        )
+        if not self._primed:
+            self._bg[:] = self._small
+            self._primed = True
+            return MotionResult(0.0, False, self._active, False, False, (), False)
+        changed = zone_changed / self._zone_pixels
+        light_change = all_changed > self.params.light_guard * self._frame_pixels
+        if light_change:
+            self._bg[:] = self._small
+        moving = not light_change and changed >= self.params.min_area
+        started = ended = False
+        if moving:
+            self._run += 1
+            self._run_peak = max(self._run_peak, changed)
+            self._last_motion_ns = capture_ns
+            if self._active:
+                self._peak = max(self._peak, changed)
+            elif self._run >= self.params.start_frames:
+                self._active = started = True
+                self._peak = self._run_peak
+        else:
+            self._run = 0
+            self._run_peak = 0.0
+            # A clock that jumps backwards restarts the quiet period instead of freezing it.
+            self._last_motion_ns = min(self._last_motion_ns, capture_ns)
+            if self._active and capture_ns - self._last_motion_ns >= self._end_ns:
+                self._active = False
+                ended = True
+        boxes = self._source_boxes() if moving else ()
+        return MotionResult(changed, moving, self._active, started, ended, boxes, light_change)
+
+    def _source_boxes(self) -> tuple[tuple[int, int, int, int], ...]:
+        count = motion_boxes(
+            self._mask, self._labels, self._stats, self._min_box_pixels, self._boxes
+        )
+        xb, yb = self._x_bounds, self._y_bounds
+        return tuple(
+            (xb[x], yb[y], xb[x + w] - xb[x], yb[y + h] - yb[y])
+            for x, y, w, h in self._boxes[:count].tolist()
+        )
+
+
+def _rasterise(
+    zones: tuple[tuple[tuple[float, float], ...], ...], width: int, height: int
+) -> np.ndarray:
+    """0/1 uint8 mask of the union of normalised polygons at ``width x height`` (all 1 if none)."""
+    if not zones:
+        return np.ones((height, width), np.uint8)
+    mask = np.zeros((height, width), np.uint8)
+    scale = np.array([width, height], np.float64)
+    # Normalised 0 and 1 are the outer edges of the first and last pixel (centres at +0.5).
+    polygons = [
+        np.round((np.asarray(zone, np.float64) * scale - 0.5) * (1 << _ZONE_SHIFT)).astype(np.int32)
+        for zone in zones
+    ]
+    cv2.fillPoly(mask, polygons, 1, lineType=cv2.LINE_8, shift=_ZONE_SHIFT)
+    return mask

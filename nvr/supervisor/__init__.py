@@ -1,0 +1,1 @@
+"""The supervisor process: worker lifecycle, the catalog writer, the HTTP API, live reload."""

@@ -1,0 +1,562 @@
+"""The supervisor: one worker per camera, the single catalog writer, live config reload.
+
+Threads: the main thread runs ``Supervisor.run`` (worker pipes, process sentinels, watchdog,
+restarts, config reload, every catalog write); the HTTP API runs in its own threads and talks
+to the supervisor only through the thread-safe methods ``health``, ``cameras`` and ``command``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from nvr.catalog import Catalog, NewMotionEvent, NewRecording
+from nvr.config import CameraConfig, Config, load_config
+from nvr.errors import ConfigError, StorageError
+from nvr.framering import FrameRing, ring_name
+from nvr.messages import (
+    Ack,
+    Heartbeat,
+    MotionEnded,
+    MotionStarted,
+    SegmentClosed,
+    SetRecording,
+    StreamDown,
+    StreamUp,
+    UICommandMessage,
+    WorkerFailed,
+)
+from nvr.supervisor.workers import WorkerHandle
+from nvr.worker.process import WorkerSpec
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5
+RELOAD_POLL_S = 1.0
+ACK_TIMEOUT_S = 2.0
+STOP_TIMEOUT_S = 10.0
+
+
+def instance_id(storage_path: Path) -> str:
+    """A short id of this engine (its storage path), used to name shared-memory rings."""
+    return hashlib.sha1(str(storage_path.resolve()).encode()).hexdigest()[:6]
+
+
+def check_storage(path: Path) -> None:
+    """Create the storage folder if needed; a clear ``StorageError`` when it cannot be used."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StorageError(
+            f"storage.path {path} cannot be created ({err.strerror}); create it or point "
+            "storage.path at a writable disk"
+        ) from err
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StorageError(
+            f"storage.path {path} is not writable by this user; fix its permissions or point "
+            "storage.path elsewhere"
+        )
+
+
+@dataclass
+class ConfigStatus:
+    path: str
+    ok: bool = True
+    loaded_ns: int = 0
+    errors: list[str] = field(default_factory=list)
+    needs_restart: list[str] = field(default_factory=list)
+    reloads: int = 0
+    failed_reloads: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "loaded_ns": self.loaded_ns,
+            "errors": self.errors,
+            "needs_restart": self.needs_restart,
+            "reloads": self.reloads,
+            "failed_reloads": self.failed_reloads,
+        }
+
+
+class Supervisor:
+    """Runs the engine for one configuration file until ``request_stop``."""
+
+    def __init__(self, config: Config, config_path: Path | None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.root = Path(config.storage.path)
+        check_storage(self.root)
+        self.instance = instance_id(self.root)
+        self.catalog = Catalog(self.root / "catalog.db")
+        self.handles: dict[str, WorkerHandle] = {}
+        self.lock = threading.RLock()  # guards handles, manual, panic, acks, counters
+        self.manual: set[str] = set()
+        self.panic = False
+        self.started_ns = time.time_ns()
+        self.stop_event = threading.Event()
+        self.status = ConfigStatus(
+            str(config_path) if config_path else "<memory>", loaded_ns=time.time_ns()
+        )
+        self._config_stamp = self._stamp()
+        self._next_reload_check = 0.0
+        self._acks: dict[int, tuple[threading.Event, list[Ack]]] = {}
+        self._request_ids = itertools.count(1)
+        self._open_gaps: dict[str, int] = {}
+        self._open_events: dict[str, int] = {}
+        self.segments_total: dict[str, int] = {}
+        self.motion_total: dict[str, int] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Start every enabled camera and supervise until ``request_stop`` is called."""
+        log.info("engine starting: %d camera(s), storage %s", len(self.config.cameras), self.root)
+        for cam in self.config.cameras:
+            if cam.enabled:
+                self._start_camera(cam)
+        try:
+            while not self.stop_event.is_set():
+                self._poll(TICK_S)
+                self._watchdog()
+                self._maybe_reload()
+        finally:
+            self._stop_all()
+            self.catalog.close()
+            log.info("engine stopped")
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def _spec(self, cam: CameraConfig) -> WorkerSpec:
+        logging_cfg = self.config.logging
+        return WorkerSpec(
+            camera=cam,
+            storage_root=str(self.root),
+            ring_name=ring_name(self.instance, cam.id),
+            log_dir=str(logging_cfg.log_dir(self.root)),
+            log_level=logging_cfg.level,
+            keep_days=logging_cfg.keep_days,
+            manual=cam.id in self.manual,
+            panic=self.panic,
+        )
+
+    def _start_camera(self, cam: CameraConfig) -> None:
+        handle = WorkerHandle(self._spec(cam))
+        FrameRing.remove(handle.spec.ring_name)
+        with self.lock:
+            self.handles[cam.id] = handle
+        handle.start()
+
+    def _stop_cameras(self, camera_ids: list[str]) -> None:
+        """Stop workers gracefully (their last segments are cataloged), then forget them."""
+        handles = [self.handles[c] for c in camera_ids if c in self.handles]
+        for handle in handles:
+            handle.restart_at = None
+            if handle.alive:
+                handle.request_stop()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while any(h.alive for h in handles):
+            self._poll(0.2, only=handles)
+            if time.monotonic() > deadline:
+                for handle in handles:
+                    if handle.alive:
+                        log.warning(
+                            "%s: worker did not stop in %.0f s; killing it",
+                            handle.camera_id,
+                            STOP_TIMEOUT_S,
+                        )
+                        handle.kill()
+                deadline = time.monotonic() + 5
+        for handle in handles:
+            self._drain(handle)
+            handle.reap()
+            FrameRing.remove(handle.spec.ring_name)
+            with self.lock:
+                self.handles.pop(handle.camera_id, None)
+            log.info("%s: worker stopped", handle.camera_id)
+
+    def _stop_all(self) -> None:
+        self._stop_cameras(list(self.handles))
+
+    # -- messages from workers ---------------------------------------------------------------
+
+    def _poll(self, timeout: float, only: list[WorkerHandle] | None = None) -> None:
+        handles = only if only is not None else list(self.handles.values())
+        waitables: dict[Any, WorkerHandle] = {}
+        for handle in handles:
+            if handle.conn is not None:
+                waitables[handle.conn] = handle
+            if handle.process is not None and handle.process.exitcode is None:
+                waitables[handle.process.sentinel] = handle
+        if not waitables:
+            time.sleep(timeout)
+            return
+        for ready in wait(list(waitables), timeout):
+            handle = waitables[ready]
+            self._drain(handle)
+            if handle.process is not None and not handle.process.is_alive():
+                self._worker_exited(handle)
+
+    def _drain(self, handle: WorkerHandle) -> None:
+        conn = handle.conn
+        while conn is not None and not conn.closed:
+            try:
+                if not conn.poll():
+                    return
+                message = conn.recv()
+            except (EOFError, OSError):
+                return
+            except Exception:  # a message cut short by a killed worker
+                log.warning("%s: unreadable message from worker dropped", handle.camera_id)
+                return
+            self._handle(handle, message)
+
+    def _handle(self, handle: WorkerHandle, msg: object) -> None:
+        cam = handle.camera_id
+        if isinstance(msg, Heartbeat):
+            with self.lock:
+                handle.heartbeat = msg
+                handle.heartbeat_mono = time.monotonic()
+        elif isinstance(msg, SegmentClosed):
+            self.catalog.add_recording(
+                NewRecording(
+                    camera_id=msg.camera_id,
+                    start_ns=msg.start_ns,
+                    end_ns=msg.end_ns,
+                    duration_90k=msg.duration_90k,
+                    file_path=msg.file_path,
+                    size_bytes=msg.size_bytes,
+                    recording_type=msg.recording_type,
+                    motion_events=msg.motion_events,
+                    video_codec=msg.video_codec,
+                    width=msg.width,
+                    height=msg.height,
+                )
+            )
+            self.segments_total[cam] = self.segments_total.get(cam, 0) + 1
+        elif isinstance(msg, MotionStarted):
+            self._open_events[cam] = self.catalog.add_motion_event(
+                NewMotionEvent(cam, msg.start_ns, None, 0.0)
+            )
+            self.motion_total[cam] = self.motion_total.get(cam, 0) + 1
+        elif isinstance(msg, MotionEnded):
+            event_id = self._open_events.pop(cam, None)
+            if event_id is None:
+                self.catalog.add_motion_event(
+                    NewMotionEvent(cam, msg.start_ns, msg.end_ns, msg.confidence, msg.boxes)
+                )
+            else:
+                self.catalog.end_motion_event(event_id, msg.end_ns, msg.confidence, msg.boxes)
+        elif isinstance(msg, StreamDown):
+            if cam not in self._open_gaps:
+                self._open_gaps[cam] = self.catalog.add_gap(cam, msg.at_ns, msg.cause)
+        elif isinstance(msg, StreamUp):
+            gap_id = self._open_gaps.pop(cam, None)
+            if gap_id is not None:
+                self.catalog.end_gap(gap_id, msg.at_ns)
+                log.info("%s: main stream back; gap closed", cam)
+        elif isinstance(msg, Ack):
+            with self.lock:
+                waiter = self._acks.get(msg.request_id)
+            if waiter is not None:
+                waiter[1].append(msg)
+                waiter[0].set()
+        elif isinstance(msg, WorkerFailed):
+            log.error("%s: %s", cam, msg.message)
+
+    def _worker_exited(self, handle: WorkerHandle) -> None:
+        self._drain(handle)
+        cause = handle.exit_description()
+        ran_s = time.monotonic() - handle.started_mono
+        handle.reap()
+        FrameRing.remove(handle.spec.ring_name)
+        if handle.stopping or self.stop_event.is_set():
+            return
+        cam = handle.camera_id
+        now_ns = time.time_ns()
+        event_id = self._open_events.pop(cam, None)
+        if event_id is not None:
+            self.catalog.end_motion_event(event_id, now_ns, 0.0, ())
+        if cam not in self._open_gaps:
+            self._open_gaps[cam] = self.catalog.add_gap(cam, now_ns, f"worker {cause}")
+        delay = handle.policy.delay_after_exit(ran_s)
+        with self.lock:
+            handle.last_exit = cause
+            handle.restart_at = time.monotonic() + delay
+        log.error("%s: worker %s after %.0f s; restarting in %.0f s", cam, cause, ran_s, delay)
+
+    def _watchdog(self) -> None:
+        now = time.monotonic()
+        for handle in list(self.handles.values()):
+            if handle.alive and not handle.stopping:
+                reason = handle.stall_reason(now, handle.spec.camera.timeout_s)
+                if reason:
+                    log.error("%s: worker hung (%s); killing it", handle.camera_id, reason)
+                    handle.kill()
+            elif handle.restart_at is not None and now >= handle.restart_at:
+                with self.lock:
+                    handle.restarts += 1
+                    handle.spec = self._spec(handle.spec.camera)
+                handle.start()
+
+    # -- live reload -------------------------------------------------------------------------
+
+    def _stamp(self) -> tuple[int, int] | None:
+        if self.config_path is None:
+            return None
+        try:
+            st = self.config_path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _maybe_reload(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.config_path is None or (not force and now < self._next_reload_check):
+            return
+        self._next_reload_check = now + RELOAD_POLL_S
+        stamp = self._stamp()
+        if not force and (stamp is None or stamp == self._config_stamp):
+            return
+        self._config_stamp = stamp
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as err:
+            with self.lock:
+                self.status.ok, self.status.errors = False, err.errors
+                self.status.failed_reloads += 1
+            log.error("config edit rejected, the running config stays in force:\n%s", err)
+            return
+        self.apply_config(new)
+
+    def apply_config(self, new: Config) -> None:
+        """Start added cameras, stop removed ones, restart changed ones; others keep running."""
+        old = self.config
+        needs_restart = [
+            name
+            for name, a, b in (("storage", old.storage, new.storage), ("api", old.api, new.api))
+            if a != b
+        ]
+        if needs_restart:
+            log.warning(
+                "config: changes to %s take effect after an engine restart",
+                ", ".join(needs_restart),
+            )
+            new = new.model_copy(update={"storage": old.storage, "api": old.api})
+        if new.logging.level != old.logging.level:
+            logging.getLogger().setLevel(new.logging.level)
+        before = {c.id: c for c in old.cameras if c.enabled}
+        after = {c.id: c for c in new.cameras if c.enabled}
+        removed = [c for c in before if c not in after]
+        changed = [c for c in after if c in before and after[c] != before[c]]
+        added = [c for c in after if c not in before]
+        with self.lock:
+            self.config = new
+            self.manual &= set(after)
+            self.status.ok, self.status.errors = True, []
+            self.status.needs_restart = needs_restart
+            self.status.loaded_ns = time.time_ns()
+            self.status.reloads += 1
+        log.info(
+            "config reloaded: %d added, %d removed, %d changed, %d untouched",
+            len(added),
+            len(removed),
+            len(changed),
+            len(after) - len(added) - len(changed),
+        )
+        self._stop_cameras(removed + changed)
+        for cam_id in changed + added:
+            self._start_camera(after[cam_id])
+
+    # -- API-facing, thread-safe -------------------------------------------------------------
+
+    def command(self, msg: UICommandMessage) -> tuple[int, dict[str, Any]]:
+        """Run one UI command; returns (HTTP status, JSON body)."""
+        base = {
+            "command": msg.command,
+            "camera_id": msg.camera_id,
+            "ui_session_id": msg.ui_session_id,
+            "schema_version": msg.schema_version,
+        }
+        if msg.command == "config_status":
+            with self.lock:
+                return 200, {**base, "ok": True, "config": self.status.as_dict()}
+        if msg.command == "reload_config":
+            self._config_stamp = None  # picked up by the main loop within a second
+            return 202, {**base, "ok": True, "detail": "reload scheduled"}
+        if msg.command in ("start_recording", "stop_recording"):
+            targets = self._targets(msg.camera_id)
+            if targets is None:
+                return 404, {**base, "ok": False, "error": f"unknown camera {msg.camera_id!r}"}
+            active = msg.command == "start_recording"
+            with self.lock:
+                if active:
+                    self.manual |= set(targets)
+                else:
+                    self.manual -= set(targets)
+            return self._set_reason(base, targets, "manual", active)
+        if msg.command == "panic":
+            active = bool(msg.params.get("active", True))
+            with self.lock:
+                self.panic = active
+                targets = list(self.handles)
+            log.warning("PANIC recording %s", "started on every camera" if active else "cleared")
+            return self._set_reason(base, targets, "panic", active)
+        return 400, {
+            **base,
+            "ok": False,
+            "error": f"unknown command {msg.command!r}; see the README's API section",
+        }
+
+    def _targets(self, camera_id: str) -> list[str] | None:
+        with self.lock:
+            if camera_id in ("*", "all", ""):
+                return list(self.handles)
+            return [camera_id] if camera_id in self.handles else None
+
+    def _set_reason(
+        self, base: dict[str, Any], targets: list[str], reason: str, active: bool
+    ) -> tuple[int, dict[str, Any]]:
+        request_id = next(self._request_ids)
+        done = threading.Event()
+        acks: list[Ack] = []
+        with self.lock:
+            self._acks[request_id] = (done, acks)
+            handles = [self.handles[c] for c in targets if c in self.handles]
+        t0 = time.monotonic()
+        sent = {h.camera_id for h in handles if h.send(SetRecording(request_id, reason, active))}
+        deadline = t0 + ACK_TIMEOUT_S
+        while len(acks) < len(sent) and time.monotonic() < deadline:
+            done.wait(max(0.0, deadline - time.monotonic()))
+            done.clear()
+        with self.lock:
+            self._acks.pop(request_id, None)
+        ack_ms = round((time.monotonic() - t0) * 1000, 1)
+        acked = {a.camera_id: a for a in acks}
+        results = {
+            c: {"acknowledged": c in acked, "recording": acked[c].recording if c in acked else None}
+            for c in targets
+        }
+        ok = all(r["acknowledged"] for r in results.values())
+        body = {**base, "ok": ok, "ack_ms": ack_ms, "cameras": results}
+        if not ok:
+            body["detail"] = (
+                "some cameras did not acknowledge within 2 s (worker offline or "
+                "restarting); the request stays in force and applies when they return"
+            )
+        return (200 if ok else 202), body
+
+    def cameras(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [self._camera_health(c) for c in self.config.cameras]
+
+    def _camera_health(self, cam: CameraConfig) -> dict[str, Any]:
+        handle = self.handles.get(cam.id)
+        hb = handle.heartbeat if handle else None
+        if not cam.enabled:
+            state = "disabled"
+        elif handle is None:
+            state = "stopped"
+        elif handle.restart_at is not None:
+            state = "restarting"
+        elif hb is None:
+            state = "starting"
+        else:
+            state = hb.state
+        now_ns = time.time_ns()
+        analysis = (hb.sub or hb.main) if hb else None
+        recording_since = hb.recording_since_ns if hb else None
+        return {
+            "id": cam.id,
+            "name": cam.display_name,
+            "enabled": cam.enabled,
+            "state": state,
+            "pid": handle.process.pid if handle and handle.process and handle.alive else None,
+            "restarts": handle.restarts if handle else 0,
+            "last_exit": handle.last_exit if handle else None,
+            "error": hb.error if hb else None,
+            "fps_in": hb.main.fps if hb else 0.0,
+            "fps_out": analysis.fps if analysis else 0.0,
+            "bitrate_bps": hb.main.bitrate_bps if hb else 0.0,
+            "last_frame_age_s": hb.main.last_age_s if hb else None,
+            "main": _stream(hb.main) if hb else None,
+            "sub": _stream(hb.sub) if hb and hb.sub else None,
+            "recording": {
+                "active": bool(hb and hb.recording),
+                "type": hb.recording_type if hb else None,
+                "since_ns": recording_since,
+                "duration_s": round((now_ns - recording_since) / 1e9, 1)
+                if recording_since
+                else 0.0,
+            },
+            "manual": cam.id in self.manual,
+            "panic": self.panic,
+            "motion": bool(hb and hb.motion),
+            "mode": cam.record.mode,
+            "ring": hb.ring if hb else None,
+            "segments": self.segments_total.get(cam.id, 0),
+            "motion_events": self.motion_total.get(cam.id, 0),
+        }
+
+    def health(self) -> dict[str, Any]:
+        cameras = self.cameras()
+        usage = shutil.disk_usage(self.root)
+        live = sum(1 for c in cameras if c["state"] == "live")
+        enabled = sum(1 for c in cameras if c["enabled"])
+        with self.lock:
+            config = self.status.as_dict()
+        return {
+            "status": "ok" if live == enabled and config["ok"] else "degraded",
+            "pid": os.getpid(),
+            "uptime_s": round((time.time_ns() - self.started_ns) / 1e9, 1),
+            "panic": self.panic,
+            "config": config,
+            "storage": {
+                "path": str(self.root),
+                "free_bytes": usage.free,
+                "total_bytes": usage.total,
+                "used_bytes": usage.used,
+            },
+            "cameras": {c["id"]: c for c in cameras},
+        }
+
+    def write_run_file(self, api_url: str) -> Path:
+        """``<storage>/run/engine.json``: how the console and tools find this engine."""
+        path = self.root / "run" / "engine.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "api": api_url,
+                    "instance": self.instance,
+                    "config": self.status.path,
+                    "started_ns": self.started_ns,
+                }
+            )
+        )
+        return path
+
+
+def _stream(stats: Any) -> dict[str, Any]:
+    return {
+        "connected": stats.connected,
+        "fps": stats.fps,
+        "bitrate_bps": stats.bitrate_bps,
+        "last_age_s": stats.last_age_s,
+        "width": stats.width,
+        "height": stats.height,
+        "codec": stats.codec,
+    }

@@ -1,0 +1,118 @@
+"""Decoded frames of the analysis stream: publish to the shared-memory ring, detect motion."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import av
+import numpy as np
+
+from nvr.config import MotionConfig
+from nvr.framering import FrameRing
+from nvr.motion import MotionDetector, MotionParams
+
+log = logging.getLogger(__name__)
+
+YUV420 = ("yuv420p", "yuvj420p")
+
+
+def yuv_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zero-copy uint8 views of a 4:2:0 frame's planes, line padding sliced off."""
+    if frame.format.name not in YUV420:
+        frame = frame.reformat(format="yuv420p")
+    views = []
+    for plane in frame.planes:
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        views.append(rows[:, : plane.width])
+    return views[0], views[1], views[2]
+
+
+def motion_params(cfg: MotionConfig) -> MotionParams:
+    return MotionParams(
+        threshold=cfg.threshold,
+        min_area=cfg.min_area,
+        alpha=cfg.alpha,
+        scale_width=cfg.scale_width,
+        light_guard=cfg.light_guard,
+        start_frames=cfg.start_frames,
+        end_s=cfg.end_s,
+        zones=cfg.zones,
+    )
+
+
+class FrameSink:
+    """Owns the camera's ring and motion detector; both are (re)built at the frame size."""
+
+    def __init__(
+        self,
+        ring_name: str,
+        motion: MotionConfig,
+        on_motion_start: Callable[[int], None],
+        on_motion_end: Callable[[int, int, float, tuple], None],
+    ) -> None:
+        self.ring_name = ring_name
+        self.motion_cfg = motion
+        self.on_motion_start = on_motion_start
+        self.on_motion_end = on_motion_end
+        self.ring: FrameRing | None = None
+        self.detector: MotionDetector | None = None
+        self.active = False
+        self._event_start_ns = 0
+        self._event_boxes: tuple = ()
+        self._event_peak = 0.0
+        self._last_ns = 0
+
+    def on_frame(self, frame: av.VideoFrame, capture_ns: int) -> None:
+        y, u, v = yuv_planes(frame)
+        height, width = y.shape
+        if self.ring is None or (self.ring.width, self.ring.height) != (width, height):
+            self._rebuild(width, height)
+        assert self.ring is not None
+        moving = False
+        if self.detector is not None:
+            result = self.detector.process(y, capture_ns)
+            moving = result.moving
+            if result.started:
+                self.active = True
+                self._event_start_ns, self._event_peak, self._event_boxes = capture_ns, 0.0, ()
+                self.on_motion_start(capture_ns)
+            if result.moving and result.changed >= self._event_peak:
+                self._event_peak, self._event_boxes = result.changed, result.boxes
+            if result.ended:
+                self.finish(capture_ns)
+        self._last_ns = capture_ns
+        self.ring.publish(y, u, v, capture_ns, moving)
+
+    def finish(self, end_ns: int | None = None) -> None:
+        """End an open motion event (stream lost, worker stopping)."""
+        if self.active:
+            self.active = False
+            self.on_motion_end(
+                self._event_start_ns,
+                end_ns or self._last_ns,
+                min(1.0, self._event_peak),
+                self._event_boxes,
+            )
+        if self.detector is not None:
+            self.detector.reset()
+
+    def close(self) -> None:
+        self.finish()
+        if self.ring is not None:
+            self.ring.close()
+            self.ring.unlink()
+            self.ring = None
+
+    def _rebuild(self, width: int, height: int) -> None:
+        self.finish()
+        if self.ring is not None:
+            self.ring.close()
+            self.ring.unlink()
+        log.info("frame ring %s at %dx%d", self.ring_name, width, height)
+        self.ring = FrameRing.create(self.ring_name, width, height)
+        self.detector = (
+            MotionDetector(width, height, motion_params(self.motion_cfg))
+            if self.motion_cfg.enabled
+            else None
+        )

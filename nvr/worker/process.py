@@ -1,0 +1,372 @@
+"""The camera worker process: one per camera, isolated from the others.
+
+Threads (all in this process):
+- main: demux the main stream and hand packets to the recorder (stream copy, never decoded
+  unless the camera has no sub stream);
+- sub: decode the sub stream into the shared-memory ring and run motion detection;
+- control: receive supervisor commands (manual/panic recording, stop) and acknowledge them;
+- heartbeat: report health every second.
+
+A lost stream (error, timeout, or PyAV's silent end of demux) closes the open segment and
+reconnects with capped exponential backoff; the supervisor restarts the whole process if it
+dies or stops reporting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import av
+
+from nvr.config import CameraConfig
+from nvr.errors import StreamError
+from nvr.logs import setup_logging
+from nvr.messages import (
+    Ack,
+    Heartbeat,
+    MotionEnded,
+    MotionStarted,
+    SetRecording,
+    StopWorker,
+    StreamDown,
+    StreamStats,
+    StreamUp,
+)
+from nvr.worker.frames import FrameSink
+from nvr.worker.recorder import REASON_PRIORITY, Recorder
+from nvr.worker.source import StreamSource, TimedPacket
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 1.0
+RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # then the last value, until the stream comes back
+STABLE_RUN_S = 30.0  # a connection that lasted this long resets the reconnect backoff
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """Everything a worker needs, picklable for the forkserver."""
+
+    camera: CameraConfig
+    storage_root: str
+    ring_name: str
+    log_dir: str | None
+    log_level: str
+    keep_days: int
+    manual: bool
+    panic: bool
+
+
+class Channel:
+    """The worker's end of the supervisor pipe; sends are serialised across threads."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    def send(self, message: object) -> None:
+        # A gone supervisor (broken pipe) is ignored: the worker is about to be stopped anyway.
+        with self._lock, contextlib.suppress(BrokenPipeError, OSError):
+            self.conn.send(message)
+
+
+class StreamCounter:
+    """Packet/frame and byte counts, turned into fps and bitrate once per heartbeat."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.bytes = 0
+        self.last_mono: float | None = None
+        self.connected = False
+        self.width = self.height = 0
+        self.codec = ""
+        self._window_start = time.monotonic()
+
+    def add(self, size: int) -> None:
+        self.count += 1
+        self.bytes += size
+        self.last_mono = time.monotonic()
+
+    def snapshot(self) -> StreamStats:
+        now = time.monotonic()
+        span = max(1e-3, now - self._window_start)
+        stats = StreamStats(
+            connected=self.connected,
+            fps=round(self.count / span, 2),
+            bitrate_bps=round(self.bytes * 8 / span, 1),
+            last_age_s=None if self.last_mono is None else round(now - self.last_mono, 3),
+            width=self.width,
+            height=self.height,
+            codec=self.codec,
+        )
+        self.count = self.bytes = 0
+        self._window_start = now
+        return stats
+
+
+class CameraWorker:
+    """Runs one camera until told to stop."""
+
+    def __init__(self, spec: WorkerSpec, channel: Channel) -> None:
+        self.spec = spec
+        self.cam: CameraConfig = spec.camera
+        self.channel = channel
+        self.stop = threading.Event()
+        self.manual = spec.manual
+        self.panic = spec.panic
+        self.state = "starting"
+        self.error: str | None = None
+        self.main_stats = StreamCounter()
+        self.sub_stats = StreamCounter() if self.cam.sub else None
+        self.loop_mono = time.monotonic()
+        self.motion_starts = 0
+        self.last_motion_end_ns = 0
+        self.recorder = Recorder(
+            self.cam.id,
+            Path(spec.storage_root) / "recordings",
+            self.cam.record.pre_roll_s,
+            self.cam.record.segment_s,
+            channel.send,
+        )
+        self.sink = FrameSink(
+            spec.ring_name, self.cam.motion, self._motion_started, self._motion_ended
+        )
+        self._schedule_cache = (0, False)
+
+    # -- motion callbacks (sub thread, or main thread without a sub stream) -------------------
+
+    def _motion_started(self, start_ns: int) -> None:
+        self.motion_starts += 1
+        self.channel.send(MotionStarted(self.cam.id, start_ns))
+
+    def _motion_ended(self, start_ns: int, end_ns: int, confidence: float, boxes: tuple) -> None:
+        self.last_motion_end_ns = end_ns
+        self.channel.send(MotionEnded(self.cam.id, start_ns, end_ns, confidence, boxes))
+
+    # -- recording decision ------------------------------------------------------------------
+
+    def reasons(self, wall_ns: int) -> list[str]:
+        """Why the camera should be recording now, strongest reason first."""
+        rec = self.cam.record
+        found = []
+        if self.panic:
+            found.append("panic")
+        if self.manual:
+            found.append("manual")
+        recent = self.sink.active or wall_ns - self.last_motion_end_ns <= rec.post_roll_s * 1e9
+        if rec.mode == "motion" and recent and self._scheduled(wall_ns):  # armed by schedule
+            found.append("motion")
+        if rec.mode == "scheduled" and self._scheduled(wall_ns):
+            found.append("scheduled")
+        if rec.mode == "continuous":
+            found.append("continuous")
+        return sorted(found, key=REASON_PRIORITY.index)
+
+    def _scheduled(self, wall_ns: int) -> bool:
+        second = wall_ns // 1_000_000_000
+        if self._schedule_cache[0] != second:
+            active = self.cam.record.schedule_active(datetime.fromtimestamp(second))
+            self._schedule_cache = (second, active)
+        return self._schedule_cache[1]
+
+    # -- threads -----------------------------------------------------------------------------
+
+    def control_loop(self) -> None:
+        conn = self.channel.conn
+        while not self.stop.is_set():
+            try:
+                if not conn.poll(0.5):
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                log.warning("%s: supervisor pipe closed; stopping", self.cam.id)
+                self.stop.set()
+                return
+            if isinstance(message, StopWorker):
+                self.stop.set()
+            elif isinstance(message, SetRecording):
+                if message.reason == "panic":
+                    self.panic = message.active
+                else:
+                    self.manual = message.active
+                log.info(
+                    "%s: %s recording %s",
+                    self.cam.id,
+                    message.reason,
+                    "on" if message.active else "off",
+                )
+                wanted = bool(self.reasons(time.time_ns()))
+                self.channel.send(Ack(message.request_id, self.cam.id, wanted))
+
+    def heartbeat_loop(self) -> None:
+        while not self.stop.wait(HEARTBEAT_S):
+            rec = self.recorder
+            self.channel.send(
+                Heartbeat(
+                    camera_id=self.cam.id,
+                    pid=os.getpid(),
+                    state=self.state,
+                    main=self.main_stats.snapshot(),
+                    sub=self.sub_stats.snapshot() if self.sub_stats else None,
+                    recording=rec.recording,
+                    recording_type=rec.recording_type,
+                    recording_since_ns=rec.since_ns,
+                    motion=self.sink.active,
+                    loop_age_s=round(time.monotonic() - self.loop_mono, 3),
+                    error=self.error,
+                    ring=self.sink.ring.name if self.sink.ring else None,
+                )
+            )
+
+    def sub_loop(self) -> None:
+        assert self.cam.sub and self.sub_stats
+        source = StreamSource(
+            self.cam.sub,
+            transport=self.cam.transport,
+            timeout_s=self.cam.timeout_s,
+            label=f"{self.cam.id}/sub",
+        )
+
+        def consume() -> None:
+            assert source.stream is not None
+            source.stream.thread_type = "AUTO"
+            for tp in source.packets(self.stop):
+                self.sub_stats.add(tp.size)
+                self._decode(source, tp)
+
+        self._keep_connected(source, self.sub_stats, consume, on_lost=lambda _err: None)
+        self.sink.close()
+
+    def main_loop(self) -> None:
+        source = StreamSource(
+            self.cam.main,
+            transport=self.cam.transport,
+            timeout_s=self.cam.timeout_s,
+            label=f"{self.cam.id}/main",
+        )
+        down_since: int | None = None
+
+        def consume() -> None:
+            nonlocal down_since
+            assert source.stream is not None
+            self.recorder.set_input(source.stream)
+            self.state = "live"
+            for tp in source.packets(self.stop):
+                self.loop_mono = time.monotonic()
+                self.main_stats.add(tp.size)
+                if down_since is not None:
+                    self.channel.send(StreamUp(self.cam.id, tp.wall_ns))
+                    down_since = None
+                if self.sub_stats is None:
+                    self._decode(source, tp)
+                self.recorder.on_packet(
+                    tp, self.reasons(tp.wall_ns), self.sink.active, self.motion_starts
+                )
+
+        def on_lost(err: StreamError) -> None:
+            nonlocal down_since
+            self.recorder.close("stream lost")
+            if self.sub_stats is None:
+                self.sink.finish()
+            self.state = "reconnecting"
+            if down_since is None:
+                down_since = time.time_ns()
+                self.channel.send(StreamDown(self.cam.id, down_since, str(err)))
+
+        self._keep_connected(source, self.main_stats, consume, on_lost)
+        self.recorder.close("worker stopping")
+
+    def _decode(self, source: StreamSource, tp: TimedPacket) -> None:
+        assert source.stream is not None
+        try:
+            frames = source.stream.codec_context.decode(tp.packet)
+        except av.error.FFmpegError as err:
+            log.debug("%s: undecodable packet dropped: %s", source.label, err)
+            return
+        for frame in frames:
+            self.sink.on_frame(frame, tp.wall_ns)
+
+    def _keep_connected(
+        self,
+        source: StreamSource,
+        stats: StreamCounter,
+        consume: Callable[[], None],
+        on_lost: Callable[[StreamError], None],
+    ) -> None:
+        """Open the stream and ``consume`` it; on loss, reconnect with capped backoff."""
+        attempt = 0
+        while not self.stop.is_set():
+            connected_at = time.monotonic()
+            try:
+                source.open()
+                assert source.stream is not None
+                ctx = source.stream.codec_context
+                stats.width, stats.height, stats.codec = ctx.width, ctx.height, ctx.name
+                stats.connected, self.error = True, None
+                log.info("%s: connected (%s %dx%d)", source.label, ctx.name, ctx.width, ctx.height)
+                consume()
+            except StreamError as err:
+                stats.connected = False
+                if self.stop.is_set():
+                    break
+                if time.monotonic() - connected_at >= STABLE_RUN_S:
+                    attempt = 0
+                delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
+                attempt += 1
+                self.error = str(err)
+                on_lost(err)
+                log.warning("%s; reconnecting in %.1f s", err, delay)
+                self.loop_mono = time.monotonic()
+                self.stop.wait(delay)
+            finally:
+                source.close()
+
+    def run(self) -> None:
+        threads = [
+            threading.Thread(target=self.control_loop, name="control", daemon=True),
+            threading.Thread(target=self.heartbeat_loop, name="heartbeat", daemon=True),
+        ]
+        if self.cam.sub:
+            threads.append(threading.Thread(target=self.sub_loop, name="sub", daemon=True))
+        for thread in threads:
+            thread.start()
+        try:
+            self.main_loop()
+        finally:
+            self.stop.set()
+            for thread in threads[2:]:
+                thread.join(timeout=5)
+            self.sink.close()
+
+
+def worker_main(spec: WorkerSpec, conn: Connection) -> None:
+    """Process entry point (spawn/forkserver safe)."""
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN
+    )  # Ctrl-C reaches the whole group: supervisor decides
+    log_dir = Path(spec.log_dir) if spec.log_dir else None
+    setup_logging(log_dir, f"worker-{spec.camera.id}", spec.log_level, spec.keep_days)
+    from nvr.worker.warmup import ensure_warm
+
+    log.info("%s: native kernels ready (warm-up took %.2f s)", spec.camera.id, ensure_warm())
+    worker = CameraWorker(spec, Channel(conn))
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
+    log.info("%s: worker started (pid %d)", spec.camera.id, os.getpid())
+    try:
+        worker.run()
+    except Exception:
+        log.exception("%s: worker failed", spec.camera.id)
+        raise
+    finally:
+        log.info("%s: worker stopped", spec.camera.id)
+        conn.close()

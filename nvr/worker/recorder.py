@@ -1,0 +1,240 @@
+"""Remux (stream copy) the main stream into keyframe-aligned fragmented MP4 segments.
+
+Write order of a segment (see ``docs/recording.md``): packets are muxed into
+``<camera>/<UTC date>/<camera>-<UTC time>.mp4`` as one fragment per GOP; on close the file is
+flushed and fsynced, and only then is ``SegmentClosed`` sent for the supervisor to catalog.
+A crash therefore loses at most the fragment being written.
+
+The recorder always keeps the last whole GOPs covering ``pre_roll_s`` in memory, so a recording
+that starts (motion, manual, panic) begins with the seconds before its trigger.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from nvr.messages import SegmentClosed
+from nvr.worker.source import TimedPacket
+
+log = logging.getLogger(__name__)
+
+# Recording reasons, strongest first: a segment is cataloged under the strongest reason seen.
+REASON_PRIORITY = ("panic", "manual", "motion", "scheduled", "continuous")
+FMP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+
+
+class GopBuffer:
+    """The last whole GOPs, enough to cover ``pre_roll_s`` before the newest packet."""
+
+    def __init__(self, pre_roll_s: float) -> None:
+        self.pre_roll_ns = int(pre_roll_s * 1e9)
+        self._gops: deque[list[TimedPacket]] = deque()
+
+    def add(self, tp: TimedPacket) -> None:
+        if tp.keyframe:
+            self._gops.append([tp])
+            # Drop the oldest GOP while the next one still starts early enough for the pre-roll.
+            while len(self._gops) > 1 and self._gops[1][0].wall_ns <= tp.wall_ns - self.pre_roll_ns:
+                self._gops.popleft()
+        elif self._gops:
+            self._gops[-1].append(tp)
+        # packets before the first keyframe cannot start a segment: dropped
+
+    def packets(self) -> list[TimedPacket]:
+        return [tp for gop in self._gops for tp in gop]
+
+    def clear(self) -> None:
+        self._gops.clear()
+
+
+@dataclass(slots=True)
+class _OpenSegment:
+    container: av.container.OutputContainer
+    stream: av.video.stream.VideoStream
+    path: Path
+    rel_path: str
+    start_ns: int
+    first_dts: int
+    last_dts: int
+    last_pts: int
+    frame_ticks: int
+    recording_type: str
+    motion_events_at_open: int
+    motion_starts_at_open: int
+
+
+class Recorder:
+    """Decides per packet whether to record, and writes segments. Used from one thread."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        storage_root: Path,
+        pre_roll_s: float,
+        segment_s: float,
+        on_segment: Callable[[SegmentClosed], None],
+    ) -> None:
+        self.camera_id = camera_id
+        self.root = storage_root
+        self.segment_ns = int(segment_s * 1e9)
+        self.on_segment = on_segment
+        self.buffer = GopBuffer(pre_roll_s)
+        self.segment: _OpenSegment | None = None
+        self.input_stream: av.video.stream.VideoStream | None = None
+        self._motion_starts = 0  # motion events started so far on this camera
+
+    @property
+    def recording(self) -> bool:
+        return self.segment is not None
+
+    @property
+    def recording_type(self) -> str | None:
+        return self.segment.recording_type if self.segment else None
+
+    @property
+    def since_ns(self) -> int | None:
+        return self.segment.start_ns if self.segment else None
+
+    def set_input(self, stream: av.video.stream.VideoStream) -> None:
+        """A (re)connected input: its parameters may differ, so nothing buffered carries over."""
+        self.input_stream = stream
+        self.buffer.clear()
+
+    def on_packet(
+        self, tp: TimedPacket, reasons: list[str], motion_active: bool, motion_starts: int
+    ) -> None:
+        """Buffer the packet, then open, extend, rotate or close the segment as ``reasons`` say."""
+        self._motion_starts = motion_starts
+        if tp.discontinuity:
+            self.close("timestamps discontinuity")
+            self.buffer.clear()
+        self.buffer.add(tp)
+        seg = self.segment
+        if seg is not None:
+            if not reasons:
+                self.close("recording reasons ended", end_pts=tp.pts)
+                return
+            if tp.keyframe and tp.wall_ns - seg.start_ns >= self.segment_ns:
+                # Rotate: the next segment starts with this keyframe, so segments tile time.
+                self.close("segment length reached", end_pts=tp.pts)
+                seg = self._open(tp, reasons[0], motion_active, motion_starts)
+            else:
+                seg.recording_type = _strongest(seg.recording_type, reasons[0])
+            self._write(seg, tp)
+            return
+        if reasons:
+            pending = self.buffer.packets()
+            if not pending:
+                return  # wait for a keyframe
+            seg = self._open(pending[0], reasons[0], motion_active, motion_starts)
+            for buffered in pending:
+                self._write(seg, buffered)
+
+    def close(self, why: str, end_pts: int | None = None) -> None:
+        """Finish the open segment: flush, fsync, report. ``end_pts`` is the next packet's pts."""
+        seg = self.segment
+        if seg is None:
+            return
+        self.segment = None
+        try:
+            seg.container.close()
+            with open(seg.path, "rb") as fh:
+                os.fsync(fh.fileno())
+        except (av.error.FFmpegError, OSError) as err:
+            log.error("%s: could not finish segment %s: %s", self.camera_id, seg.rel_path, err)
+            return
+        tb = seg.stream.time_base or Fraction(1, 90000)
+        end = (
+            end_pts
+            if end_pts is not None and end_pts > seg.last_pts
+            else (seg.last_pts + seg.frame_ticks)
+        )
+        duration_90k = int((end - seg.first_dts) * tb * 90000)
+        size = seg.path.stat().st_size
+        log.info(
+            "%s: closed segment %s (%.1f s, %d bytes, %s): %s",
+            self.camera_id,
+            seg.rel_path,
+            duration_90k / 90000,
+            size,
+            seg.recording_type,
+            why,
+        )
+        ctx = seg.stream.codec_context
+        self.on_segment(
+            SegmentClosed(
+                camera_id=self.camera_id,
+                file_path=seg.rel_path,
+                start_ns=seg.start_ns,
+                end_ns=seg.start_ns + duration_90k * 1_000_000_000 // 90000,
+                duration_90k=duration_90k,
+                size_bytes=size,
+                recording_type=seg.recording_type,
+                motion_events=seg.motion_events_at_open
+                + self._motion_starts
+                - seg.motion_starts_at_open,
+                video_codec=ctx.name,
+                width=ctx.width,
+                height=ctx.height,
+            )
+        )
+
+    def _open(
+        self, first: TimedPacket, reason: str, motion_active: bool, motion_starts: int
+    ) -> _OpenSegment:
+        assert self.input_stream is not None
+        stamp = time.gmtime(first.wall_ns // 1_000_000_000)
+        ms = (first.wall_ns // 1_000_000) % 1000
+        rel = (
+            f"{self.camera_id}/{time.strftime('%Y-%m-%d', stamp)}/"
+            f"{self.camera_id}-{time.strftime('%Y%m%dT%H%M%S', stamp)}.{ms:03d}Z.mp4"
+        )
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        container = av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS)
+        stream = container.add_stream_from_template(self.input_stream)
+        rate = self.input_stream.average_rate or self.input_stream.guessed_rate or 15
+        tb = self.input_stream.time_base or Fraction(1, 90000)
+        frame_ticks = max(1, int(1 / (Fraction(rate) * tb)))
+        log.info("%s: recording %s to %s", self.camera_id, reason, rel)
+        self.segment = _OpenSegment(
+            container=container,
+            stream=stream,
+            path=path,
+            rel_path=rel,
+            start_ns=first.wall_ns,
+            first_dts=first.dts,
+            last_dts=first.dts,
+            last_pts=first.pts,
+            frame_ticks=frame_ticks,
+            recording_type=reason,
+            motion_events_at_open=1 if motion_active else 0,
+            motion_starts_at_open=motion_starts,
+        )
+        return self.segment
+
+    def _write(self, seg: _OpenSegment, tp: TimedPacket) -> None:
+        packet = tp.packet
+        packet.pts = tp.pts - seg.first_dts
+        packet.dts = tp.dts - seg.first_dts
+        packet.stream = seg.stream
+        seg.container.mux(packet)
+        step = tp.pts - seg.last_pts
+        if step > 0:
+            if step <= 4 * seg.frame_ticks:  # a plausible frame step, not a small time jump
+                seg.frame_ticks = step
+            seg.last_pts = tp.pts
+        seg.last_dts = tp.dts
+
+
+def _strongest(current: str, candidate: str) -> str:
+    return min(current, candidate, key=REASON_PRIORITY.index)

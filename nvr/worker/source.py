@@ -1,0 +1,187 @@
+"""Open one camera stream with PyAV and yield validated, wall-clock-stamped video packets.
+
+Timestamps are validated, not patched: packets without a dts or with a dts that does not
+increase are dropped; a jump larger than ``MAX_DTS_JUMP_S`` marks a discontinuity (the
+recorder starts a new segment and the wall-clock anchor is reset). A stream that ends -- PyAV
+ends a dropped RTSP connection silently -- or times out raises ``StreamError``.
+
+A ``file:`` URL or plain path is played as a camera: looped forever, paced in real time, with
+timestamps continued across loops (the demo's synthetic cameras).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from urllib.parse import urlparse
+
+import av
+
+from nvr.errors import StreamError
+from nvr.redact import redact_url
+
+log = logging.getLogger(__name__)
+
+MAX_DTS_JUMP_S = 10.0  # a larger forward jump between packets is a discontinuity
+MAX_CLOCK_DRIFT_S = 10.0  # media time this far from the wall clock re-anchors the stream
+OPEN_TIMEOUT_S = 10.0
+
+
+@dataclass(slots=True)
+class TimedPacket:
+    """A demuxed packet with its original timestamps and the wall time it was captured."""
+
+    packet: av.Packet
+    pts: int
+    dts: int
+    wall_ns: int
+    keyframe: bool
+    size: int
+    discontinuity: bool  # timestamps broke before this packet: start a new segment
+
+
+def is_file_source(url: str) -> bool:
+    """True for a local file (path or ``file:`` URL), played as a looping camera."""
+    scheme = urlparse(url).scheme
+    return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter is no scheme
+
+
+def _file_path(url: str) -> Path:
+    return Path(urlparse(url).path) if url.startswith("file:") else Path(url)
+
+
+class StreamSource:
+    """One video stream of a camera: open, iterate packets, close. Not thread-safe."""
+
+    def __init__(
+        self, url: str, *, transport: str = "tcp", timeout_s: float = 5.0, label: str = ""
+    ) -> None:
+        self.url = url
+        self.transport = transport
+        self.timeout_s = timeout_s
+        self.label = label or redact_url(url)
+        self.container: av.container.InputContainer | None = None
+        self.stream: av.video.stream.VideoStream | None = None
+        self._loop = is_file_source(url)
+
+    def open(self) -> None:
+        """Connect; raises ``StreamError`` naming the cause (unreachable, refused, no video)."""
+        try:
+            if self._loop:
+                path = _file_path(self.url)
+                if not path.is_file():
+                    raise StreamError(f"{self.label}: file {path} does not exist")
+                self.container = av.open(str(path))
+            else:
+                options = {"rtsp_transport": self.transport, "max_delay": "500000"}
+                # PyAV's read timeout fires after twice its value (measured): halve it so a
+                # silent camera is detected after timeout_s.
+                self.container = av.open(
+                    self.url, options=options, timeout=(OPEN_TIMEOUT_S, self.timeout_s / 2)
+                )
+        except StreamError:
+            raise
+        except (av.error.FFmpegError, OSError) as err:
+            raise StreamError(f"{self.label}: cannot open stream: {_describe(err)}") from err
+        if not self.container.streams.video:
+            self.close()
+            raise StreamError(f"{self.label}: the stream has no video track")
+        self.stream = self.container.streams.video[0]
+
+    def close(self) -> None:
+        if self.container is not None:
+            try:
+                self.container.close()
+            except (av.error.FFmpegError, OSError):
+                log.debug("%s: error while closing", self.label, exc_info=True)
+        self.container = None
+        self.stream = None
+
+    def packets(self, stop: threading.Event) -> Iterator[TimedPacket]:
+        """Validated packets until ``stop`` is set; raises ``StreamError`` when the stream ends."""
+        assert self.container is not None and self.stream is not None
+        raw = self._looped_raw(stop) if self._loop else self._demux()
+        tb = self.stream.time_base or Fraction(1, 90000)
+        max_jump = int(MAX_DTS_JUMP_S / tb)
+        anchor: tuple[int, int] | None = None  # (dts, wall_ns)
+        last_dts: int | None = None
+        discontinuity = False
+        for packet in raw:
+            if stop.is_set():
+                return
+            dts = packet.dts
+            if dts is None or packet.size == 0:
+                continue
+            if last_dts is not None:
+                if dts <= last_dts:
+                    log.debug("%s: dropped packet with non-increasing dts %s", self.label, dts)
+                    continue
+                if dts - last_dts > max_jump:
+                    log.warning(
+                        "%s: timestamps jumped %.1f s; new segment",
+                        self.label,
+                        float((dts - last_dts) * tb),
+                    )
+                    anchor, discontinuity = None, True
+            pts = packet.pts if packet.pts is not None else dts
+            now_ns = time.time_ns()
+            if anchor is not None:
+                wall_ns = anchor[1] + int((pts - anchor[0]) * tb * 1_000_000_000)
+                if abs(wall_ns - now_ns) > MAX_CLOCK_DRIFT_S * 1e9:
+                    log.warning(
+                        "%s: media clock drifted from the wall clock; re-anchored", self.label
+                    )
+                    anchor, discontinuity = None, True
+            if anchor is None:
+                anchor = (pts, now_ns)
+                wall_ns = now_ns
+            last_dts = dts
+            yield TimedPacket(
+                packet, pts, dts, wall_ns, bool(packet.is_keyframe), packet.size, discontinuity
+            )
+            discontinuity = False
+        raise StreamError(f"{self.label}: stream ended (connection dropped or camera silent)")
+
+    def _demux(self) -> Iterator[av.Packet]:
+        assert self.container is not None
+        try:
+            yield from self.container.demux(self.stream)
+        except (av.error.FFmpegError, OSError) as err:
+            raise StreamError(f"{self.label}: stream lost: {_describe(err)}") from err
+
+    def _looped_raw(self, stop: threading.Event) -> Iterator[av.Packet]:
+        """Replay the file forever in real time, continuing timestamps across loops."""
+        assert self.container is not None and self.stream is not None
+        tb = self.stream.time_base
+        offset = 0
+        start_mono = time.monotonic()
+        first: int | None = None
+        while not stop.is_set():
+            last_end = offset
+            for packet in self.container.demux(self.stream):
+                if packet.dts is None:
+                    continue
+                if first is None:
+                    first = packet.dts
+                step = packet.duration or 0
+                packet.dts = packet.dts - first + offset
+                packet.pts = (packet.pts - first + offset) if packet.pts is not None else None
+                due = start_mono + float(packet.dts * tb)
+                delay = due - time.monotonic()
+                if delay > 0 and stop.wait(delay):
+                    return
+                last_end = max(last_end, packet.dts + step, (packet.pts or 0) + step)
+                yield packet
+            offset = last_end
+            self.container.seek(0, stream=self.stream)
+
+
+def _describe(err: BaseException) -> str:
+    """A short cause for a PyAV/OS error, with credentials removed."""
+    text = getattr(err, "strerror", None) or str(err)
+    return redact_url(str(text))

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up nvr on a fresh Debian 12 machine: system packages (as root, or through sudo) and a
+# Python 3.11+ virtual environment in .venv with the project and its test tools installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What the engine and the tests need from Debian:
+#   ffmpeg/ffprobe (checks recordings), Xvfb + Mesa (console under a virtual display),
+#   GStreamer's RTSP server driven by the system python3-gi (the test camera), x264 (ugly).
+PACKAGES=(
+  python3 python3-venv python3-dev
+  ffmpeg xvfb xauth libgl1 libegl1 libgl1-mesa-dri x11-utils
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PY="${PYTHON:-python3}"
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "setup: $PY is $("$PY" --version 2>&1); nvr needs Python 3.11 or newer (set PYTHON=...)" >&2
+  exit 2
+}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "setup: ready (.venv/bin/nvr)"

@@ -1,0 +1,164 @@
+"""A fake IP camera: an RTSP server on 127.0.0.1 serving H.264 test scenes.
+
+Run with the system interpreter (it needs python3-gi and GstRtspServer)::
+
+    /usr/bin/python3 tests/support/rtsp_camera.py --port 8554
+
+Mounts: ``/moving/main`` and ``/moving/sub`` (a textured box gliding over colour bars) and
+``/still/main`` and ``/still/sub`` (colour bars, nothing moves). Prints ``READY rtsp://...`` once
+listening, exits on SIGTERM/SIGINT, when its parent goes away, or after ``--max-seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstController", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstController, GstRtspServer  # noqa: E402
+
+# Seconds for the moving box to cross the frame and back, horizontally and vertically.
+_PERIOD_X_S = 4.0
+_PERIOD_Y_S = 2.9
+# Colour bars with ramps; unlike pattern=smpte it has no noise patch, so it is truly static.
+_BARS = "videotestsrc is-live=true pattern=smpte-rp-219"
+
+
+def _size(text: str) -> tuple[int, int]:
+    """Parse ``WxH`` into even positive integers (I420 needs even dimensions)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH, got {text!r}") from None
+    if w <= 0 or h <= 0 or w % 2 or h % 2:
+        raise argparse.ArgumentTypeError(f"size must be positive and even, got {text!r}")
+    return w, h
+
+
+def _caps(w: int, h: int, fps: int) -> str:
+    return f"video/x-raw,format=I420,width={w},height={h},framerate={fps}/1"
+
+
+def _encoder(kbps: int, gop: int) -> str:
+    return (
+        f"x264enc tune=zerolatency speed-preset=ultrafast bitrate={kbps} key-int-max={gop}"
+        " threads=1 ! rtph264pay name=pay0 pt=96 config-interval=1"
+    )
+
+
+def still_launch(size: tuple[int, int], fps: int, gop: int, kbps: int) -> str:
+    """Static colour bars: consecutive decoded frames are identical up to coding noise."""
+    w, h = size
+    return f"( {_BARS} ! {_caps(w, h, fps)} ! {_encoder(kbps, gop)} )"
+
+
+def _box(extent: int) -> int:
+    """Moving box edge: a fifth of the frame extent, kept even."""
+    return extent // 10 * 2
+
+
+def moving_launch(size: tuple[int, int], fps: int, gop: int, kbps: int) -> str:
+    """A box of concentric rings (1/5 of the frame each way) over colour bars."""
+    w, h = size
+    bw, bh = _box(w), _box(h)
+    return (
+        f"( compositor name=mix ! {_caps(w, h, fps)} ! {_encoder(kbps, gop)}"
+        f" {_BARS} ! {_caps(w, h, fps)} ! mix.sink_0"
+        f" videotestsrc is-live=true pattern=circular ! {_caps(bw, bh, fps)} ! mix.sink_1 )"
+    )
+
+
+def _animate_box(media: GstRtspServer.RTSPMedia, size: tuple[int, int], horizon_s: float) -> None:
+    """Bounce the box between the frame edges, keyed to the pipeline's running time."""
+    w, h = size
+    pad = media.get_element().get_by_name("mix").get_static_pad("sink_1")
+    for prop, span, period in (
+        ("xpos", w - _box(w), _PERIOD_X_S),
+        ("ypos", h - _box(h), _PERIOD_Y_S),
+    ):
+        path = GstController.InterpolationControlSource()
+        path.set_property("mode", GstController.InterpolationMode.LINEAR)
+        half = period / 2
+        for k in range(int(horizon_s / half) + 2):
+            path.set(int(k * half * Gst.SECOND), float(span if k % 2 else 0))
+        pad.add_control_binding(GstController.DirectControlBinding.new_absolute(pad, prop, path))
+
+
+def _factory(launch: str) -> GstRtspServer.RTSPMediaFactory:
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(launch)
+    factory.set_shared(True)
+    return factory
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1")
+    p.add_argument("--fps", type=int, default=15)
+    p.add_argument("--main-size", type=_size, default=(1920, 1080), metavar="WxH")
+    p.add_argument("--sub-size", type=_size, default=(640, 360), metavar="WxH")
+    p.add_argument("--gop", type=int, default=15, help="frames between keyframes")
+    p.add_argument("--main-kbps", type=int, default=2500)
+    p.add_argument("--sub-kbps", type=int, default=500)
+    p.add_argument("--max-seconds", type=float, default=1800.0, help="exit after this long")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the four mounts until signalled, orphaned or out of time."""
+    args = _parse_args(argv)
+    Gst.init(None)
+
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    mounts = server.get_mount_points()
+    streams = (("main", args.main_size, args.main_kbps), ("sub", args.sub_size, args.sub_kbps))
+    for stream, size, kbps in streams:
+        moving = _factory(moving_launch(size, args.fps, args.gop, kbps))
+        moving.connect(
+            "media-configure",
+            lambda _f, media, size=size: _animate_box(media, size, args.max_seconds),
+        )
+        mounts.add_factory(f"/moving/{stream}", moving)
+        still = _factory(still_launch(size, args.fps, args.gop, kbps))
+        mounts.add_factory(f"/still/{stream}", still)
+
+    if server.attach(None) == 0:
+        print(f"rtsp_camera: cannot listen on 127.0.0.1:{args.port}", file=sys.stderr)
+        return 3
+
+    loop = GLib.MainLoop()
+    parent = os.getppid()
+
+    def quit_loop(*_: object) -> bool:
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    def check_parent() -> bool:
+        if os.getppid() != parent:
+            loop.quit()
+            return GLib.SOURCE_REMOVE
+        return GLib.SOURCE_CONTINUE
+
+    def announce() -> bool:
+        print(f"READY rtsp://127.0.0.1:{args.port}", flush=True)
+        return GLib.SOURCE_REMOVE
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, quit_loop)
+    GLib.timeout_add(int(args.max_seconds * 1000), quit_loop)
+    GLib.timeout_add_seconds(1, check_parent)
+    GLib.idle_add(announce)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

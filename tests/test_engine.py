@@ -1,0 +1,312 @@
+"""End to end: ``nvr run`` against a real GStreamer RTSP camera; recordings checked with PyAV,
+ffprobe and the catalog; faults inflicted on the camera and the worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from nvr.catalog import Catalog, Recording
+from tests.conftest import api_command, api_get, requires_rtsp, wait_for
+from tests.support.cameras import RtspCamera
+
+pytestmark = [requires_rtsp, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def camera():
+    cam = RtspCamera()
+    cam.start()
+    yield cam
+    cam.stop()
+
+
+def camera_yaml(
+    cam_id: str,
+    camera: RtspCamera,
+    scene: str,
+    mode: str = "continuous",
+    segment_s: int = 5,
+    pre_roll_s: int = 2,
+    extra: str = "",
+) -> str:
+    return f"""
+  - id: {cam_id}
+    main: {camera.url(scene + "/main")}
+    sub: {camera.url(scene + "/sub")}
+    timeout_s: 3
+    record:
+      mode: {mode}
+      segment_s: {segment_s}
+      pre_roll_s: {pre_roll_s}
+      post_roll_s: 2
+{extra}"""
+
+
+def config_yaml(storage: Path, *cameras: str) -> str:
+    return f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:" + "".join(cameras) + "\n"
+
+
+def recordings(storage: Path, camera_id: str | None = None) -> list[Recording]:
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        return catalog.recordings(camera_id)
+
+
+def decoded_frames(path: Path) -> int:
+    """Decode every frame of a file (raises on a broken file)."""
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def ffprobe_duration(path: Path) -> float:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    return float(result.stdout.strip())
+
+
+def check_playable(storage: Path, rows: list[Recording]) -> None:
+    """Every cataloged segment exists, decodes to its end and agrees with ffprobe."""
+    for row in rows:
+        path = storage / "recordings" / row.file_path
+        assert path.stat().st_size == row.size_bytes, row
+        frames = decoded_frames(path)
+        seconds = row.duration_90k / 90000
+        assert frames >= seconds * 15 * 0.8, (row.file_path, frames, seconds)
+        assert abs(ffprobe_duration(path) - seconds) < 0.25, row.file_path
+
+
+def live(engine, *camera_ids: str):
+    def check():
+        cams = engine.health()["cameras"]
+        return all(cams[c]["state"] == "live" and cams[c]["fps_in"] > 5 for c in camera_ids)
+
+    return check
+
+
+def test_records_playable_segments_and_catalogs_them(camera, engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    engine = engine_factory(
+        config_yaml(
+            storage, camera_yaml("moving", camera, "moving"), camera_yaml("still", camera, "still")
+        )
+    )
+    engine.start()
+    wait_for(live(engine, "moving", "still"), 30, what="both cameras live")
+    t_live = time.time_ns()
+    health = engine.health()
+    assert health["cameras"]["moving"]["recording"]["active"]
+    assert health["cameras"]["moving"]["main"]["width"] == 1920
+    assert health["cameras"]["moving"]["sub"]["height"] == 360
+    metrics = api_get(engine.api, "/metrics")
+    assert 'nvr_camera_up{camera="moving"} 1.0' in metrics
+    time.sleep(14)
+    t_stop = time.time_ns()
+    assert engine.stop() == 0
+
+    on_disk = {
+        p.relative_to(storage / "recordings").as_posix()
+        for p in (storage / "recordings").rglob("*.mp4")
+    }
+    rows = recordings(storage)
+    assert {r.file_path for r in rows} == on_disk, "catalog rows and files differ"
+    check_playable(storage, rows)
+    for cam_id in ("moving", "still"):
+        segs = [r for r in rows if r.camera_id == cam_id]
+        assert len(segs) >= 3, segs
+        assert all(r.recording_type == "continuous" and r.width == 1920 for r in segs)
+        for a, b in zip(segs, segs[1:], strict=False):  # consecutive segments tile time
+            assert abs(b.start_ns - a.end_ns) < 0.2e9, (a, b)
+        total_s = sum(r.duration_90k for r in segs) / 90000
+        span_s = (segs[-1].end_ns - segs[0].start_ns) / 1e9
+        assert abs(total_s - span_s) < 0.5
+        assert segs[0].start_ns < t_live and segs[-1].end_ns > t_stop - 2e9
+        assert all(r.duration_90k / 90000 < 5 + 1.5 for r in segs[:-1])
+
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        moving_events = catalog.motion_events("moving")
+        still_events = catalog.motion_events("still")
+        assert catalog.integrity_check() == ["ok"]
+    assert moving_events, "no motion event on the moving scene"
+    assert still_events == [], "motion reported on a still scene"
+    assert all(e.recording_id is not None and e.confidence > 0 for e in moving_events)
+    assert sum(r.motion_events for r in rows if r.camera_id == "moving") >= 1
+
+
+def test_camera_outages_and_killed_worker_are_survived(camera, engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    engine = engine_factory(config_yaml(storage, camera_yaml("moving", camera, "moving")))
+    engine.start()
+    wait_for(live(engine, "moving"), 30, what="camera live")
+    time.sleep(3)
+
+    # 1. The camera disappears (server stopped), then comes back on the same address.
+    camera.stop()
+    t0 = time.monotonic()
+    wait_for(
+        lambda: engine.health()["cameras"]["moving"]["state"] == "reconnecting",
+        15,
+        what="outage detected",
+    )
+    detected_s = time.monotonic() - t0
+    time.sleep(2)
+    camera.start()
+    wait_for(live(engine, "moving"), 15, what="recording resumed after the camera returned")
+
+    # 2. The camera goes silent (frozen), then resumes.
+    time.sleep(3)
+    camera.pause()
+    t0 = time.monotonic()
+    try:
+        wait_for(
+            lambda: engine.health()["cameras"]["moving"]["state"] == "reconnecting",
+            15,
+            what="silent camera detected",
+        )
+        silent_s = time.monotonic() - t0
+    finally:
+        camera.resume()
+    wait_for(live(engine, "moving"), 15, what="recording resumed after silence")
+
+    # 3. The worker is killed.
+    time.sleep(3)
+    pid = engine.health()["cameras"]["moving"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(
+        lambda: engine.health()["cameras"]["moving"]["restarts"] == 1, 15, what="worker restarted"
+    )
+    wait_for(live(engine, "moving"), 20, what="recording resumed after the kill")
+    assert engine.health()["cameras"]["moving"]["pid"] != pid
+    time.sleep(4)
+    assert engine.stop() == 0
+
+    assert detected_s < 10 and silent_s < 10, (detected_s, silent_s)
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        gaps = catalog.gaps("moving")
+        rows = catalog.recordings("moving")
+    assert len(gaps) == 3, gaps
+    assert all(g.end_ns is not None and g.end_ns > g.start_ns for g in gaps)
+    assert "SIGKILL" in gaps[-1].cause
+    for gap in gaps:  # recording stopped before each gap and resumed after it
+        assert any(r.end_ns <= gap.start_ns + 1e9 for r in rows)
+        assert any(r.start_ns >= gap.end_ns - 1e9 for r in rows)
+        assert not any(
+            r.start_ns < gap.start_ns - 1e9 and r.end_ns > gap.end_ns + 1e9 for r in rows
+        ), "a segment claims to span an outage"
+    check_playable(storage, rows)
+
+
+def test_live_reload_applies_valid_and_rejects_invalid_edits(camera, engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    moving = camera_yaml("moving", camera, "moving", segment_s=30)
+    engine = engine_factory(config_yaml(storage, moving))
+    engine.start()
+    wait_for(live(engine, "moving"), 30, what="camera live")
+    moving_pid = engine.health()["cameras"]["moving"]["pid"]
+
+    def edit(text: str) -> None:
+        engine.config.write_text(text)
+
+    edit(config_yaml(storage, moving, camera_yaml("still", camera, "still")))
+    t0 = time.monotonic()
+    wait_for(live(engine, "still"), 10, what="added camera live")
+    assert time.monotonic() - t0 < 10
+    assert engine.health()["cameras"]["moving"]["pid"] == moving_pid
+
+    edit(config_yaml(storage, moving, camera_yaml("still", camera, "still", mode="bogus")))
+    status = wait_for(
+        lambda: (s := api_get(engine.api, "/api/config"))["ok"] is False and s,
+        10,
+        what="invalid edit reported",
+    )
+    assert any("cameras[1].record.mode" in e and "line" in e for e in status["errors"]), status
+    health = engine.health()
+    assert health["status"] == "degraded" and not health["config"]["ok"]
+    assert health["cameras"]["moving"]["pid"] == moving_pid
+    assert health["cameras"]["still"]["state"] == "live"
+
+    still_pid = health["cameras"]["still"]["pid"]
+    edit(config_yaml(storage, moving, camera_yaml("still", camera, "still", segment_s=6)))
+    wait_for(
+        lambda: (
+            (c := engine.health()["cameras"]["still"])["pid"] not in (None, still_pid)
+            and c["state"] == "live"
+        ),
+        15,
+        what="changed camera restarted",
+    )
+    assert api_get(engine.api, "/api/config")["ok"] is True
+
+    edit(config_yaml(storage, moving))
+    wait_for(lambda: "still" not in engine.health()["cameras"], 10, what="removed camera stop")
+    assert engine.health()["cameras"]["moving"]["pid"] == moving_pid
+    assert engine.stop() == 0
+
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        assert catalog.gaps("moving") == []
+        moving_rows = catalog.recordings("moving")
+    assert len(moving_rows) == 1, "untouched camera's recording was interrupted"
+    check_playable(storage, recordings(storage))
+
+
+def test_manual_panic_and_motion_recording(camera, engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    engine = engine_factory(
+        config_yaml(
+            storage,
+            camera_yaml("door", camera, "still", mode="off", pre_roll_s=3),
+            camera_yaml("yard", camera, "still", mode="off", pre_roll_s=3),
+            camera_yaml("street", camera, "moving", mode="motion", pre_roll_s=2),
+        )
+    )
+    engine.start()
+    wait_for(live(engine, "door", "yard", "street"), 30, what="cameras live")
+    time.sleep(4)  # fill the pre-roll buffers
+    assert not engine.health()["cameras"]["door"]["recording"]["active"]
+
+    t_cmd = time.time_ns()
+    status, reply = api_command(engine.api, "start_recording", "door")
+    assert status == 200 and reply["ok"], reply
+    assert reply["ack_ms"] < 2000 and reply["cameras"]["door"]["recording"] is True
+    wait_for(
+        lambda: engine.health()["cameras"]["door"]["recording"]["active"],
+        2,
+        what="manual recording visible in health",
+    )
+    time.sleep(3)
+    status, reply = api_command(engine.api, "stop_recording", "door")
+    assert status == 200 and reply["cameras"]["door"]["recording"] is False
+
+    status, reply = api_command(engine.api, "panic", active=True)
+    assert status == 200 and set(reply["cameras"]) == {"door", "yard", "street"}
+    health = engine.health()
+    assert health["panic"]
+    time.sleep(3)
+    assert all(c["recording"]["active"] for c in engine.health()["cameras"].values())
+    status, reply = api_command(engine.api, "panic", active=False)
+    assert status == 200
+    status, reply = api_command(engine.api, "start_recording", "nowhere")
+    assert status == 404 and "nowhere" in reply["error"]
+    time.sleep(8)  # motion-mode segments close after the post-roll
+    assert engine.stop() == 0
+
+    rows = recordings(storage)
+    door = [r for r in rows if r.camera_id == "door"]
+    assert [r.recording_type for r in door] == ["manual", "panic"], door
+    assert door[0].start_ns <= t_cmd - 2e9, "manual recording lacks its pre-roll"
+    assert [r.recording_type for r in rows if r.camera_id == "yard"] == ["panic"]
+    street = [r for r in rows if r.camera_id == "street"]
+    assert street and {r.recording_type for r in street} <= {"motion", "panic"}
+    assert any(r.recording_type == "motion" for r in street)
+    check_playable(storage, rows)
