@@ -1,7 +1,8 @@
 """Recordings/events catalog: one SQLite file (WAL) written by the supervisor, read by the rest.
 
 Times are integers whose unit is in the name: ``*_ns`` is Unix epoch nanoseconds (wall clock),
-``duration_90k`` is media duration in 90 kHz ticks. ``file_path`` is relative to the storage root.
+``duration_90k`` is media duration in 90 kHz ticks. ``file_path`` is relative to the
+recordings folder.
 The schema version lives in ``PRAGMA user_version``; ``_MIGRATIONS[n - 1]`` takes a database from
 version ``n - 1`` to ``n`` and is applied at open, one transaction per migration.
 See ``docs/catalog.md`` for the design.
@@ -113,6 +114,7 @@ class NewRecording:
     width: int | None = None
     height: int | None = None
     thumbnail_path: str | None = None
+    status: str = "ok"  # "repaired": cut after its last complete fragment by recovery
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,14 +323,17 @@ class Catalog:
             raise ValueError(f"negative span, duration or size in {rec}")
         path = rec.file_path
         if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
-            raise ValueError(f"file_path must be relative to the storage root: {rec.file_path!r}")
+            raise ValueError(
+                f"file_path must be relative to the recordings folder: {rec.file_path!r}"
+            )
         with self.transaction():
             conn = self._writer()
             try:
                 conn.execute(
                     "INSERT INTO recordings (camera_id, start_ns, end_ns, duration_90k, file_path,"
                     " motion_events, size_bytes, thumbnail_path, recording_type, video_codec,"
-                    " width, height, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " width, height, status, created_ns)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         rec.camera_id,
                         rec.start_ns,
@@ -342,6 +347,7 @@ class Catalog:
                         rec.video_codec,
                         rec.width,
                         rec.height,
+                        rec.status,
                         time.time_ns(),
                     ),
                 )
@@ -370,6 +376,13 @@ class Catalog:
             sql += " LIMIT :limit"
             params["limit"] = limit
         return [_recording(r) for r in self._rows(sql, params)]
+
+    def recording_by_path(self, file_path: str) -> Recording | None:
+        """The recording stored at ``file_path`` (relative to the recordings folder), if any."""
+        rows = self._rows(
+            f"SELECT {_RECORDING_COLUMNS} FROM recordings WHERE file_path = ?", (file_path,)
+        )
+        return _recording(rows[0]) if rows else None
 
     def recording(self, recording_id: int) -> Recording | None:
         """The recording with this id, or None."""

@@ -86,6 +86,7 @@ class Heartbeat:
     recording: bool
     recording_type: str | None
     recording_since_ns: int | None
+    recording_file: str | None  # the open segment, relative to the recordings folder
     motion: bool
     loop_age_s: float  # seconds since the main loop last made progress (stuck-worker watchdog)
     error: str | None
@@ -97,7 +98,7 @@ class SegmentClosed:
     """A segment file is complete and fsynced; the supervisor catalogs it."""
 
     camera_id: str
-    file_path: str  # relative to the storage root
+    file_path: str  # relative to <storage.path>/recordings
     start_ns: int
     end_ns: int
     duration_90k: int

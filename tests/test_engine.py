@@ -303,9 +303,10 @@ def test_manual_panic_and_motion_recording(camera, engine_factory, tmp_path):
 
     rows = recordings(storage)
     door = [r for r in rows if r.camera_id == "door"]
-    assert [r.recording_type for r in door] == ["manual", "panic"], door
+    types = [r.recording_type for r in door]
+    assert types[0] == "manual" and set(types[1:]) == {"panic"}, door  # panic may rotate
     assert door[0].start_ns <= t_cmd - 2e9, "manual recording lacks its pre-roll"
-    assert [r.recording_type for r in rows if r.camera_id == "yard"] == ["panic"]
+    assert {r.recording_type for r in rows if r.camera_id == "yard"} == {"panic"}
     street = [r for r in rows if r.camera_id == "street"]
     assert street and {r.recording_type for r in street} <= {"motion", "panic"}
     assert any(r.recording_type == "motion" for r in street)

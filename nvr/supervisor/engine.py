@@ -36,6 +36,7 @@ from nvr.messages import (
     UICommandMessage,
     WorkerFailed,
 )
+from nvr.recovery import recover_segment
 from nvr.supervisor.workers import WorkerHandle
 from nvr.worker.process import WorkerSpec
 
@@ -285,17 +286,37 @@ class Supervisor:
         if handle.stopping or self.stop_event.is_set():
             return
         cam = handle.camera_id
-        now_ns = time.time_ns()
+        gap_start_ns = self._recover_open_segment(handle) or time.time_ns()
         event_id = self._open_events.pop(cam, None)
         if event_id is not None:
-            self.catalog.end_motion_event(event_id, now_ns, 0.0, ())
+            self.catalog.end_motion_event(event_id, gap_start_ns, 0.0, ())
         if cam not in self._open_gaps:
-            self._open_gaps[cam] = self.catalog.add_gap(cam, now_ns, f"worker {cause}")
+            self._open_gaps[cam] = self.catalog.add_gap(cam, gap_start_ns, f"worker {cause}")
         delay = handle.policy.delay_after_exit(ran_s)
         with self.lock:
             handle.last_exit = cause
             handle.restart_at = time.monotonic() + delay
         log.error("%s: worker %s after %.0f s; restarting in %.0f s", cam, cause, ran_s, delay)
+
+    def _recover_open_segment(self, handle: WorkerHandle) -> int | None:
+        """Catalog the segment a dead worker left open; returns where its video ends."""
+        hb = handle.heartbeat
+        if hb is None or not hb.recording_file:
+            return None
+        if self.catalog.recording_by_path(hb.recording_file) is not None:
+            return None  # it was closed and reported just before the worker died
+        rec = recover_segment(
+            self.root / "recordings",
+            hb.recording_file,
+            handle.camera_id,
+            hb.recording_type or "continuous",
+            hb.recording_since_ns or time.time_ns(),
+        )
+        if rec is None:
+            return None
+        self.catalog.add_recording(rec)
+        self.segments_total[handle.camera_id] = self.segments_total.get(handle.camera_id, 0) + 1
+        return rec.end_ns
 
     def _watchdog(self) -> None:
         now = time.monotonic()

@@ -221,6 +221,7 @@ class CameraWorker:
                     recording=rec.recording,
                     recording_type=rec.recording_type,
                     recording_since_ns=rec.since_ns,
+                    recording_file=rec.file_path,
                     motion=self.sink.active,
                     loop_age_s=round(time.monotonic() - self.loop_mono, 3),
                     error=self.error,
@@ -254,19 +255,21 @@ class CameraWorker:
             timeout_s=self.cam.timeout_s,
             label=f"{self.cam.id}/main",
         )
-        down_since: int | None = None
+        up: bool | None = None  # announced stream state; None until the first packet or failure
+        last_wall_ns: int | None = None  # capture time of the last packet: where a gap starts
 
         def consume() -> None:
-            nonlocal down_since
+            nonlocal up, last_wall_ns
             assert source.stream is not None
             self.recorder.set_input(source.stream)
             self.state = "live"
             for tp in source.packets(self.stop):
                 self.loop_mono = time.monotonic()
                 self.main_stats.add(tp.size)
-                if down_since is not None:
+                last_wall_ns = tp.wall_ns
+                if up is not True:  # also after a worker restart: closes the supervisor's gap
                     self.channel.send(StreamUp(self.cam.id, tp.wall_ns))
-                    down_since = None
+                    up = True
                 if self.sub_stats is None:
                     self._decode(source, tp)
                 self.recorder.on_packet(
@@ -274,14 +277,15 @@ class CameraWorker:
                 )
 
         def on_lost(err: StreamError) -> None:
-            nonlocal down_since
+            nonlocal up
             self.recorder.close("stream lost")
             if self.sub_stats is None:
                 self.sink.finish()
             self.state = "reconnecting"
-            if down_since is None:
-                down_since = time.time_ns()
-                self.channel.send(StreamDown(self.cam.id, down_since, str(err)))
+            if up is not False:
+                at_ns = last_wall_ns or time.time_ns()
+                self.channel.send(StreamDown(self.cam.id, at_ns, str(err)))
+                up = False
 
         self._keep_connected(source, self.main_stats, consume, on_lost)
         self.recorder.close("worker stopping")

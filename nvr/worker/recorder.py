@@ -66,6 +66,7 @@ class _OpenSegment:
     first_dts: int
     last_dts: int
     last_pts: int
+    last_wall_ns: int
     frame_ticks: int
     recording_type: str
     motion_events_at_open: int
@@ -103,6 +104,10 @@ class Recorder:
     @property
     def since_ns(self) -> int | None:
         return self.segment.start_ns if self.segment else None
+
+    @property
+    def file_path(self) -> str | None:
+        return self.segment.rel_path if self.segment else None
 
     def set_input(self, stream: av.video.stream.VideoStream) -> None:
         """A (re)connected input: its parameters may differ, so nothing buffered carries over."""
@@ -159,6 +164,9 @@ class Recorder:
             else (seg.last_pts + seg.frame_ticks)
         )
         duration_90k = int((end - seg.first_dts) * tb * 90000)
+        # Dated by the latest (best) capture-time estimate: the end, then back by the duration.
+        end_ns = seg.last_wall_ns + int((end - seg.last_pts) * tb * 1_000_000_000)
+        start_ns = end_ns - duration_90k * 1_000_000_000 // 90000
         size = seg.path.stat().st_size
         log.info(
             "%s: closed segment %s (%.1f s, %d bytes, %s): %s",
@@ -174,8 +182,8 @@ class Recorder:
             SegmentClosed(
                 camera_id=self.camera_id,
                 file_path=seg.rel_path,
-                start_ns=seg.start_ns,
-                end_ns=seg.start_ns + duration_90k * 1_000_000_000 // 90000,
+                start_ns=start_ns,
+                end_ns=end_ns,
                 duration_90k=duration_90k,
                 size_bytes=size,
                 recording_type=seg.recording_type,
@@ -215,6 +223,7 @@ class Recorder:
             first_dts=first.dts,
             last_dts=first.dts,
             last_pts=first.pts,
+            last_wall_ns=first.wall_ns,
             frame_ticks=frame_ticks,
             recording_type=reason,
             motion_events_at_open=1 if motion_active else 0,
@@ -232,7 +241,7 @@ class Recorder:
         if step > 0:
             if step <= 4 * seg.frame_ticks:  # a plausible frame step, not a small time jump
                 seg.frame_ticks = step
-            seg.last_pts = tp.pts
+            seg.last_pts, seg.last_wall_ns = tp.pts, tp.wall_ns
         seg.last_dts = tp.dts
 
 

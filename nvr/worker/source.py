@@ -5,6 +5,12 @@ increase are dropped; a jump larger than ``MAX_DTS_JUMP_S`` marks a discontinuit
 recorder starts a new segment and the wall-clock anchor is reset). A stream that ends -- PyAV
 ends a dropped RTSP connection silently -- or times out raises ``StreamError``.
 
+Capture time: a packet cannot arrive before it was captured, so the wall time of the media
+clock's zero is the smallest ``arrival - media time`` seen so far. It settles once the burst of
+packets buffered while the stream was probed is consumed, and never dates a packet later than
+its arrival. Media time falling more than ``MAX_CLOCK_DRIFT_S`` behind the wall clock (a stream
+that stalled and resumed with continuous timestamps) is a discontinuity.
+
 A ``file:`` URL or plain path is played as a camera: looped forever, paced in real time, with
 timestamps continued across loops (the demo's synthetic cameras).
 """
@@ -28,7 +34,7 @@ from nvr.redact import redact_url
 log = logging.getLogger(__name__)
 
 MAX_DTS_JUMP_S = 10.0  # a larger forward jump between packets is a discontinuity
-MAX_CLOCK_DRIFT_S = 10.0  # media time this far from the wall clock re-anchors the stream
+MAX_CLOCK_DRIFT_S = 10.0  # media time this far behind the wall clock re-anchors the stream
 OPEN_TIMEOUT_S = 10.0
 
 
@@ -108,7 +114,9 @@ class StreamSource:
         raw = self._looped_raw(stop) if self._loop else self._demux()
         tb = self.stream.time_base or Fraction(1, 90000)
         max_jump = int(MAX_DTS_JUMP_S / tb)
-        anchor: tuple[int, int] | None = None  # (dts, wall_ns)
+        max_drift_ns = int(MAX_CLOCK_DRIFT_S * 1e9)
+        origin: int | None = None  # pts at the media clock's zero
+        offset_ns = 0  # wall time of media zero: the smallest arrival - media time seen
         last_dts: int | None = None
         discontinuity = False
         for packet in raw:
@@ -122,24 +130,25 @@ class StreamSource:
                     log.debug("%s: dropped packet with non-increasing dts %s", self.label, dts)
                     continue
                 if dts - last_dts > max_jump:
-                    log.warning(
-                        "%s: timestamps jumped %.1f s; new segment",
-                        self.label,
-                        float((dts - last_dts) * tb),
-                    )
-                    anchor, discontinuity = None, True
+                    jump_s = float((dts - last_dts) * tb)
+                    log.warning("%s: timestamps jumped %.1f s; new segment", self.label, jump_s)
+                    origin, discontinuity = None, True
             pts = packet.pts if packet.pts is not None else dts
             now_ns = time.time_ns()
-            if anchor is not None:
-                wall_ns = anchor[1] + int((pts - anchor[0]) * tb * 1_000_000_000)
-                if abs(wall_ns - now_ns) > MAX_CLOCK_DRIFT_S * 1e9:
+            if origin is not None:
+                behind_ns = now_ns - (int((pts - origin) * tb * 1_000_000_000) + offset_ns)
+                if behind_ns > max_drift_ns:
                     log.warning(
-                        "%s: media clock drifted from the wall clock; re-anchored", self.label
+                        "%s: media clock fell %.1f s behind the wall clock; new segment",
+                        self.label,
+                        behind_ns / 1e9,
                     )
-                    anchor, discontinuity = None, True
-            if anchor is None:
-                anchor = (pts, now_ns)
-                wall_ns = now_ns
+                    origin, discontinuity = None, True
+            if origin is None:
+                origin, offset_ns = pts, now_ns
+            media_ns = int((pts - origin) * tb * 1_000_000_000)
+            offset_ns = min(offset_ns, now_ns - media_ns)
+            wall_ns = media_ns + offset_ns
             last_dts = dts
             yield TimedPacket(
                 packet, pts, dts, wall_ns, bool(packet.is_keyframe), packet.size, discontinuity

@@ -1,0 +1,79 @@
+"""Fragmented-MP4 repair on real files cut at every kind of place."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from nvr.fmp4 import boxes, cut_to_playable, playable_length
+from nvr.recovery import recover_segment
+from nvr.worker.recorder import FMP4_OPTIONS
+
+FPS = 15
+
+
+@pytest.fixture(scope="module")
+def segment(tmp_path_factory) -> Path:
+    """A 4 s fragmented MP4 (a fragment per 1 s GOP), as the recorder writes them."""
+    path = tmp_path_factory.mktemp("seg") / "cam" / "seg.mp4"
+    path.parent.mkdir()
+    with av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS) as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(FPS), "keyint_min": str(FPS)}
+        for i in range(4 * FPS):
+            img = np.full((180, 320, 3), i * 4 % 256, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def test_complete_file_is_left_alone(segment, tmp_path):
+    copy = tmp_path / "seg.mp4"
+    shutil.copy(segment, copy)
+    with copy.open("rb") as fh:
+        kinds = [k for k, _, _ in boxes(fh, copy.stat().st_size)]
+    assert kinds[:2] == [b"ftyp", b"moov"] and kinds.count(b"moof") == 4
+    before, after, fragments = cut_to_playable(copy)
+    assert before == after and fragments == 4
+
+
+@pytest.mark.parametrize("cut_fraction", [0.95, 0.7, 0.5, 0.3])
+def test_truncated_file_is_cut_after_its_last_complete_fragment(segment, tmp_path, cut_fraction):
+    copy = tmp_path / "seg.mp4"
+    data = segment.read_bytes()
+    copy.write_bytes(data[: int(len(data) * cut_fraction)])
+    _, after, fragments = cut_to_playable(copy)
+    assert 0 < fragments < 4
+    assert copy.stat().st_size == after
+    assert frames(copy) == fragments * FPS  # every kept fragment decodes fully
+
+
+def test_header_only_file_has_nothing_playable(segment, tmp_path):
+    copy = tmp_path / "seg.mp4"
+    copy.write_bytes(segment.read_bytes()[:20])
+    assert playable_length(copy) == (0, 0)
+
+
+def test_recover_segment_catalogs_the_playable_part(segment, tmp_path):
+    (tmp_path / "cam").mkdir()
+    data = segment.read_bytes()
+    (tmp_path / "cam" / "seg.mp4").write_bytes(data[: int(len(data) * 0.6)])
+    rec = recover_segment(tmp_path, "cam/seg.mp4", "cam", "motion", 1_000_000_000)
+    assert rec is not None and rec.status == "repaired"
+    assert rec.duration_90k == 2 * 90000 and rec.end_ns == 3_000_000_000
+    assert rec.size_bytes == (tmp_path / "cam" / "seg.mp4").stat().st_size
+    (tmp_path / "cam" / "bad.mp4").write_bytes(data[:30])
+    assert recover_segment(tmp_path, "cam/bad.mp4", "cam", "motion", 0) is None
+    assert not (tmp_path / "cam" / "bad.mp4").exists()
