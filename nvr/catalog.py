@@ -471,6 +471,21 @@ class Catalog:
 
     # -- stream gaps ------------------------------------------------------------------------
 
+    def close_dangling(self, now_ns: int) -> tuple[int, int]:
+        """Close rows an earlier run left open; returns (events, gaps) closed.
+
+        An event's end is unknown: it ends where it started. A gap lasted until ``now_ns`` (this
+        start): nothing was recorded for that camera in between.
+        """
+        with self.transaction():
+            conn = self._writer()
+            conn.execute("UPDATE motion_events SET end_ns = start_ns WHERE end_ns IS NULL")
+            events = conn.changes()
+            conn.execute(
+                "UPDATE stream_gaps SET end_ns = max(start_ns, ?) WHERE end_ns IS NULL", (now_ns,)
+            )
+            return events, conn.changes()
+
     def add_gap(self, camera_id: str, start_ns: int, cause: str) -> int:
         """Open a gap (stream lost, recorder restarting, ...) for a camera; return its id."""
         with self.transaction():

@@ -46,7 +46,9 @@ def _run_engine(config: Config, config_path: Path | None, duration_s: float | No
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: supervisor.request_stop())
     if duration_s:
-        threading.Timer(duration_s, supervisor.request_stop).start()
+        timer = threading.Timer(duration_s, supervisor.request_stop)
+        timer.daemon = True  # Ctrl-C before the duration must not wait for it
+        timer.start()
     try:
         supervisor.run()
     finally:

@@ -86,11 +86,20 @@ class Heartbeat:
     recording: bool
     recording_type: str | None
     recording_since_ns: int | None
-    recording_file: str | None  # the open segment, relative to the recordings folder
     motion: bool
     loop_age_s: float  # seconds since the main loop last made progress (stuck-worker watchdog)
     error: str | None
     ring: str | None  # shared-memory ring name once frames are published
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentOpened:
+    """A segment file was created; if the worker dies, the supervisor repairs this file."""
+
+    camera_id: str
+    file_path: str  # relative to <storage.path>/recordings
+    start_ns: int
+    recording_type: str
 
 
 @dataclass(frozen=True, slots=True)

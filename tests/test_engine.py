@@ -3,6 +3,7 @@ ffprobe and the catalog; faults inflicted on the camera and the worker processes
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import av
 import pytest
 
 from nvr.catalog import Catalog, Recording
+from nvr.supervisor.engine import instance_id
 from tests.conftest import api_command, api_get, requires_rtsp, wait_for
 from tests.support.cameras import RtspCamera
 
@@ -27,6 +29,9 @@ def camera():
     cam.stop()
 
 
+SECRET = "s3cr3t-Pa55"
+
+
 def camera_yaml(
     cam_id: str,
     camera: RtspCamera,
@@ -34,19 +39,24 @@ def camera_yaml(
     mode: str = "continuous",
     segment_s: int = 5,
     pre_roll_s: int = 2,
-    extra: str = "",
+    credentials: bool = False,
 ) -> str:
+    """One camera entry; with ``credentials`` the URLs carry a user and password."""
+    userinfo = f"admin:{SECRET}@" if credentials else ""
+    main, sub = (
+        camera.url(f"{scene}/{s}").replace("rtsp://", f"rtsp://{userinfo}") for s in ("main", "sub")
+    )
     return f"""
   - id: {cam_id}
-    main: {camera.url(scene + "/main")}
-    sub: {camera.url(scene + "/sub")}
+    main: {main}
+    sub: {sub}
     timeout_s: 3
     record:
       mode: {mode}
       segment_s: {segment_s}
       pre_roll_s: {pre_roll_s}
       post_roll_s: 2
-{extra}"""
+"""
 
 
 def config_yaml(storage: Path, *cameras: str) -> str:
@@ -87,6 +97,11 @@ def check_playable(storage: Path, rows: list[Recording]) -> None:
         assert abs(ffprobe_duration(path) - seconds) < 0.25, row.file_path
 
 
+def rings(storage: Path) -> list[str]:
+    """This engine's shared-memory frame rings present in /dev/shm."""
+    return sorted(p.name for p in Path("/dev/shm").glob(f"nvr{instance_id(storage)}_*"))
+
+
 def live(engine, *camera_ids: str):
     def check():
         cams = engine.health()["cameras"]
@@ -99,7 +114,9 @@ def test_records_playable_segments_and_catalogs_them(camera, engine_factory, tmp
     storage = tmp_path / "storage"
     engine = engine_factory(
         config_yaml(
-            storage, camera_yaml("moving", camera, "moving"), camera_yaml("still", camera, "still")
+            storage,
+            camera_yaml("moving", camera, "moving", credentials=True),
+            camera_yaml("still", camera, "still", credentials=True),
         )
     )
     engine.start()
@@ -111,9 +128,17 @@ def test_records_playable_segments_and_catalogs_them(camera, engine_factory, tmp
     assert health["cameras"]["moving"]["sub"]["height"] == 360
     metrics = api_get(engine.api, "/metrics")
     assert 'nvr_camera_up{camera="moving"} 1.0' in metrics
+    exposed = [json.dumps(health), metrics, json.dumps(api_get(engine.api, "/api/cameras"))]
+    assert len(rings(storage)) == 2
+    assert {c["ring"] for c in health["cameras"].values()} == set(rings(storage))
     time.sleep(14)
     t_stop = time.time_ns()
     assert engine.stop() == 0
+    assert rings(storage) == [], "frame rings left in /dev/shm after a clean stop"
+    logs = [p.read_text() for p in (storage / "logs").glob("*.log")]
+    assert len(logs) == 3, "one log file per process (supervisor + two workers)"
+    for text in [*logs, engine.output(), *exposed]:
+        assert SECRET not in text, "a camera password leaked"
 
     on_disk = {
         p.relative_to(storage / "recordings").as_posix()
@@ -188,8 +213,10 @@ def test_camera_outages_and_killed_worker_are_survived(camera, engine_factory, t
     )
     wait_for(live(engine, "moving"), 20, what="recording resumed after the kill")
     assert engine.health()["cameras"]["moving"]["pid"] != pid
+    assert len(rings(storage)) == 1, "the killed worker's ring was not replaced cleanly"
     time.sleep(4)
     assert engine.stop() == 0
+    assert rings(storage) == []
 
     assert detected_s < 10 and silent_s < 10, (detected_s, silent_s)
     with Catalog(storage / "catalog.db", readonly=True) as catalog:

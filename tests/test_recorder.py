@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from nvr.messages import SegmentClosed
+from nvr.messages import SegmentClosed, SegmentOpened
 from nvr.worker.recorder import GopBuffer, Recorder
 from nvr.worker.source import TimedPacket
 
@@ -61,9 +61,9 @@ def run(
     pre_roll_s: float = 2.0,
     discontinuity_at: int | None = None,
 ) -> tuple[list[SegmentClosed], list[TimedPacket]]:
-    closed: list[SegmentClosed] = []
+    reports: list[SegmentOpened | SegmentClosed] = []
     container, stream, packets = timed_packets(clip)
-    recorder = Recorder("cam", tmp_path, pre_roll_s, segment_s, closed.append)
+    recorder = Recorder("cam", tmp_path, pre_roll_s, segment_s, reports.append)
     recorder.set_input(stream)
     for i, tp in enumerate(packets):
         if i == discontinuity_at:
@@ -71,6 +71,9 @@ def run(
         recorder.on_packet(tp, reasons_at(tp.wall_ns - BASE_NS), False, 0)
     recorder.close("end of test")
     container.close()
+    opened = [r.file_path for r in reports if isinstance(r, SegmentOpened)]
+    closed = [r for r in reports if isinstance(r, SegmentClosed)]
+    assert opened == [c.file_path for c in closed]  # every file announced before it is written
     return closed, packets
 
 
@@ -128,7 +131,42 @@ def test_gop_buffer_keeps_just_enough_whole_gops():
     buffer = GopBuffer(pre_roll_s=2.0)
     for i in range(100):
         buffer.add(TimedPacket(None, i, i, int(i * 1e9 / FPS), i % GOP == 0, 1, False))
-    kept = buffer.packets()
+    kept = buffer.packets_after(None)
     assert kept[0].keyframe
     newest = kept[-1].wall_ns
     assert 2e9 <= newest - kept[0].wall_ns < 3e9
+
+
+def test_quick_retrigger_never_rewrites_or_overwrites_footage(tmp_path, clip):
+    """Start/stop/start within one GOP: the second segment starts after the first one."""
+    on = [(1.0e9, 2.2e9), (2.4e9, 4.0e9), (4.1e9, 5.0e9)]
+    closed, _ = run(
+        tmp_path,
+        clip,
+        lambda t: ["manual"] if any(a <= t < b for a, b in on) else [],
+        segment_s=60,
+        pre_roll_s=3,
+    )
+    assert len(closed) == 3 and len({c.file_path for c in closed}) == 3
+    for a, b in zip(closed, closed[1:], strict=False):
+        assert b.start_ns >= a.end_ns - 1_000_000, "segments overlap: footage written twice"
+    for seg in closed:
+        assert frames_in(tmp_path / seg.file_path) == round(seg.duration_90k / 90000 * FPS)
+
+
+def test_durations_use_the_input_time_base(tmp_path):
+    """A 1/1000 input (Matroska) muxed into MP4: durations stay in real seconds."""
+    source = tmp_path / "clip.mkv"
+    with av.open(str(source), "w", format="matroska") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(GOP), "bf": "0"}
+        for i in range(FPS * 6):
+            img = np.full((96, 160, 3), i % 250, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    closed, _ = run(tmp_path / "out", source, lambda _t: ["continuous"], segment_s=2)
+    total_s = sum(c.duration_90k for c in closed) / 90000
+    assert abs(total_s - 6.0) < 0.1, [c.duration_90k / 90000 for c in closed]

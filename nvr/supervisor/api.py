@@ -216,8 +216,12 @@ class _Handler(BaseHTTPRequestHandler):
         if urlparse(self.path).path != "/api/command":
             self._send(404, {"ok": False, "error": f"no route {self.path}; see the README"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._send(400, {"ok": False, "error": "Content-Length must be an integer"})
+            return
+        if not 0 <= length <= MAX_BODY_BYTES:
             self._send(413, {"ok": False, "error": "command body too large"})
             return
         try:
@@ -228,6 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
             unknown = set(body) - fields
             if unknown:
                 raise ValueError(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(fields)}")
+            for name, value in body.items():
+                if name != "params" and not isinstance(value, str):
+                    raise ValueError(f"{name} must be a string")
             msg = UICommandMessage(**body)
             if msg.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
                 raise ValueError(
@@ -237,10 +244,16 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError(f"unknown command {msg.command!r}; allowed: {list(COMMANDS)}")
             if not isinstance(msg.params, dict):
                 raise ValueError("params must be a JSON object")
+            if not isinstance(msg.params.get("active", True), bool):
+                raise ValueError("params.active must be true or false")
         except (ValueError, TypeError) as err:
             self._send(400, {"ok": False, "error": f"bad command: {err}"})
             return
-        status, result = self.supervisor.command(msg)
+        try:
+            status, result = self.supervisor.command(msg)
+        except Exception:
+            log.exception("command %s failed", msg.command)
+            status, result = 500, {"ok": False, "error": "internal error; see the engine log"}
         self._send(status, result)
 
 

@@ -30,6 +30,7 @@ from nvr.messages import (
     MotionEnded,
     MotionStarted,
     SegmentClosed,
+    SegmentOpened,
     SetRecording,
     StreamDown,
     StreamUp,
@@ -101,6 +102,11 @@ class Supervisor:
         check_storage(self.root)
         self.instance = instance_id(self.root)
         self.catalog = Catalog(self.root / "catalog.db")
+        events, gaps = self.catalog.close_dangling(time.time_ns())
+        if events or gaps:
+            log.warning(
+                "closed %d motion event(s) and %d gap(s) left open by the last run", events, gaps
+            )
         self.handles: dict[str, WorkerHandle] = {}
         self.lock = threading.RLock()  # guards handles, manual, panic, acks, counters
         self.manual: set[str] = set()
@@ -114,8 +120,8 @@ class Supervisor:
         self._next_reload_check = 0.0
         self._acks: dict[int, tuple[threading.Event, list[Ack]]] = {}
         self._request_ids = itertools.count(1)
-        self._open_gaps: dict[str, int] = {}
-        self._open_events: dict[str, int] = {}
+        self._open_gaps: dict[str, tuple[int, int]] = {}  # camera -> (gap id, start_ns)
+        self._open_events: dict[str, tuple[int, int]] = {}  # camera -> (event id, start_ns)
         self.segments_total: dict[str, int] = {}
         self.motion_total: dict[str, int] = {}
 
@@ -156,58 +162,65 @@ class Supervisor:
     def _start_camera(self, cam: CameraConfig) -> None:
         handle = WorkerHandle(self._spec(cam))
         FrameRing.remove(handle.spec.ring_name)
-        with self.lock:
+        with self.lock:  # a command arriving now is either in the spec or sent to the worker
+            handle.spec = self._spec(cam)
             self.handles[cam.id] = handle
-        handle.start()
+            handle.start()
 
     def _stop_cameras(self, camera_ids: list[str]) -> None:
         """Stop workers gracefully (their last segments are cataloged), then forget them."""
         handles = [self.handles[c] for c in camera_ids if c in self.handles]
         for handle in handles:
             handle.restart_at = None
-            if handle.alive:
-                handle.request_stop()
+            handle.request_stop()
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while any(h.alive for h in handles):
-            self._poll(0.2, only=handles)
-            if time.monotonic() > deadline:
-                for handle in handles:
-                    if handle.alive:
-                        log.warning(
-                            "%s: worker did not stop in %.0f s; killing it",
-                            handle.camera_id,
-                            STOP_TIMEOUT_S,
-                        )
-                        handle.kill()
-                deadline = time.monotonic() + 5
-        for handle in handles:
-            self._drain(handle)
-            handle.reap()
-            FrameRing.remove(handle.spec.ring_name)
-            with self.lock:
-                self.handles.pop(handle.camera_id, None)
-            log.info("%s: worker stopped", handle.camera_id)
+        killed = False
+        while any(h.running for h in handles):
+            self._poll(0.2)  # every worker: acks and segments keep flowing meanwhile
+            if time.monotonic() < deadline:
+                continue
+            stuck = [h for h in handles if h.running]
+            if killed:  # not even SIGKILL ended it (uninterruptible I/O): stop waiting
+                for handle in stuck:
+                    log.error(
+                        "%s: worker pid %s ignores SIGKILL; abandoning it",
+                        handle.camera_id,
+                        handle.pid,
+                    )
+                    self._worker_exited(handle)
+                break
+            for handle in stuck:
+                log.warning(
+                    "%s: worker did not stop in %.0f s; killing it",
+                    handle.camera_id,
+                    STOP_TIMEOUT_S,
+                )
+                handle.kill()
+            killed, deadline = True, time.monotonic() + 5
+        with self.lock:
+            for handle in handles:
+                if self.handles.get(handle.camera_id) is handle:
+                    del self.handles[handle.camera_id]
 
     def _stop_all(self) -> None:
         self._stop_cameras(list(self.handles))
 
     # -- messages from workers ---------------------------------------------------------------
 
-    def _poll(self, timeout: float, only: list[WorkerHandle] | None = None) -> None:
-        handles = only if only is not None else list(self.handles.values())
+    def _poll(self, timeout: float) -> None:
+        """Read every worker's messages and handle every exit, for up to ``timeout`` seconds."""
         waitables: dict[Any, WorkerHandle] = {}
-        for handle in handles:
-            if handle.conn is not None:
+        for handle in list(self.handles.values()):
+            if handle.running and handle.conn is not None and handle.process is not None:
                 waitables[handle.conn] = handle
-            if handle.process is not None and handle.process.exitcode is None:
                 waitables[handle.process.sentinel] = handle
         if not waitables:
             time.sleep(timeout)
             return
-        for ready in wait(list(waitables), timeout):
-            handle = waitables[ready]
+        ready = {id(waitables[r]): waitables[r] for r in wait(list(waitables), timeout)}
+        for handle in ready.values():
             self._drain(handle)
-            if handle.process is not None and not handle.process.is_alive():
+            if handle.running and handle.process is not None and not handle.process.is_alive():
                 self._worker_exited(handle)
 
     def _drain(self, handle: WorkerHandle) -> None:
@@ -222,7 +235,12 @@ class Supervisor:
             except Exception:  # a message cut short by a killed worker
                 log.warning("%s: unreadable message from worker dropped", handle.camera_id)
                 return
-            self._handle(handle, message)
+            try:
+                self._handle(handle, message)
+            except Exception:  # one bad write must not stop every camera's supervision
+                log.exception(
+                    "%s: could not process %s; continuing", handle.camera_id, type(message).__name__
+                )
 
     def _handle(self, handle: WorkerHandle, msg: object) -> None:
         cam = handle.camera_id
@@ -230,7 +248,11 @@ class Supervisor:
             with self.lock:
                 handle.heartbeat = msg
                 handle.heartbeat_mono = time.monotonic()
+        elif isinstance(msg, SegmentOpened):
+            handle.open_segment = msg
         elif isinstance(msg, SegmentClosed):
+            if handle.open_segment and handle.open_segment.file_path == msg.file_path:
+                handle.open_segment = None
             self.catalog.add_recording(
                 NewRecording(
                     camera_id=msg.camera_id,
@@ -248,25 +270,22 @@ class Supervisor:
             )
             self.segments_total[cam] = self.segments_total.get(cam, 0) + 1
         elif isinstance(msg, MotionStarted):
-            self._open_events[cam] = self.catalog.add_motion_event(
-                NewMotionEvent(cam, msg.start_ns, None, 0.0)
-            )
+            self._end_event(cam, msg.start_ns)
+            event_id = self.catalog.add_motion_event(NewMotionEvent(cam, msg.start_ns, None, 0.0))
+            self._open_events[cam] = (event_id, msg.start_ns)
             self.motion_total[cam] = self.motion_total.get(cam, 0) + 1
         elif isinstance(msg, MotionEnded):
-            event_id = self._open_events.pop(cam, None)
-            if event_id is None:
+            if cam in self._open_events:
+                self._end_event(cam, msg.end_ns, msg.confidence, msg.boxes)
+            else:
                 self.catalog.add_motion_event(
                     NewMotionEvent(cam, msg.start_ns, msg.end_ns, msg.confidence, msg.boxes)
                 )
-            else:
-                self.catalog.end_motion_event(event_id, msg.end_ns, msg.confidence, msg.boxes)
         elif isinstance(msg, StreamDown):
             if cam not in self._open_gaps:
-                self._open_gaps[cam] = self.catalog.add_gap(cam, msg.at_ns, msg.cause)
+                self._open_gaps[cam] = (self.catalog.add_gap(cam, msg.at_ns, msg.cause), msg.at_ns)
         elif isinstance(msg, StreamUp):
-            gap_id = self._open_gaps.pop(cam, None)
-            if gap_id is not None:
-                self.catalog.end_gap(gap_id, msg.at_ns)
+            if self._end_gap(cam, msg.at_ns):
                 log.info("%s: main stream back; gap closed", cam)
         elif isinstance(msg, Ack):
             with self.lock:
@@ -277,21 +296,44 @@ class Supervisor:
         elif isinstance(msg, WorkerFailed):
             log.error("%s: %s", cam, msg.message)
 
+    def _end_event(self, cam: str, end_ns: int, confidence: float = 0.0, boxes: tuple = ()) -> None:
+        opened = self._open_events.pop(cam, None)
+        if opened is not None:
+            self.catalog.end_motion_event(opened[0], max(end_ns, opened[1]), confidence, boxes)
+
+    def _end_gap(self, cam: str, end_ns: int) -> bool:
+        opened = self._open_gaps.pop(cam, None)
+        if opened is not None:
+            self.catalog.end_gap(opened[0], max(end_ns, opened[1]))
+        return opened is not None
+
     def _worker_exited(self, handle: WorkerHandle) -> None:
+        """Account for a worker that ended, on every path: repair, close rows, maybe restart."""
         self._drain(handle)
         cause = handle.exit_description()
+        clean = handle.stopping and handle.exitcode == 0
         ran_s = time.monotonic() - handle.started_mono
         handle.reap()
         FrameRing.remove(handle.spec.ring_name)
-        if handle.stopping or self.stop_event.is_set():
-            return
         cam = handle.camera_id
-        gap_start_ns = self._recover_open_segment(handle) or time.time_ns()
-        event_id = self._open_events.pop(cam, None)
-        if event_id is not None:
-            self.catalog.end_motion_event(event_id, gap_start_ns, 0.0, ())
+        try:
+            video_end_ns = self._recover_open_segment(handle)
+        except Exception:
+            log.exception("%s: could not repair the interrupted segment", cam)
+            video_end_ns = None
+        now_ns = time.time_ns()
+        self._end_event(cam, video_end_ns or now_ns)
+        if handle.stopping or self.stop_event.is_set():
+            self._end_gap(cam, now_ns)  # no longer supervised: not a camera outage
+            if not clean:
+                log.warning("%s: worker %s while stopping", cam, cause)
+            return
         if cam not in self._open_gaps:
-            self._open_gaps[cam] = self.catalog.add_gap(cam, gap_start_ns, f"worker {cause}")
+            start_ns = video_end_ns or now_ns
+            self._open_gaps[cam] = (
+                self.catalog.add_gap(cam, start_ns, f"worker {cause}"),
+                start_ns,
+            )
         delay = handle.policy.delay_after_exit(ran_s)
         with self.lock:
             handle.last_exit = cause
@@ -300,17 +342,15 @@ class Supervisor:
 
     def _recover_open_segment(self, handle: WorkerHandle) -> int | None:
         """Catalog the segment a dead worker left open; returns where its video ends."""
-        hb = handle.heartbeat
-        if hb is None or not hb.recording_file:
+        opened, handle.open_segment = handle.open_segment, None
+        if opened is None or self.catalog.recording_by_path(opened.file_path) is not None:
             return None
-        if self.catalog.recording_by_path(hb.recording_file) is not None:
-            return None  # it was closed and reported just before the worker died
         rec = recover_segment(
             self.root / "recordings",
-            hb.recording_file,
+            opened.file_path,
             handle.camera_id,
-            hb.recording_type or "continuous",
-            hb.recording_since_ns or time.time_ns(),
+            opened.recording_type,
+            opened.start_ns,
         )
         if rec is None:
             return None
@@ -321,7 +361,7 @@ class Supervisor:
     def _watchdog(self) -> None:
         now = time.monotonic()
         for handle in list(self.handles.values()):
-            if handle.alive and not handle.stopping:
+            if handle.running and not handle.stopping:
                 reason = handle.stall_reason(now, handle.spec.camera.timeout_s)
                 if reason:
                     log.error("%s: worker hung (%s); killing it", handle.camera_id, reason)
@@ -330,7 +370,11 @@ class Supervisor:
                 with self.lock:
                     handle.restarts += 1
                     handle.spec = self._spec(handle.spec.camera)
-                handle.start()
+                    try:
+                        handle.start()
+                    except OSError as err:
+                        log.error("%s: cannot start a worker (%s); retrying", handle.camera_id, err)
+                        handle.restart_at = now + handle.policy.delay_after_exit(0)
 
     # -- live reload -------------------------------------------------------------------------
 
@@ -457,13 +501,16 @@ class Supervisor:
             self._acks[request_id] = (done, acks)
             handles = [self.handles[c] for c in targets if c in self.handles]
         t0 = time.monotonic()
-        sent = {h.camera_id for h in handles if h.send(SetRecording(request_id, reason, active))}
-        deadline = t0 + ACK_TIMEOUT_S
-        while len(acks) < len(sent) and time.monotonic() < deadline:
-            done.wait(max(0.0, deadline - time.monotonic()))
-            done.clear()
-        with self.lock:
-            self._acks.pop(request_id, None)
+        try:
+            message = SetRecording(request_id, reason, active)
+            sent = {h.camera_id for h in handles if h.send(message)}
+            deadline = t0 + ACK_TIMEOUT_S
+            while len(acks) < len(sent) and time.monotonic() < deadline:
+                done.wait(max(0.0, deadline - time.monotonic()))
+                done.clear()
+        finally:
+            with self.lock:
+                self._acks.pop(request_id, None)
         ack_ms = round((time.monotonic() - t0) * 1000, 1)
         acked = {a.camera_id: a for a in acks}
         results = {
@@ -504,7 +551,7 @@ class Supervisor:
             "name": cam.display_name,
             "enabled": cam.enabled,
             "state": state,
-            "pid": handle.process.pid if handle and handle.process and handle.alive else None,
+            "pid": handle.pid if handle and handle.running else None,
             "restarts": handle.restarts if handle else 0,
             "last_exit": handle.last_exit if handle else None,
             "error": hb.error if hb else None,

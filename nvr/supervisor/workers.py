@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 
-from nvr.messages import Heartbeat, StopWorker
+from nvr.messages import Heartbeat, SegmentOpened, StopWorker
 from nvr.worker.process import WorkerSpec, worker_main
 
 log = logging.getLogger(__name__)
@@ -68,16 +68,16 @@ class WorkerHandle:
     last_exit: str | None = None
     restart_at: float | None = None  # monotonic time of a scheduled restart
     stopping: bool = False
+    running: bool = False  # started and its exit not yet handled (main thread's view)
+    pid: int | None = None
+    exitcode: int | None = None
+    open_segment: SegmentOpened | None = None  # the file to repair if the worker dies
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     send_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def camera_id(self) -> str:
         return self.spec.camera.id
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.is_alive()
 
     def start(self) -> None:
         ctx = worker_context()
@@ -91,6 +91,8 @@ class WorkerHandle:
         self.process.start()
         child.close()
         self.conn = parent
+        self.pid, self.exitcode, self.running = self.process.pid, None, True
+        self.open_segment = None
         self.started_mono = self.heartbeat_mono = time.monotonic()
         self.heartbeat = None
         self.restart_at = None
@@ -109,21 +111,21 @@ class WorkerHandle:
 
     def request_stop(self) -> None:
         self.stopping = True
-        if not self.send(StopWorker()) and self.process is not None:
-            self.terminate()
-
-    def terminate(self) -> None:
-        if self.process is not None and self.process.pid and self.process.is_alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGTERM)
+        if self.running and not self.send(StopWorker()):
+            self._signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        if self.process is not None and self.process.pid and self.process.is_alive():
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        """Signal our own worker, only while its exit is unhandled (its pid cannot be reused)."""
+        if self.running and self.pid:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
+                os.kill(self.pid, sig)
 
     def exit_description(self) -> str:
         code = self.process.exitcode if self.process is not None else None
+        self.exitcode = code
         if code is None:
             return "still running"
         if code < 0:
@@ -143,9 +145,11 @@ class WorkerHandle:
         return None
 
     def reap(self) -> None:
-        """Forget the exited process: close the pipe, join."""
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        """Forget the exited process: close the pipe (not under a concurrent send), join."""
+        with self.send_lock:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
         if self.process is not None:
             self.process.join(timeout=1)
+        self.running = False

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -221,7 +222,6 @@ class CameraWorker:
                     recording=rec.recording,
                     recording_type=rec.recording_type,
                     recording_since_ns=rec.since_ns,
-                    recording_file=rec.file_path,
                     motion=self.sink.active,
                     loop_age_s=round(time.monotonic() - self.loop_mono, 3),
                     error=self.error,
@@ -245,7 +245,10 @@ class CameraWorker:
                 self.sub_stats.add(tp.size)
                 self._decode(source, tp)
 
-        self._keep_connected(source, self.sub_stats, consume, on_lost=lambda _err: None)
+        # Without its analysis stream a camera cannot see motion: end any open event.
+        self._keep_connected(
+            source, self.sub_stats, consume, on_lost=lambda _err: self.sink.finish()
+        )
         self.sink.close()
 
     def main_loop(self) -> None:
@@ -319,10 +322,13 @@ class CameraWorker:
                 stats.connected, self.error = True, None
                 log.info("%s: connected (%s %dx%d)", source.label, ctx.name, ctx.width, ctx.height)
                 consume()
-            except StreamError as err:
+            except Exception as err:  # noqa: BLE001 - any failure of one stream is a reconnect
                 stats.connected = False
                 if self.stop.is_set():
                     break
+                if not isinstance(err, StreamError):
+                    log.exception("%s: unexpected error; reconnecting", source.label)
+                    err = StreamError(f"{source.label}: {type(err).__name__}: {err}")
                 if time.monotonic() - connected_at >= STABLE_RUN_S:
                     attempt = 0
                 delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
@@ -369,8 +375,9 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     try:
         worker.run()
     except Exception:
+        # Logged through the redacting handlers; re-raising would print a raw traceback.
         log.exception("%s: worker failed", spec.camera.id)
-        raise
+        sys.exit(1)
     finally:
         log.info("%s: worker stopped", spec.camera.id)
         conn.close()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import av
 
-from nvr.messages import SegmentClosed
+from nvr.messages import SegmentClosed, SegmentOpened
 from nvr.worker.source import TimedPacket
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,12 @@ class GopBuffer:
             self._gops[-1].append(tp)
         # packets before the first keyframe cannot start a segment: dropped
 
-    def packets(self) -> list[TimedPacket]:
-        return [tp for gop in self._gops for tp in gop]
+    def packets_after(self, dts: int | None) -> list[TimedPacket]:
+        """Buffered packets from the first whole GOP that starts after ``dts`` (None: all)."""
+        for i, gop in enumerate(self._gops):
+            if dts is None or gop[0].dts > dts:
+                return [tp for later in list(self._gops)[i:] for tp in later]
+        return []
 
     def clear(self) -> None:
         self._gops.clear()
@@ -63,6 +67,7 @@ class _OpenSegment:
     path: Path
     rel_path: str
     start_ns: int
+    time_base: Fraction  # of the input: every pts/dts here is in it
     first_dts: int
     last_dts: int
     last_pts: int
@@ -82,16 +87,17 @@ class Recorder:
         storage_root: Path,
         pre_roll_s: float,
         segment_s: float,
-        on_segment: Callable[[SegmentClosed], None],
+        report: Callable[[SegmentOpened | SegmentClosed], None],
     ) -> None:
         self.camera_id = camera_id
         self.root = storage_root
         self.segment_ns = int(segment_s * 1e9)
-        self.on_segment = on_segment
+        self.report = report
         self.buffer = GopBuffer(pre_roll_s)
         self.segment: _OpenSegment | None = None
         self.input_stream: av.video.stream.VideoStream | None = None
         self._motion_starts = 0  # motion events started so far on this camera
+        self._written_dts: int | None = None  # last dts muxed from this input: never re-written
 
     @property
     def recording(self) -> bool:
@@ -105,14 +111,11 @@ class Recorder:
     def since_ns(self) -> int | None:
         return self.segment.start_ns if self.segment else None
 
-    @property
-    def file_path(self) -> str | None:
-        return self.segment.rel_path if self.segment else None
-
     def set_input(self, stream: av.video.stream.VideoStream) -> None:
         """A (re)connected input: its parameters may differ, so nothing buffered carries over."""
         self.input_stream = stream
         self.buffer.clear()
+        self._written_dts = None
 
     def on_packet(
         self, tp: TimedPacket, reasons: list[str], motion_active: bool, motion_starts: int
@@ -122,6 +125,7 @@ class Recorder:
         if tp.discontinuity:
             self.close("timestamps discontinuity")
             self.buffer.clear()
+            self._written_dts = None
         self.buffer.add(tp)
         seg = self.segment
         if seg is not None:
@@ -137,9 +141,10 @@ class Recorder:
             self._write(seg, tp)
             return
         if reasons:
-            pending = self.buffer.packets()
+            # Pre-roll, but never what an earlier segment already holds: whole GOPs after it.
+            pending = self.buffer.packets_after(self._written_dts)
             if not pending:
-                return  # wait for a keyframe
+                return  # wait for the next keyframe
             seg = self._open(pending[0], reasons[0], motion_active, motion_starts)
             for buffered in pending:
                 self._write(seg, buffered)
@@ -157,7 +162,7 @@ class Recorder:
         except (av.error.FFmpegError, OSError) as err:
             log.error("%s: could not finish segment %s: %s", self.camera_id, seg.rel_path, err)
             return
-        tb = seg.stream.time_base or Fraction(1, 90000)
+        tb = seg.time_base
         end = (
             end_pts
             if end_pts is not None and end_pts > seg.last_pts
@@ -178,7 +183,7 @@ class Recorder:
             why,
         )
         ctx = seg.stream.codec_context
-        self.on_segment(
+        self.report(
             SegmentClosed(
                 camera_id=self.camera_id,
                 file_path=seg.rel_path,
@@ -207,6 +212,11 @@ class Recorder:
             f"{self.camera_id}-{time.strftime('%Y%m%dT%H%M%S', stamp)}.{ms:03d}Z.mp4"
         )
         path = self.root / rel
+        for n in range(1, 1000):  # never overwrite a file: the same first packet can recur
+            if not path.exists():
+                break
+            rel = rel.removesuffix(".mp4").rsplit("~", 1)[0] + f"~{n}.mp4"
+            path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         container = av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS)
         stream = container.add_stream_from_template(self.input_stream)
@@ -214,6 +224,7 @@ class Recorder:
         tb = self.input_stream.time_base or Fraction(1, 90000)
         frame_ticks = max(1, int(1 / (Fraction(rate) * tb)))
         log.info("%s: recording %s to %s", self.camera_id, reason, rel)
+        self.report(SegmentOpened(self.camera_id, rel, first.wall_ns, reason))
         self.segment = _OpenSegment(
             container=container,
             stream=stream,
@@ -225,6 +236,7 @@ class Recorder:
             last_pts=first.pts,
             last_wall_ns=first.wall_ns,
             frame_ticks=frame_ticks,
+            time_base=tb,
             recording_type=reason,
             motion_events_at_open=1 if motion_active else 0,
             motion_starts_at_open=motion_starts,
@@ -233,10 +245,12 @@ class Recorder:
 
     def _write(self, seg: _OpenSegment, tp: TimedPacket) -> None:
         packet = tp.packet
+        packet.stream = seg.stream
+        packet.time_base = seg.time_base  # mux rebased it in place if it was written before
         packet.pts = tp.pts - seg.first_dts
         packet.dts = tp.dts - seg.first_dts
-        packet.stream = seg.stream
         seg.container.mux(packet)
+        self._written_dts = tp.dts
         step = tp.pts - seg.last_pts
         if step > 0:
             if step <= 4 * seg.frame_ticks:  # a plausible frame step, not a small time jump

@@ -1,9 +1,10 @@
 """Open one camera stream with PyAV and yield validated, wall-clock-stamped video packets.
 
 Timestamps are validated, not patched: packets without a dts or with a dts that does not
-increase are dropped; a jump larger than ``MAX_DTS_JUMP_S`` marks a discontinuity (the
-recorder starts a new segment and the wall-clock anchor is reset). A stream that ends -- PyAV
-ends a dropped RTSP connection silently -- or times out raises ``StreamError``.
+increase are dropped; a jump larger than ``MAX_DTS_JUMP_S`` forward or ``MAX_DTS_BACK_S``
+back (a camera that restarted its clock) marks a discontinuity (the recorder starts a new
+segment and the wall-clock anchor is reset). A stream that ends -- PyAV ends a dropped RTSP
+connection silently -- or times out raises ``StreamError``.
 
 Capture time: a packet cannot arrive before it was captured, so the wall time of the media
 clock's zero is the smallest ``arrival - media time`` seen so far. It settles once the burst of
@@ -34,6 +35,7 @@ from nvr.redact import redact_url
 log = logging.getLogger(__name__)
 
 MAX_DTS_JUMP_S = 10.0  # a larger forward jump between packets is a discontinuity
+MAX_DTS_BACK_S = 1.0  # a larger step back is a discontinuity; a smaller one drops the packet
 MAX_CLOCK_DRIFT_S = 10.0  # media time this far behind the wall clock re-anchors the stream
 OPEN_TIMEOUT_S = 10.0
 
@@ -114,6 +116,7 @@ class StreamSource:
         raw = self._looped_raw(stop) if self._loop else self._demux()
         tb = self.stream.time_base or Fraction(1, 90000)
         max_jump = int(MAX_DTS_JUMP_S / tb)
+        max_back = int(MAX_DTS_BACK_S / tb)
         max_drift_ns = int(MAX_CLOCK_DRIFT_S * 1e9)
         origin: int | None = None  # pts at the media clock's zero
         offset_ns = 0  # wall time of media zero: the smallest arrival - media time seen
@@ -126,7 +129,14 @@ class StreamSource:
             if dts is None or packet.size == 0:
                 continue
             if last_dts is not None:
-                if dts <= last_dts:
+                if last_dts - dts > max_back:  # the camera restarted its clock
+                    log.warning(
+                        "%s: timestamps went back %.1f s; new segment",
+                        self.label,
+                        float((last_dts - dts) * tb),
+                    )
+                    origin, discontinuity = None, True
+                elif dts <= last_dts:
                     log.debug("%s: dropped packet with non-increasing dts %s", self.label, dts)
                     continue
                 if dts - last_dts > max_jump:

@@ -1,0 +1,86 @@
+"""The loopback API of a real engine process: routes, command validation, metrics."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from urllib.parse import urlparse
+
+import pytest
+
+from nvr.catalog import Catalog, NewMotionEvent
+from tests.conftest import api_command, api_get
+
+
+@pytest.fixture
+def engine(engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    with Catalog(storage / "catalog.db") as catalog:  # rows a crashed earlier run left open
+        catalog.add_gap("front", 1_000, "camera unreachable")
+        catalog.add_motion_event(NewMotionEvent("front", 2_000, None, 0.5))
+    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine.start()
+    yield engine
+    assert engine.stop() == 0
+
+
+def raw_post(api: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    url = urlparse(api)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("POST", "/api/command", body=body, headers=headers)
+    resp = conn.getresponse()
+    return resp.status, json.loads(resp.read())
+
+
+def test_health_metrics_and_config(engine):
+    health = engine.health()
+    assert health["status"] == "ok" and health["cameras"] == {}
+    assert health["storage"]["free_bytes"] > 0 and health["config"]["ok"]
+    metrics = api_get(engine.api, "/metrics")
+    assert "# TYPE nvr_up gauge" in metrics and "nvr_up 1" in metrics
+    assert "nvr_storage_free_bytes" in metrics
+    assert api_get(engine.api, "/api/config")["ok"] is True
+    status, reply = api_command(engine.api, "config_status")
+    assert status == 200 and reply["config"]["path"].endswith("nvr.yaml")
+    assert reply["ui_session_id"] == "tests" and reply["schema_version"] == "2.0"
+
+
+def test_rows_left_open_by_an_earlier_run_are_closed_at_start(engine):
+    gaps = api_get(engine.api, "/api/gaps")["gaps"]
+    events = api_get(engine.api, "/api/events?camera_id=front")["events"]
+    assert gaps[0]["end_ns"] > gaps[0]["start_ns"] and events[0]["end_ns"] == 2_000
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        (b"not json", 400, "bad command"),
+        (b"[1, 2]", 400, "JSON object"),
+        (b'{"command": "start_recording", "colour": "red"}', 400, "unknown field"),
+        (b'{"command": "start_recording", "camera_id": ["a"]}', 400, "camera_id must be"),
+        (b'{"command": "panic", "params": {"active": "false"}}', 400, "true or false"),
+        (b'{"command": "explode"}', 400, "unknown command"),
+        (b'{"command": "panic", "schema_version": "1.0"}', 400, "schema_version"),
+        (b'{"command": "start_recording", "camera_id": "nowhere"}', 404, "unknown camera"),
+    ],
+)
+def test_bad_commands_get_one_clear_answer(engine, body, status, needle):
+    got, reply = raw_post(engine.api, body, {"Content-Type": "application/json"})
+    assert got == status and needle in reply["error"] and reply["ok"] is False
+
+
+def test_bad_requests_and_routes(engine):
+    status, reply = raw_post(engine.api, b"{}", {"Content-Length": "many"})
+    assert status == 400 and "Content-Length" in reply["error"]
+    url = urlparse(engine.api)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("GET", "/api/recordings?start_ns=yesterday")
+    resp = conn.getresponse()
+    assert resp.status == 400 and "integers" in json.loads(resp.read())["error"]
+    conn.request("GET", "/nothing-here")
+    resp = conn.getresponse()
+    assert resp.status == 404 and "README" in json.loads(resp.read())["error"]
+    status, reply = api_command(engine.api, "panic", active=True)
+    assert status == 200 and reply["ok"] and engine.health()["panic"] is True
+    status, reply = api_command(engine.api, "panic", active=False)
+    assert engine.health()["panic"] is False
