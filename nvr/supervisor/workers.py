@@ -82,7 +82,7 @@ class WorkerHandle:
     def start(self) -> None:
         ctx = worker_context()
         parent, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(
+        self.process = ctx.Process(  # type: ignore[attr-defined]
             target=worker_main,
             args=(self.spec, child),
             name=f"worker-{self.camera_id}",

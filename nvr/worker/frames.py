@@ -23,7 +23,7 @@ def yuv_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
         frame = frame.reformat(format="yuv420p")
     views = []
     for plane in frame.planes:
-        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
         views.append(rows[:, : plane.width])
     return views[0], views[1], views[2]
 

@@ -231,6 +231,7 @@ class CameraWorker:
 
     def sub_loop(self) -> None:
         assert self.cam.sub and self.sub_stats
+        stats = self.sub_stats
         source = StreamSource(
             self.cam.sub,
             transport=self.cam.transport,
@@ -242,13 +243,11 @@ class CameraWorker:
             assert source.stream is not None
             source.stream.thread_type = "AUTO"
             for tp in source.packets(self.stop):
-                self.sub_stats.add(tp.size)
+                stats.add(tp.size)
                 self._decode(source, tp)
 
         # Without its analysis stream a camera cannot see motion: end any open event.
-        self._keep_connected(
-            source, self.sub_stats, consume, on_lost=lambda _err: self.sink.finish()
-        )
+        self._keep_connected(source, stats, consume, on_lost=lambda _err: self.sink.finish())
         self.sink.close()
 
     def main_loop(self) -> None:

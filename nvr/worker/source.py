@@ -176,7 +176,7 @@ class StreamSource:
     def _looped_raw(self, stop: threading.Event) -> Iterator[av.Packet]:
         """Replay the file forever in real time, continuing timestamps across loops."""
         assert self.container is not None and self.stream is not None
-        tb = self.stream.time_base
+        tb = self.stream.time_base or Fraction(1, 90000)
         offset = 0
         start_mono = time.monotonic()
         first: int | None = None
