@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +92,31 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX stream_gaps_start ON stream_gaps (start_ns);
     CREATE INDEX stream_gaps_span ON stream_gaps (end_ns - start_ns);
     CREATE INDEX stream_gaps_open ON stream_gaps (start_ns) WHERE end_ns IS NULL;
+    """,
+    # Retention. A deleted recording's row moves to ``garbage`` before its file is unlinked.
+    # ``camera_usage`` holds each camera's recording count and bytes, kept by the write methods
+    # (triggers would make raw bulk inserts 3x slower). ``recordings_retention`` serves age
+    # queries per camera and type without visiting protected rows or rows of types kept longer.
+    """
+    CREATE TABLE garbage (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        file_path TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        created_ns INTEGER NOT NULL
+    );
+    CREATE INDEX garbage_file_path ON garbage (file_path);
+
+    CREATE TABLE camera_usage (
+        camera_id TEXT PRIMARY KEY,
+        recordings INTEGER NOT NULL,
+        size_bytes INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO camera_usage (camera_id, recordings, size_bytes)
+        SELECT camera_id, count(*), sum(size_bytes) FROM recordings GROUP BY camera_id;
+
+    CREATE INDEX recordings_retention ON recordings (camera_id, recording_type, start_ns)
+        WHERE protected = 0;
     """,
 )
 
@@ -186,7 +211,34 @@ class Preset:
     created_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An unprotected recording that retention may delete."""
+
+    id: int
+    camera_id: str
+    recording_type: str
+    start_ns: int
+    end_ns: int
+    file_path: str
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Garbage:
+    """A deleted recording whose file may still be on disk (``file_path`` as catalogued)."""
+
+    id: int
+    camera_id: str
+    file_path: str
+    size_bytes: int
+    created_ns: int
+
+
 _RECORDING_COLUMNS = ", ".join(Recording.__slots__)
+_CANDIDATE_COLUMNS = ", ".join(Candidate.__slots__)
+_GARBAGE_COLUMNS = ", ".join(Garbage.__slots__)
+_PAGE_ROWS = 4096
 _EVENT_COLUMNS = (
     "id, recording_id, camera_id, start_ns, end_ns, confidence, bbox_json, frame_thumbnail"
 )
@@ -359,6 +411,15 @@ class Catalog:
                 " AND start_ns >= ? AND start_ns < ? AND recording_id IS NULL",
                 (rec_id, rec.camera_id, rec.start_ns, rec.end_ns),
             )
+            conn.execute(
+                "INSERT INTO camera_usage (camera_id, recordings, size_bytes) VALUES (?, 1, ?)"
+                " ON CONFLICT (camera_id) DO UPDATE SET recordings = recordings + 1,"
+                " size_bytes = size_bytes + excluded.size_bytes",
+                (rec.camera_id, rec.size_bytes),
+            )
+            # A path is in recordings or in garbage, never both: a file catalogued again (an
+            # orphan indexed before its garbage row was finished) must not be unlinked later.
+            conn.execute("DELETE FROM garbage WHERE file_path = ?", (rec.file_path,))
         return rec_id
 
     def recordings(
@@ -410,6 +471,118 @@ class Catalog:
             cam: {"recordings": n, "bytes": total, "first_start_ns": first, "last_end_ns": last}
             for cam, n, total, first, last in rows
         }
+
+    def bytes_by_camera(self) -> dict[str, int]:
+        """Catalogued bytes per camera with recordings; O(cameras), read from ``camera_usage``."""
+        return dict(self._rows("SELECT camera_id, size_bytes FROM camera_usage ORDER BY camera_id"))
+
+    # -- retention --------------------------------------------------------------------------
+
+    def deletion_candidates(
+        self,
+        camera_id: str | None = None,
+        recording_type: str | None = None,
+        ended_before_ns: int | None = None,
+    ) -> Iterator[Candidate]:
+        """Unprotected recordings, oldest first (``start_ns``, then id), optionally filtered.
+
+        ``ended_before_ns`` keeps rows with ``end_ns <= ended_before_ns``. Rows are read in
+        index-ranged pages, so stopping early reads little and no statement stays open between
+        pages. Camera with type uses ``recordings_retention``, camera alone
+        ``recordings_camera_start`` and neither ``recordings_start``; none sorts.
+        """
+        where = ["protected = 0"]
+        if camera_id is not None:
+            where.append("camera_id = :camera_id")
+        if recording_type is not None:
+            where.append("recording_type = :recording_type")
+        if ended_before_ns is not None:
+            where += ["start_ns <= :before", "end_ns <= :before"]
+        params: dict[str, Any] = {
+            "camera_id": camera_id,
+            "recording_type": recording_type,
+            "before": ended_before_ns,
+            "page": _PAGE_ROWS,
+        }
+        sql = f"SELECT {_CANDIDATE_COLUMNS} FROM recordings WHERE {' AND '.join(where)}"
+        after = " AND (start_ns, id) > (:after_start, :after_id)"
+        order = " ORDER BY start_ns, id LIMIT :page"
+        rows = self._rows(sql + order, params)
+        while rows:
+            yield from (Candidate(*r) for r in rows)
+            if len(rows) < _PAGE_ROWS:
+                return
+            params["after_start"], params["after_id"] = rows[-1][3], rows[-1][0]
+            rows = self._rows(sql + after + order, params)
+
+    def oldest_unprotected(
+        self, need_bytes: int, camera_id: str | None = None, skip: Container[int] = ()
+    ) -> list[Candidate]:
+        """The oldest unprotected recordings (of one camera or all) totalling ``need_bytes``.
+
+        Rows whose id is in ``skip`` are passed over. Fewer bytes come back when the unprotected
+        rows do not add up to ``need_bytes``.
+        """
+        chosen: list[Candidate] = []
+        total = 0
+        if need_bytes <= 0:
+            return chosen
+        for cand in self.deletion_candidates(camera_id):
+            if cand.id in skip:
+                continue
+            chosen.append(cand)
+            total += cand.size_bytes
+            if total >= need_bytes:
+                break
+        return chosen
+
+    def move_to_garbage(self, recording_ids: Iterable[int]) -> list[Garbage]:
+        """In one transaction, move these recordings' rows to ``garbage``; return the new rows.
+
+        Protected and unknown ids are skipped. The caller then unlinks each file and drops its
+        garbage row (``drop_garbage``); see docs/catalog.md for the order.
+        """
+        ids = json.dumps(sorted(set(recording_ids)))
+        picked = "id IN (SELECT value FROM json_each(:ids)) AND protected = 0"
+        params = {"ids": ids, "now": time.time_ns()}
+        with self.transaction():
+            conn = self._writer()
+            conn.execute(
+                "UPDATE camera_usage SET recordings = recordings - gone.n,"
+                " size_bytes = camera_usage.size_bytes - gone.bytes FROM (SELECT camera_id,"
+                f" count(*) AS n, sum(size_bytes) AS bytes FROM recordings WHERE {picked}"
+                " GROUP BY camera_id) AS gone WHERE camera_usage.camera_id = gone.camera_id",
+                params,
+            )
+            conn.execute("DELETE FROM camera_usage WHERE recordings <= 0")
+            rows = self._rows(
+                "INSERT INTO garbage (camera_id, file_path, size_bytes, created_ns)"
+                f" SELECT camera_id, file_path, size_bytes, :now FROM recordings WHERE {picked}"
+                f" ORDER BY id RETURNING {_GARBAGE_COLUMNS}",
+                params,
+            )
+            conn.execute(f"DELETE FROM recordings WHERE {picked}", params)
+        return sorted((Garbage(*r) for r in rows), key=lambda g: g.id)
+
+    def garbage(self, after_id: int = 0, limit: int | None = None) -> list[Garbage]:
+        """Garbage rows with ``id > after_id``, by id (at most ``limit``)."""
+        return [
+            Garbage(*r)
+            for r in self._rows(
+                f"SELECT {_GARBAGE_COLUMNS} FROM garbage WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, -1 if limit is None else limit),
+            )
+        ]
+
+    def drop_garbage(self, garbage_ids: Iterable[int]) -> int:
+        """Delete garbage rows whose file is gone; returns how many were dropped."""
+        with self.transaction():
+            conn = self._writer()
+            conn.execute(
+                "DELETE FROM garbage WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(garbage_ids)),),
+            )
+            return conn.changes()
 
     # -- motion events ----------------------------------------------------------------------
 
@@ -544,6 +717,22 @@ class Catalog:
                 (camera_id, name),
             )
             return conn.changes() > 0
+
+    def file_statuses(self) -> dict[str, str]:
+        """Every cataloged file path with its status (for start-up recovery's file scan)."""
+        return dict(self._rows("SELECT file_path, status FROM recordings"))
+
+    def mark_missing(self, file_paths: Iterable[str]) -> int:
+        """Mark recordings whose file is gone as ``missing``; returns how many rows changed."""
+        changed = 0
+        with self.transaction():
+            conn = self._writer()
+            for path in file_paths:
+                conn.execute(
+                    "UPDATE recordings SET status = 'missing' WHERE file_path = ?", (path,)
+                )
+                changed += conn.changes()
+        return changed
 
     def integrity_check(self) -> list[str]:
         """``PRAGMA integrity_check`` lines: ``["ok"]`` when the file is sound."""

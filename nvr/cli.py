@@ -83,6 +83,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_engine(config, path, args.duration)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from nvr.bench import run_bench
+
+    return run_bench(quick=args.quick, out_dir=Path(args.out))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nvr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8765, help="API port (default 8765)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="measure the performance targets against their peers")
+    bench.add_argument("--quick", action="store_true", help="short runs (CI)")
+    bench.add_argument("--out", default="bench/results", help="folder for the JSON and PNG")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -47,6 +48,14 @@ _CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _STREAM_SCHEMES = ("rtsp", "rtsps")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]i?b|b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1} | {
+    f"{prefix}{infix}b": base**power
+    for power, prefix in enumerate("kmgtp", start=1)
+    for infix, base in (("", 1000), ("i", 1024))
+}
+_MAX_SIZE = 10**18  # 1000PB: far beyond any disk, well inside SQLite's 64-bit integers
+_MAX_DAYS = 36500
 
 
 def _show(value: Any) -> str:
@@ -65,6 +74,47 @@ def _show(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "a list"
     return f"a {type(value).__name__}"
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from a whole number or a size text: ``"500GB"``, ``"1.5TiB"``, ``"750 MB"``.
+
+    Units are case-insensitive: B, KB, MB, GB, TB, PB are powers of 1000; KiB .. PiB of 1024.
+    ValueError for anything else.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if match:
+        return int(Decimal(match[1]) * _SIZE_UNITS[(match[2] or "b").lower()])
+    raise ValueError(
+        'must be a whole number of bytes or a size such as "500GB" or "1.5TiB" (KB, MB, GB, '
+        f"TB, PB: powers of 1000; KiB, MiB, GiB, TiB, PiB: powers of 1024); got {_show(value)}"
+    )
+
+
+def format_size(size_bytes: int) -> str:
+    """A short decimal rendering of a byte count: ``5GB``, ``1.65TB``, ``512B``."""
+    for power, unit in ((5, "PB"), (4, "TB"), (3, "GB"), (2, "MB"), (1, "KB")):
+        if abs(size_bytes) >= 1000**power:
+            value = size_bytes / 1000**power
+            return f"{value:.3g}{unit}" if abs(value) < 1000 else f"{value:.0f}{unit}"
+    return f"{size_bytes}B"
+
+
+def _size_in_range(value: Any, field: FieldInfo) -> Any:
+    """Parse a size for ``field`` (null passes) and check it against the field's ``ge``/``le``."""
+    if value is None:
+        return None
+    size = parse_size(value)
+    low, high = _bounds(field.metadata)
+    if not low <= size <= high:
+        raise ValueError(
+            f"must be between {format_size(low)} and {format_size(high)}; got {_show(value)}"
+        )
+    return size
 
 
 def _minutes(hhmm: str) -> int:
@@ -137,11 +187,28 @@ class _Model(BaseModel):
 
 
 class StorageConfig(_Model):
-    """Where recordings and the catalog live."""
+    """Where recordings and the catalog live, and how much of the disk they may take."""
 
     path: Path = Field(
         description="Directory for recordings and the catalog database (required; must be "
         "writable)."
+    )
+    max_bytes: int | None = Field(
+        default=None,
+        ge=10**6,
+        le=_MAX_SIZE,
+        description='Byte budget for all recordings, 1MB..1000PB ("500GB", "1.5TiB" or bytes); '
+        "the oldest unprotected recordings go first. null = no budget.",
+    )
+    min_free_bytes: int = Field(
+        default=5 * 10**9,
+        ge=0,
+        le=_MAX_SIZE,
+        description="Free space kept on the disk, 0..1000PB (same size syntax); retention "
+        "deletes the oldest unprotected recordings to restore it.",
+    )
+    retention_check_s: float = Field(
+        default=60.0, ge=5, le=3600, description="Seconds between retention passes, 5..3600."
     )
 
     @field_validator("path", mode="before")
@@ -150,6 +217,11 @@ class StorageConfig(_Model):
         if isinstance(value, str) and not value.strip():
             raise ValueError("must be a directory path; got an empty string")
         return value
+
+    @field_validator("max_bytes", "min_free_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: Any, info: ValidationInfo) -> Any:
+        return _size_in_range(value, cls.model_fields[str(info.field_name)])
 
 
 class ApiConfig(_Model):
@@ -331,6 +403,70 @@ class MotionConfig(_Model):
         return () if value is None else value
 
 
+def _days_field(recording_type: str) -> Any:
+    return Field(
+        default=None,
+        ge=1,
+        le=_MAX_DAYS,
+        description=f"Days {recording_type} recordings are kept, 1..36500; null = max_days.",
+    )
+
+
+class TypeDays(_Model):
+    """Days kept per recording type, overriding the camera's ``max_days`` (longer or shorter)."""
+
+    continuous: int | None = _days_field("continuous")
+    motion: int | None = _days_field("motion")
+    scheduled: int | None = _days_field("scheduled")
+    manual: int | None = _days_field("manual")
+    panic: int | None = _days_field("panic")
+
+
+class RetentionConfig(_Model):
+    """How long, and how many bytes of, one camera's recordings are kept.
+
+    Protected recordings are never deleted. The storage section adds a global budget and a
+    free-space reserve.
+    """
+
+    max_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=_MAX_DAYS,
+        description=(
+            "Days a recording is kept after it ends, 1..36500; null (default) = no age limit: "
+            "the oldest go only when the free-space reserve or a byte budget needs room."
+        ),
+    )
+    max_bytes: int | None = Field(
+        default=None,
+        ge=10**6,
+        le=_MAX_SIZE,
+        description='Byte budget for this camera, 1MB..1000PB ("200GB" or bytes); the oldest '
+        "unprotected recordings go first. null = no budget.",
+    )
+    per_type_days: TypeDays = Field(
+        default_factory=TypeDays,
+        description="Days per recording type (continuous, motion, scheduled, manual, panic), "
+        "e.g. {motion: 60, continuous: 7}; types not listed keep max_days.",
+    )
+
+    @field_validator("max_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: Any, info: ValidationInfo) -> Any:
+        return _size_in_range(value, cls.model_fields[str(info.field_name)])
+
+    @field_validator("per_type_days", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    def days_for(self, recording_type: str) -> int | None:
+        """Days recordings of this type are kept (None = no age limit)."""
+        days: int | None = getattr(self.per_type_days, recording_type)
+        return self.max_days if days is None else days
+
+
 class CameraConfig(_Model):
     """One camera: its streams, recording mode and motion detection."""
 
@@ -354,6 +490,9 @@ class CameraConfig(_Model):
     )
     record: RecordConfig = Field(default_factory=RecordConfig, description="Recording settings.")
     motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion detection.")
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="How long recordings are kept."
+    )
 
     _blank_name_sub = field_validator("name", "sub", mode="before")(_blank_to_none)
 
@@ -372,7 +511,7 @@ class CameraConfig(_Model):
     def _stream(cls, value: str | None) -> str | None:
         return None if value is None else _check_stream(value)
 
-    @field_validator("record", "motion", mode="before")
+    @field_validator("record", "motion", "retention", mode="before")
     @classmethod
     def _null_is_defaults(cls, value: Any) -> Any:
         return {} if value is None else value

@@ -15,12 +15,17 @@ from typing import BinaryIO
 HEADER = struct.Struct(">I4s")
 
 
-def boxes(fh: BinaryIO, file_size: int) -> Iterator[tuple[bytes, int, int]]:
-    """Top-level boxes as (type, offset, size); stops at the first incomplete or broken box."""
+def boxes(
+    fh: BinaryIO, file_size: int, known: set[bytes] | None = None
+) -> Iterator[tuple[bytes, int, int]]:
+    """Top-level boxes as (type, offset, size); stops at the first incomplete or broken box
+    (with ``known``, also at a box whose type is not in it)."""
     offset = 0
     while offset + HEADER.size <= file_size:
         fh.seek(offset)
         size, kind = HEADER.unpack(fh.read(HEADER.size))
+        if known is not None and kind not in known:
+            return
         if size == 1:  # 64-bit size follows the header
             raw = fh.read(8)
             if len(raw) < 8:
@@ -34,28 +39,48 @@ def boxes(fh: BinaryIO, file_size: int) -> Iterator[tuple[bytes, int, int]]:
         offset += size
 
 
+KNOWN_BOXES = {b"ftyp", b"styp", b"moov", b"moof", b"mdat", b"mfra", b"sidx", b"free", b"skip"}
+
+
 def playable_length(path: Path) -> tuple[int, int]:
     """(bytes that form complete fragments, number of complete fragments) of a segment file.
 
-    0 bytes when the file has no ``moov`` (nothing decodable at all).
+    A fragment counts only when what follows it is a well-formed box header or the end of
+    the file: a hole (bytes a full disk swallowed) misaligns everything after it, so the
+    fragment that contains it is not trusted. 0 bytes when the file has no ``moov``.
     """
     size = path.stat().st_size
     end = fragments = 0
-    seen_moov = False
-    pending_moof = False
+    pending: tuple[int, int] | None = None  # (end, count) of a fragment awaiting confirmation
+    seen_moov = pending_moof = False
     with path.open("rb") as fh:
-        for kind, offset, box_size in boxes(fh, size):
+        for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
+            if pending is not None:  # a known box header follows: the fragment is whole
+                end, fragments = pending
+                pending = None
             if kind == b"moov":
                 seen_moov, end = True, offset + box_size
             elif kind == b"moof":
                 pending_moof = True
             elif kind == b"mdat" and pending_moof and seen_moov:
                 pending_moof = False
-                fragments += 1
-                end = offset + box_size
+                pending = (offset + box_size, fragments + 1)
             elif kind == b"mfra" and seen_moov:  # trailing random-access index of a closed file
                 end = offset + box_size
+        if pending is not None and pending[0] == size:  # the last fragment ends the file
+            end, fragments = pending
+        elif pending is not None and _header_at(fh, pending[0], size):
+            end, fragments = pending  # followed by the start of a box cut short by the crash
     return (end if seen_moov else 0), fragments
+
+
+def _header_at(fh: BinaryIO, offset: int, file_size: int) -> bool:
+    """Whether a known box header starts at ``offset`` (the box itself may be incomplete)."""
+    if offset + HEADER.size > file_size:
+        return False
+    fh.seek(offset)
+    size, kind = HEADER.unpack(fh.read(HEADER.size))
+    return kind in KNOWN_BOXES and size >= HEADER.size
 
 
 def cut_to_playable(path: Path) -> tuple[int, int, int]:

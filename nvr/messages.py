@@ -120,6 +120,16 @@ class SegmentClosed:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteFailed:
+    """Writing the open segment failed (disk full, I/O error); the worker retries shortly."""
+
+    camera_id: str
+    file_path: str | None  # the abandoned segment (repaired by the supervisor), if one was open
+    errno: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class MotionStarted:
     camera_id: str
     start_ns: int

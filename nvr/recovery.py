@@ -1,41 +1,80 @@
-"""Repair and catalog a segment whose writer died before closing it.
+"""Crash recovery: repair interrupted segments, index orphans, mark missing files.
 
 Write order (``docs/recording.md``): a worker reports a segment only after closing and fsyncing
-it, so a worker that dies leaves its open segment uncataloged and possibly cut mid-fragment.
-The supervisor calls ``recover_segment`` for it: the file is cut after its last complete
-fragment, fsynced, measured with PyAV, and returned as a catalog row marked ``repaired``.
+it, so a crash leaves the open segment uncataloged and possibly cut mid-fragment. Such a file is
+cut after its last complete fragment, fsynced, measured with PyAV and cataloged as
+``repaired``. Every segment carries a tag in its ``moov`` metadata (camera, recording type,
+start time), written before any video, so a file found without a catalog row can be indexed
+from the file alone.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-from nvr.catalog import NewRecording
+from nvr.catalog import Catalog, NewRecording
 from nvr.fmp4 import cut_to_playable
 
 log = logging.getLogger(__name__)
+
+TAG_KEY = "comment"
+TAG_PREFIX = "nvr-segment"
+
+
+def segment_tag(camera_id: str, recording_type: str, start_ns: int) -> str:
+    """The metadata that lets recovery catalog a segment from the file alone."""
+    return f"{TAG_PREFIX} camera={camera_id} type={recording_type} start_ns={start_ns}"
+
+
+def parse_tag(text: str | None) -> dict[str, str]:
+    if not text or not text.startswith(TAG_PREFIX):
+        return {}
+    return dict(part.split("=", 1) for part in text.split()[1:] if "=" in part)
+
+
+@dataclass
+class RecoveryReport:
+    """What the start-up recovery did; shown in the log and in ``/health``."""
+
+    segments_checked: int = 0
+    files_on_disk: int = 0
+    orphans_indexed: int = 0
+    repaired: int = 0
+    removed_unplayable: int = 0
+    marked_missing: int = 0
+    integrity: list[str] = field(default_factory=lambda: ["ok"])
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
 
 
 def recover_segment(
     root: Path, rel_path: str, camera_id: str, recording_type: str, start_ns: int
 ) -> NewRecording | None:
-    """The repaired segment's catalog row, or None if nothing playable was left (file removed)."""
+    """Repair one uncataloged segment; its catalog row, or None if nothing playable was left.
+
+    The camera, type and start time come from the file's tag when it has one; the arguments
+    are the fallback. A file with no complete fragment is removed.
+    """
     path = root / rel_path
     if not path.exists():
         return None
     before, after, fragments = cut_to_playable(path)
     if fragments == 0:
-        log.warning(
-            "%s: interrupted segment %s held no complete fragment; removed", camera_id, rel_path
-        )
+        log.warning("%s: segment %s held no complete fragment; removed", camera_id, rel_path)
         path.unlink()
         return None
     try:
         with av.open(str(path)) as container:
+            tag = parse_tag(container.metadata.get(TAG_KEY))
             stream = container.streams.video[0]
             tb = stream.time_base or Fraction(1, 90000)
             first = end = None
@@ -43,41 +82,100 @@ def recover_segment(
                 if packet.dts is None:
                     continue
                 first = packet.dts if first is None else min(first, packet.dts)
-                stop = (packet.pts if packet.pts is not None else packet.dts) + (
-                    packet.duration or 0
-                )
-                end = stop if end is None else max(end, stop)
+                pts = packet.pts if packet.pts is not None else packet.dts
+                end = max(end or 0, pts + (packet.duration or 0))
             ctx = stream.codec_context
             codec, width, height = ctx.name, ctx.width, ctx.height
     except (av.error.FFmpegError, IndexError) as err:
-        log.error(
-            "%s: interrupted segment %s is unreadable (%s); left uncataloged",
-            camera_id,
-            rel_path,
-            err,
-        )
+        log.error("%s: segment %s is unreadable (%s); left uncataloged", camera_id, rel_path, err)
         return None
     if first is None or end is None:
         return None
     duration_90k = int((end - first) * tb * 90000)
+    start_ns = int(tag.get("start_ns", start_ns))
     log.warning(
-        "%s: repaired interrupted segment %s: kept %d fragments (%.1f s), cut %d bytes",
+        "%s: recovered segment %s: %d fragment(s), %.1f s%s",
         camera_id,
         rel_path,
         fragments,
         duration_90k / 90000,
-        before - after,
+        f", cut {before - after} trailing bytes" if after < before else "",
     )
     return NewRecording(
-        camera_id=camera_id,
+        camera_id=tag.get("camera", camera_id),
         start_ns=start_ns,
         end_ns=start_ns + duration_90k * 1_000_000_000 // 90000,
         duration_90k=duration_90k,
         file_path=rel_path,
         size_bytes=after,
-        recording_type=recording_type,
+        recording_type=tag.get("type", recording_type),
         video_codec=codec,
         width=width,
         height=height,
-        status="repaired",
+        status="repaired" if after < before else "ok",
     )
+
+
+def segment_files(root: Path) -> set[str]:
+    """Every ``.mp4`` under the recordings folder, relative to it (``camera/date/file``)."""
+    found: set[str] = set()
+    if not root.is_dir():
+        return found
+    for camera in os.scandir(root):
+        if not camera.is_dir():
+            continue
+        for day in os.scandir(camera.path):
+            if day.is_dir():
+                found.update(
+                    f"{camera.name}/{day.name}/{f.name}"
+                    for f in os.scandir(day.path)
+                    if f.name.endswith(".mp4") and f.is_file()
+                )
+    return found
+
+
+def recover_storage(catalog: Catalog, root: Path) -> RecoveryReport:
+    """At start: index and repair orphan files, mark rows whose file is gone, check integrity."""
+    started = time.perf_counter()
+    report = RecoveryReport()
+    report.integrity = catalog.integrity_check()
+    if report.integrity != ["ok"]:
+        log.error(
+            "catalog integrity check failed: %s; restore catalog.db from a backup or "
+            "move it aside to rebuild it from the segment files",
+            report.integrity[:3],
+        )
+    on_disk = segment_files(root)
+    cataloged = catalog.file_statuses()
+    report.files_on_disk, report.segments_checked = len(on_disk), len(cataloged)
+    with catalog.transaction():
+        for rel_path in sorted(on_disk - cataloged.keys()):
+            camera_id = rel_path.split("/", 1)[0]
+            mtime_ns = (root / rel_path).stat().st_mtime_ns
+            rec = recover_segment(root, rel_path, camera_id, "continuous", mtime_ns)
+            if rec is None:
+                report.removed_unplayable += 1
+                continue
+            catalog.add_recording(rec)
+            report.orphans_indexed += 1
+            report.repaired += rec.status == "repaired"
+        gone = [p for p, status in cataloged.items() if p not in on_disk and status != "missing"]
+        report.marked_missing = catalog.mark_missing(gone)
+    report.seconds = round(time.perf_counter() - started, 3)
+    if report.orphans_indexed or report.marked_missing or report.removed_unplayable:
+        log.warning(
+            "recovery: %d orphan segment(s) indexed (%d repaired), %d unplayable "
+            "removed, %d missing file(s) marked, in %.2f s",
+            report.orphans_indexed,
+            report.repaired,
+            report.removed_unplayable,
+            report.marked_missing,
+            report.seconds,
+        )
+    else:
+        log.info(
+            "recovery: %d segment(s) checked, nothing to repair (%.2f s)",
+            report.segments_checked,
+            report.seconds,
+        )
+    return report

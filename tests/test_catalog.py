@@ -13,6 +13,7 @@ from nvr.catalog import (
     RECORDING_TYPES,
     SCHEMA_VERSION,
     Catalog,
+    Garbage,
     NewMotionEvent,
     NewRecording,
 )
@@ -129,6 +130,34 @@ def test_failed_migration_rolls_back_and_extra_migration_applies(
     monkeypatch.setattr(catalog_mod, "_MIGRATIONS", (*base, "CREATE TABLE extra (a);"))
     with Catalog(path) as c:
         assert c.schema_version == SCHEMA_VERSION + 1
+
+
+def test_version_1_file_migrates_to_2_with_usage_and_garbage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "catalog.db"
+    with monkeypatch.context() as m:  # a file written by the release that had migration 1 only
+        m.setattr(catalog_mod, "_MIGRATIONS", catalog_mod._MIGRATIONS[:1])
+        m.setattr(catalog_mod, "SCHEMA_VERSION", 1)
+        conn = raw(path)
+        conn.execute(catalog_mod._MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        for i in range(3):
+            conn.execute(
+                "INSERT INTO recordings (camera_id, start_ns, end_ns, duration_90k, file_path,"
+                " size_bytes, recording_type, protected, created_ns)"
+                " VALUES (?, ?, ?, 0, ?, ?, 'motion', ?, 0)",
+                (f"cam{i % 2}", T0 + i, T0 + i + 1, f"f{i}.mp4", 10 + i, i == 2),
+            )
+        conn.close()
+    assert SCHEMA_VERSION == 2
+    with Catalog(path) as c:
+        assert c.schema_version == 2
+        assert c.integrity_check() == ["ok"]
+        assert c.bytes_by_camera() == {"cam0": 10 + 12, "cam1": 11}
+        assert c.garbage() == []
+        assert [r.id for r in c.deletion_candidates()] == [1, 2]  # 3 is protected
+        names = {r[0] for r in c._rows("SELECT name FROM sqlite_master")}
+        assert {"garbage", "camera_usage", "recordings_retention", "garbage_file_path"} <= names
 
 
 def test_second_writer_is_refused_while_one_writes(
@@ -273,6 +302,143 @@ def test_stats(cat: Catalog) -> None:
             "last_end_ns": T0 + 40 * S,
         },
     }
+
+
+# -- retention queries and the garbage table ---------------------------------------------------
+
+
+def usage_by_scan(cat: Catalog) -> dict[str, int]:
+    return dict(cat._rows("SELECT camera_id, sum(size_bytes) FROM recordings GROUP BY camera_id"))
+
+
+def test_deletion_candidates_order_filters_and_pages(
+    cat: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_mod, "_PAGE_ROWS", 3)  # pages end inside runs of equal start_ns
+    ids = {}
+    for i in range(4):
+        for cam in ("cam1", "cam2", "cam3"):
+            kind = "motion" if i % 2 else "continuous"
+            ids[cam, i] = cat.add_recording(rec(cam, i * 60, i * 60 + 60, recording_type=kind))
+    cat.set_protected(ids["cam2", 0], True)
+    every = [c.id for c in cat.deletion_candidates()]
+    assert every == [r.id for r in cat.recordings() if not r.protected]  # by start_ns, id
+    assert set(every) == set(ids.values()) - {ids["cam2", 0]}
+    assert [c.id for c in cat.deletion_candidates("cam2")] == [ids["cam2", i] for i in (1, 2, 3)]
+    motion = cat.deletion_candidates("cam1", "motion")
+    assert [c.id for c in motion] == [ids["cam1", 1], ids["cam1", 3]]
+    old = list(cat.deletion_candidates("cam1", ended_before_ns=T0 + 120 * S))  # ends <= 120 s
+    assert [c.id for c in old] == [ids["cam1", 0], ids["cam1", 1]]
+    assert old[0] == catalog_mod.Candidate(
+        ids["cam1", 0], "cam1", "continuous", T0, T0 + 60 * S, f"cam1/{T0}.mp4", 1000
+    )
+    before = list(cat.deletion_candidates(None, "continuous", T0 + 180 * S))
+    assert [c.id for c in before] == [
+        ids["cam1", 0],
+        ids["cam3", 0],
+        ids["cam1", 2],
+        ids["cam2", 2],
+        ids["cam3", 2],
+    ]
+
+
+def test_deletion_candidate_queries_are_index_ranged(cat: Catalog) -> None:
+    for i in range(20):
+        cat.add_recording(rec(f"cam{i % 2}", i * 60, i * 60 + 60))
+    seen: list[tuple[str, object]] = []
+
+    def trace(cursor: object, sql: str, bindings: object) -> bool:
+        seen.append((sql, bindings))
+        return True
+
+    cat._connection().exec_trace = trace
+    cases = [
+        (("cam1", "motion", T0), "recordings_retention (camera_id=? AND recording_type=? AND"),
+        (("cam1", None, None), "recordings_camera_start (camera_id=?"),
+        ((None, None, None), "recordings_start"),
+    ]
+    for args, index in cases:
+        seen.clear()
+        list(cat.deletion_candidates(*args))
+        plan = " | ".join(r[3] for r in cat._rows("EXPLAIN QUERY PLAN " + seen[0][0], seen[0][1]))
+        assert index in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+
+
+def test_oldest_unprotected_takes_bytes_oldest_first(cat: Catalog) -> None:
+    a = cat.add_recording(rec("cam1", 0, 60, size_bytes=100))
+    b = cat.add_recording(rec("cam2", 30, 90, size_bytes=100))
+    p = cat.add_recording(rec("cam1", 60, 120, size_bytes=100))
+    c = cat.add_recording(rec("cam1", 120, 180, size_bytes=100))
+    cat.set_protected(p, True)
+
+    def ids(need: int, *args, **kw) -> list[int]:
+        return [r.id for r in cat.oldest_unprotected(need, *args, **kw)]
+
+    assert ids(0) == []
+    assert ids(1) == [a]
+    assert ids(101) == [a, b]
+    assert ids(150, "cam1") == [a, c]  # the protected one in between is passed over
+    assert ids(150, skip={a}) == [b, c]
+    assert ids(10_000) == [a, b, c]  # all there is
+
+
+def test_move_to_garbage_then_drop(cat: Catalog) -> None:
+    a = cat.add_recording(rec("cam1", 0, 60, size_bytes=10))
+    b = cat.add_recording(rec("cam1", 60, 120, size_bytes=20))
+    c = cat.add_recording(rec("cam2", 0, 60, size_bytes=40))
+    p = cat.add_recording(rec("cam2", 60, 120, size_bytes=80))
+    cat.set_protected(p, True)
+    event_id = cat.add_motion_event(event("cam1", 10, 20))
+    assert cat.bytes_by_camera() == {"cam1": 30, "cam2": 120}
+
+    before = time.time_ns()
+    moved = cat.move_to_garbage([a, c, p, 999])  # protected and unknown ids are skipped
+    assert [(g.camera_id, g.file_path, g.size_bytes) for g in moved] == [
+        ("cam1", f"cam1/{T0}.mp4", 10),
+        ("cam2", f"cam2/{T0}.mp4", 40),
+    ]
+    assert all(g.created_ns >= before for g in moved)
+    assert cat.garbage() == moved
+    assert [r.id for r in cat.recordings()] == [b, p]
+    assert cat.bytes_by_camera() == {"cam1": 20, "cam2": 80} == usage_by_scan(cat)
+    assert cat.motion_events()[0].id == event_id
+    assert cat.motion_events()[0].recording_id is None  # the event outlives its segment
+
+    assert cat.garbage(after_id=moved[0].id) == moved[1:]
+    assert cat.garbage(limit=1) == moved[:1]
+    assert cat.drop_garbage([moved[0].id, 12345]) == 1
+    assert cat.garbage() == moved[1:]
+    assert cat.move_to_garbage([b, p]) == [
+        Garbage(
+            moved[1].id + 1, "cam1", f"cam1/{T0 + 60 * S}.mp4", 20, cat.garbage()[-1].created_ns
+        )
+    ]
+    assert cat.bytes_by_camera() == {"cam2": 80}  # cam1 has no recording left
+    assert cat.move_to_garbage([]) == []
+
+
+def test_recataloguing_a_garbage_path_drops_its_garbage_row(cat: Catalog) -> None:
+    first = rec("cam1", 0, 60)
+    (row,) = cat.move_to_garbage([cat.add_recording(first)])
+    cat.add_recording(first)  # e.g. recovery indexed the file before the garbage was finished
+    assert cat.garbage() == []
+    assert cat.bytes_by_camera() == {"cam1": 1000}
+
+
+def test_usage_stays_equal_to_a_full_scan(cat: Catalog) -> None:
+    with cat.transaction():
+        ids = [cat.add_recording(rec(f"cam{i % 3}", i, i + 1, size_bytes=i)) for i in range(300)]
+    assert cat.bytes_by_camera() == usage_by_scan(cat)
+    cat.move_to_garbage(ids[::7])
+    with pytest.raises(ValueError):
+        cat.add_recording(rec("cam0", 3, 4, size_bytes=5))  # duplicate path: rolled back
+    assert cat.bytes_by_camera() == usage_by_scan(cat)
+    with pytest.raises(RuntimeError), cat.transaction():
+        cat.move_to_garbage(ids[1::7])
+        raise RuntimeError("roll back the whole block")
+    assert cat.bytes_by_camera() == usage_by_scan(cat)
+    assert sum(cat.bytes_by_camera().values()) == sum(s["bytes"] for s in cat.stats().values())
 
 
 # -- motion events -----------------------------------------------------------------------------

@@ -16,10 +16,14 @@ from nvr.config import (
     LoggingConfig,
     MotionConfig,
     RecordConfig,
+    RetentionConfig,
     ScheduleWindow,
     StorageConfig,
+    TypeDays,
+    format_size,
     load_config,
     parse_config,
+    parse_size,
 )
 from nvr.errors import ConfigError
 
@@ -70,6 +74,19 @@ def test_example_file_validates_with_defaults(monkeypatch: pytest.MonkeyPatch) -
     assert driveway.sub is None
 
 
+def test_example_file_storage_and_retention() -> None:
+    config = load_config(EXAMPLE)
+    assert config.storage.max_bytes is None
+    assert config.storage.min_free_bytes == 5 * 10**9
+    assert config.storage.retention_check_s == 60
+    front, driveway = (c.retention for c in config.cameras)
+    assert (front.max_days, front.max_bytes) == (30, 500 * 10**9)
+    days = {t: front.days_for(t) for t in ("continuous", "motion", "scheduled", "manual", "panic")}
+    assert days == {"continuous": 7, "motion": 60, "scheduled": 30, "manual": 30, "panic": 365}
+    assert (driveway.max_days, driveway.max_bytes) == (90, 3 * 2**40 // 2)
+    assert driveway.per_type_days == TypeDays()
+
+
 def test_example_file_takes_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRONT_DOOR_PASSWORD", SECRET)
     front = load_config(str(EXAMPLE)).camera("front_door")
@@ -97,6 +114,9 @@ def test_example_file_mentions_every_key() -> None:
 def test_minimal_file_gets_every_default() -> None:
     config = parse_config(yaml(MINIMAL))
     assert config.storage.path == Path("/srv/nvr")
+    assert config.storage.max_bytes is None
+    assert config.storage.min_free_bytes == 5_000_000_000
+    assert config.storage.retention_check_s == 60
     assert config.api == ApiConfig(host="127.0.0.1", port=8765)
     assert config.logging.level == "INFO"
     assert config.logging.keep_days == 14
@@ -131,6 +151,7 @@ def test_camera_defaults_and_lookup() -> None:
     assert cam.motion == MotionConfig()
     assert cam.motion.threshold == 25
     assert cam.motion.zones == ()
+    assert cam.retention == RetentionConfig(max_days=None, max_bytes=None, per_type_days=TypeDays())
     assert config.camera("demo").display_name == "Demo clip"  # type: ignore[union-attr]
     assert config.camera("missing") is None
 
@@ -230,6 +251,8 @@ def test_every_field_has_a_description_and_numbers_have_a_range() -> None:
         RecordConfig,
         MotionConfig,
         CameraConfig,
+        RetentionConfig,
+        TypeDays,
         Config,
     ]
     required = {"path", "id", "main", "storage"}
@@ -275,7 +298,7 @@ def test_unknown_key_lists_allowed_keys() -> None:
         """)
     assert errors == [
         "cameras[1].recrd (line 7): unknown key; allowed keys are id, name, enabled, main, sub, "
-        "transport, timeout_s, record, motion"
+        "transport, timeout_s, record, motion, retention"
     ]
 
 
@@ -384,7 +407,10 @@ def test_every_problem_is_reported_at_once_in_file_order() -> None:
         "cameras[0].motion.junk (line 21)",
         "bogus (line 22)",
     ]
-    assert "storage.pth (line 2): unknown key; allowed keys are path" in errors
+    assert (
+        "storage.pth (line 2): unknown key; allowed keys are path, max_bytes, min_free_bytes, "
+        "retention_check_s" in errors
+    )
     assert (
         "logging.level (line 7): must be one of DEBUG, INFO, WARNING, ERROR; got 'info'" in errors
     )
@@ -517,7 +543,8 @@ def test_top_level_must_be_a_mapping() -> None:
 
 def test_sections_must_be_mappings() -> None:
     assert problems("storage: /srv\napi: [1, 2]\ncameras: {a: 1}\n") == [
-        "storage (line 1): must be a mapping with keys path; got '/srv'",
+        "storage (line 1): must be a mapping with keys path, max_bytes, min_free_bytes, "
+        "retention_check_s; got '/srv'",
         "api (line 2): must be a mapping with keys host, port; got a list",
         "cameras (line 3): must be a list; got a mapping",
     ]
@@ -737,3 +764,137 @@ def test_record_schedule_active() -> None:
     assert record.schedule_active(at("sat", "06:00"))  # Friday night's window
     assert not record.schedule_active(at("mon", "06:00"))  # Sunday has no night window
     assert RecordConfig().schedule_active(at("tue", "12:00"))  # no schedule: always armed
+
+
+# --- storage sizes and retention ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        (0, 0),
+        (1234, 1234),
+        (5e9, 5_000_000_000),
+        ("1234", 1234),
+        ("512B", 512),
+        ("5GB", 5_000_000_000),
+        ("5 gb", 5_000_000_000),
+        (" 750 MB ", 750_000_000),
+        ("1.5TiB", 1_649_267_441_664),
+        ("2KiB", 2048),
+        ("1PB", 10**15),
+        ("0.5 PiB", 2**49),
+        ("1.0000001KB", 1000),  # rounds down to whole bytes
+    ],
+)
+def test_parse_size(text: object, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "GB", "5 G", "5XB", "1e3GB", "-5GB", "5GB5", 1.5, True, [1]])
+def test_parse_size_rejects(text: object) -> None:
+    with pytest.raises(ValueError, match=r'size such as "500GB" or "1.5TiB"'):
+        parse_size(text)
+
+
+def test_format_size() -> None:
+    values = (0, 999, 1000, 1_500_000, 5 * 10**9, 1_649_267_441_664, 10**18)
+    assert [format_size(v) for v in values] == [
+        "0B",
+        "999B",
+        "1KB",
+        "1.5MB",
+        "5GB",
+        "1.65TB",
+        "1000PB",
+    ]
+
+
+def test_storage_and_retention_keys() -> None:
+    config = parse_config(
+        yaml("""
+        storage:
+          path: /srv
+          max_bytes: "1.5TiB"
+          min_free_bytes: 0
+          retention_check_s: 5
+        cameras:
+          - id: a
+            main: rtsp://h/a
+            retention:
+              max_days: null
+              max_bytes: 200000000
+              per_type_days: {motion: 60, panic: 1}
+          - id: b
+            main: rtsp://h/b
+            retention:
+          - id: c
+            main: rtsp://h/c
+            retention: {max_days: 7, per_type_days: null}
+        """)
+    )
+    assert config.storage.max_bytes == 1_649_267_441_664
+    assert (config.storage.min_free_bytes, config.storage.retention_check_s) == (0, 5)
+    a, b, c = (cam.retention for cam in config.cameras)
+    assert a.max_bytes == 200_000_000
+    assert [a.days_for(t) for t in ("continuous", "motion", "panic")] == [None, 60, 1]
+    assert b == RetentionConfig()
+    assert c.per_type_days == TypeDays()
+    assert c.days_for("manual") == 7
+
+
+def test_storage_and_retention_errors_name_path_and_line() -> None:
+    errors = problems("""
+        storage:
+          path: /srv
+          max_bytes: 500
+          min_free_bytes: 5 GB5
+          retention_check_s: 1
+        cameras:
+          - id: a
+            main: rtsp://h/a
+            retention:
+              max_days: 0
+              max_bytes: -1GB
+              per_type_days:
+                motoin: 3
+                panic: 0
+          - id: b
+            main: rtsp://h/b
+            retention: {max_bytes: 1.5, bogus: 1, per_type_days: [1]}
+          - id: c
+            main: rtsp://h/c
+            retention: 5
+        """)
+    assert errors == [
+        "storage.max_bytes (line 3): must be between 1MB and 1000PB; got 500",
+        "storage.min_free_bytes (line 4): must be a whole number of bytes or a size such as "
+        '"500GB" or "1.5TiB" (KB, MB, GB, TB, PB: powers of 1000; KiB, MiB, GiB, TiB, PiB: '
+        "powers of 1024); got '5 GB5'",
+        "storage.retention_check_s (line 5): must be between 5 and 3600; got 1",
+        "cameras[0].retention.max_days (line 10): must be between 1 and 36500; got 0",
+        "cameras[0].retention.max_bytes (line 11): must be a whole number of bytes or a size such "
+        'as "500GB" or "1.5TiB" (KB, MB, GB, TB, PB: powers of 1000; KiB, MiB, GiB, TiB, PiB: '
+        "powers of 1024); got '-1GB'",
+        "cameras[0].retention.per_type_days.motoin (line 13): unknown key; allowed keys are "
+        "continuous, motion, scheduled, manual, panic",
+        "cameras[0].retention.per_type_days.panic (line 14): must be between 1 and 36500; got 0",
+        "cameras[1].retention.max_bytes (line 17): must be a whole number of bytes or a size such "
+        'as "500GB" or "1.5TiB" (KB, MB, GB, TB, PB: powers of 1000; KiB, MiB, GiB, TiB, PiB: '
+        "powers of 1024); got 1.5",
+        "cameras[1].retention.per_type_days (line 17): must be a mapping with keys continuous, "
+        "motion, scheduled, manual, panic; got a list",
+        "cameras[1].retention.bogus (line 17): unknown key; allowed keys are max_days, max_bytes, "
+        "per_type_days",
+        "cameras[2].retention (line 20): must be a mapping with keys max_days, max_bytes, "
+        "per_type_days; got 5",
+    ]
+
+
+def test_size_upper_bound_and_negative_bytes() -> None:
+    assert problems(MINIMAL + "  min_free_bytes: 2000PB\n") == [
+        "storage.min_free_bytes (line 3): must be between 0B and 1000PB; got '2000PB'"
+    ]
+    assert problems(MINIMAL + "  min_free_bytes: -1\n") == [
+        "storage.min_free_bytes (line 3): must be between 0B and 1000PB; got -1"
+    ]

@@ -57,5 +57,12 @@ def test_demo_records_every_synthetic_camera(tmp_path: Path):
         assert mine and {r.recording_type for r in mine} == {mode}, (camera_id, mine)
         assert all(r.width == 1920 and r.height == 1080 for r in mine)
         assert [e for e in events if e.camera_id == camera_id], f"no motion on {camera_id}"
-    continuous = [r for r in rows if r.camera_id == CAMERAS[0][0]]
-    assert 27 <= sum(r.duration_90k for r in continuous) / 90000 <= 31
+    # Continuous cameras record without holes from their first frame to the stop (the start
+    # itself may wait a few seconds for a cold Numba compile on a fresh machine).
+    for camera_id, mode in CAMERAS:
+        if mode != "continuous":
+            continue
+        segs = [r for r in rows if r.camera_id == camera_id]
+        total_s = sum(r.duration_90k for r in segs) / 90000
+        span_s = (segs[-1].end_ns - segs[0].start_ns) / 1e9
+        assert abs(total_s - span_s) < 0.5 and 18 <= total_s <= 31, (camera_id, total_s, span_s)

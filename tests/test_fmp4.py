@@ -77,3 +77,17 @@ def test_recover_segment_catalogs_the_playable_part(segment, tmp_path):
     (tmp_path / "cam" / "bad.mp4").write_bytes(data[:30])
     assert recover_segment(tmp_path, "cam/bad.mp4", "cam", "motion", 0) is None
     assert not (tmp_path / "cam" / "bad.mp4").exists()
+
+
+def test_a_hole_swallowed_by_a_full_disk_is_cut_before_the_damaged_fragment(segment, tmp_path):
+    """Bytes lost mid-file misalign what follows; only whole fragments before them are kept."""
+    data = segment.read_bytes()
+    with segment.open("rb") as fh:
+        mdats = [(o, n) for k, o, n in boxes(fh, len(data)) if k == b"mdat"]
+    third_offset, third_size = mdats[2]
+    hole_at = third_offset + third_size // 2
+    copy = tmp_path / "seg.mp4"
+    copy.write_bytes(data[:hole_at] + data[hole_at + 4000 :])
+    _, _, fragments = cut_to_playable(copy)
+    assert fragments == 2
+    assert frames(copy) == 2 * FPS

@@ -7,6 +7,8 @@ to the supervisor only through the thread-safe methods ``health``, ``cameras`` a
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import hashlib
 import itertools
 import json
@@ -15,10 +17,13 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
+
+import apsw
 
 from nvr.catalog import Catalog, NewMotionEvent, NewRecording
 from nvr.config import CameraConfig, Config, load_config
@@ -36,8 +41,11 @@ from nvr.messages import (
     StreamUp,
     UICommandMessage,
     WorkerFailed,
+    WriteFailed,
 )
-from nvr.recovery import recover_segment
+from nvr.recovery import recover_segment, recover_storage
+from nvr.retention import RetentionReport, apply, collect_garbage, emergency_free, plan
+from nvr.supervisor.reserve import StorageReserve
 from nvr.supervisor.workers import WorkerHandle
 from nvr.worker.process import WorkerSpec
 
@@ -46,6 +54,9 @@ log = logging.getLogger(__name__)
 TICK_S = 0.5
 RELOAD_POLL_S = 1.0
 ACK_TIMEOUT_S = 2.0
+RETENTION_SLICE_S = 0.5  # longest retention work per tick: pipes and acks keep flowing
+EMERGENCY_DISK_FRACTION = 0.1  # disk full: free a minute of footage, at most this much disk
+WRITE_RATE_WINDOW_S = 300.0
 STOP_TIMEOUT_S = 10.0
 
 
@@ -107,6 +118,19 @@ class Supervisor:
             log.warning(
                 "closed %d motion event(s) and %d gap(s) left open by the last run", events, gaps
             )
+        self.recordings = self.root / "recordings"
+        # Finish interrupted deletions first, or orphan indexing would resurrect their files.
+        collect_garbage(self.catalog, self.recordings)
+        self.recovery = recover_storage(self.catalog, self.recordings)
+        self.storage_warning: str | None = None
+        self.retention: RetentionReport | None = None
+        self.retention_unmet: list[str] = []
+        self.storage_stats: dict[str, dict[str, float]] = {}
+        self._next_retention = 0.0
+        self._written: deque[tuple[float, int]] = deque()  # (monotonic, bytes) of closed segments
+        self._unsaved: list[NewRecording] = []  # segments the catalog refused (disk full): retried
+        self.reserve = StorageReserve(self.root)
+        self.reserve.restore()
         self.handles: dict[str, WorkerHandle] = {}
         self.lock = threading.RLock()  # guards handles, manual, panic, acks, counters
         self.manual: set[str] = set()
@@ -138,6 +162,7 @@ class Supervisor:
                 self._poll(TICK_S)
                 self._watchdog()
                 self._maybe_reload()
+                self._maybe_retain()
         finally:
             self._stop_all()
             self.catalog.close()
@@ -253,7 +278,7 @@ class Supervisor:
         elif isinstance(msg, SegmentClosed):
             if handle.open_segment and handle.open_segment.file_path == msg.file_path:
                 handle.open_segment = None
-            self.catalog.add_recording(
+            self._catalog_segment(
                 NewRecording(
                     camera_id=msg.camera_id,
                     start_ns=msg.start_ns,
@@ -269,6 +294,7 @@ class Supervisor:
                 )
             )
             self.segments_total[cam] = self.segments_total.get(cam, 0) + 1
+            self._written.append((time.monotonic(), msg.size_bytes))
         elif isinstance(msg, MotionStarted):
             self._end_event(cam, msg.start_ns)
             event_id = self.catalog.add_motion_event(NewMotionEvent(cam, msg.start_ns, None, 0.0))
@@ -293,8 +319,90 @@ class Supervisor:
             if waiter is not None:
                 waiter[1].append(msg)
                 waiter[0].set()
+        elif isinstance(msg, WriteFailed):
+            self._write_failed(handle, msg)
         elif isinstance(msg, WorkerFailed):
             log.error("%s: %s", cam, msg.message)
+
+    def _write_failed(self, handle: WorkerHandle, msg: WriteFailed) -> None:
+        """A worker could not write: make room if the disk is full; catalog what reached it."""
+        full = msg.errno in (errno.ENOSPC, errno.EDQUOT)
+        if full:
+            self.reserve.release()  # room for the catalog writes the cleanup needs
+            usage = shutil.disk_usage(self.root)
+            bitrate_bps = sum(
+                h.heartbeat.main.bitrate_bps for h in self.handles.values() if h.heartbeat
+            )
+            need = max(
+                self.config.storage.min_free_bytes - usage.free,
+                min(bitrate_bps * 60 / 8, usage.total * EMERGENCY_DISK_FRACTION),
+            )
+            emergency_free(self.catalog, self.recordings, int(need))
+            self._next_retention = 0.0  # and a normal pass right after
+        if handle.open_segment and handle.open_segment.file_path == msg.file_path:
+            self._recover_open_segment(handle)
+        with self.lock:
+            self.storage_warning = (
+                f"storage full at {time.strftime('%Y-%m-%d %H:%M:%S')}: recording resumed after "
+                "an emergency cleanup; lower retention or add disk space"
+                if full
+                else f"write error on {handle.camera_id}: {msg.message}"
+            )
+
+    def _catalog_segment(self, rec: NewRecording, retry: bool = False) -> None:
+        """Catalog a closed segment; if the catalog cannot write now (disk full), retry later."""
+        try:
+            self.catalog.add_recording(rec)
+        except (apsw.FullError, apsw.IOError) as err:
+            if not retry:
+                log.error(
+                    "%s: the catalog cannot record %s yet (%s); retrying",
+                    rec.camera_id,
+                    rec.file_path,
+                    err,
+                )
+            self._unsaved.append(rec)
+            self._next_retention = 0.0
+
+    def _maybe_retain(self) -> None:
+        """A bounded retention pass every ``storage.retention_check_s`` (sooner with a backlog)."""
+        now = time.monotonic()
+        if now < self._next_retention:
+            return
+        unsaved, self._unsaved = self._unsaved, []
+        for rec in unsaved:
+            self._catalog_segment(rec, retry=True)
+        self.reserve.restore()
+        storage = self.config.storage
+        self._next_retention = now + storage.retention_check_s
+        try:
+            collect_garbage(self.catalog, self.recordings)
+            todo = plan(
+                self.catalog, self.config, time.time_ns(), shutil.disk_usage(self.root).free
+            )
+            report = apply(self.catalog, self.recordings, todo, max_seconds=RETENTION_SLICE_S)
+            stats = self._storage_stats()
+        except Exception:
+            log.exception("retention pass failed; retrying in %.0f s", storage.retention_check_s)
+            return
+        if report.remaining:
+            self._next_retention = now  # a backlog: continue on the next tick
+        unmet = list(todo.unmet)
+        if unmet != self.retention_unmet:
+            for problem in unmet:
+                log.warning("retention: %s", problem)
+        with self.lock:
+            self.retention, self.retention_unmet, self.storage_stats = report, unmet, stats
+
+    def _storage_stats(self) -> dict[str, dict[str, float]]:
+        """Bytes and days of footage kept, per camera (cheap indexed queries)."""
+        now_ns = time.time_ns()
+        stats = {}
+        for camera_id, used in self.catalog.bytes_by_camera().items():
+            oldest = self.catalog.recordings(camera_id, limit=1)
+            days = (now_ns - oldest[0].start_ns) / 86400e9 if oldest else 0.0
+            stats[camera_id] = {"bytes": used, "days_retained": round(days, 3)}
+        return stats
 
     def _end_event(self, cam: str, end_ns: int, confidence: float = 0.0, boxes: tuple = ()) -> None:
         opened = self._open_events.pop(cam, None)
@@ -354,7 +462,7 @@ class Supervisor:
         )
         if rec is None:
             return None
-        self.catalog.add_recording(rec)
+        self._catalog_segment(rec)
         self.segments_total[handle.camera_id] = self.segments_total.get(handle.camera_id, 0) + 1
         return rec.end_ns
 
@@ -411,24 +519,40 @@ class Supervisor:
         old = self.config
         needs_restart = [
             name
-            for name, a, b in (("storage", old.storage, new.storage), ("api", old.api, new.api))
+            for name, a, b in (
+                ("storage.path", old.storage.path, new.storage.path),
+                ("api", old.api, new.api),
+            )
             if a != b
         ]
-        if needs_restart:
+        if needs_restart:  # the rest of storage (budgets, reserve) applies live
             log.warning(
                 "config: changes to %s take effect after an engine restart",
                 ", ".join(needs_restart),
             )
-            new = new.model_copy(update={"storage": old.storage, "api": old.api})
+            storage = new.storage.model_copy(update={"path": old.storage.path})
+            new = new.model_copy(update={"storage": storage, "api": old.api})
+        self._next_retention = 0.0  # budgets or retention may have changed
         if new.logging.level != old.logging.level:
             logging.getLogger().setLevel(new.logging.level)
         before = {c.id: c for c in old.cameras if c.enabled}
         after = {c.id: c for c in new.cameras if c.enabled}
         removed = [c for c in before if c not in after]
-        changed = [c for c in after if c in before and after[c] != before[c]]
+        # Retention is the supervisor's business: editing it never restarts a recording worker.
+        changed = [
+            c
+            for c in after
+            if c in before
+            and after[c].model_dump(exclude={"retention"})
+            != before[c].model_dump(exclude={"retention"})
+        ]
         added = [c for c in after if c not in before]
         with self.lock:
             self.config = new
+            for cam_id in set(after) & set(before):  # running workers keep their spec's camera
+                handle = self.handles.get(cam_id)
+                if handle is not None and cam_id not in changed:
+                    handle.spec = replace(handle.spec, camera=after[cam_id])
             self.manual &= set(after)
             self.status.ok, self.status.errors = True, []
             self.status.needs_restart = needs_restart
@@ -585,13 +709,32 @@ class Supervisor:
         enabled = sum(1 for c in cameras if c["enabled"])
         with self.lock:
             config = self.status.as_dict()
+            storage_stats = dict(self.storage_stats)
+            retention = (
+                {**dataclasses.asdict(self.retention), "unmet": self.retention_unmet}
+                if self.retention
+                else None
+            )
+            horizon = time.monotonic() - WRITE_RATE_WINDOW_S
+            while self._written and self._written[0][0] < horizon:
+                self._written.popleft()
+            written = sum(size for _, size in self._written)
+        write_rate_bps = round(written * 8 / WRITE_RATE_WINDOW_S, 1)
         return {
             "status": "ok" if live == enabled and config["ok"] else "degraded",
             "pid": os.getpid(),
             "uptime_s": round((time.time_ns() - self.started_ns) / 1e9, 1),
             "panic": self.panic,
             "config": config,
+            "recovery": self.recovery.as_dict(),
             "storage": {
+                "warning": self.storage_warning,
+                "min_free_bytes": self.config.storage.min_free_bytes,
+                "max_bytes": self.config.storage.max_bytes,
+                "recordings_bytes": sum(s["bytes"] for s in storage_stats.values()),
+                "cameras": storage_stats,
+                "write_rate_bps": write_rate_bps,
+                "retention": retention,
                 "path": str(self.root),
                 "free_bytes": usage.free,
                 "total_bytes": usage.total,

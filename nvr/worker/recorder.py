@@ -11,6 +11,8 @@ that starts (motion, manual, panic) begins with the seconds before its trigger.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import time
@@ -22,14 +24,19 @@ from pathlib import Path
 
 import av
 
-from nvr.messages import SegmentClosed, SegmentOpened
+from nvr.fmp4 import playable_length
+from nvr.messages import SegmentClosed, SegmentOpened, WriteFailed
+from nvr.recovery import TAG_KEY, segment_tag
 from nvr.worker.source import TimedPacket
 
 log = logging.getLogger(__name__)
 
 # Recording reasons, strongest first: a segment is cataloged under the strongest reason seen.
 REASON_PRIORITY = ("panic", "manual", "motion", "scheduled", "continuous")
-FMP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+# flush_packets: a fragment reaches the file when the next keyframe arrives, not when FFmpeg's
+# I/O buffer happens to fill (measured: 2-3 complete fragments otherwise sit in memory).
+FMP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
+WRITE_RETRY_S = 2.0  # after a failed write (disk full), wait this long before a new segment
 
 
 class GopBuffer:
@@ -64,6 +71,7 @@ class GopBuffer:
 class _OpenSegment:
     container: av.container.OutputContainer
     stream: av.video.stream.VideoStream
+    sync_fd: int | None  # our descriptor of the file (the muxer creates it at its first write)
     path: Path
     rel_path: str
     start_ns: int
@@ -87,7 +95,7 @@ class Recorder:
         storage_root: Path,
         pre_roll_s: float,
         segment_s: float,
-        report: Callable[[SegmentOpened | SegmentClosed], None],
+        report: Callable[[SegmentOpened | SegmentClosed | WriteFailed], None],
     ) -> None:
         self.camera_id = camera_id
         self.root = storage_root
@@ -98,6 +106,7 @@ class Recorder:
         self.input_stream: av.video.stream.VideoStream | None = None
         self._motion_starts = 0  # motion events started so far on this camera
         self._written_dts: int | None = None  # last dts muxed from this input: never re-written
+        self._retry_mono = 0.0  # no new segment before this (monotonic), after a write failure
 
     @property
     def recording(self) -> bool:
@@ -120,8 +129,41 @@ class Recorder:
     def on_packet(
         self, tp: TimedPacket, reasons: list[str], motion_active: bool, motion_starts: int
     ) -> None:
-        """Buffer the packet, then open, extend, rotate or close the segment as ``reasons`` say."""
+        """Buffer the packet, then open, extend, rotate or close the segment as ``reasons`` say.
+
+        A failed write (disk full, I/O error) abandons the segment -- the supervisor repairs
+        and catalogs what reached the disk -- and recording resumes after ``WRITE_RETRY_S``,
+        with the pre-roll still buffered.
+        """
         self._motion_starts = motion_starts
+        try:
+            self._on_packet(tp, reasons, motion_active, motion_starts)
+        except (av.error.FFmpegError, OSError) as err:
+            seg, self.segment = self.segment, None
+            self._abandon(seg, err)
+
+    def _abandon(self, seg: _OpenSegment | None, err: Exception) -> None:
+        """Give up a segment that cannot be written; the supervisor repairs what is on disk."""
+        if seg is not None:  # the disk may refuse the last bytes too: recovery cuts the file
+            with contextlib.suppress(av.error.FFmpegError, OSError):
+                seg.container.close()
+            if seg.sync_fd is not None:
+                os.close(seg.sync_fd)
+        code = getattr(err, "errno", None)
+        full = code in (errno.ENOSPC, errno.EDQUOT)
+        log.error(
+            "%s: cannot write %s: %s%s",
+            self.camera_id,
+            seg.rel_path if seg else "a new segment",
+            err,
+            "; storage is full, retrying after cleanup" if full else "; retrying",
+        )
+        self._retry_mono = time.monotonic() + WRITE_RETRY_S
+        self.report(WriteFailed(self.camera_id, seg.rel_path if seg else None, code, str(err)))
+
+    def _on_packet(
+        self, tp: TimedPacket, reasons: list[str], motion_active: bool, motion_starts: int
+    ) -> None:
         if tp.discontinuity:
             self.close("timestamps discontinuity")
             self.buffer.clear()
@@ -140,7 +182,7 @@ class Recorder:
                 seg.recording_type = _strongest(seg.recording_type, reasons[0])
             self._write(seg, tp)
             return
-        if reasons:
+        if reasons and time.monotonic() >= self._retry_mono:
             # Pre-roll, but never what an earlier segment already holds: whole GOPs after it.
             pending = self.buffer.packets_after(self._written_dts)
             if not pending:
@@ -159,9 +201,15 @@ class Recorder:
             seg.container.close()
             with open(seg.path, "rb") as fh:
                 os.fsync(fh.fileno())
+            _fsync_dir(seg.path.parent)  # the new file's directory entry, too
+            whole, _ = playable_length(seg.path)
+            if whole != seg.path.stat().st_size:  # FFmpeg can lose writes silently (disk full)
+                raise OSError(errno.EIO, f"{whole} of {seg.path.stat().st_size} bytes intact")
         except (av.error.FFmpegError, OSError) as err:
-            log.error("%s: could not finish segment %s: %s", self.camera_id, seg.rel_path, err)
+            self._abandon(seg, err)
             return
+        if seg.sync_fd is not None:
+            os.close(seg.sync_fd)
         tb = seg.time_base
         end = (
             end_pts
@@ -219,6 +267,7 @@ class Recorder:
             path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         container = av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS)
+        container.metadata[TAG_KEY] = segment_tag(self.camera_id, reason, first.wall_ns)
         stream = container.add_stream_from_template(self.input_stream)
         rate = self.input_stream.average_rate or self.input_stream.guessed_rate or 15
         tb = self.input_stream.time_base or Fraction(1, 90000)
@@ -228,6 +277,7 @@ class Recorder:
         self.segment = _OpenSegment(
             container=container,
             stream=stream,
+            sync_fd=None,
             path=path,
             rel_path=rel,
             start_ns=first.wall_ns,
@@ -250,6 +300,10 @@ class Recorder:
         packet.pts = tp.pts - seg.first_dts
         packet.dts = tp.dts - seg.first_dts
         seg.container.mux(packet)
+        if seg.sync_fd is None:
+            seg.sync_fd = os.open(seg.path, os.O_RDONLY)
+        elif tp.keyframe:  # the previous fragment was just written: make it durable
+            os.fsync(seg.sync_fd)  # against a power cut too, so at most one GOP is at risk
         self._written_dts = tp.dts
         step = tp.pts - seg.last_pts
         if step > 0:
@@ -257,6 +311,14 @@ class Recorder:
                 seg.frame_ticks = step
             seg.last_pts, seg.last_wall_ns = tp.pts, tp.wall_ns
         seg.last_dts = tp.dts
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _strongest(current: str, candidate: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -115,56 +115,9 @@ class StreamSource:
         assert self.container is not None and self.stream is not None
         raw = self._looped_raw(stop) if self._loop else self._demux()
         tb = self.stream.time_base or Fraction(1, 90000)
-        max_jump = int(MAX_DTS_JUMP_S / tb)
-        max_back = int(MAX_DTS_BACK_S / tb)
-        max_drift_ns = int(MAX_CLOCK_DRIFT_S * 1e9)
-        origin: int | None = None  # pts at the media clock's zero
-        offset_ns = 0  # wall time of media zero: the smallest arrival - media time seen
-        last_dts: int | None = None
-        discontinuity = False
-        for packet in raw:
-            if stop.is_set():
-                return
-            dts = packet.dts
-            if dts is None or packet.size == 0:
-                continue
-            if last_dts is not None:
-                if last_dts - dts > max_back:  # the camera restarted its clock
-                    log.warning(
-                        "%s: timestamps went back %.1f s; new segment",
-                        self.label,
-                        float((last_dts - dts) * tb),
-                    )
-                    origin, discontinuity = None, True
-                elif dts <= last_dts:
-                    log.debug("%s: dropped packet with non-increasing dts %s", self.label, dts)
-                    continue
-                if dts - last_dts > max_jump:
-                    jump_s = float((dts - last_dts) * tb)
-                    log.warning("%s: timestamps jumped %.1f s; new segment", self.label, jump_s)
-                    origin, discontinuity = None, True
-            pts = packet.pts if packet.pts is not None else dts
-            now_ns = time.time_ns()
-            if origin is not None:
-                behind_ns = now_ns - (int((pts - origin) * tb * 1_000_000_000) + offset_ns)
-                if behind_ns > max_drift_ns:
-                    log.warning(
-                        "%s: media clock fell %.1f s behind the wall clock; new segment",
-                        self.label,
-                        behind_ns / 1e9,
-                    )
-                    origin, discontinuity = None, True
-            if origin is None:
-                origin, offset_ns = pts, now_ns
-            media_ns = int((pts - origin) * tb * 1_000_000_000)
-            offset_ns = min(offset_ns, now_ns - media_ns)
-            wall_ns = media_ns + offset_ns
-            last_dts = dts
-            yield TimedPacket(
-                packet, pts, dts, wall_ns, bool(packet.is_keyframe), packet.size, discontinuity
-            )
-            discontinuity = False
-        raise StreamError(f"{self.label}: stream ended (connection dropped or camera silent)")
+        yield from validate(raw, tb, stop, self.label)
+        if not stop.is_set():
+            raise StreamError(f"{self.label}: stream ended (connection dropped or camera silent)")
 
     def _demux(self) -> Iterator[av.Packet]:
         assert self.container is not None
@@ -198,6 +151,64 @@ class StreamSource:
                 yield packet
             offset = last_end
             self.container.seek(0, stream=self.stream)
+
+
+def validate(
+    raw: Iterable[av.Packet], tb: Fraction, stop: threading.Event, label: str
+) -> Iterator[TimedPacket]:
+    """Drop packets with bad timestamps, mark discontinuities, stamp capture times.
+
+    Ends when ``raw`` ends or ``stop`` is set (see the module docstring for the rules).
+    """
+    max_jump = int(MAX_DTS_JUMP_S / tb)
+    max_back = int(MAX_DTS_BACK_S / tb)
+    max_drift_ns = int(MAX_CLOCK_DRIFT_S * 1e9)
+    origin: int | None = None  # pts at the media clock's zero
+    offset_ns = 0  # wall time of media zero: the smallest arrival - media time seen
+    last_dts: int | None = None
+    discontinuity = False
+    for packet in raw:
+        if stop.is_set():
+            return
+        dts = packet.dts
+        if dts is None or packet.size == 0:
+            continue
+        if last_dts is not None:
+            if last_dts - dts > max_back:  # the camera restarted its clock
+                log.warning(
+                    "%s: timestamps went back %.1f s; new segment",
+                    label,
+                    float((last_dts - dts) * tb),
+                )
+                origin, discontinuity = None, True
+            elif dts <= last_dts:
+                log.debug("%s: dropped packet with non-increasing dts %s", label, dts)
+                continue
+            if dts - last_dts > max_jump:
+                jump_s = float((dts - last_dts) * tb)
+                log.warning("%s: timestamps jumped %.1f s; new segment", label, jump_s)
+                origin, discontinuity = None, True
+        pts = packet.pts if packet.pts is not None else dts
+        now_ns = time.time_ns()
+        if origin is not None:
+            behind_ns = now_ns - (int((pts - origin) * tb * 1_000_000_000) + offset_ns)
+            if behind_ns > max_drift_ns:
+                log.warning(
+                    "%s: media clock fell %.1f s behind the wall clock; new segment",
+                    label,
+                    behind_ns / 1e9,
+                )
+                origin, discontinuity = None, True
+        if origin is None:
+            origin, offset_ns = pts, now_ns
+        media_ns = int((pts - origin) * tb * 1_000_000_000)
+        offset_ns = min(offset_ns, now_ns - media_ns)
+        wall_ns = media_ns + offset_ns
+        last_dts = dts
+        yield TimedPacket(
+            packet, pts, dts, wall_ns, bool(packet.is_keyframe), packet.size, discontinuity
+        )
+        discontinuity = False
 
 
 def _describe(err: BaseException) -> str:

@@ -1,0 +1,153 @@
+"""Faults inflicted on a recording engine: SIGKILL of the whole process tree, a full disk."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from nvr.catalog import Catalog
+from nvr.demo import make_clip
+from nvr.recovery import segment_files
+from tests.conftest import Engine, wait_for
+from tests.test_engine import check_playable
+
+pytestmark = pytest.mark.slow
+
+KILLS = 20
+GOP_S = 1.0  # the demo clips' keyframe interval: one fragment
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> list[tuple[Path, Path]]:
+    folder = tmp_path_factory.mktemp("clips")
+    return [make_clip(folder, f"cam{i}", i) for i in range(2)]
+
+
+def config_text(storage: Path, clips: list[tuple[Path, Path]], extra: str = "") -> str:
+    cams = "".join(
+        f"  - id: cam{i}\n    main: {main}\n    sub: {sub}\n"
+        f"    record: {{mode: continuous, segment_s: 5}}\n"
+        for i, (main, sub) in enumerate(clips)
+    )
+    return f"storage:\n  path: {storage}\n{extra}api:\n  port: 0\ncameras:\n{cams}"
+
+
+def kill_tree(engine: Engine) -> int:
+    """SIGKILL the engine's whole process group (supervisor, forkserver, workers): a power cut."""
+    assert engine.proc is not None
+    killed_ns = time.time_ns()
+    os.killpg(engine.proc.pid, signal.SIGKILL)
+    engine.proc.wait(10)
+    return killed_ns
+
+
+def test_engine_killed_at_random_moments_loses_at_most_one_fragment(clips, tmp_path):
+    storage = tmp_path / "storage"
+    config = tmp_path / "nvr.yaml"
+    config.write_text(config_text(storage, clips))
+    rng = random.Random(20261125)
+    losses: list[float] = []
+    recovered = 0  # interrupted segments found by start-up recovery (indexed or removed)
+    engine = Engine(config, storage)
+    try:
+        for kill in range(KILLS):
+            engine.start()
+            cams = wait_for(
+                lambda: (
+                    (h := engine.health()["cameras"])
+                    and all(c["state"] == "live" and c["recording"]["active"] for c in h.values())
+                    and h
+                ),
+                30,
+                what="cameras recording",
+            )
+            since = {cam: c["recording"]["since_ns"] for cam, c in cams.items()}
+            time.sleep(rng.uniform(0.5, 7.0))  # sometimes across a segment rotation
+            killed_ns = kill_tree(engine)
+            engine.start()  # the restart runs recovery; then stop cleanly to inspect
+            health = engine.health()
+            assert engine.stop() == 0
+            assert health["recovery"]["integrity"] == ["ok"], (kill, health["recovery"])
+            recovered += (
+                health["recovery"]["orphans_indexed"] + health["recovery"]["removed_unplayable"]
+            )
+            with Catalog(storage / "catalog.db", readonly=True) as catalog:
+                assert catalog.integrity_check() == ["ok"]
+                rows = catalog.recordings()
+            on_disk = segment_files(storage / "recordings")
+            assert {r.file_path for r in rows if r.status != "missing"} == on_disk, kill
+            for cam in ("cam0", "cam1"):  # video of this run lost by the kill
+                kept = [r.end_ns for r in rows if r.camera_id == cam and r.start_ns < killed_ns]
+                losses.append((killed_ns - max([since[cam], *kept])) / 1e9)
+    finally:
+        with contextlib.suppress(Exception):
+            if engine.proc and engine.proc.poll() is None:
+                os.killpg(engine.proc.pid, signal.SIGKILL)
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        rows = catalog.recordings()
+    check_playable(storage, rows)
+    print(
+        f"video lost per kill and camera: max {max(losses):.2f} s, "
+        f"mean {sum(losses) / len(losses):.2f} s over {len(losses)}; "
+        f"{recovered} interrupted segments recovered"
+    )
+    assert recovered >= KILLS * 2, "each kill leaves one open segment per camera to recover"
+    assert max(losses) <= GOP_S + 0.6, sorted(losses)[-5:]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 12 MB filesystem (tmpfs), so the engine meets a genuine ENOSPC."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({result.stderr.strip()})")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_full_disk_is_survived_and_recording_resumes(clips, tmp_path, small_disk):
+    storage = small_disk / "storage"
+    config = tmp_path / "nvr.yaml"
+    # No budget and no free-space reserve: the disk really fills up.
+    config.write_text(config_text(storage, clips, "  min_free_bytes: 0\n"))
+    engine = Engine(config, storage)
+    engine.start()
+    try:
+        wait_for(
+            lambda: (engine.health()["storage"]["warning"] or "").startswith("storage full"),
+            120,
+            interval=1,
+            what="the disk to fill up",
+        )
+        full_at = time.time_ns()
+        time.sleep(12)
+        health = engine.health()
+        assert all(c["state"] == "live" for c in health["cameras"].values())
+        assert engine.proc is not None and engine.proc.poll() is None, "engine died"
+    finally:
+        assert engine.stop() == 0
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        rows = catalog.recordings()
+        assert catalog.integrity_check() == ["ok"]
+    for cam in ("cam0", "cam1"):
+        assert max(r.end_ns for r in rows if r.camera_id == cam) > full_at + 5e9, (
+            f"{cam} stopped recording after the disk filled"
+        )
+    assert {r.file_path for r in rows} == segment_files(storage / "recordings")
+    check_playable(storage, rows)
+    log = (storage / "logs" / "supervisor.log").read_text()
+    assert "storage" in log and "Traceback" not in log

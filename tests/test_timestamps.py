@@ -1,0 +1,53 @@
+"""Broken camera timestamps: validated, not patched (missing, non-monotonic, jumping)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from fractions import Fraction
+
+import av
+
+from nvr.worker.source import validate
+
+TB = Fraction(1, 90000)
+FRAME = 6000  # 15 fps in 90 kHz ticks
+
+
+def packet(dts: int | None, pts: int | None = None, key: bool = False) -> av.Packet:
+    p = av.Packet(b"\x00\x00\x00\x01\x65data")
+    p.dts, p.pts = dts, dts if pts is None else pts
+    p.is_keyframe = key
+    return p
+
+
+def run(dts_list: list[int | None]) -> list:
+    return list(validate((packet(d) for d in dts_list), TB, threading.Event(), "cam/main"))
+
+
+def test_missing_and_non_increasing_dts_are_dropped():
+    out = run([0, FRAME, None, 2 * FRAME, 2 * FRAME, FRAME + 10, 3 * FRAME])
+    assert [tp.dts for tp in out] == [0, FRAME, 2 * FRAME, 3 * FRAME]
+    assert not any(tp.discontinuity for tp in out)
+
+
+def test_forward_jump_and_clock_reset_are_discontinuities():
+    jump = 3 * FRAME + 15 * 90000  # 15 s forward
+    reset = 1000  # the camera rebooted its clock
+    out = run([0, FRAME, 2 * FRAME, jump, jump + FRAME, reset, reset + FRAME])
+    assert [tp.discontinuity for tp in out] == [False, False, False, True, False, True, False]
+
+
+def test_capture_times_never_run_ahead_of_arrival_and_keep_media_spacing():
+    before = time.time_ns()
+    out = run([i * FRAME for i in range(30)])  # a burst: all arrive "now"
+    after = time.time_ns()
+    assert all(before <= tp.wall_ns <= after for tp in out)
+    steps = {b.wall_ns - a.wall_ns for a, b in zip(out, out[1:], strict=False)}
+    assert max(steps) < 5_000_000  # compressed to arrival, never in the future
+
+
+def test_stop_ends_the_stream_at_once():
+    stop = threading.Event()
+    stop.set()
+    assert list(validate((packet(i * FRAME) for i in range(5)), TB, stop, "cam")) == []
