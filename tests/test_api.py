@@ -39,6 +39,8 @@ def test_health_metrics_and_config(engine):
     metrics = api_get(engine.api, "/metrics")
     assert "# TYPE nvr_up gauge" in metrics and "nvr_up 1" in metrics
     assert "nvr_storage_free_bytes" in metrics
+    assert "nvr_storage_write_bps 0.0" in metrics and "# TYPE nvr_storage_days_retained" in metrics
+    assert health["recovery"]["integrity"] == ["ok"] and health["storage"]["warning"] is None
     assert api_get(engine.api, "/api/config")["ok"] is True
     status, reply = api_command(engine.api, "config_status")
     assert status == 200 and reply["config"]["path"].endswith("nvr.yaml")

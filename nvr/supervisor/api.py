@@ -72,6 +72,31 @@ def render_metrics(health: dict[str, Any]) -> str:
         "Size of the storage disk.",
         [("", storage["total_bytes"])],
     )
+    by_camera = storage["cameras"].items()
+    metric(
+        "nvr_storage_recordings_bytes",
+        "gauge",
+        "Bytes of cataloged recordings.",
+        [(f'{{camera="{c}"}}', v["bytes"]) for c, v in by_camera],
+    )
+    metric(
+        "nvr_storage_days_retained",
+        "gauge",
+        "Days of footage kept (oldest recording's age).",
+        [(f'{{camera="{c}"}}', v["days_retained"]) for c, v in by_camera],
+    )
+    metric(
+        "nvr_storage_write_bps",
+        "gauge",
+        "Recording write rate over the last 5 minutes.",
+        [("", storage["write_rate_bps"])],
+    )
+    metric(
+        "nvr_storage_warning",
+        "gauge",
+        "1 after a disk-full or write error.",
+        [("", int(bool(storage["warning"])))],
+    )
     metric(
         "nvr_camera_up",
         "gauge",
