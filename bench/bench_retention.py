@@ -19,6 +19,7 @@ from typing import Any
 
 import apsw
 
+from bench.measure import Row, make_row
 from nvr.catalog import Catalog, NewRecording
 from nvr.config import CameraConfig, Config, RetentionConfig, StorageConfig
 from nvr.retention import RetentionPlan, apply, plan
@@ -150,3 +151,27 @@ def test_retention_pass(benchmark) -> None:
     result = benchmark.pedantic(measure_retention, rounds=1, iterations=1)
     assert result["deleted"] == DELETED_DAYS * 1440 * 16
     benchmark.extra_info.update(result)
+
+
+def retention_rows(quick: bool) -> list[Row]:
+    """Rows for ``nvr bench``: a retention pass over a month of 16 cameras (a week when quick)."""
+    days = 7 if quick else 30
+    m = measure_retention(days=days, cameras=16)
+    return [
+        make_row(
+            f"retention plan, {days} d x 16 cameras ({m['rows']} rows)",
+            "s",
+            m["plan_s"],
+            group="retention",
+            note=f"{m['plan_rows_per_s']} cataloged rows/s",
+        ),
+        make_row(
+            f"retention apply, {m['deleted']} deletions (garbage-table order)",
+            "s",
+            m["apply_s"],
+            m["peer_bare_delete_s"],
+            group="retention",
+            note="peer: a bare DELETE + unlink, without the crash-safe order",
+            detail=m,
+        ),
+    ]

@@ -1,9 +1,23 @@
-"""Motion-detection kernels: fused downscale/blur/background pass, and changed-region boxes.
+"""Motion-detection kernels: downscale, blur and background comparison of a luma plane, and the
+bounding boxes of the changed regions.
 
-Pure Numba kernels: outputs are caller-owned arrays written in place (only row-sized temporaries
-are allocated per call), no I/O, no ``nvr`` import.
-Each kernel is compiled lazily per argument type (``y`` may be C-contiguous or strided, writable
-or read-only); ``warm()`` compiles the common variants up front.
+Pure Numba kernels: outputs are caller-owned arrays written in place (only small temporaries are
+allocated per call), no I/O, no ``nvr`` import. Planes may be C-contiguous or strided, writable
+or read-only: the work runs in kernels compiled once for a read-only plane of any layout, and
+``warm()`` compiles ``analyse_frame`` for that type only (see there).
+
+Speed notes (measured on the 2-core build machine, 640x360 -> 320x180; see each kernel):
+- column sums of a cell's source rows run in uint16 (wide SIMD lanes), the first two rows in one
+  pass, with prefetch hints a few rows ahead (a fresh frame is not in cache);
+- the horizontal reduction is compiled for the common whole-number factors (``literally``), so
+  LLVM vectorises the interleaved sums; a factor known only at run time is several times slower;
+- loops keep few array arguments per call and stay in small functions: numba calls that pass many
+  arrays cost tens of nanoseconds each, and LLVM stopped vectorising loops of one big function;
+- the compare loop is branch-free with uint8 flags and int32 counters (numba widens int32
+  arithmetic to int64, which halves the SIMD width, unless narrowed back);
+- boxes label runs of changed pixels found within each row's changed extent, not pixels.
+Fused variants that never write the full-size ``scratch``/``small`` images (a three-row ring,
+or bands of 16 rows in an L1-sized buffer) were measured and were 10-20% slower here.
 """
 
 from __future__ import annotations
@@ -11,43 +25,279 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import literally, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# Up to this many source rows per analysis cell, column sums fit uint16 (257 * 255 < 2**16).
+_U16_ROWS = 257
+# Cells of up to this many source pixels: a 3x3 sum of cell sums fits uint16 (9 * 28 * 255).
+_U16_AREA = 28
+# Source rows read ahead with prefetch hints (a frame fresh from the decoder or the ring is often
+# out of cache; the hardware prefetcher stops at every 4 KiB page).
+_PREFETCH_ROWS = 8
+_CACHE_LINE = 64
+
+
+@intrinsic
+def _prefetch(typingctx, arr, i, j):
+    """Hint the CPU to load ``arr[i, j]``'s cache line (``llvm.prefetch``; never faults)."""
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(
+            context, builder, aryty, ary, [args[1], args[2]], wraparound=False
+        )
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, high temporal locality, data cache
+        args = [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3)]
+        builder.call(fn, [*args, ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, i, j), codegen
 
 
 @njit(cache=True, nogil=True)
-def analyse_frame(y, scratch, small, bg, mask, zone, threshold, alpha):
-    """Downscale, blur and compare one luma plane with the running background, in one call.
+def _sum_cols_fixed(colsum, out, i, f, scale):
+    """``out[i, j] = sum(colsum[j*f : (j+1)*f]) * scale``, compiled per literal ``f``."""
+    f = literally(f)
+    for j in range(out.shape[1]):
+        s = np.int32(0)
+        for k in range(f):
+            s += np.int32(colsum[j * f + k])
+        out[i, j] = np.float32(s) * scale
 
-    Inputs: ``y`` (H, W) uint8, any strides; ``zone`` (h, w) uint8, 0/1; ``threshold`` and
-    ``alpha`` Python floats; ``h <= H`` and ``w <= W``.
-    Outputs (all (h, w), written in place): ``scratch`` float32, the integer-area average of ``y``
-    (analysis pixel (i, j) averages rows ``i*H//h .. (i+1)*H//h`` and the same for columns);
-    ``small`` float32, ``scratch`` after a 3x3 box blur (reflect-101 border, as ``cv2.blur``);
-    ``mask`` uint8, 1 where ``|small - bg| > threshold`` inside the zone, else 0; ``bg`` float32,
-    updated as ``bg += alpha * (small - bg)`` after the comparison.
-    Returns ``(zone_changed, all_changed)``: changed pixels inside the zone, and in the whole frame.
+
+@njit(cache=True, nogil=True)
+def _sum_cols(colsum, out, i, f, scale):
+    """As ``_sum_cols_fixed`` for a factor known only at run time (scalar, slower)."""
+    for j in range(out.shape[1]):
+        s = np.int32(0)
+        for k in range(f):
+            s += np.int32(colsum[j * f + k])
+        out[i, j] = np.float32(s) * scale
+
+
+@njit(cache=True, nogil=True)
+def _sum_cols_uneven(colsum, out, i, starts, extra, scales, f):
+    """Cells of ``f + extra[j]`` columns from ``starts[j]`` (``extra`` 0 or 1), times ``scales``.
+
+    Branch-free: the ``f + 1``-th column is always read (``colsum`` has one padding element).
+    """
+    for j in range(out.shape[1]):
+        c = starts[j]
+        s = np.int32(colsum[c + f]) * extra[j]
+        for k in range(f):
+            s += np.int32(colsum[c + k])
+        out[i, j] = np.float32(s) * scales[j]
+
+
+@njit(cache=True, nogil=True)
+def _downscale(y, out):
+    """``out`` (h, w) float32 = integer-area average of ``y`` (cells of at most ``_U16_ROWS``
+    source rows, so column sums fit uint16).
+
+    One loop nest: moving the column sums into a function of their own (called per row) made
+    this 30% slower, as did a per-row helper taking many arrays.
     """
     src_h, src_w = y.shape
-    h, w = small.shape
-    bounds = np.empty(w + 1, np.int64)
-    for j in range(w + 1):
-        bounds[j] = j * src_w // w
+    h, w = out.shape
+    f = src_w // w
+    even = f * w == src_w
+    starts = np.empty(w, np.int64)
+    extra = np.empty(w, np.int32)
+    inv_cols = np.empty(w, np.float32)
+    for j in range(w):
+        starts[j] = j * src_w // w
+        extra[j] = (j + 1) * src_w // w - starts[j] - f
+        inv_cols[j] = np.float32(1.0) / np.float32(f + extra[j])
+    scales = np.empty(w, np.float32)
+    colsum = np.empty(src_w + 1, np.uint16)  # one padding column for _sum_cols_uneven
+    colsum[src_w] = 0
+    for r in range(min(_PREFETCH_ROWS, src_h)):
+        for c in range(0, src_w, _CACHE_LINE):
+            _prefetch(y, r, c)
+    for i in range(h):
+        r0 = i * src_h // h
+        r1 = (i + 1) * src_h // h
+        for r in range(r0 + _PREFETCH_ROWS, min(r1 + _PREFETCH_ROWS, src_h)):
+            for c in range(0, src_w, _CACHE_LINE):
+                _prefetch(y, r, c)
+        # Column sums of the cell's source rows, the first two rows in one pass (vectorised; a
+        # strided plane's rows are still unit-stride and LLVM versions the loops on that).
+        row = y[r0]
+        r = r0 + 1
+        if r1 - r0 >= 2:
+            row2 = y[r0 + 1]
+            for c in range(src_w):
+                colsum[c] = np.uint16(row[c]) + np.uint16(row2[c])
+            r += 1
+        else:
+            for c in range(src_w):
+                colsum[c] = row[c]
+        while r < r1:
+            row = y[r]
+            for c in range(src_w):
+                colsum[c] += row[c]
+            r += 1
+        if even:
+            # A literal factor lets LLVM vectorise the interleaved sums. Small factors take
+            # the integer path (_cell_sums) unless the rows do not divide evenly; 1920 and 2560
+            # wide frames over a 320-wide analysis image give 6 and 8.
+            scale = np.float32(1.0) / np.float32((r1 - r0) * f)
+            if f == 6:
+                _sum_cols_fixed(colsum, out, i, 6, scale)
+            elif f == 8:
+                _sum_cols_fixed(colsum, out, i, 8, scale)
+            else:
+                _sum_cols(colsum, out, i, f, scale)
+        else:
+            inv_rows = np.float32(1.0) / np.float32(r1 - r0)
+            for j in range(w):
+                scales[j] = inv_cols[j] * inv_rows
+            _sum_cols_uneven(colsum, out, i, starts, extra, scales, f)
+
+
+@njit(cache=True, nogil=True)
+def _downscale_tall(y, out):
+    """``_downscale`` for cells taller than ``_U16_ROWS`` rows (a tiny analysis image of a big
+    frame): plain int32 sums, no fast paths."""
+    src_h, src_w = y.shape
+    h, w = out.shape
     colsum = np.empty(src_w, np.int32)
     for i in range(h):
         r0 = i * src_h // h
         r1 = (i + 1) * src_h // h
         colsum[:] = 0
         for r in range(r0, r1):
+            for c in range(src_w):
+                colsum[c] += y[r, c]
+        for j in range(w):
+            c0 = j * src_w // w
+            c1 = (j + 1) * src_w // w
+            s = 0
+            for c in range(c0, c1):
+                s += colsum[c]
+            out[i, j] = np.float32(s) / np.float32((r1 - r0) * (c1 - c0))
+
+
+@njit(cache=True, nogil=True)
+def _cell_sums_fixed(colsum, cells, i, f):
+    """``cells[i, j] = sum(colsum[j*f : (j+1)*f])`` (uint16), compiled per literal ``f``."""
+    f = literally(f)
+    for j in range(cells.shape[1]):
+        s = np.uint16(0)
+        for k in range(f):
+            s = np.uint16(s + colsum[j * f + k])
+        cells[i, j] = s
+
+
+@njit(cache=True, nogil=True)
+def _cell_sums_any(colsum, cells, i, f):
+    """As ``_cell_sums_fixed`` for a factor known only at run time."""
+    for j in range(cells.shape[1]):
+        s = np.uint16(0)
+        for k in range(f):
+            s = np.uint16(s + colsum[j * f + k])
+        cells[i, j] = s
+
+
+@njit(cache=True, nogil=True)
+def _cell_sums(y, cells):
+    """``cells`` (h, w) uint16 = sums of the ``f x g`` source cells, for whole-number factors
+    ``f = W / w`` and ``g = H / h`` with ``f * g <= _U16_AREA``. Same loop nest as
+    ``_downscale``."""
+    src_h, src_w = y.shape
+    h, w = cells.shape
+    f = src_w // w
+    g = src_h // h
+    colsum = np.empty(src_w, np.uint16)
+    for r in range(min(_PREFETCH_ROWS, src_h)):
+        for c in range(0, src_w, _CACHE_LINE):
+            _prefetch(y, r, c)
+    for i in range(h):
+        r0 = i * g
+        r1 = r0 + g
+        for r in range(r0 + _PREFETCH_ROWS, min(r1 + _PREFETCH_ROWS, src_h)):
+            for c in range(0, src_w, _CACHE_LINE):
+                _prefetch(y, r, c)
+        row = y[r0]
+        r = r0 + 1
+        if g >= 2:
+            row2 = y[r0 + 1]
+            for c in range(src_w):
+                colsum[c] = np.uint16(row[c]) + np.uint16(row2[c])
+            r += 1
+        else:
+            for c in range(src_w):
+                colsum[c] = row[c]
+        while r < r1:
             row = y[r]
             for c in range(src_w):
                 colsum[c] += row[c]
-        rows = r1 - r0
-        for j in range(w):
-            s = 0
-            for c in range(bounds[j], bounds[j + 1]):
-                s += colsum[c]
-            scratch[i, j] = np.float32(s) / np.float32(rows * (bounds[j + 1] - bounds[j]))
+            r += 1
+        if f == 1:
+            _cell_sums_fixed(colsum, cells, i, 1)
+        elif f == 2:
+            _cell_sums_fixed(colsum, cells, i, 2)
+        elif f == 3:
+            _cell_sums_fixed(colsum, cells, i, 3)
+        elif f == 4:
+            _cell_sums_fixed(colsum, cells, i, 4)
+        else:
+            _cell_sums_any(colsum, cells, i, f)
 
+
+@njit(cache=True, nogil=True)
+def _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha):
+    """``_blur_compare`` from uint16 cell sums: the 3x3 sums are exact integers (uint16, twice
+    the SIMD lanes of float32) and ``scale = 1 / (9 * cell area)`` turns them into the blurred
+    average with a single rounding."""
+    h, w = small.shape
+    thr = np.float32(threshold)
+    a = np.float32(alpha)
+    vsum = np.empty(w + 2, np.uint16)
+    zone_changed = 0
+    all_changed = 0
+    for i in range(h):
+        ra = cells[i - 1 if i > 0 else min(1, h - 1)]
+        rb = cells[i]
+        rc = cells[i + 1 if i < h - 1 else max(h - 2, 0)]
+        for j in range(w):
+            vsum[j + 1] = np.uint16(ra[j] + rb[j] + rc[j])
+        vsum[0] = vsum[min(2, w)]
+        vsum[w + 1] = vsum[max(w - 1, 1)]
+        srow = small[i]
+        brow = bg[i]
+        mrow = mask[i]
+        zrow = zone[i]
+        zc = np.int32(0)
+        ac = np.int32(0)
+        for j in range(w):
+            v = np.float32(np.uint16(vsum[j] + vsum[j + 1] + vsum[j + 2])) * scale
+            srow[j] = v
+            b = brow[j]
+            d = v - b
+            brow[j] = b + a * d
+            changed = np.uint8(abs(d) > thr)
+            inside = np.uint8(changed & zrow[j])
+            mrow[j] = inside
+            ac = np.int32(ac + changed)
+            zc = np.int32(zc + inside)
+        zone_changed += zc
+        all_changed += ac
+    return zone_changed, all_changed
+
+
+@njit(cache=True, nogil=True)
+def _blur_compare(scratch, small, bg, mask, zone, threshold, alpha):
+    """3x3 box blur of ``scratch`` into ``small``, then compare with and update ``bg``."""
+    h, w = small.shape
     ninth = np.float32(1.0 / 9.0)
     thr = np.float32(threshold)
     a = np.float32(alpha)
@@ -63,17 +313,76 @@ def analyse_frame(y, scratch, small, bg, mask, zone, threshold, alpha):
             vsum[j + 1] = ra[j] + rb[j] + rc[j]
         vsum[0] = vsum[min(2, w)]
         vsum[w + 1] = vsum[max(w - 1, 1)]
+        srow = small[i]
+        brow = bg[i]
+        mrow = mask[i]
+        zrow = zone[i]
+        # Branch-free body, flags in uint8 and counters kept in int32 (numba widens int32
+        # arithmetic to int64 unless narrowed again): LLVM vectorises it with wide lanes.
+        zc = np.int32(0)
+        ac = np.int32(0)
         for j in range(w):
             v = (vsum[j] + vsum[j + 1] + vsum[j + 2]) * ninth
-            small[i, j] = v
-            d = v - bg[i, j]
-            bg[i, j] += a * d
-            changed = abs(d) > thr
-            inside = changed and zone[i, j] != 0
-            mask[i, j] = inside
-            all_changed += changed
-            zone_changed += inside
+            srow[j] = v
+            b = brow[j]
+            d = v - b
+            brow[j] = b + a * d
+            changed = np.uint8(abs(d) > thr)
+            inside = np.uint8(changed & zrow[j])
+            mrow[j] = inside
+            ac = np.int32(ac + changed)
+            zc = np.int32(zc + inside)
+        zone_changed += zc
+        all_changed += ac
     return zone_changed, all_changed
+
+
+# Planes are handled as read-only arrays of any layout inside, so the heavy kernels compile once
+# rather than once per layout and writability of the caller's plane.
+_PLANE = types.Array(types.uint8, 2, "A", readonly=True)
+
+
+@njit(_PLANE(_PLANE), cache=True, nogil=True)
+def _plane(a):
+    return a
+
+
+@njit(cache=True, nogil=True)
+def _analyse(y, scratch, small, bg, mask, zone, threshold, alpha):
+    src_h, src_w = y.shape
+    h, w = small.shape
+    f = src_w // w
+    g = src_h // h
+    if f * w == src_w and g * h == src_h and f * g <= _U16_AREA:
+        # Whole-number factors and small cells (640x360 -> 320x180, 1280x720, 960x540): exact
+        # integer cell sums in the scratch buffer's memory, about 30% faster.
+        words = np.ascontiguousarray(scratch).reshape(h * w).view(np.uint16)
+        cells = words[: h * w].reshape(h, w)  # C-contiguous: the loops vectorise
+        _cell_sums(y, cells)
+        scale = np.float32(1.0 / (9 * f * g))
+        return _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha)
+    if g < _U16_ROWS:
+        _downscale(y, scratch)
+    else:
+        _downscale_tall(y, scratch)
+    return _blur_compare(scratch, small, bg, mask, zone, threshold, alpha)
+
+
+@njit(cache=True, nogil=True)
+def analyse_frame(y, scratch, small, bg, mask, zone, threshold, alpha):
+    """Downscale, blur and compare one luma plane with the running background, in one call.
+
+    Inputs: ``y`` (H, W) uint8, any strides; ``zone`` (h, w) uint8, 0/1; ``threshold`` and
+    ``alpha`` Python floats; ``h <= H`` and ``w <= W``. Workspace: ``scratch`` (h, w) float32,
+    overwritten (it holds the integer-area image, as floats or as uint16 cell sums).
+    Outputs (all (h, w), written in place): ``small`` float32, the integer-area average of ``y``
+    (analysis pixel (i, j) averages rows ``i*H//h .. (i+1)*H//h`` and the same for columns)
+    after a 3x3 box blur (reflect-101 border, as ``cv2.blur``);
+    ``mask`` uint8, 1 where ``|small - bg| > threshold`` inside the zone, else 0; ``bg`` float32,
+    updated as ``bg += alpha * (small - bg)`` after the comparison.
+    Returns ``(zone_changed, all_changed)``: changed pixels inside the zone, and in the whole frame.
+    """
+    return _analyse(_plane(y), scratch, small, bg, mask, zone, threshold, alpha)
 
 
 @njit(cache=True, nogil=True)
@@ -86,13 +395,72 @@ def _root(parent, i):
 
 @njit(cache=True, nogil=True)
 def _union(parent, a, b):
+    """Join the sets of ``a`` and ``b``; the smaller index stays the root."""
     ra = _root(parent, a)
     rb = _root(parent, b)
     if ra < rb:
         parent[rb] = ra
-        return ra
-    parent[ra] = rb
-    return rb
+    elif rb < ra:
+        parent[ra] = rb
+
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+
+
+@njit(cache=True, nogil=True)
+def _all_set(word):
+    """Whether none of the eight bytes of ``word`` is zero."""
+    return ((word - _ONES) & ~word & _HIGHS) == 0
+
+
+@njit(cache=True, nogil=True)
+def _row_extents(mask, words, first, last):
+    """Column extent ``first[i] .. last[i]`` of the nonzero pixels of each row (empty rows:
+    ``first > last``); returns an upper bound on the number of runs of nonzero pixels.
+
+    ``words``: the mask as uint64, eight pixels each, when its rows are whole words (else empty).
+    Branch-free reductions over the words (an OR, then a min and a max on busy rows), refined to
+    pixels within the end words; kept in narrow integers so LLVM vectorises them.
+    """
+    h, w = mask.shape
+    nw = w // 8 if words.size > 0 else 0
+    bound = 0
+    for i in range(h):
+        lo = np.int32(w)
+        hi = np.int32(-1)
+        if nw > 0:
+            base = i * nw
+            bits = np.uint64(0)
+            for k in range(nw):
+                bits |= words[base + k]
+            if bits != 0:
+                for k in range(nw):
+                    on = words[base + k] != 0
+                    kk = np.int32(k)
+                    lo = min(lo, kk if on else np.int32(nw))
+                    hi = max(hi, kk if on else np.int32(-1))
+                lo = 8 * lo
+                while mask[i, lo] == 0:
+                    lo += 1
+                hi = 8 * hi + 7
+                while mask[i, hi] == 0:
+                    hi -= 1
+        else:
+            bits8 = np.uint8(0)
+            for j in range(w):
+                bits8 |= mask[i, j]
+            if bits8 != 0:
+                for j in range(w):
+                    on = mask[i, j] != 0
+                    jj = np.int32(j)
+                    lo = min(lo, jj if on else np.int32(w))
+                    hi = max(hi, jj if on else np.int32(-1))
+        if hi >= lo:
+            bound += (hi - lo + 2) // 2
+        first[i] = lo
+        last[i] = hi
+    return bound
 
 
 @njit(cache=True, nogil=True)
@@ -102,72 +470,114 @@ def motion_boxes(mask, labels, stats, min_pixels, out):
     Inputs: ``mask`` (h, w) uint8, nonzero = changed; ``min_pixels``: components with fewer
     pixels are dropped. Scratch: ``labels`` (h, w) int32 C-contiguous, ``stats`` (n, 5) int32 with
     ``n >= ceil(h/2) * ceil(w/2)`` (the most components an 8-connected mask can have); both are
-    overwritten. Output: ``out`` (max_boxes, 4) int32 rows ``x, y, w, h`` in mask coordinates.
+    overwritten (``labels`` holds the runs while they fit, else a temporary is allocated).
+    Output: ``out`` (max_boxes, 4) int32 rows ``x, y, w, h`` in mask coordinates.
     Returns the number of boxes written; when more components qualify, the ones with the largest
     box areas are kept (in no particular order).
+
+    Works on runs of changed pixels rather than pixels: a moving frame has a few hundred runs
+    in a handful of rows, found by scanning only each row's changed extent, eight pixels at a
+    time where mask rows are whole uint64 words (a non-contiguous mask is copied first).
     """
     h, w = mask.shape
-    parent = labels.reshape(h * w)
-    # Pass 1: union-find over pixel indices; a root is always its component's first pixel in
-    # raster order, so every other pixel points to an earlier one.
-    for i in range(h):
-        for j in range(w):
-            p = i * w + j
-            if mask[i, j] == 0:
-                parent[p] = -1
-                continue
-            north = i > 0 and mask[i - 1, j] != 0
-            if north:
-                parent[p] = p - w
-                continue
-            parent[p] = p
-            if j > 0 and mask[i, j - 1] != 0:
-                parent[p] = _union(parent, p, p - 1)
-            elif i > 0 and j > 0 and mask[i - 1, j - 1] != 0:
-                parent[p] = _union(parent, p, p - w - 1)
-            if i > 0 and j < w - 1 and mask[i - 1, j + 1] != 0:
-                parent[p] = _union(parent, p, p - w + 1)
-    # Pass 2: raster order visits each root before its members; give each root a compact id,
-    # stored as -(id + 2) (-1 is background), and accumulate per-component statistics.
-    count = 0
-    for i in range(h):
-        for j in range(w):
-            p = i * w + j
-            q = parent[p]
-            if q == -1:
-                continue
-            if q == p:
-                if count == stats.shape[0]:
-                    parent[p] = -1
-                    continue
-                parent[p] = -(count + 2)
-                stats[count, 0] = j
-                stats[count, 1] = i
-                stats[count, 2] = j
-                stats[count, 3] = i
-                stats[count, 4] = 0
-                count += 1
-            else:
-                parent[p] = parent[q]
-                if parent[p] == -1:
-                    continue
-            k = -parent[p] - 2
-            stats[k, 0] = min(stats[k, 0], j)
-            stats[k, 2] = max(stats[k, 2], j)
-            stats[k, 3] = i
-            stats[k, 4] += 1
-    # Pass 3: keep qualifying components, replacing the smallest box once ``out`` is full.
+    mask = np.ascontiguousarray(mask)
+    # Whole uint64 words per row let the scans skip eight pixels at a time.
+    words = np.empty(0, np.uint64)
+    if w % 8 == 0 and h * w > 0:
+        words = mask.reshape(h * w).view(np.uint64)
+    nw = w // 8
+    first = np.empty(h, np.int32)
+    last = np.empty(h, np.int32)
+    n_runs = _row_extents(mask, words, first, last)
+    # Five int32 per run (start column, end column, row, union-find parent, component id), for
+    # at most ``n_runs`` runs.
+    flat = labels.reshape(h * w)
+    if 5 * n_runs > h * w:
+        flat = np.empty(5 * n_runs, np.int32)
+    run_x0 = flat[0:n_runs]
+    run_x1 = flat[n_runs : 2 * n_runs]
+    run_y = flat[2 * n_runs : 3 * n_runs]
+    parent = flat[3 * n_runs : 4 * n_runs]
+    comp = flat[4 * n_runs : 5 * n_runs]
+    # Pass 1: collect the runs in raster order; join each with the runs of the row above that
+    # touch it (8-connected: overlapping columns or diagonal neighbours).
     n = 0
+    prev_begin = 0
+    prev_end = 0
+    skip = words.size > 0
+    for i in range(h):
+        begin = n
+        j = first[i]
+        end_col = last[i]
+        while j <= end_col:
+            # Find the next changed pixel: skip whole zero words, then single pixels.
+            while j <= end_col:
+                if skip and j & 7 == 0 and j + 7 <= end_col and words[i * nw + (j >> 3)] == 0:
+                    j += 8
+                elif mask[i, j] == 0:
+                    j += 1
+                else:
+                    break
+            start = j
+            # Extend the run: whole words without a zero byte, then single pixels.
+            while j <= end_col:
+                if skip and j & 7 == 0 and j + 7 <= end_col and _all_set(words[i * nw + (j >> 3)]):
+                    j += 8
+                elif mask[i, j] != 0:
+                    j += 1
+                else:
+                    break
+            run_x0[n] = start
+            run_x1[n] = j - 1
+            run_y[n] = i
+            parent[n] = n
+            n += 1
+        q = prev_begin
+        for r in range(begin, n):
+            while q < prev_end and run_x1[q] < run_x0[r] - 1:
+                q += 1
+            t = q
+            while t < prev_end and run_x0[t] <= run_x1[r] + 1:
+                _union(parent, r, t)
+                t += 1
+        prev_begin = begin
+        prev_end = n
+    # Pass 2: a root is its component's first run in raster order, so roots get their ids
+    # before their members; accumulate per-component statistics.
+    count = 0
+    for r in range(n):
+        root = _root(parent, r)
+        if root == r:
+            if count == stats.shape[0]:
+                comp[r] = -1
+                continue
+            comp[r] = count
+            stats[count, 0] = run_x0[r]
+            stats[count, 1] = run_y[r]
+            stats[count, 2] = run_x1[r]
+            stats[count, 3] = run_y[r]
+            stats[count, 4] = 0
+            count += 1
+        k = comp[root]
+        comp[r] = k
+        if k < 0:
+            continue
+        stats[k, 0] = min(stats[k, 0], run_x0[r])
+        stats[k, 2] = max(stats[k, 2], run_x1[r])
+        stats[k, 3] = run_y[r]
+        stats[k, 4] += run_x1[r] - run_x0[r] + 1
+    # Pass 3: keep qualifying components, replacing the smallest box once ``out`` is full.
+    n_out = 0
     for k in range(count):
         if stats[k, 4] < min_pixels:
             continue
         bw = stats[k, 2] - stats[k, 0] + 1
         bh = stats[k, 3] - stats[k, 1] + 1
-        slot = n
-        if n == out.shape[0]:
+        slot = n_out
+        if n_out == out.shape[0]:
             slot = -1
             smallest = bw * bh
-            for s in range(n):
+            for s in range(n_out):
                 area = out[s, 2] * out[s, 3]
                 if area < smallest:
                     smallest = area
@@ -175,28 +585,33 @@ def motion_boxes(mask, labels, stats, min_pixels, out):
             if slot < 0:
                 continue
         else:
-            n += 1
+            n_out += 1
         out[slot, 0] = stats[k, 0]
         out[slot, 1] = stats[k, 1]
         out[slot, 2] = bw
         out[slot, 3] = bh
-    return n
+    return n_out
 
 
 def warm() -> float:
-    """Compile (or load from cache) every kernel variant used at run time; returns seconds taken."""
+    """Compile (or load from cache) every kernel variant used at run time; returns seconds taken.
+
+    ``analyse_frame`` is compiled for a read-only plane of any layout and then locked: planes
+    that are C-contiguous, strided (decoder line padding) or writable convert to that signature,
+    so no frame ever waits for a compile (one variant instead of four: a few seconds less on a
+    cold cache).
+    """
     start = time.perf_counter()
     y = np.zeros((8, 12), np.uint8)
     y[2:5, 3:7] = 200
-    frozen = y.copy()
-    frozen.flags.writeable = False
+    y.flags.writeable = False
     scratch = np.zeros((4, 5), np.float32)
     small = np.zeros_like(scratch)
     bg = np.zeros_like(scratch)
     mask = np.zeros((4, 5), np.uint8)
     zone = np.ones_like(mask)
-    for plane in (y, y[:, :10], frozen, frozen[:, :10]):
-        analyse_frame(plane, scratch, small, bg, mask, zone, 25.0, 0.05)
+    analyse_frame(y[:, :10], scratch, small, bg, mask, zone, 25.0, 0.05)
+    analyse_frame.disable_compile()
     labels = np.empty((4, 5), np.int32)
     stats = np.empty((6, 5), np.int32)
     motion_boxes(mask, labels, stats, 1, np.empty((2, 4), np.int32))

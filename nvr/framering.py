@@ -49,7 +49,11 @@ _MAGIC, _VERSION, _SLOTS, _CAP_W, _CAP_H, _CLOSED, _COUNT = range(7)
 _SEQ, _INDEX, _CAPTURE, _WIDTH, _HEIGHT, _MOTION = range(6)
 
 _RETRIES = 200
-_POLL_S = 0.002
+# wait_newer sleeps coarsely until just before the next frame is due (from the observed frame
+# interval), then polls finely: sub-millisecond latency for a few hundred wake-ups a second.
+_COARSE_POLL_S = 0.002  # while the frame interval is unknown
+_FINE_POLL_S = 0.0001
+_FINE_WINDOW_S = 0.003  # start fine polling this long before the next frame is due
 
 
 def ring_name(instance: str, camera_id: str) -> str:
@@ -166,6 +170,8 @@ class FrameRing:
         self._shm: SharedMemory | None = shm
         self._writer = writer
         self._header = words
+        self._seen_mono = 0.0  # when wait_newer last saw a new frame
+        self._interval_s = 0.0  # smoothed interval between new frames (0: not known yet)
         self._table = np.frombuffer(
             buf, np.int64, self.slots * _RECORD_WORDS, 8 * _HEADER_WORDS
         ).reshape(self.slots, _RECORD_WORDS)
@@ -323,13 +329,26 @@ class FrameRing:
         self._check_open()
         deadline = time.monotonic() + timeout_s
         while True:
+            now = time.monotonic()
             if int(self._header[_COUNT]) - 1 > index:
                 view = self.latest()
                 if view is not None and view.index > index:
+                    self._note_arrival(now)
                     return view
-            if time.monotonic() >= deadline:
+            if now >= deadline:
                 return None
-            time.sleep(_POLL_S)
+            if self._interval_s:
+                due = self._seen_mono + self._interval_s - _FINE_WINDOW_S - now
+                pause = due if due > 0 else _FINE_POLL_S
+            else:
+                pause = _COARSE_POLL_S
+            time.sleep(min(pause, max(0.0, deadline - now)))
+
+    def _note_arrival(self, now: float) -> None:
+        gap = now - self._seen_mono
+        if self._seen_mono and 0 < gap < 1.0:
+            self._interval_s = gap if not self._interval_s else 0.8 * self._interval_s + 0.2 * gap
+        self._seen_mono = now
 
     @property
     def closed(self) -> bool:

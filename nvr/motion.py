@@ -2,12 +2,15 @@
 
 The per-pixel work runs in ``native.motion`` kernels over buffers allocated once here; call
 ``native.motion.warm()`` at worker start so the first frame does not pay for compilation.
+
+``opencv_reference_step`` is the same pipeline written with OpenCV calls: the peer that the tests
+and ``bench/`` measure the detector against.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -103,6 +106,20 @@ class MotionDetector:
         self._threshold = float(params.threshold)
         self._alpha = float(params.alpha)
         self._end_ns = round(params.end_s * 1e9)
+        # Per-frame constants, looked up once here rather than through ``params`` every frame.
+        self._shape = (height, width)
+        self._min_area = params.min_area
+        self._light_changed = params.light_guard * self._frame_pixels
+        self._start_frames = params.start_frames
+        self._kernel_args = (
+            self._scratch,
+            self._small,
+            self._bg,
+            self._mask,
+            self._zone,
+            self._threshold,
+            self._alpha,
+        )
         self.reset()
 
     @property
@@ -121,49 +138,43 @@ class MotionDetector:
 
     def process(self, y: np.ndarray, capture_ns: int) -> MotionResult:
         """Analyse one (height, width) uint8 luma plane (any strides) captured at ``capture_ns``."""
-        if y.shape != (self.height, self.width) or y.dtype != np.uint8:
+        if y.shape != self._shape or y.dtype != np.uint8:
             raise ValueError(
                 f"expected a {self.width}x{self.height} uint8 plane, got {y.shape} {y.dtype}"
             )
-        zone_changed, all_changed = analyse_frame(
-            y,
-            self._scratch,
-            self._small,
-            self._bg,
-            self._mask,
-            self._zone,
-            self._threshold,
-            self._alpha,
-        )
+        zone_changed, all_changed = analyse_frame(y, *self._kernel_args)
         if not self._primed:
             self._bg[:] = self._small
             self._primed = True
             return MotionResult(0.0, False, self._active, False, False, (), False)
         changed = zone_changed / self._zone_pixels
-        light_change = all_changed > self.params.light_guard * self._frame_pixels
+        light_change = all_changed > self._light_changed
         if light_change:
             self._bg[:] = self._small
-        moving = not light_change and changed >= self.params.min_area
         started = ended = False
-        if moving:
+        if not light_change and changed >= self._min_area:
             self._run += 1
-            self._run_peak = max(self._run_peak, changed)
+            if changed > self._run_peak:
+                self._run_peak = changed
             self._last_motion_ns = capture_ns
             if self._active:
-                self._peak = max(self._peak, changed)
-            elif self._run >= self.params.start_frames:
+                if changed > self._peak:
+                    self._peak = changed
+            elif self._run >= self._start_frames:
                 self._active = started = True
                 self._peak = self._run_peak
-        else:
-            self._run = 0
-            self._run_peak = 0.0
-            # A clock that jumps backwards restarts the quiet period instead of freezing it.
-            self._last_motion_ns = min(self._last_motion_ns, capture_ns)
-            if self._active and capture_ns - self._last_motion_ns >= self._end_ns:
-                self._active = False
-                ended = True
-        boxes = self._source_boxes() if moving else ()
-        return MotionResult(changed, moving, self._active, started, ended, boxes, light_change)
+            return MotionResult(
+                changed, True, self._active, started, False, self._source_boxes(), False
+            )
+        self._run = 0
+        self._run_peak = 0.0
+        # A clock that jumps backwards restarts the quiet period instead of freezing it.
+        if capture_ns < self._last_motion_ns:
+            self._last_motion_ns = capture_ns
+        if self._active and capture_ns - self._last_motion_ns >= self._end_ns:
+            self._active = False
+            ended = True
+        return MotionResult(changed, False, self._active, False, ended, (), light_change)
 
     def _source_boxes(self) -> tuple[tuple[int, int, int, int], ...]:
         count = motion_boxes(
@@ -191,3 +202,60 @@ def _rasterise(
     ]
     cv2.fillPoly(mask, polygons, 1, lineType=cv2.LINE_8, shift=_ZONE_SHIFT)
     return mask
+
+
+@dataclass(slots=True)
+class OpenCVReferenceState:
+    """Per-camera state of ``opencv_reference_step``: sizes, tuning and the running background.
+
+    The analysis size is the detector's (``scale_width`` wide, aspect kept, never upscaled).
+    """
+
+    width: int
+    height: int
+    params: MotionParams = field(default_factory=MotionParams)
+    background: np.ndarray | None = None  # (analysis h, w) float32, set by the first frame
+    analysis_size: tuple[int, int] = field(init=False, default=(0, 0))  # (w, h), derived
+
+    def __post_init__(self) -> None:
+        sw = min(self.params.scale_width, self.width)
+        self.analysis_size = (sw, min(self.height, max(1, round(self.height * sw / self.width))))
+
+
+def opencv_reference_step(
+    y: np.ndarray, state: OpenCVReferenceState
+) -> tuple[int, tuple[tuple[int, int, int, int], ...]]:
+    """The detector's per-frame pipeline with OpenCV: the peer used by tests and ``bench/``.
+
+    ``cv2.resize`` (INTER_AREA) to the analysis size, ``cv2.blur`` 3x3, the blurred frame
+    converted to float32 and ``cv2.absdiff`` against the float32 background, ``cv2.threshold``,
+    ``cv2.countNonZero``, ``cv2.accumulateWeighted`` (background update), then
+    ``cv2.findContours`` (external) and ``cv2.boundingRect`` on the mask. Returns the changed
+    pixel count (whole frame, no zones) and the boxes as source ``(x, y, w, h)``; the first frame
+    only sets the background and returns ``(0, ())``.
+
+    Written the way an OpenCV user would (resize and blur on uint8, OpenCV's fastest paths;
+    the comparison in float so that it matches the detector's running average). It rounds the
+    analysis image to integers where the detector keeps fractions, so counts differ slightly.
+    """
+    sw, sh = state.analysis_size
+    small = cv2.blur(cv2.resize(y, (sw, sh), interpolation=cv2.INTER_AREA), (3, 3))
+    small_f = small.astype(np.float32)
+    if state.background is None:
+        state.background = small_f
+        return 0, ()
+    diff = cv2.absdiff(small_f, state.background)
+    _, mask_f = cv2.threshold(diff, float(state.params.threshold), 255, cv2.THRESH_BINARY)
+    mask = mask_f.astype(np.uint8)
+    changed = cv2.countNonZero(mask)
+    cv2.accumulateWeighted(small_f, state.background, state.params.alpha)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    fx = state.width / sw
+    fy = state.height / sh
+    boxes = []
+    for contour in contours:
+        x, top, w, h = cv2.boundingRect(contour)
+        left, right = int(x * fx), int((x + w) * fx)
+        upper, lower = int(top * fy), int((top + h) * fy)
+        boxes.append((left, upper, right - left, lower - upper))
+    return changed, tuple(boxes)

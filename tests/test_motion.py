@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 from native import motion as kernels
-from nvr.motion import MotionDetector, MotionParams, MotionResult
+from nvr.motion import (
+    MotionDetector,
+    MotionParams,
+    MotionResult,
+    OpenCVReferenceState,
+    opencv_reference_step,
+)
 
 FRAME_NS = 40_000_000  # 25 fps
 
@@ -126,6 +132,31 @@ def test_kernel_matches_opencv_reference(
     assert ref_count > 100  # the square really is detected
 
 
+@pytest.mark.parametrize(
+    ("width", "height", "sw", "sh"),
+    [(640, 360, 320, 180), (1920, 1080, 320, 180), (704, 576, 320, 262), (1920, 1080, 8, 4)],
+)
+def test_kernel_paths_give_the_blurred_area_average(
+    width: int, height: int, sw: int, sh: int
+) -> None:
+    """Each downscale path (integer cell sums for small whole-number factors, float averages for
+    larger or uneven ones, int32 sums for cells of more than 257 rows) yields ``small`` = the
+    integer-area average after a 3x3 box blur, computed here with numpy and OpenCV in float64."""
+    rng = np.random.default_rng(width + sw)
+    y = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    rows = [i * height // sh for i in range(sh + 1)]
+    cols = [j * width // sw for j in range(sw + 1)]
+    area = np.add.reduceat(np.add.reduceat(y.astype(np.float64), rows[:-1], 0), cols[:-1], 1)
+    area /= np.outer(np.diff(rows), np.diff(cols))
+    expected = cv2.blur(area, (3, 3))
+    scratch, small, bg = (np.zeros((sh, sw), np.float32) for _ in range(3))
+    mask = np.zeros((sh, sw), np.uint8)
+    zone = np.ones((sh, sw), np.uint8)
+    counts = kernels.analyse_frame(y, scratch, small, bg, mask, zone, 25.0, 0.05)
+    assert np.allclose(small, expected, atol=2e-4)
+    assert counts == (int(mask.sum()),) * 2 == (int((np.abs(small) > 25).sum()),) * 2
+
+
 def test_kernel_zone_and_input_layouts_agree() -> None:
     frames = list(_moving_square_frames(360, 640, 6))
     zone = np.zeros((180, 320), np.uint8)
@@ -182,6 +213,25 @@ def test_boxes_keep_the_largest_when_full() -> None:
     for k in range(10):
         mask[1 : 2 + k, 4 * k : 4 * k + 2] = 1  # areas grow with k
     assert _boxes(mask, 1, max_boxes=3) == [(28, 1, 2, 8), (32, 1, 2, 9), (36, 1, 2, 10)]
+
+
+def test_boxes_of_dense_masks_match_connected_components() -> None:
+    """Masks with more runs than ``labels`` can hold (a temporary is allocated) and masks that
+    are full, empty or one pixel wide."""
+    rng = np.random.default_rng(8)
+    stripes = np.zeros((31, 45), np.uint8)
+    stripes[:, ::2] = 1  # every row has 23 runs: 5 ints per run no longer fit in labels
+    stripes[::4, :] = 1
+    masks = [
+        stripes,
+        np.ones((17, 9), np.uint8),
+        np.zeros((17, 9), np.uint8),
+        (rng.random((40, 1)) < 0.5).astype(np.uint8),
+        (rng.random((1, 40)) < 0.5).astype(np.uint8),
+        (rng.random((64, 64)) < 0.45).astype(np.uint8) * 255,  # any nonzero value counts
+    ]
+    for mask in masks:
+        assert _boxes(mask, 1) == _cv_boxes((mask != 0).astype(np.uint8), 1)
 
 
 def test_detector_boxes_match_opencv_on_its_mask() -> None:
@@ -288,6 +338,28 @@ def test_start_and_end_hysteresis_follow_capture_time() -> None:
     assert detector.peak_changed == 0.0 and not detector.process(scene, t).active
 
 
+@pytest.mark.parametrize(("width", "height"), [(640, 360), (1920, 1080), (704, 576)])
+def test_opencv_reference_step_agrees_with_detector(width: int, height: int) -> None:
+    """The OpenCV peer exported for bench/ does the same work: its changed count is within a few
+    percent of the detector's (it rounds the analysis image to integers) and it finds the same
+    box (exactly, for whole-number scale factors)."""
+    detector = MotionDetector(width, height, MotionParams())
+    state = OpenCVReferenceState(width, height)
+    assert state.analysis_size == detector._mask.shape[::-1]
+    for index, frame in enumerate(_moving_square_frames(height, width, 10)):
+        result = detector.process(frame, index * FRAME_NS)
+        count, boxes = opencv_reference_step(frame, state)
+        if index == 0:
+            assert (count, boxes) == (0, ()) and state.background is not None
+            continue
+        ours = result.changed * detector._zone_pixels
+        assert result.moving and abs(count - ours) <= 0.05 * ours
+        assert len(boxes) == len(result.boxes) == 1
+        (x, y, w, h), (rx, ry, rw, rh) = result.boxes[0], boxes[0]
+        tolerance = 0 if width % 320 == 0 else 3  # source pixels
+        assert max(abs(x - rx), abs(y - ry), abs(w - rw), abs(h - rh)) <= tolerance
+
+
 def test_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="min_area"):
         MotionParams(min_area=0)
@@ -319,37 +391,29 @@ def test_warm_covers_runtime_variants(warmed: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize(("width", "height"), [(640, 360), (1920, 1080)])
 def test_timing_report(width: int, height: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """Detector (``process``: kernels, boxes and Python) against ``opencv_reference_step`` on
+    moving frames, medians of alternating blocks over 40 frames (reported, not gated: bench/
+    owns the gate)."""
     frames = list(_moving_square_frames(height, width, 40))
     detector = MotionDetector(width, height, MotionParams())
-    sw, sh = 320, 180
-    bg = np.zeros((sh, sw), np.float32)
-
-    def opencv(y: np.ndarray) -> int:
-        small = cv2.blur(cv2.resize(y, (sw, sh), interpolation=cv2.INTER_AREA), (3, 3))
-        small = small.astype(np.float32)
-        _, mask = cv2.threshold(cv2.absdiff(small, bg), 25, 255, cv2.THRESH_BINARY)
-        cv2.accumulateWeighted(small, bg, 0.05)
-        mask = mask.astype(np.uint8)
-        changed = cv2.countNonZero(mask)
-        if changed >= 0.003 * mask.size:
-            cv2.connectedComponentsWithStats(mask, connectivity=8)
-        return changed
-
-    timings = {}
-    for label, step in (
-        ("detector", lambda i, f: detector.process(f, i * FRAME_NS)),
-        ("opencv", lambda i, f: opencv(f)),
-    ):
+    state = OpenCVReferenceState(width, height)
+    steps = {
+        "detector": lambda i, f: detector.process(f, i * FRAME_NS),
+        "opencv": lambda i, f: opencv_reference_step(f, state),
+    }
+    samples: dict[str, list[float]] = {label: [] for label in steps}
+    for step in steps.values():
         for i, frame in enumerate(frames[:5]):
             step(i, frame)
-        start = time.perf_counter()
-        rounds = 3
-        for r in range(rounds):
-            for i, frame in enumerate(frames):
+    for r in range(6):
+        for label, step in steps.items():
+            for i, frame in enumerate(frames[1:]):
+                start = time.perf_counter()
                 step((r + 1) * 100 + i, frame)
-        timings[label] = (time.perf_counter() - start) * 1000 / (rounds * len(frames))
+                samples[label].append(time.perf_counter() - start)
+    ms = {label: float(np.median(values)) * 1000 for label, values in samples.items()}
     with capsys.disabled():
         print(
-            f"\nmotion {width}x{height}: detector {timings['detector']:.3f} ms/frame, "
-            f"OpenCV reference {timings['opencv']:.3f} ms/frame"
+            f"\nmotion {width}x{height}: detector {ms['detector']:.3f} ms/frame, "
+            f"OpenCV {ms['opencv']:.3f} ms/frame ({ms['opencv'] / ms['detector']:.1f}x)"
         )

@@ -241,7 +241,6 @@ class CameraWorker:
 
         def consume() -> None:
             assert source.stream is not None
-            source.stream.thread_type = "AUTO"
             for tp in source.packets(self.stop):
                 stats.add(tp.size)
                 self._decode(source, tp)

@@ -1,0 +1,273 @@
+"""Capacity: N synthetic cameras through the real engine, CPU and memory of the whole tree.
+
+Each camera loops the demo clips in real time (1080p15 main remuxed and recorded continuously,
+360p15 sub decoded and analysed for motion). ``nvr run`` is started as a subprocess in its own
+session; once every camera is live and the engine has settled, the engine process and all its
+descendants (supervisor, forkserver, workers, resource tracker) are sampled with psutil: CPU as
+a percentage of one core over the window, memory as PSS (shared pages split between sharers).
+Goals (reported, not gated): 16 cameras under one core and under 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.measure import Row, demo_clips, error_note, make_row
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_CAMERAS = 16
+GOAL_CPU_PCT = 100.0
+GOAL_PSS_MB = 1500.0
+STOP_TIMEOUT_S = 30.0
+# A busy engine (32 workers starting on 2 cores) can take seconds to answer /health.
+HTTP_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """One engine run: whole-tree CPU (% of one core) and PSS (MB), and per-camera health."""
+
+    cameras: int
+    live: int
+    cpu_pct: float
+    pss_mb: float
+    processes: int
+    fps_in: list[float]
+    fps_out: list[float]
+
+
+def write_config(folder: Path, cameras: int) -> Path:
+    """A config with ``cameras`` demo cameras recording continuously, storage in ``folder``."""
+    main, sub = demo_clips()
+    lines = [
+        "storage:",
+        f"  path: {folder / 'storage'}",
+        "api:",
+        "  port: 0",
+        "logging:",
+        "  level: WARNING",
+        "cameras:",
+    ]
+    for i in range(cameras):
+        lines += [
+            f"  - id: cam{i:02d}",
+            f"    main: {main}",
+            f"    sub: {sub}",
+            "    record:",
+            "      mode: continuous",
+        ]
+    path = folder / "nvr.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _get(api: str, path: str) -> Any:
+    with urllib.request.urlopen(api + path, timeout=HTTP_TIMEOUT_S) as resp:
+        return json.loads(resp.read())
+
+
+def _tree(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _cpu_s(procs: list[psutil.Process]) -> dict[tuple[int, float], float]:
+    """User + system CPU seconds of each live process, keyed by (pid, create time)."""
+    out = {}
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            out[(p.pid, p.create_time())] = t.user + t.system
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+def _pss_mb(procs: list[psutil.Process]) -> float:
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_full_info().pss
+        except psutil.NoSuchProcess:
+            continue
+    return total / 1e6
+
+
+class EngineRun:
+    """``python -m nvr run -c CONFIG`` in its own session; ``stop`` ends it (SIGTERM, then KILL)."""
+
+    def __init__(self, storage: Path, log: Path) -> None:
+        self.storage = storage
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.api = ""
+
+    def start(self, config: Path, timeout_s: float) -> None:
+        """Start the engine and wait for its run file (API address)."""
+        run_file = self.storage / "run" / "engine.json"
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "nvr", "run", "-c", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"engine exited with {self.proc.returncode}: {self.tail()}")
+            try:
+                info = json.loads(run_file.read_text())
+            except (OSError, ValueError):
+                info = {}
+            if info.get("pid") == self.proc.pid:
+                self.api = info["api"]
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"engine API did not come up within {timeout_s:.0f} s: {self.tail()}")
+
+    def cameras(self) -> list[dict[str, Any]]:
+        """Per-camera health from /health."""
+        return list(_get(self.api, "/health")["cameras"].values())
+
+    def wait_live(self, cameras: int, timeout_s: float) -> None:
+        """Poll /health until ``cameras`` cameras are live or ``timeout_s`` passes."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if sum(1 for c in self.cameras() if c["state"] == "live") >= cameras:
+                    return
+            except OSError:  # slow to answer while workers start: ask again
+                pass
+            time.sleep(0.5)
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+
+    def stop(self) -> None:
+        """SIGTERM for a clean stop; SIGKILL the engine's own process group if it hangs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+
+
+def measure_capacity(cameras: int, settle_s: float, sample_s: float) -> Capacity:
+    """Run the engine with ``cameras`` cameras and sample its process tree."""
+    with tempfile.TemporaryDirectory(prefix="nvr-bench-capacity-") as tmp:
+        folder = Path(tmp)
+        config = write_config(folder, cameras)
+        engine = EngineRun(folder / "storage", folder / "engine.out")
+        try:
+            engine.start(config, timeout_s=60)
+            assert engine.proc is not None
+            engine.wait_live(cameras, timeout_s=30 + 2 * cameras)
+            time.sleep(settle_s)
+            root = psutil.Process(engine.proc.pid)
+            before = _cpu_s(_tree(root))
+            start = time.monotonic()
+            pss = [_pss_mb(_tree(root))]
+            time.sleep(sample_s / 2)
+            pss.append(_pss_mb(_tree(root)))
+            time.sleep(max(0.0, start + sample_s - time.monotonic()))
+            procs = _tree(root)
+            after = _cpu_s(procs)
+            wall = time.monotonic() - start
+            pss.append(_pss_mb(procs))
+            health = engine.cameras()
+        finally:
+            engine.stop()
+    used = sum(cpu - before.get(key, 0.0) for key, cpu in after.items())
+    return Capacity(
+        cameras=cameras,
+        live=sum(1 for c in health if c["state"] == "live"),
+        cpu_pct=100 * used / wall,
+        pss_mb=statistics.median(pss),
+        processes=len(procs),
+        fps_in=[float(c["fps_in"]) for c in health],
+        fps_out=[float(c["fps_out"]) for c in health],
+    )
+
+
+def capacity_rows(quick: bool) -> list[Row]:
+    """CPU and PSS rows for each camera count; the goals apply at 16 cameras."""
+    counts = (1, 4) if quick else (1, 4, 8, 16, 32)
+    settle_s, sample_s = (2.0, 4.0) if quick else (5.0, 10.0)
+    rows: list[Row] = []
+    for n in counts:
+        try:
+            run = measure_capacity(n, settle_s, sample_s)
+        except (OSError, RuntimeError) as err:  # the other camera counts still run
+            log.exception("capacity run with %d cameras failed", n)
+            rows.append(
+                Row(
+                    f"capacity {n} cameras: did not run",
+                    "",
+                    math.nan,
+                    target="runs",
+                    passed=False,
+                    group="capacity",
+                    note=error_note(err),
+                )
+            )
+            continue
+        goal = n == GOAL_CAMERAS
+        detail = {
+            "cameras": n,
+            "live": run.live,
+            "processes": run.processes,
+            "cpu_pct": run.cpu_pct,
+            "pss_mb": run.pss_mb,
+            "fps_in": run.fps_in,
+            "fps_out": run.fps_out,
+        }
+        fps = (
+            f"fps_in min {min(run.fps_in):.1f} median {statistics.median(run.fps_in):.1f}"
+            if run.fps_in
+            else "no fps"
+        )
+        rows += [
+            make_row(
+                f"capacity {n} cameras: CPU",
+                "% of a core",
+                run.cpu_pct,
+                below=GOAL_CPU_PCT if goal else None,
+                group="capacity",
+                note=f"{run.cpu_pct / n:.1f} %/camera; {run.live}/{n} live; {fps}",
+                detail=detail,
+            ),
+            make_row(
+                f"capacity {n} cameras: PSS",
+                "MB",
+                run.pss_mb,
+                below=GOAL_PSS_MB if goal else None,
+                group="capacity",
+                note=f"{run.pss_mb / n:.0f} MB/camera; {run.processes} processes",
+                detail=detail,
+            ),
+        ]
+    return rows

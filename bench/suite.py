@@ -1,0 +1,18 @@
+"""Every measurement ``nvr bench`` runs, in order: add a new one with one line here.
+
+A measurement is a function ``rows(quick: bool) -> list[bench.measure.Row]`` in a module of
+this folder; the pytest-benchmark files (``bench_*.py``) call the same code.
+"""
+
+from __future__ import annotations
+
+from bench.measure import Measurement
+
+SUITE: tuple[Measurement, ...] = (
+    Measurement("motion", "bench.kernels:motion_rows"),
+    Measurement("scale", "bench.kernels:scale_rows"),
+    Measurement("ring", "bench.ring:ring_rows"),
+    Measurement("decode", "bench.decode:decode_rows"),
+    Measurement("capacity", "bench.capacity:capacity_rows"),
+    Measurement("retention", "bench.bench_retention:retention_rows"),
+)

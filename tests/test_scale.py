@@ -1,0 +1,214 @@
+"""Scale kernel against OpenCV: I420 -> RGBA, INTER_LINEAR resize, letterboxed float texture.
+
+The reference converts colour at the source size and then scales (what the console would do with
+OpenCV); the kernel scales the planes and then converts. Both are linear between the clamps, so
+on natural (smooth) pictures they agree closely. The residuals: OpenCV rounds to 8 bits twice
+(after the conversion and after the resize) and uses 11-bit fixed-point resize weights, about
+0.4/255 on average; OpenCV upsamples chroma by repeating each sample over its 2x2 block before
+the resize, where the kernel interpolates chroma between sample centres, which differs by a few
+/255 where chroma changes fast; and colours that clip to 0 or 255 before the resize in OpenCV are
+clipped after it here.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/nvr-numba-cache")
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from native import scale
+
+# OpenCV's BT.601 limited-range coefficients (ITUR_BT_601_*, 20 fraction bits).
+_CY, _CUB, _CUG, _CVG, _CVR = (c / 2**20 for c in (1220542, 2116026, -409993, -852492, 1673527))
+BLACK = np.array([0.0, 0.0, 0.0, 1.0], np.float32)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warmed() -> int:
+    """Compile once per module; returns the kernel's signature count right after warming."""
+    scale.warm()
+    return len(scale.yuv420_to_rgba.signatures)
+
+
+def _planes(width: int, height: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A smooth random picture (blurred noise, as camera content is) in 4:2:0 planes."""
+    rng = np.random.default_rng(seed)
+
+    def plane(h: int, w: int) -> np.ndarray:
+        noise = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        return cv2.GaussianBlur(noise, (0, 0), 3)
+
+    ch, cw = (height + 1) // 2, (width + 1) // 2
+    return plane(height, width), plane(ch, cw), plane(ch, cw)
+
+
+def _rgba_like_opencv(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``cv2.COLOR_YUV2RGBA_I420`` at the source size, for sizes OpenCV cannot take (odd)."""
+    h, w = y.shape
+    cu = np.repeat(np.repeat(u, 2, 0), 2, 1)[:h, :w].astype(np.float64) - 128
+    cv = np.repeat(np.repeat(v, 2, 0), 2, 1)[:h, :w].astype(np.float64) - 128
+    luma = np.maximum(y.astype(np.float64) - 16, 0) * _CY
+    rgb = [
+        luma + _CVR * cv,
+        luma + _CVG * cv + _CUG * cu,
+        luma + _CUB * cu,
+        np.full_like(luma, 255),
+    ]
+    return np.clip(np.round(np.stack(rgb, -1)), 0, 255).astype(np.uint8)
+
+
+def _rgba_opencv(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    h, w = y.shape
+    if h % 2 or w % 2:
+        return _rgba_like_opencv(y, u, v)
+    i420 = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w)
+    return cv2.cvtColor(i420, cv2.COLOR_YUV2RGBA_I420)
+
+
+def _reference(y: np.ndarray, u: np.ndarray, v: np.ndarray, tile_w: int, tile_h: int) -> np.ndarray:
+    """The OpenCV way: convert, resize INTER_LINEAR to the letterbox, /255 into a black tile."""
+    x, top, w, h = scale.letterbox(y.shape[1], y.shape[0], tile_w, tile_h)
+    tile = np.zeros((tile_h, tile_w, 4), np.float32)
+    tile[..., 3] = 1.0
+    rgba = cv2.resize(_rgba_opencv(y, u, v), (w, h), interpolation=cv2.INTER_LINEAR)
+    tile[top : top + h, x : x + w] = rgba / 255.0
+    return tile
+
+
+def test_letterbox() -> None:
+    assert scale.letterbox(640, 360, 480, 270) == (0, 0, 480, 270)
+    assert scale.letterbox(1920, 1080, 320, 180) == (0, 0, 320, 180)
+    assert scale.letterbox(640, 480, 480, 270) == (60, 0, 360, 270)  # pillarbox
+    assert scale.letterbox(640, 360, 480, 480) == (0, 105, 480, 270)  # letterbox
+    assert scale.letterbox(640, 360, 333, 201) == (0, 7, 333, 187)  # 187.3 rounds down
+    assert scale.letterbox(704, 576, 320, 180) == (50, 0, 220, 180)
+    assert scale.letterbox(1000, 1, 10, 10) == (0, 4, 10, 1)  # never thinner than a pixel
+    assert scale.letterbox(640, 360, 0, 10) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "tile_w", "tile_h"),
+    [
+        (640, 360, 480, 270),
+        (640, 360, 960, 540),
+        (1920, 1080, 320, 180),
+        (640, 480, 480, 270),  # 4:3 in a 16:9 tile: pillarbox
+        (640, 360, 480, 480),  # letterbox
+        (640, 360, 333, 201),  # odd tile
+        (641, 359, 480, 270),  # odd source: chroma planes 321 x 180
+        (641, 359, 1000, 333),
+        (64, 36, 1280, 720),  # 20x upscale
+        (704, 576, 320, 180),
+        (640, 360, 640, 360),  # same size
+        (2, 2, 1, 1),
+    ],
+)
+def test_matches_opencv(width: int, height: int, tile_w: int, tile_h: int) -> None:
+    y, u, v = _planes(width, height, seed=width + tile_w)
+    out = np.full((tile_h, tile_w, 4), np.nan, np.float32)
+    scale.yuv420_to_rgba(y, u, v, out)
+    ref = _reference(y, u, v, tile_w, tile_h)
+    diff = np.abs(out - ref)
+    assert not np.isnan(out).any()  # every pixel written
+    assert diff.mean() < 1 / 255, f"mean {diff.mean() * 255:.3f}/255"
+    assert diff.max() < 6 / 255, f"max {diff.max() * 255:.3f}/255"
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert (out[..., 3] == 1.0).all()
+
+
+def test_strided_and_read_only_planes_give_the_same_texture(warmed: int) -> None:
+    """Decoder planes have line padding and ring readers get read-only views: same result,
+    and nothing compiles after warm() (every kind converts to the one compiled signature)."""
+    y, u, v = _planes(640, 360, seed=3)
+    expected = np.empty((270, 480, 4), np.float32)
+    scale.yuv420_to_rgba(y, u, v, expected)
+
+    def padded(plane: np.ndarray, frozen: bool) -> np.ndarray:
+        buf = np.zeros((plane.shape[0], plane.shape[1] + 48), np.uint8)
+        buf[:, 16 : 16 + plane.shape[1]] = plane
+        buf.flags.writeable = not frozen
+        return buf[:, 16 : 16 + plane.shape[1]]
+
+    def frozen_copy(plane: np.ndarray) -> np.ndarray:
+        out = plane.copy()
+        out.flags.writeable = False
+        return out
+
+    variants = [
+        tuple(padded(p, False) for p in (y, u, v)),
+        tuple(padded(p, True) for p in (y, u, v)),
+        tuple(frozen_copy(p) for p in (y, u, v)),
+    ]
+    variants.append((y, variants[1][1], variants[2][2]))  # mixed kinds
+    for planes in variants:
+        out = np.full((270, 480, 4), np.nan, np.float32)
+        scale.yuv420_to_rgba(*planes, out)
+        assert np.array_equal(out, expected)
+    assert len(scale.yuv420_to_rgba.signatures) == warmed
+
+
+def test_writes_in_place_and_bars_are_black() -> None:
+    """The texture is never reallocated (Dear PyGui holds its pointer) and every bar pixel is
+    exactly (0, 0, 0, 1), also over stale content."""
+    y, u, v = _planes(640, 480, seed=4)  # 4:3 into 16:9: bars left and right
+    out = np.full((270, 480, 4), 0.5, np.float32)
+    pointer = out.ctypes.data
+    result = scale.yuv420_to_rgba(y, u, v, out)
+    assert result is None and out.ctypes.data == pointer and out.flags.c_contiguous
+    x, top, w, h = scale.letterbox(640, 480, 480, 270)
+    assert (x, top, w, h) == (60, 0, 360, 270)
+    assert (out[:, :x] == BLACK).all() and (out[:, x + w :] == BLACK).all()
+    picture = out[:, x : x + w]
+    assert (picture[..., 3] == 1.0).all() and picture[..., :3].max() > 0.2
+    # Letterbox: bars above and below; a bright frame does not bleed into them.
+    bright = np.full((360, 640), 235, np.uint8), np.full((180, 320), 128, np.uint8)
+    tall = np.full((480, 480, 4), 0.5, np.float32)
+    scale.yuv420_to_rgba(bright[0], bright[1], bright[1], tall)
+    assert (tall[:105] == BLACK).all() and (tall[375:] == BLACK).all()
+    assert np.allclose(tall[105:375], 1.0, atol=1e-3)  # Y 235 is white
+
+
+def test_limited_range_levels_match_opencv_exactly() -> None:
+    """Flat fields: no resampling error, so only OpenCV's 8-bit rounding remains."""
+    for luma, cu, cv in ((16, 128, 128), (235, 128, 128), (81, 90, 240), (145, 54, 34)):
+        y = np.full((36, 64), luma, np.uint8)
+        u = np.full((18, 32), cu, np.uint8)
+        v = np.full((18, 32), cv, np.uint8)
+        out = np.empty((18, 32, 4), np.float32)
+        scale.yuv420_to_rgba(y, u, v, out)
+        assert np.abs(out - _reference(y, u, v, 32, 18)).max() <= 0.5 / 255 + 1e-6
+
+
+@pytest.mark.parametrize(("tile_w", "tile_h"), [(480, 270), (960, 540)])
+def test_timing_report(tile_w: int, tile_h: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """Kernel against the OpenCV peer into the same preallocated texture (reported, not gated:
+    bench/ owns the gate)."""
+    y, u, v = _planes(640, 360, seed=5)
+    i420 = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(540, 640)
+    tile = np.zeros((tile_h, tile_w, 4), np.float32)
+
+    def peer() -> None:
+        rgba = cv2.cvtColor(i420, cv2.COLOR_YUV2RGBA_I420)
+        resized = cv2.resize(rgba, (tile_w, tile_h), interpolation=cv2.INTER_LINEAR)
+        np.multiply(resized, 1 / 255, out=tile, casting="unsafe")
+
+    timings = {}
+    for label, step in (("kernel", lambda: scale.yuv420_to_rgba(y, u, v, tile)), ("opencv", peer)):
+        step()
+        samples = []
+        for _ in range(60):
+            start = time.perf_counter()
+            step()
+            samples.append(time.perf_counter() - start)
+        timings[label] = float(np.median(samples)) * 1000
+    with capsys.disabled():
+        print(
+            f"\nscale 640x360 -> {tile_w}x{tile_h}: kernel {timings['kernel']:.3f} ms, "
+            f"OpenCV {timings['opencv']:.3f} ms ({timings['opencv'] / timings['kernel']:.1f}x)"
+        )
