@@ -210,7 +210,9 @@ def write_chart(rows: list[Row], path: Path) -> None:
     bars.legend(loc="lower right")
     bars.set_title("Ratio against the peer, measured in the same run")
 
-    points = sorted({r.detail["cameras"]: r.detail for r in rows if "cameras" in r.detail}.items())
+    points = sorted(
+        {r.detail["cameras"]: r.detail for r in rows if r.group == "capacity" and r.detail}.items()
+    )
     if points:
         counts = [n for n, _ in points]
         cpu = [d["cpu_pct"] for _, d in points]
