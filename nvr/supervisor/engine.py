@@ -129,6 +129,7 @@ class Supervisor:
         self._next_retention = 0.0
         self._written: deque[tuple[float, int]] = deque()  # (monotonic, bytes) of closed segments
         self._unsaved: list[NewRecording] = []  # segments the catalog refused (disk full): retried
+        self._deferred: list[tuple[WorkerHandle, object]] = []  # messages refused, in order
         self.reserve = StorageReserve(self.root)
         self.reserve.restore()
         self.handles: dict[str, WorkerHandle] = {}
@@ -262,6 +263,15 @@ class Supervisor:
                 return
             try:
                 self._handle(handle, message)
+            except (apsw.FullError, apsw.IOError) as err:  # disk full: replay after cleanup
+                if not self._deferred:
+                    log.error(
+                        "the catalog cannot write (%s); deferring %s until space is freed",
+                        err,
+                        type(message).__name__,
+                    )
+                self._deferred.append((handle, message))
+                self._next_retention = 0.0
             except Exception:  # one bad write must not stop every camera's supervision
                 log.exception(
                     "%s: could not process %s; continuing", handle.camera_id, type(message).__name__
@@ -372,6 +382,17 @@ class Supervisor:
         unsaved, self._unsaved = self._unsaved, []
         for rec in unsaved:
             self._catalog_segment(rec, retry=True)
+        deferred, self._deferred = self._deferred, []
+        for index, (handle, message) in enumerate(deferred):
+            try:
+                self._handle(handle, message)
+            except (apsw.FullError, apsw.IOError):
+                self._deferred = deferred[index:]  # still full: keep the order, try next tick
+                break
+            except Exception:
+                log.exception(
+                    "%s: could not process %s; continuing", handle.camera_id, type(message).__name__
+                )
         self.reserve.restore()
         storage = self.config.storage
         self._next_retention = now + storage.retention_check_s
