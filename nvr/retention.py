@@ -10,7 +10,6 @@ fsynced; then the garbage rows are dropped. ``collect_garbage`` finishes what a 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from nvr.catalog import RECORDING_TYPES, Candidate, Catalog, Garbage
 from nvr.config import Config, RetentionConfig, format_size
+from nvr.durable import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -257,20 +257,12 @@ def _finish(catalog: Catalog, root: Path, rows: list[Garbage], errors: list[str]
             unlinked.setdefault(path.parent, []).append(row.id)
     for directory, ids in unlinked.items():
         try:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         except OSError as err:
             errors.append(f"cannot fsync {directory} ({err.strerror}); retried on the next pass")
         else:
             gone += ids
     return catalog.drop_garbage(gone) if gone else 0
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _trimmed(errors: list[str]) -> list[str]:

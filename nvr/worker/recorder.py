@@ -24,6 +24,7 @@ from pathlib import Path
 
 import av
 
+from nvr.durable import fsync_dir
 from nvr.fmp4 import playable_length
 from nvr.messages import SegmentClosed, SegmentOpened, WriteFailed
 from nvr.recovery import TAG_KEY, segment_tag
@@ -201,7 +202,7 @@ class Recorder:
             seg.container.close()
             with open(seg.path, "rb") as fh:
                 os.fsync(fh.fileno())
-            _fsync_dir(seg.path.parent)  # the new file's directory entry, too
+            fsync_dir(seg.path.parent)  # the new file's directory entry, too
             whole, _ = playable_length(seg.path)
             if whole != seg.path.stat().st_size:  # FFmpeg can lose writes silently (disk full)
                 raise OSError(errno.EIO, f"{whole} of {seg.path.stat().st_size} bytes intact")
@@ -311,14 +312,6 @@ class Recorder:
                 seg.frame_ticks = step
             seg.last_pts, seg.last_wall_ns = tp.pts, tp.wall_ns
         seg.last_dts = tp.dts
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _strongest(current: str, candidate: str) -> str:
