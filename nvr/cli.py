@@ -1,4 +1,4 @@
-"""The ``nvr`` command: run the engine, check a config, run the built-in demo."""
+"""The ``nvr`` command: run the engine, check a config, run the built-in demo, open the console."""
 
 from __future__ import annotations
 
@@ -83,6 +83,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_engine(config, path, args.duration)
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    from gui.main import api_address, run_console
+
+    setup_logging(None, "console")
+    config = load_config(Path(args.config)) if args.config else None
+    return run_console(
+        api_address(config, args.api),
+        Path(args.state) if args.state else None,
+        size=_size(args.size),
+        max_fps=args.fps,
+    )
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise NvrError(f"--size {text!r} is not WIDTHxHEIGHT, e.g. 1280x720") from None
+    if not (320 <= width <= 16384 and 240 <= height <= 16384):
+        raise NvrError(f"--size {text} is out of range: 320x240 up to 16384x16384")
+    return width, height
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from nvr.bench import run_bench
 
@@ -108,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8765, help="API port (default 8765)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.set_defaults(func=cmd_demo)
+
+    console = sub.add_parser("console", help="open the operator console on a running engine")
+    console.add_argument("-c", "--config", help="the engine's YAML configuration (for its API)")
+    console.add_argument("--api", help="the engine's API address (default http://127.0.0.1:8765)")
+    console.add_argument("--state", help="layout file (default ~/.config/nvr/console.json)")
+    console.add_argument("--size", default="1280x720", help="window size (default 1280x720)")
+    console.add_argument("--fps", type=float, default=30.0, help="most frames per second drawn")
+    console.set_defaults(func=cmd_console)
 
     bench = sub.add_parser("bench", help="measure the performance targets against their peers")
     bench.add_argument("--quick", action="store_true", help="short runs (CI)")

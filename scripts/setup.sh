@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # What the engine and the tests need from Debian:
-#   ffmpeg/ffprobe (checks recordings), Xvfb + Mesa (console under a virtual display),
+#   ffmpeg/ffprobe (checks recordings, grabs console screenshots), Xvfb + Mesa (console under a
+#   virtual display), xdotool (clicks and keys in console tests), DejaVu (the console's font),
 #   GStreamer's RTSP server driven by the system python3-gi (the test camera), x264 (ugly).
 PACKAGES=(
   python3 python3-venv python3-dev
-  ffmpeg xvfb xauth libgl1 libegl1 libgl1-mesa-dri x11-utils
+  ffmpeg xvfb xauth libgl1 libegl1 libgl1-mesa-dri x11-utils xdotool fonts-dejavu-core
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
 )

@@ -20,10 +20,10 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint_is_clean():
-    result = run("ruff", "check", "nvr", "native", "tests")
+    result = run("ruff", "check", "nvr", "native", "gui", "bench", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_is_clean_on_engine_and_kernels():
-    result = run("mypy", "nvr", "native")
+def test_mypy_is_clean_on_engine_kernels_and_console():
+    result = run("mypy", "nvr", "native", "gui")
     assert result.returncode == 0, result.stdout + result.stderr

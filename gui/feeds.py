@@ -1,0 +1,136 @@
+"""Live frames for the console: each camera's shared-memory ring, converted into a tile texture.
+
+A ``LiveFeed`` attaches to a camera's ring by name (from the engine's ``/health``), notices when
+the ring was recreated (a worker or engine restart makes a new segment under the same name) and
+re-attaches, and converts the newest frame straight from the ring's zero-copy views into the
+tile's float32 RGBA texture with the ``native`` scale kernel. Frames torn by the writer while they
+were converted are converted again from the newest frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+
+import numpy as np
+
+from native.scale import yuv420_to_rgba
+from nvr.framering import FrameRing
+
+log = logging.getLogger(__name__)
+
+_SHM_DIR = "/dev/shm"
+_RECHECK_S = 1.0  # how often an attached ring is checked for having been replaced
+_FPS_WINDOW = 64  # most frame arrivals kept for the displayed frame rate
+_FPS_SPAN_S = 2.0  # the displayed frame rate is measured over this many seconds
+_TORN_RETRIES = 3
+
+
+class LiveFeed:
+    """One camera's ring, read by the console; all methods run on the render thread."""
+
+    def __init__(self, camera_id: str) -> None:
+        self.camera_id = camera_id
+        self.ring_name: str | None = None
+        self.ring: FrameRing | None = None
+        self.last_index = -1
+        self.motion = False
+        self.width = 0
+        self.height = 0
+        self.frames_shown = 0
+        self.frames_skipped = 0  # published frames never shown (converted too rarely)
+        self.convert_s = 0.0  # total kernel time, for the frame-time breakdown
+        self._inode: int | None = None
+        self._checked_at = 0.0
+        self._arrivals: deque[float] = deque(maxlen=_FPS_WINDOW)
+        self.last_frame_at = 0.0  # time.monotonic() when a new frame was last shown
+        self._redraw = False
+
+    # --- ring lifetime ------------------------------------------------------------------------
+
+    def follow(self, ring_name: str | None, now: float) -> None:
+        """Track the ring the engine reports; attach, re-attach after a restart, or let go."""
+        if ring_name != self.ring_name:
+            self.release()
+            self.ring_name = ring_name
+        if ring_name is None:
+            return
+        if self.ring is not None and now - self._checked_at < _RECHECK_S:
+            return
+        self._checked_at = now
+        inode = _inode(ring_name)
+        if self.ring is not None and (inode != self._inode or self.ring.closed):
+            log.info("ring %s of %s was replaced; re-attaching", ring_name, self.camera_id)
+            self.release()
+        if self.ring is None and inode is not None:
+            try:
+                self.ring = FrameRing.attach(ring_name)
+            except (OSError, ValueError) as err:
+                log.debug("cannot attach ring %s yet: %s", ring_name, err)
+                return
+            self._inode = inode
+            self.last_index = -1
+
+    def release(self) -> None:
+        if self.ring is not None:
+            self.ring.close()
+        self.ring = None
+        self._inode = None
+
+    # --- frames -------------------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """The tile's texture was replaced: convert the newest frame again, even if shown."""
+        self._redraw = True
+
+    @property
+    def needs_redraw(self) -> bool:
+        return self._redraw
+
+    def convert_into(self, texture: np.ndarray, now: float | None = None) -> bool:
+        """Convert the newest frame into ``texture`` if it is newer than the last one shown.
+
+        ``texture`` is the tile's (h, w, 4) float32 C-contiguous buffer. Returns True when the
+        texture now holds a new frame.
+        """
+        if self.ring is None:
+            return False
+        for _ in range(_TORN_RETRIES):
+            frame = self.ring.latest()
+            if frame is None or (frame.index <= self.last_index and not self._redraw):
+                return False
+            started = time.perf_counter()
+            yuv420_to_rgba(frame.y, frame.u, frame.v, texture)
+            self.convert_s += time.perf_counter() - started
+            if frame.valid():
+                self._redraw = False
+                if frame.index == self.last_index:
+                    return True
+                if self.last_index >= 0:
+                    self.frames_skipped += max(0, frame.index - self.last_index - 1)
+                self.last_index = frame.index
+                self.motion = frame.motion
+                self.width, self.height = frame.width, frame.height
+                self.frames_shown += 1
+                stamp = time.monotonic() if now is None else now
+                self._arrivals.append(stamp)
+                self.last_frame_at = stamp
+                return True
+        return False
+
+    def fps(self, now: float) -> float:
+        """Frames shown per second over the last two seconds (0 when stalled)."""
+        recent = [t for t in self._arrivals if now - t <= _FPS_SPAN_S]
+        if len(recent) < 2:
+            return 0.0
+        span = recent[-1] - recent[0]
+        return (len(recent) - 1) / span if span > 0 else 0.0
+
+
+def _inode(ring_name: str) -> int | None:
+    try:
+        return os.stat(os.path.join(_SHM_DIR, ring_name)).st_ino
+    except OSError:
+        return None

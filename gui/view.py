@@ -1,0 +1,257 @@
+"""What the operator sees, as plain objects: grid layout, camera order, selection, full screen.
+
+No Dear PyGui here: tests drive these objects without a window, and ``gui.app`` renders them.
+The state is saved as a small JSON file so the layout and order survive a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Layout name -> (rows, columns). "2x4" is the widescreen 8-way split: 2 rows of 4.
+LAYOUTS: dict[str, tuple[int, int]] = {
+    "1x1": (1, 1),
+    "2x2": (2, 2),
+    "3x3": (3, 3),
+    "4x4": (4, 4),
+    "2x4": (2, 4),
+}
+DEFAULT_LAYOUT = "2x2"
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    """A rectangle in viewport pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def contains(self, px: float, py: float) -> bool:
+        return self.x <= px < self.x + self.w and self.y <= py < self.y + self.h
+
+
+def grid_rects(rows: int, cols: int, area: Rect, gap: int = 2) -> list[Rect]:
+    """Cells of a ``rows`` x ``cols`` grid filling ``area``, row by row, ``gap`` pixels apart.
+
+    Cells share the leftover pixels so the grid fills the area exactly; every cell is at least
+    1x1 pixel.
+    """
+    rects = []
+    for r in range(rows):
+        y0 = area.y + (area.h + gap) * r // rows
+        y1 = area.y + (area.h + gap) * (r + 1) // rows - gap
+        for c in range(cols):
+            x0 = area.x + (area.w + gap) * c // cols
+            x1 = area.x + (area.w + gap) * (c + 1) // cols - gap
+            rects.append(Rect(x0, y0, max(1, x1 - x0), max(1, y1 - y0)))
+    return rects
+
+
+@dataclass
+class ViewState:
+    """The live view: layout, camera order, page, selected camera and full-screen camera."""
+
+    layout: str = DEFAULT_LAYOUT
+    order: list[str] = field(default_factory=list)
+    selected: str | None = None
+    fullscreen: str | None = None
+    page: int = 0
+
+    @property
+    def cells(self) -> int:
+        rows, cols = LAYOUTS[self.layout]
+        return rows * cols
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.order) // self.cells))
+
+    def sync_cameras(self, camera_ids: list[str]) -> bool:
+        """Follow the engine's camera list: keep the operator's order, append new cameras.
+
+        Returns True when anything changed.
+        """
+        known = set(camera_ids)
+        order = [c for c in self.order if c in known]
+        order += [c for c in camera_ids if c not in order]
+        changed = order != self.order
+        self.order = order
+        if self.selected not in known:
+            changed |= self.selected is not None
+            self.selected = None
+        if self.fullscreen not in known:
+            changed |= self.fullscreen is not None
+            self.fullscreen = None
+        changed |= self._clamp_page()
+        return changed
+
+    def set_layout(self, name: str) -> bool:
+        """Switch the grid layout (leaving full screen); the selected camera stays on screen."""
+        if name not in LAYOUTS:
+            raise ValueError(f"unknown layout {name!r}; choose one of {', '.join(LAYOUTS)}")
+        changed = name != self.layout or self.fullscreen is not None
+        self.layout = name
+        self.fullscreen = None
+        if self.selected in self.order:
+            self.page = self.order.index(self.selected) // self.cells
+        self._clamp_page()
+        return changed
+
+    def visible(self) -> list[str | None]:
+        """Camera id shown in each cell of the current view (None: an empty cell)."""
+        if self.fullscreen is not None:
+            return [self.fullscreen]
+        start = self.page * self.cells
+        shown: list[str | None] = list(self.order[start : start + self.cells])
+        return shown + [None] * (self.cells - len(shown))
+
+    def grid(self) -> tuple[int, int]:
+        """Rows and columns on screen now (1x1 in full screen)."""
+        return (1, 1) if self.fullscreen is not None else LAYOUTS[self.layout]
+
+    def rects(self, area: Rect, gap: int = 2) -> list[Rect]:
+        rows, cols = self.grid()
+        return grid_rects(rows, cols, area, gap)
+
+    def camera_at(self, area: Rect, px: float, py: float, gap: int = 2) -> str | None:
+        """The camera whose tile is under viewport point (px, py), if any."""
+        for cam, rect in zip(self.visible(), self.rects(area, gap), strict=True):
+            if cam is not None and rect.contains(px, py):
+                return cam
+        return None
+
+    def select(self, camera_id: str | None) -> bool:
+        if camera_id is not None and camera_id not in self.order:
+            return False
+        changed = camera_id != self.selected
+        self.selected = camera_id
+        return changed
+
+    def toggle_fullscreen(self, camera_id: str | None = None) -> bool:
+        """Full screen for ``camera_id`` (default: the selected camera), or back to the grid."""
+        if self.fullscreen is not None:
+            self.fullscreen = None
+            return True
+        target = camera_id or self.selected
+        if target is None or target not in self.order:
+            return False
+        self.selected = target
+        self.fullscreen = target
+        return True
+
+    def exit_fullscreen(self) -> bool:
+        changed = self.fullscreen is not None
+        self.fullscreen = None
+        return changed
+
+    def move(self, source: str, target: str) -> bool:
+        """Drop tile ``source`` onto tile ``target``: the two cameras swap places."""
+        if source == target or source not in self.order or target not in self.order:
+            return False
+        i, j = self.order.index(source), self.order.index(target)
+        self.order[i], self.order[j] = target, source
+        return True
+
+    def turn_page(self, step: int) -> bool:
+        """Next (+1) or previous (-1) page of cameras, wrapping around."""
+        if self.fullscreen is not None or self.pages == 1:
+            return False
+        self.page = (self.page + step) % self.pages
+        return True
+
+    def select_step(self, step: int) -> bool:
+        """Move the selection to the next (+1) or previous (-1) camera in the order."""
+        if not self.order:
+            return False
+        index = self.order.index(self.selected) + step if self.selected in self.order else 0
+        self.selected = self.order[index % len(self.order)]
+        if self.fullscreen is not None:
+            self.fullscreen = self.selected
+        else:
+            self.page = self.order.index(self.selected) // self.cells
+        return True
+
+    def _clamp_page(self) -> bool:
+        page = min(max(self.page, 0), self.pages - 1)
+        changed = page != self.page
+        self.page = page
+        return changed
+
+    # --- persistence ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "version": STATE_VERSION,
+            "layout": self.layout,
+            "order": list(self.order),
+            "selected": self.selected,
+            "fullscreen": self.fullscreen,
+            "page": self.page,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> ViewState:
+        """Rebuild a saved state, ignoring values that do not make sense any more."""
+        layout = data.get("layout")
+        order = data.get("order")
+        selected = data.get("selected")
+        fullscreen = data.get("fullscreen")
+        page = data.get("page")
+        state = cls(
+            layout=layout if isinstance(layout, str) and layout in LAYOUTS else DEFAULT_LAYOUT,
+            order=[c for c in order if isinstance(c, str)] if isinstance(order, list) else [],
+            selected=selected if isinstance(selected, str) else None,
+            fullscreen=fullscreen if isinstance(fullscreen, str) else None,
+            page=page if isinstance(page, int) else 0,
+        )
+        state.order = list(dict.fromkeys(state.order))
+        return state
+
+    @classmethod
+    def load(cls, path: Path) -> ViewState:
+        """The state saved at ``path``; a missing or unreadable file gives the default view."""
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as err:
+            log.warning(
+                "console state %s is unreadable (%s); starting with the default view", path, err
+            )
+            return cls()
+        if not isinstance(data, dict):
+            log.warning(
+                "console state %s is not a JSON object; starting with the default view", path
+            )
+            return cls()
+        return cls.from_dict(data)
+
+    def save(self, path: Path) -> None:
+        """Write the state atomically (a crash leaves the old file or the new one)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".console-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.to_dict(), f, indent=1)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def default_state_path() -> Path:
+    """``$XDG_CONFIG_HOME/nvr/console.json`` (``~/.config/nvr/console.json``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "nvr" / "console.json"

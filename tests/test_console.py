@@ -1,0 +1,243 @@
+"""The console end to end: a real engine on synthetic cameras, the console under Xvfb, real
+clicks and keys (xdotool), screenshots from the X server (kept in artifacts/console/)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.display import VirtualDisplay, xvfb_available
+from gui.theme import STATUS_PX, TOOLBAR_PX
+from gui.view import Rect, ViewState
+from nvr.demo import make_clip
+from tests.conftest import ARTIFACTS, ROOT, api_get, wait_for
+from tests.support.cameras import free_port
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not xvfb_available() or shutil.which("xdotool") is None,
+        reason="Xvfb, ffmpeg or xdotool missing: run scripts/setup.sh",
+    ),
+]
+
+WIDTH, HEIGHT = 1280, 720
+SHOTS = ARTIFACTS / "console"
+CLIPS = Path(tempfile.gettempdir()) / "nvr-test-clips"
+REC_DOT = np.array([235, 40, 40])
+
+
+def cells(layout: str) -> list[Rect]:
+    """Tile rectangles in screen pixels, as the console lays them out."""
+    view = ViewState(layout=layout)
+    area = Rect(0, 0, WIDTH, HEIGHT - TOOLBAR_PX - STATUS_PX)
+    return [Rect(r.x, r.y + TOOLBAR_PX, r.w, r.h) for r in view.rects(area)]
+
+
+def picture(shot: np.ndarray, rect: Rect) -> np.ndarray:
+    """The middle of a tile: clear of its title bar, badges and letterbox bars."""
+    return shot[
+        rect.y + rect.h // 4 : rect.y + 3 * rect.h // 4,
+        rect.x + rect.w // 4 : rect.x + 3 * rect.w // 4,
+    ].astype(np.int16)
+
+
+def detail(shot: np.ndarray, rect: Rect) -> float:
+    """How much the middle of a tile varies (largest per-channel standard deviation)."""
+    return float(picture(shot, rect).std(axis=(0, 1)).max())
+
+
+def rec_dot_pixels(shot: np.ndarray, rect: Rect) -> int:
+    """Pixels of the recording dot's red in the tile's bottom-left badge area."""
+    badge = shot[rect.y + rect.h - 28 : rect.y + rect.h - 4, rect.x + 4 : rect.x + 40].astype(int)
+    return int((np.abs(badge - REC_DOT).max(axis=2) <= 16).sum())
+
+
+def center(rect: Rect) -> tuple[str, str]:
+    return str(rect.x + rect.w // 2), str(rect.y + rect.h // 2)
+
+
+class ConsoleProcess:
+    def __init__(self, display: VirtualDisplay, api: str, state: Path, log: Path) -> None:
+        self.display, self.api, self.state, self.log = display, api, state, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "nvr",
+                "console",
+                "--api",
+                self.api,
+                "--state",
+                str(self.state),
+                "--size",
+                f"{WIDTH}x{HEIGHT}",
+            ],
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.display.env,
+        )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+def saved_state(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def test_console_shows_live_video_records_and_survives_the_engine(tmp_path, engine_factory):
+    clips = [make_clip(CLIPS, name, seed) for seed, name in enumerate(("gate", "yard"))]
+    port = free_port()
+    config = [f"storage:\n  path: {tmp_path / 'storage'}", f"api:\n  port: {port}", "cameras:"]
+    for (main, sub), name in zip(clips, ("gate", "yard"), strict=True):
+        config += [
+            f"  - id: {name}",
+            f"    main: {main}",
+            f"    sub: {sub}",
+            "    record:",
+            "      mode: 'off'",
+        ]
+    engine = engine_factory("\n".join(config) + "\n")
+    api = engine.start()
+    wait_for(
+        lambda: all(c["state"] == "live" for c in engine.health()["cameras"].values()),
+        60,
+        what="cameras live",
+    )
+    state = tmp_path / "console.json"
+    with VirtualDisplay(WIDTH, HEIGHT) as display:
+        console = ConsoleProcess(display, api, state, tmp_path / "console.out")
+        console.start()
+        try:
+            run_console_checks(display, console, engine, state, tmp_path)
+        finally:
+            code = console.stop()
+            output = console.log.read_text(errors="replace")
+        assert "Traceback" not in output, output[-3000:]
+        assert code == 0, output[-3000:]
+
+
+def run_console_checks(display, console, engine, state, tmp_path):
+    grid = cells("2x2")
+    gate, yard = grid[0], grid[1]
+
+    def shot(name: str) -> np.ndarray:
+        assert console.alive(), console.log.read_text(errors="replace")[-3000:]
+        return display.screenshot(SHOTS / f"{name}.png")
+
+    def shot_until(name: str, ok, timeout: float, what: str) -> np.ndarray:
+        """Screenshots every half second until ``ok(image)``; the image that passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            image = shot(name)
+            if ok(image):
+                return image
+            assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+            time.sleep(0.5)
+
+    def video_in(*rects: Rect):
+        return lambda image: all(detail(image, r) > 12 for r in rects)
+
+    # 1. Real video in both tiles, and it moves (an object crosses early in each 12 s loop).
+    first = shot_until("1-live", video_in(gate, yard), 60, "video in both tiles")
+    changed = None
+    deadline = time.monotonic() + 15
+    while changed is None and time.monotonic() < deadline:
+        time.sleep(0.7)
+        later = shot("2-later")
+        diff = np.abs(picture(later, gate) - picture(first, gate)).max(axis=2)
+        if (diff > 40).mean() > 0.002:
+            changed = later
+    assert changed is not None, "the picture did not change within one loop of the clip"
+    assert rec_dot_pixels(changed, gate) < 10  # recording mode off: no REC badge yet
+
+    # 2. Select a tile with a click, start recording with R: confirmed by the engine, shown.
+    display.xdotool("mousemove", *center(gate), "click", "1")
+    time.sleep(0.3)
+    display.xdotool("key", "r")
+    wait_for(
+        lambda: engine.health()["cameras"]["gate"]["recording"]["active"],
+        5,
+        what="manual recording on gate",
+    )
+    after = shot_until(
+        "3-recording", lambda image: rec_dot_pixels(image, gate) >= 30, 5, "REC badge on gate"
+    )
+    assert rec_dot_pixels(after, yard) < 10
+    assert api_get(engine.api, "/health")["cameras"]["gate"]["manual"] is True
+
+    # 3. Double-click: full screen; Esc: back; key 3: the 3x3 grid; drag gate onto yard.
+    display.xdotool("mousemove", *center(yard), "click", "--repeat", "2", "--delay", "60", "1")
+    wait_for(lambda: saved_state(state).get("fullscreen") == "yard", 5, what="full screen saved")
+    full = shot("4-fullscreen")
+    assert detail(full, cells("1x1")[0]) > 12
+    display.xdotool("key", "Escape")
+    display.xdotool("key", "3")
+    wait_for(
+        lambda: (
+            saved_state(state).get("layout") == "3x3" and not saved_state(state).get("fullscreen")
+        ),
+        5,
+        what="3x3 layout saved",
+    )
+    g3 = cells("3x3")
+    display.xdotool("mousemove", *center(g3[0]), "mousedown", "1")
+    display.xdotool("mousemove", str(g3[0].x + g3[0].w // 2 + 40), center(g3[0])[1])
+    display.xdotool("mousemove", *center(g3[1]))
+    time.sleep(0.2)
+    display.xdotool("mouseup", "1")
+    wait_for(lambda: saved_state(state).get("order") == ["yard", "gate"], 5, what="swap saved")
+
+    # 4. The engine goes away: the console says so and keeps running; it comes back by itself.
+    engine.stop()
+    time.sleep(3)
+    gone = shot("5-engine-gone")
+    middle = gone[HEIGHT // 2 - 20 : HEIGHT // 2 + 20, 40 : WIDTH - 40].astype(int)
+    banner = (
+        (middle[..., 0] > 40)
+        & (middle[..., 0] < 90)
+        & (middle[..., 1] < 30)
+        & (middle[..., 2] < 30)
+    )
+    assert banner.mean() > 0.3, "no engine-offline banner"
+    engine.start()
+    wait_for(
+        lambda: (
+            all(picture(s := shot("6-engine-back"), r).std() > 12 for r in g3[:2]) and s is not None
+        ),
+        60,
+        interval=1,
+        what="video again after the engine restarted",
+    )
+
+    # 5. A restart of the console keeps the layout and order.
+    assert console.stop() == 0
+    console.start()
+    relaunched = shot_until("7-relaunched", video_in(g3[0]), 60, "the console back, same layout")
+    assert detail(relaunched, g3[2]) < 3  # the third 3x3 cell is empty: layout kept
+    assert saved_state(state)["layout"] == "3x3" and saved_state(state)["order"] == ["yard", "gate"]

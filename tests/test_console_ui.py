@@ -1,0 +1,291 @@
+"""The console's Dear PyGui item tree without a viewport: build it, feed it, click it, read it.
+
+A real frame ring in shared memory carries real frames; the engine side is a fixed health
+document (the engine itself is exercised under Xvfb in ``test_console.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+import pytest
+
+from gui.app import RETIRE_FRAMES, Console, tile_fps_cap
+from gui.link import CommandResult, Snapshot
+from gui.view import ViewState
+from native.scale import warm
+from nvr.framering import FrameRing
+
+
+class FixedLink:
+    """The console's engine link, answering from a health document the test controls."""
+
+    def __init__(self, health: dict[str, Any] | None) -> None:
+        self.health = health
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+        self.pending_results: list[CommandResult] = []
+
+    def snapshot(self) -> Snapshot:
+        if self.health is None:
+            return Snapshot(False, None, "engine not reachable at http://127.0.0.1:1", 0.0, 1.0)
+        return Snapshot(True, self.health, None, 1.0, 1.0)
+
+    def send(self, command: str, camera_id: str = "*", **params: Any) -> int:
+        self.sent.append((command, camera_id, params))
+        return len(self.sent)
+
+    def results(self) -> list[CommandResult]:
+        out, self.pending_results = self.pending_results, []
+        return out
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def camera(cid: str, ring: str | None, **over: Any) -> dict[str, Any]:
+    base = {
+        "id": cid,
+        "name": cid.title(),
+        "enabled": True,
+        "state": "live",
+        "error": None,
+        "recording": {"active": False, "type": None, "since_ns": None},
+        "manual": False,
+        "panic": False,
+        "motion": False,
+        "ring": ring,
+    }
+    return {**base, **over}
+
+
+def health(cameras: list[dict[str, Any]], panic: bool = False) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "panic": panic,
+        "config": {"ok": True},
+        "storage": {"free_bytes": 5e9, "total_bytes": 10e9, "warning": None},
+        "cameras": {c["id"]: c for c in cameras},
+    }
+
+
+def textured_frame(width: int, height: int, shift: int) -> tuple[np.ndarray, ...]:
+    ys, xs = np.mgrid[0:height, 0:width]
+    y = ((xs * 3 + ys * 2 + shift * 7) % 220 + 16).astype(np.uint8)
+    u = np.full(((height + 1) // 2, (width + 1) // 2), 90, np.uint8)
+    v = np.full_like(u, 170)
+    return y, u, v
+
+
+@pytest.fixture
+def rings() -> Iterator[dict[str, FrameRing]]:
+    warm()
+    made = {
+        cid: FrameRing.create(f"nvrtest{os.getpid() % 10000}_{cid}", 320, 180)
+        for cid in ("lobby", "yard")
+    }
+    try:
+        yield made
+    finally:
+        for ring in made.values():
+            ring.close()
+            ring.unlink()
+
+
+@pytest.fixture
+def context() -> Iterator[None]:
+    dpg.create_context()
+    try:
+        yield
+    finally:
+        dpg.destroy_context()
+
+
+def make_console(link: FixedLink, tmp_path: Path) -> Console:
+    console = Console(link, ViewState(), tmp_path / "console.json", size=(1280, 720))  # type: ignore[arg-type]
+    console.build()
+    return console
+
+
+def test_tiles_show_ring_frames_in_textures_of_their_size(context, rings, tmp_path):
+    for i, ring in enumerate(rings.values()):
+        ring.publish(*textured_frame(320, 180, i), capture_ns=time.time_ns())
+    link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
+    console = make_console(link, tmp_path)
+    console.update()
+    assert console.view.order == ["lobby", "yard"] and console.view.layout == "2x2"
+    rects = dict((c, r) for c, r in console.tile_rects() if c)
+    for cid in rings:
+        texture = console._textures[cid]
+        rect = rects[cid]
+        assert texture.pixels.shape == (rect.h, rect.w, 4) and texture.pixels.dtype == np.float32
+        assert texture.pixels.flags.c_contiguous
+        assert dpg.get_item_configuration(texture.tag)["width"] == rect.w
+        picture = texture.pixels[..., :3]
+        assert picture.std() > 0.05  # real picture, not a flat fill
+        assert np.all(texture.pixels[..., 3] == 1.0)
+    assert console.feeds["lobby"].frames_shown == 1
+    # Same frame again: nothing converted; a new frame: converted once.
+    console.update()
+    assert console.feeds["lobby"].frames_shown == 1
+    rings["lobby"].publish(*textured_frame(320, 180, 5), capture_ns=time.time_ns())
+    console.update(time.monotonic() + 1)
+    assert console.feeds["lobby"].frames_shown == 2
+    info = console.tile_infos()["lobby"]
+    assert info.state == "live" and info.title == "Lobby"
+
+
+def test_layout_buttons_keys_fullscreen_and_texture_retirement(context, rings, tmp_path):
+    for ring in rings.values():
+        ring.publish(*textured_frame(320, 180, 0), capture_ns=time.time_ns())
+    console = make_console(
+        FixedLink(health([camera(c, r.name) for c, r in rings.items()])), tmp_path
+    )
+    console.update()
+    button = console.items["layout_3x3"]
+    dpg.get_item_callback(button)(button, None, dpg.get_item_user_data(button))
+    assert console.view.layout == "3x3"
+    console.update()
+    shown = [dpg.get_item_configuration(c.node)["show"] for c in console._cells]
+    assert shown.count(True) == 9
+    console.on_key(dpg.mvKey_1)
+    assert console.view.layout == "1x1"
+    for _ in range(RETIRE_FRAMES + 1):
+        console.update()
+    # Only the one camera on screen keeps a texture; the other's was deleted.
+    assert list(console._textures) == ["lobby"]
+    textures = dpg.get_item_children(console.items["textures"], 1)
+    assert len(textures) == 1
+    console.on_key(dpg.mvKey_2)
+    console.select("yard")
+    fullscreen = console.items["fullscreen"]
+    dpg.get_item_callback(fullscreen)(fullscreen, None, None)
+    console.update()
+    assert console.view.fullscreen == "yard"
+    assert dpg.get_item_configuration(console.items["fullscreen"])["label"] == "Exit full screen"
+    assert [c for c, _ in console.tile_rects()] == ["yard"]
+    assert console._textures["yard"].width == 1280
+    console.on_key(dpg.mvKey_Escape)
+    console.save_state()
+    saved = ViewState.load(tmp_path / "console.json")
+    assert saved.layout == "2x2" and saved.selected == "yard" and saved.fullscreen is None
+
+
+def test_record_button_gives_feedback_then_confirms(context, rings, tmp_path):
+    cams = [camera(c, r.name) for c, r in rings.items()]
+    link = FixedLink(health(cams))
+    console = make_console(link, tmp_path)
+    console.update()
+    record = console.items["record"]
+    dpg.get_item_callback(record)(record, None, True)  # nothing selected
+    assert link.sent == [] and "select a camera" in console.feedback[0]
+    console.select("lobby")
+    dpg.get_item_callback(record)(record, None, True)
+    assert link.sent == [("start_recording", "lobby", {})]
+    console.update()
+    info = console.tile_infos()["lobby"]
+    assert info.recording == "REC requested…" and not info.recording_confirmed
+    assert "starting recording on Lobby" in dpg.get_value(console.items["status_feedback"])
+    # The engine acknowledges, and its next health shows the manual recording.
+    link.pending_results.append(
+        CommandResult(1, "start_recording", "lobby", {}, True, 200, {"ok": True}, None, 42.0)
+    )
+    cams[0].update(
+        manual=True,
+        recording={"active": True, "type": "manual", "since_ns": time.time_ns() - 3 * 10**9},
+    )
+    console.update()
+    info = console.tile_infos()["lobby"]
+    assert info.recording == "REC manual 0:03" and info.recording_confirmed
+    assert "confirmed in 42 ms" in dpg.get_value(console.items["status_feedback"])
+    assert "Recording 1: Lobby 0:03" in dpg.get_value(console.items["status_recordings"])
+    # A refused command is reported, not silently dropped.
+    console.set_recording("yard", True)
+    link.pending_results.append(
+        CommandResult(
+            2,
+            "start_recording",
+            "yard",
+            {},
+            False,
+            404,
+            {"error": "unknown camera"},
+            "unknown camera",
+            3.0,
+        )
+    )
+    console.update()
+    text, is_error, _ = console.feedback
+    assert is_error and "recording not started on Yard: unknown camera" in text
+
+
+def test_panic_button_and_banner(context, rings, tmp_path):
+    cams = [camera(c, r.name) for c, r in rings.items()]
+    link = FixedLink(health(cams))
+    console = make_console(link, tmp_path)
+    console.update()
+    panic = console.items["panic"]
+    dpg.get_item_callback(panic)(panic, None, None)
+    assert link.sent == [("panic", "*", {"active": True})]
+    console.update()
+    assert dpg.get_item_configuration(panic)["label"] == "PANIC…"
+    link.health = health(
+        [
+            dict(
+                c,
+                panic=True,
+                recording={"active": True, "type": "panic", "since_ns": time.time_ns()},
+            )
+            for c in cams
+        ],
+        panic=True,
+    )
+    console.update()
+    assert dpg.get_item_configuration(panic)["label"] == "CLEAR PANIC"
+    assert dpg.get_item_configuration(console.items["banner_text"])["show"]
+    assert dpg.get_item_configuration(console.items["panic_frame"])["show"]
+    assert all(
+        i.panic and i.recording.startswith("REC PANIC") for i in console.tile_infos().values()
+    )
+    dpg.get_item_callback(panic)(panic, None, None)
+    assert link.sent[-1] == ("panic", "*", {"active": False})
+
+
+def test_engine_away_shows_a_banner_and_keeps_the_last_picture(context, rings, tmp_path):
+    for ring in rings.values():
+        ring.publish(*textured_frame(320, 180, 0), capture_ns=time.time_ns())
+    link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
+    console = make_console(link, tmp_path)
+    console.update()
+    link.health = None
+    console.update()
+    text = dpg.get_item_configuration(console.items["engine_text"])
+    assert text["show"] and "engine not reachable" in text["text"]
+    assert dpg.get_value(console.items["status_engine"]) == "Engine: NOT CONNECTED"
+    assert all(i.state == "no engine" for i in console.tile_infos().values())
+    assert console._textures["lobby"].pixels[..., :3].std() > 0.05  # last picture kept
+
+
+def test_offline_camera_shows_its_reason(context, rings, tmp_path):
+    cams = [
+        camera("lobby", rings["lobby"].name),
+        camera("yard", None, state="reconnecting", error="connection refused"),
+    ]
+    console = make_console(FixedLink(health(cams)), tmp_path)
+    console.update()
+    cell = console._cells[1]
+    reason = dpg.get_item_configuration(cell.reason)
+    assert reason["show"] and "camera unreachable: connection refused" in reason["text"].replace(
+        "\n", " "
+    )
+    assert dpg.get_item_configuration(cell.badge)["text"] == "OFFLINE"
+
+
+def test_conversion_rate_adapts_to_the_grid():
+    assert tile_fps_cap(1) == 30 and tile_fps_cap(4) == 25 and tile_fps_cap(16) == 15

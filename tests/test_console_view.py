@@ -1,0 +1,193 @@
+"""Console view state and wording, without a window: layouts, order, selection, persistence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gui.present import (
+    NO_ENGINE,
+    Pending,
+    format_bytes,
+    format_duration,
+    status_line,
+    tile_info,
+)
+from gui.view import LAYOUTS, Rect, ViewState, grid_rects
+
+CAMS = [f"cam{i}" for i in range(10)]
+
+
+def test_grid_rects_tile_the_area_exactly():
+    area = Rect(0, 34, 1280, 660)
+    for rows, cols in LAYOUTS.values():
+        rects = grid_rects(rows, cols, area, gap=2)
+        assert len(rects) == rows * cols
+        assert rects[0].x == 0 and rects[0].y == 34
+        last = rects[-1]
+        assert last.x + last.w == 1280 and last.y + last.h == 34 + 660
+        assert sum(r.w * r.h for r in rects) <= area.w * area.h
+        widths = {r.w for r in rects}
+        assert max(widths) - min(widths) <= 1  # equal cells, give or take a pixel
+
+
+def test_layouts_pages_and_visible_cells():
+    view = ViewState()
+    view.sync_cameras(CAMS)
+    assert view.layout == "2x2" and view.visible() == CAMS[:4] and view.pages == 3
+    assert view.turn_page(1) and view.visible() == CAMS[4:8]
+    assert view.turn_page(1) and view.visible() == CAMS[8:] + [None, None]
+    assert view.turn_page(1) and view.page == 0  # wraps
+    view.set_layout("4x4")
+    assert view.pages == 1 and view.visible()[:10] == CAMS and view.visible()[10:] == [None] * 6
+    view.set_layout("2x4")
+    assert view.grid() == (2, 4) and len(view.visible()) == 8
+    with pytest.raises(ValueError, match="unknown layout"):
+        view.set_layout("5x5")
+
+
+def test_selection_follows_layout_changes_and_fullscreen():
+    view = ViewState()
+    view.sync_cameras(CAMS)
+    assert view.select("cam6")
+    view.set_layout("2x2")
+    assert view.page == 1 and "cam6" in view.visible()  # the selected camera stays on screen
+    assert view.toggle_fullscreen() and view.visible() == ["cam6"] and view.grid() == (1, 1)
+    assert view.select_step(1) and view.fullscreen == "cam7"
+    assert view.toggle_fullscreen() and view.fullscreen is None
+    assert view.toggle_fullscreen("cam2") and view.selected == "cam2"
+    view.set_layout("3x3")  # a layout switch leaves full screen
+    assert view.fullscreen is None and view.layout == "3x3"
+    assert not view.select("nope") and view.selected == "cam2"
+
+
+def test_drag_and_drop_swaps_and_hit_testing():
+    view = ViewState()
+    view.sync_cameras(CAMS[:4])
+    area = Rect(0, 0, 800, 400)
+    assert view.camera_at(area, 10, 10) == "cam0"
+    assert view.camera_at(area, 790, 390) == "cam3"
+    assert view.camera_at(area, 400, 10) is None  # the gap between two tiles
+    assert view.move("cam0", "cam3") and view.order == ["cam3", "cam1", "cam2", "cam0"]
+    assert not view.move("cam1", "cam1") and not view.move("cam1", "ghost")
+
+
+def test_camera_list_changes_keep_the_operators_order():
+    view = ViewState(order=["b", "a", "gone"], selected="gone", fullscreen="gone")
+    assert view.sync_cameras(["a", "b", "c"])
+    assert view.order == ["b", "a", "c"] and view.selected is None and view.fullscreen is None
+    assert not view.sync_cameras(["a", "b", "c"])
+
+
+def test_state_survives_a_restart_and_bad_files(tmp_path: Path):
+    path = tmp_path / "nvr" / "console.json"
+    view = ViewState()
+    view.sync_cameras(CAMS)
+    view.set_layout("3x3")
+    view.move("cam0", "cam5")
+    view.select("cam5")
+    view.toggle_fullscreen()
+    view.save(path)
+    again = ViewState.load(path)
+    assert again == view
+    path.write_text("{not json")
+    assert ViewState.load(path) == ViewState()
+    path.write_text(json.dumps({"layout": "9x9", "order": ["x", 3, "x"], "page": "two"}))
+    odd = ViewState.load(path)
+    assert odd.layout == "2x2" and odd.order == ["x"] and odd.page == 0
+    assert ViewState.load(tmp_path / "missing.json") == ViewState()
+
+
+def test_format_helpers():
+    assert format_duration(5) == "0:05"
+    assert format_duration(723) == "12:03"
+    assert format_duration(3723) == "1:02:03"
+    assert format_bytes(512) == "512 B" and format_bytes(78.9e9) == "78.9 GB"
+
+
+def _camera(**over):
+    base = {
+        "id": "lobby",
+        "name": "Lobby",
+        "enabled": True,
+        "state": "live",
+        "error": None,
+        "recording": {"active": False, "type": None, "since_ns": None},
+        "manual": False,
+        "panic": False,
+        "motion": False,
+    }
+    return {**base, **over}
+
+
+def test_tile_states_and_reasons():
+    def info(camera, **kw):
+        args = {"engine_error": None, "frame_age_s": 0.1, "fps": 15.0, "motion": False}
+        args.update(kw)
+        return tile_info(camera, "lobby", pending=None, **args)
+
+    live = info(_camera())
+    assert (live.state, live.state_label, live.reason, live.shows_video) == (
+        "live",
+        "LIVE",
+        None,
+        True,
+    )
+    assert info(_camera(), frame_age_s=None).reason == "waiting for the first picture…"
+    stalled = info(_camera(), frame_age_s=8.0)
+    assert stalled.state == "stalled" and stalled.reason == "no new picture for 0:08"
+    down = info(_camera(state="reconnecting", error="connection refused"))
+    assert down.state_label == "OFFLINE"
+    assert down.reason == "camera unreachable: connection refused; reconnecting"
+    restarting = info(_camera(state="restarting", last_exit="killed by SIGKILL"))
+    assert restarting.reason == "worker restarting after killed by SIGKILL"
+    assert info(_camera(enabled=False)).state_label == "DISABLED"
+    gone = info(_camera(), engine_error="engine not reachable")
+    assert gone.state == NO_ENGINE and gone.title == "Lobby" and not gone.motion
+    assert info(None).state_label == "REMOVED"
+
+
+def test_recording_indicator_pending_then_confirmed():
+    now_ns = 10_000 * 10**9
+    recording = {"active": True, "type": "manual", "since_ns": now_ns - 65 * 10**9}
+    asked = Pending(active=True, asked_at=0.0)
+    common = {"engine_error": None, "frame_age_s": 0.1, "fps": 15.0, "motion": False}
+    waiting = tile_info(_camera(), "lobby", pending=asked, now_ns=now_ns, **common)
+    assert waiting.recording == "REC requested…" and not waiting.recording_confirmed
+    done = tile_info(
+        _camera(manual=True, recording=recording), "lobby", pending=asked, now_ns=now_ns, **common
+    )
+    assert done.recording == "REC manual 1:05" and done.recording_confirmed
+    panic = tile_info(
+        _camera(panic=True, recording=recording), "lobby", pending=None, now_ns=now_ns, **common
+    )
+    assert panic.recording == "REC PANIC 1:05" and panic.panic
+    stopping = tile_info(
+        _camera(manual=True, recording=recording),
+        "lobby",
+        pending=Pending(active=False, asked_at=0.0),
+        now_ns=now_ns,
+        **common,
+    )
+    assert stopping.recording == "stopping…" and not stopping.recording_confirmed
+
+
+def test_status_line():
+    now_ns = 10_000 * 10**9
+    health = {
+        "status": "degraded",
+        "config": {"ok": True},
+        "storage": {"free_bytes": 78.9e9, "total_bytes": 270.6e9, "warning": None},
+        "cameras": {
+            "a": _camera(name="A", recording={"active": True, "since_ns": now_ns - 5 * 10**9}),
+            "b": _camera(id="b", name="B", state="reconnecting"),
+        },
+    }
+    line = status_line(health, None, now_ns=now_ns)
+    assert line.engine == "Engine degraded · 1/2 live · 1 camera(s) not live"
+    assert line.recordings == "Recording 1: A 0:05"
+    assert line.disk == "Disk 78.9 GB free of 270.6 GB" and not line.disk_warning
+    offline = status_line(None, "engine not reachable at x")
+    assert offline.engine == "Engine: engine not reachable at x" and not offline.engine_ok
