@@ -51,12 +51,14 @@ def make_row(
     better: Better = "lower",
     min_ratio: float | None = None,
     below: float | None = None,
+    above: float | None = None,
     gated: bool = False,
     group: str = "",
     note: str = "",
     detail: dict[str, Any] | None = None,
 ) -> Row:
-    """A row with its ratio and verdict: ``min_ratio`` gates the ratio, ``below`` the figure."""
+    """A row with its ratio and verdict: ``min_ratio`` targets the ratio, ``below`` or ``above``
+    the figure."""
     ratio = None
     if peer is not None and ours > 0 and peer > 0:
         ratio = peer / ours if better == "lower" else ours / peer
@@ -68,6 +70,9 @@ def make_row(
     elif below is not None:
         target = f"< {below:g} {unit}"
         passed = ours < below
+    elif above is not None:
+        target = f">= {above:g} {unit}"
+        passed = ours >= above
     return Row(
         name,
         unit,

@@ -81,6 +81,15 @@ class LiveFeed:
 
     # --- frames -------------------------------------------------------------------------------
 
+    def source_size(self) -> tuple[int, int] | None:
+        """Width and height of the camera's newest picture, None before the first one."""
+        if self.ring is None:
+            return (self.width, self.height) if self.width else None
+        latest = self.ring.latest()
+        if latest is None:
+            return None
+        return latest.width, latest.height
+
     def invalidate(self) -> None:
         """The tile's texture was replaced: convert the newest frame again, even if shown."""
         self._redraw = True

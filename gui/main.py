@@ -55,7 +55,7 @@ def run_console(
     api: str,
     state_path: Path | None = None,
     size: tuple[int, int] = (1280, 720),
-    max_fps: float = 30.0,
+    max_fps: float = 60.0,
 ) -> int:
     """Open the console on the engine at ``api``; returns when the window is closed."""
     problem = display_problem()

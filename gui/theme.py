@@ -68,8 +68,10 @@ def load_font() -> int | None:
 
 def global_theme() -> int:
     with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
-        dpg.add_theme_color(dpg.mvThemeCol_WindowBg, BACKGROUND)
-        dpg.add_theme_color(dpg.mvThemeCol_ChildBg, BACKGROUND)
+        # Windows are see-through onto the viewport's clear colour (BACKGROUND): under Mesa
+        # llvmpipe a full-screen fill costs milliseconds a frame, a clear almost nothing.
+        dpg.add_theme_color(dpg.mvThemeCol_WindowBg, (0, 0, 0, 0))
+        dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0))
         dpg.add_theme_color(dpg.mvThemeCol_PopupBg, (28, 31, 38, 250))
         dpg.add_theme_color(dpg.mvThemeCol_Text, TEXT)
         dpg.add_theme_color(dpg.mvThemeCol_Button, (44, 48, 58, 255))

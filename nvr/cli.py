@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from nvr.config import Config, load_config
@@ -17,8 +19,16 @@ from nvr.logs import setup_logging
 log = logging.getLogger("nvr")
 
 
-def _run_engine(config: Config, config_path: Path | None, duration_s: float | None) -> int:
-    """Run the supervisor and its API in the foreground until SIGINT/SIGTERM (or duration)."""
+def _run_engine(
+    config: Config,
+    config_path: Path | None,
+    duration_s: float | None,
+    on_ready: Callable[[str, Callable[[], None]], Callable[[], None]] | None = None,
+) -> int:
+    """Run the supervisor and its API in the foreground until SIGINT/SIGTERM (or duration).
+
+    ``on_ready(api_url, request_stop)`` runs once the API answers; what it returns runs at stop.
+    """
     from nvr.supervisor.api import ApiServer
     from nvr.supervisor.engine import Supervisor, check_storage
 
@@ -49,9 +59,12 @@ def _run_engine(config: Config, config_path: Path | None, duration_s: float | No
         timer = threading.Timer(duration_s, supervisor.request_stop)
         timer.daemon = True  # Ctrl-C before the duration must not wait for it
         timer.start()
+    cleanup = on_ready(api.url, supervisor.request_stop) if on_ready else None
     try:
         supervisor.run()
     finally:
+        if cleanup:
+            cleanup()
         api.stop()
     return 0
 
@@ -80,7 +93,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"recordings in {config.storage.path}; API on http://127.0.0.1:{config.api.port}",
         flush=True,
     )
-    return _run_engine(config, path, args.duration)
+    on_ready = None
+    if not args.headless:
+        from gui.main import display_problem
+
+        problem = display_problem()
+        if problem:
+            print(f"demo: no console window ({problem}); running headless", flush=True)
+        else:
+            on_ready = _console_opener(data / "console.json")
+    return _run_engine(config, path, args.duration, on_ready)
+
+
+def _console_opener(
+    state: Path,
+) -> Callable[[str, Callable[[], None]], Callable[[], None]]:
+    """Open the console as its own process once the engine answers; closing it ends the demo."""
+
+    def open_console(api_url: str, request_stop: Callable[[], None]) -> Callable[[], None]:
+        console = subprocess.Popen(
+            [sys.executable, "-m", "nvr", "console", "--api", api_url, "--state", str(state)]
+        )
+
+        def watch() -> None:
+            if console.wait() == 0:
+                log.info("console closed: stopping the demo")
+            else:
+                log.error("console exited with %s: stopping the demo", console.returncode)
+            request_stop()
+
+        threading.Thread(target=watch, name="console-watch", daemon=True).start()
+
+        def close() -> None:
+            if console.poll() is None:
+                console.terminate()
+                try:
+                    console.wait(10)
+                except subprocess.TimeoutExpired:
+                    console.kill()
+
+        return close
+
+    return open_console
 
 
 def cmd_console(args: argparse.Namespace) -> int:
@@ -137,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--api", help="the engine's API address (default http://127.0.0.1:8765)")
     console.add_argument("--state", help="layout file (default ~/.config/nvr/console.json)")
     console.add_argument("--size", default="1280x720", help="window size (default 1280x720)")
-    console.add_argument("--fps", type=float, default=30.0, help="most frames per second drawn")
+    console.add_argument(
+        "--fps", type=float, default=60.0, help="most frames drawn per second (default 60)"
+    )
     console.set_defaults(func=cmd_console)
 
     bench = sub.add_parser("bench", help="measure the performance targets against their peers")

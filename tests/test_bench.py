@@ -36,6 +36,7 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         "decode 360p",
         "decode 1080p",
         "capacity",
+        "console 9 tiles",
     ):
         assert any(name.startswith(expected) for name in names), (expected, names)
     for row in report["rows"]:

@@ -4,7 +4,9 @@ clicks and keys (xdotool), screenshots from the X server (kept in artifacts/cons
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -12,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from bench.display import VirtualDisplay, xvfb_available
@@ -241,3 +244,44 @@ def run_console_checks(display, console, engine, state, tmp_path):
     relaunched = shot_until("7-relaunched", video_in(g3[0]), 60, "the console back, same layout")
     assert detail(relaunched, g3[2]) < 3  # the third 3x3 cell is empty: layout kept
     assert saved_state(state)["layout"] == "3x3" and saved_state(state)["order"] == ["yard", "gate"]
+
+
+def test_demo_opens_the_console_and_closing_it_ends_the_demo(tmp_path):
+    from nvr.demo import CAMERAS
+
+    data = tmp_path / "demo"
+    clips = data / "demo-clips"
+    clips.mkdir(parents=True)
+    for seed, (name, _) in enumerate(CAMERAS):  # encoded once per machine, copied in
+        for clip in make_clip(CLIPS, name, seed):
+            shutil.copy(clip, clips / clip.name)
+    with VirtualDisplay(WIDTH, HEIGHT) as display:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "nvr", "demo", "--data", str(data), "--port", str(free_port())],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=display.env,
+            start_new_session=True,
+        )
+        try:
+            quads = cells("2x2")  # the default layout
+
+            def four_live() -> bool:
+                image = display.screenshot(SHOTS / "demo.png")
+                return all(detail(image, r) > 12 for r in quads)
+
+            wait_for(four_live, 90, interval=1, what="the demo's console showing 4 cameras")
+            consoles = [
+                p for p in psutil.Process(demo.pid).children() if "console" in " ".join(p.cmdline())
+            ]
+            assert len(consoles) == 1, consoles
+            consoles[0].terminate()  # as the window's close button: the demo ends with it
+            output = demo.communicate(timeout=60)[0].decode(errors="replace")
+        finally:
+            if demo.poll() is None:
+                os.killpg(demo.pid, signal.SIGKILL)
+                demo.wait(10)
+    assert demo.returncode == 0, output[-3000:]
+    assert "console closed: stopping the demo" in output
+    assert "Traceback" not in output

@@ -87,7 +87,7 @@ def textured_frame(width: int, height: int, shift: int) -> tuple[np.ndarray, ...
 def rings() -> Iterator[dict[str, FrameRing]]:
     warm()
     made = {
-        cid: FrameRing.create(f"nvrtest{os.getpid() % 10000}_{cid}", 320, 180)
+        cid: FrameRing.create(f"nvrtest{os.getpid() % 10000}_{cid}", 640, 360)
         for cid in ("lobby", "yard")
     }
     try:
@@ -115,7 +115,7 @@ def make_console(link: FixedLink, tmp_path: Path) -> Console:
 
 def test_tiles_show_ring_frames_in_textures_of_their_size(context, rings, tmp_path):
     for i, ring in enumerate(rings.values()):
-        ring.publish(*textured_frame(320, 180, i), capture_ns=time.time_ns())
+        ring.publish(*textured_frame(640, 360, i), capture_ns=time.time_ns())
     link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
     console = make_console(link, tmp_path)
     console.update()
@@ -134,7 +134,7 @@ def test_tiles_show_ring_frames_in_textures_of_their_size(context, rings, tmp_pa
     # Same frame again: nothing converted; a new frame: converted once.
     console.update()
     assert console.feeds["lobby"].frames_shown == 1
-    rings["lobby"].publish(*textured_frame(320, 180, 5), capture_ns=time.time_ns())
+    rings["lobby"].publish(*textured_frame(640, 360, 5), capture_ns=time.time_ns())
     console.update(time.monotonic() + 1)
     assert console.feeds["lobby"].frames_shown == 2
     info = console.tile_infos()["lobby"]
@@ -143,7 +143,7 @@ def test_tiles_show_ring_frames_in_textures_of_their_size(context, rings, tmp_pa
 
 def test_layout_buttons_keys_fullscreen_and_texture_retirement(context, rings, tmp_path):
     for ring in rings.values():
-        ring.publish(*textured_frame(320, 180, 0), capture_ns=time.time_ns())
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
     console = make_console(
         FixedLink(health([camera(c, r.name) for c, r in rings.items()])), tmp_path
     )
@@ -170,7 +170,8 @@ def test_layout_buttons_keys_fullscreen_and_texture_retirement(context, rings, t
     assert console.view.fullscreen == "yard"
     assert dpg.get_item_configuration(console.items["fullscreen"])["label"] == "Exit full screen"
     assert [c for c, _ in console.tile_rects()] == ["yard"]
-    assert console._textures["yard"].width == 1280
+    full = console._textures["yard"]  # the tile's shape at the camera's 360 lines
+    assert full.height == 360 and abs(full.width / full.height - 1280 / 660) < 0.01
     console.on_key(dpg.mvKey_Escape)
     console.save_state()
     saved = ViewState.load(tmp_path / "console.json")
@@ -259,7 +260,7 @@ def test_panic_button_and_banner(context, rings, tmp_path):
 
 def test_engine_away_shows_a_banner_and_keeps_the_last_picture(context, rings, tmp_path):
     for ring in rings.values():
-        ring.publish(*textured_frame(320, 180, 0), capture_ns=time.time_ns())
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
     link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
     console = make_console(link, tmp_path)
     console.update()
@@ -289,3 +290,13 @@ def test_offline_camera_shows_its_reason(context, rings, tmp_path):
 
 def test_conversion_rate_adapts_to_the_grid():
     assert tile_fps_cap(1) == 30 and tile_fps_cap(4) == 25 and tile_fps_cap(16) == 15
+
+
+def test_texture_size_follows_the_tile_but_not_beyond_the_picture():
+    from gui.app import texture_size
+
+    assert texture_size(638, 336, (640, 360)) == (638, 336)  # a 3x3 tile: the tile's size
+    assert texture_size(478, 252, (640, 360)) == (478, 252)
+    assert texture_size(1920, 1016, None) == (1920, 1016)  # no picture yet
+    w, h = texture_size(1920, 1016, (640, 360))  # full screen: the tile's shape at 360 lines
+    assert h == 360 and abs(w / h - 1920 / 1016) < 0.01
