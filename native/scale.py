@@ -2,25 +2,33 @@
 
 Pure Numba kernel: the caller owns the output texture (allocated once at the tile's size, C
 contiguous, as Dear PyGui's raw textures need) and the kernel writes all of it in place, picture
-and bars; only row-sized temporaries are allocated per call. No I/O, no ``nvr`` import.
+and bars; only a few rows of temporaries are allocated per call, and a small plan per geometry
+once. No I/O, no ``nvr`` import.
 
 What it computes, per output pixel of the picture: bilinear samples of the Y plane and of the U
 and V planes at the pixel's centre (half-pixel centres, edge clamping, as ``cv2.resize`` with
 ``INTER_LINEAR``; a chroma sample is centred on the 2x2 luma block it covers), then BT.601
 limited-range YUV -> RGB with OpenCV's coefficients (``cv2.COLOR_YUV2RGB_I420``: ``Y - 16`` floored
 at 0, times 1.164; V adds 1.596 to R and -0.813 to G; U adds 2.018 to B and -0.391 to G), clamped
-to 0..255 and divided by 255. Bars are black; alpha is 1 everywhere.
+to 0..255 and divided by 255. Bars are black; alpha 1 everywhere.
 
-How it is fast: bilinear resampling is separable. Vertical blends are contiguous and vectorise;
-the horizontal pass is a gather (each output column reads two source columns). It runs in
-blocks of 16 outputs whose taps fall within a 32-sample window: two vector loads and in-register
-permutes (``_lerp_block``) instead of 32 scalar loads, about four times faster (a hardware gather
-is slower than scalar code on the build machine's Zen 5). It is also done as few times as
-possible: chroma rows, and luma rows when the picture is taller than the source, are resampled
-horizontally once per source row into a two-row cache that consecutive output rows blend
-vertically; when the picture is shorter than the source, luma is blended vertically first (over
-the source width) and resampled once per output row. Colour conversion and the interleaved RGBA
-stores run in one vectorised loop per output row.
+How it is fast (measured on the two-core Zen 5 build machine, 640x360 into 480x270 and 960x540):
+- Bilinear resampling is separable. Each source row a picture needs is resampled horizontally
+  once (when the picture is no taller than the source, luma rows are blended vertically first,
+  over the source width, so there are fewer of them), into a ring of rows that the output rows
+  then blend vertically, converting colour and storing RGBA in one vectorised loop per row.
+- The horizontal pass is a gather (each output reads two source samples). It runs in blocks of
+  16 outputs whose taps fall within a 32-sample window: two vector loads and in-register
+  permutes (``_lerp_block``, a small LLVM IR intrinsic, as numba has no vector shuffles) instead
+  of 32 scalar loads. It is kept because nothing in plain numba comes close: the scalar gather
+  made the whole kernel three times slower (a hardware gather is slower still on Zen 5).
+- The rows are processed in bands of ``_BAND`` output rows: the source rows a band needs, then
+  the band's output. Every numba call (and every ``inline="always"`` helper) that takes arrays
+  costs reference-count updates, atomic calls of a few ns each; with helpers called per row
+  they took 40% of the time, per band they are noise. The bands' rings stay in cache.
+- Everything that depends only on the geometry (taps, weights, which source rows each band needs)
+  is planned once per (source size, tile size) and kept by ``yuv420_to_rgba``: 3-6 us a call
+  less (passing the plan in costs ~1 us of argument unboxing).
 
 Single-threaded on purpose: a ``prange`` over row bands halved the time in a tight loop on the
 two-core build machine, but a parallel region has to wake its helper thread, and on that machine
@@ -32,6 +40,7 @@ on different threads instead; the kernel releases the GIL.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
@@ -49,6 +58,10 @@ _CVR = np.float32(1673527 / 2**20 / 255)
 # 2 * _LANES source samples (a downscale of up to about 2x); source rows carry that much padding.
 _LANES = 16
 _PAD = 2 * _LANES
+# Output rows per band (see the module's docstring).
+_BAND = 16
+# Geometries whose plans yuv420_to_rgba keeps (a few KiB each); all are dropped past this.
+_MAX_PLANS = 64
 
 
 @njit(cache=True, nogil=True)
@@ -73,17 +86,13 @@ def letterbox(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int, int,
 
 
 @njit(cache=True, nogil=True)
-def _taps(src, dst, size, chroma):
-    """Bilinear taps for ``dst`` output samples over ``src`` source samples.
+def _weights(src, dst, size, chroma):
+    """``(index, frac)``: bilinear taps for ``dst`` output samples over ``src`` source samples.
 
     Output ``d`` reads ``index[d]`` and ``index[d] + 1`` with weight ``frac[d]`` on the second
     (``cv2.resize`` INTER_LINEAR: centre ``(d + 0.5) * src / dst - 0.5``, clamped to the edge).
     ``chroma``: the taps are on a half-resolution plane of ``size`` samples, whose sample ``c``
     is centred on luma ``2c + 0.5``. Reading ``index + 1`` needs one padding sample.
-    Block tables for ``_resample``: block ``b`` (outputs ``b * _LANES ..``) reads the window
-    starting at ``base[b]``, output ``d`` its element ``rel[d]``; ``fits`` tells whether every
-    block's taps lie within a window of ``2 * _LANES`` samples, ``fits_pairs`` within one of
-    ``_LANES`` (two interleaved planes).
     """
     index = np.empty(dst, np.int32)
     frac = np.empty(dst, np.float32)
@@ -102,36 +111,122 @@ def _taps(src, dst, size, chroma):
             f = 0.0
         index[d] = i
         frac[d] = f
+    return index, frac
+
+
+@njit(cache=True, nogil=True)
+def _taps(src, dst, size, chroma):
+    """Horizontal taps, ``(index, frac, base, rel, fits)``: ``_weights`` and the block tables.
+
+    Block ``b`` (outputs ``b * _LANES ..``) reads the window starting at ``base[b]``, output
+    ``d`` its element ``rel[d]``; ``fits`` tells whether every block's taps lie within the
+    window of ``2 * _LANES`` samples (else the scalar loop does all).
+    """
+    index, frac = _weights(src, dst, size, chroma)
     blocks = dst // _LANES
     base = np.empty(blocks, np.int64)
     rel = np.zeros(dst, np.int32)
     fits = True
-    fits_pairs = True
     for b in range(blocks):
         base[b] = index[b * _LANES]
         for d in range(b * _LANES, (b + 1) * _LANES):
             rel[d] = index[d] - base[b]
             fits = fits and rel[d] + 1 < 2 * _LANES
-            fits_pairs = fits_pairs and rel[d] + 1 < _LANES
-    return index, frac, base, rel, fits, fits_pairs
+    return index, frac, base, rel, fits
 
 
-def _window_taps(builder, src, at, rel, stride, offsets):
-    """LLVM IR: for each ``offset`` in ``offsets``, the vector ``src[at + stride * rel + offset]``
-    over ``_LANES`` lanes, where every index lies within ``src[at : at + 2 * _LANES]``.
+@njit(cache=True, nogil=True)
+def _rows(index, frac, n, size, blended):
+    """Which source rows to resample, for ``n`` output rows with vertical taps ``index, frac``
+    over ``size`` source rows, and how output rows blend them: ``(jobs, bands, vertical, ring)``.
 
-    Two vector loads of the window and variable in-register permutes: a build_vector of variable
-    extracts, which LLVM lowers to ``vpermps`` where the CPU has it (scalar code elsewhere).
+    Resampled rows go into a ring of ``ring`` rows. ``jobs = (rows, weights)``: job ``j`` blends
+    source rows ``rows[j, 0]`` and ``rows[j, 1]`` with weight ``weights[j]`` on the second into
+    ring row ``rows[j, 2]``; band ``b`` (output rows from ``b * _BAND``) needs jobs
+    ``bands[b] .. bands[b + 1]``. ``vertical = (rows, weights)``: output row ``t`` blends ring
+    rows ``rows[t, 0]`` and ``rows[t, 1]`` with ``weights[t]`` on the second.
+    ``blended``: a job per output row, its two source rows blended (a picture no taller than its
+    source); else a job per source row, each resampled once.
     """
+    ring = _BAND
+    if not blended:  # the source rows a band needs, with those kept from the band before
+        ring = 2
+        for t0 in range(0, n, _BAND):
+            ring = max(ring, index[min(t0 + _BAND, n) - 1] + 2 - index[t0])
+    jobs = np.empty((2 * n, 3), np.int64)
+    job_weights = np.zeros(2 * n, np.float32)
+    bands = np.zeros((n + _BAND - 1) // _BAND + 1, np.int64)
+    rows = np.empty((n, 2), np.int64)
+    weights = np.zeros(n, np.float32)
+    count = 0
+    done = -1  # the last source row resampled
+    for t in range(n):
+        r0 = index[t]
+        r1 = min(r0 + 1, size - 1)
+        if blended:
+            jobs[count, 0] = r0
+            jobs[count, 1] = r1
+            jobs[count, 2] = rows[t, 0] = rows[t, 1] = t % ring
+            job_weights[count] = frac[t]
+            count += 1
+        else:
+            for r in range(max(r0, done + 1), r1 + 1):
+                jobs[count, 0] = jobs[count, 1] = r
+                jobs[count, 2] = r % ring
+                count += 1
+                done = r
+            rows[t, 0] = r0 % ring
+            rows[t, 1] = r1 % ring
+            weights[t] = frac[t]
+        bands[t // _BAND + 1] = count
+    return (jobs, job_weights), bands, (rows, weights), ring
+
+
+@njit(cache=True, nogil=True)
+def _make_plan(src_h, src_w, ch, cw, th, tw):
+    """Everything about converting a ``src_w x src_h`` frame (chroma ``cw x ch``) into a
+    ``tw x th`` tile that does not depend on the pixels: ``(fit, luma_x, chroma_x, luma_rows,
+    chroma_rows)``; ``fit``: the picture's ``(x, y, w, h)`` in the tile; ``*_x``: ``_taps``;
+    ``*_rows``: ``_rows``."""
+    px, py, pw, ph = _fit(src_w, src_h, tw, th)
+    w = max(pw, 1)  # an empty picture: tables that are never read
+    h = max(ph, 1)
+    luma_y, luma_fy = _weights(src_h, h, src_h, False)
+    chroma_y, chroma_fy = _weights(src_h, h, ch, True)
+    return (
+        (px, py, pw, ph),
+        _taps(src_w, w, src_w, False),
+        _taps(src_w, w, cw, True),
+        _rows(luma_y, luma_fy, h, src_h, h <= src_h),
+        _rows(chroma_y, chroma_fy, h, ch, False),
+    )
+
+
+def _lerp_codegen(context, builder, signature, args):
+    """LLVM IR of ``_lerp_block``: two vector loads of the window, and each tap a variable
+    in-register permute (a build_vector of variable extracts, which LLVM lowers to ``vpermps``
+    where the CPU has it, to scalar code elsewhere)."""
+    src, rel, frac, dst = (
+        context.make_array(t)(context, builder, v)
+        for t, v in zip(signature.args, args, strict=True)
+        if isinstance(t, types.Array)
+    )
+    start, d0, to = args[1], args[4], args[6]
     i32 = ir.IntType(32)
     vf = ir.VectorType(ir.FloatType(), _LANES)
     vi = ir.VectorType(i32, _LANES)
-    window = builder.bitcast(builder.gep(src, [at]), vf.as_pointer())
-    halves = (
+
+    def splat(value):
+        return ir.Constant(vi, [value] * _LANES)
+
+    def vector(ptr, at, vt):
+        return builder.bitcast(builder.gep(ptr, [at]), vt.as_pointer())
+
+    window = vector(src.data, start, vf)
+    halves = [
         builder.load(window, align=4),
         builder.load(builder.gep(window, [ir.Constant(i32, 1)]), align=4),
-    )
-    scaled = builder.mul(rel, ir.Constant(vi, [stride] * _LANES))
+    ]
 
     def permute(vec, lanes):
         out = ir.Constant(vf, ir.Undefined)
@@ -142,258 +237,114 @@ def _window_taps(builder, src, at, rel, stride, offsets):
             )
         return out
 
-    taps = []
-    for offset in offsets:
-        index = builder.add(scaled, ir.Constant(vi, [offset] * _LANES))
-        lanes = builder.and_(index, ir.Constant(vi, [_LANES - 1] * _LANES))
-        low = builder.icmp_unsigned("<", index, ir.Constant(vi, [_LANES] * _LANES))
-        taps.append(builder.select(low, permute(halves[0], lanes), permute(halves[1], lanes)))
-    return taps
-
-
-def _lerp_codegen(stride, planes):
-    """Codegen of ``_lerp_block`` (``stride`` 1, one plane) or ``_lerp_pair_block`` (``stride`` 2,
-    two interleaved planes)."""
-
-    def codegen(context, builder, signature, args):
-        arrays = [
-            context.make_array(t)(context, builder, v)
-            for t, v in zip(signature.args, args, strict=True)
-            if isinstance(t, types.Array)
-        ]
-        src, rel, frac, outs = arrays[0], arrays[1], arrays[2], arrays[3:]
-        base, d0 = args[1], args[-1]
-        vf = ir.VectorType(ir.FloatType(), _LANES)
-        vi = ir.VectorType(ir.IntType(32), _LANES)
-
-        def vector(arr, vt):
-            return builder.bitcast(builder.gep(arr.data, [d0]), vt.as_pointer())
-
-        at = builder.mul(base, ir.Constant(base.type, stride))
-        first = builder.load(vector(rel, vi), align=4)
-        f = builder.load(vector(frac, vf), align=4)
-        offsets = [p + k * stride for p in range(planes) for k in (0, 1)]
-        taps = _window_taps(builder, src.data, at, first, stride, offsets)
-        for p in range(planes):
-            a, b = taps[2 * p], taps[2 * p + 1]
-            result = builder.fadd(a, builder.fmul(f, builder.fsub(b, a)))
-            builder.store(result, vector(outs[p], vf), align=4)
-        return context.get_dummy_value()
-
-    return codegen
+    first = builder.load(vector(rel.data, d0, vi), align=4)
+    a, b = (
+        builder.select(
+            builder.icmp_unsigned("<", index, splat(_LANES)),
+            permute(halves[0], builder.and_(index, splat(_LANES - 1))),
+            permute(halves[1], builder.and_(index, splat(_LANES - 1))),
+        )
+        for index in (first, builder.add(first, splat(1)))
+    )
+    f = builder.load(vector(frac.data, d0, vf), align=4)
+    result = builder.fadd(a, builder.fmul(f, builder.fsub(b, a)))
+    builder.store(result, vector(dst.data, to, vf), align=4)
+    return context.get_dummy_value()
 
 
 @intrinsic
-def _lerp_block(typingctx, src, base, rel, frac, dst, d0):
-    """``dst[d0 + k] = src[i] + frac[d0 + k] * (src[i + 1] - src[i])`` with
-    ``i = base + rel[d0 + k]``, for ``k < _LANES``; contiguous float32/int32 arrays, every
-    ``i + 1 < base + 2 * _LANES``. About four times faster than the scalar gather here.
+def _lerp_block(typingctx, src, start, rel, frac, d0, dst, to):
+    """``dst.flat[to + k] = src[i] + frac[d0 + k] * (src[i + 1] - src[i])`` with
+    ``i = start + rel[d0 + k]``, for ``k < _LANES``; contiguous float32/int32 arrays, every
+    ``i + 1 < start + 2 * _LANES``.
     """
-    return types.void(src, base, rel, frac, dst, d0), _lerp_codegen(1, 1)
-
-
-@intrinsic
-def _lerp_pair_block(typingctx, src, base, rel, frac, dst_a, dst_b, d0):
-    """``_lerp_block`` over two planes interleaved in ``src`` (``src[2i]``, ``src[2i + 1]``) into
-    ``dst_a`` and ``dst_b``: one window serves both (every ``i + 1 < base + _LANES``)."""
-    return types.void(src, base, rel, frac, dst_a, dst_b, d0), _lerp_codegen(2, 2)
+    return types.void(src, start, rel, frac, d0, dst, to), _lerp_codegen
 
 
 @njit(cache=True, nogil=True)
-def _row(p, r, buf):
-    """``buf[:w]`` = row ``r`` of plane ``p`` as float32, then padding (the last sample)."""
+def _fetch(p, taps, jobs, j0, j1, line, ring):
+    """Jobs ``j0 .. j1`` of ``_rows``: blend two rows of plane ``p`` (or take one) into ``line``
+    (float32, padded with the last sample), resample it at ``taps`` into a row of ``ring``.
+
+    Loops written out rather than in helpers: a helper taking arrays, called per row, costs
+    reference-count updates (see the module's docstring).
+    """
+    rows, weights = jobs
+    index, frac, base, rel, fits = taps
     w = p.shape[1]
-    for c in range(w):
-        buf[c] = p[r, c]
-    for c in range(w, buf.shape[0]):
-        buf[c] = buf[w - 1]
+    blocks = base.shape[0] if fits else 0
+    for j in range(j0, j1):
+        r0, r1, k = rows[j, 0], rows[j, 1], rows[j, 2]
+        if r0 == r1:
+            for c in range(w):
+                line[c] = p[r0, c]
+        else:
+            f = weights[j]
+            for c in range(w):
+                a = np.float32(p[r0, c])
+                line[c] = a + f * (np.float32(p[r1, c]) - a)
+        for c in range(w, w + _PAD):
+            line[c] = line[w - 1]
+        for b in range(blocks):
+            d = b * _LANES
+            _lerp_block(line, base[b], rel, frac, d, ring, k * ring.shape[1] + d)
+        for d in range(blocks * _LANES, index.shape[0]):
+            i = index[d]
+            a = line[i]
+            ring[k, d] = a + frac[d] * (line[i + 1] - a)
 
 
 @njit(cache=True, nogil=True)
-def _luma_blend(y, r0, r1, f, buf):
-    """``buf[:W]`` = luma rows ``r0`` and ``r1`` blended with weight ``f`` on ``r1``, padded."""
-    w = y.shape[1]
-    for c in range(w):
-        a = np.float32(y[r0, c])
-        buf[c] = a + f * (np.float32(y[r1, c]) - a)
-    for c in range(w, buf.shape[0]):
-        buf[c] = buf[w - 1]
+def _rgba_rows(luma, u, v, vertical, t0, t1, picture):
+    """Output rows ``t0 .. t1`` of the picture from the rings of resampled rows: blend them
+    vertically, convert to RGB, store RGBA. Bound by the stores: about as fast as filling the
+    texture.
 
-
-@njit(cache=True, nogil=True)
-def _resample(src, taps, dst):
-    """``dst`` = ``src`` (padded float32 row) sampled at the taps (linear)."""
-    index, frac, base, rel, fits, _ = taps
-    start = 0
-    if fits:
-        for b in range(base.shape[0]):
-            _lerp_block(src, base[b], rel, frac, dst, b * _LANES)
-        start = base.shape[0] * _LANES
-    for d in range(start, dst.shape[0]):
-        i = index[d]
-        a = src[i]
-        dst[d] = a + frac[d] * (src[i + 1] - a)
-
-
-@njit(cache=True, nogil=True)
-def _interleave_row(u, v, r, buf):
-    """``buf[2c], buf[2c + 1]`` = row ``r`` of ``u`` and ``v`` as float32, then padding."""
-    w = u.shape[1]
-    for c in range(w):
-        buf[2 * c] = u[r, c]
-        buf[2 * c + 1] = v[r, c]
-    for c in range(2 * w, buf.shape[0]):
-        buf[c] = buf[c - 2]
-
-
-@njit(cache=True, nogil=True)
-def _chroma_row(u, v, r, buf, taps, dst, k):
-    """``dst[k]`` and ``dst[k + 1]``: chroma row ``r`` of U and of V at the picture width.
-
-    Both planes from one interleaved row and one set of windows when the taps allow (chroma
-    taps advance at most half as fast as luma ones, so they do unless the picture is less than
-    about half the source width); else plane by plane.
-    """
-    index, frac, base, rel, fits, fits_pairs = taps
-    if not fits_pairs:
-        _row(u, r, buf)
-        _resample(buf, taps, dst[k])
-        _row(v, r, buf)
-        _resample(buf, taps, dst[k + 1])
-        return
-    _interleave_row(u, v, r, buf)
-    dst_u = dst[k]
-    dst_v = dst[k + 1]
-    for b in range(base.shape[0]):
-        _lerp_pair_block(buf, base[b], rel, frac, dst_u, dst_v, b * _LANES)
-    for d in range(base.shape[0] * _LANES, dst_u.shape[0]):
-        i = 2 * index[d]
-        f = frac[d]
-        dst_u[d] = buf[i] + f * (buf[i + 2] - buf[i])
-        dst_v[d] = buf[i + 1] + f * (buf[i + 3] - buf[i + 1])
-
-
-@njit(cache=True, nogil=True)
-def _rgba_row(rows, lt, lb, fy, ut, ub, cf, orow):
-    """One picture row: blend the cached rows vertically, convert to RGB, store RGBA.
-
-    ``rows[lt]``/``rows[lb]``: luma at the picture width, blended with weight ``fy`` on ``lb``;
-    ``rows[ut]``, ``rows[ut + 1]`` (U, V of the upper chroma row) and ``rows[ub]``,
-    ``rows[ub + 1]`` (lower), blended with ``cf``. ``orow``: the picture's span of the output
-    row, flat (``4 * w`` float32), so the interleaved stores vectorise. Bound by the stores:
-    about as fast as filling the texture.
+    ``vertical``: the ``vertical`` of ``_rows`` for luma and for chroma; ``picture``:
+    ``(flat, py, px)``, the tile as rows of ``4 * tw`` float32 and where the picture starts (a
+    flat row slice per output row, so the interleaved stores vectorise).
     """
     zero = np.float32(0.0)
     one = np.float32(1.0)
-    luma_a = rows[lt]
-    luma_b = rows[lb]
-    u_a = rows[ut]
-    v_a = rows[ut + 1]
-    u_b = rows[ub]
-    v_b = rows[ub + 1]
-    for d in range(luma_a.shape[0]):
-        lum = luma_a[d] + fy * (luma_b[d] - luma_a[d])
-        cu = u_a[d] + cf * (u_b[d] - u_a[d]) - np.float32(128.0)
-        cv = v_a[d] + cf * (v_b[d] - v_a[d]) - np.float32(128.0)
-        yc = max(lum - np.float32(16.0), zero) * _CY
-        orow[4 * d] = min(max(yc + _CVR * cv, zero), one)
-        orow[4 * d + 1] = min(max(yc + _CVG * cv + _CUG * cu, zero), one)
-        orow[4 * d + 2] = min(max(yc + _CUB * cu, zero), one)
-        orow[4 * d + 3] = one
+    (luma_rows, luma_weights), (chroma_rows, chroma_weights) = vertical
+    flat, py, px = picture
+    n = luma.shape[1]
+    for t in range(t0, t1):
+        lt, lb = luma_rows[t, 0], luma_rows[t, 1]
+        ct, cb = chroma_rows[t, 0], chroma_rows[t, 1]
+        fy = luma_weights[t]
+        cf = chroma_weights[t]
+        orow = flat[py + t, 4 * px : 4 * (px + n)]
+        for d in range(n):
+            lum = luma[lt, d] + fy * (luma[lb, d] - luma[lt, d])
+            cu = u[ct, d] + cf * (u[cb, d] - u[ct, d]) - np.float32(128.0)
+            cv = v[ct, d] + cf * (v[cb, d] - v[ct, d]) - np.float32(128.0)
+            yc = max(lum - np.float32(16.0), zero) * _CY
+            orow[4 * d] = min(max(yc + _CVR * cv, zero), one)
+            orow[4 * d + 1] = min(max(yc + _CVG * cv + _CUG * cu, zero), one)
+            orow[4 * d + 2] = min(max(yc + _CUB * cu, zero), one)
+            orow[4 * d + 3] = one
 
 
 @njit(cache=True, nogil=True)
-def _rgba_row_luma(rows, lt, ut, ub, cf, orow):
-    """``_rgba_row`` when the luma row is final (``rows[lt]``, no vertical blend). A function of
-    its own: both loops in one function vectorise worse."""
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
-    luma = rows[lt]
-    u_a = rows[ut]
-    v_a = rows[ut + 1]
-    u_b = rows[ub]
-    v_b = rows[ub + 1]
-    for d in range(luma.shape[0]):
-        cu = u_a[d] + cf * (u_b[d] - u_a[d]) - np.float32(128.0)
-        cv = v_a[d] + cf * (v_b[d] - v_a[d]) - np.float32(128.0)
-        yc = max(luma[d] - np.float32(16.0), zero) * _CY
-        orow[4 * d] = min(max(yc + _CVR * cv, zero), one)
-        orow[4 * d + 1] = min(max(yc + _CVG * cv + _CUG * cu, zero), one)
-        orow[4 * d + 2] = min(max(yc + _CUB * cu, zero), one)
-        orow[4 * d + 3] = one
-
-
-@njit(cache=True, nogil=True)
-def _picture(y, u, v, flat, px, py, pw, ph):
-    """Every picture row of the tile, with two-row caches of horizontally resampled rows."""
-    src_h, src_w = y.shape
-    ch, cw = u.shape
-    luma_x = _taps(src_w, pw, src_w, False)
-    luma_y, luma_fy, _, _, _, _ = _taps(src_h, ph, src_h, False)
-    chroma_x = _taps(src_w, pw, cw, True)
-    chroma_y, chroma_fy, _, _, _, _ = _taps(src_h, ph, ch, True)
-    # Luma resampled horizontally once per source row when the picture is taller than the
-    # source (each source row serves more than one output row); else blended vertically first.
-    luma_cached = ph > src_h
-    # rows: 0, 1 luma cache slots; 2, 3 and 4, 5: (U, V) chroma cache slots; 6: luma of the row.
-    rows = np.empty((7, pw), np.float32)
-    line = np.empty(src_w + _PAD, np.float32)
-    chroma_line = np.empty(2 * (cw + _PAD), np.float32)
-    luma_key = np.array([-1, -1])  # source row held by luma slot 0, 1
-    chroma_key = np.array([-1, -1])  # source row held by chroma slot pair 2-3, 4-5
-    for t in range(ph):
-        r0 = luma_y[t]
-        r1 = min(r0 + 1, src_h - 1)
-        if luma_cached:
-            lt = _slot(luma_key, r0, r1)
-            if luma_key[lt] != r0:
-                _row(y, r0, line)
-                _resample(line, luma_x, rows[lt])
-                luma_key[lt] = r0
-            lb = _slot(luma_key, r1, r0)
-            if luma_key[lb] != r1:
-                _row(y, r1, line)
-                _resample(line, luma_x, rows[lb])
-                luma_key[lb] = r1
-        else:
-            _luma_blend(y, r0, r1, luma_fy[t], line)
-            _resample(line, luma_x, rows[6])
-            lt = lb = 6
-        c0 = chroma_y[t]
-        c1 = min(c0 + 1, ch - 1)
-        st = _slot(chroma_key, c0, c1)
-        if chroma_key[st] != c0:
-            _chroma_row(u, v, c0, chroma_line, chroma_x, rows, 2 + 2 * st)
-            chroma_key[st] = c0
-        sb = _slot(chroma_key, c1, c0)
-        if chroma_key[sb] != c1:
-            _chroma_row(u, v, c1, chroma_line, chroma_x, rows, 2 + 2 * sb)
-            chroma_key[sb] = c1
-        orow = flat[py + t, 4 * px : 4 * (px + pw)]
-        if luma_cached:
-            _rgba_row(rows, lt, lb, luma_fy[t], 2 + 2 * st, 2 + 2 * sb, chroma_fy[t], orow)
-        else:
-            _rgba_row_luma(rows, 6, 2 + 2 * st, 2 + 2 * sb, chroma_fy[t], orow)
-
-
-@njit(cache=True, nogil=True)
-def _slot(key, want, keep):
-    """Cache slot (0 or 1) for source row ``want``: the slot holding it, else the slot that
-    does not hold ``keep`` (the other row the current output row needs)."""
-    if key[0] == want:
-        return 0
-    if key[1] == want:
-        return 1
-    return 1 if key[0] == keep else 0
-
-
-@njit(cache=True, nogil=True)
-def _fill_black(flat, t, x0, x1):
-    for x in range(x0, x1):
-        flat[t, 4 * x] = 0.0
-        flat[t, 4 * x + 1] = 0.0
-        flat[t, 4 * x + 2] = 0.0
-        flat[t, 4 * x + 3] = 1.0
+def _picture(y, u, v, flat, plan):
+    """The picture's rows, band by band: resample the source rows the band needs, convert."""
+    (px, py, pw, ph), luma_x, chroma_x, luma_rows, chroma_rows = plan
+    luma_jobs, luma_bands, luma_v, luma_ring = luma_rows
+    chroma_jobs, chroma_bands, chroma_v, chroma_ring = chroma_rows
+    luma = np.empty((luma_ring, pw), np.float32)
+    u_ring = np.empty((chroma_ring, pw), np.float32)
+    v_ring = np.empty((chroma_ring, pw), np.float32)
+    line = np.empty(y.shape[1] + _PAD, np.float32)
+    for b in range(luma_bands.shape[0] - 1):
+        lj0, lj1 = luma_bands[b], luma_bands[b + 1]
+        cj0, cj1 = chroma_bands[b], chroma_bands[b + 1]
+        _fetch(y, luma_x, luma_jobs, lj0, lj1, line, luma)
+        _fetch(u, chroma_x, chroma_jobs, cj0, cj1, line, u_ring)
+        _fetch(v, chroma_x, chroma_jobs, cj0, cj1, line, v_ring)
+        t0 = b * _BAND
+        t1 = min(t0 + _BAND, ph)
+        _rgba_rows(luma, u_ring, v_ring, (luma_v, chroma_v), t0, t1, (flat, py, px))
 
 
 @njit(cache=True, nogil=True)
@@ -402,11 +353,15 @@ def _bars(flat, px, py, pw, ph):
     th = flat.shape[0]
     tw = flat.shape[1] // 4
     for t in range(th):
-        if py <= t < py + ph:
-            _fill_black(flat, t, 0, px)
-            _fill_black(flat, t, px + pw, tw)
-        else:
-            _fill_black(flat, t, 0, tw)
+        inside = py <= t < py + ph
+        left = px if inside else tw  # bar pixels: 0 .. left and right .. tw
+        right = px + pw if inside else tw
+        for x in range(left):
+            flat[t, 4 * x] = flat[t, 4 * x + 1] = flat[t, 4 * x + 2] = 0.0
+            flat[t, 4 * x + 3] = 1.0
+        for x in range(right, tw):
+            flat[t, 4 * x] = flat[t, 4 * x + 1] = flat[t, 4 * x + 2] = 0.0
+            flat[t, 4 * x + 3] = 1.0
 
 
 # Every plane is handled as a read-only array of any layout, so the kernel compiles once rather
@@ -420,33 +375,45 @@ def _plane(a):
 
 
 @njit(cache=True, nogil=True)
-def _convert(y, u, v, out):
-    src_h, src_w = y.shape
-    th, tw = out.shape[0], out.shape[1]
-    flat = out.reshape(th, tw * 4)
-    px, py, pw, ph = _fit(src_w, src_h, tw, th)
+def _convert(y, u, v, out, plan):
+    flat = out.reshape(out.shape[0], out.shape[1] * 4)
+    px, py, pw, ph = plan[0]
     _bars(flat, px, py, pw, ph)
     if pw > 0:
-        _picture(y, u, v, flat, px, py, pw, ph)
+        _picture(y, u, v, flat, plan)
 
 
 @njit(cache=True, nogil=True)
-def yuv420_to_rgba(y, u, v, out):
+def _kernel(y, u, v, out, plan):
+    _convert(_plane(y), _plane(u), _plane(v), out, plan)
+
+
+_plans: dict[tuple[int, ...], Any] = {}
+
+
+def yuv420_to_rgba(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """Convert and letterbox one frame into a tile texture, every pixel of ``out`` written.
 
     Inputs: ``y`` (H, W) uint8; ``u``, ``v`` (ceil(H/2), ceil(W/2)) uint8; any strides, read-only
     views fine. Output: ``out`` (th, tw, 4) float32, C-contiguous, values 0..1: the picture at
     ``letterbox(W, H, tw, th)``, bilinear, BT.601 limited range; black bars; alpha 1.
+    Thread-safe; releases the GIL while it converts.
     """
-    _convert(_plane(y), _plane(u), _plane(v), out)
+    key = y.shape + u.shape + out.shape[:2]
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        plan = _plans[key] = _make_plan(*key)
+    _kernel(y, u, v, out, plan)
 
 
 def warm() -> float:
     """Compile (or load from cache) the kernel; returns seconds taken.
 
-    ``yuv420_to_rgba`` is compiled for read-only planes of any layout and then locked: planes
-    that are C-contiguous, strided (decoder line padding) or writable convert to that signature,
-    so no frame waits for a compile.
+    The kernel is compiled for read-only planes of any layout and then locked: planes that are
+    C-contiguous, strided (decoder line padding) or writable convert to that signature, so no
+    frame waits for a compile.
     """
     start = time.perf_counter()
     y = np.full((6, 16), 128, np.uint8)
@@ -455,5 +422,6 @@ def warm() -> float:
     c.flags.writeable = False
     out = np.zeros((4, 8, 4), np.float32)
     yuv420_to_rgba(y[:, :10], c[:, :5], c[:, :5], out)
-    yuv420_to_rgba.disable_compile()
+    _kernel.disable_compile()
+    _make_plan.disable_compile()
     return time.perf_counter() - start

@@ -33,7 +33,7 @@ BLACK = np.array([0.0, 0.0, 0.0, 1.0], np.float32)
 def warmed() -> int:
     """Compile once per module; returns the kernel's signature count right after warming."""
     scale.warm()
-    return len(scale.yuv420_to_rgba.signatures)
+    return len(scale._kernel.signatures)
 
 
 def _planes(width: int, height: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,7 +150,29 @@ def test_strided_and_read_only_planes_give_the_same_texture(warmed: int) -> None
         out = np.full((270, 480, 4), np.nan, np.float32)
         scale.yuv420_to_rgba(*planes, out)
         assert np.array_equal(out, expected)
-    assert len(scale.yuv420_to_rgba.signatures) == warmed
+    assert len(scale._kernel.signatures) == warmed
+
+
+def test_geometries_in_turn_each_get_their_own_plan() -> None:
+    """The per-geometry plan cache: tiles of different sizes, and sources of different sizes,
+    converted in turn (as the console does for its tiles) give what each gives alone."""
+    frames = [_planes(640, 360, seed=6), _planes(641, 359, seed=7), _planes(1920, 1080, seed=8)]
+    tiles = [(480, 270), (960, 540), (333, 201), (480, 480)]
+    alone = {}
+    for f, planes in enumerate(frames):
+        for tile_w, tile_h in tiles:
+            scale._plans.clear()
+            out = np.full((tile_h, tile_w, 4), np.nan, np.float32)
+            scale.yuv420_to_rgba(*planes, out)
+            alone[f, tile_w, tile_h] = out
+    scale._plans.clear()
+    for _ in range(2):
+        for f, planes in enumerate(frames):
+            for tile_w, tile_h in tiles:
+                out = np.full((tile_h, tile_w, 4), np.nan, np.float32)
+                scale.yuv420_to_rgba(*planes, out)
+                assert np.array_equal(out, alone[f, tile_w, tile_h])
+    assert len(scale._plans) == len(frames) * len(tiles)
 
 
 def test_writes_in_place_and_bars_are_black() -> None:
