@@ -120,16 +120,22 @@ def test_tiles_show_ring_frames_in_textures_of_their_size(context, rings, tmp_pa
     console = make_console(link, tmp_path)
     console.update()
     assert console.view.order == ["lobby", "yard"] and console.view.layout == "2x2"
-    rects = dict((c, r) for c, r in console.tile_rects() if c)
-    for cid in rings:
-        texture = console._textures[cid]
-        rect = rects[cid]
-        assert texture.pixels.shape == (rect.h, rect.w, 4) and texture.pixels.dtype == np.float32
-        assert texture.pixels.flags.c_contiguous
-        assert dpg.get_item_configuration(texture.tag)["width"] == rect.w
-        picture = texture.pixels[..., :3]
-        assert picture.std() > 0.05  # real picture, not a flat fill
-        assert np.all(texture.pixels[..., 3] == 1.0)
+    atlas = console._atlas
+    grid = console.grid_area
+    assert atlas.pixels.shape == (grid.h, grid.w, 4) and atlas.pixels.dtype == np.float32
+    assert atlas.pixels.flags.c_contiguous
+    assert dpg.get_item_configuration(atlas.tag)["width"] == grid.w
+    for index, (cid, rect) in enumerate(console.tile_rects()):
+        region = atlas.regions[index]
+        assert abs(region.w - rect.w) <= 2 and abs(region.h - rect.h) <= 2  # the tile's pixels
+        pixels = atlas.pixels[region.y : region.y + region.h, region.x : region.x + region.w]
+        if cid is None:
+            continue
+        assert atlas.owners[index] == cid
+        assert pixels[..., :3].std() > 0.05  # real picture, not a flat fill
+        assert np.all(pixels[..., 3] == 1.0)
+        image = console._cells[index].image
+        assert image is not None and dpg.get_item_configuration(image)["texture_tag"] == atlas.tag
     assert console.feeds["lobby"].frames_shown == 1
     # Same frame again: nothing converted; a new frame: converted once.
     console.update()
@@ -158,10 +164,10 @@ def test_layout_buttons_keys_fullscreen_and_texture_retirement(context, rings, t
     assert console.view.layout == "1x1"
     for _ in range(RETIRE_FRAMES + 1):
         console.update()
-    # Only the one camera on screen keeps a texture; the other's was deleted.
-    assert list(console._textures) == ["lobby"]
+    # One grid texture at a time: the 3x3 one was deleted once no image drew it.
     textures = dpg.get_item_children(console.items["textures"], 1)
-    assert len(textures) == 1
+    assert textures == [console._atlas.tag]
+    assert console._atlas.owners == ["lobby"]
     console.on_key(dpg.mvKey_2)
     console.select("yard")
     fullscreen = console.items["fullscreen"]
@@ -170,8 +176,8 @@ def test_layout_buttons_keys_fullscreen_and_texture_retirement(context, rings, t
     assert console.view.fullscreen == "yard"
     assert dpg.get_item_configuration(console.items["fullscreen"])["label"] == "Exit full screen"
     assert [c for c, _ in console.tile_rects()] == ["yard"]
-    full = console._textures["yard"]  # the tile's shape at the camera's 360 lines
-    assert full.height == 360 and abs(full.width / full.height - 1280 / 660) < 0.01
+    full = console._atlas.pixels  # the tile's shape, at the camera's 360 lines
+    assert full.shape[0] == 360 and abs(full.shape[1] / full.shape[0] - 1280 / 660) < 0.01
     console.on_key(dpg.mvKey_Escape)
     console.save_state()
     saved = ViewState.load(tmp_path / "console.json")
@@ -270,7 +276,8 @@ def test_engine_away_shows_a_banner_and_keeps_the_last_picture(context, rings, t
     assert text["show"] and "engine not reachable" in text["text"]
     assert dpg.get_value(console.items["status_engine"]) == "Engine: NOT CONNECTED"
     assert all(i.state == "no engine" for i in console.tile_infos().values())
-    assert console._textures["lobby"].pixels[..., :3].std() > 0.05  # last picture kept
+    assert console._atlas.pixels[..., :3].std() > 0.05  # last pictures kept
+    assert console._cells[0].image is not None
 
 
 def test_offline_camera_shows_its_reason(context, rings, tmp_path):
@@ -292,11 +299,11 @@ def test_conversion_rate_adapts_to_the_grid():
     assert tile_fps_cap(1) == 30 and tile_fps_cap(4) == 25 and tile_fps_cap(16) == 15
 
 
-def test_texture_size_follows_the_tile_but_not_beyond_the_picture():
-    from gui.app import texture_size
+def test_grid_texture_stops_at_the_cameras_resolution():
+    from gui.app import atlas_scale
 
-    assert texture_size(638, 336, (640, 360)) == (638, 336)  # a 3x3 tile: the tile's size
-    assert texture_size(478, 252, (640, 360)) == (478, 252)
-    assert texture_size(1920, 1016, None) == (1920, 1016)  # no picture yet
-    w, h = texture_size(1920, 1016, (640, 360))  # full screen: the tile's shape at 360 lines
-    assert h == 360 and abs(w / h - 1920 / 1016) < 0.01
+    assert atlas_scale(638, 336, [(640, 360)]) == 1.0  # a 3x3 tile: full resolution
+    assert atlas_scale(478, 252, [(640, 360)]) == 1.0
+    assert atlas_scale(1920, 1016, []) == 1.0  # no picture yet
+    assert atlas_scale(1920, 1016, [(640, 360)]) == pytest.approx(360 / 1016)
+    assert atlas_scale(1920, 1016, [(640, 360), (1280, 720)]) == pytest.approx(720 / 1016)
