@@ -25,14 +25,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import av
 import numpy as np
 import psutil
 
 from bench.display import VirtualDisplay, xvfb_available
-from bench.measure import Row, demo_clips, error_note, make_row
+
+if TYPE_CHECKING:
+    from bench.measure import Row
+
+# The probe process imports only what the console itself loads (no PyAV, OpenCV or nvr.demo),
+# so its PSS is the console's: bench.measure and av are imported where they are used.
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREEN = (1920, 1080)
@@ -43,6 +47,8 @@ PSS_LIMIT_MB = 300.0
 
 def _frames(clip: Path, limit: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Decoded Y, U, V planes of the first ``limit`` frames of ``clip``."""
+    import av
+
     planes = []
     with av.open(str(clip)) as container:
         for frame in container.decode(video=0):
@@ -120,8 +126,8 @@ class _FixedCameras:
     def stop(self) -> None: ...
 
 
-def probe(tiles: int, fps: float, seconds: float) -> dict[str, Any]:
-    """Run the console on ``tiles`` fed rings (this process must have a DISPLAY)."""
+def probe(tiles: int, fps: float, seconds: float, clip: Path) -> dict[str, Any]:
+    """Run the console on ``tiles`` rings fed from ``clip`` (this process needs a DISPLAY)."""
     import dearpygui.dearpygui as dpg
 
     from gui.app import Console
@@ -132,7 +138,7 @@ def probe(tiles: int, fps: float, seconds: float) -> dict[str, Any]:
     names = [f"nvrbench{os.getpid() % 100000}_{i}" for i in range(tiles)]
     ctx = mp.get_context("spawn")
     ready, stop = ctx.Event(), ctx.Event()
-    feeder = ctx.Process(target=_feed, args=(names, str(demo_clips()[1]), fps, ready, stop))
+    feeder = ctx.Process(target=_feed, args=(names, str(clip), fps, ready, stop))
     feeder.start()
     try:
         if not ready.wait(60):
@@ -197,6 +203,9 @@ def probe(tiles: int, fps: float, seconds: float) -> dict[str, Any]:
 
 
 def run_probe(display: VirtualDisplay, tiles: int, fps: float, seconds: float) -> dict[str, Any]:
+    """One ``probe`` in a fresh process on ``display``; its figures."""
+    from bench.measure import demo_clips
+
     result = subprocess.run(
         [
             sys.executable,
@@ -208,6 +217,8 @@ def run_probe(display: VirtualDisplay, tiles: int, fps: float, seconds: float) -
             str(fps),
             "--seconds",
             str(seconds),
+            "--clip",
+            str(demo_clips()[1]),
         ],
         capture_output=True,
         text=True,
@@ -223,6 +234,8 @@ def run_probe(display: VirtualDisplay, tiles: int, fps: float, seconds: float) -
 
 def console_rows(quick: bool) -> list[Row]:
     """Rows for ``nvr bench``: one run per grid size, then one camera at 30 fps."""
+    from bench.measure import error_note, make_row
+
     if not xvfb_available():
         raise RuntimeError("Xvfb or ffmpeg missing: run scripts/setup.sh")
     seconds = 4.0 if quick else 15.0
@@ -250,6 +263,8 @@ def console_rows(quick: bool) -> list[Row]:
 
 
 def _rows_of(r: dict[str, Any]) -> list[Row]:
+    from bench.measure import make_row
+
     tiles, fps = r["tiles"], r["source_fps"]
     label = f"console {tiles} tile{'s' if tiles > 1 else ''}"
     breakdown = (
@@ -301,8 +316,9 @@ def main() -> int:
     parser.add_argument("--tiles", type=int, choices=sorted(LAYOUT_FOR), required=True)
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clip", type=Path, required=True, help="the sub-stream clip to play")
     args = parser.parse_args()
-    print(json.dumps(probe(args.tiles, args.fps, args.seconds)))
+    print(json.dumps(probe(args.tiles, args.fps, args.seconds, args.clip)))
     return 0
 
 

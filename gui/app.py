@@ -63,7 +63,7 @@ def atlas_scale(cell_w: int, cell_h: int, sources: list[tuple[int, int]]) -> flo
 
 def tile_fps_cap(tiles: int) -> float:
     """Most pictures per second a tile is converted at, by how many tiles are on screen."""
-    return 30.0 if tiles <= 1 else 25.0 if tiles <= 4 else 15.0
+    return 60.0 if tiles <= 1 else 30.0 if tiles <= 4 else 15.0
 
 
 @dataclass(slots=True)

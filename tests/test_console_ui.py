@@ -296,7 +296,7 @@ def test_offline_camera_shows_its_reason(context, rings, tmp_path):
 
 
 def test_conversion_rate_adapts_to_the_grid():
-    assert tile_fps_cap(1) == 30 and tile_fps_cap(4) == 25 and tile_fps_cap(16) == 15
+    assert tile_fps_cap(1) == 60 and tile_fps_cap(4) == 30 and tile_fps_cap(16) == 15
 
 
 def test_grid_texture_stops_at_the_cameras_resolution():
