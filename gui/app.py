@@ -188,6 +188,7 @@ class Console:
         self._menu_camera: str | None = None
         self._grid_area = Rect(0, 0, 1, 1)
         self._quit = False
+        self.minimised = False  # the window is iconified: nothing is converted
         self._panic_seen_at: float | None = None  # when this console first saw panic on
         self._font: int | None = None
         self.items: dict[str, int] = {}
@@ -383,7 +384,7 @@ class Console:
                 feed = self.feeds[camera_id] = LiveFeed(camera_id)
             camera = cameras.get(camera_id) or {}
             feed.follow(camera.get("ring") if self.snapshot.connected else feed.ring_name, now)
-        convert_s = self._convert_visible(now)
+        convert_s = 0.0 if self.minimised else self._convert_visible(now)
         self._draw_tiles(now)
         self._draw_chrome(now)
         self._retire_textures()
@@ -994,7 +995,8 @@ class Console:
         """One full frame: update, render, run queued callbacks; feeds the frame-time stats."""
         t0 = time.perf_counter()
         width, height = dpg.get_viewport_client_width(), dpg.get_viewport_client_height()
-        if (width, height) != self.size and width > 0 and height > 0:
+        self.minimised = width <= 0 or height <= 0
+        if (width, height) != self.size and not self.minimised:
             self._layout_items(width, height)
         convert_s = self.update()
         t1 = time.perf_counter()
@@ -1030,7 +1032,9 @@ class Console:
 
     def render_rate(self, now: float) -> float:
         """Frames a second to render: 30, or twice the fastest camera on screen (so no frame
-        of a 30 fps camera is skipped), never above ``max_fps``."""
+        of a 30 fps camera is skipped), never above ``max_fps``; 5 while minimised."""
+        if self.minimised:
+            return 5.0
         fastest = max(
             (self.feeds[c].fps(now) for c in self.view.visible() if c in self.feeds), default=0.0
         )

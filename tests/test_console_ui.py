@@ -307,3 +307,18 @@ def test_grid_texture_stops_at_the_cameras_resolution():
     assert atlas_scale(1920, 1016, []) == 1.0  # no picture yet
     assert atlas_scale(1920, 1016, [(640, 360)]) == pytest.approx(360 / 1016)
     assert atlas_scale(1920, 1016, [(640, 360), (1280, 720)]) == pytest.approx(720 / 1016)
+
+
+def test_a_minimised_window_converts_nothing(context, rings, tmp_path):
+    for ring in rings.values():
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
+    console = make_console(
+        FixedLink(health([camera(c, r.name) for c, r in rings.items()])), tmp_path
+    )
+    console.minimised = True
+    console.update()
+    assert all(f.frames_shown == 0 for f in console.feeds.values())
+    assert console.render_rate(time.monotonic()) == 5.0
+    console.minimised = False
+    console.update()
+    assert all(f.frames_shown == 1 for f in console.feeds.values())
