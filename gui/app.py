@@ -176,7 +176,6 @@ class Console:
         self.feedback: tuple[str, bool, float] | None = None  # text, is_error, shown at
         self.frame_no = 0
         self._atlas: _Atlas | None = None
-        self._scratch: dict[tuple[int, int], np.ndarray] = {}  # conversion buffers by size
         self._retired: list[tuple[int, int]] = []  # (texture tag, frame number retired)
         self._cells: list[_Cell] = []
         self._drawn: dict[int, dict[str, Any]] = {}
@@ -416,15 +415,10 @@ class Console:
                 self._turn = (start + k) % len(shown)
                 break
             region = atlas.regions[index]
-            scratch = self._scratch.get((region.h, region.w))
-            if scratch is None:
-                scratch = self._scratch[(region.h, region.w)] = np.empty(
-                    (region.h, region.w, 4), np.float32
-                )
             started = time.perf_counter()
-            if feed.convert_into(scratch, now):
-                view = atlas.pixels[region.y : region.y + region.h, region.x : region.x + region.w]
-                np.copyto(view, scratch)
+            feed.convert_into(
+                atlas.pixels[region.y : region.y + region.h, region.x : region.x + region.w], now
+            )
             spent += time.perf_counter() - started
         return spent
 
@@ -451,7 +445,6 @@ class Console:
             self._retired.append((self._atlas.tag, self.frame_no))
         regions = grid_rects(rows, cols, Rect(0, 0, width, height), gap=0)
         self._atlas = _Atlas(int(tag), pixels, key, regions, [None] * len(regions))
-        self._scratch.clear()
         return self._atlas
 
     def _retire_textures(self) -> None:

@@ -1,10 +1,10 @@
-"""Live frames for the console: each camera's shared-memory ring, converted into a tile texture.
+"""Live frames for the console: each camera's shared-memory ring, converted into a tile's pixels.
 
 A ``LiveFeed`` attaches to a camera's ring by name (from the engine's ``/health``), notices when
 the ring was recreated (a worker or engine restart makes a new segment under the same name) and
 re-attaches, and converts the newest frame straight from the ring's zero-copy views into the
-tile's float32 RGBA texture with the ``native`` scale kernel. Frames torn by the writer while they
-were converted are converted again from the newest frame.
+tile's region of the grid's float32 RGBA texture with the ``native`` scale kernel. Frames torn by
+the writer while they were converted are converted again from the newest frame.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class LiveFeed:
         return latest.width, latest.height
 
     def invalidate(self) -> None:
-        """The tile's texture was replaced: convert the newest frame again, even if shown."""
+        """The tile's pixels were replaced: convert the newest frame again, even if shown."""
         self._redraw = True
 
     @property
@@ -101,8 +101,8 @@ class LiveFeed:
     def convert_into(self, texture: np.ndarray, now: float | None = None) -> bool:
         """Convert the newest frame into ``texture`` if it is newer than the last one shown.
 
-        ``texture`` is the tile's (h, w, 4) float32 C-contiguous buffer. Returns True when the
-        texture now holds a new frame.
+        ``texture`` is the tile's (h, w, 4) float32 pixels: a C-contiguous array or a region of
+        one (rows may be strided). Returns True when it now holds a new frame.
         """
         if self.ring is None:
             return False

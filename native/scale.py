@@ -1,8 +1,10 @@
 """Scale kernel: YUV 4:2:0 planes to a letterboxed float32 RGBA texture for the console.
 
-Pure Numba kernel: the caller owns the output texture (allocated once at the tile's size, C
-contiguous, as Dear PyGui's raw textures need) and the kernel writes all of it in place, picture
-and bars; only a few rows of temporaries are allocated per call, and a small plan per geometry
+Pure Numba kernel: the caller owns the output texture, either a tile's own (allocated once at
+the tile's size, C-contiguous, as Dear PyGui's raw textures need) or the tile's region of a larger
+texture holding the whole grid (``atlas[y0 : y0 + th, x0 : x0 + tw]``: pixels contiguous, rows a
+larger pitch apart). The kernel writes all of the tile in place, picture and bars, and nothing
+outside it; only a few rows of temporaries are allocated per call, and a small plan per geometry
 once. No I/O, no ``nvr`` import.
 
 What it computes, per output pixel of the picture: bilinear samples of the Y plane and of the U
@@ -29,6 +31,12 @@ How it is fast (measured on the two-core Zen 5 build machine, 640x360 into 480x2
 - Everything that depends only on the geometry (taps, weights, which source rows each band needs)
   is planned once per (source size, tile size) and kept by ``yuv420_to_rgba``: 3-6 us a call
   less (passing the plan in costs ~1 us of argument unboxing).
+- The output is written through a flat C-contiguous view of its memory, first pixel to last, and
+  a row pitch (``_span``, a small intrinsic): a region of an atlas is written with the same
+  contiguous stores as a tile, where numba's own stores into a strided (``'A'``) array do not
+  vectorise. So the kernel body is the same for both, and it is compiled once, for ``'A'``
+  outputs, which C-contiguous tiles convert to (``warm``). Converting straight into the atlas
+  costs what converting into a tile does; a tile then ``np.copyto`` cost 40-60% more.
 
 Single-threaded on purpose: a ``prange`` over row bands halved the time in a tight loop on the
 two-core build machine, but a parallel region has to wake its helper thread, and on that machine
@@ -45,7 +53,9 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
 # BT.601 limited range, OpenCV's fixed-point coefficients (ITUR_BT_601_*, 20 fraction bits),
 # with the final division by 255 folded in.
@@ -301,20 +311,21 @@ def _rgba_rows(luma, u, v, vertical, t0, t1, picture):
     texture.
 
     ``vertical``: the ``vertical`` of ``_rows`` for luma and for chroma; ``picture``:
-    ``(flat, py, px)``, the tile as rows of ``4 * tw`` float32 and where the picture starts (a
-    flat row slice per output row, so the interleaved stores vectorise).
+    ``(flat, pitch, py, px)``, the tile as ``_convert`` makes it and where the picture starts
+    (a contiguous slice per output row, so the interleaved stores vectorise).
     """
     zero = np.float32(0.0)
     one = np.float32(1.0)
     (luma_rows, luma_weights), (chroma_rows, chroma_weights) = vertical
-    flat, py, px = picture
+    flat, pitch, py, px = picture
     n = luma.shape[1]
     for t in range(t0, t1):
         lt, lb = luma_rows[t, 0], luma_rows[t, 1]
         ct, cb = chroma_rows[t, 0], chroma_rows[t, 1]
         fy = luma_weights[t]
         cf = chroma_weights[t]
-        orow = flat[py + t, 4 * px : 4 * (px + n)]
+        start = (py + t) * pitch + 4 * px
+        orow = flat[start : start + 4 * n]
         for d in range(n):
             lum = luma[lt, d] + fy * (luma[lb, d] - luma[lt, d])
             cu = u[ct, d] + cf * (u[cb, d] - u[ct, d]) - np.float32(128.0)
@@ -327,11 +338,13 @@ def _rgba_rows(luma, u, v, vertical, t0, t1, picture):
 
 
 @njit(cache=True, nogil=True)
-def _picture(y, u, v, flat, plan):
-    """The picture's rows, band by band: resample the source rows the band needs, convert."""
+def _picture(y, u, v, tile, plan):
+    """The picture's rows, band by band: resample the source rows the band needs, convert.
+    ``tile``: ``(flat, pitch)``, the tile as ``_convert`` makes it."""
     (px, py, pw, ph), luma_x, chroma_x, luma_rows, chroma_rows = plan
     luma_jobs, luma_bands, luma_v, luma_ring = luma_rows
     chroma_jobs, chroma_bands, chroma_v, chroma_ring = chroma_rows
+    flat, pitch = tile
     luma = np.empty((luma_ring, pw), np.float32)
     u_ring = np.empty((chroma_ring, pw), np.float32)
     v_ring = np.empty((chroma_ring, pw), np.float32)
@@ -344,24 +357,58 @@ def _picture(y, u, v, flat, plan):
         _fetch(v, chroma_x, chroma_jobs, cj0, cj1, line, v_ring)
         t0 = b * _BAND
         t1 = min(t0 + _BAND, ph)
-        _rgba_rows(luma, u_ring, v_ring, (luma_v, chroma_v), t0, t1, (flat, py, px))
+        _rgba_rows(luma, u_ring, v_ring, (luma_v, chroma_v), t0, t1, (flat, pitch, py, px))
 
 
 @njit(cache=True, nogil=True)
-def _bars(flat, px, py, pw, ph):
-    """Everything outside the picture: black, alpha 1."""
-    th = flat.shape[0]
-    tw = flat.shape[1] // 4
+def _bars(tile, th, tw, fit):
+    """Everything outside the picture at ``fit = (px, py, pw, ph)``: black, alpha 1. ``tile``:
+    ``(flat, pitch)``, the ``th x tw`` tile as ``_convert`` makes it."""
+    flat, pitch = tile
+    px, py, pw, ph = fit
     for t in range(th):
         inside = py <= t < py + ph
         left = px if inside else tw  # bar pixels: 0 .. left and right .. tw
         right = px + pw if inside else tw
+        row = t * pitch
         for x in range(left):
-            flat[t, 4 * x] = flat[t, 4 * x + 1] = flat[t, 4 * x + 2] = 0.0
-            flat[t, 4 * x + 3] = 1.0
+            flat[row + 4 * x] = flat[row + 4 * x + 1] = flat[row + 4 * x + 2] = 0.0
+            flat[row + 4 * x + 3] = 1.0
         for x in range(right, tw):
-            flat[t, 4 * x] = flat[t, 4 * x + 1] = flat[t, 4 * x + 2] = 0.0
-            flat[t, 4 * x + 3] = 1.0
+            flat[row + 4 * x] = flat[row + 4 * x + 1] = flat[row + 4 * x + 2] = 0.0
+            flat[row + 4 * x + 3] = 1.0
+
+
+def _span_codegen(context, builder, signature, args):
+    """LLVM IR of ``_span``: a new array header over the same data pointer and meminfo."""
+    tile = context.make_array(signature.args[0])(context, builder, args[0])
+    view = context.make_array(signature.return_type)(context, builder)
+    populate_array(
+        view,
+        data=tile.data,
+        shape=[args[1]],
+        strides=[tile.itemsize],
+        itemsize=tile.itemsize,
+        meminfo=tile.meminfo,
+        parent=tile.parent,
+    )
+    return impl_ret_borrowed(context, builder, signature.return_type, view._getvalue())
+
+
+@intrinsic
+def _span(typingctx, tile, size):
+    """The first ``size`` elements of memory from ``tile``'s first element, as a 1-D
+    C-contiguous view of the same data (``tile``'s rows and whatever lies between them).
+
+    How a row-strided output is written with contiguous (vectorised) stores: numba has no
+    contiguous view of a row of an ``'A'`` array, and its stores into one, through a run-time
+    stride, do not vectorise (the RGBA stores took three times as long). ``size`` must not
+    reach past the tile's last element.
+    """
+    if not (isinstance(tile, types.Array) and isinstance(size, types.Integer)):
+        return None
+    view = types.Array(tile.dtype, 1, "C", aligned=tile.aligned)
+    return view(tile, types.intp), _span_codegen
 
 
 # Every plane is handled as a read-only array of any layout, so the kernel compiles once rather
@@ -376,11 +423,16 @@ def _plane(a):
 
 @njit(cache=True, nogil=True)
 def _convert(y, u, v, out, plan):
-    flat = out.reshape(out.shape[0], out.shape[1] * 4)
-    px, py, pw, ph = plan[0]
-    _bars(flat, px, py, pw, ph)
-    if pw > 0:
-        _picture(y, u, v, flat, plan)
+    """``out`` (th, tw, 4), pixels contiguous, rows ``out.strides[0]`` bytes apart, is written as
+    ``tile = (flat, pitch)``: ``flat`` the float32 from its first to its last (``_span``), row
+    ``t`` starting at ``flat[t * pitch]``."""
+    th, tw = out.shape[0], out.shape[1]
+    pitch = out.strides[0] // 4
+    size = (th - 1) * pitch + 4 * tw if th > 0 and tw > 0 else 0
+    tile = (_span(out, size), pitch)
+    _bars(tile, th, tw, plan[0])
+    if plan[0][2] > 0:
+        _picture(y, u, v, tile, plan)
 
 
 @njit(cache=True, nogil=True)
@@ -391,14 +443,44 @@ def _kernel(y, u, v, out, plan):
 _plans: dict[tuple[int, ...], Any] = {}
 
 
+def _out_problem(out: np.ndarray) -> str:
+    """What makes ``out`` unusable as a tile texture, or ``""``."""
+    if not isinstance(out, np.ndarray):
+        return f"is a {type(out).__name__}, not a numpy array"
+    if out.dtype != np.float32:
+        return f"has dtype {out.dtype}, not float32"
+    if out.ndim != 3 or out.shape[2] != 4:
+        return f"has shape {out.shape}, not (th, tw, 4)"
+    if out.strides[1:] != (16, 4):
+        return f"has strides {out.strides}: its pixels are not contiguous (want (pitch, 16, 4))"
+    if out.shape[0] > 1 and out.strides[0] < 16 * out.shape[1]:
+        return f"has strides {out.strides}: its rows overlap or run backwards"
+    if not out.flags.writeable:
+        return "is read-only"
+    if not out.flags.aligned:
+        return "is not aligned to 4 bytes"
+    return ""
+
+
 def yuv420_to_rgba(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """Convert and letterbox one frame into a tile texture, every pixel of ``out`` written.
 
     Inputs: ``y`` (H, W) uint8; ``u``, ``v`` (ceil(H/2), ceil(W/2)) uint8; any strides, read-only
-    views fine. Output: ``out`` (th, tw, 4) float32, C-contiguous, values 0..1: the picture at
-    ``letterbox(W, H, tw, th)``, bilinear, BT.601 limited range; black bars; alpha 1.
+    views fine. Output: ``out`` (th, tw, 4) float32, writable, values 0..1: the picture at
+    ``letterbox(W, H, tw, th)``, bilinear, BT.601 limited range; black bars; alpha 1. ``out`` is a
+    C-contiguous tile, or a region of a larger texture such as ``atlas[y0 : y0 + th, x0 : x0 +
+    tw]`` of a C-contiguous (H, W, 4) atlas: its pixels must be contiguous (strides ``(pitch,
+    16, 4)``), its rows may be any ``pitch >= 16 * tw`` bytes apart. Only the region is written;
+    the result is the same as converting into a tile and copying it there.
+    Raises ``ValueError`` for any other ``out`` (dtype, shape, pixel layout, read-only).
     Thread-safe; releases the GIL while it converts.
     """
+    problem = _out_problem(out)
+    if problem:
+        raise ValueError(
+            f"yuv420_to_rgba: out {problem}; pass a writable (th, tw, 4) float32 tile, "
+            "C-contiguous or a region atlas[y0 : y0 + th, x0 : x0 + tw] of a C-contiguous atlas"
+        )
     key = y.shape + u.shape + out.shape[:2]
     plan = _plans.get(key)
     if plan is None:
@@ -411,17 +493,21 @@ def yuv420_to_rgba(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray)
 def warm() -> float:
     """Compile (or load from cache) the kernel; returns seconds taken.
 
-    The kernel is compiled for read-only planes of any layout and then locked: planes that are
-    C-contiguous, strided (decoder line padding) or writable convert to that signature, so no
-    frame waits for a compile.
+    The kernel is compiled once, for read-only planes and an output of any layout (numba's
+    ``'A'``), and then locked: planes that are C-contiguous, strided (decoder line padding) or
+    writable, and outputs that are C-contiguous tiles or regions of an atlas, convert to that
+    signature (both outputs are converted here once, so the conversion is known too), so no
+    frame waits for a compile. The kernel's body does not depend on the output's layout: it
+    writes through ``_span`` either way.
     """
     start = time.perf_counter()
     y = np.full((6, 16), 128, np.uint8)
     c = np.full((3, 8), 128, np.uint8)
     y.flags.writeable = False
     c.flags.writeable = False
-    out = np.zeros((4, 8, 4), np.float32)
-    yuv420_to_rgba(y[:, :10], c[:, :5], c[:, :5], out)
+    atlas = np.zeros((5, 10, 4), np.float32)
+    yuv420_to_rgba(y[:, :10], c[:, :5], c[:, :5], atlas[1:, 1:9])  # compiles for 'A'
     _kernel.disable_compile()
     _make_plan.disable_compile()
+    yuv420_to_rgba(y[:, :10], c[:, :5], c[:, :5], np.zeros((4, 8, 4), np.float32))
     return time.perf_counter() - start

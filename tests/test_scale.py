@@ -17,6 +17,7 @@ import os
 os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/nvr-numba-cache")
 
 import time
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -234,3 +235,109 @@ def test_timing_report(tile_w: int, tile_h: int, capsys: pytest.CaptureFixture[s
             f"\nscale 640x360 -> {tile_w}x{tile_h}: kernel {timings['kernel']:.3f} ms, "
             f"OpenCV {timings['opencv']:.3f} ms ({timings['opencv'] / timings['kernel']:.1f}x)"
         )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "tile_w", "tile_h"),
+    [
+        (640, 360, 480, 270),
+        (640, 480, 480, 270),  # pillarbox: bars left and right inside the region
+        (640, 360, 480, 480),  # letterbox
+        (641, 359, 333, 201),  # odd source and odd tile
+        (64, 36, 97, 55),  # odd upscale
+        (2, 2, 1, 1),
+        (640, 360, 1, 7),  # a one-pixel column
+        (640, 360, 9, 1),  # a single row
+    ],
+)
+def test_region_of_an_atlas_equals_a_tile_copied_there(
+    width: int, height: int, tile_w: int, tile_h: int, warmed: int
+) -> None:
+    """A tile's region of a larger texture (rows further apart than the tile is wide) gets
+    exactly the tile's pixels, and nothing of the atlas outside the region is written."""
+    y, u, v = _planes(width, height, seed=width + tile_h)
+    tile = np.full((tile_h, tile_w, 4), np.nan, np.float32)
+    scale.yuv420_to_rgba(y, u, v, tile)
+    rng = np.random.default_rng(tile_w)
+    for x0, y0, spare_w, spare_h in ((0, 0, 1, 0), (3, 5, 11, 2), (tile_w, 1, tile_w + 1, 3)):
+        atlas = rng.random((y0 + tile_h + spare_h, x0 + tile_w + spare_w, 4), np.float32)
+        before = atlas.copy()
+        region = atlas[y0 : y0 + tile_h, x0 : x0 + tile_w]
+        assert region.flags.c_contiguous == (tile_h == 1)  # one row: contiguous anyway
+        scale.yuv420_to_rgba(y, u, v, region)
+        expected = before.copy()
+        expected[y0 : y0 + tile_h, x0 : x0 + tile_w] = tile
+        assert np.array_equal(atlas, expected)  # the region as the tile, the rest untouched
+    assert len(scale._kernel.signatures) == warmed  # nothing compiled after warm()
+
+
+def test_atlas_tiles_in_turn_leave_their_neighbours_alone() -> None:
+    """The console's use: a grid of tiles in one texture, each converted straight into its region
+    (the last column full width, so C-contiguous rows meet strided ones in one atlas)."""
+    frames = [_planes(640, 360, seed=9), _planes(640, 480, seed=10), _planes(641, 359, seed=11)]
+    tile_w, tile_h = 161, 91
+    atlas = np.full((2 * tile_h, 3 * tile_w, 4), np.nan, np.float32)
+    expected = np.empty_like(atlas)
+    for row in range(2):
+        for col in range(3):
+            planes = frames[(row + col) % len(frames)]
+            tile = np.empty((tile_h, tile_w, 4), np.float32)
+            scale.yuv420_to_rgba(*planes, tile)
+            region = np.s_[row * tile_h : (row + 1) * tile_h, col * tile_w : (col + 1) * tile_w]
+            expected[region] = tile
+            scale.yuv420_to_rgba(*planes, atlas[region])
+    assert np.array_equal(atlas, expected)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def _misaligned(shape: tuple[int, ...]) -> np.ndarray:
+    raw = np.zeros(int(np.prod(shape)) * 4 + 1, np.uint8)
+    return raw[1:].view(np.float32).reshape(shape)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: np.zeros((27, 48, 4), np.float64), "dtype float64"),
+        (lambda: np.zeros((27, 48, 4), np.uint8), "dtype uint8"),
+        (lambda: np.zeros((27, 48, 3), np.float32), r"shape \(27, 48, 3\)"),
+        (lambda: np.zeros((27, 48 * 4), np.float32), r"shape \(27, 192\)"),
+        (lambda: [[[0.0] * 4] * 48] * 27, "not a numpy array"),
+        (lambda: np.zeros((27, 96, 4), np.float32)[:, ::2], "not contiguous"),  # strides[1] 32
+        (lambda: np.zeros((27, 48, 8), np.float32)[:, :, :4], "not contiguous"),  # strides[1] 32
+        (lambda: np.zeros((27, 48, 4, 2), np.float32)[..., 0], "not contiguous"),  # strides[2] 8
+        (lambda: np.zeros((4, 27, 48), np.float32).transpose(1, 2, 0), "not contiguous"),
+        (lambda: np.zeros((27, 48, 4), np.float32)[::-1], "overlap or run backwards"),
+        (lambda: np.zeros((27, 96, 4), np.float32).reshape(54, 48, 4)[::2][:, :, :], None),
+        (
+            lambda: np.lib.stride_tricks.as_strided(
+                np.zeros((27, 48, 4), np.float32), strides=(400, 16, 4)
+            ),
+            "overlap",
+        ),
+        (lambda: np.broadcast_to(np.zeros((1, 48, 4), np.float32), (27, 48, 4)), "overlap"),
+        (lambda: _read_only(np.zeros((27, 48, 4), np.float32)), "read-only"),
+        (lambda: _misaligned((27, 48, 4)), "not aligned"),
+    ],
+)
+def test_unusable_outputs_are_refused(
+    make: Callable[[], np.ndarray], reason: str | None, warmed: int
+) -> None:
+    """Outputs the kernel cannot write (wrong dtype or shape, pixels not contiguous, rows that
+    overlap, read-only, misaligned) raise a ValueError that says why, and are left as they were;
+    ``None``: a control that must be accepted."""
+    y, u, v = _planes(64, 36, seed=12)
+    out = make()
+    if reason is None:
+        scale.yuv420_to_rgba(y, u, v, out)
+        assert (out[..., 3] == 1.0).all()
+    else:
+        before = np.array(out, copy=True)
+        with pytest.raises(ValueError, match=reason):
+            scale.yuv420_to_rgba(y, u, v, out)
+        assert np.array_equal(np.asarray(out), before)
+    assert len(scale._kernel.signatures) == warmed
