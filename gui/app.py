@@ -394,10 +394,13 @@ class Console:
     def _convert_visible(self, now: float) -> float:
         """Convert new frames of visible tiles, taking turns once the frame's budget is spent."""
         cells = self.tile_rects()
-        atlas = self._atlas_for(cells)
         shown = [(i, c) for i, (c, _) in enumerate(cells) if c is not None]
-        if not shown:
+        if not shown:  # no texture at all: Dear PyGui would upload it every frame for nothing
+            if self._atlas is not None:
+                self._retired.append((self._atlas.tag, self.frame_no))
+                self._atlas = None
             return 0.0
+        atlas = self._atlas_for(cells)
         cap = tile_fps_cap(len(shown))
         spent = 0.0
         start = self._turn % len(shown)

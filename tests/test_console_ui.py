@@ -322,3 +322,18 @@ def test_a_minimised_window_converts_nothing(context, rings, tmp_path):
     console.minimised = False
     console.update()
     assert all(f.frames_shown == 1 for f in console.feeds.values())
+
+
+def test_no_camera_on_screen_means_no_texture(context, rings, tmp_path):
+    for ring in rings.values():
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
+    link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
+    console = make_console(link, tmp_path)
+    console.update()
+    assert console._atlas is not None
+    link.health = health([])
+    for _ in range(RETIRE_FRAMES + 1):
+        console.update()
+    assert console._atlas is None
+    assert dpg.get_item_children(console.items["textures"], 1) == []
+    assert all(cell.image is None for cell in console._cells)
