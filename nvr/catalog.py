@@ -659,13 +659,16 @@ class Catalog:
             )
             return events, conn.changes()
 
-    def add_gap(self, camera_id: str, start_ns: int, cause: str) -> int:
-        """Open a gap (stream lost, recorder restarting, ...) for a camera; return its id."""
+    def add_gap(self, camera_id: str, start_ns: int, cause: str, end_ns: int | None = None) -> int:
+        """Add a gap for a camera, open (stream lost) or closed (``end_ns``, a discontinuity
+        the stream survived; zero-length when no time was lost); return its id."""
+        if end_ns is not None and end_ns < start_ns:
+            raise ValueError(f"a gap cannot end at {end_ns}, before it starts at {start_ns}")
         with self.transaction():
             conn = self._writer()
             conn.execute(
-                "INSERT INTO stream_gaps (camera_id, start_ns, cause) VALUES (?, ?, ?)",
-                (camera_id, start_ns, cause),
+                "INSERT INTO stream_gaps (camera_id, start_ns, end_ns, cause) VALUES (?, ?, ?, ?)",
+                (camera_id, start_ns, end_ns, cause),
             )
             return conn.last_insert_rowid()
 

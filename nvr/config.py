@@ -210,6 +210,12 @@ class StorageConfig(_Model):
     retention_check_s: float = Field(
         default=60.0, ge=5, le=3600, description="Seconds between retention passes, 5..3600."
     )
+    require_mount: bool = Field(
+        default=False,
+        description="Refuse to start unless storage.path is on a mounted disk of its own, not "
+        "on the root filesystem (set it for a dedicated disk: a disk that failed to mount "
+        "would otherwise fill the system disk).",
+    )
 
     @field_validator("path", mode="before")
     @classmethod

@@ -162,6 +162,17 @@ class StreamUp:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamDiscontinuity:
+    """The main stream broke without disconnecting (timestamps jumped or were reset, codec
+    parameters changed); the supervisor catalogs a closed gap, zero-length if no time was lost."""
+
+    camera_id: str
+    start_ns: int
+    end_ns: int
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerFailed:
     """An error the worker cannot recover from by itself (the message names cause and fix)."""
 

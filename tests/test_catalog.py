@@ -516,6 +516,20 @@ def test_gaps(cat: Catalog) -> None:
         cat.end_gap(g1, T0 - 1)
 
 
+def test_closed_gaps_of_discontinuities(cat: Catalog) -> None:
+    """A discontinuity the stream survived is a closed gap, zero-length when no time was lost."""
+    jumped = cat.add_gap("cam1", T0, "timestamps jumped 25.1 s forward", end_ns=T0 + S // 2)
+    switched = cat.add_gap("cam1", T0 + 10 * S, "stream parameters changed", end_ns=T0 + 10 * S)
+    assert [(g.id, g.end_ns) for g in cat.gaps("cam1")] == [
+        (jumped, T0 + S // 2),
+        (switched, T0 + 10 * S),
+    ]
+    assert [g.id for g in cat.gaps("cam1", T0 + 9 * S, T0 + 11 * S)] == [switched]
+    assert cat.gaps("cam1", T0 + S, T0 + 9 * S) == []
+    with pytest.raises(ValueError):
+        cat.add_gap("cam1", T0, "bad", end_ns=T0 - 1)
+
+
 def test_presets_upsert_and_delete(cat: Catalog) -> None:
     pid = cat.save_preset("cam1", "door", {"pan": 0.1, "tilt": -0.2, "zoom": 0.0})
     assert cat.save_preset("cam1", "door", {"pan": 0.5}) == pid  # upsert keeps the id

@@ -1,7 +1,9 @@
-"""The recorder on real H.264 packets: rotation at keyframes, pre-roll, discontinuities."""
+"""The recorder on real H.264 packets: rotation at keyframes, pre-roll, discontinuities,
+codec parameters that change mid-stream."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -11,8 +13,9 @@ import numpy as np
 import pytest
 
 from nvr.messages import SegmentClosed, SegmentOpened
+from nvr.worker.params import START_CODE, ParamWatch, annex_b, parameter_sets
 from nvr.worker.recorder import GopBuffer, Recorder
-from nvr.worker.source import TimedPacket
+from nvr.worker.source import Discontinuity, TimedPacket, track_params
 
 FPS, GOP, SECONDS = 15, 15, 8
 BASE_NS = 1_790_000_000_000_000_000
@@ -46,9 +49,7 @@ def timed_packets(path: Path):
             continue
         wall = BASE_NS + int(packet.pts * tb * 1_000_000_000)
         packets.append(
-            TimedPacket(
-                packet, packet.pts, packet.dts, wall, packet.is_keyframe, packet.size, False
-            )
+            TimedPacket(packet, packet.pts, packet.dts, wall, packet.is_keyframe, packet.size)
         )
     return container, stream, packets
 
@@ -67,7 +68,7 @@ def run(
     recorder.set_input(stream)
     for i, tp in enumerate(packets):
         if i == discontinuity_at:
-            tp = replace(tp, discontinuity=True)
+            tp = replace(tp, discontinuity=Discontinuity("timestamps jumped", tp.wall_ns))
         recorder.on_packet(tp, reasons_at(tp.wall_ns - BASE_NS), False, 0)
     recorder.close("end of test")
     container.close()
@@ -130,7 +131,7 @@ def test_discontinuity_starts_a_new_segment_at_the_next_keyframe(tmp_path, clip)
 def test_gop_buffer_keeps_just_enough_whole_gops():
     buffer = GopBuffer(pre_roll_s=2.0)
     for i in range(100):
-        buffer.add(TimedPacket(None, i, i, int(i * 1e9 / FPS), i % GOP == 0, 1, False))
+        buffer.add(TimedPacket(None, i, i, int(i * 1e9 / FPS), i % GOP == 0, 1))
     kept = buffer.packets_after(None)
     assert kept[0].keyframe
     newest = kept[-1].wall_ns
@@ -170,3 +171,104 @@ def test_durations_use_the_input_time_base(tmp_path):
     closed, _ = run(tmp_path / "out", source, lambda _t: ["continuous"], segment_s=2)
     total_s = sum(c.duration_90k for c in closed) / 90000
     assert abs(total_s - 6.0) < 0.1, [c.duration_90k / 90000 for c in closed]
+
+
+# -- codec parameters changing mid-stream (Annex B, as RTSP delivers it) ---------------------
+
+
+def annex_b_clip(codec: str, size: tuple[int, int], frames: int) -> bytes:
+    """Raw H.264/H.265 (Annex B, as a camera sends it) starting with its parameter sets."""
+    out = io.BytesIO()
+    with av.open(out, "w", format=codec) as container:
+        stream = container.add_stream(ENCODERS[codec], rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(GOP), "keyint_min": str(GOP), "bf": "0"}
+        if codec == "hevc":
+            stream.options |= {"x265-params": "log-level=error:repeat-headers=1"}
+        for i in range(frames):
+            img = np.full((size[1], size[0], 3), (i * 7) % 250, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+ENCODERS = {"h264": "libx264", "hevc": "libx265"}
+
+
+@pytest.fixture(scope="module", params=["h264", "hevc"])
+def switching_clip(request, tmp_path_factory) -> tuple[str, Path]:
+    """3 s at 640x360, then 3 s at 320x180 from the next IDR on (a resolution switch)."""
+    codec = request.param
+    path = tmp_path_factory.mktemp("annexb") / f"switch.{codec}"
+    path.write_bytes(
+        annex_b_clip(codec, (640, 360), 3 * FPS) + annex_b_clip(codec, (320, 180), 3 * FPS)
+    )
+    return codec, path
+
+
+def test_parameter_sets_are_read_up_to_the_first_slice():
+    sps, pps, sei, idr = b"\x67\x42\x00\x1f", b"\x68\xce\x3c\x80", b"\x06\x05\x01", b"\x65\x88"
+    late_sps = b"\x67\xff"  # after the slice: picture data, never read
+    data = b"".join(START_CODE + u for u in (b"\x09\x10", sps, pps, sps, sei, idr, late_sps))
+    assert parameter_sets("h264", data) == {7: (sps,), 8: (pps,)}  # duplicates once
+    assert annex_b(parameter_sets("h264", data)) == START_CODE + sps + START_CODE + pps
+    assert parameter_sets("h264", START_CODE + b"\x41\x9a") == {}  # a P frame
+
+
+def test_param_watch_reports_only_real_changes(switching_clip):
+    codec, path = switching_clip
+    with av.open(str(path), format=codec) as container:
+        stream = container.streams.video[0]
+        watch = ParamWatch.for_stream(stream)
+        assert watch is not None and watch.current.describe() == f"{codec} 640x360"
+        keyframes = [bytes(p) for p in container.demux(stream) if p.size and p.is_keyframe]
+    assert len(keyframes) == 6
+    changes = [watch.check(k) for k in keyframes]
+    assert [c.describe() if c else None for c in changes] == [None] * 3 + [f"{codec} 320x180"] + [
+        None
+    ] * 2
+
+
+def test_mp4_input_is_not_watched(clip):
+    with av.open(str(clip)) as container:  # avcC extradata: sets out of band, cannot change
+        assert ParamWatch.for_stream(container.streams.video[0]) is None
+
+
+def test_resolution_switch_starts_a_segment_written_with_the_new_parameters(
+    tmp_path, switching_clip
+):
+    codec, path = switching_clip
+    reports: list[object] = []
+    with av.open(str(path), format=codec) as container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None
+        step = int(1 / (FPS * stream.time_base))  # the raw demuxer stamps nothing: we do
+        timed = []
+        for i, packet in enumerate(p for p in container.demux(stream) if p.size):
+            wall = BASE_NS + i * 1_000_000_000 // FPS
+            timed.append(TimedPacket(packet, i * step, i * step, wall, packet.is_keyframe, 1))
+        watch = ParamWatch.for_stream(stream)
+        assert watch is not None
+        recorder = Recorder("cam", tmp_path, 2.0, 60.0, reports.append)
+        recorder.set_input(stream)
+        marked = list(track_params(timed, watch, "cam/main"))
+        for tp in marked:
+            recorder.on_packet(tp, ["continuous"], False, 0)
+        recorder.close("end of test")
+    breaks = [(i, tp.discontinuity) for i, tp in enumerate(marked) if tp.discontinuity]
+    assert len(breaks) == 1 and breaks[0][0] == 3 * FPS
+    broke = breaks[0][1]
+    assert broke.cause == f"stream parameters changed: {codec} 640x360 -> {codec} 320x180"
+    assert broke.same_clock and broke.since_ns == marked[3 * FPS].wall_ns
+    closed = [r for r in reports if isinstance(r, SegmentClosed)]
+    assert [(c.width, c.height) for c in closed] == [(640, 360), (320, 180)]
+    assert closed[0].end_ns == closed[1].start_ns, "a parameter change loses no time"
+    assert [c.duration_90k for c in closed] == [3 * 90000, 3 * 90000]
+    for seg in closed:
+        with av.open(str(tmp_path / seg.file_path)) as container:
+            ctx = container.streams.video[0].codec_context
+            assert (ctx.width, ctx.height) == (seg.width, seg.height)  # the init matches
+            sizes = [(f.width, f.height) for f in container.decode(video=0)]
+        assert sizes == [(seg.width, seg.height)] * (3 * FPS)

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import av
 
+from nvr.worker import source
 from nvr.worker.source import validate
 
 TB = Fraction(1, 90000)
@@ -28,14 +29,40 @@ def run(dts_list: list[int | None]) -> list:
 def test_missing_and_non_increasing_dts_are_dropped():
     out = run([0, FRAME, None, 2 * FRAME, 2 * FRAME, FRAME + 10, 3 * FRAME])
     assert [tp.dts for tp in out] == [0, FRAME, 2 * FRAME, 3 * FRAME]
-    assert not any(tp.discontinuity for tp in out)
+    assert all(tp.discontinuity is None for tp in out)
 
 
-def test_forward_jump_and_clock_reset_are_discontinuities():
+def test_forward_jump_and_clock_reset_are_discontinuities_with_causes():
     jump = 3 * FRAME + 15 * 90000  # 15 s forward
     reset = 1000  # the camera rebooted its clock
     out = run([0, FRAME, 2 * FRAME, jump, jump + FRAME, reset, reset + FRAME])
-    assert [tp.discontinuity for tp in out] == [False, False, False, True, False, True, False]
+    breaks = [tp.discontinuity for tp in out]
+    assert [b is not None for b in breaks] == [False, False, False, True, False, True, False]
+    jumped, went_back = breaks[3], breaks[5]
+    assert jumped is not None and went_back is not None
+    assert jumped.cause == "timestamps jumped 15.1 s forward"
+    assert went_back.cause == "timestamps went back 15.3 s (clock reset)"
+    for i in (3, 5):  # a burst: no capture time was lost, the gap is (nearly) empty
+        since_ns = breaks[i].since_ns  # type: ignore[union-attr]
+        assert out[i - 1].wall_ns < since_ns <= out[i].wall_ns
+        assert not breaks[i].same_clock  # type: ignore[union-attr]
+
+
+def test_a_stall_with_continuous_timestamps_is_a_gap_from_the_last_frame(monkeypatch):
+    monkeypatch.setattr(source, "MAX_CLOCK_DRIFT_S", 0.3)
+
+    def stalled():
+        for i in range(10):
+            if i == 5:
+                time.sleep(0.6)  # the camera stalls, then resumes on the same clock
+            yield packet(i * FRAME)
+
+    out = list(validate(stalled(), TB, threading.Event(), "cam/main"))
+    assert [tp.discontinuity is not None for tp in out] == [i == 5 for i in range(10)]
+    broke = out[5].discontinuity
+    assert broke is not None and broke.cause.startswith("media clock fell")
+    assert broke.since_ns == out[4].wall_ns + FRAME * 1_000_000_000 // 90000
+    assert 0.4e9 < out[5].wall_ns - broke.since_ns < 5e9  # the stall, without the last frame
 
 
 def test_capture_times_never_run_ahead_of_arrival_and_keep_media_spacing():

@@ -1,15 +1,19 @@
-"""The worker's recording decision and the supervisor's restart policy, without processes."""
+"""The worker's recording decision, its frame sink, and the supervisor's restart policy,
+without processes."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from datetime import datetime
 
+import av
 import pytest
 
 from nvr.config import parse_config
 from nvr.supervisor.workers import BACKOFF_CAP_S, STABLE_RUN_S, RestartPolicy
+from nvr.worker.frames import FrameSink
 from nvr.worker.process import CameraWorker, Channel, WorkerSpec
 
 
@@ -89,3 +93,32 @@ def test_restart_backoff_doubles_to_a_cap_and_resets_after_a_stable_run():
 def test_schedule_is_ignored_where_the_mode_does_not_use_it(tmp_path, mode):
     w = worker(f"      mode: {mode}\n", tmp_path)
     assert w.reasons(at(3)) == (["continuous"] if mode == "continuous" else [])
+
+
+def test_frame_sink_follows_a_resolution_switch(tmp_path):
+    """Smaller frames stay in the ring; a larger one replaces it; motion restarts per size."""
+    config = parse_config(
+        f"storage:\n  path: {tmp_path}\ncameras:\n  - id: cam\n    main: /dev/null\n"
+    )
+    ends: list[tuple[int, int]] = []
+    sink = FrameSink(
+        f"nvrtest{os.getpid()}",
+        config.cameras[0].motion,
+        lambda _s: None,
+        lambda s, e, _c, _b: ends.append((s, e)),
+    )
+    try:
+        sink.on_frame(av.VideoFrame(640, 360, "yuv420p"), 1)
+        first = sink.ring
+        assert first is not None and sink.detector is not None
+        sink.active = True  # an open motion event ends with the size change
+        sink.on_frame(av.VideoFrame(320, 180, "yuv420p"), 2)
+        assert sink.ring is first and not first.closed, "a smaller frame needs no new ring"
+        view = first.latest()
+        assert view is not None and (view.width, view.height) == (320, 180)
+        assert ends == [(0, 1)] and not sink.active
+        sink.on_frame(av.VideoFrame(800, 450, "yuv420p"), 3)
+        assert sink.ring is not first and first.closed
+        assert (sink.ring.width, sink.ring.height) == (800, 450)
+    finally:
+        sink.close()

@@ -14,9 +14,12 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
+import tempfile
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
@@ -27,6 +30,7 @@ import apsw
 
 from nvr.catalog import Catalog, NewMotionEvent, NewRecording
 from nvr.config import CameraConfig, Config, load_config
+from nvr.durable import fsync_dir
 from nvr.errors import ConfigError, StorageError
 from nvr.framering import FrameRing, ring_name
 from nvr.messages import (
@@ -37,6 +41,7 @@ from nvr.messages import (
     SegmentClosed,
     SegmentOpened,
     SetRecording,
+    StreamDiscontinuity,
     StreamDown,
     StreamUp,
     UICommandMessage,
@@ -65,20 +70,137 @@ def instance_id(storage_path: Path) -> str:
     return hashlib.sha1(str(storage_path.resolve()).encode()).hexdigest()[:6]
 
 
-def check_storage(path: Path) -> None:
-    """Create the storage folder if needed; a clear ``StorageError`` when it cannot be used."""
+STORAGE_MARKER = ".nvr-storage"  # written on first use: {"id": ..., "created_ns": ...}
+FSTAB = Path("/etc/fstab")
+MOUNTINFO = Path("/proc/self/mountinfo")
+_NVR_ENTRIES = {"catalog.db", "recordings"}  # a folder holding these is nvr storage
+_IGNORED_ENTRIES = {"lost+found"}  # what a freshly formatted disk holds
+
+
+def check_storage(path: Path, require_mount: bool = False, fstab: Path = FSTAB) -> str:
+    """Make sure recordings can go to ``path`` (creating it if needed); return the storage id.
+
+    Refused with one ``StorageError`` naming cause and fix, leaving the folder as it was: a path
+    under a mount point of ``fstab`` that is not mounted (the recordings would fill the root
+    filesystem), a path on the root filesystem when ``require_mount``, a folder that cannot be
+    written (read-only filesystem, permissions), and a non-empty folder that is not nvr storage
+    (a wrong disk mounted there). The first use writes the ``STORAGE_MARKER`` with a new id;
+    storage from before markers (a catalog or recordings present) is adopted.
+    """
+    path = Path(os.path.abspath(path))
+    real = Path(os.path.realpath(path))
+    unmounted = _unmounted_fstab_target(real, fstab)
+    if unmounted is not None:
+        raise StorageError(
+            f"storage.path {path} is on {unmounted}, a mount point in {fstab} that is not "
+            f"mounted: recordings would fill the root filesystem instead; mount it "
+            f"(mount {unmounted}) and start again"
+        )
+    if require_mount and _nearest_existing(real).stat().st_dev == Path("/").stat().st_dev:
+        raise StorageError(
+            f"storage.path {path} is on the root filesystem, but storage.require_mount is true: "
+            "the disk meant for it is not mounted; mount it, or set storage.require_mount: false"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".nvr-probe-") as probe:
+            probe.write(b"nvr")
+            probe.flush()
+            os.fsync(probe.fileno())
+        return _storage_id(path)
     except OSError as err:
-        raise StorageError(
-            f"storage.path {path} cannot be created ({err.strerror}); create it or point "
-            "storage.path at a writable disk"
-        ) from err
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise StorageError(
-            f"storage.path {path} is not writable by this user; fix its permissions or point "
-            "storage.path elsewhere"
+        raise StorageError(_unwritable(path, err)) from err
+
+
+def _unwritable(path: Path, err: OSError) -> str:
+    if err.errno == errno.EROFS:
+        return (
+            f"storage.path {path} is on a read-only filesystem; remount it read-write "
+            f"(mount -o remount,rw {_mount_point(path)}) or point storage.path at a writable disk"
         )
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"storage.path {path} is not writable by this user (uid {os.getuid()}); fix its "
+            "permissions (chown/chmod) or point storage.path elsewhere"
+        )
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"storage.path {path}: the disk is full; free space on it or use another disk"
+    return (
+        f"storage.path {path} cannot be used ({err.strerror or err}); create it or point "
+        "storage.path at a writable disk"
+    )
+
+
+def _storage_id(path: Path) -> str:
+    """The id in the folder's marker; writes one for a new (or pre-marker nvr) folder."""
+    marker = path / STORAGE_MARKER
+    try:
+        return str(json.loads(marker.read_text())["id"])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise StorageError(
+            f"the storage marker {marker} is unreadable ({err}); delete it and nvr writes a new one"
+        ) from err
+    entries = {
+        e for e in os.listdir(path) if e not in _IGNORED_ENTRIES and not e.startswith(".nvr-")
+    }
+    if entries and not entries & _NVR_ENTRIES:
+        shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
+        raise StorageError(
+            f"storage.path {path} holds other files ({shown}) and no nvr storage (no "
+            f"{STORAGE_MARKER}, catalog.db or recordings): is the wrong disk mounted there? "
+            "Point storage.path at the nvr folder, or at an empty or new folder"
+        )
+    storage_id = uuid.uuid4().hex[:12]
+    tmp = marker.with_name(STORAGE_MARKER + ".tmp")
+    with tmp.open("w") as fh:  # a crash leaves no half-written marker
+        json.dump({"id": storage_id, "created_ns": time.time_ns()}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(marker)
+    fsync_dir(path)
+    log.info(
+        "storage %s: %s, id %s", path, "adopted" if entries else "new storage folder", storage_id
+    )
+    return storage_id
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _mount_point(path: Path) -> Path:
+    path = _nearest_existing(path)
+    while not os.path.ismount(path):
+        path = path.parent
+    return path
+
+
+def _unescape(field: str) -> str:
+    """fstab and mountinfo write space, tab, newline and backslash as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _unmounted_fstab_target(path: Path, fstab: Path) -> Path | None:
+    """The deepest fstab mount point holding ``path`` if it is not mounted now; else None."""
+    try:
+        entries = fstab.read_text().splitlines()
+        mounted = {Path(_unescape(line.split()[4])) for line in MOUNTINFO.read_text().splitlines()}
+    except (OSError, IndexError):  # no fstab, or not Linux: nothing to compare
+        return None
+    targets = []
+    for line in entries:
+        fields = line.split()
+        if len(fields) < 3 or fields[0].startswith("#") or fields[2] == "swap":
+            continue
+        target = Path(_unescape(fields[1]))
+        if target.is_absolute() and target != Path("/") and path.is_relative_to(target):
+            targets.append(target)
+    deepest = max(targets, key=lambda t: len(t.parts), default=None)
+    return deepest if deepest is not None and deepest not in mounted else None
 
 
 @dataclass
@@ -110,7 +232,8 @@ class Supervisor:
         self.config = config
         self.config_path = config_path
         self.root = Path(config.storage.path)
-        check_storage(self.root)
+        self.storage_id = check_storage(self.root, config.storage.require_mount)
+        log.info("storage %s (id %s)", self.root, self.storage_id)
         self.instance = instance_id(self.root)
         self.catalog = Catalog(self.root / "catalog.db")
         events, gaps = self.catalog.close_dangling(time.time_ns())
@@ -320,6 +443,9 @@ class Supervisor:
         elif isinstance(msg, StreamDown):
             if cam not in self._open_gaps:
                 self._open_gaps[cam] = (self.catalog.add_gap(cam, msg.at_ns, msg.cause), msg.at_ns)
+        elif isinstance(msg, StreamDiscontinuity):
+            self.catalog.add_gap(cam, msg.start_ns, msg.cause, max(msg.start_ns, msg.end_ns))
+            log.warning("%s: %s; recording continues in a new segment", cam, msg.cause)
         elif isinstance(msg, StreamUp):
             if self._end_gap(cam, msg.at_ns):
                 log.info("%s: main stream back; gap closed", cam)
@@ -542,6 +668,7 @@ class Supervisor:
             name
             for name, a, b in (
                 ("storage.path", old.storage.path, new.storage.path),
+                ("storage.require_mount", old.storage.require_mount, new.storage.require_mount),
                 ("api", old.api, new.api),
             )
             if a != b
@@ -551,7 +678,9 @@ class Supervisor:
                 "config: changes to %s take effect after an engine restart",
                 ", ".join(needs_restart),
             )
-            storage = new.storage.model_copy(update={"path": old.storage.path})
+            storage = new.storage.model_copy(
+                update={"path": old.storage.path, "require_mount": old.storage.require_mount}
+            )
             new = new.model_copy(update={"storage": storage, "api": old.api})
         self._next_retention = 0.0  # budgets or retention may have changed
         if new.logging.level != old.logging.level:
@@ -757,6 +886,7 @@ class Supervisor:
                 "write_rate_bps": write_rate_bps,
                 "retention": retention,
                 "path": str(self.root),
+                "id": self.storage_id,
                 "free_bytes": usage.free,
                 "total_bytes": usage.total,
                 "used_bytes": usage.used,

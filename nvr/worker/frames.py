@@ -42,7 +42,13 @@ def motion_params(cfg: MotionConfig) -> MotionParams:
 
 
 class FrameSink:
-    """Owns the camera's ring and motion detector; both are (re)built at the frame size."""
+    """Owns the camera's ring and motion detector, sized by the frames.
+
+    A camera that switches resolution mid-stream keeps its ring while the new frames fit (each
+    slot records its frame's size); a larger frame replaces the ring (readers see it closed and
+    attach again). The detector's background is per size: any change rebuilds it and ends the
+    open motion event.
+    """
 
     def __init__(
         self,
@@ -62,12 +68,15 @@ class FrameSink:
         self._event_boxes: tuple = ()
         self._event_peak = 0.0
         self._last_ns = 0
+        self._size = (0, 0)  # the detector's frame size
 
     def on_frame(self, frame: av.VideoFrame, capture_ns: int) -> None:
         y, u, v = yuv_planes(frame)
         height, width = y.shape
-        if self.ring is None or (self.ring.width, self.ring.height) != (width, height):
-            self._rebuild(width, height)
+        if self.ring is None or width > self.ring.width or height > self.ring.height:
+            self._new_ring(width, height)
+        if self._size != (width, height):
+            self._new_detector(width, height)
         assert self.ring is not None
         moving = False
         if self.detector is not None:
@@ -104,13 +113,18 @@ class FrameSink:
             self.ring.unlink()
             self.ring = None
 
-    def _rebuild(self, width: int, height: int) -> None:
-        self.finish()
+    def _new_ring(self, width: int, height: int) -> None:
         if self.ring is not None:
             self.ring.close()
             self.ring.unlink()
         log.info("frame ring %s at %dx%d", self.ring_name, width, height)
         self.ring = FrameRing.create(self.ring_name, width, height)
+
+    def _new_detector(self, width: int, height: int) -> None:
+        self.finish()
+        if self._size != (0, 0):
+            log.info("frame size %dx%d -> %dx%d: motion detector reset", *self._size, width, height)
+        self._size = (width, height)
         self.detector = (
             MotionDetector(width, height, motion_params(self.motion_cfg))
             if self.motion_cfg.enabled

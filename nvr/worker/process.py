@@ -9,7 +9,8 @@ Threads (all in this process):
 
 A lost stream (error, timeout, or PyAV's silent end of demux) closes the open segment and
 reconnects with capped exponential backoff; the supervisor restarts the whole process if it
-dies or stops reporting.
+dies or stops reporting. A stream that breaks without disconnecting (broken timestamps, a
+resolution switch) starts a new segment and is reported for the catalog as a gap with its cause.
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ from nvr.messages import (
     MotionStarted,
     SetRecording,
     StopWorker,
+    StreamDiscontinuity,
     StreamDown,
     StreamStats,
     StreamUp,
 )
 from nvr.worker.frames import FrameSink
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
-from nvr.worker.source import StreamSource, TimedPacket
+from nvr.worker.source import Discontinuity, StreamSource, TimedPacket
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,9 @@ class StreamCounter:
         self.width = self.height = 0
         self.codec = ""
         self._window_start = time.monotonic()
+
+    def set_params(self, codec: str, width: int, height: int) -> None:
+        self.codec, self.width, self.height = codec, width, height
 
     def add(self, size: int) -> None:
         self.count += 1
@@ -243,6 +248,8 @@ class CameraWorker:
             assert source.stream is not None
             for tp in source.packets(self.stop):
                 stats.add(tp.size)
+                if tp.params is not None:
+                    stats.set_params(tp.params.codec, tp.params.width, tp.params.height)
                 self._decode(source, tp)
 
         # Without its analysis stream a camera cannot see motion: end any open event.
@@ -258,9 +265,21 @@ class CameraWorker:
         )
         up: bool | None = None  # announced stream state; None until the first packet or failure
         last_wall_ns: int | None = None  # capture time of the last packet: where a gap starts
+        # A break lasts until the next keyframe: no packet before it can start a segment.
+        broken: Discontinuity | None = None
+
+        def report_break(end_ns: int) -> None:
+            nonlocal broken
+            if broken is not None:
+                self.channel.send(
+                    StreamDiscontinuity(
+                        self.cam.id, broken.since_ns, max(end_ns, broken.since_ns), broken.cause
+                    )
+                )
+                broken = None
 
         def consume() -> None:
-            nonlocal up, last_wall_ns
+            nonlocal up, last_wall_ns, broken
             assert source.stream is not None
             self.recorder.set_input(source.stream)
             self.state = "live"
@@ -271,6 +290,15 @@ class CameraWorker:
                 if up is not True:  # also after a worker restart: closes the supervisor's gap
                     self.channel.send(StreamUp(self.cam.id, tp.wall_ns))
                     up = True
+                if tp.params is not None:
+                    self.main_stats.set_params(tp.params.codec, tp.params.width, tp.params.height)
+                if tp.discontinuity is not None:
+                    broke = tp.discontinuity
+                    if broken is not None:  # a second break before a keyframe: one gap
+                        broke = Discontinuity(f"{broken.cause}; {broke.cause}", broken.since_ns)
+                    broken = broke
+                if tp.keyframe:
+                    report_break(tp.wall_ns)
                 if self.sub_stats is None:
                     self._decode(source, tp)
                 self.recorder.on_packet(
@@ -283,12 +311,14 @@ class CameraWorker:
             if self.sub_stats is None:
                 self.sink.finish()
             self.state = "reconnecting"
+            report_break(last_wall_ns or time.time_ns())
             if up is not False:
                 at_ns = last_wall_ns or time.time_ns()
                 self.channel.send(StreamDown(self.cam.id, at_ns, str(err)))
                 up = False
 
         self._keep_connected(source, self.main_stats, consume, on_lost)
+        report_break(last_wall_ns or time.time_ns())
         self.recorder.close("worker stopping")
 
     def _decode(self, source: StreamSource, tp: TimedPacket) -> None:
@@ -316,7 +346,7 @@ class CameraWorker:
                 source.open()
                 assert source.stream is not None
                 ctx = source.stream.codec_context
-                stats.width, stats.height, stats.codec = ctx.width, ctx.height, ctx.name
+                stats.set_params(ctx.name, ctx.width, ctx.height)
                 stats.connected, self.error = True, None
                 log.info("%s: connected (%s %dx%d)", source.label, ctx.name, ctx.width, ctx.height)
                 consume()

@@ -7,6 +7,10 @@ A crash therefore loses at most the fragment being written.
 
 The recorder always keeps the last whole GOPs covering ``pre_roll_s`` in memory, so a recording
 that starts (motion, manual, panic) begins with the seconds before its trigger.
+
+A discontinuity (broken timestamps, new codec parameters) ends the segment and empties that
+buffer: a segment never mixes two media clocks, and its init (``moov``) always describes its
+samples -- after a resolution switch the next segment is written with the new parameter sets.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from nvr.durable import fsync_dir
 from nvr.fmp4 import playable_length
 from nvr.messages import SegmentClosed, SegmentOpened, WriteFailed
 from nvr.recovery import TAG_KEY, segment_tag
+from nvr.worker.params import StreamParams
 from nvr.worker.source import TimedPacket
 
 log = logging.getLogger(__name__)
@@ -105,6 +110,7 @@ class Recorder:
         self.buffer = GopBuffer(pre_roll_s)
         self.segment: _OpenSegment | None = None
         self.input_stream: av.video.stream.VideoStream | None = None
+        self.params: StreamParams | None = None  # in-band parameters replacing the input's
         self._motion_starts = 0  # motion events started so far on this camera
         self._written_dts: int | None = None  # last dts muxed from this input: never re-written
         self._retry_mono = 0.0  # no new segment before this (monotonic), after a write failure
@@ -124,6 +130,7 @@ class Recorder:
     def set_input(self, stream: av.video.stream.VideoStream) -> None:
         """A (re)connected input: its parameters may differ, so nothing buffered carries over."""
         self.input_stream = stream
+        self.params = None
         self.buffer.clear()
         self._written_dts = None
 
@@ -165,10 +172,17 @@ class Recorder:
     def _on_packet(
         self, tp: TimedPacket, reasons: list[str], motion_active: bool, motion_starts: int
     ) -> None:
-        if tp.discontinuity:
-            self.close("timestamps discontinuity")
+        broke = tp.discontinuity
+        if broke is not None or tp.params is not None:
+            # On the same clock the old segment ends where the next one starts: time is tiled.
+            same_clock = broke is None or broke.same_clock
+            self.close(
+                broke.cause if broke else "stream parameters set",
+                end_pts=tp.pts if same_clock else None,
+            )
             self.buffer.clear()
             self._written_dts = None
+            self.params = tp.params or self.params
         self.buffer.add(tp)
         seg = self.segment
         if seg is not None:
@@ -270,6 +284,10 @@ class Recorder:
         container = av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS)
         container.metadata[TAG_KEY] = segment_tag(self.camera_id, reason, first.wall_ns)
         stream = container.add_stream_from_template(self.input_stream)
+        if self.params is not None:
+            ctx = stream.codec_context
+            ctx.width, ctx.height = self.params.width, self.params.height
+            ctx.extradata = self.params.extradata
         rate = self.input_stream.average_rate or self.input_stream.guessed_rate or 15
         tb = self.input_stream.time_base or Fraction(1, 90000)
         frame_ticks = max(1, int(1 / (Fraction(rate) * tb)))

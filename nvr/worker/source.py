@@ -3,8 +3,10 @@
 Timestamps are validated, not patched: packets without a dts or with a dts that does not
 increase are dropped; a jump larger than ``MAX_DTS_JUMP_S`` forward or ``MAX_DTS_BACK_S``
 back (a camera that restarted its clock) marks a discontinuity (the recorder starts a new
-segment and the wall-clock anchor is reset). A stream that ends -- PyAV ends a dropped RTSP
-connection silently -- or times out raises ``StreamError``.
+segment, the wall-clock anchor is reset, and the break is cataloged as a gap with its cause).
+New codec parameters in-band (a resolution switch, see ``params``) are a discontinuity too,
+one that loses no time. A stream that ends -- PyAV ends a dropped RTSP connection silently --
+or times out raises ``StreamError``.
 
 Capture time: a packet cannot arrive before it was captured, so the wall time of the media
 clock's zero is the smallest ``arrival - media time`` seen so far. It settles once the burst of
@@ -31,6 +33,7 @@ import av
 
 from nvr.errors import StreamError
 from nvr.redact import redact_url
+from nvr.worker.params import ParamWatch, StreamParams
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,15 @@ MAX_DTS_JUMP_S = 10.0  # a larger forward jump between packets is a discontinuit
 MAX_DTS_BACK_S = 1.0  # a larger step back is a discontinuity; a smaller one drops the packet
 MAX_CLOCK_DRIFT_S = 10.0  # media time this far behind the wall clock re-anchors the stream
 OPEN_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Discontinuity:
+    """The stream broke just before a packet: why, and since when nothing was captured."""
+
+    cause: str
+    since_ns: int  # end of the last packet before the break; the packet's own time if none lost
+    same_clock: bool = False  # timestamps continue across it (new codec parameters only)
 
 
 @dataclass(slots=True)
@@ -50,7 +62,8 @@ class TimedPacket:
     wall_ns: int
     keyframe: bool
     size: int
-    discontinuity: bool  # timestamps broke before this packet: start a new segment
+    discontinuity: Discontinuity | None = None  # the stream broke before it: new segment
+    params: StreamParams | None = None  # codec parameters in force from this keyframe on
 
 
 def is_file_source(url: str) -> bool:
@@ -115,7 +128,9 @@ class StreamSource:
         assert self.container is not None and self.stream is not None
         raw = self._looped_raw(stop) if self._loop else self._demux()
         tb = self.stream.time_base or Fraction(1, 90000)
-        yield from validate(raw, tb, stop, self.label)
+        timed = validate(raw, tb, stop, self.label)
+        watch = ParamWatch.for_stream(self.stream)
+        yield from (timed if watch is None else track_params(timed, watch, self.label))
         if not stop.is_set():
             raise StreamError(f"{self.label}: stream ended (connection dropped or camera silent)")
 
@@ -166,7 +181,9 @@ def validate(
     origin: int | None = None  # pts at the media clock's zero
     offset_ns = 0  # wall time of media zero: the smallest arrival - media time seen
     last_dts: int | None = None
-    discontinuity = False
+    step_ns = 0  # the last regular dts step: how long the newest packet lasts
+    latest_ns = 0  # the latest capture time so far
+    cause: str | None = None  # why the stream broke before this packet
     for packet in raw:
         if stop.is_set():
             return
@@ -174,41 +191,66 @@ def validate(
         if dts is None or packet.size == 0:
             continue
         if last_dts is not None:
-            if last_dts - dts > max_back:  # the camera restarted its clock
-                log.warning(
-                    "%s: timestamps went back %.1f s; new segment",
-                    label,
-                    float((last_dts - dts) * tb),
-                )
-                origin, discontinuity = None, True
+            if last_dts - dts > max_back:
+                cause = f"timestamps went back {float((last_dts - dts) * tb):.1f} s (clock reset)"
             elif dts <= last_dts:
                 log.debug("%s: dropped packet with non-increasing dts %s", label, dts)
                 continue
-            if dts - last_dts > max_jump:
-                jump_s = float((dts - last_dts) * tb)
-                log.warning("%s: timestamps jumped %.1f s; new segment", label, jump_s)
-                origin, discontinuity = None, True
+            elif dts - last_dts > max_jump:
+                cause = f"timestamps jumped {float((dts - last_dts) * tb):.1f} s forward"
+            else:
+                step_ns = int((dts - last_dts) * tb * 1_000_000_000)
         pts = packet.pts if packet.pts is not None else dts
         now_ns = time.time_ns()
-        if origin is not None:
+        if origin is not None and cause is None:
             behind_ns = now_ns - (int((pts - origin) * tb * 1_000_000_000) + offset_ns)
             if behind_ns > max_drift_ns:
-                log.warning(
-                    "%s: media clock fell %.1f s behind the wall clock; new segment",
-                    label,
-                    behind_ns / 1e9,
-                )
-                origin, discontinuity = None, True
+                cause = f"media clock fell {behind_ns / 1e9:.1f} s behind the wall clock (stall)"
+        if cause is not None:
+            log.warning("%s: %s; new segment", label, cause)
+            origin = None
         if origin is None:
             origin, offset_ns = pts, now_ns
         media_ns = int((pts - origin) * tb * 1_000_000_000)
         offset_ns = min(offset_ns, now_ns - media_ns)
         wall_ns = media_ns + offset_ns
-        last_dts = dts
-        yield TimedPacket(
-            packet, pts, dts, wall_ns, bool(packet.is_keyframe), packet.size, discontinuity
-        )
-        discontinuity = False
+        broke = None
+        if cause is not None:
+            broke = Discontinuity(cause, min(latest_ns + step_ns, wall_ns))
+            latest_ns, cause = wall_ns, None
+        last_dts, latest_ns = dts, max(latest_ns, wall_ns)
+        yield TimedPacket(packet, pts, dts, wall_ns, bool(packet.is_keyframe), packet.size, broke)
+
+
+def track_params(
+    timed: Iterable[TimedPacket], watch: ParamWatch, label: str
+) -> Iterator[TimedPacket]:
+    """Set ``params`` on keyframes whose in-band parameter sets change.
+
+    The first keyframe's sets replace the SDP's silently (nothing was written yet); a later
+    change is a discontinuity on the same clock: no time is lost.
+    """
+    first_keyframe = True
+    for tp in timed:
+        if tp.keyframe:
+            old = watch.current
+            tp.params = watch.check(bytes(tp.packet))
+            if tp.params is not None and not first_keyframe:
+                new = tp.params
+                change = (
+                    f"stream parameters changed: {old.describe()} -> {new.describe()}"
+                    if old.describe() != new.describe()
+                    else f"stream parameters changed: new parameter sets, {new.describe()}"
+                )
+                log.warning("%s: %s; new segment", label, change)
+                broke = tp.discontinuity
+                tp.discontinuity = (
+                    Discontinuity(f"{broke.cause}; {change}", broke.since_ns)
+                    if broke
+                    else Discontinuity(change, tp.wall_ns, same_clock=True)
+                )
+            first_keyframe = False
+        yield tp
 
 
 def _describe(err: BaseException) -> str:

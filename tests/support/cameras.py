@@ -6,6 +6,7 @@ interpreter, not in the project's virtualenv; so this module never imports gi it
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import selectors
@@ -119,11 +120,18 @@ class RtspCamera:
         if proc is None:
             return
         _terminate(proc)
-        assert proc.stdout is not None
-        proc.stdout.close()
+        _close_pipes(proc)
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+    def set_size(self, mount: str, size: tuple[int, int], timeout_s: float = 10.0) -> None:
+        """Switch a playing mount's resolution mid-session (new SPS/PPS at the next IDR)."""
+        self._command(f"size {mount} {size[0]}x{size[1]}", timeout_s)
+
+    def shift_timestamps(self, mount: str, seconds: float, timeout_s: float = 10.0) -> None:
+        """Make a playing mount's RTP timestamps jump by ``seconds`` (negative: a clock reset)."""
+        self._command(f"shift {mount} {seconds}", timeout_s)
 
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections stay open but no data flows."""
@@ -155,12 +163,26 @@ class RtspCamera:
             raise RuntimeError("RtspCamera not started")
         return self._proc
 
+    def _command(self, line: str, timeout_s: float) -> None:
+        """Send one control command and wait for its answer (one at a time)."""
+        proc = self._running()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            if not sel.select(timeout_s):
+                raise RuntimeError(f"rtsp_camera did not answer {line!r} in {timeout_s} s")
+        reply = proc.stdout.readline().strip()
+        if reply != f"OK {line}":
+            raise RuntimeError(f"rtsp_camera refused {line!r}: {reply or 'no answer'}")
+
     def _launch(self) -> tuple[subprocess.Popen[str], IO[str]]:
         # stderr goes to a file: a pipe nobody drains could fill up and stall the server.
         stderr = tempfile.TemporaryFile("w+", prefix="rtsp_camera-")  # noqa: SIM115
         proc = subprocess.Popen(
             [SYSTEM_PYTHON, str(SCRIPT), *self._args],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # control commands (see rtsp_camera.py)
             stdout=subprocess.PIPE,
             stderr=stderr,
             env=_system_env(),
@@ -182,11 +204,18 @@ class RtspCamera:
                     return None
                 if not line:  # EOF: the process is exiting
                     status = proc.wait()
-                    proc.stdout.close()
+                    _close_pipes(proc)
                     return status
         _terminate(proc)
-        proc.stdout.close()
+        _close_pipes(proc)
         return "timeout"
+
+
+def _close_pipes(proc: subprocess.Popen[str]) -> None:
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):  # a dead server: nothing left to flush to
+                pipe.close()
 
 
 def _terminate(proc: subprocess.Popen[str]) -> None:

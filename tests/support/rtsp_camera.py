@@ -7,6 +7,14 @@ Run with the system interpreter (it needs python3-gi and GstRtspServer)::
 Mounts: ``/moving/main`` and ``/moving/sub`` (a textured box gliding over colour bars) and
 ``/still/main`` and ``/still/sub`` (colour bars, nothing moves). Prints ``READY rtsp://...`` once
 listening, exits on SIGTERM/SIGINT, when its parent goes away, or after ``--max-seconds``.
+
+Camera faults on a playing mount, one command per stdin line, each answered on stdout with
+``OK <command>`` or ``ERR <why>``; the RTSP session stays up:
+
+- ``size <mount> <W>x<H>``: switch the resolution; the encoder restarts with an IDR frame that
+  carries the new SPS/PPS in-band, as a camera does when its settings change;
+- ``shift <mount> <seconds>``: add seconds (negative: go back) to every RTP timestamp from now
+  on, as a camera whose clock jumps or resets does.
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstController", "1.0")
+gi.require_version("GstRtp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstController, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstController, GstRtp, GstRtspServer  # noqa: E402
 
 # Seconds for the moving box to cross the frame and back, horizontally and vertically.
 _PERIOD_X_S = 4.0
@@ -45,6 +54,11 @@ def _caps(w: int, h: int, fps: int) -> str:
     return f"video/x-raw,format=I420,width={w},height={h},framerate={fps}/1"
 
 
+def _scaler(w: int, h: int) -> str:
+    """Passthrough until the ``size`` command sets another size on the filter named size."""
+    return f"videoscale ! capsfilter name=size caps=video/x-raw,width={w},height={h}"
+
+
 def _encoder(kbps: int, gop: int) -> str:
     return (
         f"x264enc tune=zerolatency speed-preset=ultrafast bitrate={kbps} key-int-max={gop}"
@@ -55,7 +69,7 @@ def _encoder(kbps: int, gop: int) -> str:
 def still_launch(size: tuple[int, int], fps: int, gop: int, kbps: int) -> str:
     """Static colour bars: consecutive decoded frames are identical up to coding noise."""
     w, h = size
-    return f"( {_BARS} ! {_caps(w, h, fps)} ! {_encoder(kbps, gop)} )"
+    return f"( {_BARS} ! {_caps(w, h, fps)} ! {_scaler(w, h)} ! {_encoder(kbps, gop)} )"
 
 
 def _box(extent: int) -> int:
@@ -68,7 +82,7 @@ def moving_launch(size: tuple[int, int], fps: int, gop: int, kbps: int) -> str:
     w, h = size
     bw, bh = _box(w), _box(h)
     return (
-        f"( compositor name=mix ! {_caps(w, h, fps)} ! {_encoder(kbps, gop)}"
+        f"( compositor name=mix ! {_caps(w, h, fps)} ! {_scaler(w, h)} ! {_encoder(kbps, gop)}"
         f" {_BARS} ! {_caps(w, h, fps)} ! mix.sink_0"
         f" videotestsrc is-live=true pattern=circular ! {_caps(bw, bh, fps)} ! mix.sink_1 )"
     )
@@ -88,6 +102,63 @@ def _animate_box(media: GstRtspServer.RTSPMedia, size: tuple[int, int], horizon_
         for k in range(int(horizon_s / half) + 2):
             path.set(int(k * half * Gst.SECOND), float(span if k % 2 else 0))
         pad.add_control_binding(GstController.DirectControlBinding.new_absolute(pad, prop, path))
+
+
+class Faults:
+    """The playing media of each mount, and the camera faults the control commands inflict."""
+
+    def __init__(self) -> None:
+        self.media: dict[str, GstRtspServer.RTSPMedia] = {}
+        self.shift_90k: dict[str, int] = {}
+        self._pushing = False  # re-entry guard: our own rewritten packets pass the probe as is
+
+    def watch(self, factory: GstRtspServer.RTSPMediaFactory, mount: str) -> None:
+        def configure(_factory: object, media: GstRtspServer.RTSPMedia) -> None:
+            self.media[mount] = media
+            pay = media.get_element().get_by_name("pay0").get_static_pad("src")
+            pay.add_probe(Gst.PadProbeType.BUFFER, self._shift, mount)
+
+        factory.connect("media-configure", configure)
+
+    def command(self, line: str) -> str:
+        """Run one control command; the reply line."""
+        try:
+            verb, mount, value = line.split()
+        except ValueError:
+            return f"ERR expected '<size|shift> <mount> <value>', got {line!r}"
+        if mount not in self.media:
+            return f"ERR no client has played {mount} yet"
+        if verb == "size":
+            try:
+                w, h = _size(value)
+            except argparse.ArgumentTypeError as err:
+                return f"ERR {err}"
+            caps = Gst.Caps.from_string(f"video/x-raw,width={w},height={h}")
+            self.media[mount].get_element().get_by_name("size").set_property("caps", caps)
+        elif verb == "shift":
+            self.shift_90k[mount] = self.shift_90k.get(mount, 0) + round(float(value) * 90000)
+        else:
+            return f"ERR unknown command {verb!r}"
+        return f"OK {line}"
+
+    def _shift(self, pad: Gst.Pad, info: Gst.PadProbeInfo, mount: str) -> Gst.PadProbeReturn:
+        """Rewrite the RTP timestamp of a packet leaving the payloader (a copy: Python's
+        reference makes the original read-only)."""
+        shift = self.shift_90k.get(mount, 0)
+        if not shift or self._pushing:
+            return Gst.PadProbeReturn.OK
+        packet = info.get_buffer().copy_deep()
+        ok, rtp = GstRtp.RTPBuffer.map(packet, Gst.MapFlags.WRITE)
+        if not ok:
+            return Gst.PadProbeReturn.OK
+        rtp.set_timestamp((rtp.get_timestamp() + shift) % 2**32)
+        rtp.unmap()
+        self._pushing = True
+        try:
+            pad.push(packet)
+        finally:
+            self._pushing = False
+        return Gst.PadProbeReturn.DROP
 
 
 def _factory(launch: str) -> GstRtspServer.RTSPMediaFactory:
@@ -119,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     mounts = server.get_mount_points()
+    faults = Faults()
     streams = (("main", args.main_size, args.main_kbps), ("sub", args.sub_size, args.sub_kbps))
     for stream, size, kbps in streams:
         moving = _factory(moving_launch(size, args.fps, args.gop, kbps))
@@ -126,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
             "media-configure",
             lambda _f, media, size=size: _animate_box(media, size, args.max_seconds),
         )
+        faults.watch(moving, f"moving/{stream}")
         mounts.add_factory(f"/moving/{stream}", moving)
         still = _factory(still_launch(size, args.fps, args.gop, kbps))
+        faults.watch(still, f"still/{stream}")
         mounts.add_factory(f"/still/{stream}", still)
 
     if server.attach(None) == 0:
@@ -151,11 +225,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"READY rtsp://127.0.0.1:{args.port}", flush=True)
         return GLib.SOURCE_REMOVE
 
+    def control(_fd: int, _condition: GLib.IOCondition) -> bool:
+        line = sys.stdin.readline()
+        if not line:  # stdin closed (or /dev/null): no more commands
+            return GLib.SOURCE_REMOVE
+        print(faults.command(line.strip()), flush=True)
+        return GLib.SOURCE_CONTINUE
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, quit_loop)
     GLib.timeout_add(int(args.max_seconds * 1000), quit_loop)
     GLib.timeout_add_seconds(1, check_parent)
     GLib.idle_add(announce)
+    GLib.io_add_watch(sys.stdin.fileno(), GLib.PRIORITY_DEFAULT, GLib.IO_IN | GLib.IO_HUP, control)
     loop.run()
     return 0
 

@@ -1,0 +1,126 @@
+"""Camera faults inflicted mid-session through the real RTSP camera: a resolution switch and
+timestamps that jump or go back. Recording continues, each break is a gap row with its cause."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from nvr.catalog import Catalog, Gap, Recording
+from nvr.framering import FrameRing
+from tests.conftest import requires_rtsp, wait_for
+from tests.support.cameras import RtspCamera
+from tests.test_engine import camera_yaml, check_playable, config_yaml, live
+
+pytestmark = [requires_rtsp, pytest.mark.slow]
+
+MAIN_BEFORE, MAIN_AFTER = (1280, 720), (640, 360)
+SUB_BEFORE, SUB_AFTER = (320, 180), (480, 270)  # a larger sub frame: the ring is replaced
+
+
+@pytest.fixture
+def camera():
+    with RtspCamera(main_size=MAIN_BEFORE, sub_size=SUB_BEFORE) as cam:
+        yield cam
+
+
+def catalog_rows(storage: Path) -> tuple[list[Recording], list[Gap]]:
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        assert catalog.integrity_check() == ["ok"]
+        return catalog.recordings("cam"), catalog.gaps("cam")
+
+
+def frame_sizes(path: Path) -> set[tuple[int, int]]:
+    """Decode every frame of a segment; the sizes seen (raises on a broken file)."""
+    with av.open(str(path)) as container:
+        return {(f.width, f.height) for f in container.decode(video=0)}
+
+
+def stream_size(engine, stream: str) -> tuple[int, int]:
+    info = engine.health()["cameras"]["cam"][stream]
+    return info["width"], info["height"]
+
+
+def test_resolution_switch_mid_session_starts_a_segment_at_the_new_size(
+    camera, engine_factory, tmp_path
+):
+    storage = tmp_path / "storage"
+    engine = engine_factory(config_yaml(storage, camera_yaml("cam", camera, "still", segment_s=60)))
+    engine.start()
+    wait_for(live(engine, "cam"), 30, what="camera live")
+    assert stream_size(engine, "main") == MAIN_BEFORE
+    time.sleep(3)
+    switched_ns = time.time_ns()
+    camera.set_size("still/main", MAIN_AFTER)
+    camera.set_size("still/sub", SUB_AFTER)
+    wait_for(
+        lambda: (
+            stream_size(engine, "main") == MAIN_AFTER and stream_size(engine, "sub") == SUB_AFTER
+        ),
+        15,
+        what="the new size reported in /health",
+    )
+    ring = FrameRing.attach(engine.health()["cameras"]["cam"]["ring"])
+    try:
+        frame = wait_for(
+            lambda: (f := ring.latest()) is not None and f.width == SUB_AFTER[0] and f,
+            10,
+            what="sub frames at the new size in the ring",
+        )
+        assert (frame.width, frame.height) == SUB_AFTER
+    finally:
+        ring.close()
+    time.sleep(3)
+    assert engine.health()["cameras"]["cam"]["restarts"] == 0
+    assert engine.stop() == 0
+
+    rows, gaps = catalog_rows(storage)
+    assert [(r.width, r.height) for r in rows] == [MAIN_BEFORE, MAIN_AFTER], rows
+    before, after = rows
+    assert abs(after.start_ns - before.end_ns) < 0.2e9, "the switch lost time"
+    assert before.end_ns > switched_ns - 1e9 and after.end_ns > after.start_ns + 2e9
+    for row in rows:  # each file decodes fully at its own size, and its header says so
+        path = storage / "recordings" / row.file_path
+        assert frame_sizes(path) == {(row.width, row.height)}, row.file_path
+        with av.open(str(path)) as container:
+            ctx = container.streams.video[0].codec_context
+            assert (ctx.width, ctx.height) == (row.width, row.height)
+    check_playable(storage, rows)
+    assert [g.cause for g in gaps] == ["stream parameters changed: h264 1280x720 -> h264 640x360"]
+    gap = gaps[0]
+    assert gap.end_ns is not None and gap.end_ns - gap.start_ns < 0.2e9
+    assert abs(gap.start_ns - after.start_ns) < 0.2e9
+
+
+def test_timestamps_that_jump_or_go_back_are_survived_and_cataloged(
+    camera, engine_factory, tmp_path
+):
+    storage = tmp_path / "storage"
+    engine = engine_factory(config_yaml(storage, camera_yaml("cam", camera, "still", segment_s=60)))
+    engine.start()
+    wait_for(live(engine, "cam"), 30, what="camera live")
+    for seconds in (25, -60):  # the camera's clock jumps forward, then resets
+        time.sleep(3)
+        camera.shift_timestamps("still/main", seconds)
+    time.sleep(3)
+    health = engine.health()["cameras"]["cam"]
+    assert health["state"] == "live" and health["restarts"] == 0
+    assert engine.stop() == 0
+
+    rows, gaps = catalog_rows(storage)
+    assert len(rows) == 3, rows  # one segment per media clock
+    assert [g.cause for g in gaps] == [
+        "timestamps jumped 25.1 s forward",
+        "timestamps went back 59.9 s (clock reset)",
+    ]
+    # Each gap runs from the last frame before the break to the keyframe the next segment
+    # starts with (at most a GOP: no packet before it can start a segment).
+    for gap, (a, b) in zip(gaps, zip(rows, rows[1:], strict=False), strict=True):
+        assert gap.end_ns is not None and gap.end_ns - gap.start_ns < 1.2e9
+        assert abs(gap.start_ns - a.end_ns) < 0.2e9 and abs(gap.end_ns - b.start_ns) < 0.2e9
+    durations_s = [r.duration_90k / 90000 for r in rows]
+    assert max(durations_s) < 20 and 1.5 < durations_s[1] < 4, durations_s  # none spans a jump
+    check_playable(storage, rows)

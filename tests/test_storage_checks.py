@@ -1,0 +1,171 @@
+"""Storage checks at start: a missing, unmounted, read-only or foreign storage path ends in one
+clear error (exit status 2), never a crash loop; new, empty and pre-marker storage just works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nvr.errors import StorageError
+from nvr.supervisor.engine import STORAGE_MARKER, check_storage
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def on_root_fs(path: Path) -> bool:
+    return path.stat().st_dev == Path("/").stat().st_dev
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real, separately mounted filesystem (tmpfs) at ``tmp_path/disk``."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()})")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def nvr_run(tmp_path: Path, storage: Path, extra: str = "") -> subprocess.CompletedProcess[str]:
+    """``nvr run`` on a config with no camera; bounded by a timeout."""
+    config = tmp_path / "nvr.yaml"
+    config.write_text(
+        f"storage:\n  path: {storage}\n{extra}api:\n  port: 0\ncameras: []\n", encoding="utf-8"
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "nvr", "run", "-c", str(config), "--duration", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_new_folder_is_created_and_keeps_its_id(tmp_path):
+    storage = tmp_path / "a" / "b" / "storage"
+    storage_id = check_storage(storage)
+    assert storage.is_dir()
+    assert json.loads((storage / STORAGE_MARKER).read_text())["id"] == storage_id
+    assert check_storage(storage) == storage_id
+    assert sorted(os.listdir(storage)) == [STORAGE_MARKER], "the write probe left a file"
+
+
+def test_an_empty_disk_and_storage_from_before_markers_are_adopted(tmp_path):
+    fresh = tmp_path / "fresh"
+    (fresh / "lost+found").mkdir(parents=True)  # a freshly formatted disk
+    assert check_storage(fresh)
+    legacy = tmp_path / "legacy"
+    (legacy / "recordings" / "cam").mkdir(parents=True)
+    (legacy / "catalog.db").write_bytes(b"")
+    storage_id = check_storage(legacy)
+    assert json.loads((legacy / STORAGE_MARKER).read_text())["id"] == storage_id
+
+
+def test_a_foreign_folder_is_refused_untouched(tmp_path):
+    foreign = tmp_path / "other-disk"
+    foreign.mkdir()
+    for name in ("photos", "backup.tar", "notes.txt", "z"):
+        (foreign / name).write_text("x")
+    with pytest.raises(StorageError) as err:
+        check_storage(foreign)
+    message = str(err.value)
+    assert "wrong disk" in message and "photos" in message and "no nvr storage" in message
+    assert sorted(os.listdir(foreign)) == ["backup.tar", "notes.txt", "photos", "z"]
+
+
+def test_an_unreadable_marker_names_the_fix(tmp_path):
+    (tmp_path / STORAGE_MARKER).write_text("{not json")
+    with pytest.raises(StorageError, match="delete it and nvr writes a new one"):
+        check_storage(tmp_path)
+
+
+def test_a_path_under_an_unmounted_fstab_mount_point_is_refused(tmp_path):
+    disk = tmp_path / "mnt disk"  # fstab escapes the space as \040
+    disk.mkdir()  # the empty mount point directory, nothing mounted on it
+    fstab = tmp_path / "fstab"
+    escaped = str(disk).replace(" ", "\\040")
+    fstab.write_text(
+        "# <file system> <mount point> <type> <options> <dump> <pass>\n"
+        "UUID=1234 / ext4 errors=remount-ro 0 1\n"
+        "UUID=abcd none swap sw 0 0\n"
+        f"LABEL=nvr {escaped} ext4 defaults,nofail 0 2\n"
+    )
+    storage = disk / "nvr"
+    with pytest.raises(StorageError) as err:
+        check_storage(storage, fstab=fstab)
+    assert f"is on {disk}, a mount point in {fstab} that is not mounted" in str(err.value)
+    assert f"mount {disk}" in str(err.value)
+    assert not storage.exists(), "created on the root filesystem anyway"
+    assert check_storage(tmp_path / "elsewhere", fstab=fstab)  # outside it: fine
+
+
+def test_a_mounted_fstab_mount_point_and_require_mount(tmp_path, tmpfs):
+    fstab = tmp_path / "fstab"
+    fstab.write_text(f"tmpfs {tmpfs} tmpfs size=4m 0 0\n")
+    assert check_storage(tmpfs / "nvr", require_mount=True, fstab=fstab)
+    if on_root_fs(tmp_path):
+        with pytest.raises(StorageError, match="root filesystem, but storage.require_mount"):
+            check_storage(tmp_path / "nvr", require_mount=True)
+        assert not (tmp_path / "nvr").exists()
+
+
+def test_a_read_only_filesystem_is_named_with_the_fix(tmpfs):
+    storage = tmpfs / "nvr"
+    check_storage(storage)
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    with pytest.raises(StorageError) as err:
+        check_storage(storage)
+    assert str(err.value) == (
+        f"storage.path {storage} is on a read-only filesystem; remount it read-write "
+        f"(mount -o remount,rw {tmpfs}) or point storage.path at a writable disk"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through any permission")
+def test_a_folder_this_user_cannot_write_is_refused(tmp_path):
+    storage = tmp_path / "locked"
+    storage.mkdir(mode=0o555)
+    with pytest.raises(StorageError, match="not writable by this user"):
+        check_storage(storage)
+
+
+def test_nvr_run_exits_once_with_one_clear_error(tmp_path, tmpfs):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "somebody-elses.db").write_text("x")
+    storage = tmpfs / "nvr"
+    storage.mkdir()
+    (storage / STORAGE_MARKER).write_text(json.dumps({"id": "abc"}))
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    for path, cause in ((foreign, "wrong disk"), (storage, "read-only filesystem")):
+        result = nvr_run(tmp_path, path)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("nvr: error: storage.path"), lines
+        assert cause in lines[0] and "Traceback" not in result.stderr
+    if on_root_fs(tmp_path):
+        new = tmp_path / "new"
+        result = nvr_run(tmp_path, new, "  require_mount: true\n")
+        assert result.returncode == 2 and "storage.require_mount is true" in result.stderr
+    assert sorted(os.listdir(foreign)) == ["somebody-elses.db"]
+
+
+def test_nvr_run_starts_on_a_new_folder(tmp_path):
+    storage = tmp_path / "storage"
+    result = nvr_run(tmp_path, storage)
+    assert result.returncode == 0, result.stderr
+    assert (storage / STORAGE_MARKER).exists() and (storage / "catalog.db").exists()
