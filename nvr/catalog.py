@@ -341,15 +341,22 @@ class Catalog:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, durable: bool = False) -> Iterator[None]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); nested use joins the outer.
 
         An inner block adds nothing of its own: its writes commit or roll back with the outer one.
+        ``durable``: the commit is on disk when the block ends (the WAL is fsynced,
+        ``synchronous=FULL``), for a commit that a following file operation relies on across a
+        power cut; other commits may lose their last few to one (``synchronous=NORMAL``).
         """
         conn = self._writer()
         if conn.in_transaction:
+            if durable:
+                raise CatalogError("a durable transaction cannot join an outer transaction")
             yield
             return
+        if durable:
+            conn.execute("PRAGMA synchronous = FULL")
         try:
             conn.execute("BEGIN IMMEDIATE")
         except apsw.BusyError as exc:
@@ -361,6 +368,9 @@ class Catalog:
             if conn.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            if durable:
+                conn.execute("PRAGMA synchronous = NORMAL")
 
     # -- recordings -------------------------------------------------------------------------
 
@@ -540,12 +550,13 @@ class Catalog:
         """In one transaction, move these recordings' rows to ``garbage``; return the new rows.
 
         Protected and unknown ids are skipped. The caller then unlinks each file and drops its
-        garbage row (``drop_garbage``); see docs/catalog.md for the order.
+        garbage row (``drop_garbage``); see docs/catalog.md for the order. The commit is durable
+        before this returns: a power cut after an unlink must not bring the recording row back.
         """
         ids = json.dumps(sorted(set(recording_ids)))
         picked = "id IN (SELECT value FROM json_each(:ids)) AND protected = 0"
         params = {"ids": ids, "now": time.time_ns()}
-        with self.transaction():
+        with self.transaction(durable=True):
             conn = self._writer()
             conn.execute(
                 "UPDATE camera_usage SET recordings = recordings - gone.n,"

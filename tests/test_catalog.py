@@ -579,3 +579,34 @@ def test_batch_of_100k_recordings_then_indexed_range_query(cat: Catalog) -> None
         f" all cameras {all_cams_ms:.2f} ms (600 rows); event insert+link {link_ms:.2f} ms;"
         f" file {cat.path.stat().st_size / 1e6:.1f} MB"
     )
+
+
+def test_garbage_commit_is_durable_before_any_unlink(cat: Catalog) -> None:
+    """move_to_garbage fsyncs the WAL at its commit (synchronous=FULL for that commit only):
+    a power cut after the caller's unlinks must not bring the deleted rows back."""
+    a = cat.add_recording(rec("cam1", 0, 60))
+    conn = cat._writer()
+    statements: list[str] = []
+    synchronous_at_commit: list[int] = []
+
+    def trace(_cursor: apsw.Cursor, sql: str, _bindings: object) -> bool:
+        statements.append(sql.strip())
+        return True
+
+    def on_commit() -> bool:
+        synchronous_at_commit.append(conn.execute("PRAGMA synchronous").fetchall()[0][0])
+        return False  # go on with the commit
+
+    conn.exec_trace = trace
+    conn.set_commit_hook(on_commit)
+    try:
+        cat.move_to_garbage([a])
+        cat.add_recording(rec("cam1", 60, 120))
+    finally:
+        conn.exec_trace = None
+        conn.set_commit_hook(None)
+    assert synchronous_at_commit == [2, 1]  # FULL for the garbage commit, NORMAL after
+    assert statements[0] == "PRAGMA synchronous = FULL"
+    assert "PRAGMA synchronous = NORMAL" in statements
+    with cat.transaction(), pytest.raises(CatalogError, match="durable"):
+        cat.move_to_garbage([])
