@@ -15,5 +15,6 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("decode", "bench.decode:decode_rows"),
     Measurement("capacity", "bench.capacity:capacity_rows"),
     Measurement("retention", "bench.bench_retention:retention_rows"),
+    Measurement("recovery", "bench.recovery:recovery_rows"),
     Measurement("console", "bench.console:console_rows"),
 )

@@ -37,6 +37,9 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         "decode 1080p",
         "capacity",
         "console 9 tiles",
+        "retention plan",
+        "recovery after a crash",
+        "recovery with the catalog lost",
     ):
         assert any(name.startswith(expected) for name in names), (expected, names)
     for row in report["rows"]:
