@@ -14,16 +14,23 @@ limited-range YUV -> RGB with OpenCV's coefficients (``cv2.COLOR_YUV2RGB_I420``:
 at 0, times 1.164; V adds 1.596 to R and -0.813 to G; U adds 2.018 to B and -0.391 to G), clamped
 to 0..255 and divided by 255. Bars are black; alpha 1 everywhere.
 
-How it is fast (measured on the two-core Zen 5 build machine, 640x360 into 480x270 and 960x540):
+How it is fast (measured on two-core build machines, Zen 5 with AVX-512 and Zen 3 with AVX2,
+640x360 into 480x270 and 960x540):
 - Bilinear resampling is separable. Each source row a picture needs is resampled horizontally
   once (when the picture is no taller than the source, luma rows are blended vertically first,
   over the source width, so there are fewer of them), into a ring of rows that the output rows
   then blend vertically, converting colour and storing RGBA in one vectorised loop per row.
 - The horizontal pass is a gather (each output reads two source samples). It runs in blocks of
-  16 outputs whose taps fall within a 32-sample window: two vector loads and in-register
-  permutes (``_lerp_block``, a small LLVM IR intrinsic, as numba has no vector shuffles) instead
-  of 32 scalar loads. It is kept because nothing in plain numba comes close: the scalar gather
-  made the whole kernel three times slower (a hardware gather is slower still on Zen 5).
+  one vector register of outputs (16 with AVX-512, 8 with AVX2) whose taps fall within a window
+  of two registers: two vector loads and in-register permutes (``_lerp_block``, a small LLVM IR
+  intrinsic, as numba has no vector shuffles) instead of scalar loads. It is kept because
+  nothing in plain numba comes close: the scalar gather made the whole kernel three times
+  slower (a hardware gather is slower still on Zen 5). The permute must match the CPU
+  (``_permute_isa``): LLVM lowers the generic form well only with AVX-512; on an AVX2 CPU it
+  scalarised it and the kernel took 1.3 ms at 480x270, twice OpenCV's time, where ``vpermps``
+  takes 0.25 ms. Other CPUs use the scalar taps.
+- The planes are read as ``(sample - offset) * gain`` (``_fetch``): the YUV offsets and the R and
+  B gains cost once per source sample, not per output pixel.
 - The rows are processed in bands of ``_BAND`` output rows: the source rows a band needs, then
   the band's output. Every numba call (and every ``inline="always"`` helper) that takes arrays
   costs reference-count updates, atomic calls of a few ns each; with helpers called per row
@@ -51,8 +58,11 @@ import time
 from typing import Any
 
 import numpy as np
+from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
+from numba.core import config as numba_config
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
@@ -64,9 +74,32 @@ _CUB = np.float32(2116026 / 2**20 / 255)
 _CUG = np.float32(-409993 / 2**20 / 255)
 _CVG = np.float32(-852492 / 2**20 / 255)
 _CVR = np.float32(1673527 / 2**20 / 255)
-# Horizontal resampling runs in blocks of _LANES outputs whose taps lie within a window of
-# 2 * _LANES source samples (a downscale of up to about 2x); source rows carry that much padding.
-_LANES = 16
+# Planes are read as ``(sample - offset) * gain`` (resampling is linear, so the offsets and the
+# R and B gains are applied once per source sample, not per output pixel); green then takes
+# these ratios of the scaled chroma.
+_GV = np.float32(_CVG / _CVR)
+_GU = np.float32(_CUG / _CUB)
+
+
+def _permute_isa() -> str:
+    """How ``_lerp_block`` permutes in registers on this CPU: ``"avx512"`` (LLVM's generic
+    lowering of variable extracts, fast with AVX-512's two-source permutes), ``"avx2"``
+    (``vpermps`` called directly: LLVM scalarises the generic form there, which made the kernel
+    slower than the scalar taps), or ``""`` (no in-register permute: the scalar taps). A build
+    for another CPU (``NUMBA_CPU_NAME`` or ``NUMBA_CPU_FEATURES`` set) uses the scalar taps."""
+    if getattr(numba_config, "CPU_NAME", None) or getattr(numba_config, "CPU_FEATURES", None):
+        return ""
+    features = llvm.get_host_cpu_features()
+    if features.get("avx512f") and features.get("avx512vl"):
+        return "avx512"
+    return "avx2" if features.get("avx2") else ""
+
+
+_PERMUTE = _permute_isa()
+# Horizontal resampling runs in blocks of _LANES outputs (a vector register's worth) whose taps
+# lie within a window of 2 * _LANES source samples (a downscale of up to about 2x); source rows
+# carry that much padding.
+_LANES = 16 if _PERMUTE == "avx512" else 8
 _PAD = 2 * _LANES
 # Output rows per band (see the module's docstring).
 _BAND = 16
@@ -136,7 +169,7 @@ def _taps(src, dst, size, chroma):
     blocks = dst // _LANES
     base = np.empty(blocks, np.int64)
     rel = np.zeros(dst, np.int32)
-    fits = True
+    fits = _PERMUTE != ""
     for b in range(blocks):
         base[b] = index[b * _LANES]
         for d in range(b * _LANES, (b + 1) * _LANES):
@@ -239,6 +272,11 @@ def _lerp_codegen(context, builder, signature, args):
     ]
 
     def permute(vec, lanes):
+        if _PERMUTE == "avx2":  # _LANES == 8: one vpermps
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vf, [vf, vi]), "llvm.x86.avx2.permps"
+            )
+            return builder.call(fn, [vec, lanes])
         out = ir.Constant(vf, ir.Undefined)
         for k in range(_LANES):
             lane = builder.extract_element(lanes, ir.Constant(i32, k))
@@ -271,28 +309,30 @@ def _lerp_block(typingctx, src, start, rel, frac, d0, dst, to):
     return types.void(src, start, rel, frac, d0, dst, to), _lerp_codegen
 
 
-@njit(cache=True, nogil=True)
-def _fetch(p, taps, jobs, j0, j1, line, ring):
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _fetch(p, scaled, taps, jobs, j0, j1, line, ring):
     """Jobs ``j0 .. j1`` of ``_rows``: blend two rows of plane ``p`` (or take one) into ``line``
-    (float32, padded with the last sample), resample it at ``taps`` into a row of ``ring``.
+    (float32 ``(sample - offset) * gain`` with ``scaled = (offset, gain)``, padded with the last
+    sample), resample it at ``taps`` into a row of ``ring``.
 
     Loops written out rather than in helpers: a helper taking arrays, called per row, costs
     reference-count updates (see the module's docstring).
     """
     rows, weights = jobs
     index, frac, base, rel, fits = taps
+    offset, gain = scaled
     w = p.shape[1]
     blocks = base.shape[0] if fits else 0
     for j in range(j0, j1):
         r0, r1, k = rows[j, 0], rows[j, 1], rows[j, 2]
         if r0 == r1:
             for c in range(w):
-                line[c] = p[r0, c]
+                line[c] = (np.float32(p[r0, c]) - offset) * gain
         else:
             f = weights[j]
             for c in range(w):
                 a = np.float32(p[r0, c])
-                line[c] = a + f * (np.float32(p[r1, c]) - a)
+                line[c] = (a + f * (np.float32(p[r1, c]) - a) - offset) * gain
         for c in range(w, w + _PAD):
             line[c] = line[w - 1]
         for b in range(blocks):
@@ -304,11 +344,12 @@ def _fetch(p, taps, jobs, j0, j1, line, ring):
             ring[k, d] = a + frac[d] * (line[i + 1] - a)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _rgba_rows(luma, u, v, vertical, t0, t1, picture):
-    """Output rows ``t0 .. t1`` of the picture from the rings of resampled rows: blend them
-    vertically, convert to RGB, store RGBA. Bound by the stores: about as fast as filling the
-    texture.
+    """Output rows ``t0 .. t1`` of the picture from the rings of resampled rows (scaled as
+    ``_picture`` fetches them): blend them vertically, convert to RGB, store RGBA. With AVX-512
+    about as fast as filling the texture; with AVX2, twice that (the arithmetic and the
+    interleaving shuffles).
 
     ``vertical``: the ``vertical`` of ``_rows`` for luma and for chroma; ``picture``:
     ``(flat, pitch, py, px)``, the tile as ``_convert`` makes it and where the picture starts
@@ -327,13 +368,12 @@ def _rgba_rows(luma, u, v, vertical, t0, t1, picture):
         start = (py + t) * pitch + 4 * px
         orow = flat[start : start + 4 * n]
         for d in range(n):
-            lum = luma[lt, d] + fy * (luma[lb, d] - luma[lt, d])
-            cu = u[ct, d] + cf * (u[cb, d] - u[ct, d]) - np.float32(128.0)
-            cv = v[ct, d] + cf * (v[cb, d] - v[ct, d]) - np.float32(128.0)
-            yc = max(lum - np.float32(16.0), zero) * _CY
-            orow[4 * d] = min(max(yc + _CVR * cv, zero), one)
-            orow[4 * d + 1] = min(max(yc + _CVG * cv + _CUG * cu, zero), one)
-            orow[4 * d + 2] = min(max(yc + _CUB * cu, zero), one)
+            yc = max(luma[lt, d] + fy * (luma[lb, d] - luma[lt, d]), zero)
+            cu = u[ct, d] + cf * (u[cb, d] - u[ct, d])
+            cv = v[ct, d] + cf * (v[cb, d] - v[ct, d])
+            orow[4 * d] = min(max(yc + cv, zero), one)
+            orow[4 * d + 1] = min(max(yc + _GV * cv + _GU * cu, zero), one)
+            orow[4 * d + 2] = min(max(yc + cu, zero), one)
             orow[4 * d + 3] = one
 
 
@@ -352,9 +392,9 @@ def _picture(y, u, v, tile, plan):
     for b in range(luma_bands.shape[0] - 1):
         lj0, lj1 = luma_bands[b], luma_bands[b + 1]
         cj0, cj1 = chroma_bands[b], chroma_bands[b + 1]
-        _fetch(y, luma_x, luma_jobs, lj0, lj1, line, luma)
-        _fetch(u, chroma_x, chroma_jobs, cj0, cj1, line, u_ring)
-        _fetch(v, chroma_x, chroma_jobs, cj0, cj1, line, v_ring)
+        _fetch(y, (np.float32(16.0), _CY), luma_x, luma_jobs, lj0, lj1, line, luma)
+        _fetch(u, (np.float32(128.0), _CUB), chroma_x, chroma_jobs, cj0, cj1, line, u_ring)
+        _fetch(v, (np.float32(128.0), _CVR), chroma_x, chroma_jobs, cj0, cj1, line, v_ring)
         t0 = b * _BAND
         t1 = min(t0 + _BAND, ph)
         _rgba_rows(luma, u_ring, v_ring, (luma_v, chroma_v), t0, t1, (flat, pitch, py, px))

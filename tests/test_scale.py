@@ -341,3 +341,20 @@ def test_unusable_outputs_are_refused(
             scale.yuv420_to_rgba(y, u, v, out)
         assert np.array_equal(np.asarray(out), before)
     assert len(scale._kernel.signatures) == warmed
+
+
+@pytest.mark.parametrize(("tile_w", "tile_h"), [(480, 270), (960, 540), (320, 180), (1280, 720)])
+def test_scalar_taps_equal_the_vector_permute(tile_w: int, tile_h: int) -> None:
+    """A CPU without an in-register permute (``_permute_isa() == ""``) takes the scalar taps:
+    the same texture, to float rounding."""
+    y, u, v = _planes(640, 360, seed=13)
+    vector = np.zeros((tile_h, tile_w, 4), np.float32)
+    scale.yuv420_to_rgba(y, u, v, vector)
+    fit, luma_x, chroma_x, luma_rows, chroma_rows = scale._make_plan(
+        *y.shape, *u.shape, tile_h, tile_w
+    )
+    assert luma_x[4] == chroma_x[4] == (scale._PERMUTE != "")  # the vector path ran above
+    scalar_plan = (fit, (*luma_x[:4], False), (*chroma_x[:4], False), luma_rows, chroma_rows)
+    scalar = np.zeros_like(vector)
+    scale._kernel(y, u, v, scalar, scalar_plan)
+    np.testing.assert_allclose(scalar, vector, atol=1e-6)
