@@ -3,7 +3,7 @@
 - **After a crash** (the usual case): 1,000 cataloged segments whose files are all there, plus
   one interrupted segment per camera, cut mid-fragment and not yet cataloged.
 - **Catalog lost** (the worst case): the same 1,000 files and no row at all, so every file is
-  an orphan indexed from its own tag (camera, type, start) and measured with PyAV.
+  an orphan indexed from its own tag (camera, type, start) and its fragments' boxes.
 
 Every file is a real fragmented MP4 of a default 60 s segment: the demo camera's 1080p main clip
 (12 s) remuxed five times in a row, 60 fragments. The complete ones are hard links to one file:
@@ -154,6 +154,6 @@ def recovery_rows(quick: bool) -> list[Row]:
             m["catalog_lost_s"],
             below=60,
             group="recovery",
-            note=f"{m['catalog_lost_ms_per_segment']} ms per segment (tag read, PyAV demux)",
+            note=f"{m['catalog_lost_ms_per_segment']} ms per segment (boxes read, no video data)",
         ),
     ]

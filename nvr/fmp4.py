@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -96,3 +97,141 @@ def cut_to_playable(path: Path) -> tuple[int, int, int]:
             fh.flush()
             os.fsync(fh.fileno())
     return before, after, fragments
+
+
+# -- what a segment holds, read from its boxes (recovery: no demuxing, no video data read) ----
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"udta", b"moof", b"traf"}
+_CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc"}
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentInfo:
+    """The first video track of a segment, as its ``moov`` and complete fragments describe it."""
+
+    codec: str  # "h264", "hevc", or the sample entry's four letters
+    width: int
+    height: int
+    timescale: int  # ticks per second of the times below
+    first_dts: int  # decode time of the first sample
+    end_dts: int  # decode time just after the last sample of the last fragment read
+    fragments: int
+    comment: str | None  # the ``©cmt`` metadata item, where the recorder writes its tag
+
+    @property
+    def duration_90k(self) -> int:
+        return (self.end_dts - self.first_dts) * 90000 // self.timescale
+
+
+def _children(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """Boxes in ``data[start:end]`` as (type, payload start, box end); raises on a broken one."""
+    offset = start
+    while offset + HEADER.size <= end:
+        size, kind = HEADER.unpack_from(data, offset)
+        payload = offset + HEADER.size
+        if size == 1:
+            size, payload = _U64.unpack_from(data, payload)[0], payload + 8
+        elif size == 0:
+            size = end - offset
+        if size < payload - offset or offset + size > end:
+            raise ValueError(f"broken {kind!r} box at {offset}")
+        yield kind, payload, offset + size
+        offset += size
+
+
+def _find(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> tuple[int, int] | None:
+    """(payload start, end) of the first box along ``path`` below ``data[start:end]``."""
+    for kind, payload, box_end in _children(data, start, end):
+        if kind == path[0]:
+            return (payload, box_end) if len(path) == 1 else _find(data, payload, box_end, path[1:])
+    return None
+
+
+def _comment(moov: bytes) -> str | None:
+    """The ``udta/meta/ilst/©cmt/data`` text (``meta`` with or without its version field)."""
+    meta = _find(moov, 0, len(moov), (b"udta", b"meta"))
+    if meta is None:
+        return None
+    start, end = meta
+    if moov[start + 4 : start + 8] != b"hdlr":  # a full box: version and flags come first
+        start += 4
+    data = _find(moov, start, end, (b"ilst", b"\xa9cmt", b"data"))
+    if data is None:
+        return None
+    return moov[data[0] + 8 : data[1]].decode("utf-8", errors="replace")  # after type, locale
+
+
+def _track(moov: bytes) -> tuple[str, int, int, int, int]:
+    """(codec, width, height, timescale, default sample duration) of the first track."""
+    trak = _find(moov, 0, len(moov), (b"trak",))
+    mdhd = trak and _find(moov, *trak, (b"mdia", b"mdhd"))
+    stsd = trak and _find(moov, *trak, (b"mdia", b"minf", b"stbl", b"stsd"))
+    tkhd = trak and _find(moov, *trak, (b"tkhd",))
+    if not (trak and mdhd and stsd and tkhd):
+        raise ValueError("moov has no complete video track")
+    timescale = _U32.unpack_from(moov, mdhd[0] + (20 if moov[mdhd[0]] == 1 else 12))[0]
+    entry = moov[stsd[0] + 12 : stsd[0] + 16]
+    width, height = (v >> 16 for v in struct.unpack_from(">II", moov, tkhd[1] - 8))
+    trex = _find(moov, 0, len(moov), (b"mvex", b"trex"))
+    default = _U32.unpack_from(moov, trex[0] + 12)[0] if trex else 0
+    if timescale == 0:
+        raise ValueError("track timescale is 0")
+    return _CODECS.get(entry, entry.decode("ascii", "replace")), width, height, timescale, default
+
+
+def _fragment_times(moof: bytes, default_duration: int) -> tuple[int | None, int]:
+    """(base decode time or None without ``tfdt``, summed sample durations) of a fragment."""
+    traf = _find(moof, 0, len(moof), (b"traf",))
+    if traf is None:
+        raise ValueError("moof without traf")
+    base: int | None = None
+    total = 0
+    for kind, p, _end in _children(moof, *traf):
+        if kind == b"tfhd":
+            flags = _U32.unpack_from(moof, p)[0] & 0xFFFFFF
+            at = p + 8 + (8 if flags & 0x01 else 0) + (4 if flags & 0x02 else 0)
+            if flags & 0x08:
+                default_duration = _U32.unpack_from(moof, at)[0]
+        elif kind == b"tfdt":
+            base = (_U64 if moof[p] == 1 else _U32).unpack_from(moof, p + 4)[0]
+        elif kind == b"trun":
+            flags = _U32.unpack_from(moof, p)[0] & 0xFFFFFF
+            count = _U32.unpack_from(moof, p + 4)[0]
+            at = p + 8 + (4 if flags & 0x01 else 0) + (4 if flags & 0x04 else 0)
+            if not flags & 0x100:
+                total += count * default_duration
+                continue
+            stride = 4 * bin(flags & 0xF00).count("1")
+            total += sum(_U32.unpack_from(moof, at + i * stride)[0] for i in range(count))
+    return base, total
+
+
+def segment_info(path: Path, length: int | None = None) -> SegmentInfo:
+    """Read a segment's track and the times of its complete fragments from its boxes alone, up
+    to ``length`` bytes (``playable_length``; the whole file if None). A few small reads per
+    fragment: the video data is skipped. Raises ``ValueError`` for a file it cannot read."""
+    size = path.stat().st_size if length is None else length
+    moov: bytes | None = None
+    track: tuple[str, int, int, int, int] | None = None
+    first: int | None = None
+    end = fragments = 0
+    with path.open("rb") as fh:
+        for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
+            if kind not in (b"moov", b"moof"):
+                continue
+            fh.seek(offset)
+            raw = fh.read(box_size)
+            body = raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
+            if kind == b"moov":
+                moov, track = body, _track(body)
+            elif track is not None:
+                base, duration = _fragment_times(body, track[4])
+                start = end if base is None else base
+                first = start if first is None else first
+                end, fragments = start + duration, fragments + 1
+    if moov is None or track is None:
+        raise ValueError("no moov box")
+    codec, width, height, timescale, _ = track
+    return SegmentInfo(codec, width, height, timescale, first or 0, end, fragments, _comment(moov))

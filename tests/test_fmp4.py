@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from nvr.fmp4 import boxes, cut_to_playable, playable_length
+from nvr.fmp4 import boxes, cut_to_playable, playable_length, segment_info
 from nvr.recovery import recover_segment
 from nvr.worker.recorder import FMP4_OPTIONS
 
@@ -91,3 +91,48 @@ def test_a_hole_swallowed_by_a_full_disk_is_cut_before_the_damaged_fragment(segm
     _, _, fragments = cut_to_playable(copy)
     assert fragments == 2
     assert frames(copy) == 2 * FPS
+
+
+def pyav_view(path: Path) -> tuple[str, int, int, int, str | None]:
+    """What PyAV says of a segment: codec, size, duration in 90 kHz (decode span), comment."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        dts = [p.dts for p in container.demux(stream) if p.dts is not None]
+        step = dts[1] - dts[0]
+        span_90k = int((dts[-1] + step - dts[0]) * stream.time_base * 90000)
+        ctx = stream.codec_context
+        return ctx.name, ctx.width, ctx.height, span_90k, container.metadata.get("comment")
+
+
+@pytest.mark.parametrize(("codec", "bframes"), [("libx264", 0), ("libx264", 3), ("libx265", 0)])
+def test_segment_info_from_boxes_matches_pyav(tmp_path, codec, bframes):
+    path = tmp_path / "seg.mp4"
+    with av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS) as out:
+        out.metadata["comment"] = "nvr-segment camera=cam type=motion start_ns=7"
+        stream = out.add_stream(codec, rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 352, 198, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(FPS), "bf": str(bframes)}
+        if codec == "libx265":
+            stream.options |= {"x265-params": "log-level=error:keyint=15:min-keyint=15"}
+        for i in range(3 * FPS):
+            img = np.full((198, 352, 3), i * 5 % 256, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    info = segment_info(path)
+    name, width, height, span_90k, comment = pyav_view(path)
+    assert (info.codec, info.width, info.height, info.comment) == (name, width, height, comment)
+    assert info.fragments == 3 and info.duration_90k == span_90k == 3 * 90000
+
+
+def test_segment_info_reads_only_the_complete_fragments(segment, tmp_path):
+    copy = tmp_path / "seg.mp4"
+    data = segment.read_bytes()
+    copy.write_bytes(data[: int(len(data) * 0.6)])
+    length, fragments = playable_length(copy)
+    info = segment_info(copy, length)
+    assert info.fragments == fragments == 2 and info.duration_90k == 2 * 90000
+    with pytest.raises(ValueError, match="moov"):
+        copy.write_bytes(data[:30])
+        segment_info(copy)
