@@ -58,11 +58,11 @@ import time
 from typing import Any
 
 import numpy as np
-from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.core import config as numba_config
+from numba.core.codegen import get_host_cpu_features
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
@@ -82,17 +82,17 @@ _GU = np.float32(_CUG / _CUB)
 
 
 def _permute_isa() -> str:
-    """How ``_lerp_block`` permutes in registers on this CPU: ``"avx512"`` (LLVM's generic
-    lowering of variable extracts, fast with AVX-512's two-source permutes), ``"avx2"``
-    (``vpermps`` called directly: LLVM scalarises the generic form there, which made the kernel
-    slower than the scalar taps), or ``""`` (no in-register permute: the scalar taps). A build
-    for another CPU (``NUMBA_CPU_NAME`` or ``NUMBA_CPU_FEATURES`` set) uses the scalar taps."""
-    if getattr(numba_config, "CPU_NAME", None) or getattr(numba_config, "CPU_FEATURES", None):
-        return ""
-    features = llvm.get_host_cpu_features()
-    if features.get("avx512f") and features.get("avx512vl"):
+    """How ``_lerp_block`` permutes in registers, given the CPU features numba compiles for (and
+    keys its cache on): ``"avx512"`` (LLVM's generic lowering of variable extracts, fast with
+    AVX-512's two-source permutes), ``"avx2"`` (``vpermps`` called directly: LLVM scalarises the
+    generic form there, which made the kernel slower than the scalar taps), or ``""`` (no
+    in-register permute, e.g. ``NUMBA_ENABLE_AVX=0`` or another architecture: the scalar taps).
+    """
+    features = getattr(numba_config, "CPU_FEATURES", None) or get_host_cpu_features()
+    enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
+    if {"avx512f", "avx512vl"} <= enabled:
         return "avx512"
-    return "avx2" if features.get("avx2") else ""
+    return "avx2" if "avx2" in enabled else ""
 
 
 _PERMUTE = _permute_isa()

@@ -14,7 +14,7 @@ import json
 import os
 import time
 from collections.abc import Container, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -345,32 +345,34 @@ class Catalog:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); nested use joins the outer.
 
         An inner block adds nothing of its own: its writes commit or roll back with the outer one.
-        ``durable``: the commit is on disk when the block ends (the WAL is fsynced,
+        ``durable``: the commit is on disk when it returns (the WAL is fsynced,
         ``synchronous=FULL``), for a commit that a following file operation relies on across a
         power cut; other commits may lose their last few to one (``synchronous=NORMAL``).
+        SQLite reads this setting only outside a transaction, so a durable block inside another
+        joins it like any inner block: the outer block must be durable itself.
         """
         conn = self._writer()
         if conn.in_transaction:
-            if durable:
-                raise CatalogError("a durable transaction cannot join an outer transaction")
             yield
             return
         if durable:
             conn.execute("PRAGMA synchronous = FULL")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except apsw.BusyError as exc:
-            raise _open_error(self.path, False, exc) from exc
-        try:
-            yield
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
-                conn.execute("ROLLBACK")
-            raise
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except apsw.BusyError as exc:
+                raise _open_error(self.path, False, exc) from exc
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back (disk full, I/O error)
+                    conn.execute("ROLLBACK")
+                raise
         finally:
             if durable:
-                conn.execute("PRAGMA synchronous = NORMAL")
+                with suppress(apsw.Error):  # never hide the error being raised
+                    conn.execute("PRAGMA synchronous = NORMAL")
 
     # -- recordings -------------------------------------------------------------------------
 

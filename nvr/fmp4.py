@@ -104,6 +104,7 @@ def cut_to_playable(path: Path) -> tuple[int, int, int]:
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"udta", b"moof", b"traf"}
 _CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc"}
 _U32 = struct.Struct(">I")
+MAX_SEGMENT_S = 86_400  # no segment is longer: larger spans are corrupt times
 _U64 = struct.Struct(">Q")
 
 
@@ -228,10 +229,14 @@ def segment_info(path: Path, length: int | None = None) -> SegmentInfo:
                 moov, track = body, _track(body)
             elif track is not None:
                 base, duration = _fragment_times(body, track[4])
+                if base is not None and fragments and base < end:
+                    raise ValueError(f"fragment {fragments + 1} starts at {base}, before {end}")
                 start = end if base is None else base
                 first = start if first is None else first
                 end, fragments = start + duration, fragments + 1
     if moov is None or track is None:
         raise ValueError("no moov box")
+    if first is not None and not 0 <= end - first <= MAX_SEGMENT_S * track[3]:
+        raise ValueError(f"fragment times run from {first} to {end}: not a segment's span")
     codec, width, height, timescale, _ = track
     return SegmentInfo(codec, width, height, timescale, first or 0, end, fragments, _comment(moov))

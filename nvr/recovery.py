@@ -2,7 +2,7 @@
 
 Write order (``docs/recording.md``): a worker reports a segment only after closing and fsyncing
 it, so a crash leaves the open segment uncataloged and possibly cut mid-fragment. Such a file is
-cut after its last complete fragment, fsynced, measured with PyAV and cataloged as
+cut after its last complete fragment, fsynced, measured from its boxes and cataloged as
 ``repaired``. Every segment carries a tag in its ``moov`` metadata (camera, recording type,
 start time), written before any video, so a file found without a catalog row can be indexed
 from the file alone. Everything is read from the boxes (``nvr.fmp4.segment_info``): a few small
@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nvr.catalog import Catalog, NewRecording
+from nvr.catalog import RECORDING_TYPES, Catalog, NewRecording
 from nvr.fmp4 import cut_to_playable, segment_info
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class RecoveryReport:
     orphans_indexed: int = 0
     repaired: int = 0
     removed_unplayable: int = 0
+    unreadable: int = 0  # segment files left as they are, uncataloged (see the log)
     marked_missing: int = 0
     integrity: list[str] = field(default_factory=lambda: ["ok"])
     seconds: float = 0.0
@@ -79,7 +80,11 @@ def recover_segment(
         return None
     tag = parse_tag(info.comment)
     duration_90k = info.duration_90k
-    start_ns = int(tag.get("start_ns", start_ns))
+    tagged_start = tag.get("start_ns", "")
+    start_ns = int(tagged_start) if tagged_start.isdigit() else start_ns
+    if tag.get("type") in RECORDING_TYPES:
+        recording_type = tag["type"]
+    camera_id = tag.get("camera") or camera_id
     log.warning(
         "%s: recovered segment %s: %d fragment(s), %.1f s%s",
         camera_id,
@@ -89,13 +94,13 @@ def recover_segment(
         f", cut {before - after} trailing bytes" if after < before else "",
     )
     return NewRecording(
-        camera_id=tag.get("camera", camera_id),
+        camera_id=camera_id,
         start_ns=start_ns,
         end_ns=start_ns + duration_90k * 1_000_000_000 // 90000,
         duration_90k=duration_90k,
         file_path=rel_path,
         size_bytes=after,
-        recording_type=tag.get("type", recording_type),
+        recording_type=recording_type,
         video_codec=info.codec,
         width=info.width,
         height=info.height,
@@ -141,9 +146,17 @@ def recover_storage(catalog: Catalog, root: Path) -> RecoveryReport:
             mtime_ns = (root / rel_path).stat().st_mtime_ns
             rec = recover_segment(root, rel_path, camera_id, "continuous", mtime_ns)
             if rec is None:
-                report.removed_unplayable += 1
+                if (root / rel_path).exists():
+                    report.unreadable += 1
+                else:
+                    report.removed_unplayable += 1
                 continue
-            catalog.add_recording(rec)
+            try:
+                catalog.add_recording(rec)
+            except ValueError as err:  # a file whose tag or times no row can hold
+                log.error("segment %s cannot be cataloged (%s); left as it is", rel_path, err)
+                report.unreadable += 1
+                continue
             report.orphans_indexed += 1
             report.repaired += rec.status == "repaired"
         gone = [p for p, status in cataloged.items() if p not in on_disk and status != "missing"]
@@ -158,6 +171,13 @@ def recover_storage(catalog: Catalog, root: Path) -> RecoveryReport:
             report.removed_unplayable,
             report.marked_missing,
             report.seconds,
+        )
+    if report.unreadable:
+        log.error(
+            "recovery: %d segment file(s) could not be read and were left uncataloged (each "
+            "is named above); move them out of %s to silence this",
+            report.unreadable,
+            root,
         )
     else:
         log.info(

@@ -608,5 +608,17 @@ def test_garbage_commit_is_durable_before_any_unlink(cat: Catalog) -> None:
     assert synchronous_at_commit == [2, 1]  # FULL for the garbage commit, NORMAL after
     assert statements[0] == "PRAGMA synchronous = FULL"
     assert "PRAGMA synchronous = NORMAL" in statements
-    with cat.transaction(), pytest.raises(CatalogError, match="durable"):
-        cat.move_to_garbage([])
+
+    # Inside an outer block it joins that block: the outer one must be durable itself.
+    b = cat.add_recording(rec("cam1", 120, 180))
+    c = cat.add_recording(rec("cam1", 180, 240))
+    synchronous_at_commit.clear()
+    conn.set_commit_hook(on_commit)
+    try:
+        with cat.transaction():
+            cat.move_to_garbage([b])
+        with cat.transaction(durable=True):
+            cat.move_to_garbage([c])
+    finally:
+        conn.set_commit_hook(None)
+    assert synchronous_at_commit == [1, 2]

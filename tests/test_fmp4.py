@@ -9,8 +9,9 @@ import av
 import numpy as np
 import pytest
 
+from nvr.catalog import Catalog
 from nvr.fmp4 import boxes, cut_to_playable, playable_length, segment_info
-from nvr.recovery import recover_segment
+from nvr.recovery import recover_segment, recover_storage
 from nvr.worker.recorder import FMP4_OPTIONS
 
 FPS = 15
@@ -136,3 +137,51 @@ def test_segment_info_reads_only_the_complete_fragments(segment, tmp_path):
     with pytest.raises(ValueError, match="moov"):
         copy.write_bytes(data[:30])
         segment_info(copy)
+
+
+def _patch_tfdt(data: bytes, fragment: int, value: int) -> bytes:
+    """``data`` with the ``tfdt`` of its ``fragment``-th moof set to ``value`` (version 1)."""
+    at = -1
+    for _ in range(fragment + 1):
+        at = data.index(b"tfdt", at + 1)
+    assert data[at + 4] == 1  # version 1: a 64-bit decode time
+    return data[: at + 8] + value.to_bytes(8, "big") + data[at + 16 :]
+
+
+@pytest.mark.parametrize("tfdt", [0, 2**62], ids=["goes-back", "absurd"])
+def test_corrupt_fragment_times_leave_the_file_uncataloged_and_recovery_going(
+    segment, tmp_path, tfdt
+):
+    """A file whose times no row can hold is reported and left alone; the others are indexed."""
+    root = tmp_path / "recordings"
+    day = root / "cam" / "2026-11-30"
+    day.mkdir(parents=True)
+    data = segment.read_bytes()
+    (day / "good.mp4").write_bytes(data)
+    (day / "bad.mp4").write_bytes(_patch_tfdt(data, 3, tfdt))
+    with pytest.raises(ValueError, match="span|before"):
+        segment_info(day / "bad.mp4")
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        report = recover_storage(catalog, root)
+        assert (report.orphans_indexed, report.unreadable) == (1, 1)
+        assert [r.file_path for r in catalog.recordings()] == ["cam/2026-11-30/good.mp4"]
+    assert (day / "bad.mp4").exists()
+
+
+def test_a_tag_with_bad_fields_falls_back_to_what_the_caller_knows(tmp_path):
+    path = tmp_path / "cam" / "seg.mp4"
+    path.parent.mkdir()
+    with av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS) as out:
+        out.metadata["comment"] = "nvr-segment camera= type=holiday start_ns=soon"
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        stream.options = {"g": str(FPS)}
+        for i in range(FPS):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    rec = recover_segment(tmp_path, "cam/seg.mp4", "cam", "motion", 42)
+    assert rec is not None
+    assert (rec.camera_id, rec.recording_type, rec.start_ns) == ("cam", "motion", 42)

@@ -231,6 +231,22 @@ def test_param_watch_reports_only_real_changes(switching_clip):
     ] * 2
 
 
+def test_sets_that_do_not_decode_are_not_taken(switching_clip):
+    """A keyframe whose new SPS is damaged: the current parameters stay, no segment break."""
+    codec, path = switching_clip
+    with av.open(str(path), format=codec) as container:
+        stream = container.streams.video[0]
+        watch = ParamWatch.for_stream(stream)
+        assert watch is not None
+        keyframes = [bytes(p) for p in container.demux(stream) if p.size and p.is_keyframe]
+    switch = keyframes[3]
+    sps_type = 33 if codec == "hevc" else 7
+    sps = parameter_sets(codec, switch)[sps_type][0]
+    damaged = switch.replace(sps, sps[:3])  # cut short: no picture size in it
+    assert watch.check(damaged) is None and watch.current.describe() == f"{codec} 640x360"
+    assert watch.check(switch) is not None  # the intact switch is still taken
+
+
 def test_mp4_input_is_not_watched(clip):
     with av.open(str(clip)) as container:  # avcC extradata: sets out of band, cannot change
         assert ParamWatch.for_stream(container.streams.video[0]) is None

@@ -113,6 +113,33 @@ def test_a_path_under_an_unmounted_fstab_mount_point_is_refused(tmp_path):
     assert check_storage(tmp_path / "elsewhere", fstab=fstab)  # outside it: fine
 
 
+def test_a_disk_mounted_below_an_unmounted_fstab_entry_is_used(tmp_path, tmpfs):
+    """fstab lists the folder above (noauto, not mounted); a disk mounted deeper holds the path."""
+    fstab = tmp_path / "fstab"
+    fstab.write_text(f"LABEL=archive {tmp_path} ext4 noauto 0 2\n")
+    assert check_storage(tmpfs / "nvr", fstab=fstab)
+    with pytest.raises(StorageError, match="not mounted"):
+        check_storage(tmp_path / "beside-the-disk", fstab=fstab)
+
+
+def test_an_fstab_mount_point_reached_through_a_link_is_checked(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    (tmp_path / "link").symlink_to(disk)
+    fstab = tmp_path / "fstab"
+    fstab.write_text(f"LABEL=nvr {tmp_path / 'link'} ext4 defaults 0 2\n")
+    with pytest.raises(StorageError, match="not mounted"):
+        check_storage(disk / "nvr", fstab=fstab)
+
+
+def test_a_file_where_the_folder_should_be_is_named(tmp_path):
+    (tmp_path / "storage").write_text("not a folder")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for path in (tmp_path / "storage", tmp_path / "dangling"):
+        with pytest.raises(StorageError, match="exists but is not a folder"):
+            check_storage(path)
+
+
 def test_a_mounted_fstab_mount_point_and_require_mount(tmp_path, tmpfs):
     fstab = tmp_path / "fstab"
     fstab.write_text(f"tmpfs {tmpfs} tmpfs size=4m 0 0\n")

@@ -101,6 +101,11 @@ def check_storage(path: Path, require_mount: bool = False, fstab: Path = FSTAB) 
             f"storage.path {path} is on the root filesystem, but storage.require_mount is true: "
             "the disk meant for it is not mounted; mount it, or set storage.require_mount: false"
         )
+    if (path.exists() or path.is_symlink()) and not path.is_dir():
+        raise StorageError(
+            f"storage.path {path} exists but is not a folder (a file, or a link to nothing); "
+            "point storage.path at a folder"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".nvr-probe-") as probe:
@@ -185,7 +190,8 @@ def _unescape(field: str) -> str:
 
 
 def _unmounted_fstab_target(path: Path, fstab: Path) -> Path | None:
-    """The deepest fstab mount point holding ``path`` if it is not mounted now; else None."""
+    """The deepest fstab mount point holding ``path`` when nothing is mounted there now (nor
+    deeper, between it and ``path``); else None."""
     try:
         entries = fstab.read_text().splitlines()
         mounted = {Path(_unescape(line.split()[4])) for line in MOUNTINFO.read_text().splitlines()}
@@ -196,11 +202,18 @@ def _unmounted_fstab_target(path: Path, fstab: Path) -> Path | None:
         fields = line.split()
         if len(fields) < 3 or fields[0].startswith("#") or fields[2] == "swap":
             continue
-        target = Path(_unescape(fields[1]))
+        target = Path(os.path.realpath(_unescape(fields[1])))
         if target.is_absolute() and target != Path("/") and path.is_relative_to(target):
             targets.append(target)
     deepest = max(targets, key=lambda t: len(t.parts), default=None)
-    return deepest if deepest is not None and deepest not in mounted else None
+    if deepest is None:
+        return None
+    holding = max(
+        (m for m in mounted if path.is_relative_to(m)),
+        key=lambda m: len(m.parts),
+        default=Path("/"),
+    )
+    return None if holding.is_relative_to(deepest) else deepest
 
 
 @dataclass

@@ -73,8 +73,13 @@ class FrameSink:
     def on_frame(self, frame: av.VideoFrame, capture_ns: int) -> None:
         y, u, v = yuv_planes(frame)
         height, width = y.shape
-        if self.ring is None or width > self.ring.width or height > self.ring.height:
-            self._new_ring(width, height)
+        ring = self.ring
+        if ring is None or width > ring.width or height > ring.height:
+            # Big enough for both sizes: a camera that alternates needs one new ring, not one
+            # per switch.
+            self._new_ring(
+                max(width, ring.width if ring else 0), max(height, ring.height if ring else 0)
+            )
         if self._size != (width, height):
             self._new_detector(width, height)
         assert self.ring is not None

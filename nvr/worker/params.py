@@ -107,14 +107,25 @@ class ParamWatch:
         return cls(ctx.name, ctx.width, ctx.height, extradata)
 
     def check(self, keyframe: bytes) -> StreamParams | None:
-        """The new parameters if this keyframe carries sets that differ; else None."""
+        """The new parameters if this keyframe carries sets that differ; else None.
+
+        Sets with which the keyframe does not decode (damaged in transit) are not taken: a
+        segment written with them would not play. The next keyframe is checked again.
+        """
         carried = parameter_sets(self.codec, keyframe)
         merged = {**self._sets, **carried}
         if merged == self._sets:
             return None
         extradata = annex_b(merged)
         size = probe_size(self.codec, extradata, keyframe)
-        width, height = size or (self.current.width, self.current.height)
+        if size is None:
+            log.warning(
+                "%s keyframe with new parameter sets does not decode; keeping %s",
+                self.codec,
+                self.current.describe(),
+            )
+            return None
+        width, height = size
         self._sets = merged
         self.current = StreamParams(self.codec, width, height, extradata)
         return self.current

@@ -292,11 +292,10 @@ class CameraWorker:
                     up = True
                 if tp.params is not None:
                     self.main_stats.set_params(tp.params.codec, tp.params.width, tp.params.height)
-                if tp.discontinuity is not None:
-                    broke = tp.discontinuity
-                    if broken is not None:  # a second break before a keyframe: one gap
-                        broke = Discontinuity(f"{broken.cause}; {broke.cause}", broken.since_ns)
-                    broken = broke
+                if tp.discontinuity is not None:  # a second one before a keyframe: one gap
+                    broken = (
+                        broken.followed_by(tp.discontinuity.cause) if broken else tp.discontinuity
+                    )
                 if tp.keyframe:
                     report_break(tp.wall_ns)
                 if self.sub_stats is None:

@@ -51,6 +51,11 @@ class Discontinuity:
     since_ns: int  # end of the last packet before the break; the packet's own time if none lost
     same_clock: bool = False  # timestamps continue across it (new codec parameters only)
 
+    def followed_by(self, cause: str) -> Discontinuity:
+        """One break for two in a row (before the keyframe that ends this one): both causes,
+        from this one's start."""
+        return Discontinuity(f"{self.cause}; {cause}", self.since_ns)
+
 
 @dataclass(slots=True)
 class TimedPacket:
@@ -245,7 +250,7 @@ def track_params(
                 log.warning("%s: %s; new segment", label, change)
                 broke = tp.discontinuity
                 tp.discontinuity = (
-                    Discontinuity(f"{broke.cause}; {change}", broke.since_ns)
+                    broke.followed_by(change)
                     if broke
                     else Discontinuity(change, tp.wall_ns, same_clock=True)
                 )
