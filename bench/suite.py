@@ -9,6 +9,7 @@ from __future__ import annotations
 from bench.measure import Measurement
 
 SUITE: tuple[Measurement, ...] = (
+    Measurement("compile", "bench.compile:compile_rows"),
     Measurement("motion", "bench.kernels:motion_rows"),
     Measurement("scale", "bench.kernels:scale_rows"),
     Measurement("ring", "bench.ring:ring_rows"),

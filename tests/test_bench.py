@@ -40,6 +40,8 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         "retention plan",
         "recovery after a crash",
         "recovery with the catalog lost",
+        "compile native.motion",
+        "compile native.scale",
     ):
         assert any(name.startswith(expected) for name in names), (expected, names)
     for row in report["rows"]:
