@@ -25,11 +25,15 @@ _PROBE = (
 )
 
 
-def warm_seconds(module: str, cache_dir: Path) -> float:
-    """Seconds ``module.warm()`` takes in a new interpreter with ``cache_dir`` as the cache."""
+def warm_seconds(module: str, cache_dir: Path | None = None) -> float:
+    """Seconds ``module.warm()`` takes in a new interpreter with ``cache_dir`` as the cache (the
+    one every nvr process uses when None)."""
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
     result = subprocess.run(
         [sys.executable, "-c", _PROBE.format(module=module)],
-        env={**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)},
+        env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
