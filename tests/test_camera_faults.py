@@ -44,13 +44,19 @@ def stream_size(engine, stream: str) -> tuple[int, int]:
     return info["width"], info["height"]
 
 
+def live_engine(engine_factory, camera: RtspCamera, storage: Path):
+    """The engine recording the still scene of ``camera`` continuously, once it is live."""
+    engine = engine_factory(config_yaml(storage, camera_yaml("cam", camera, "still", segment_s=60)))
+    engine.start()
+    wait_for(live(engine, "cam"), 30, what="camera live")
+    return engine
+
+
 def test_resolution_switch_mid_session_starts_a_segment_at_the_new_size(
     camera, engine_factory, tmp_path
 ):
     storage = tmp_path / "storage"
-    engine = engine_factory(config_yaml(storage, camera_yaml("cam", camera, "still", segment_s=60)))
-    engine.start()
-    wait_for(live(engine, "cam"), 30, what="camera live")
+    engine = live_engine(engine_factory, camera, storage)
     assert stream_size(engine, "main") == MAIN_BEFORE
     time.sleep(3)
     switched_ns = time.time_ns()
@@ -99,9 +105,7 @@ def test_timestamps_that_jump_or_go_back_are_survived_and_cataloged(
     camera, engine_factory, tmp_path
 ):
     storage = tmp_path / "storage"
-    engine = engine_factory(config_yaml(storage, camera_yaml("cam", camera, "still", segment_s=60)))
-    engine.start()
-    wait_for(live(engine, "cam"), 30, what="camera live")
+    engine = live_engine(engine_factory, camera, storage)
     for seconds in (25, -60):  # the camera's clock jumps forward, then resets
         time.sleep(3)
         camera.shift_timestamps("still/main", seconds)

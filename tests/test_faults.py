@@ -6,7 +6,6 @@ import contextlib
 import os
 import random
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from nvr.catalog import Catalog
 from nvr.demo import make_clip
 from nvr.recovery import segment_files
 from tests.conftest import Engine, wait_for
+from tests.support.disks import mounted_tmpfs
 from tests.test_engine import check_playable
 
 pytestmark = pytest.mark.slow
@@ -105,18 +105,8 @@ def test_engine_killed_at_random_moments_loses_at_most_one_fragment(clips, tmp_p
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 12 MB filesystem (tmpfs), so the engine meets a genuine ENOSPC."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({result.stderr.strip()})")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with mounted_tmpfs(tmp_path / "disk", "12m") as mount:
+        yield mount
 
 
 def test_full_disk_is_survived_and_recording_resumes(clips, tmp_path, small_disk):

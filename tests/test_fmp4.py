@@ -17,22 +17,37 @@ from nvr.worker.recorder import FMP4_OPTIONS
 FPS = 15
 
 
-@pytest.fixture(scope="module")
-def segment(tmp_path_factory) -> Path:
-    """A 4 s fragmented MP4 (a fragment per 1 s GOP), as the recorder writes them."""
-    path = tmp_path_factory.mktemp("seg") / "cam" / "seg.mp4"
-    path.parent.mkdir()
+def write_segment(
+    path: Path,
+    seconds: int,
+    size: tuple[int, int] = (320, 180),
+    codec: str = "libx264",
+    options: dict[str, str] | None = None,
+    comment: str | None = None,
+) -> Path:
+    """A fragmented MP4 of ``seconds`` 1 s GOPs (a fragment each), as the recorder writes them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS) as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        stream.options = {"preset": "ultrafast", "g": str(FPS), "keyint_min": str(FPS)}
-        for i in range(4 * FPS):
-            img = np.full((180, 320, 3), i * 4 % 256, np.uint8)
+        if comment is not None:
+            out.metadata["comment"] = comment
+        stream = out.add_stream(codec, rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(FPS), "keyint_min": str(FPS)} | (
+            options or {}
+        )
+        for i in range(seconds * FPS):
+            img = np.full((size[1], size[0], 3), i * 4 % 256, np.uint8)
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+@pytest.fixture(scope="module")
+def segment(tmp_path_factory) -> Path:
+    """A 4 s segment of 320x180 H.264."""
+    return write_segment(tmp_path_factory.mktemp("seg") / "cam" / "seg.mp4", 4)
 
 
 def frames(path: Path) -> int:
@@ -107,20 +122,11 @@ def pyav_view(path: Path) -> tuple[str, int, int, int, str | None]:
 
 @pytest.mark.parametrize(("codec", "bframes"), [("libx264", 0), ("libx264", 3), ("libx265", 0)])
 def test_segment_info_from_boxes_matches_pyav(tmp_path, codec, bframes):
-    path = tmp_path / "seg.mp4"
-    with av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS) as out:
-        out.metadata["comment"] = "nvr-segment camera=cam type=motion start_ns=7"
-        stream = out.add_stream(codec, rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 352, 198, "yuv420p"
-        stream.options = {"preset": "ultrafast", "g": str(FPS), "bf": str(bframes)}
-        if codec == "libx265":
-            stream.options |= {"x265-params": "log-level=error:keyint=15:min-keyint=15"}
-        for i in range(3 * FPS):
-            img = np.full((198, 352, 3), i * 5 % 256, np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    options = {"bf": str(bframes)}
+    if codec == "libx265":
+        options["x265-params"] = "log-level=error:keyint=15:min-keyint=15"
+    comment = "nvr-segment camera=cam type=motion start_ns=7"
+    path = write_segment(tmp_path / "seg.mp4", 3, (352, 198), codec, options, comment)
     info = segment_info(path)
     name, width, height, span_90k, comment = pyav_view(path)
     assert (info.codec, info.width, info.height, info.comment) == (name, width, height, comment)
@@ -169,19 +175,8 @@ def test_corrupt_fragment_times_leave_the_file_uncataloged_and_recovery_going(
 
 
 def test_a_tag_with_bad_fields_falls_back_to_what_the_caller_knows(tmp_path):
-    path = tmp_path / "cam" / "seg.mp4"
-    path.parent.mkdir()
-    with av.open(str(path), "w", format="mp4", options=FMP4_OPTIONS) as out:
-        out.metadata["comment"] = "nvr-segment camera= type=holiday start_ns=soon"
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-        stream.options = {"g": str(FPS)}
-        for i in range(FPS):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i, np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    comment = "nvr-segment camera= type=holiday start_ns=soon"
+    write_segment(tmp_path / "cam" / "seg.mp4", 1, (64, 64), comment=comment)
     rec = recover_segment(tmp_path, "cam/seg.mp4", "cam", "motion", 42)
     assert rec is not None
     assert (rec.camera_id, rec.recording_type, rec.start_ns) == ("cam", "motion", 42)

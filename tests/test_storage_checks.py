@@ -14,6 +14,7 @@ import pytest
 
 from nvr.errors import StorageError
 from nvr.supervisor.engine import STORAGE_MARKER, check_storage
+from tests.support.disks import mounted_tmpfs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,18 +26,8 @@ def on_root_fs(path: Path) -> bool:
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A real, separately mounted filesystem (tmpfs) at ``tmp_path/disk``."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()})")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with mounted_tmpfs(tmp_path / "disk", "4m") as mount:
+        yield mount
 
 
 def nvr_run(tmp_path: Path, storage: Path, extra: str = "") -> subprocess.CompletedProcess[str]:
