@@ -1,10 +1,11 @@
 """Kernel compile times: what the first start on a new machine pays, and every start after.
 
-Each kernel module's ``warm()`` runs in a fresh interpreter, first with an empty
-``NUMBA_CACHE_DIR`` (a cold compile: a new install, a new CPU or a new numba) and then again with
-the cache that run left (a normal start: the compiled code is loaded). Engine workers and the
-console warm before they touch a frame, so neither figure ever stalls a frame; the cold figure
-is how much longer the first start takes.
+Each kernel module's ``warm()`` runs in a fresh interpreter, first with empty caches (numba's
+``NUMBA_CACHE_DIR`` and the console's ``NVR_PREBUILT_DIR``: a cold compile, as after a new
+install, a new CPU or a new numba) and then again with what that run left (a normal start: the
+compiled code is loaded). ``native.prebuilt`` is the console's copy of the scale kernel, built
+ahead of time (setup builds it). Engine workers and the console warm before they touch a frame,
+so neither figure ever stalls a frame; the cold figure is how much longer the first start takes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from bench.measure import Row, make_row
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ("native.motion", "native.scale")
+MODULES = ("native.motion", "native.scale", "native.prebuilt")
 _PROBE = (
     "import time, importlib; m = importlib.import_module({module!r}); "
     "t = time.perf_counter(); m.warm(); print(time.perf_counter() - t)"
@@ -26,11 +27,12 @@ _PROBE = (
 
 
 def warm_seconds(module: str, cache_dir: Path | None = None) -> float:
-    """Seconds ``module.warm()`` takes in a new interpreter with ``cache_dir`` as the cache (the
-    one every nvr process uses when None)."""
+    """Seconds ``module.warm()`` takes in a new interpreter with the caches under ``cache_dir``
+    (the ones every nvr process uses when None)."""
     env = dict(os.environ)
     if cache_dir is not None:
-        env["NUMBA_CACHE_DIR"] = str(cache_dir)
+        env["NUMBA_CACHE_DIR"] = str(cache_dir / "numba")
+        env["NVR_PREBUILT_DIR"] = str(cache_dir / "prebuilt")
     result = subprocess.run(
         [sys.executable, "-c", _PROBE.format(module=module)],
         env=env,

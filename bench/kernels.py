@@ -20,7 +20,8 @@ import numba
 import numpy as np
 
 from bench.measure import Row, compare, make_row
-from native.scale import letterbox, yuv420_to_rgba
+from native.scale import yuv420_to_rgba
+from native.texture import letterbox
 from nvr.motion import (
     MotionDetector,
     MotionParams,

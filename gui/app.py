@@ -2,13 +2,13 @@
 
 One thread owns every ``dpg`` call: ``Console.run`` drives the render loop and runs the callback
 queue itself (manual callback management). Each frame it reads the engine snapshot, converts the
-newest ring frame of every visible tile into that tile's region of the grid's raw texture (float32
-RGBA, allocated once per layout at the grid's pixel size, each tile at its own pixel size; smaller
-where every tile is larger than the camera's picture, see ``atlas_scale``), and updates the
-overlays. Hidden tiles are not converted. A replaced texture is deleted a few frames after no
-image draws it (deleting a texture in use crashes Dear PyGui). The conversion rate per tile is
-capped by the grid size (``tile_fps_cap``) and shares a time budget per frame; the render rate
-follows the fastest camera on screen (``render_rate``).
+newest ring frame of every visible tile into that tile's region of the grid's raw texture, and
+updates the overlays. The texture is float32 RGBA, made once per layout and camera size; each
+region is the tile's picture without letterbox bars, at the tile's pixel size or the camera's if
+smaller (``tile_region``). Hidden tiles are not converted. A replaced texture is deleted a few
+frames after no image draws it (deleting a texture in use crashes Dear PyGui). The conversion
+rate per tile is capped by the grid size (``tile_fps_cap``, on the camera's clock) and shares a
+time budget per frame; the render rate follows the fastest camera on screen (``render_rate``).
 
 View state lives in ``gui.view.ViewState``; wording in ``gui.present``; this module only renders
 them and turns clicks and keys into state changes and engine commands.
@@ -31,7 +31,8 @@ from gui import theme
 from gui.feeds import LiveFeed
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.present import Pending, TileInfo, format_duration, status_line, tile_info
-from gui.view import LAYOUTS, Rect, ViewState, grid_rects
+from gui.view import LAYOUTS, Rect, ViewState
+from native.texture import letterbox
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +43,35 @@ RETIRE_FRAMES = 3  # frames a replaced texture is kept before deletion
 CONVERT_BUDGET_S = 0.012  # conversion time per render frame before tiles take turns
 SAVE_DELAY_S = 1.0
 DRAG_PX = 8
-_CAP_SLACK = 0.7  # convert again once 70% of the capped frame interval has passed
+# A frame captured 70% of the capped interval after the last one shown is converted: the cap
+# is a ceiling, not a metronome, or a 15 fps camera with jittery timestamps would lose frames.
+_CAP_SLACK = 0.7
 FEEDBACK_S = 6.0  # how long a command's feedback stays in the status bar
 LAYOUT_KEYS = {"1": "1x1", "2": "2x2", "3": "3x3", "4": "4x4", "8": "2x4"}
 
 
-def atlas_scale(cell_w: int, cell_h: int, sources: list[tuple[int, int]]) -> float:
-    """Scale of the grid's texture against the screen: 1, or less where every cell is larger than
-    the largest camera picture letterboxed in it (the GPU stretches the rest).
+def tile_region(cell_w: int, cell_h: int, sources: list[tuple[int, int]]) -> tuple[int, int]:
+    """Width and height of every tile's region of the grid texture: the picture of the most
+    common camera size letterboxed in the cell (no bars: they cost uploads, and the viewport's
+    clear colour shows there instead), and no larger than the largest camera's picture (the GPU
+    stretches it: a 640x360 sub stream at full screen is uploaded at 640x360, not 1920x1016).
 
-    The texture is uploaded whole every frame; under Mesa llvmpipe a 1920x1016 float texture
-    costs 4.7 ms a frame against under 1 ms for 640x360, and upscaling a 640x360 sub stream in
-    the kernel buys nothing the GPU's bilinear stretch does not.
+    The texture is uploaded whole every frame; under Mesa llvmpipe that costs about 8 ms per
+    million pixels, and upscaling in the kernel adds no detail the GPU's bilinear stretch lacks.
+    A camera of another shape is letterboxed inside its region by the kernel.
     """
     if not sources:
-        return 1.0
-    fit = min(min(cell_w / w, cell_h / h) for w, h in sources)
-    return 1.0 if fit <= 1.0 else 1.0 / fit
+        return cell_w, cell_h
+    scale = min(1.0, max(max(w / cell_w, h / cell_h) for w, h in sources))
+    width, height = max(sources, key=lambda size: (sources.count(size), size[0] * size[1]))
+    _, _, w, h = letterbox(width, height, round(cell_w * scale), round(cell_h * scale))
+    return max(1, w), max(1, h)
+
+
+def picture_rect(rect: Rect, region: tuple[int, int]) -> Rect:
+    """Where a tile's region of the grid texture is drawn in its cell: centred, aspect kept."""
+    x, y, w, h = letterbox(region[0], region[1], rect.w, rect.h)
+    return Rect(rect.x + x, rect.y + y, max(1, w), max(1, h))
 
 
 def tile_fps_cap(tiles: int) -> float:
@@ -77,8 +90,8 @@ class _Atlas:
 
     tag: int
     pixels: np.ndarray  # (h, w, 4) float32, C-contiguous, owned here for the texture's life
-    key: tuple[int, int, int, int, float]  # rows, columns, grid width and height, scale
-    regions: list[Rect]  # per cell, in texture pixels
+    key: tuple[int, int, int, int]  # rows, columns, region width and height
+    regions: list[Rect]  # per cell, in texture pixels, all of the same size
     owners: list[str | None]  # the camera whose picture each region holds (None: none yet)
 
     def uv(self, index: int) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -209,13 +222,26 @@ class Console:
         }
         self.items["textures"] = dpg.add_texture_registry()
         # Everything is placed at fixed rows sized to the viewport: nothing may scroll it away.
-        with dpg.window(no_scrollbar=True, no_scroll_with_mouse=True) as window:
+        # Not a primary window: Dear PyGui paints a primary window's background opaque whatever
+        # the theme says, a full-screen fill that cost 10 ms a frame under Mesa llvmpipe. This
+        # window is sized to the viewport instead (``_layout_items``) and has no background.
+        with dpg.window(
+            pos=(0, 0),
+            no_title_bar=True,
+            no_move=True,
+            no_resize=True,
+            no_collapse=True,
+            no_background=True,
+            no_bring_to_front_on_focus=True,
+            no_saved_settings=True,
+            no_scrollbar=True,
+            no_scroll_with_mouse=True,
+        ) as window:
             self.items["window"] = window
             self._build_toolbar()
             self.items["grid"] = dpg.add_drawlist(width=1, height=1)
             self._build_cells()
             self._build_status_bar()
-        dpg.set_primary_window(window, True)
         self._build_menu()
         with dpg.handler_registry():
             dpg.add_mouse_click_handler(callback=self._on_mouse_click)
@@ -354,6 +380,7 @@ class Console:
         grid_h = max(1, height - theme.TOOLBAR_PX - theme.STATUS_PX)
         self.size = (width, height)
         self._grid_area = Rect(0, 0, max(1, width), grid_h)
+        dpg.configure_item(self.items["window"], width=max(1, width), height=max(1, height))
         dpg.configure_item(self.items["grid"], width=max(1, width), height=grid_h)
 
     @property
@@ -410,17 +437,15 @@ class Console:
             if atlas.owners[index] != camera_id:
                 atlas.owners[index] = camera_id
                 feed.invalidate()
-            # The cap is a ceiling, not a metronome: a frame that arrives a little early (camera
-            # jitter) is still converted, or a 15 fps camera would lose frames at a 15 fps cap.
-            if not feed.needs_redraw and (now - feed.last_frame_at) < _CAP_SLACK / cap:
-                continue
             if spent > CONVERT_BUDGET_S:
                 self._turn = (start + k) % len(shown)
                 break
             region = atlas.regions[index]
             started = time.perf_counter()
             feed.convert_into(
-                atlas.pixels[region.y : region.y + region.h, region.x : region.x + region.w], now
+                atlas.pixels[region.y : region.y + region.h, region.x : region.x + region.w],
+                now,
+                min_interval_s=_CAP_SLACK / cap,
             )
             spent += time.perf_counter() - started
         return spent
@@ -428,25 +453,29 @@ class Console:
     def _atlas_for(self, cells: list[tuple[str | None, Rect]]) -> _Atlas:
         """The grid's texture for the current layout and cameras, made once per geometry."""
         rows, cols = self.view.grid()
-        area = self._grid_area
         sources = [
             size
             for camera_id, _ in cells
             if camera_id is not None and (size := self.feeds[camera_id].source_size()) is not None
         ]
-        scale = atlas_scale(cells[0][1].w, cells[0][1].h, sources)
-        key = (rows, cols, area.w, area.h, round(scale, 3))
+        width, height = tile_region(cells[0][1].w, cells[0][1].h, sources)
+        key = (rows, cols, width, height)
         if self._atlas is not None and self._atlas.key == key:
             return self._atlas
-        width, height = max(1, round(area.w * scale)), max(1, round(area.h * scale))
-        pixels = np.zeros((height, width, 4), np.float32)
+        pixels = np.zeros((rows * height, cols * width, 4), np.float32)
         pixels[..., 3] = 1.0
         tag = dpg.add_raw_texture(
-            width, height, pixels, format=dpg.mvFormat_Float_rgba, parent=self.items["textures"]
+            cols * width,
+            rows * height,
+            pixels,
+            format=dpg.mvFormat_Float_rgba,
+            parent=self.items["textures"],
         )
         if self._atlas is not None:
             self._retired.append((self._atlas.tag, self.frame_no))
-        regions = grid_rects(rows, cols, Rect(0, 0, width, height), gap=0)
+        regions = [
+            Rect(c * width, r * height, width, height) for r in range(rows) for c in range(cols)
+        ]
         self._atlas = _Atlas(int(tag), pixels, key, regions, [None] * len(regions))
         return self._atlas
 
@@ -600,6 +629,8 @@ class Console:
             and not feed.needs_redraw
         )
         if has_picture and atlas is not None:
+            shown = picture_rect(rect, atlas.key[2:])
+            corners = {"pmin": (shown.x, shown.y), "pmax": (shown.x + shown.w, shown.y + shown.h)}
             if cell.image is None or cell.image_texture != atlas.tag:
                 # An image's texture is fixed when it is made: replace the draw item.
                 self._drop_image(cell)
@@ -607,8 +638,7 @@ class Console:
                 cell.image = int(
                     dpg.draw_image(
                         atlas.tag,
-                        (x0, y0),
-                        (x1, y1),
+                        **corners,
                         uv_min=uv_min,
                         uv_max=uv_max,
                         parent=cell.node,
@@ -616,8 +646,8 @@ class Console:
                     )
                 )
                 cell.image_texture = atlas.tag
-                self._drawn[cell.image] = {"pmin": (x0, y0), "pmax": (x1, y1)}
-            self._set(cell.image, pmin=(x0, y0), pmax=(x1, y1))
+                self._drawn[cell.image] = corners
+            self._set(cell.image, **corners)
         else:
             self._drop_image(cell)
         live = info.shows_video and info.state != "stalled"

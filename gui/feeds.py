@@ -10,13 +10,14 @@ the writer while they were converted are converted again from the newest frame.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections import deque
 
 import numpy as np
 
-from native.scale import yuv420_to_rgba
+from native.prebuilt import yuv420_to_rgba
 from nvr.framering import FrameRing
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,13 @@ class LiveFeed:
         self.width = 0
         self.height = 0
         self.frames_shown = 0
-        self.frames_skipped = 0  # published frames never shown (converted too rarely)
+        self.frames_skipped = 0  # published frames never shown, beyond those the rate cap skips
         self.convert_s = 0.0  # total kernel time, for the frame-time breakdown
         self._inode: int | None = None
         self._checked_at = 0.0
         self._arrivals: deque[float] = deque(maxlen=_FPS_WINDOW)
         self.last_frame_at = 0.0  # time.monotonic() when a new frame was last shown
+        self.last_capture_ns = 0  # the camera's capture time of the frame last shown
         self._redraw = False
 
     # --- ring lifetime ------------------------------------------------------------------------
@@ -98,17 +100,25 @@ class LiveFeed:
     def needs_redraw(self) -> bool:
         return self._redraw
 
-    def convert_into(self, texture: np.ndarray, now: float | None = None) -> bool:
-        """Convert the newest frame into ``texture`` if it is newer than the last one shown.
+    def convert_into(
+        self, texture: np.ndarray, now: float | None = None, min_interval_s: float = 0.0
+    ) -> bool:
+        """Convert the newest frame into ``texture`` if it is newer than the last one shown and
+        was captured at least ``min_interval_s`` after it (the tile's rate cap).
 
-        ``texture`` is the tile's (h, w, 4) float32 pixels: a C-contiguous array or a region of
-        one (rows may be strided). Returns True when it now holds a new frame.
+        The cap is measured on the camera's clock, not the render loop's: a 15 fps camera under
+        a 15 fps cap shows every frame however the render frames fall, and a 30 fps camera shows
+        every other one. ``texture`` is the tile's (h, w, 4) float32 pixels: a C-contiguous array
+        or a region of one (rows may be strided). Returns True when it now holds a new frame.
         """
         if self.ring is None:
             return False
         for _ in range(_TORN_RETRIES):
             frame = self.ring.latest()
             if frame is None or (frame.index <= self.last_index and not self._redraw):
+                return False
+            since_ns = frame.capture_ns - self.last_capture_ns
+            if not self._redraw and self.last_index >= 0 and 0 <= since_ns < min_interval_s * 1e9:
                 return False
             started = time.perf_counter()
             yuv420_to_rgba(frame.y, frame.u, frame.v, texture)
@@ -118,8 +128,11 @@ class LiveFeed:
                 if frame.index == self.last_index:
                     return True
                 if self.last_index >= 0:
-                    self.frames_skipped += max(0, frame.index - self.last_index - 1)
+                    self.frames_skipped += _missed(
+                        frame.index - self.last_index - 1, since_ns, min_interval_s
+                    )
                 self.last_index = frame.index
+                self.last_capture_ns = frame.capture_ns
                 self.motion = frame.motion
                 self.width, self.height = frame.width, frame.height
                 self.frames_shown += 1
@@ -136,6 +149,18 @@ class LiveFeed:
             return 0.0
         span = recent[-1] - recent[0]
         return (len(recent) - 1) / span if span > 0 else 0.0
+
+
+def _missed(gap: int, since_ns: int, min_interval_s: float) -> int:
+    """Of ``gap`` frames published between two shown ``since_ns`` apart, those not left out on
+    purpose by the rate cap (captured ``min_interval_s`` or more after the last one shown)."""
+    if gap <= 0:
+        return 0
+    period_ns = since_ns / (gap + 1)
+    if period_ns <= 0:
+        return gap
+    capped = math.ceil(min_interval_s * 1e9 / period_ns) - 1
+    return gap - min(gap, max(0, capped))
 
 
 def _inode(ring_name: str) -> int | None:

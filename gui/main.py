@@ -64,7 +64,7 @@ def run_console(
     from gui.app import Console
     from gui.link import EngineLink
     from gui.view import ViewState, default_state_path
-    from native.scale import warm
+    from native.prebuilt import warm
 
     path = state_path or default_state_path()
     log.info("scale kernel ready in %.1f s", warm())

@@ -67,6 +67,8 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
+from native.texture import check_out, fit
+
 # BT.601 limited range, OpenCV's fixed-point coefficients (ITUR_BT_601_*, 20 fraction bits),
 # with the final division by 255 folded in.
 _CY = np.float32(1220542 / 2**20 / 255)
@@ -107,25 +109,8 @@ _BAND = 16
 _MAX_PLANS = 64
 
 
-@njit(cache=True, nogil=True)
-def _fit(src_w, src_h, dst_w, dst_h):
-    """``(x, y, w, h)``: the largest ``src_w:src_h`` rectangle centred in ``dst_w x dst_h``."""
-    if src_w < 1 or src_h < 1 or dst_w < 1 or dst_h < 1:
-        return 0, 0, 0, 0
-    if dst_w * src_h <= dst_h * src_w:  # width-bound: bars above and below
-        w = dst_w
-        h = min(dst_h, max(1, (2 * dst_w * src_h + src_w) // (2 * src_w)))
-    else:  # height-bound: bars left and right
-        h = dst_h
-        w = min(dst_w, max(1, (2 * dst_h * src_w + src_h) // (2 * src_h)))
-    return (dst_w - w) // 2, (dst_h - h) // 2, w, h
-
-
-def letterbox(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int, int, int, int]:
-    """Where the picture goes in a tile: ``(x, y, w, h)``, aspect kept (to the nearest pixel),
-    centred, as large as fits. ``(0, 0, 0, 0)`` when either size is empty."""
-    x, y, w, h = _fit(src_w, src_h, dst_w, dst_h)
-    return int(x), int(y), int(w), int(h)
+# Where the picture goes in the tile: the console's geometry, compiled into the plan.
+_fit = njit(cache=True, nogil=True)(fit)
 
 
 @njit(cache=True, nogil=True)
@@ -483,25 +468,6 @@ def _kernel(y, u, v, out, plan):
 _plans: dict[tuple[int, ...], Any] = {}
 
 
-def _out_problem(out: np.ndarray) -> str:
-    """What makes ``out`` unusable as a tile texture, or ``""``."""
-    if not isinstance(out, np.ndarray):
-        return f"is a {type(out).__name__}, not a numpy array"
-    if out.dtype != np.float32:
-        return f"has dtype {out.dtype}, not float32"
-    if out.ndim != 3 or out.shape[2] != 4:
-        return f"has shape {out.shape}, not (th, tw, 4)"
-    if out.strides[1:] != (16, 4):
-        return f"has strides {out.strides}: its pixels are not contiguous (want (pitch, 16, 4))"
-    if out.shape[0] > 1 and out.strides[0] < 16 * out.shape[1]:
-        return f"has strides {out.strides}: its rows overlap or run backwards"
-    if not out.flags.writeable:
-        return "is read-only"
-    if not out.flags.aligned:
-        return "is not aligned to 4 bytes"
-    return ""
-
-
 def yuv420_to_rgba(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """Convert and letterbox one frame into a tile texture, every pixel of ``out`` written.
 
@@ -515,12 +481,7 @@ def yuv420_to_rgba(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray)
     Raises ``ValueError`` for any other ``out`` (dtype, shape, pixel layout, read-only).
     Thread-safe; releases the GIL while it converts.
     """
-    problem = _out_problem(out)
-    if problem:
-        raise ValueError(
-            f"yuv420_to_rgba: out {problem}; pass a writable (th, tw, 4) float32 tile, "
-            "C-contiguous or a region atlas[y0 : y0 + th, x0 : x0 + tw] of a C-contiguous atlas"
-        )
+    check_out(out, "yuv420_to_rgba")
     key = y.shape + u.shape + out.shape[:2]
     plan = _plans.get(key)
     if plan is None:

@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # What the engine and the tests need from Debian:
 #   ffmpeg/ffprobe (checks recordings, grabs console screenshots), Xvfb + Mesa (console under a
 #   virtual display), xdotool (clicks and keys in console tests), DejaVu (the console's font),
-#   GStreamer's RTSP server driven by the system python3-gi (the test camera), x264 (ugly).
+#   GStreamer's RTSP server driven by the system python3-gi (the test camera), x264 (ugly),
+#   gcc/g++ with python3-dev (the console's scale kernel, compiled ahead of time by numba.pycc).
 PACKAGES=(
-  python3 python3-venv python3-dev
+  python3 python3-venv python3-dev gcc g++
   ffmpeg xvfb xauth libgl1 libegl1 libgl1-mesa-dri x11-utils xdotool fonts-dejavu-core
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
@@ -35,4 +36,6 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+echo "setup: building the console's scale kernel for this CPU"
+.venv/bin/python -m native.prebuilt
 echo "setup: ready (.venv/bin/nvr)"

@@ -16,10 +16,12 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import pytest
 
-from gui.app import RETIRE_FRAMES, Console, tile_fps_cap
+from gui.app import RETIRE_FRAMES, Console, picture_rect, tile_fps_cap, tile_region
+from gui.feeds import LiveFeed
 from gui.link import CommandResult, Snapshot
-from gui.view import ViewState
-from native.scale import warm
+from gui.view import Rect, ViewState
+from native.prebuilt import warm
+from native.texture import letterbox
 from nvr.framering import FrameRing
 
 
@@ -121,27 +123,34 @@ def test_tiles_show_ring_frames_in_textures_of_their_size(context, rings, tmp_pa
     console.update()
     assert console.view.order == ["lobby", "yard"] and console.view.layout == "2x2"
     atlas = console._atlas
-    grid = console.grid_area
-    assert atlas.pixels.shape == (grid.h, grid.w, 4) and atlas.pixels.dtype == np.float32
+    cell = console.tile_rects()[0][1]
+    # Each region is the tile's picture at the tile's pixel size, without letterbox bars.
+    _, _, width, height = letterbox(640, 360, cell.w, cell.h)
+    assert atlas.pixels.shape == (2 * height, 2 * width, 4) and atlas.pixels.dtype == np.float32
     assert atlas.pixels.flags.c_contiguous
-    assert dpg.get_item_configuration(atlas.tag)["width"] == grid.w
+    assert dpg.get_item_configuration(atlas.tag)["width"] == 2 * width
     for index, (cid, rect) in enumerate(console.tile_rects()):
         region = atlas.regions[index]
-        assert abs(region.w - rect.w) <= 2 and abs(region.h - rect.h) <= 2  # the tile's pixels
+        assert (region.w, region.h) == (width, height)
         pixels = atlas.pixels[region.y : region.y + region.h, region.x : region.x + region.w]
         if cid is None:
             continue
         assert atlas.owners[index] == cid
         assert pixels[..., :3].std() > 0.05  # real picture, not a flat fill
+        assert pixels[0, :, :3].std() > 0.05 and pixels[:, 0, :3].std() > 0.05  # no bars
         assert np.all(pixels[..., 3] == 1.0)
         image = console._cells[index].image
-        assert image is not None and dpg.get_item_configuration(image)["texture_tag"] == atlas.tag
+        config = dpg.get_item_configuration(image)
+        assert config["texture_tag"] == atlas.tag
+        # drawn centred in the cell, at its own size
+        x, y = rect.x + (rect.w - width) // 2, rect.y + (rect.h - height) // 2
+        assert config["pmin"][:2] == [x, y] and config["pmax"][:2] == [x + width, y + height]
     assert console.feeds["lobby"].frames_shown == 1
     # Same frame again: nothing converted; a new frame: converted once.
     console.update()
     assert console.feeds["lobby"].frames_shown == 1
-    rings["lobby"].publish(*textured_frame(640, 360, 5), capture_ns=time.time_ns())
-    console.update(time.monotonic() + 1)
+    rings["lobby"].publish(*textured_frame(640, 360, 5), capture_ns=time.time_ns() + 10**9)
+    console.update()
     assert console.feeds["lobby"].frames_shown == 2
     info = console.tile_infos()["lobby"]
     assert info.state == "live" and info.title == "Lobby"
@@ -176,8 +185,8 @@ def test_layout_buttons_keys_fullscreen_and_texture_retirement(context, rings, t
     assert console.view.fullscreen == "yard"
     assert dpg.get_item_configuration(console.items["fullscreen"])["label"] == "Exit full screen"
     assert [c for c, _ in console.tile_rects()] == ["yard"]
-    full = console._atlas.pixels  # the tile's shape, at the camera's 360 lines
-    assert full.shape[0] == 360 and abs(full.shape[1] / full.shape[0] - 1280 / 660) < 0.01
+    full = console._atlas.pixels  # the camera's picture, stretched to full screen by the GPU
+    assert full.shape == (360, 640, 4)
     console.on_key(dpg.mvKey_Escape)
     console.save_state()
     saved = ViewState.load(tmp_path / "console.json")
@@ -299,14 +308,48 @@ def test_conversion_rate_adapts_to_the_grid():
     assert tile_fps_cap(1) == 60 and tile_fps_cap(4) == 30 and tile_fps_cap(16) == 15
 
 
-def test_grid_texture_stops_at_the_cameras_resolution():
-    from gui.app import atlas_scale
+def test_rate_cap_runs_on_the_cameras_clock(rings):
+    """A 15 fps camera under a 15 fps cap shows every frame, however late the render loop
+    comes; a 30 fps camera shows every other one; only frames lost to a late loop count as
+    skipped."""
+    ring = rings["lobby"]
+    feed = LiveFeed("lobby")
+    feed.follow(ring.name, 0.0)
+    tile = np.zeros((270, 480, 4), np.float32)
+    cap_s = 0.7 / tile_fps_cap(9)
+    t0 = time.time_ns()
 
-    assert atlas_scale(638, 336, [(640, 360)]) == 1.0  # a 3x3 tile: full resolution
-    assert atlas_scale(478, 252, [(640, 360)]) == 1.0
-    assert atlas_scale(1920, 1016, []) == 1.0  # no picture yet
-    assert atlas_scale(1920, 1016, [(640, 360)]) == pytest.approx(360 / 1016)
-    assert atlas_scale(1920, 1016, [(640, 360), (1280, 720)]) == pytest.approx(720 / 1016)
+    def play(period_ms: float, frames: int, every: int = 1) -> None:
+        """Publish ``frames`` at ``period_ms`` on the camera's clock, converting after each
+        ``every``-th."""
+        for i in range(frames):
+            play.n += 1  # type: ignore[attr-defined]
+            capture = t0 + int(play.n * period_ms * 1e6)  # type: ignore[attr-defined]
+            ring.publish(*textured_frame(640, 360, i), capture_ns=capture)
+            if (i + 1) % every == 0:
+                feed.convert_into(tile, min_interval_s=cap_s)
+
+    play.n = 0  # type: ignore[attr-defined]
+    play(1000 / 15, 30)
+    assert (feed.frames_shown, feed.frames_skipped) == (30, 0)
+    play(1000 / 15, 30, every=2)  # the loop came too late for every other frame
+    assert (feed.frames_shown, feed.frames_skipped) == (45, 15)
+    play(1000 / 30, 30)
+    assert (feed.frames_shown, feed.frames_skipped) == (60, 15)  # capped, not lost
+    feed.release()
+
+
+def test_tile_regions_are_pictures_no_larger_than_the_cameras():
+    assert tile_region(638, 336, [(640, 360)]) == (597, 336)  # a 3x3 tile, bars left out
+    assert tile_region(478, 252, [(640, 360)]) == (448, 252)
+    assert tile_region(1920, 1016, []) == (1920, 1016)  # no picture yet
+    assert tile_region(1920, 1016, [(640, 360)]) == (640, 360)  # the GPU stretches it
+    assert tile_region(1920, 1016, [(640, 360), (1280, 720)]) == (1280, 720)
+    # the most common shape decides; a 4:3 camera is pillarboxed inside its region
+    assert tile_region(638, 336, [(640, 480), (640, 360), (640, 360)]) == (597, 336)
+    assert tile_region(638, 336, [(640, 480)]) == (448, 336)
+    assert picture_rect(Rect(10, 20, 638, 336), (597, 336)) == Rect(30, 20, 597, 336)
+    assert picture_rect(Rect(0, 0, 1920, 1016), (640, 360)) == Rect(57, 0, 1806, 1016)
 
 
 def test_a_minimised_window_converts_nothing(context, rings, tmp_path):

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from native import scale
+from native.texture import letterbox
 
 # OpenCV's BT.601 limited-range coefficients (ITUR_BT_601_*, 20 fraction bits).
 _CY, _CUB, _CUG, _CVG, _CVR = (c / 2**20 for c in (1220542, 2116026, -409993, -852492, 1673527))
@@ -74,7 +75,7 @@ def _rgba_opencv(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _reference(y: np.ndarray, u: np.ndarray, v: np.ndarray, tile_w: int, tile_h: int) -> np.ndarray:
     """The OpenCV way: convert, resize INTER_LINEAR to the letterbox, /255 into a black tile."""
-    x, top, w, h = scale.letterbox(y.shape[1], y.shape[0], tile_w, tile_h)
+    x, top, w, h = letterbox(y.shape[1], y.shape[0], tile_w, tile_h)
     tile = np.zeros((tile_h, tile_w, 4), np.float32)
     tile[..., 3] = 1.0
     rgba = cv2.resize(_rgba_opencv(y, u, v), (w, h), interpolation=cv2.INTER_LINEAR)
@@ -83,14 +84,14 @@ def _reference(y: np.ndarray, u: np.ndarray, v: np.ndarray, tile_w: int, tile_h:
 
 
 def test_letterbox() -> None:
-    assert scale.letterbox(640, 360, 480, 270) == (0, 0, 480, 270)
-    assert scale.letterbox(1920, 1080, 320, 180) == (0, 0, 320, 180)
-    assert scale.letterbox(640, 480, 480, 270) == (60, 0, 360, 270)  # pillarbox
-    assert scale.letterbox(640, 360, 480, 480) == (0, 105, 480, 270)  # letterbox
-    assert scale.letterbox(640, 360, 333, 201) == (0, 7, 333, 187)  # 187.3 rounds down
-    assert scale.letterbox(704, 576, 320, 180) == (50, 0, 220, 180)
-    assert scale.letterbox(1000, 1, 10, 10) == (0, 4, 10, 1)  # never thinner than a pixel
-    assert scale.letterbox(640, 360, 0, 10) == (0, 0, 0, 0)
+    assert letterbox(640, 360, 480, 270) == (0, 0, 480, 270)
+    assert letterbox(1920, 1080, 320, 180) == (0, 0, 320, 180)
+    assert letterbox(640, 480, 480, 270) == (60, 0, 360, 270)  # pillarbox
+    assert letterbox(640, 360, 480, 480) == (0, 105, 480, 270)  # letterbox
+    assert letterbox(640, 360, 333, 201) == (0, 7, 333, 187)  # 187.3 rounds down
+    assert letterbox(704, 576, 320, 180) == (50, 0, 220, 180)
+    assert letterbox(1000, 1, 10, 10) == (0, 4, 10, 1)  # never thinner than a pixel
+    assert letterbox(640, 360, 0, 10) == (0, 0, 0, 0)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +185,7 @@ def test_writes_in_place_and_bars_are_black() -> None:
     pointer = out.ctypes.data
     result = scale.yuv420_to_rgba(y, u, v, out)
     assert result is None and out.ctypes.data == pointer and out.flags.c_contiguous
-    x, top, w, h = scale.letterbox(640, 480, 480, 270)
+    x, top, w, h = letterbox(640, 480, 480, 270)
     assert (x, top, w, h) == (60, 0, 360, 270)
     assert (out[:, :x] == BLACK).all() and (out[:, x + w :] == BLACK).all()
     picture = out[:, x : x + w]
