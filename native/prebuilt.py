@@ -150,10 +150,14 @@ def _import(file: Path) -> Kernel:
 
 def load(cache: Path | None = None) -> Kernel:
     """This machine's prebuilt kernel, built first if missing; raises ``PrebuiltError``."""
+    file = build(cache)
     try:
-        return _import(build(cache))
+        return _import(file)
     except ImportError as err:
-        raise PrebuiltError(f"cannot load the console's scale kernel: {err}") from err
+        raise PrebuiltError(
+            f"cannot load the console's scale kernel {file} ({err}); delete {file.parent} "
+            "and start again to rebuild it"
+        ) from err
 
 
 _kernel: Kernel | None = None
@@ -201,7 +205,7 @@ def _compile(out_dir: Path) -> None:
     warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)  # pycc: no successor yet
     cc = CC(MODULE)
     cc.output_dir = str(out_dir)
-    cc.target_cpu = "host"
+    cc.target_cpu = os.environ.get("NUMBA_CPU_NAME") or "host"  # as the JIT kernel would
 
     @cc.export("convert", "void(u1[:, :], u1[:, :], u1[:, :], f4[:, :, :])")
     def convert(y, u, v, out):  # type: ignore[no-untyped-def]
