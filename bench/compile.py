@@ -3,7 +3,7 @@
 Each kernel module's ``warm()`` runs in a fresh interpreter, first with empty caches (numba's
 ``NUMBA_CACHE_DIR`` and the console's ``NVR_PREBUILT_DIR``: a cold compile, as after a new
 install, a new CPU or a new numba) and then again with what that run left (a normal start: the
-compiled code is loaded). ``native.prebuilt`` is the console's copy of the scale kernel, built
+compiled code is loaded). ``gui.kernel`` is the console's copy of the scale kernel, built
 ahead of time (setup builds it). Engine workers and the console warm before they touch a frame,
 so neither figure ever stalls a frame; the cold figure is how much longer the first start takes.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.measure import Row, make_row
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ("native.motion", "native.scale", "native.prebuilt")
+MODULES = ("native.motion", "native.scale", "gui.kernel")
 _PROBE = (
     "import time, importlib; m = importlib.import_module({module!r}); "
     "t = time.perf_counter(); m.warm(); print(time.perf_counter() - t)"

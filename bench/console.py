@@ -167,8 +167,8 @@ def probe(tiles: int, fps: float, seconds: float, clip: Path) -> dict[str, Any]:
     import dearpygui.dearpygui as dpg
 
     from gui.app import Console
+    from gui.kernel import warm
     from gui.view import ViewState
-    from native.prebuilt import warm
 
     warm()
     names = [f"nvrbench{os.getpid() % 100000}_{i}" for i in range(tiles)]
@@ -272,7 +272,7 @@ def run_probe(display: VirtualDisplay, tiles: int, fps: float, seconds: float) -
 def console_rows(quick: bool) -> list[Row]:
     """Rows for ``nvr bench``: one run per grid size, then one camera at 30 fps."""
     from bench.measure import error_note, make_row
-    from native.prebuilt import build
+    from gui.kernel import build
 
     if not xvfb_available():
         raise RuntimeError("Xvfb or ffmpeg missing: run scripts/setup.sh")

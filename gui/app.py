@@ -3,12 +3,13 @@
 One thread owns every ``dpg`` call: ``Console.run`` drives the render loop and runs the callback
 queue itself (manual callback management). Each frame it reads the engine snapshot, converts the
 newest ring frame of every visible tile into that tile's region of the grid's raw texture, and
-updates the overlays. The texture is float32 RGBA, made once per layout and camera size; each
-region is the tile's picture without letterbox bars, at the tile's pixel size or the camera's if
-smaller (``tile_region``). Hidden tiles are not converted. A replaced texture is deleted a few
-frames after no image draws it (deleting a texture in use crashes Dear PyGui). The conversion
-rate per tile is capped by the grid size (``tile_fps_cap``, on the camera's clock) and shares a
-time budget per frame; the render rate follows the fastest camera on screen (``render_rate``).
+updates the overlays. The texture is float32 RGBA, made once per layout, window size and camera
+size; each region is the tile's picture without letterbox bars, at the tile's pixel size or the
+camera's if smaller (``tile_region``). Hidden tiles are not converted. A replaced texture is
+deleted a few frames after no image draws it (deleting a texture in use crashes Dear PyGui). The
+conversion rate per tile is capped by the grid size (``tile_fps_cap``, on the camera's clock)
+and shares a time budget per frame; the render rate follows the fastest camera on screen
+(``render_rate``).
 
 View state lives in ``gui.view.ViewState``; wording in ``gui.present``; this module only renders
 them and turns clicks and keys into state changes and engine commands.
@@ -51,19 +52,19 @@ LAYOUT_KEYS = {"1": "1x1", "2": "2x2", "3": "3x3", "4": "4x4", "8": "2x4"}
 
 
 def tile_region(cell_w: int, cell_h: int, sources: list[tuple[int, int]]) -> tuple[int, int]:
-    """Width and height of every tile's region of the grid texture: the picture of the most
-    common camera size letterboxed in the cell (no bars: they cost uploads, and the viewport's
-    clear colour shows there instead), and no larger than the largest camera's picture (the GPU
-    stretches it: a 640x360 sub stream at full screen is uploaded at 640x360, not 1920x1016).
+    """Width and height of every tile's region of the grid texture: the picture of the grid's
+    most common camera size letterboxed in the cell, no larger than that camera's picture.
 
-    The texture is uploaded whole every frame; under Mesa llvmpipe that costs about 8 ms per
-    million pixels, and upscaling in the kernel adds no detail the GPU's bilinear stretch lacks.
-    A camera of another shape is letterboxed inside its region by the kernel.
+    No bars: they cost uploads, and the viewport's clear colour shows there instead. No larger
+    than the camera: the GPU stretches it (a 640x360 sub stream at full screen is uploaded at
+    640x360, not 1920x1016), and upscaling in the kernel adds no detail. The texture is uploaded
+    whole every frame, about 7 ms per million pixels under Mesa llvmpipe. A camera of another
+    shape is letterboxed inside its region by the kernel.
     """
     if not sources:
         return cell_w, cell_h
-    scale = min(1.0, max(max(w / cell_w, h / cell_h) for w, h in sources))
     width, height = max(sources, key=lambda size: (sources.count(size), size[0] * size[1]))
+    scale = min(1.0, max(width / cell_w, height / cell_h))
     _, _, w, h = letterbox(width, height, round(cell_w * scale), round(cell_h * scale))
     return max(1, w), max(1, h)
 
@@ -201,6 +202,7 @@ class Console:
         self._grid_area = Rect(0, 0, 1, 1)
         self._quit = False
         self.minimised = False  # the window is iconified: nothing is converted
+        self._was_minimised = False  # minimised since the last conversion
         self._panic_seen_at: float | None = None  # when this console first saw panic on
         self._font: int | None = None
         self.items: dict[str, int] = {}
@@ -371,7 +373,8 @@ class Console:
     # --- geometry ---------------------------------------------------------------------------
 
     def _layout_items(self, width: int, height: int) -> None:
-        """Size the grid to the viewport between the toolbar and the status bar.
+        """Size the window to the viewport, and the grid to it between the toolbar and the
+        status bar.
 
         The toolbar, the grid and the status bar are stacked with fixed heights, so the grid's
         top-left corner is at (0, ``theme.TOOLBAR_PX``) in the window: tile rectangles in window
@@ -410,7 +413,15 @@ class Console:
                 feed = self.feeds[camera_id] = LiveFeed(camera_id)
             camera = cameras.get(camera_id) or {}
             feed.follow(camera.get("ring") if self.snapshot.connected else feed.ring_name, now)
-        convert_s = 0.0 if self.minimised else self._convert_visible(now)
+        if self.minimised:
+            convert_s = 0.0
+            self._was_minimised = True
+        else:
+            if self._was_minimised:  # frames published while minimised were not lost: not counted
+                for feed in self.feeds.values():
+                    feed.invalidate()
+                self._was_minimised = False
+            convert_s = self._convert_visible(now)
         self._draw_tiles(now)
         self._draw_chrome(now)
         self._retire_textures()
@@ -451,7 +462,8 @@ class Console:
         return spent
 
     def _atlas_for(self, cells: list[tuple[str | None, Rect]]) -> _Atlas:
-        """The grid's texture for the current layout and cameras, made once per geometry."""
+        """The grid's texture for the current layout, grid size and cameras' picture size (made
+        again when one changes)."""
         rows, cols = self.view.grid()
         sources = [
             size

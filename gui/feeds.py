@@ -17,7 +17,7 @@ from collections import deque
 
 import numpy as np
 
-from native.prebuilt import yuv420_to_rgba
+from gui.kernel import yuv420_to_rgba
 from nvr.framering import FrameRing
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class LiveFeed:
         self.width = 0
         self.height = 0
         self.frames_shown = 0
-        self.frames_skipped = 0  # published frames never shown, beyond those the rate cap skips
+        self._lost = 0.0  # frames the rate cap would have shown and the tile did not (fractional)
         self.convert_s = 0.0  # total kernel time, for the frame-time breakdown
         self._inode: int | None = None
         self._checked_at = 0.0
@@ -104,43 +104,54 @@ class LiveFeed:
         self, texture: np.ndarray, now: float | None = None, min_interval_s: float = 0.0
     ) -> bool:
         """Convert the newest frame into ``texture`` if it is newer than the last one shown and
-        was captured at least ``min_interval_s`` after it (the tile's rate cap).
+        the tile's rate cap allows: captured at least ``min_interval_s`` after the last one
+        shown, or that long ago on the render loop's clock.
 
-        The cap is measured on the camera's clock, not the render loop's: a 15 fps camera under
-        a 15 fps cap shows every frame however the render frames fall, and a 30 fps camera shows
-        every other one. ``texture`` is the tile's (h, w, 4) float32 pixels: a C-contiguous array
-        or a region of one (rows may be strided). Returns True when it now holds a new frame.
+        The cap is measured on the camera's clock: a 15 fps camera under a 15 fps cap shows
+        every frame however the render frames fall, and a 30 fps camera shows every other one.
+        The loop's clock is the backstop for cameras whose timestamps repeat or stall.
+        ``texture`` is the tile's (h, w, 4) float32 pixels: a C-contiguous array or a region of
+        one (rows may be strided). Returns True when it now holds a new frame.
         """
         if self.ring is None:
             return False
+        now = time.monotonic() if now is None else now
         for _ in range(_TORN_RETRIES):
             frame = self.ring.latest()
             if frame is None or (frame.index <= self.last_index and not self._redraw):
                 return False
             since_ns = frame.capture_ns - self.last_capture_ns
-            if not self._redraw and self.last_index >= 0 and 0 <= since_ns < min_interval_s * 1e9:
+            capped = (
+                0 <= since_ns < min_interval_s * 1e9 and now - self.last_frame_at < min_interval_s
+            )
+            if capped and not self._redraw and self.last_index >= 0:
                 return False
             started = time.perf_counter()
             yuv420_to_rgba(frame.y, frame.u, frame.v, texture)
             self.convert_s += time.perf_counter() - started
             if frame.valid():
+                # A tile just made visible (or re-drawn) did not lose the frames it never showed.
+                counted = not self._redraw and self.last_index >= 0
                 self._redraw = False
                 if frame.index == self.last_index:
                     return True
-                if self.last_index >= 0:
-                    self.frames_skipped += _missed(
-                        frame.index - self.last_index - 1, since_ns, min_interval_s
-                    )
+                if counted:
+                    self._lost += _lost(frame.index - self.last_index - 1, since_ns, min_interval_s)
                 self.last_index = frame.index
                 self.last_capture_ns = frame.capture_ns
                 self.motion = frame.motion
                 self.width, self.height = frame.width, frame.height
                 self.frames_shown += 1
-                stamp = time.monotonic() if now is None else now
-                self._arrivals.append(stamp)
-                self.last_frame_at = stamp
+                self._arrivals.append(now)
+                self.last_frame_at = now
                 return True
         return False
+
+    @property
+    def frames_skipped(self) -> int:
+        """Published frames the tile should have shown (under its rate cap) and did not, because
+        the render loop came too late; frames published while it was hidden do not count."""
+        return round(self._lost)
 
     def fps(self, now: float) -> float:
         """Frames shown per second over the last two seconds (0 when stalled)."""
@@ -151,16 +162,18 @@ class LiveFeed:
         return (len(recent) - 1) / span if span > 0 else 0.0
 
 
-def _missed(gap: int, since_ns: int, min_interval_s: float) -> int:
-    """Of ``gap`` frames published between two shown ``since_ns`` apart, those not left out on
-    purpose by the rate cap (captured ``min_interval_s`` or more after the last one shown)."""
+def _lost(gap: int, since_ns: int, min_interval_s: float) -> float:
+    """Frames lost between two frames shown ``gap + 1`` frames and ``since_ns`` apart on the
+    camera's clock: the cap shows every ``k``-th frame (``k`` frames span ``min_interval_s``), so
+    ``(gap + 1) / k`` should have been shown where one was. Without a usable clock, all ``gap``.
+    """
     if gap <= 0:
-        return 0
+        return 0.0
     period_ns = since_ns / (gap + 1)
     if period_ns <= 0:
-        return gap
-    capped = math.ceil(min_interval_s * 1e9 / period_ns) - 1
-    return gap - min(gap, max(0, capped))
+        return float(gap)
+    k = max(1, math.ceil(min_interval_s * 1e9 / period_ns))
+    return max(0.0, (gap + 1) / k - 1)
 
 
 def _inode(ring_name: str) -> int | None:

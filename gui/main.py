@@ -62,9 +62,9 @@ def run_console(
     if problem:
         raise NvrError(problem)
     from gui.app import Console
+    from gui.kernel import warm
     from gui.link import EngineLink
     from gui.view import ViewState, default_state_path
-    from native.prebuilt import warm
 
     path = state_path or default_state_path()
     log.info("scale kernel ready in %.1f s", warm())

@@ -48,8 +48,9 @@ How it is fast (measured on two-core build machines, Zen 5 with AVX-512 and Zen 
 Single-threaded on purpose: a ``prange`` over row bands halved the time in a tight loop on the
 two-core build machine, but a parallel region has to wake its helper thread, and on that machine
 (a VM) the wake-up after an idle gap takes milliseconds: with 16 ms between calls (a GUI frame
-loop) the median call took 7.6 ms instead of 0.25 ms. The console can convert different tiles
-on different threads instead; the kernel releases the GIL.
+loop) the median call took 7.6 ms instead of 0.25 ms. Callers can convert different tiles on
+different threads instead: the JIT kernel releases the GIL (the console's ahead-of-time copy,
+``gui.kernel``, does not).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
-from native.texture import check_out, fit
+from native.texture import check_out, check_planes, fit
 
 # BT.601 limited range, OpenCV's fixed-point coefficients (ITUR_BT_601_*, 20 fraction bits),
 # with the final division by 255 folded in.
@@ -90,7 +91,9 @@ def _permute_isa() -> str:
     generic form there, which made the kernel slower than the scalar taps), or ``""`` (no
     in-register permute, e.g. ``NUMBA_ENABLE_AVX=0`` or another architecture: the scalar taps).
     """
-    features = getattr(numba_config, "CPU_FEATURES", None) or get_host_cpu_features()
+    features = getattr(numba_config, "CPU_FEATURES", None)
+    if features is None:  # "" is a setting: none (NUMBA_CPU_NAME=generic implies it)
+        features = get_host_cpu_features()
     enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
     if {"avx512f", "avx512vl"} <= enabled:
         return "avx512"
@@ -465,7 +468,17 @@ def _kernel(y, u, v, out, plan):
     _convert(_plane(y), _plane(u), _plane(v), out, plan)
 
 
+@njit(cache=True, nogil=True)
+def convert(y, u, v, out):
+    """The whole kernel, its plan made on every call (a few us): what ``gui.kernel`` compiles
+    ahead of time for the console. Unchecked: call ``yuv420_to_rgba`` or the console's
+    ``gui.kernel.yuv420_to_rgba``, which check their arguments first."""
+    (h, w), (ch, cw), (th, tw) = y.shape, u.shape, out.shape[:2]
+    _convert(y, u, v, out, _make_plan(h, w, ch, cw, th, tw))
+
+
 _plans: dict[tuple[int, ...], Any] = {}
+_warmed = False  # warm() has run: the kernel's one signature is compiled and locked
 
 
 def yuv420_to_rgba(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
@@ -481,12 +494,15 @@ def yuv420_to_rgba(y: np.ndarray, u: np.ndarray, v: np.ndarray, out: np.ndarray)
     Raises ``ValueError`` for any other ``out`` (dtype, shape, pixel layout, read-only).
     Thread-safe; releases the GIL while it converts.
     """
+    check_planes(y, u, v, "yuv420_to_rgba")
     check_out(out, "yuv420_to_rgba")
     key = y.shape + u.shape + out.shape[:2]
     plan = _plans.get(key)
     if plan is None:
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
+        if not _warmed:  # compiled for the one signature every call converts to, first
+            warm()
         plan = _plans[key] = _make_plan(*key)
     _kernel(y, u, v, out, plan)
 
@@ -501,7 +517,9 @@ def warm() -> float:
     frame waits for a compile. The kernel's body does not depend on the output's layout: it
     writes through ``_span`` either way.
     """
+    global _warmed
     start = time.perf_counter()
+    _warmed = True  # from here on: the conversions below compile what every call will use
     y = np.full((6, 16), 128, np.uint8)
     c = np.full((3, 8), 128, np.uint8)
     y.flags.writeable = False

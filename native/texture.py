@@ -56,3 +56,22 @@ def check_out(out: np.ndarray, who: str) -> None:
             f"{who}: out {problem}; pass a writable (th, tw, 4) float32 tile, "
             "C-contiguous or a region atlas[y0 : y0 + th, x0 : x0 + tw] of a C-contiguous atlas"
         )
+
+
+def check_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray, who: str) -> None:
+    """Raise ``ValueError`` naming the problem unless ``y``, ``u``, ``v`` are the uint8 planes of
+    one 4:2:0 frame: ``y`` (H, W), ``u`` and ``v`` (ceil(H/2), ceil(W/2)); any strides."""
+    for name, plane in (("y", y), ("u", u), ("v", v)):
+        if not isinstance(plane, np.ndarray) or plane.dtype != np.uint8 or plane.ndim != 2:
+            shape = getattr(plane, "shape", None)
+            raise ValueError(
+                f"{who}: plane {name} is {type(plane).__name__} {getattr(plane, 'dtype', '')} "
+                f"{shape}; pass 2-D uint8 arrays (a frame ring's or a decoder's planes)"
+            )
+    height, width = y.shape
+    chroma = ((height + 1) // 2, (width + 1) // 2)
+    if u.shape != chroma or v.shape != chroma:
+        raise ValueError(
+            f"{who}: chroma planes {u.shape} and {v.shape} do not match a {width}x{height} "
+            f"luma plane; 4:2:0 needs {chroma} (rows, columns) each"
+        )

@@ -37,5 +37,5 @@ PY="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 echo "setup: building the console's scale kernel for this CPU"
-.venv/bin/python -m native.prebuilt
+.venv/bin/python -m gui.kernel
 echo "setup: ready (.venv/bin/nvr)"

@@ -18,9 +18,9 @@ import pytest
 
 from gui.app import RETIRE_FRAMES, Console, picture_rect, tile_fps_cap, tile_region
 from gui.feeds import LiveFeed
+from gui.kernel import warm
 from gui.link import CommandResult, Snapshot
 from gui.view import Rect, ViewState
-from native.prebuilt import warm
 from native.texture import letterbox
 from nvr.framering import FrameRing
 
@@ -311,31 +311,54 @@ def test_conversion_rate_adapts_to_the_grid():
 def test_rate_cap_runs_on_the_cameras_clock(rings):
     """A 15 fps camera under a 15 fps cap shows every frame, however late the render loop
     comes; a 30 fps camera shows every other one; only frames lost to a late loop count as
-    skipped."""
+    skipped, not those the cap leaves out or those published while the tile was hidden."""
     ring = rings["lobby"]
     feed = LiveFeed("lobby")
     feed.follow(ring.name, 0.0)
     tile = np.zeros((270, 480, 4), np.float32)
     cap_s = 0.7 / tile_fps_cap(9)
-    t0 = time.time_ns()
+    camera_ns = time.time_ns()
+    loop_s = 0.0
 
     def play(period_ms: float, frames: int, every: int = 1) -> None:
-        """Publish ``frames`` at ``period_ms`` on the camera's clock, converting after each
-        ``every``-th."""
+        """Publish ``frames`` ``period_ms`` apart on the camera's clock (the render loop's clock
+        keeps pace), converting after each ``every``-th."""
+        nonlocal camera_ns, loop_s
         for i in range(frames):
-            play.n += 1  # type: ignore[attr-defined]
-            capture = t0 + int(play.n * period_ms * 1e6)  # type: ignore[attr-defined]
-            ring.publish(*textured_frame(640, 360, i), capture_ns=capture)
+            camera_ns += int(period_ms * 1e6)
+            loop_s += period_ms / 1000
+            ring.publish(*textured_frame(640, 360, i), capture_ns=camera_ns)
             if (i + 1) % every == 0:
-                feed.convert_into(tile, min_interval_s=cap_s)
+                feed.convert_into(tile, loop_s, min_interval_s=cap_s)
 
-    play.n = 0  # type: ignore[attr-defined]
     play(1000 / 15, 30)
     assert (feed.frames_shown, feed.frames_skipped) == (30, 0)
     play(1000 / 15, 30, every=2)  # the loop came too late for every other frame
     assert (feed.frames_shown, feed.frames_skipped) == (45, 15)
     play(1000 / 30, 30)
     assert (feed.frames_shown, feed.frames_skipped) == (60, 15)  # capped, not lost
+    play(1000 / 30, 30, every=3)  # 10 shown where the cap would have shown 15
+    assert (feed.frames_shown, feed.frames_skipped) == (70, 20)
+    play(1000 / 15, 30, every=10)  # a loop ten frames late: 3 shown, 27 lost
+    assert (feed.frames_shown, feed.frames_skipped) == (73, 47)
+    play(1000 / 15, 20, every=100)  # hidden: nothing converted ...
+    feed.invalidate()  # ... then on screen again: the newest frame at once, nothing lost
+    feed.convert_into(tile, loop_s, min_interval_s=cap_s)
+    assert (feed.frames_shown, feed.frames_skipped) == (74, 47)
+    feed.release()
+
+
+def test_a_camera_whose_timestamps_stand_still_is_still_shown(rings):
+    """The render loop's clock is the cap's backstop: repeated capture times do not freeze."""
+    ring = rings["lobby"]
+    feed = LiveFeed("lobby")
+    feed.follow(ring.name, 0.0)
+    tile = np.zeros((270, 480, 4), np.float32)
+    stamp = time.time_ns()
+    for i in range(10):
+        ring.publish(*textured_frame(640, 360, i), capture_ns=stamp)
+        feed.convert_into(tile, i / 15, min_interval_s=0.7 / 15)
+    assert feed.frames_shown == 10
     feed.release()
 
 
@@ -365,6 +388,14 @@ def test_a_minimised_window_converts_nothing(context, rings, tmp_path):
     console.minimised = False
     console.update()
     assert all(f.frames_shown == 1 for f in console.feeds.values())
+    console.minimised = True
+    for i in range(5):  # published while minimised: not shown, and not counted as skipped
+        for ring in rings.values():
+            ring.publish(*textured_frame(640, 360, i), capture_ns=time.time_ns() + i * 10**8)
+        console.update()
+    console.minimised = False
+    console.update()
+    assert all((f.frames_shown, f.frames_skipped) == (2, 0) for f in console.feeds.values())
 
 
 def test_no_camera_on_screen_means_no_texture(context, rings, tmp_path):

@@ -359,3 +359,15 @@ def test_scalar_taps_equal_the_vector_permute(tile_w: int, tile_h: int) -> None:
     scalar = np.zeros_like(vector)
     scale._kernel(y, u, v, scalar, scalar_plan)
     np.testing.assert_allclose(scalar, vector, atol=1e-6)
+
+
+def test_the_permute_follows_numbas_cpu_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NUMBA_CPU_FEATURES (and NUMBA_CPU_NAME=generic, which sets it to "") decide the permute,
+    as they decide the code numba generates: an AVX2 permute in code built without AVX2 aborts
+    LLVM."""
+    monkeypatch.setattr(scale.numba_config, "CPU_FEATURES", "")
+    assert scale._permute_isa() == ""
+    monkeypatch.setattr(scale.numba_config, "CPU_FEATURES", "+avx,+avx2,+fma,-avx512f")
+    assert scale._permute_isa() == "avx2"
+    monkeypatch.setattr(scale.numba_config, "CPU_FEATURES", "+avx2,+avx512f,+avx512vl")
+    assert scale._permute_isa() == "avx512"

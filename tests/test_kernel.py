@@ -1,5 +1,5 @@
-"""The console's prebuilt scale kernel: built here with numba.pycc, loaded without numba, the same
-pixels as the JIT kernel; a machine that cannot build it gets the JIT kernel and the reason."""
+"""The console's scale kernel (gui.kernel): built here with numba.pycc, loaded without numba, the
+same pixels as the JIT kernel; a machine that cannot build it gets the JIT kernel and the reason."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from native import prebuilt, scale
+from gui import kernel as prebuilt
+from native import scale
 from tests.conftest import ROOT
 
 # In a fresh interpreter: load the extension from the cache given, convert the frames saved by
@@ -20,7 +21,7 @@ from tests.conftest import ROOT
 _CONVERT = """
 import json, sys
 import numpy as np
-from native import prebuilt
+from gui import kernel as prebuilt
 frames = np.load(sys.argv[1])
 y, u, v = (frames[k] for k in "yuv")
 for a in (y, u, v):
@@ -30,7 +31,7 @@ box = np.zeros((300, 300, 4), np.float32)
 atlas = np.zeros((700, 1300, 4), np.float32)
 prebuilt.yuv420_to_rgba(y, u, v, tile)
 prebuilt.yuv420_to_rgba(y, u, v, box)
-prebuilt.yuv420_to_rgba(y[1:, 2:], u, v, atlas[337:675, 601:1201])
+prebuilt.yuv420_to_rgba(y[2:, 2:], u[1:, 1:], v[1:, 1:], atlas[337:675, 601:1201])
 np.savez(sys.argv[2], tile=tile, box=box, atlas=atlas)
 print(json.dumps({"numba": "numba" in sys.modules, "file": prebuilt.path().name}))
 """
@@ -67,20 +68,26 @@ def test_prebuilt_kernel_matches_the_jit_kernel_without_numba(cache, tmp_path, m
     want_atlas = np.zeros((700, 1300, 4), np.float32)
     scale.yuv420_to_rgba(y, u, v, want_tile)
     scale.yuv420_to_rgba(y, u, v, want_box)
-    scale.yuv420_to_rgba(y[1:, 2:], u, v, want_atlas[337:675, 601:1201])
+    scale.yuv420_to_rgba(y[2:, 2:], u[1:, 1:], v[1:, 1:], want_atlas[337:675, 601:1201])
     np.testing.assert_array_equal(got["tile"], want_tile)
     np.testing.assert_array_equal(got["box"], want_box)
     np.testing.assert_array_equal(got["atlas"], want_atlas)  # nothing outside the region
     assert want_box[0, 150, 3] == 1.0 and want_box[0, 150, :3].max() == 0.0
 
 
-def test_prebuilt_kernel_checks_its_output_like_the_jit_kernel():
+@pytest.mark.parametrize("convert", [prebuilt.yuv420_to_rgba, scale.yuv420_to_rgba])
+def test_both_kernels_check_their_arguments(convert):
     y = np.zeros((36, 64), np.uint8)
     c = np.zeros((18, 32), np.uint8)
+    tile = np.zeros((27, 48, 4), np.float32)
     with pytest.raises(ValueError, match=r"out has dtype uint8, not float32; pass a writable"):
-        prebuilt.yuv420_to_rgba(y, c, c, np.zeros((27, 48, 4), np.uint8))
+        convert(y, c, c, np.zeros((27, 48, 4), np.uint8))
     with pytest.raises(ValueError, match=r"pixels are not contiguous"):
-        prebuilt.yuv420_to_rgba(y, c, c, np.zeros((27, 48, 4), np.float32)[:, ::2])
+        convert(y, c, c, np.zeros((27, 48, 4), np.float32)[:, ::2])
+    with pytest.raises(ValueError, match=r"plane y is ndarray float32 \(36, 64\); pass 2-D uint8"):
+        convert(y.astype(np.float32), c, c, tile)
+    with pytest.raises(ValueError, match=r"chroma planes \(18, 31\) .* needs \(18, 32\)"):
+        convert(y, c[:, :31], c[:, :31], tile)
 
 
 def test_the_kernel_is_rebuilt_for_another_cpu_or_numba_setting(monkeypatch):
@@ -95,11 +102,18 @@ def test_without_a_compiler_the_console_says_why_and_uses_the_jit_kernel(
     tmp_path, monkeypatch, caplog
 ):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
-    with pytest.raises(prebuilt.PrebuiltError, match=r"install gcc and the Python headers"):
+    with pytest.raises(prebuilt.PrebuiltError, match=r"no .*no-such-compiler on PATH; install gcc"):
         prebuilt.build(tmp_path / "cache")
     assert not prebuilt.path(tmp_path / "cache").exists()
     monkeypatch.setattr(prebuilt, "CACHE", tmp_path / "cache")
     monkeypatch.setattr(prebuilt, "_kernel", None)
-    with caplog.at_level(logging.WARNING, logger="native.prebuilt"):
+    with caplog.at_level(logging.WARNING, logger="gui.kernel"):
         assert prebuilt.kernel() is scale.yuv420_to_rgba
-    assert "using the JIT kernel" in caplog.text and "install gcc" in caplog.text
+    assert "Using the JIT kernel" in caplog.text and "install gcc, g++" in caplog.text
+
+
+def test_an_unwritable_cache_is_named_with_the_fix(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(prebuilt.PrebuiltError, match=r"set NVR_PREBUILT_DIR to a writable folder"):
+        prebuilt.build(blocker / "cache")
