@@ -300,7 +300,10 @@ class FrameRing:
         """Copy the newest frame, retrying torn copies; returns views onto the copies.
 
         ``out`` holds Y, U, V arrays at least the frame's size (the capacity is always enough);
-        without it new arrays of the frame's size are allocated. None if nothing was published yet.
+        without it new arrays of the frame's size are allocated. None if nothing was published
+        yet, or if the writer tore every one of ``_RETRIES`` copies (about 75 ms of trying: only
+        a writer lapping the ring flat out while this reader is descheduled does that; the writer
+        never waits for readers, by design).
         """
         for attempt in range(_RETRIES):
             found = self._newest()
