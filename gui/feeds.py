@@ -3,8 +3,9 @@
 A ``LiveFeed`` attaches to a camera's ring by name (from the engine's ``/health``), notices when
 the ring was recreated (a worker or engine restart makes a new segment under the same name) and
 re-attaches, and converts the newest frame straight from the ring's zero-copy views into the
-tile's region of the grid's float32 RGBA texture with the ``native`` scale kernel. Frames torn by
-the writer while they were converted are converted again from the newest frame.
+tile's region of the grid's float32 RGBA texture with the scale kernel (``gui.kernel``: the
+``native`` kernel compiled ahead of time). Frames torn by the writer while they were converted are
+converted again from the newest frame. A tile's rate cap is applied here, on the camera's clock.
 """
 
 from __future__ import annotations
