@@ -20,10 +20,7 @@ from bench.measure import Row, make_row
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ("native.motion", "native.scale", "gui.kernel")
-_PROBE = (
-    "import time, importlib; m = importlib.import_module({module!r}); "
-    "t = time.perf_counter(); m.warm(); print(time.perf_counter() - t)"
-)
+_PROBE = "import importlib; print(importlib.import_module({module!r}).warm())"
 
 
 def warm_seconds(module: str, cache_dir: Path | None = None) -> float:

@@ -130,17 +130,22 @@ class _FixedCameras:
 
 class _PssSampler:
     """This process's PSS (MB) twice a second while in the ``with`` block (``samples``): the
-    peak is reported, as texture buffers come and go with the frames."""
+    peak is reported, as texture buffers come and go with the frames. (psutil reads it from
+    ``/proc/self/smaps_rollup``: cheap enough beside the render loop.)"""
 
     def __init__(self, period_s: float = 0.5) -> None:
         self.period_s = period_s
         self.samples: list[float] = []
+        self._me = psutil.Process()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pss", daemon=True)
 
+    def _sample(self) -> None:
+        self.samples.append(self._me.memory_full_info().pss / 1e6)
+
     def _run(self) -> None:
         while True:
-            self.samples.append(_pss_mb())
+            self._sample()
             if self._stop.wait(self.period_s):
                 return
 
@@ -151,15 +156,7 @@ class _PssSampler:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.samples.append(_pss_mb())
-
-
-def _pss_mb() -> float:
-    """PSS of this process in MB (10^6 bytes), from ``/proc/self/smaps_rollup`` (cheap)."""
-    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) * 1024 / 1e6
-    raise RuntimeError("no Pss line in /proc/self/smaps_rollup")
+        self._sample()
 
 
 def probe(tiles: int, fps: float, seconds: float, clip: Path) -> dict[str, Any]:

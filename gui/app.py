@@ -32,7 +32,7 @@ from gui import theme
 from gui.feeds import LiveFeed
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.present import Pending, TileInfo, format_duration, status_line, tile_info
-from gui.view import LAYOUTS, Rect, ViewState
+from gui.view import LAYOUTS, Rect, ViewState, grid_rects
 from native.texture import letterbox
 
 log = logging.getLogger(__name__)
@@ -485,9 +485,7 @@ class Console:
         )
         if self._atlas is not None:
             self._retired.append((self._atlas.tag, self.frame_no))
-        regions = [
-            Rect(c * width, r * height, width, height) for r in range(rows) for c in range(cols)
-        ]
+        regions = grid_rects(rows, cols, Rect(0, 0, cols * width, rows * height), gap=0)
         self._atlas = _Atlas(int(tag), pixels, key, regions, [None] * len(regions))
         return self._atlas
 
@@ -641,7 +639,8 @@ class Console:
             and not feed.needs_redraw
         )
         if has_picture and atlas is not None:
-            shown = picture_rect(rect, atlas.key[2:])
+            region = atlas.regions[index]
+            shown = picture_rect(rect, (region.w, region.h))
             corners = {"pmin": (shown.x, shown.y), "pmax": (shown.x + shown.w, shown.y + shown.h)}
             if cell.image is None or cell.image_texture != atlas.tag:
                 # An image's texture is fixed when it is made: replace the draw item.

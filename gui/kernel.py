@@ -35,15 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
+from native import CACHE_DIR
 from native.texture import check_out, check_planes
 
 log = logging.getLogger(__name__)
 
 MODULE = "nvr_scale"  # the extension's name (its PyInit_ symbol): fixed
-CACHE = Path(
-    os.environ.get("NVR_PREBUILT_DIR")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nvr" / "prebuilt"
-)
+CACHE = Path(os.environ.get("NVR_PREBUILT_DIR") or CACHE_DIR / "prebuilt")
 ROOT = Path(__file__).resolve().parent.parent
 # What the compiled code is made of: the kernel, its geometry and this module's export.
 _SOURCES = ("native/scale.py", "native/texture.py", "gui/kernel.py")

@@ -8,7 +8,6 @@ set here, before numba is first imported, because the package folder may not be 
 import os
 from pathlib import Path
 
-os.environ.setdefault(
-    "NUMBA_CACHE_DIR",
-    str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nvr" / "numba"),
-)
+# nvr's compiled code: numba's cache here, the console's prebuilt kernel (gui.kernel) beside it
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nvr"
+os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE_DIR / "numba"))

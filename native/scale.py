@@ -100,11 +100,11 @@ def _permute_isa() -> str:
     return "avx2" if "avx2" in enabled else ""
 
 
-_PERMUTE = _permute_isa()
+PERMUTE = _permute_isa()  # the in-register permute the kernel is compiled with ("": none)
 # Horizontal resampling runs in blocks of _LANES outputs (a vector register's worth) whose taps
 # lie within a window of 2 * _LANES source samples (a downscale of up to about 2x); source rows
 # carry that much padding.
-_LANES = 16 if _PERMUTE == "avx512" else 8
+_LANES = 16 if PERMUTE == "avx512" else 8
 _PAD = 2 * _LANES
 # Output rows per band (see the module's docstring).
 _BAND = 16
@@ -157,7 +157,7 @@ def _taps(src, dst, size, chroma):
     blocks = dst // _LANES
     base = np.empty(blocks, np.int64)
     rel = np.zeros(dst, np.int32)
-    fits = _PERMUTE != ""
+    fits = PERMUTE != ""
     for b in range(blocks):
         base[b] = index[b * _LANES]
         for d in range(b * _LANES, (b + 1) * _LANES):
@@ -260,7 +260,7 @@ def _lerp_codegen(context, builder, signature, args):
     ]
 
     def permute(vec, lanes):
-        if _PERMUTE == "avx2":  # _LANES == 8: one vpermps
+        if PERMUTE == "avx2":  # _LANES == 8: one vpermps
             fn = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vf, [vf, vi]), "llvm.x86.avx2.permps"
             )

@@ -162,14 +162,14 @@ def describe_machine() -> dict[str, Any]:
     except OSError:
         ffmpeg = "not found"
     from llvmlite import binding as llvm
-    from numba.core.codegen import get_host_cpu_features
 
-    features = set(get_host_cpu_features().split(","))
-    vector = [f for f in ("avx512f", "avx2", "neon") if f"+{f}" in features]
+    from native.scale import PERMUTE
+
     return {
         "cpu": cpu,
-        # What the kernels compile for: the figures (and the scale kernel's permute) depend on it.
-        "cpu_arch": f"{llvm.get_host_cpu_name()}, {vector[0] if vector else 'no AVX2/AVX-512'}",
+        # What the kernels compile for: the figures depend on it (and on the scale kernel's
+        # permute, chosen from the same CPU features numba compiles for).
+        "cpu_arch": f"{llvm.get_host_cpu_name()}, {PERMUTE or 'scalar'} permute",
         "cores": os.cpu_count(),
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "os": f"{platform.system()} {platform.release()}",

@@ -212,10 +212,17 @@ def _fragment_times(moof: bytes, default_duration: int) -> tuple[int | None, int
 def segment_info(path: Path, length: int | None = None) -> SegmentInfo:
     """Read a segment's track and the times of its complete fragments from its boxes alone, up
     to ``length`` bytes (``playable_length``; the whole file if None). A few small reads per
-    fragment: the video data is skipped. Raises ``ValueError`` for a file it cannot read."""
-    size = path.stat().st_size if length is None else length
-    moov: bytes | None = None
+    fragment: the video data is skipped. Raises ``ValueError`` for a file it cannot read (and
+    ``OSError`` for one it cannot open)."""
+    try:
+        return _segment_info(path, path.stat().st_size if length is None else length)
+    except (struct.error, IndexError) as err:  # a box shorter than its fields
+        raise ValueError(f"truncated box ({err})") from err
+
+
+def _segment_info(path: Path, size: int) -> SegmentInfo:
     track: tuple[str, int, int, int, int] | None = None
+    comment: str | None = None
     first: int | None = None
     end = fragments = 0
     with path.open("rb") as fh:
@@ -226,7 +233,7 @@ def segment_info(path: Path, length: int | None = None) -> SegmentInfo:
             raw = fh.read(box_size)
             body = raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
             if kind == b"moov":
-                moov, track = body, _track(body)
+                track, comment = _track(body), _comment(body)
             elif track is not None:
                 base, duration = _fragment_times(body, track[4])
                 if base is not None and fragments and base < end:
@@ -234,9 +241,9 @@ def segment_info(path: Path, length: int | None = None) -> SegmentInfo:
                 start = end if base is None else base
                 first = start if first is None else first
                 end, fragments = start + duration, fragments + 1
-    if moov is None or track is None:
+    if track is None:
         raise ValueError("no moov box")
     if first is not None and not 0 <= end - first <= MAX_SEGMENT_S * track[3]:
         raise ValueError(f"fragment times run from {first} to {end}: not a segment's span")
     codec, width, height, timescale, _ = track
-    return SegmentInfo(codec, width, height, timescale, first or 0, end, fragments, _comment(moov))
+    return SegmentInfo(codec, width, height, timescale, first or 0, end, fragments, comment)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,13 +74,16 @@ def recover_segment(
         return None
     try:
         info = segment_info(path, after)
-    except (OSError, ValueError, IndexError, struct.error) as err:
+    except (OSError, ValueError) as err:
         log.error("%s: segment %s is unreadable (%s); left uncataloged", camera_id, rel_path, err)
         return None
     tag = parse_tag(info.comment)
     duration_90k = info.duration_90k
+    duration_ns = duration_90k * 1_000_000_000 // 90000
     tagged_start = tag.get("start_ns", "")
-    start_ns = int(tagged_start) if tagged_start.isdigit() else start_ns
+    # A tag no catalog row can hold (not a number, or past SQLite's 64-bit integers) is ignored.
+    if tagged_start.isdigit() and int(tagged_start) + duration_ns < 2**63:
+        start_ns = int(tagged_start)
     if tag.get("type") in RECORDING_TYPES:
         recording_type = tag["type"]
     camera_id = tag.get("camera") or camera_id
@@ -96,7 +98,7 @@ def recover_segment(
     return NewRecording(
         camera_id=camera_id,
         start_ns=start_ns,
-        end_ns=start_ns + duration_90k * 1_000_000_000 // 90000,
+        end_ns=start_ns + duration_ns,
         duration_90k=duration_90k,
         file_path=rel_path,
         size_bytes=after,
@@ -151,17 +153,19 @@ def recover_storage(catalog: Catalog, root: Path) -> RecoveryReport:
                 else:
                     report.removed_unplayable += 1
                 continue
-            try:
-                catalog.add_recording(rec)
-            except ValueError as err:  # a file whose tag or times no row can hold
-                log.error("segment %s cannot be cataloged (%s); left as it is", rel_path, err)
-                report.unreadable += 1
-                continue
+            catalog.add_recording(rec)
             report.orphans_indexed += 1
             report.repaired += rec.status == "repaired"
         gone = [p for p, status in cataloged.items() if p not in on_disk and status != "missing"]
         report.marked_missing = catalog.mark_missing(gone)
     report.seconds = round(time.perf_counter() - started, 3)
+    if report.unreadable:
+        log.error(
+            "recovery: %d segment file(s) could not be read and were left uncataloged (each "
+            "is named above); move them out of %s to silence this",
+            report.unreadable,
+            root,
+        )
     if report.orphans_indexed or report.marked_missing or report.removed_unplayable:
         log.warning(
             "recovery: %d orphan segment(s) indexed (%d repaired), %d unplayable "
@@ -172,14 +176,7 @@ def recover_storage(catalog: Catalog, root: Path) -> RecoveryReport:
             report.marked_missing,
             report.seconds,
         )
-    if report.unreadable:
-        log.error(
-            "recovery: %d segment file(s) could not be read and were left uncataloged (each "
-            "is named above); move them out of %s to silence this",
-            report.unreadable,
-            root,
-        )
-    else:
+    elif not report.unreadable:
         log.info(
             "recovery: %d segment(s) checked, nothing to repair (%.2f s)",
             report.segments_checked,

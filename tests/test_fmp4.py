@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -174,9 +175,16 @@ def test_corrupt_fragment_times_leave_the_file_uncataloged_and_recovery_going(
     assert (day / "bad.mp4").exists()
 
 
-def test_a_tag_with_bad_fields_falls_back_to_what_the_caller_knows(tmp_path):
-    comment = "nvr-segment camera= type=holiday start_ns=soon"
-    write_segment(tmp_path / "cam" / "seg.mp4", 1, (64, 64), comment=comment)
-    rec = recover_segment(tmp_path, "cam/seg.mp4", "cam", "motion", 42)
+@pytest.mark.parametrize("start", ["soon", str(2**63 - 1)], ids=["not-a-number", "past-int64"])
+def test_a_tag_with_bad_fields_falls_back_to_what_the_caller_knows(tmp_path, caplog, start):
+    comment = f"nvr-segment camera= type=holiday start_ns={start}"
+    write_segment(tmp_path / "cam" / "2026-11-30" / "seg.mp4", 1, (64, 64), comment=comment)
+    rec = recover_segment(tmp_path, "cam/2026-11-30/seg.mp4", "cam", "motion", 42)
     assert rec is not None
     assert (rec.camera_id, rec.recording_type, rec.start_ns) == ("cam", "motion", 42)
+    # Start-up recovery catalogs it (the file's time as its start) and says so, once.
+    with Catalog(tmp_path / "catalog.db") as catalog, caplog.at_level(logging.INFO):
+        report = recover_storage(catalog, tmp_path)
+        assert (report.orphans_indexed, report.unreadable) == (1, 0)
+    assert "orphan segment(s) indexed" in caplog.text
+    assert "nothing to repair" not in caplog.text

@@ -354,7 +354,7 @@ def test_scalar_taps_equal_the_vector_permute(tile_w: int, tile_h: int) -> None:
     fit, luma_x, chroma_x, luma_rows, chroma_rows = scale._make_plan(
         *y.shape, *u.shape, tile_h, tile_w
     )
-    assert luma_x[4] == chroma_x[4] == (scale._PERMUTE != "")  # the vector path ran above
+    assert luma_x[4] == chroma_x[4] == (scale.PERMUTE != "")  # the vector path ran above
     scalar_plan = (fit, (*luma_x[:4], False), (*chroma_x[:4], False), luma_rows, chroma_rows)
     scalar = np.zeros_like(vector)
     scale._kernel(y, u, v, scalar, scalar_plan)

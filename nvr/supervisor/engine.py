@@ -101,11 +101,6 @@ def check_storage(path: Path, require_mount: bool = False, fstab: Path = FSTAB) 
             f"storage.path {path} is on the root filesystem, but storage.require_mount is true: "
             "the disk meant for it is not mounted; mount it, or set storage.require_mount: false"
         )
-    if (path.exists() or path.is_symlink()) and not path.is_dir():
-        raise StorageError(
-            f"storage.path {path} exists but is not a folder (a file, or a link to nothing); "
-            "point storage.path at a folder"
-        )
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".nvr-probe-") as probe:
@@ -118,6 +113,11 @@ def check_storage(path: Path, require_mount: bool = False, fstab: Path = FSTAB) 
 
 
 def _unwritable(path: Path, err: OSError) -> str:
+    if err.errno == errno.EEXIST:  # mkdir(exist_ok=True) on something that is not a folder
+        return (
+            f"storage.path {path} exists but is not a folder (a file, or a link to nothing); "
+            "point storage.path at a folder"
+        )
     if err.errno == errno.EROFS:
         return (
             f"storage.path {path} is on a read-only filesystem; remount it read-write "
