@@ -20,9 +20,9 @@ from typing import Any
 import apsw
 
 from bench.measure import Row, make_row
-from nvr.catalog import Catalog, NewRecording
 from nvr.config import CameraConfig, Config, RetentionConfig, StorageConfig
-from nvr.retention import RetentionPlan, apply, plan
+from nvr.storage.catalog import Catalog, NewRecording
+from nvr.storage.retention import RetentionPlan, apply, plan
 
 SEGMENT_S = 60
 DELETED_DAYS = 2

@@ -68,7 +68,7 @@ def _frames(clip: Path, limit: int) -> list[tuple[np.ndarray, np.ndarray, np.nda
 
 def _feed(names: list[str], clip: str, fps: float, ready: Any, stop: Any) -> None:
     """Feeder process: publish the clip into every ring at ``fps`` until ``stop`` is set."""
-    from nvr.framering import FrameRing
+    from nvr.frames.ring import FrameRing
 
     frames = _frames(Path(clip), 90)
     height, width = frames[0][0].shape

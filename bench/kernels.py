@@ -22,7 +22,7 @@ import numpy as np
 from bench.measure import Row, compare, make_row
 from native.scale import yuv420_to_rgba
 from native.texture import letterbox
-from nvr.motion import (
+from nvr.frames.motion import (
     MotionDetector,
     MotionParams,
     OpenCVReferenceState,

@@ -27,8 +27,8 @@ from typing import Any
 import av
 
 from bench.measure import Row, demo_clips, make_row
-from nvr.catalog import Catalog
-from nvr.recovery import TAG_KEY, recover_segment, recover_storage, segment_tag
+from nvr.storage.catalog import Catalog
+from nvr.storage.recovery import TAG_KEY, recover_segment, recover_storage, segment_tag
 from nvr.worker.recorder import FMP4_OPTIONS
 
 CAMERAS = 16
@@ -81,7 +81,7 @@ def _interrupted(root: Path, template: Path) -> None:
 @contextlib.contextmanager
 def _muted() -> Iterator[None]:
     """Recovery's log lines (one per file) off while it is timed."""
-    logger = logging.getLogger("nvr.recovery")
+    logger = logging.getLogger("nvr.storage.recovery")
     was = logger.disabled
     logger.disabled = True
     try:

@@ -22,7 +22,7 @@ from multiprocessing.synchronize import Event
 import numpy as np
 
 from bench.measure import Row, make_row, percentile
-from nvr.framering import FrameRing
+from nvr.frames.ring import FrameRing
 
 WIDTH, HEIGHT = 640, 360
 SLOTS = 4  # as the camera worker creates its ring

@@ -19,7 +19,7 @@ from collections import deque
 import numpy as np
 
 from gui.kernel import yuv420_to_rgba
-from nvr.framering import FrameRing
+from nvr.frames.ring import FrameRing
 
 log = logging.getLogger(__name__)
 

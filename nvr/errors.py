@@ -1,4 +1,8 @@
-"""One error type per failure class, each with a stable code and a message that names the fix."""
+"""One error type per failure class, each with a stable code and a message that names the fix.
+
+``code`` and ``http_status`` are what the loopback API replies with when the error ends a
+request: ``{"ok": false, "error": str(err), "code": err.code}``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ class NvrError(Exception):
     """Base of every error a user can cause; ``str()`` is the one clear message to show."""
 
     code = "nvr_error"
+    http_status = 500
 
 
 class ConfigError(NvrError):
@@ -37,3 +42,34 @@ class CatalogError(NvrError):
     """The catalog database cannot be opened or migrated."""
 
     code = "catalog_error"
+
+
+class CatalogFullError(CatalogError):
+    """The catalog's disk refused a write (full, or an I/O error); the write can be retried."""
+
+    code = "catalog_full"
+
+
+class RequestError(NvrError):
+    """An API request that cannot be understood: bad JSON, a wrong field, an unknown command."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class NotFoundError(NvrError):
+    """An API request for something the engine does not have: a route, a camera."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class UnknownCameraError(NotFoundError):
+    code = "unknown_camera"
+
+
+class EngineUnreachableError(NvrError):
+    """A client could not reach the engine's API, or it answered with something not JSON."""
+
+    code = "engine_unreachable"
+    http_status = 503

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from nvr.catalog import Catalog, NewMotionEvent
+from nvr.storage.catalog import Catalog, NewMotionEvent
 from tests.conftest import api_command, api_get
 
 

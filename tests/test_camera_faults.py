@@ -9,8 +9,8 @@ from pathlib import Path
 import av
 import pytest
 
-from nvr.catalog import Catalog, Gap, Recording
-from nvr.framering import FrameRing
+from nvr.frames.ring import FrameRing
+from nvr.storage.catalog import Catalog, Gap, Recording
 from tests.conftest import requires_rtsp, wait_for
 from tests.support.cameras import RtspCamera
 from tests.test_engine import camera_yaml, check_playable, config_yaml, live

@@ -8,8 +8,9 @@ from pathlib import Path
 import apsw
 import pytest
 
-from nvr import catalog as catalog_mod
-from nvr.catalog import (
+from nvr.errors import CatalogError
+from nvr.storage import catalog as catalog_mod
+from nvr.storage.catalog import (
     RECORDING_TYPES,
     SCHEMA_VERSION,
     Catalog,
@@ -17,7 +18,6 @@ from nvr.catalog import (
     NewMotionEvent,
     NewRecording,
 )
-from nvr.errors import CatalogError
 
 S = 1_000_000_000  # one second in ns
 T0 = 1_700_000_000 * S
@@ -118,16 +118,16 @@ def test_failed_migration_rolls_back_and_extra_migration_applies(
 ) -> None:
     path = tmp_path / "catalog.db"
     Catalog(path).close()
-    base = catalog_mod._MIGRATIONS
+    base = catalog_mod.MIGRATIONS
     monkeypatch.setattr(catalog_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     bad = "CREATE TABLE half_done (a); INSERT INTO no_such_table VALUES (1);"
-    monkeypatch.setattr(catalog_mod, "_MIGRATIONS", (*base, bad))
+    monkeypatch.setattr(catalog_mod, "MIGRATIONS", (*base, bad))
     with pytest.raises(CatalogError, match=f"migration {SCHEMA_VERSION + 1} .* failed"):
         Catalog(path)
     conn = raw(path)
     assert conn.execute("PRAGMA user_version").fetchall() == [(SCHEMA_VERSION,)]
     assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'half_done'").fetchall()
-    monkeypatch.setattr(catalog_mod, "_MIGRATIONS", (*base, "CREATE TABLE extra (a);"))
+    monkeypatch.setattr(catalog_mod, "MIGRATIONS", (*base, "CREATE TABLE extra (a);"))
     with Catalog(path) as c:
         assert c.schema_version == SCHEMA_VERSION + 1
 
@@ -137,10 +137,10 @@ def test_version_1_file_migrates_to_2_with_usage_and_garbage(
 ) -> None:
     path = tmp_path / "catalog.db"
     with monkeypatch.context() as m:  # a file written by the release that had migration 1 only
-        m.setattr(catalog_mod, "_MIGRATIONS", catalog_mod._MIGRATIONS[:1])
+        m.setattr(catalog_mod, "MIGRATIONS", catalog_mod.MIGRATIONS[:1])
         m.setattr(catalog_mod, "SCHEMA_VERSION", 1)
         conn = raw(path)
-        conn.execute(catalog_mod._MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        conn.execute(catalog_mod.MIGRATIONS[0] + "PRAGMA user_version = 1;")
         for i in range(3):
             conn.execute(
                 "INSERT INTO recordings (camera_id, start_ns, end_ns, duration_90k, file_path,"

@@ -22,7 +22,7 @@ from gui.kernel import warm
 from gui.link import CommandResult, Snapshot
 from gui.view import Rect, ViewState
 from native.texture import letterbox
-from nvr.framering import FrameRing
+from nvr.frames.ring import FrameRing
 
 
 class FixedLink:

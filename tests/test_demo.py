@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nvr.catalog import Catalog
 from nvr.demo import CAMERAS
+from nvr.storage.catalog import Catalog
 from tests.conftest import ROOT
 from tests.support.cameras import free_port
 from tests.test_engine import check_playable

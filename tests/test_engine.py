@@ -13,8 +13,8 @@ from pathlib import Path
 import av
 import pytest
 
-from nvr.catalog import Catalog, Recording
-from nvr.supervisor.engine import instance_id
+from nvr.frames.ring import instance_id
+from nvr.storage.catalog import Catalog, Recording
 from tests.conftest import api_command, api_get, requires_rtsp, wait_for
 from tests.support.cameras import RtspCamera
 

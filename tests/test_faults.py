@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from nvr.catalog import Catalog
 from nvr.demo import make_clip
-from nvr.recovery import segment_files
+from nvr.storage.catalog import Catalog
+from nvr.storage.recovery import segment_files
 from tests.conftest import Engine, wait_for
 from tests.support.disks import mounted_tmpfs
 from tests.test_engine import check_playable

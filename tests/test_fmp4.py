@@ -10,9 +10,9 @@ import av
 import numpy as np
 import pytest
 
-from nvr.catalog import Catalog
-from nvr.fmp4 import boxes, cut_to_playable, playable_length, segment_info
-from nvr.recovery import recover_segment, recover_storage
+from nvr.storage.catalog import Catalog
+from nvr.storage.fmp4 import boxes, cut_to_playable, playable_length, segment_info
+from nvr.storage.recovery import recover_segment, recover_storage
 from nvr.worker.recorder import FMP4_OPTIONS
 
 FPS = 15

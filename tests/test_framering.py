@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nvr.framering import FrameRing, FrameView, ring_name
+from nvr.frames.ring import FrameRing, FrameView, ring_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SPAWN = mp.get_context("spawn")
@@ -269,7 +269,7 @@ def test_reader_process_exit_does_not_unlink(name: str) -> None:
     writer = FrameRing.create(name, 48, 32)
     writer.publish(*_planes(48, 32, 0), capture_ns=42)
     code = (
-        "import sys\nfrom nvr.framering import FrameRing\n"
+        "import sys\nfrom nvr.frames.ring import FrameRing\n"
         "r = FrameRing.attach(sys.argv[1])\nprint(r.latest().capture_ns)\n"
     )
     run = subprocess.run(

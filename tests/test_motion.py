@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from native import motion as kernels
-from nvr.motion import (
+from nvr.frames.motion import (
     MotionDetector,
     MotionParams,
     MotionResult,

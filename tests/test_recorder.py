@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from nvr.messages import SegmentClosed, SegmentOpened
+from nvr.protocol.worker import SegmentClosed, SegmentOpened
 from nvr.worker.params import START_CODE, ParamWatch, annex_b, parameter_sets
 from nvr.worker.recorder import GopBuffer, Recorder
 from nvr.worker.source import Discontinuity, TimedPacket, track_params

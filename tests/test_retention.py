@@ -15,10 +15,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from nvr import retention
-from nvr.catalog import RECORDING_TYPES, Catalog, NewRecording
 from nvr.config import CameraConfig, Config, RetentionConfig, StorageConfig, TypeDays
-from nvr.retention import RetentionPlan, apply, collect_garbage, emergency_free, plan
+from nvr.storage import retention
+from nvr.storage.catalog import RECORDING_TYPES, Catalog, NewRecording
+from nvr.storage.retention import RetentionPlan, apply, collect_garbage, emergency_free, plan
 from tests.conftest import ROOT
 
 S = 1_000_000_000
@@ -363,8 +363,8 @@ def test_max_seconds_leaves_the_rest_for_the_next_pass(
 CRASHING_CHILD = """
 import os, sys
 from pathlib import Path
-from nvr import retention
-from nvr.catalog import Catalog
+from nvr.storage import retention
+from nvr.storage.catalog import Catalog
 
 point, db, root = sys.argv[1:]
 catalog = Catalog(db)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nvr.errors import StorageError
-from nvr.supervisor.engine import STORAGE_MARKER, check_storage
+from nvr.storage.checks import STORAGE_MARKER, check_storage
 from tests.support.disks import mounted_tmpfs
 
 ROOT = Path(__file__).resolve().parent.parent

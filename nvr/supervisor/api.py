@@ -21,8 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from nvr.catalog import Catalog
-from nvr.messages import COMMANDS, SCHEMA_VERSION, UICommandMessage
+from nvr.errors import RequestError
+from nvr.protocol.commands import parse_command
+from nvr.storage.catalog import Catalog
 from nvr.supervisor.engine import Supervisor
 
 log = logging.getLogger(__name__)
@@ -250,29 +251,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, {"ok": False, "error": "command body too large"})
             return
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-            fields = {f.name for f in dataclasses.fields(UICommandMessage)}
-            unknown = set(body) - fields
-            if unknown:
-                raise ValueError(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(fields)}")
-            for name, value in body.items():
-                if name != "params" and not isinstance(value, str):
-                    raise ValueError(f"{name} must be a string")
-            msg = UICommandMessage(**body)
-            if msg.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-                raise ValueError(
-                    f"schema_version {msg.schema_version} is not supported; send {SCHEMA_VERSION}"
-                )
-            if msg.command not in COMMANDS:
-                raise ValueError(f"unknown command {msg.command!r}; allowed: {list(COMMANDS)}")
-            if not isinstance(msg.params, dict):
-                raise ValueError("params must be a JSON object")
-            if not isinstance(msg.params.get("active", True), bool):
-                raise ValueError("params.active must be true or false")
-        except (ValueError, TypeError) as err:
-            self._send(400, {"ok": False, "error": f"bad command: {err}"})
+            msg = parse_command(self.rfile.read(length))
+        except RequestError as err:
+            self._send(400, {"ok": False, "error": str(err), "code": err.code})
             return
         try:
             status, result = self.supervisor.command(msg)

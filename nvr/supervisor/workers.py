@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 
-from nvr.messages import Heartbeat, SegmentOpened, StopWorker
+from nvr.protocol.worker import Heartbeat, SegmentOpened, StopWorker
 from nvr.worker.process import WorkerSpec, worker_main
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ import av
 import numpy as np
 
 from nvr.config import MotionConfig
-from nvr.framering import FrameRing
-from nvr.motion import MotionDetector, MotionParams
+from nvr.frames.motion import MotionDetector, MotionParams
+from nvr.frames.ring import FrameRing
 
 log = logging.getLogger(__name__)
 

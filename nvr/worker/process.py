@@ -33,7 +33,7 @@ import av
 from nvr.config import CameraConfig
 from nvr.errors import StreamError
 from nvr.logs import setup_logging
-from nvr.messages import (
+from nvr.protocol.worker import (
     Ack,
     Heartbeat,
     MotionEnded,

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import av
 
-from nvr.durable import fsync_dir
-from nvr.fmp4 import playable_length
-from nvr.messages import SegmentClosed, SegmentOpened, WriteFailed
-from nvr.recovery import TAG_KEY, segment_tag
+from nvr.protocol.worker import SegmentClosed, SegmentOpened, WriteFailed
+from nvr.storage.durable import fsync_dir
+from nvr.storage.fmp4 import playable_length
+from nvr.storage.recovery import TAG_KEY, segment_tag
 from nvr.worker.params import StreamParams
 from nvr.worker.source import TimedPacket
 

@@ -5,9 +5,9 @@ it, so a crash leaves the open segment uncataloged and possibly cut mid-fragment
 cut after its last complete fragment, fsynced, measured from its boxes and cataloged as
 ``repaired``. Every segment carries a tag in its ``moov`` metadata (camera, recording type,
 start time), written before any video, so a file found without a catalog row can be indexed
-from the file alone. Everything is read from the boxes (``nvr.fmp4.segment_info``): a few small
-reads per fragment and no video data, about 0.6 ms for a 60 s segment, where opening it with
-PyAV took 24 ms (it probes the stream by decoding) and demuxing it 42 ms.
+from the file alone. Everything is read from the boxes (``nvr.storage.fmp4.segment_info``): a
+few small reads per fragment and no video data, about 0.6 ms for a 60 s segment, where opening
+it with PyAV took 24 ms (it probes the stream by decoding) and demuxing it 42 ms.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nvr.catalog import RECORDING_TYPES, Catalog, NewRecording
-from nvr.fmp4 import cut_to_playable, segment_info
+from nvr.storage.catalog import RECORDING_TYPES, Catalog, NewRecording
+from nvr.storage.fmp4 import cut_to_playable, segment_info
 
 log = logging.getLogger(__name__)
 

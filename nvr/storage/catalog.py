@@ -3,8 +3,9 @@
 Times are integers whose unit is in the name: ``*_ns`` is Unix epoch nanoseconds (wall clock),
 ``duration_90k`` is media duration in 90 kHz ticks. ``file_path`` is relative to the
 recordings folder.
-The schema version lives in ``PRAGMA user_version``; ``_MIGRATIONS[n - 1]`` takes a database from
-version ``n - 1`` to ``n`` and is applied at open, one transaction per migration.
+The schema version lives in ``PRAGMA user_version``; ``nvr/storage/migrations/`` holds one file
+per version, applied at open, one transaction each. SQLite's errors stay in this module: a write
+the disk refuses raises ``CatalogFullError``, anything else that fails to open ``CatalogError``.
 See ``docs/catalog.md`` for the design.
 """
 
@@ -22,105 +23,14 @@ from typing import Any
 
 import apsw
 
-from nvr.errors import CatalogError
+from nvr.errors import CatalogError, CatalogFullError
+from nvr.storage.migrations import MIGRATIONS
 
 RECORDING_TYPES = ("continuous", "motion", "scheduled", "manual", "panic")
 
 _BUSY_TIMEOUT_MS = 5000
 
-# Each ``*_span`` index (on ``end_ns - start_ns``) makes ``max(end_ns - start_ns)`` an O(log n)
-# lookup, which bounds overlap queries from below: a row that ends after ``t`` started after
-# ``t - max_span``. Each ``*_open`` partial index finds the rows still open (``end_ns IS NULL``).
-_MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE recordings (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        camera_id TEXT NOT NULL,
-        start_ns INTEGER NOT NULL,
-        end_ns INTEGER NOT NULL,
-        duration_90k INTEGER NOT NULL,
-        file_path TEXT NOT NULL UNIQUE,
-        motion_events INTEGER NOT NULL DEFAULT 0,
-        size_bytes INTEGER NOT NULL,
-        thumbnail_path TEXT,
-        recording_type TEXT NOT NULL DEFAULT 'motion'
-            CHECK (recording_type IN ('continuous', 'motion', 'scheduled', 'manual', 'panic')),
-        video_codec TEXT,
-        width INTEGER,
-        height INTEGER,
-        status TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'missing', 'repaired')),
-        protected INTEGER NOT NULL DEFAULT 0,
-        created_ns INTEGER NOT NULL
-    );
-    CREATE INDEX recordings_camera_start ON recordings (camera_id, start_ns);
-    CREATE INDEX recordings_start ON recordings (start_ns);
-    CREATE INDEX recordings_span ON recordings (end_ns - start_ns);
-
-    CREATE TABLE motion_events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        recording_id INTEGER REFERENCES recordings (id) ON DELETE SET NULL,
-        camera_id TEXT NOT NULL,
-        start_ns INTEGER NOT NULL,
-        end_ns INTEGER,
-        confidence REAL,
-        bbox_json TEXT,
-        frame_thumbnail TEXT
-    );
-    CREATE INDEX motion_events_camera_start ON motion_events (camera_id, start_ns);
-    CREATE INDEX motion_events_start ON motion_events (start_ns);
-    CREATE INDEX motion_events_recording ON motion_events (recording_id);
-    CREATE INDEX motion_events_span ON motion_events (end_ns - start_ns);
-    CREATE INDEX motion_events_open ON motion_events (start_ns) WHERE end_ns IS NULL;
-
-    CREATE TABLE camera_presets (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        camera_id TEXT NOT NULL,
-        preset_name TEXT NOT NULL,
-        ptz_position_json TEXT,
-        created_ns INTEGER NOT NULL,
-        UNIQUE (camera_id, preset_name)
-    );
-
-    CREATE TABLE stream_gaps (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        camera_id TEXT NOT NULL,
-        start_ns INTEGER NOT NULL,
-        end_ns INTEGER,
-        cause TEXT NOT NULL
-    );
-    CREATE INDEX stream_gaps_camera_start ON stream_gaps (camera_id, start_ns);
-    CREATE INDEX stream_gaps_start ON stream_gaps (start_ns);
-    CREATE INDEX stream_gaps_span ON stream_gaps (end_ns - start_ns);
-    CREATE INDEX stream_gaps_open ON stream_gaps (start_ns) WHERE end_ns IS NULL;
-    """,
-    # Retention. A deleted recording's row moves to ``garbage`` before its file is unlinked.
-    # ``camera_usage`` holds each camera's recording count and bytes, kept by the write methods
-    # (triggers would make raw bulk inserts 3x slower). ``recordings_retention`` serves age
-    # queries per camera and type without visiting protected rows or rows of types kept longer.
-    """
-    CREATE TABLE garbage (
-        id INTEGER PRIMARY KEY,
-        camera_id TEXT NOT NULL,
-        file_path TEXT NOT NULL,
-        size_bytes INTEGER NOT NULL,
-        created_ns INTEGER NOT NULL
-    );
-    CREATE INDEX garbage_file_path ON garbage (file_path);
-
-    CREATE TABLE camera_usage (
-        camera_id TEXT PRIMARY KEY,
-        recordings INTEGER NOT NULL,
-        size_bytes INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    INSERT INTO camera_usage (camera_id, recordings, size_bytes)
-        SELECT camera_id, count(*), sum(size_bytes) FROM recordings GROUP BY camera_id;
-
-    CREATE INDEX recordings_retention ON recordings (camera_id, recording_type, start_ns)
-        WHERE protected = 0;
-    """,
-)
-
-SCHEMA_VERSION: int = len(_MIGRATIONS)
+SCHEMA_VERSION: int = len(MIGRATIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,9 +275,13 @@ class Catalog:
             try:
                 yield
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:  # SQLite may have rolled back (disk full, I/O error)
                     conn.execute("ROLLBACK")
+                if isinstance(exc, apsw.FullError | apsw.IOError):
+                    raise CatalogFullError(
+                        f"catalog {self.path} cannot write ({exc}); free space on its disk"
+                    ) from exc
                 raise
         finally:
             if durable:
@@ -807,7 +721,7 @@ class Catalog:
                 if version >= SCHEMA_VERSION:
                     return
                 try:
-                    conn.execute(_MIGRATIONS[version])
+                    conn.execute(MIGRATIONS[version])
                     broken = conn.execute("PRAGMA foreign_key_check").fetchall()
                 except apsw.Error as exc:
                     raise self._migration_error(version, exc) from exc

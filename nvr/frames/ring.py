@@ -30,6 +30,7 @@ import re
 import time
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
+from pathlib import Path
 from types import TracebackType
 
 import numpy as np
@@ -54,6 +55,11 @@ _RETRIES = 200
 _COARSE_POLL_S = 0.002  # while the frame interval is unknown
 _FINE_POLL_S = 0.0001
 _FINE_WINDOW_S = 0.003  # start fine polling this long before the next frame is due
+
+
+def instance_id(storage_path: Path) -> str:
+    """A short id of one engine (a hash of its storage path), the first part of its rings' names."""
+    return hashlib.sha1(str(storage_path.resolve()).encode()).hexdigest()[:6]
 
 
 def ring_name(instance: str, camera_id: str) -> str:

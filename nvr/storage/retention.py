@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nvr.catalog import RECORDING_TYPES, Candidate, Catalog, Garbage
 from nvr.config import Config, RetentionConfig, format_size
-from nvr.durable import fsync_dir
+from nvr.storage.catalog import RECORDING_TYPES, Candidate, Catalog, Garbage
+from nvr.storage.durable import fsync_dir
 
 log = logging.getLogger(__name__)
 

@@ -1,38 +1,13 @@
-"""Messages between the supervisor, the camera workers and API clients.
+"""Messages between the supervisor and its camera workers, over one duplex pipe per worker.
 
-Worker <-> supervisor messages travel pickled over one duplex pipe per worker; only small
-values travel, never frames (frames live in the shared-memory ring). API commands use the
-roadmap's ``UICommandMessage`` fields so the console and the web UI speak one protocol.
+They travel pickled; only small values travel, never frames (frames live in the shared-memory
+ring). The supervisor dispatches each type to its handler through a table
+(``nvr.supervisor.dispatch``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-SCHEMA_VERSION = "2.0"
-
-# Commands the API accepts (UICommandMessage.command).
-COMMANDS = (
-    "start_recording",  # manual recording on camera_id ("*" = every camera), pre-roll included
-    "stop_recording",  # end manual recording on camera_id ("*" = every camera)
-    "panic",  # params.active true/false: record every camera at once until cleared
-    "reload_config",  # re-read the YAML file now
-    "config_status",  # the config in force and the last reload result
-)
-
-
-@dataclass(slots=True)
-class UICommandMessage:
-    """A command from a user interface, as the roadmap defines it."""
-
-    command: str
-    camera_id: str = "*"
-    ui_session_id: str = ""
-    timestamp: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    schema_version: str = SCHEMA_VERSION
-
+from dataclasses import dataclass
 
 # --- supervisor -> worker -------------------------------------------------------------------
 

@@ -29,8 +29,9 @@ def _run_engine(
 
     ``on_ready(api_url, request_stop)`` runs once the API answers; what it returns runs at stop.
     """
+    from nvr.storage.checks import check_storage
     from nvr.supervisor.api import ApiServer
-    from nvr.supervisor.engine import Supervisor, check_storage
+    from nvr.supervisor.engine import Supervisor
 
     storage = Path(config.storage.path)
     check_storage(storage)

@@ -1,0 +1,122 @@
+"""The one client of the engine's loopback API, for the console, the tests, the benchmarks and
+the coming web server. Calls block (run them off any UI thread) and never hang: every request
+has a timeout."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nvr.errors import EngineUnreachableError, NvrError
+from nvr.protocol.codec import from_json
+from nvr.protocol.commands import SCHEMA_VERSION, CommandReply
+from nvr.protocol.health import Health
+from nvr.protocol.runfile import read_run_file, run_file_path
+
+if TYPE_CHECKING:
+    from nvr.config import Config
+
+TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 10.0  # the engine waits up to 2 s for workers to acknowledge
+DEFAULT_API = "http://127.0.0.1:8765"
+
+
+def engine_url(config: Config | None, api: str | None) -> str:
+    """The engine's API URL: ``api`` if given, else the config's ``api`` section, or the run
+    file the engine wrote when it picked a free port (``api.port: 0``)."""
+    if api:
+        return api if "://" in api else f"http://{api}"
+    if config is None:
+        return DEFAULT_API
+    if config.api.port == 0:
+        storage = Path(config.storage.path)
+        try:
+            return read_run_file(storage).api
+        except (OSError, ValueError) as err:
+            raise NvrError(
+                f"api.port is 0 and {run_file_path(storage)} is unreadable ({err}); start the "
+                "engine first or give its address with --api"
+            ) from err
+    host = "[::1]" if config.api.host == "::1" else config.api.host
+    return f"http://{host}:{config.api.port}"
+
+
+def describe_unreachable(api: str, err: BaseException) -> str:
+    """One line naming why the engine cannot be reached and what to do about it."""
+    reason = getattr(err, "reason", None) or err
+    if isinstance(reason, ConnectionRefusedError):
+        cause = "nothing is listening there"
+    elif isinstance(reason, TimeoutError):
+        cause = "it did not answer in time"
+    else:
+        cause = str(reason)
+    return (
+        f"engine not reachable at {api} ({cause}): start it with `nvr run -c CONFIG` "
+        "or give its address with --api"
+    )
+
+
+class EngineClient:
+    """Requests to one engine's API; ``EngineUnreachableError`` when it cannot be reached."""
+
+    def __init__(self, api: str, session_id: str = "", timeout_s: float = TIMEOUT_S) -> None:
+        self.api = api.rstrip("/")
+        self.session_id = session_id
+        self.timeout_s = timeout_s
+
+    def request(
+        self, method: str, path: str, body: Any = None, timeout_s: float | None = None
+    ) -> tuple[int, Any]:
+        """HTTP status and parsed JSON body (text for ``/metrics``), error statuses included."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.api + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s or self.timeout_s) as response:
+                status, raw, kind = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as err:
+            status, raw, kind = err.code, err.read(), err.headers
+        except (OSError, ValueError) as err:
+            raise EngineUnreachableError(describe_unreachable(self.api, err)) from err
+        if not (kind.get("Content-Type") or "").startswith("application/json"):
+            return status, raw.decode(errors="replace")
+        try:
+            return status, json.loads(raw or b"{}")
+        except ValueError as err:
+            raise EngineUnreachableError(
+                f"the engine at {self.api} answered {path} with broken JSON ({err})"
+            ) from err
+
+    def get(self, path: str) -> Any:
+        """A GET route's JSON (text for ``/metrics``); ``NvrError`` when it is refused."""
+        status, body = self.request("GET", path)
+        if status >= 400:
+            error = body.get("error") if isinstance(body, dict) else body
+            raise NvrError(f"GET {path}: HTTP {status}: {error}")
+        return body
+
+    def health(self) -> Health:
+        return from_json(Health, self.get("/health"))
+
+    def command(
+        self, command: str, camera_id: str = "*", **params: Any
+    ) -> tuple[int, CommandReply]:
+        """Send one command; the HTTP status and the engine's reply (200 done, 202 not every
+        camera acknowledged yet, 4xx refused with ``error`` and ``code``)."""
+        message = {
+            "schema_version": SCHEMA_VERSION,
+            "command": command,
+            "camera_id": camera_id,
+            "ui_session_id": self.session_id,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "params": params,
+        }
+        status, body = self.request("POST", "/api/command", message, COMMAND_TIMEOUT_S)
+        if not isinstance(body, dict):
+            raise EngineUnreachableError(f"the engine at {self.api} answered {status}: {body}")
+        return status, from_json(CommandReply, body)

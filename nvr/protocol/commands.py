@@ -1,0 +1,120 @@
+"""Commands from user interfaces (``POST /api/command``) and the engine's replies, typed.
+
+The fields are the roadmap's ``UICommandMessage``; the console, the tests and the coming web
+server send them through ``nvr.protocol.client``. ``parse_command`` is the one place a request
+body becomes a ``Command``: every rule a client can break is checked there, with a message that
+names it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from nvr.errors import RequestError
+from nvr.protocol.codec import to_json
+from nvr.protocol.health import ConfigStatus
+
+SCHEMA_VERSION = "2.0"
+
+# Commands the API accepts (Command.command).
+COMMANDS = (
+    "start_recording",  # manual recording on camera_id ("*" = every camera), pre-roll included
+    "stop_recording",  # end manual recording on camera_id ("*" = every camera)
+    "panic",  # params.active true/false: record every camera at once until cleared
+    "reload_config",  # re-read the YAML file now
+    "config_status",  # the config in force and the last reload result
+)
+EVERY_CAMERA = ("*", "all", "")  # camera_id values that mean every camera
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command from a user interface, as the roadmap defines it."""
+
+    command: str
+    camera_id: str = "*"
+    ui_session_id: str = ""
+    timestamp: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    schema_version: str = SCHEMA_VERSION
+
+    @property
+    def every_camera(self) -> bool:
+        return self.camera_id in EVERY_CAMERA
+
+
+@dataclass(frozen=True, slots=True)
+class CameraAck:
+    """One camera's answer to a recording command (``recording`` None: no answer in time)."""
+
+    acknowledged: bool
+    recording: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """The engine's reply to a command; ``ok`` False with ``error`` and ``code`` when refused,
+    or with ``detail`` when some camera did not acknowledge in time (HTTP 202)."""
+
+    ok: bool
+    command: str = ""
+    camera_id: str = ""
+    ui_session_id: str = ""
+    schema_version: str = SCHEMA_VERSION
+    error: str | None = None
+    code: str | None = None
+    detail: str | None = None
+    ack_ms: float | None = None
+    cameras: dict[str, CameraAck] | None = None
+    config: ConfigStatus | None = None
+
+    @classmethod
+    def to(cls, command: Command, ok: bool, **values: Any) -> CommandReply:
+        """A reply echoing the command's identity."""
+        return cls(
+            ok,
+            command.command,
+            command.camera_id,
+            command.ui_session_id,
+            command.schema_version,
+            **values,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The reply's JSON; fields that do not apply (None) are left out."""
+        return {k: v for k, v in to_json(self).items() if v is not None}
+
+
+_FIELDS = tuple(f.name for f in fields(Command))
+
+
+def parse_command(body: bytes) -> Command:
+    """The command in a request body; ``RequestError`` ("bad command: ...") naming what is wrong."""
+    try:
+        data = json.loads(body or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        unknown = set(data) - set(_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}")
+        for name, value in data.items():
+            if name != "params" and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
+        if "command" not in data:
+            raise ValueError("the command field is missing")
+        command = Command(**data)
+        if command.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise ValueError(
+                f"schema_version {command.schema_version} is not supported; send {SCHEMA_VERSION}"
+            )
+        if command.command not in COMMANDS:
+            raise ValueError(f"unknown command {command.command!r}; allowed: {list(COMMANDS)}")
+        if not isinstance(command.params, dict):
+            raise ValueError("params must be a JSON object")
+        if not isinstance(command.params.get("active", True), bool):
+            raise ValueError("params.active must be true or false")
+    except (ValueError, TypeError) as err:
+        raise RequestError(f"bad command: {err}") from err
+    return command

@@ -1,0 +1,151 @@
+"""The engine's health document (``GET /health``) as typed, frozen values.
+
+The supervisor builds one ``Health`` per loop tick and publishes it; the API serves it, the
+console and the coming web server read it through ``nvr.protocol.client``. JSON comes from and
+goes back to these types in one place, ``nvr.protocol.codec``; adding a field with a default
+keeps older clients working (unknown keys are ignored when reading).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Camera states in ``CameraStatus.state``.
+CAMERA_STATES = ("starting", "live", "reconnecting", "error", "restarting", "stopped", "disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """One stream of a camera over the last heartbeat interval."""
+
+    connected: bool = False
+    fps: float = 0.0
+    bitrate_bps: float = 0.0
+    last_age_s: float | None = None  # seconds since the last packet/frame; None before the first
+    width: int = 0
+    height: int = 0
+    codec: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStatus:
+    """Whether a camera writes a segment now, for which reason and since when."""
+
+    active: bool = False
+    type: str | None = None  # the strongest reason: panic > manual > motion > scheduled > ...
+    since_ns: int | None = None
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStatus:
+    """One camera as the engine sees it now."""
+
+    id: str
+    name: str = ""
+    enabled: bool = True
+    state: str = "starting"  # one of CAMERA_STATES
+    pid: int | None = None
+    restarts: int = 0
+    last_exit: str | None = None
+    error: str | None = None
+    fps_in: float = 0.0  # main-stream packets per second
+    fps_out: float = 0.0  # decoded frames per second into the ring
+    bitrate_bps: float = 0.0
+    last_frame_age_s: float | None = None
+    main: StreamStatus | None = None
+    sub: StreamStatus | None = None
+    recording: RecordingStatus = field(default_factory=RecordingStatus)
+    manual: bool = False
+    panic: bool = False
+    motion: bool = False
+    mode: str = "continuous"
+    ring: str | None = None  # the shared-memory frame ring's name, once frames are published
+    segments: int = 0
+    motion_events: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigStatus:
+    """The configuration in force and the result of the last reload."""
+
+    path: str = ""
+    ok: bool = True
+    loaded_ns: int = 0
+    errors: tuple[str, ...] = ()  # every problem of the last rejected edit
+    needs_restart: tuple[str, ...] = ()  # changed keys that apply after an engine restart
+    reloads: int = 0
+    failed_reloads: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    """What the start-up recovery did (``nvr.storage.recovery``)."""
+
+    segments_checked: int = 0
+    files_on_disk: int = 0
+    orphans_indexed: int = 0
+    repaired: int = 0
+    removed_unplayable: int = 0
+    unreadable: int = 0  # segment files left as they are, uncataloged (see the log)
+    marked_missing: int = 0
+    integrity: tuple[str, ...] = ("ok",)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """What a retention pass did (``nvr.storage.retention.apply``).
+
+    ``remaining`` counts planned deletions left undone because the pass ran out of time;
+    ``unmet`` names the goals that protected recordings keep from being met.
+    """
+
+    deleted: int = 0
+    freed_bytes: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+    seconds: float = 0.0
+    remaining: int = 0
+    unmet: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStorage:
+    """Footage kept for one camera."""
+
+    bytes: int = 0
+    days_retained: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StorageStatus:
+    """The storage disk, the footage on it and the last retention pass."""
+
+    path: str = ""
+    id: str = ""
+    free_bytes: int = 0
+    total_bytes: int = 0
+    used_bytes: int = 0
+    min_free_bytes: int = 0
+    max_bytes: int | None = None
+    recordings_bytes: int = 0
+    cameras: dict[str, CameraStorage] = field(default_factory=dict)
+    write_rate_bps: float = 0.0
+    warning: str | None = None  # after a disk-full or write error: what happened and the fix
+    retention: RetentionReport | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The whole engine: ``status`` is "ok" when every enabled camera is live and the config in
+    force is the file's, else "degraded"."""
+
+    status: str = "ok"
+    pid: int = 0
+    uptime_s: float = 0.0
+    panic: bool = False
+    config: ConfigStatus = field(default_factory=ConfigStatus)
+    recovery: RecoveryReport = field(default_factory=RecoveryReport)
+    storage: StorageStatus = field(default_factory=StorageStatus)
+    cameras: dict[str, CameraStatus] = field(default_factory=dict)  # by id, in config order

@@ -1,0 +1,12 @@
+"""The catalog's schema migrations: ``vN_to_vN+1.py`` takes a database from version N to N+1.
+
+``MIGRATIONS[n]`` is the SQL of ``vn_to_v(n+1)``; ``Catalog`` applies the pending ones at open,
+one transaction each, and records the version in ``PRAGMA user_version``. A new schema version is
+one new file here and one line in ``MIGRATIONS``; a released file is never edited.
+"""
+
+from __future__ import annotations
+
+from nvr.storage.migrations import v0_to_v1, v1_to_v2
+
+MIGRATIONS: tuple[str, ...] = (v0_to_v1.SQL, v1_to_v2.SQL)
