@@ -10,7 +10,6 @@ Goals (reported, not gated): 16 cameras under one core and under 1.5 GB.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -20,14 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from bench.measure import Row, demo_clips, error_note, make_row
+from nvr.errors import NvrError
+from nvr.protocol.client import EngineClient
+from nvr.protocol.health import CameraStatus
+from nvr.protocol.runfile import read_run_file
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,6 @@ def write_config(folder: Path, cameras: int) -> Path:
     return path
 
 
-def _get(api: str, path: str) -> Any:
-    with urllib.request.urlopen(api + path, timeout=HTTP_TIMEOUT_S) as resp:
-        return json.loads(resp.read())
-
-
 def _tree(proc: psutil.Process) -> list[psutil.Process]:
     try:
         return [proc, *proc.children(recursive=True)]
@@ -123,7 +119,6 @@ class EngineRun:
 
     def start(self, config: Path, timeout_s: float) -> None:
         """Start the engine and wait for its run file (API address)."""
-        run_file = self.storage / "run" / "engine.json"
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "nvr", "run", "-c", str(config)],
@@ -137,27 +132,27 @@ class EngineRun:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"engine exited with {self.proc.returncode}: {self.tail()}")
             try:
-                info = json.loads(run_file.read_text())
+                info = read_run_file(self.storage)
             except (OSError, ValueError):
-                info = {}
-            if info.get("pid") == self.proc.pid:
-                self.api = info["api"]
+                info = None
+            if info is not None and info.pid == self.proc.pid:
+                self.api = info.api
                 return
             time.sleep(0.2)
         raise RuntimeError(f"engine API did not come up within {timeout_s:.0f} s: {self.tail()}")
 
-    def cameras(self) -> list[dict[str, Any]]:
+    def cameras(self) -> list[CameraStatus]:
         """Per-camera health from /health."""
-        return list(_get(self.api, "/health")["cameras"].values())
+        return list(EngineClient(self.api, timeout_s=HTTP_TIMEOUT_S).health().cameras.values())
 
     def wait_live(self, cameras: int, timeout_s: float) -> None:
         """Poll /health until ``cameras`` cameras are live or ``timeout_s`` passes."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
-                if sum(1 for c in self.cameras() if c["state"] == "live") >= cameras:
+                if sum(1 for c in self.cameras() if c.state == "live") >= cameras:
                     return
-            except OSError:  # slow to answer while workers start: ask again
+            except NvrError:  # slow to answer while workers start: ask again
                 pass
             time.sleep(0.5)
 
@@ -204,12 +199,12 @@ def measure_capacity(cameras: int, settle_s: float, sample_s: float) -> Capacity
     used = sum(cpu - before.get(key, 0.0) for key, cpu in after.items())
     return Capacity(
         cameras=cameras,
-        live=sum(1 for c in health if c["state"] == "live"),
+        live=sum(1 for c in health if c.state == "live"),
         cpu_pct=100 * used / wall,
         pss_mb=statistics.median(pss),
         processes=len(procs),
-        fps_in=[float(c["fps_in"]) for c in health],
-        fps_out=[float(c["fps_out"]) for c in health],
+        fps_in=[c.fps_in for c in health],
+        fps_out=[c.fps_out for c in health],
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import av
 
 from bench.measure import Row, demo_clips, make_row
+from nvr.protocol.codec import to_json
 from nvr.storage.catalog import Catalog
 from nvr.storage.recovery import TAG_KEY, recover_segment, recover_storage, segment_tag
 from nvr.worker.recorder import FMP4_OPTIONS
@@ -127,10 +128,10 @@ def measure_recovery(segments: int = 1000) -> dict[str, Any]:
         "segments": segments,
         "segment_bytes": segment_bytes,
         "after_crash_s": round(crash_s, 3),
-        "after_crash": crash.as_dict(),
+        "after_crash": to_json(crash),
         "catalog_lost_s": round(lost_s, 3),
         "catalog_lost_ms_per_segment": round(lost_s / segments * 1e3, 2),
-        "catalog_lost": lost.as_dict(),
+        "catalog_lost": to_json(lost),
     }
 
 

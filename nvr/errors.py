@@ -57,6 +57,11 @@ class RequestError(NvrError):
     http_status = 400
 
 
+class TooLargeError(RequestError):
+    code = "too_large"
+    http_status = 413
+
+
 class NotFoundError(NvrError):
     """An API request for something the engine does not have: a route, a camera."""
 

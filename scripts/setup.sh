@@ -35,7 +35,7 @@ PY="${PYTHON:-python3}"
 }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,bench]'
 echo "setup: building the console's scale kernel for this CPU"
 .venv/bin/python -m gui.kernel
 echo "setup: ready (.venv/bin/nvr)"

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nvr.protocol.client import EngineClient
+from nvr.protocol.runfile import RunFile, read_run_file, run_file_path
 from tests.support.cameras import RtspCamera, gst_rtsp_available
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,34 +27,15 @@ requires_rtsp = pytest.mark.skipif(
 )
 
 
-def api_get(base: str, path: str, timeout: float = 5.0) -> Any:
-    with urllib.request.urlopen(base + path, timeout=timeout) as resp:
-        body = resp.read().decode()
-    return body if path == "/metrics" else json.loads(body)
+def api_get(base: str, path: str) -> Any:
+    """A GET route's JSON (text for /metrics), through the engine's one client."""
+    return EngineClient(base).get(path)
 
 
 def api_command(base: str, command: str, camera_id: str = "*", **params: Any) -> tuple[int, Any]:
-    body = json.dumps(
-        {
-            "schema_version": "2.0",
-            "command": command,
-            "camera_id": camera_id,
-            "ui_session_id": "tests",
-            "timestamp": time.strftime("%FT%TZ"),
-            "params": params,
-        }
-    ).encode()
-    req = urllib.request.Request(
-        base + "/api/command",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    """A command's HTTP status and its reply as the engine sent it (JSON)."""
+    status, reply = EngineClient(base, session_id="tests").command(command, camera_id, **params)
+    return status, reply.to_json()
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "condition"):
@@ -83,8 +63,7 @@ class Engine:
         self.log = storage.parent / "engine.out"
 
     def start(self, timeout: float = 60.0) -> str:
-        run_file = self.storage / "run" / "engine.json"
-        run_file.unlink(missing_ok=True)
+        run_file_path(self.storage).unlink(missing_ok=True)
         self.storage.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
@@ -94,18 +73,18 @@ class Engine:
             cwd=ROOT,
             start_new_session=True,
         )
-        info = wait_for(lambda: self._run_info(run_file), timeout, what="engine API")
-        self.api = info["api"]
+        info = wait_for(self._run_info, timeout, what="engine API")
+        self.api = info.api
         return self.api
 
-    def _run_info(self, run_file: Path) -> dict | None:
+    def _run_info(self) -> RunFile | None:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise AssertionError(f"engine exited with {self.proc.returncode}:\n{self.output()}")
-        if not run_file.exists():
+        if not run_file_path(self.storage).exists():
             return None
-        info = json.loads(run_file.read_text())
-        return info if info.get("pid") == self.proc.pid else None
+        info = read_run_file(self.storage)
+        return info if info.pid == self.proc.pid else None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-6000:] if self.log.exists() else ""

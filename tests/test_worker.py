@@ -12,7 +12,7 @@ import av
 import pytest
 
 from nvr.config import parse_config
-from nvr.supervisor.workers import BACKOFF_CAP_S, STABLE_RUN_S, RestartPolicy
+from nvr.supervisor.workers import BACKOFF_CAP_S, RESTART_STABLE_S, RestartPolicy
 from nvr.worker.frames import FrameSink
 from nvr.worker.process import CameraWorker, Channel, WorkerSpec
 
@@ -86,7 +86,7 @@ def test_restart_backoff_doubles_to_a_cap_and_resets_after_a_stable_run():
     delays = [policy.delay_after_exit(ran_s=2) for _ in range(8)]
     assert delays[:4] == [1, 2, 4, 8]
     assert max(delays) == BACKOFF_CAP_S and delays[-1] == BACKOFF_CAP_S
-    assert policy.delay_after_exit(ran_s=STABLE_RUN_S + 1) == 1
+    assert policy.delay_after_exit(ran_s=RESTART_STABLE_S + 1) == 1
 
 
 @pytest.mark.parametrize("mode", ["continuous", "motion", "off"])

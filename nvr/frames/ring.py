@@ -165,6 +165,9 @@ class FrameView:
 class FrameRing:
     """A camera's frame ring: ``create`` for the single writer, ``attach`` for readers."""
 
+    # Why 19 methods (4 of them lifetime dunders): the writer's and the readers' halves of one
+    # shared-memory layout stay in one class, so the layout is defined and checked once.
+
     def __init__(self, shm: SharedMemory, name: str, writer: bool) -> None:
         """Map an already created/validated segment; use ``create`` or ``attach``."""
         buf = _buffer(shm)

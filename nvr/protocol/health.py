@@ -89,7 +89,7 @@ class RecoveryReport:
     removed_unplayable: int = 0
     unreadable: int = 0  # segment files left as they are, uncataloged (see the log)
     marked_missing: int = 0
-    integrity: tuple[str, ...] = ("ok",)
+    integrity: list[str] = field(default_factory=lambda: ["ok"])
     seconds: float = 0.0
 
 
@@ -104,7 +104,7 @@ class RetentionReport:
     deleted: int = 0
     freed_bytes: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
-    errors: tuple[str, ...] = ()
+    errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     remaining: int = 0
     unmet: tuple[str, ...] = ()

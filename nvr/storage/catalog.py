@@ -203,6 +203,10 @@ class Catalog:
     thread that needs it). Writes outside ``transaction()`` commit one call at a time.
     """
 
+    # Why ~40 methods: one per statement the schema needs, grouped by table below. This class is
+    # the only place SQL lives and every method shares one connection and transaction model;
+    # split by table, each part would need that model too and no query would get simpler.
+
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         """Open (and when writable: create and migrate) the catalog; CatalogError on failure."""
         self.path = Path(path)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from nvr.protocol.health import RecoveryReport
 from nvr.storage.catalog import RECORDING_TYPES, Catalog, NewRecording
 from nvr.storage.fmp4 import cut_to_playable, segment_info
 
@@ -36,24 +36,6 @@ def parse_tag(text: str | None) -> dict[str, str]:
     if not text or not text.startswith(TAG_PREFIX):
         return {}
     return dict(part.split("=", 1) for part in text.split()[1:] if "=" in part)
-
-
-@dataclass
-class RecoveryReport:
-    """What the start-up recovery did; shown in the log and in ``/health``."""
-
-    segments_checked: int = 0
-    files_on_disk: int = 0
-    orphans_indexed: int = 0
-    repaired: int = 0
-    removed_unplayable: int = 0
-    unreadable: int = 0  # segment files left as they are, uncataloged (see the log)
-    marked_missing: int = 0
-    integrity: list[str] = field(default_factory=lambda: ["ok"])
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
 
 
 def recover_segment(
@@ -131,34 +113,38 @@ def segment_files(root: Path) -> set[str]:
 def recover_storage(catalog: Catalog, root: Path) -> RecoveryReport:
     """At start: index and repair orphan files, mark rows whose file is gone, check integrity."""
     started = time.perf_counter()
-    report = RecoveryReport()
-    report.integrity = catalog.integrity_check()
-    if report.integrity != ["ok"]:
+    integrity = catalog.integrity_check()
+    if integrity != ["ok"]:
         log.error(
             "catalog integrity check failed: %s; restore catalog.db from a backup or "
             "move it aside to rebuild it from the segment files",
-            report.integrity[:3],
+            integrity[:3],
         )
     on_disk = segment_files(root)
     cataloged = catalog.file_statuses()
-    report.files_on_disk, report.segments_checked = len(on_disk), len(cataloged)
+    count = dict.fromkeys(("unreadable", "removed_unplayable", "orphans_indexed", "repaired"), 0)
     with catalog.transaction():
         for rel_path in sorted(on_disk - cataloged.keys()):
             camera_id = rel_path.split("/", 1)[0]
             mtime_ns = (root / rel_path).stat().st_mtime_ns
             rec = recover_segment(root, rel_path, camera_id, "continuous", mtime_ns)
             if rec is None:
-                if (root / rel_path).exists():
-                    report.unreadable += 1
-                else:
-                    report.removed_unplayable += 1
+                removed = not (root / rel_path).exists()
+                count["removed_unplayable" if removed else "unreadable"] += 1
                 continue
             catalog.add_recording(rec)
-            report.orphans_indexed += 1
-            report.repaired += rec.status == "repaired"
+            count["orphans_indexed"] += 1
+            count["repaired"] += rec.status == "repaired"
         gone = [p for p, status in cataloged.items() if p not in on_disk and status != "missing"]
-        report.marked_missing = catalog.mark_missing(gone)
-    report.seconds = round(time.perf_counter() - started, 3)
+        marked_missing = catalog.mark_missing(gone)
+    report = RecoveryReport(
+        segments_checked=len(cataloged),
+        files_on_disk=len(on_disk),
+        marked_missing=marked_missing,
+        integrity=integrity,
+        seconds=round(time.perf_counter() - started, 3),
+        **count,
+    )
     if report.unreadable:
         log.error(
             "recovery: %d segment file(s) could not be read and were left uncataloged (each "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nvr.config import Config, RetentionConfig, format_size
+from nvr.protocol.health import RetentionReport
 from nvr.storage.catalog import RECORDING_TYPES, Candidate, Catalog, Garbage
 from nvr.storage.durable import fsync_dir
 
@@ -47,21 +48,6 @@ class RetentionPlan:
     def size_bytes(self) -> int:
         """Catalogued bytes of the planned deletions."""
         return sum(d.recording.size_bytes for d in self.deletions)
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionReport:
-    """What a pass did: recordings deleted, their catalogued bytes, counts per reason, errors.
-
-    ``remaining`` counts planned deletions left undone because ``max_seconds`` ran out.
-    """
-
-    deleted: int
-    freed_bytes: int
-    by_reason: dict[str, int]
-    errors: list[str]
-    seconds: float
-    remaining: int = 0
 
 
 def plan(catalog: Catalog, config: Config, now_ns: int, free_bytes: int) -> RetentionPlan:
@@ -173,6 +159,7 @@ def apply(
         _trimmed(errors),
         round(time.perf_counter() - started, 3),
         len(plan.deletions) - attempted,
+        plan.unmet,
     )
     if deleted:
         log.info(

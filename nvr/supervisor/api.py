@@ -8,7 +8,11 @@ Routes (documented in the README):
 - ``GET /api/recordings``           ``?camera_id=&start_ns=&end_ns=&limit=``
 - ``GET /api/events``               motion events, same filters
 - ``GET /api/gaps``                 stream gaps, same filters
-- ``POST /api/command``             a ``UICommandMessage`` as JSON
+- ``POST /api/command``             a ``Command`` as JSON
+
+Handlers read the health the supervisor last published and queue commands for its loop
+(``Engine``); they never touch its state. A refused request gets ``{"ok": false, "error":
+..., "code": ...}`` with the error's code from ``nvr.errors``.
 """
 
 from __future__ import annotations
@@ -18,155 +22,40 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
-from nvr.errors import RequestError
-from nvr.protocol.commands import parse_command
+from nvr.errors import NotFoundError, NvrError, RequestError, TooLargeError
+from nvr.protocol.codec import to_json
+from nvr.protocol.commands import Command, CommandReply, parse_command
+from nvr.protocol.health import Health
 from nvr.storage.catalog import Catalog
-from nvr.supervisor.engine import Supervisor
+from nvr.supervisor.metrics import render_metrics
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 
 
-def render_metrics(health: dict[str, Any]) -> str:
-    """Prometheus text exposition of a ``Supervisor.health()`` snapshot."""
-    lines: list[str] = []
+class Engine(Protocol):
+    """What the API needs of the supervisor (thread-safe)."""
 
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        lines.extend(f"{name}{labels} {value}" for labels, value in samples)
+    def health(self) -> Health: ...
 
-    cams = list(health["cameras"].values())
+    def health_json(self) -> bytes: ...
 
-    def per_camera(value: Any) -> list[tuple[str, float]]:
-        return [(f'{{camera="{c["id"]}"}}', float(value(c))) for c in cams]
+    def submit(self, command: Command) -> tuple[int, CommandReply]: ...
 
-    metric("nvr_up", "gauge", "1 while the engine runs.", [("", 1)])
-    metric("nvr_uptime_seconds", "gauge", "Engine uptime.", [("", health["uptime_s"])])
-    metric("nvr_panic", "gauge", "1 while panic recording is on.", [("", int(health["panic"]))])
-    metric(
-        "nvr_config_ok",
-        "gauge",
-        "0 when the last config edit was rejected.",
-        [("", int(health["config"]["ok"]))],
-    )
-    metric(
-        "nvr_config_reload_failures_total",
-        "counter",
-        "Rejected config edits.",
-        [("", health["config"]["failed_reloads"])],
-    )
-    storage = health["storage"]
-    metric(
-        "nvr_storage_free_bytes",
-        "gauge",
-        "Free bytes on the storage disk.",
-        [("", storage["free_bytes"])],
-    )
-    metric(
-        "nvr_storage_total_bytes",
-        "gauge",
-        "Size of the storage disk.",
-        [("", storage["total_bytes"])],
-    )
-    by_camera = storage["cameras"].items()
-    metric(
-        "nvr_storage_recordings_bytes",
-        "gauge",
-        "Bytes of cataloged recordings.",
-        [(f'{{camera="{c}"}}', v["bytes"]) for c, v in by_camera],
-    )
-    metric(
-        "nvr_storage_days_retained",
-        "gauge",
-        "Days of footage kept (oldest recording's age).",
-        [(f'{{camera="{c}"}}', v["days_retained"]) for c, v in by_camera],
-    )
-    metric(
-        "nvr_storage_write_bps",
-        "gauge",
-        "Recording write rate over the last 5 minutes.",
-        [("", storage["write_rate_bps"])],
-    )
-    metric(
-        "nvr_storage_warning",
-        "gauge",
-        "1 after a disk-full or write error.",
-        [("", int(bool(storage["warning"])))],
-    )
-    metric(
-        "nvr_camera_up",
-        "gauge",
-        "1 while the camera's main stream is live.",
-        per_camera(lambda c: c["state"] == "live"),
-    )
-    metric(
-        "nvr_camera_fps_in",
-        "gauge",
-        "Main-stream packets per second.",
-        per_camera(lambda c: c["fps_in"]),
-    )
-    metric(
-        "nvr_camera_fps_out",
-        "gauge",
-        "Decoded frames per second into the ring.",
-        per_camera(lambda c: c["fps_out"]),
-    )
-    metric(
-        "nvr_camera_bitrate_bps",
-        "gauge",
-        "Main-stream bitrate.",
-        per_camera(lambda c: c["bitrate_bps"]),
-    )
-    metric(
-        "nvr_camera_last_frame_age_seconds",
-        "gauge",
-        "Seconds since the last main packet.",
-        per_camera(lambda c: c["last_frame_age_s"] if c["last_frame_age_s"] is not None else -1),
-    )
-    metric(
-        "nvr_camera_restarts_total",
-        "counter",
-        "Worker restarts.",
-        per_camera(lambda c: c["restarts"]),
-    )
-    metric(
-        "nvr_camera_recording",
-        "gauge",
-        "1 while a segment is being written.",
-        per_camera(lambda c: c["recording"]["active"]),
-    )
-    metric(
-        "nvr_camera_motion",
-        "gauge",
-        "1 while a motion event is active.",
-        per_camera(lambda c: c["motion"]),
-    )
-    metric(
-        "nvr_camera_segments_total",
-        "counter",
-        "Segments cataloged since start.",
-        per_camera(lambda c: c["segments"]),
-    )
-    metric(
-        "nvr_camera_motion_events_total",
-        "counter",
-        "Motion events since start.",
-        per_camera(lambda c: c["motion_events"]),
-    )
-    return "\n".join(lines) + "\n"
+    @property
+    def catalog_path(self) -> Path: ...
 
 
 class ApiServer:
     """Serves the API on a loopback address in background threads."""
 
-    def __init__(self, supervisor: Supervisor, host: str, port: int) -> None:
-        self.supervisor = supervisor
-        handler = type("Handler", (_Handler,), {"supervisor": supervisor})
+    def __init__(self, engine: Engine, host: str, port: int) -> None:
+        handler = type("Handler", (_Handler,), {"engine": engine})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="api", daemon=True)
@@ -187,83 +76,83 @@ class ApiServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    supervisor: Supervisor
+    engine: Engine
     server_version = "nvr"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s %s", self.address_string(), format % args)
 
-    def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
-        data = (body if isinstance(body, str) else json.dumps(body, default=_json)).encode()
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
         self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(body)
+
+    def _json(self, status: int, body: Any) -> None:
+        self._send(status, json.dumps(body).encode())
+
+    def _refuse(self, err: NvrError) -> None:
+        self._json(err.http_status, {"ok": False, "error": str(err), "code": err.code})
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        sup = self.supervisor
-        if url.path == "/health":
-            self._send(200, sup.health())
-        elif url.path == "/metrics":
-            self._send(200, render_metrics(sup.health()), "text/plain; version=0.0.4")
-        elif url.path == "/api/cameras":
-            self._send(200, {"cameras": sup.cameras()})
-        elif url.path == "/api/config":
-            with sup.lock:
-                self._send(200, sup.status.as_dict())
-        elif url.path in ("/api/recordings", "/api/events", "/api/gaps"):
-            self._catalog_query(url.path.rsplit("/", 1)[1], query)
-        else:
-            self._send(404, {"ok": False, "error": f"no route {url.path}; see the README"})
+        engine = self.engine
+        try:
+            if url.path == "/health":
+                self._send(200, engine.health_json())
+            elif url.path == "/metrics":
+                text = render_metrics(engine.health())
+                self._send(200, text.encode(), "text/plain; version=0.0.4")
+            elif url.path == "/api/cameras":
+                cameras = engine.health().cameras.values()
+                self._json(200, {"cameras": [to_json(c) for c in cameras]})
+            elif url.path == "/api/config":
+                self._json(200, to_json(engine.health().config))
+            elif url.path in ("/api/recordings", "/api/events", "/api/gaps"):
+                self._json(200, self._catalog_query(url.path.rsplit("/", 1)[1], query))
+            else:
+                raise NotFoundError(f"no route {url.path}; see the README")
+        except NvrError as err:
+            self._refuse(err)
 
-    def _catalog_query(self, what: str, query: dict[str, str]) -> None:
+    def _catalog_query(self, what: str, query: dict[str, str]) -> dict[str, Any]:
         try:
             camera = query.get("camera_id") or None
             start = int(query["start_ns"]) if "start_ns" in query else None
             end = int(query["end_ns"]) if "end_ns" in query else None
             limit = int(query["limit"]) if "limit" in query else None
         except ValueError:
-            self._send(400, {"ok": False, "error": "start_ns, end_ns and limit must be integers"})
-            return
-        with Catalog(self.supervisor.catalog.path, readonly=True) as catalog:
+            raise RequestError("start_ns, end_ns and limit must be integers") from None
+        with Catalog(self.engine.catalog_path, readonly=True) as catalog:
             if what == "recordings":
                 rows: list[Any] = catalog.recordings(camera, start, end, limit)
             elif what == "events":
                 rows = catalog.motion_events(camera, start, end)
             else:
                 rows = catalog.gaps(camera, start, end)
-        self._send(200, {what: [dataclasses.asdict(r) for r in rows]})
+        return {what: [dataclasses.asdict(r) for r in rows]}
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        if urlparse(self.path).path != "/api/command":
-            self._send(404, {"ok": False, "error": f"no route {self.path}; see the README"})
+        try:
+            if urlparse(self.path).path != "/api/command":
+                raise NotFoundError(f"no route {self.path}; see the README")
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                raise RequestError("Content-Length must be an integer") from None
+            if not 0 <= length <= MAX_BODY_BYTES:
+                raise TooLargeError(f"command body too large (at most {MAX_BODY_BYTES} bytes)")
+            command = parse_command(self.rfile.read(length))
+        except NvrError as err:
+            self._refuse(err)
             return
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self._send(400, {"ok": False, "error": "Content-Length must be an integer"})
-            return
-        if not 0 <= length <= MAX_BODY_BYTES:
-            self._send(413, {"ok": False, "error": "command body too large"})
-            return
-        try:
-            msg = parse_command(self.rfile.read(length))
-        except RequestError as err:
-            self._send(400, {"ok": False, "error": str(err), "code": err.code})
-            return
-        try:
-            status, result = self.supervisor.command(msg)
+            status, reply = self.engine.submit(command)
         except Exception:
-            log.exception("command %s failed", msg.command)
-            status, result = 500, {"ok": False, "error": "internal error; see the engine log"}
-        self._send(status, result)
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, tuple | set):
-        return list(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
+            log.exception("command %s failed", command.command)
+            self._refuse(NvrError("internal error; see the engine log"))
+            return
+        self._json(status, reply.to_json())

@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # then the last value, until the stream comes back
-STABLE_RUN_S = 30.0  # a connection that lasted this long resets the reconnect backoff
+RECONNECT_STABLE_S = 30.0  # a connection that lasted this long resets the reconnect backoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +356,7 @@ class CameraWorker:
                 if not isinstance(err, StreamError):
                     log.exception("%s: unexpected error; reconnecting", source.label)
                     err = StreamError(f"{source.label}: {type(err).__name__}: {err}")
-                if time.monotonic() - connected_at >= STABLE_RUN_S:
+                if time.monotonic() - connected_at >= RECONNECT_STABLE_S:
                     attempt = 0
                 delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
                 attempt += 1

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import av
 
+from nvr.clock import SYSTEM_CLOCK, Clock
 from nvr.protocol.worker import SegmentClosed, SegmentOpened, WriteFailed
 from nvr.storage.durable import fsync_dir
 from nvr.storage.fmp4 import playable_length
@@ -102,8 +103,10 @@ class Recorder:
         pre_roll_s: float,
         segment_s: float,
         report: Callable[[SegmentOpened | SegmentClosed | WriteFailed], None],
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.camera_id = camera_id
+        self.clock = clock
         self.root = storage_root
         self.segment_ns = int(segment_s * 1e9)
         self.report = report
@@ -166,7 +169,7 @@ class Recorder:
             err,
             "; storage is full, retrying after cleanup" if full else "; retrying",
         )
-        self._retry_mono = time.monotonic() + WRITE_RETRY_S
+        self._retry_mono = self.clock.monotonic() + WRITE_RETRY_S
         self.report(WriteFailed(self.camera_id, seg.rel_path if seg else None, code, str(err)))
 
     def _on_packet(
@@ -197,7 +200,7 @@ class Recorder:
                 seg.recording_type = _strongest(seg.recording_type, reasons[0])
             self._write(seg, tp)
             return
-        if reasons and time.monotonic() >= self._retry_mono:
+        if reasons and self.clock.monotonic() >= self._retry_mono:
             # Pre-roll, but never what an earlier segment already holds: whole GOPs after it.
             pending = self.buffer.packets_after(self._written_dts)
             if not pending:

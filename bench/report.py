@@ -1,15 +1,15 @@
 """``nvr bench``: run the performance suite, print the table, write ``results.json`` and a chart.
 
-The measurements live in ``bench/`` (see ``bench.suite.SUITE``), shared with the
-pytest-benchmark files. Ratio targets (and the frame ring's latency target) are gated: the
-command exits 1 when one is missed or a measurement fails; other figures are reported only.
+The measurements are listed in ``bench.suite.SUITE``, shared with the pytest-benchmark files;
+``nvr/cli/bench.py`` is the subcommand that calls ``run_bench``. Ratio targets (and the frame
+ring's latency target) are gated: the command exits 1 when one is missed or a measurement
+fails; other figures are reported only.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib.util
 import json
 import logging
 import math
@@ -19,34 +19,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bench.measure import Measurement, Row
+from bench.measure import Row, error_note
+from bench.suite import SUITE
 
 log = logging.getLogger(__name__)
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _suite() -> tuple[Measurement, ...]:
-    """``bench.suite.SUITE``; ``bench/`` is a folder of the source tree, not of the package."""
-    if importlib.util.find_spec("bench") is None:
-        sys.path.insert(0, str(ROOT))
-    from bench.suite import SUITE
-
-    return SUITE
 
 
 def run_bench(quick: bool, out_dir: Path) -> int:
     """Run every measurement, print the table, write the results; 1 if a gated target failed."""
-    suite = _suite()
-    from bench.measure import Row, error_note
-
     started = time.monotonic()
     load_before = os.getloadavg()
     rows: list[Row] = []
-    for measurement in suite:
+    for measurement in SUITE:
         print(f"bench: {measurement.name} ...", file=sys.stderr, flush=True)
         t0 = time.monotonic()
         try:

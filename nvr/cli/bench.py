@@ -1,0 +1,32 @@
+"""``nvr bench``: the performance suite (``bench/`` in the source tree) with its report."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+from nvr.errors import NvrError
+
+SOURCE_TREE = Path(__file__).resolve().parents[2]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bench", help="measure the performance targets against their peers")
+    parser.add_argument("--quick", action="store_true", help="short runs (CI)")
+    parser.add_argument("--out", default="bench/results", help="folder for the JSON and PNG")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("bench") is None:  # a folder of the source tree, not installed
+        sys.path.insert(0, str(SOURCE_TREE))
+    try:
+        from bench.report import run_bench
+    except ImportError as err:
+        raise NvrError(
+            f"nvr bench needs the source tree's bench/ folder and its extra ({err}): run it "
+            "from a clone set up by scripts/setup.sh, or pip install -e '.[bench]' there"
+        ) from err
+    return run_bench(quick=args.quick, out_dir=Path(args.out))

@@ -1,0 +1,46 @@
+"""``nvr console``: the operator console (``gui``) on a running engine."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nvr.config import load_config
+from nvr.errors import NvrError
+from nvr.logs import setup_logging
+from nvr.protocol.client import engine_url
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("console", help="open the operator console on a running engine")
+    parser.add_argument("-c", "--config", help="the engine's YAML configuration (for its API)")
+    parser.add_argument("--api", help="the engine's API address (default http://127.0.0.1:8765)")
+    parser.add_argument("--state", help="layout file (default ~/.config/nvr/console.json)")
+    parser.add_argument("--size", default="1280x720", help="window size (default 1280x720)")
+    parser.add_argument(
+        "--fps", type=float, default=60.0, help="most frames drawn per second (default 60)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gui.main import run_console
+
+    setup_logging(None, "console")
+    config = load_config(Path(args.config)) if args.config else None
+    return run_console(
+        engine_url(config, args.api),
+        Path(args.state) if args.state else None,
+        size=_size(args.size),
+        max_fps=args.fps,
+    )
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise NvrError(f"--size {text!r} is not WIDTHxHEIGHT, e.g. 1280x720") from None
+    if not (320 <= width <= 16384 and 240 <= height <= 16384):
+        raise NvrError(f"--size {text} is out of range: 320x240 up to 16384x16384")
+    return width, height

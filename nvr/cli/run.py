@@ -1,0 +1,89 @@
+"""``nvr run``: the engine in the foreground until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from nvr.config import Config, load_config
+from nvr.errors import NvrError
+from nvr.logs import setup_logging
+from nvr.protocol.runfile import RunFile, write_run_file
+from nvr.storage.checks import check_storage
+
+log = logging.getLogger("nvr")
+
+# Called once the API answers with its URL and a way to stop the engine; returns what to run
+# at stop (``nvr demo`` opens the console this way).
+OnReady = Callable[[str, Callable[[], None]], Callable[[], None]]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("run", help="run the engine in the foreground until SIGINT/SIGTERM")
+    parser.add_argument("-c", "--config", required=True, help="path of the YAML configuration")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    return run_engine(load_config(path), path, args.duration)
+
+
+def run_engine(
+    config: Config,
+    config_path: Path | None,
+    duration_s: float | None,
+    on_ready: OnReady | None = None,
+) -> int:
+    """Run the supervisor and its API until SIGINT/SIGTERM (or ``duration_s``)."""
+    from nvr.supervisor.api import ApiServer
+    from nvr.supervisor.loop import Supervisor
+
+    storage = Path(config.storage.path)
+    check_storage(storage)
+    log_dir = config.logging.log_dir(storage)
+    try:
+        setup_logging(log_dir, "supervisor", config.logging.level, config.logging.keep_days)
+    except OSError as err:
+        raise NvrError(
+            f"logging.dir {log_dir} cannot be used ({err.strerror}); create it or "
+            "point logging.dir at a writable folder"
+        ) from err
+    supervisor = Supervisor(config, config_path)
+    try:
+        api = ApiServer(supervisor, config.api.host, config.api.port)
+    except OSError as err:
+        supervisor.catalog.close()
+        raise NvrError(
+            f"cannot serve the API on {config.api.host}:{config.api.port} ({err.strerror}); "
+            "another engine may be running: stop it or set api.port to a free port"
+        ) from err
+    api.start()
+    info = RunFile(
+        pid=os.getpid(),
+        api=api.url,
+        instance=supervisor.instance,
+        config=supervisor.watcher.status.path,
+        started_ns=supervisor.started_ns,
+    )
+    write_run_file(storage, info)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: supervisor.request_stop())
+    if duration_s:
+        timer = threading.Timer(duration_s, supervisor.request_stop)
+        timer.daemon = True  # Ctrl-C before the duration must not wait for it
+        timer.start()
+    cleanup = on_ready(api.url, supervisor.request_stop) if on_ready else None
+    try:
+        supervisor.run()
+    finally:
+        if cleanup:
+            cleanup()
+        api.stop()
+    return 0

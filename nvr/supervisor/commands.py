@@ -1,0 +1,259 @@
+"""User commands, run in the supervisor's loop thread.
+
+An API thread hands a ``Command`` to ``CommandDesk.submit`` and waits; the loop picks it up
+(``run_queued``, woken through ``wakeup_fd``), tells the workers, collects their
+acknowledgements (``on_ack``) and, once every camera answered or ``ACK_TIMEOUT_S`` passed,
+publishes the new health and hands the reply back (``deliver``). The recording requests in
+force (manual cameras, panic) live here and nowhere else, so a restarted worker gets them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nvr.clock import Clock
+from nvr.errors import NvrError, RequestError, UnknownCameraError
+from nvr.protocol.commands import CameraAck, Command, CommandReply
+from nvr.protocol.health import ConfigStatus
+from nvr.protocol.worker import Ack, SetRecording
+
+log = logging.getLogger(__name__)
+
+ACK_TIMEOUT_S = 2.0
+PICKUP_TIMEOUT_S = 5.0  # a loop that does not pick a command up this long: refused, not run
+NOT_ACKNOWLEDGED = (
+    "some cameras did not acknowledge within 2 s (worker offline or restarting); "
+    "the request stays in force and applies when they return"
+)
+
+
+class EngineBusyError(NvrError):
+    code = "engine_busy"
+    http_status = 503
+
+
+_STOPPING = EngineBusyError("the engine is stopping; send the command again once it runs")
+
+
+@dataclass(eq=False)
+class _Job:
+    """One command on its way through the loop."""
+
+    command: Command
+    submitted: float  # monotonic
+    done: threading.Event = field(default_factory=threading.Event)
+    state: str = "queued"  # queued -> running -> done, or queued -> cancelled
+    targets: list[str] = field(default_factory=list)
+    acks: dict[str, Ack] = field(default_factory=dict)
+    expected: set[str] = field(default_factory=set)  # cameras the message reached
+    request_id: int = 0
+    reply: tuple[int, CommandReply] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Workers:
+    """What the desk needs of the running workers (given by the supervisor)."""
+
+    cameras: Callable[[], list[str]]  # cameras with a worker
+    send: Callable[[str, object], bool]  # a message to one camera's worker; False if not sent
+    config_status: Callable[[], ConfigStatus]
+    reload: Callable[[], None]
+
+
+class CommandDesk:
+    def __init__(self, workers: Workers, clock: Clock) -> None:
+        self.manual: set[str] = set()
+        self.panic = False
+        self._workers = workers
+        self._clock = clock
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # a job's state, between the API thread and the loop
+        self._waiting: dict[int, _Job] = {}  # by request id, until acknowledged or expired
+        self._done: list[_Job] = []
+        self._ids = itertools.count(1)
+        self._closed = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+
+    @property
+    def wakeup_fd(self) -> int:
+        """Readable when a command waits to be run: ``wait`` on it in the loop."""
+        return self._wake_r
+
+    def close(self) -> None:
+        """The engine stops: answer what waits for acknowledgements, refuse what is queued."""
+        with self._lock:
+            self._closed = True
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+        for job in list(self._waiting.values()):
+            self._answer(job)
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._finish(job, _STOPPING.http_status, _refused(job.command, _STOPPING))
+        self.deliver()
+
+    # -- API threads -------------------------------------------------------------------------
+
+    def submit(self, command: Command) -> tuple[int, CommandReply]:
+        """Run ``command`` in the loop; the HTTP status and reply (blocks up to a few seconds)."""
+        job = _Job(command, self._clock.monotonic())
+        with self._lock:
+            if self._closed:
+                return _STOPPING.http_status, _refused(command, _STOPPING)
+            self._queue.put(job)
+            with contextlib.suppress(BlockingIOError):  # the pipe is full of wake-ups already
+                os.write(self._wake_w, b"c")
+        if not job.done.wait(PICKUP_TIMEOUT_S):
+            with self._lock:
+                if job.state == "queued":
+                    job.state = "cancelled"
+                    err = EngineBusyError(
+                        f"the engine did not take the command within {PICKUP_TIMEOUT_S:g} s (its "
+                        "loop is busy: see the engine log); it was not run: send it again"
+                    )
+                    return err.http_status, _refused(command, err)
+            job.done.wait(ACK_TIMEOUT_S + PICKUP_TIMEOUT_S)
+        return job.reply or (500, _refused(command, NvrError("internal error; see the log")))
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run_queued(self) -> None:
+        """Run every command submitted since the last call."""
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            with self._lock:
+                if job.state != "queued":
+                    continue
+                job.state = "running"
+            try:
+                self._run(job)
+            except NvrError as err:
+                self._finish(job, err.http_status, _refused(job.command, err))
+            except Exception:
+                log.exception("command %s failed", job.command.command)
+                internal = NvrError("internal error; see the engine log")
+                self._finish(job, 500, _refused(job.command, internal))
+
+    def on_ack(self, ack: Ack) -> None:
+        job = self._waiting.get(ack.request_id)
+        if job is None:
+            return
+        job.acks[ack.camera_id] = ack
+        if job.expected <= job.acks.keys():
+            self._answer(job)
+
+    def expire(self) -> float | None:
+        """Answer the commands whose acknowledgements are overdue; seconds to the next deadline."""
+        now = self._clock.monotonic()
+        upcoming = []
+        for job in list(self._waiting.values()):
+            left = job.submitted + ACK_TIMEOUT_S - now
+            if left <= 0:
+                self._answer(job)
+            else:
+                upcoming.append(left)
+        return min(upcoming, default=None)
+
+    @property
+    def replies_ready(self) -> bool:
+        return bool(self._done)
+
+    def deliver(self) -> None:
+        """Hand the finished replies to their API threads (after the health was published)."""
+        done, self._done = self._done, []
+        for job in done:
+            job.done.set()
+
+    def forget_cameras(self, keep: set[str]) -> None:
+        """Cameras gone from the configuration lose their manual request."""
+        self.manual &= keep
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _run(self, job: _Job) -> None:
+        command = job.command
+        if command.command == "config_status":
+            reply = CommandReply.to(command, True, config=self._workers.config_status())
+            self._finish(job, 200, reply)
+        elif command.command == "reload_config":
+            self._workers.reload()  # picked up by the loop right after this
+            self._finish(job, 202, CommandReply.to(command, True, detail="reload scheduled"))
+        elif command.command in ("start_recording", "stop_recording"):
+            active = command.command == "start_recording"
+            job.targets = self._targets(command)
+            if active:
+                self.manual |= set(job.targets)
+            else:
+                self.manual -= set(job.targets)
+            self._tell(job, "manual", active)
+        elif command.command == "panic":
+            active = bool(command.params.get("active", True))
+            self.panic = active
+            job.targets = self._workers.cameras()
+            log.warning("PANIC recording %s", "started on every camera" if active else "cleared")
+            self._tell(job, "panic", active)
+        else:  # parse_command lets only COMMANDS through
+            raise RequestError(f"unknown command {command.command!r}; see the README's API")
+
+    def _targets(self, command: Command) -> list[str]:
+        cameras = self._workers.cameras()
+        if command.every_camera:
+            return cameras
+        if command.camera_id not in cameras:
+            raise UnknownCameraError(f"unknown camera {command.camera_id!r}")
+        return [command.camera_id]
+
+    def _tell(self, job: _Job, reason: str, active: bool) -> None:
+        job.request_id = next(self._ids)
+        message = SetRecording(job.request_id, reason, active)
+        job.expected = {c for c in job.targets if self._workers.send(c, message)}
+        if job.expected:
+            self._waiting[job.request_id] = job
+        else:
+            self._answer(job)
+
+    def _answer(self, job: _Job) -> None:
+        self._waiting.pop(job.request_id, None)
+        ack_ms = round((self._clock.monotonic() - job.submitted) * 1000, 1)
+        cameras = {
+            c: CameraAck(c in job.acks, job.acks[c].recording if c in job.acks else None)
+            for c in job.targets
+        }
+        ok = all(a.acknowledged for a in cameras.values())
+        reply = CommandReply.to(
+            job.command,
+            ok,
+            ack_ms=ack_ms,
+            cameras=cameras,
+            detail=None if ok else NOT_ACKNOWLEDGED,
+        )
+        self._finish(job, 200 if ok else 202, reply)
+
+    def _finish(self, job: _Job, status: int, reply: CommandReply) -> None:
+        job.reply = (status, reply)
+        job.state = "done"
+        self._done.append(job)
+
+
+def _refused(command: Command, err: NvrError) -> CommandReply:
+    return CommandReply.to(command, False, error=str(err), code=err.code)

@@ -1,0 +1,136 @@
+"""The health document: built in the supervisor's loop from what each part knows, published
+as one immutable ``Health`` that API threads read without touching the supervisor's state."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+from nvr.config import CameraConfig
+from nvr.protocol.codec import to_json
+from nvr.protocol.health import (
+    CameraStatus,
+    ConfigStatus,
+    Health,
+    RecordingStatus,
+    RecoveryReport,
+    StorageStatus,
+    StreamStatus,
+)
+from nvr.protocol.worker import StreamStats
+from nvr.supervisor.workers import WorkerHandle
+
+
+def camera_status(
+    cam: CameraConfig,
+    handle: WorkerHandle | None,
+    now_ns: int,
+    *,
+    manual: bool,
+    panic: bool,
+    segments: int,
+    motion_events: int,
+) -> CameraStatus:
+    """One camera, from its configuration, its worker's last heartbeat and the requests in force."""
+    hb = handle.heartbeat if handle else None
+    if not cam.enabled:
+        state = "disabled"
+    elif handle is None:
+        state = "stopped"
+    elif handle.restart_at is not None:
+        state = "restarting"
+    elif hb is None:
+        state = "starting"
+    else:
+        state = hb.state
+    analysis = (hb.sub or hb.main) if hb else None
+    since = hb.recording_since_ns if hb else None
+    return CameraStatus(
+        id=cam.id,
+        name=cam.display_name,
+        enabled=cam.enabled,
+        state=state,
+        pid=handle.pid if handle and handle.running else None,
+        restarts=handle.restarts if handle else 0,
+        last_exit=handle.last_exit if handle else None,
+        error=hb.error if hb else None,
+        fps_in=hb.main.fps if hb else 0.0,
+        fps_out=analysis.fps if analysis else 0.0,
+        bitrate_bps=hb.main.bitrate_bps if hb else 0.0,
+        last_frame_age_s=hb.main.last_age_s if hb else None,
+        main=_stream(hb.main) if hb else None,
+        sub=_stream(hb.sub) if hb and hb.sub else None,
+        recording=RecordingStatus(
+            active=bool(hb and hb.recording),
+            type=hb.recording_type if hb else None,
+            since_ns=since,
+            duration_s=round((now_ns - since) / 1e9, 1) if since else 0.0,
+        ),
+        manual=manual,
+        panic=panic,
+        motion=bool(hb and hb.motion),
+        mode=cam.record.mode,
+        ring=hb.ring if hb else None,
+        segments=segments,
+        motion_events=motion_events,
+    )
+
+
+def _stream(stats: StreamStats) -> StreamStatus:
+    return StreamStatus(
+        connected=stats.connected,
+        fps=stats.fps,
+        bitrate_bps=stats.bitrate_bps,
+        last_age_s=stats.last_age_s,
+        width=stats.width,
+        height=stats.height,
+        codec=stats.codec,
+    )
+
+
+def engine_health(
+    cameras: list[CameraStatus],
+    *,
+    uptime_s: float,
+    panic: bool,
+    config_status: ConfigStatus,
+    recovery: RecoveryReport,
+    storage: StorageStatus,
+) -> Health:
+    """The whole document: "ok" while every enabled camera is live and the file is in force."""
+    enabled = [c for c in cameras if c.enabled]
+    live = all(c.state == "live" for c in enabled)
+    return Health(
+        status="ok" if live and config_status.ok else "degraded",
+        pid=os.getpid(),
+        uptime_s=round(uptime_s, 1),
+        panic=panic,
+        config=config_status,
+        recovery=recovery,
+        storage=storage,
+        cameras={c.id: c for c in cameras},
+    )
+
+
+class HealthBoard:
+    """The latest published ``Health`` and its JSON, encoded once per publication."""
+
+    def __init__(self, first: Health) -> None:
+        self._lock = threading.Lock()
+        self._health = first
+        self._json: bytes | None = None
+
+    def publish(self, health: Health) -> None:
+        with self._lock:
+            self._health, self._json = health, None
+
+    def latest(self) -> Health:
+        with self._lock:
+            return self._health
+
+    def latest_json(self) -> bytes:
+        with self._lock:
+            if self._json is None:
+                self._json = json.dumps(to_json(self._health)).encode()
+            return self._json

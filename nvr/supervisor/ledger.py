@@ -1,0 +1,133 @@
+"""The catalog's one writer for what the workers report: segments, motion events, stream gaps.
+
+A segment the disk refuses to catalog (``CatalogFullError``) is kept and retried after the
+storage keeper has freed space (``retry``); nothing a worker reported is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from nvr.errors import CatalogFullError
+from nvr.protocol.worker import MotionEnded, SegmentClosed, SegmentOpened, StreamDiscontinuity
+from nvr.storage.catalog import Catalog, NewMotionEvent, NewRecording
+from nvr.storage.recovery import recover_segment
+
+log = logging.getLogger(__name__)
+
+
+class Ledger:
+    """Catalog rows for every camera, and the counters ``/health`` shows (since start)."""
+
+    def __init__(self, catalog: Catalog, recordings: Path) -> None:
+        self.catalog = catalog
+        self.recordings = recordings
+        self.segments_total: dict[str, int] = {}
+        self.motion_total: dict[str, int] = {}
+        self._unsaved: list[NewRecording] = []  # refused by a full disk: retried
+        self._open_gaps: dict[str, tuple[int, int]] = {}  # camera -> (gap id, start_ns)
+        self._open_events: dict[str, tuple[int, int]] = {}  # camera -> (event id, start_ns)
+
+    # -- segments ----------------------------------------------------------------------------
+
+    def segment_closed(self, msg: SegmentClosed) -> None:
+        self._add_segment(
+            NewRecording(
+                camera_id=msg.camera_id,
+                start_ns=msg.start_ns,
+                end_ns=msg.end_ns,
+                duration_90k=msg.duration_90k,
+                file_path=msg.file_path,
+                size_bytes=msg.size_bytes,
+                recording_type=msg.recording_type,
+                motion_events=msg.motion_events,
+                video_codec=msg.video_codec,
+                width=msg.width,
+                height=msg.height,
+            )
+        )
+
+    def repair(self, opened: SegmentOpened) -> int | None:
+        """Catalog the segment a dead or failed worker left open; returns where its video ends."""
+        if self.catalog.recording_by_path(opened.file_path) is not None:
+            return None
+        rec = recover_segment(
+            self.recordings,
+            opened.file_path,
+            opened.camera_id,
+            opened.recording_type,
+            opened.start_ns,
+        )
+        if rec is None:
+            return None
+        self._add_segment(rec)
+        return rec.end_ns
+
+    def retry(self) -> None:
+        """Catalog the segments a full disk refused, now that space may be back."""
+        unsaved, self._unsaved = self._unsaved, []
+        for rec in unsaved:
+            self._add_segment(rec, retry=True)
+
+    def _add_segment(self, rec: NewRecording, retry: bool = False) -> None:
+        if not retry:
+            self.segments_total[rec.camera_id] = self.segments_total.get(rec.camera_id, 0) + 1
+        try:
+            self.catalog.add_recording(rec)
+        except CatalogFullError as err:
+            if not retry:
+                log.error(
+                    "%s: the catalog cannot record %s yet (%s); retrying",
+                    rec.camera_id,
+                    rec.file_path,
+                    err,
+                )
+            self._unsaved.append(rec)
+
+    @property
+    def backlog(self) -> bool:
+        """Segments wait for space to be catalogued."""
+        return bool(self._unsaved)
+
+    # -- motion events -----------------------------------------------------------------------
+
+    def motion_started(self, camera_id: str, start_ns: int) -> None:
+        self.end_event(camera_id, start_ns)
+        event_id = self.catalog.add_motion_event(NewMotionEvent(camera_id, start_ns, None, 0.0))
+        self._open_events[camera_id] = (event_id, start_ns)
+        self.motion_total[camera_id] = self.motion_total.get(camera_id, 0) + 1
+
+    def motion_ended(self, msg: MotionEnded) -> None:
+        if msg.camera_id in self._open_events:
+            self.end_event(msg.camera_id, msg.end_ns, msg.confidence, msg.boxes)
+        else:
+            self.catalog.add_motion_event(
+                NewMotionEvent(msg.camera_id, msg.start_ns, msg.end_ns, msg.confidence, msg.boxes)
+            )
+
+    def end_event(
+        self, camera_id: str, end_ns: int, confidence: float = 0.0, boxes: tuple = ()
+    ) -> None:
+        opened = self._open_events.pop(camera_id, None)
+        if opened is not None:
+            self.catalog.end_motion_event(opened[0], max(end_ns, opened[1]), confidence, boxes)
+
+    # -- stream gaps -------------------------------------------------------------------------
+
+    def open_gap(self, camera_id: str, start_ns: int, cause: str) -> None:
+        """The camera records nothing from ``start_ns`` (a no-op while a gap is open)."""
+        if camera_id not in self._open_gaps:
+            gap_id = self.catalog.add_gap(camera_id, start_ns, cause)
+            self._open_gaps[camera_id] = (gap_id, start_ns)
+
+    def end_gap(self, camera_id: str, end_ns: int) -> bool:
+        """Close the camera's open gap at ``end_ns``; False when none was open."""
+        opened = self._open_gaps.pop(camera_id, None)
+        if opened is not None:
+            self.catalog.end_gap(opened[0], max(end_ns, opened[1]))
+        return opened is not None
+
+    def discontinuity(self, msg: StreamDiscontinuity) -> None:
+        self.catalog.add_gap(msg.camera_id, msg.start_ns, msg.cause, max(msg.start_ns, msg.end_ns))
+        log.warning("%s: %s; recording continues in a new segment", msg.camera_id, msg.cause)

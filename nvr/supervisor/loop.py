@@ -1,0 +1,247 @@
+"""The supervisor: one loop thread that hands each concern to the object that owns it.
+
+Each turn of ``Supervisor.run``: wait for worker messages, worker exits or a command (at most
+``TICK_S``); hand messages to the dispatcher and commands to the desk; let the pool's watchdog
+kill hung workers and restart dead ones; apply an edited config; give the storage keeper its
+retention pass when due; publish the health. All of the engine's state is owned by this
+thread; the API's threads only read the published ``Health`` and queue commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from nvr.clock import SYSTEM_CLOCK, Clock
+from nvr.config import CameraConfig, Config
+from nvr.errors import CatalogFullError
+from nvr.frames.ring import instance_id, ring_name
+from nvr.protocol.commands import Command, CommandReply
+from nvr.protocol.health import Health
+from nvr.storage.catalog import Catalog
+from nvr.storage.checks import check_storage
+from nvr.storage.recovery import recover_storage
+from nvr.storage.retention import collect_garbage
+from nvr.supervisor.commands import CommandDesk, Workers
+from nvr.supervisor.dispatch import Dispatcher
+from nvr.supervisor.health import HealthBoard, camera_status, engine_health
+from nvr.supervisor.ledger import Ledger
+from nvr.supervisor.reload import ConfigWatcher, diff
+from nvr.supervisor.storage import StorageKeeper
+from nvr.supervisor.workers import WorkerHandle, WorkerPool
+from nvr.worker.process import WorkerSpec
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5
+PUBLISH_S = 0.25  # the health is published at most this often (and after every command)
+
+
+class Supervisor:
+    """Runs the engine for one configuration until ``request_stop``.
+
+    Thread-safe for the API: ``health``, ``health_json`` and ``submit``; the rest runs in the
+    thread that called ``run``.
+    """
+
+    def __init__(
+        self, config: Config, config_path: Path | None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.root = Path(config.storage.path)
+        storage_id = check_storage(self.root, config.storage.require_mount)
+        log.info("storage %s (id %s)", self.root, storage_id)
+        self.instance = instance_id(self.root)
+        self.catalog = Catalog(self.root / "catalog.db")
+        events, gaps = self.catalog.close_dangling(clock.wall_ns())
+        if events or gaps:
+            log.warning(
+                "closed %d motion event(s) and %d gap(s) left open by the last run", events, gaps
+            )
+        recordings = self.root / "recordings"
+        # Finish interrupted deletions first, or orphan indexing would resurrect their files.
+        collect_garbage(self.catalog, recordings)
+        self.recovery = recover_storage(self.catalog, recordings)
+        self.started_ns = clock.wall_ns()
+        self.stop_event = threading.Event()
+        self.watcher = ConfigWatcher(config_path, clock)
+        self.keeper = StorageKeeper(self.root, self.catalog, storage_id, clock)
+        self.ledger = Ledger(self.catalog, recordings)
+        self.pool = WorkerPool(self._spec, clock)
+        workers = Workers(
+            cameras=lambda: list(self.pool.handles),
+            send=lambda camera_id, message: self.pool.handles[camera_id].send(message),
+            config_status=lambda: self.watcher.status,
+            reload=self.watcher.request,
+        )
+        self.desk = CommandDesk(workers, clock)
+        self.dispatcher = Dispatcher(
+            self.ledger, self.desk, self.keeper, self.pool, lambda: self.config, clock
+        )
+        self.board = HealthBoard(self._health())
+        self._published_at = 0.0
+        self._ack_due_s: float | None = None
+
+    # -- thread-safe -------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        return self.board.latest()
+
+    def health_json(self) -> bytes:
+        return self.board.latest_json()
+
+    def submit(self, command: Command) -> tuple[int, CommandReply]:
+        return self.desk.submit(command)
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.catalog.path
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Start every enabled camera and supervise until ``request_stop`` is called."""
+        log.info("engine starting: %d camera(s), storage %s", len(self.config.cameras), self.root)
+        for cam in self.config.cameras:
+            if cam.enabled:
+                self.pool.start(cam)
+        try:
+            while not self.stop_event.is_set():
+                self._poll(min(TICK_S, self._ack_due_s or TICK_S))
+                self.pool.watchdog()
+                new = self.watcher.poll()
+                if new is not None:
+                    self._apply(new)
+                self._keep_storage()
+        finally:
+            self._stop(list(self.pool.handles))
+            self.desk.close()
+            self.catalog.close()
+            log.info("engine stopped")
+
+    def _poll(self, timeout: float) -> None:
+        """Handle worker messages, worker exits and commands, waiting up to ``timeout``."""
+        waitables = self.pool.waitables()
+        ready = wait([*waitables, self.desk.wakeup_fd], timeout)
+        for handle in {id(h): h for r in ready if (h := waitables.get(r))}.values():
+            self.dispatcher.drain(handle)
+            if handle.running and handle.process is not None and not handle.process.is_alive():
+                self._worker_exited(handle)
+        self.desk.run_queued()
+        self._ack_due_s = self.desk.expire()
+        # Replies go out after the health that shows what they did.
+        self._publish(force=self.desk.replies_ready)
+        self.desk.deliver()
+
+    def _worker_exited(self, handle: WorkerHandle) -> None:
+        """Account for a worker that ended, on every path: repair, close rows, maybe restart."""
+        self.dispatcher.drain(handle)
+        cause = handle.exit_description()
+        clean = handle.stopping and handle.exitcode == 0
+        ran_s = self.clock.monotonic() - handle.started_mono
+        handle.reap()
+        cam = handle.camera_id
+        opened, handle.open_segment = handle.open_segment, None
+        video_end_ns = None
+        try:
+            video_end_ns = self.ledger.repair(opened) if opened else None
+        except Exception:
+            log.exception("%s: could not repair the interrupted segment", cam)
+        now_ns = self.clock.wall_ns()
+        supervised = not (handle.stopping or self.stop_event.is_set())
+        try:
+            self.ledger.end_event(cam, video_end_ns or now_ns)
+            if supervised:
+                self.ledger.open_gap(cam, video_end_ns or now_ns, f"worker {cause}")
+            else:
+                self.ledger.end_gap(cam, now_ns)  # no longer supervised: not a camera outage
+        except CatalogFullError as err:
+            log.error("%s: the end of worker %s is not cataloged (%s)", cam, handle.pid, err)
+        if not supervised:
+            if not clean:
+                log.warning("%s: worker %s while stopping", cam, cause)
+            return
+        delay = self.pool.schedule_restart(handle, cause)
+        log.error("%s: worker %s after %.0f s; restarting in %.0f s", cam, cause, ran_s, delay)
+
+    def _apply(self, new: Config) -> None:
+        """Start added cameras, stop removed ones, restart changed ones; others keep running."""
+        change = diff(self.config, new)
+        if change.config.logging.level != self.config.logging.level:
+            logging.getLogger().setLevel(change.config.logging.level)
+        self.config = change.config
+        cameras = {c.id: c for c in change.config.cameras if c.enabled}
+        for cam_id in change.untouched:  # running workers keep their spec's camera
+            handle = self.pool.handles.get(cam_id)
+            if handle is not None:
+                handle.spec = replace(handle.spec, camera=cameras[cam_id])
+        self.desk.forget_cameras(set(cameras))
+        self.keeper.run_soon()  # budgets or retention may have changed
+        self.watcher.applied(change)
+        self._stop([*change.removed, *change.changed])
+        for cam_id in (*change.changed, *change.added):
+            self.pool.start(cameras[cam_id])
+
+    def _stop(self, camera_ids: list[str]) -> None:
+        self.pool.stop(camera_ids, self._poll, self._worker_exited)
+
+    def _keep_storage(self) -> None:
+        """A retention pass when due: first the writes a full disk refused, in order."""
+        if self.ledger.backlog:
+            self.keeper.run_soon()
+        if self.keeper.due():
+            self.ledger.retry()
+            self.dispatcher.replay()
+            self.keeper.run_pass(self.config)
+
+    def _spec(self, cam: CameraConfig) -> WorkerSpec:
+        logging_cfg = self.config.logging
+        return WorkerSpec(
+            camera=cam,
+            storage_root=str(self.root),
+            ring_name=ring_name(self.instance, cam.id),
+            log_dir=str(logging_cfg.log_dir(self.root)),
+            log_level=logging_cfg.level,
+            keep_days=logging_cfg.keep_days,
+            manual=cam.id in self.desk.manual,
+            panic=self.desk.panic,
+        )
+
+    # -- health ------------------------------------------------------------------------------
+
+    def _publish(self, force: bool = False) -> None:
+        now = self.clock.monotonic()
+        if force or now - self._published_at >= PUBLISH_S:
+            self._published_at = now
+            self.board.publish(self._health())
+
+    def _health(self) -> Health:
+        now_ns = self.clock.wall_ns()
+        ledger, desk = self.ledger, self.desk
+        cameras = [
+            camera_status(
+                cam,
+                self.pool.handles.get(cam.id),
+                now_ns,
+                manual=cam.id in desk.manual,
+                panic=desk.panic,
+                segments=ledger.segments_total.get(cam.id, 0),
+                motion_events=ledger.motion_total.get(cam.id, 0),
+            )
+            for cam in self.config.cameras
+        ]
+        return engine_health(
+            cameras,
+            uptime_s=(now_ns - self.started_ns) / 1e9,
+            panic=desk.panic,
+            config_status=self.watcher.status,
+            recovery=self.recovery,
+            storage=self.keeper.status(self.config),
+        )

@@ -1,0 +1,129 @@
+"""The storage keeper: room on the disk for the next segment, whatever happens.
+
+It runs retention in bounded passes, holds the reserve file, answers a full disk with an
+emergency cleanup, and keeps the figures ``/health`` shows (footage per camera, write rate,
+the last warning). It runs in the supervisor's loop thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import shutil
+import time
+from collections import deque
+from pathlib import Path
+
+from nvr.clock import Clock
+from nvr.config import Config
+from nvr.protocol.health import CameraStorage, RetentionReport, StorageStatus
+from nvr.storage.catalog import Catalog
+from nvr.storage.reserve import StorageReserve
+from nvr.storage.retention import apply, collect_garbage, emergency_free, plan
+
+log = logging.getLogger(__name__)
+
+RETENTION_SLICE_S = 0.5  # longest retention work per pass: pipes and acks keep flowing
+EMERGENCY_DISK_FRACTION = 0.1  # disk full: free a minute of footage, at most this much disk
+WRITE_RATE_WINDOW_S = 300.0
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class StorageKeeper:
+    def __init__(self, root: Path, catalog: Catalog, storage_id: str, clock: Clock) -> None:
+        self.root = root
+        self.recordings = root / "recordings"
+        self.catalog = catalog
+        self.storage_id = storage_id
+        self.clock = clock
+        self.reserve = StorageReserve(root)
+        self.reserve.restore()
+        self.warning: str | None = None
+        self.retention: RetentionReport | None = None
+        self.cameras: dict[str, CameraStorage] = {}
+        self._next_pass = 0.0  # monotonic
+        self._written: deque[tuple[float, int]] = deque()  # (monotonic, bytes) of closed segments
+
+    def run_soon(self) -> None:
+        """Run a pass on the next tick (a backlog, a full disk, changed budgets)."""
+        self._next_pass = 0.0
+
+    def due(self) -> bool:
+        return self.clock.monotonic() >= self._next_pass
+
+    def run_pass(self, config: Config) -> None:
+        """One bounded retention pass; the next one in ``storage.retention_check_s`` (or on the
+        next tick while deletions are left over)."""
+        now = self.clock.monotonic()
+        self.reserve.restore()
+        check_s = config.storage.retention_check_s
+        self._next_pass = now + check_s
+        try:
+            collect_garbage(self.catalog, self.recordings)
+            free = shutil.disk_usage(self.root).free
+            todo = plan(self.catalog, config, self.clock.wall_ns(), free)
+            report = apply(self.catalog, self.recordings, todo, max_seconds=RETENTION_SLICE_S)
+            self.cameras = self._footage()
+        except Exception:
+            log.exception("retention pass failed; retrying in %.0f s", check_s)
+            return
+        if report.remaining:
+            self._next_pass = now
+        if self.retention is None or report.unmet != self.retention.unmet:
+            for problem in report.unmet:
+                log.warning("retention: %s", problem)
+        self.retention = report
+
+    def segment_written(self, size_bytes: int) -> None:
+        self._written.append((self.clock.monotonic(), size_bytes))
+
+    def write_failed(
+        self, camera_id: str, code: int | None, message: str, config: Config, bitrate_bps: float
+    ) -> None:
+        """A worker could not write: free room at once if the disk is full, and say so."""
+        if code in DISK_FULL:
+            self.reserve.release()  # room for the catalog writes the cleanup needs
+            usage = shutil.disk_usage(self.root)
+            need = max(
+                config.storage.min_free_bytes - usage.free,
+                min(bitrate_bps * 60 / 8, usage.total * EMERGENCY_DISK_FRACTION),
+            )
+            emergency_free(self.catalog, self.recordings, int(need))
+            self.run_soon()  # and a normal pass right after
+            self.warning = (
+                f"storage full at {time.strftime('%Y-%m-%d %H:%M:%S')}: recording resumed after "
+                "an emergency cleanup; lower retention or add disk space"
+            )
+        else:
+            self.warning = f"write error on {camera_id}: {message}"
+
+    def status(self, config: Config) -> StorageStatus:
+        horizon = self.clock.monotonic() - WRITE_RATE_WINDOW_S
+        while self._written and self._written[0][0] < horizon:
+            self._written.popleft()
+        written = sum(size for _, size in self._written)
+        usage = shutil.disk_usage(self.root)
+        return StorageStatus(
+            path=str(self.root),
+            id=self.storage_id,
+            free_bytes=usage.free,
+            total_bytes=usage.total,
+            used_bytes=usage.used,
+            min_free_bytes=config.storage.min_free_bytes,
+            max_bytes=config.storage.max_bytes,
+            recordings_bytes=sum(c.bytes for c in self.cameras.values()),
+            cameras=self.cameras,
+            write_rate_bps=round(written * 8 / WRITE_RATE_WINDOW_S, 1),
+            warning=self.warning,
+            retention=self.retention,
+        )
+
+    def _footage(self) -> dict[str, CameraStorage]:
+        """Bytes and days of footage kept, per camera (cheap indexed queries)."""
+        now_ns = self.clock.wall_ns()
+        out = {}
+        for camera_id, used in self.catalog.bytes_by_camera().items():
+            oldest = self.catalog.recordings(camera_id, limit=1)
+            days = (now_ns - oldest[0].start_ns) / 86400e9 if oldest else 0.0
+            out[camera_id] = CameraStorage(bytes=used, days_retained=round(days, 3))
+        return out

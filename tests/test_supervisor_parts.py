@@ -1,0 +1,324 @@
+"""The supervisor's parts on a simulated clock, without an engine process: the watchdog, the
+storage keeper's schedule and retention, the command desk, config diffs and the message table.
+
+Real pieces throughout: real processes for the watchdog, a real SQLite catalog and real files
+for retention, real threads for commands; only time is simulated (``tests/support/clock.py``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import multiprocessing
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from nvr.config import Config, parse_config
+from nvr.frames.ring import ring_name
+from nvr.protocol import worker as messages
+from nvr.protocol.commands import Command
+from nvr.protocol.health import ConfigStatus
+from nvr.protocol.worker import Ack, SetRecording
+from nvr.storage.catalog import Catalog, NewRecording
+from nvr.supervisor import commands as commands_mod
+from nvr.supervisor.commands import CommandDesk, Workers
+from nvr.supervisor.dispatch import Dispatcher
+from nvr.supervisor.ledger import Ledger
+from nvr.supervisor.reload import diff
+from nvr.supervisor.storage import WRITE_RATE_WINDOW_S, StorageKeeper
+from nvr.supervisor.workers import HEARTBEAT_TIMEOUT_S, WorkerHandle, WorkerPool
+from nvr.worker.process import WorkerSpec
+from tests.support.clock import ManualClock
+
+DAY_NS = 86400 * 10**9
+
+
+def config(tmp_path: Path, cameras: str = "", storage: str = "") -> Config:
+    return parse_config(f"storage:\n  path: {tmp_path}\n{storage}cameras:\n{cameras or '  []'}\n")
+
+
+def camera_yaml(cam_id: str, extra: str = "") -> str:
+    return f"  - id: {cam_id}\n    main: rtsp://127.0.0.1:9/{cam_id}\n{extra}"
+
+
+def spec_for(tmp_path: Path):
+    def make(cam) -> WorkerSpec:
+        return WorkerSpec(
+            cam, str(tmp_path), ring_name("test", cam.id), None, "INFO", 1, False, False
+        )
+
+    return make
+
+
+# -- watchdog ------------------------------------------------------------------------------
+
+
+def test_watchdog_kills_a_silent_worker_on_the_clock_and_restarts_it_after_its_backoff(tmp_path):
+    clock = ManualClock()
+    cfg = config(tmp_path, camera_yaml("door"))
+    pool = WorkerPool(spec_for(tmp_path), clock)
+    silent = subprocess.Popen(["sleep", "60"])  # a real process that never reports
+    handle = WorkerHandle(spec_for(tmp_path)(cfg.cameras[0]))
+    handle.pid, handle.running = silent.pid, True
+    handle.started_mono = handle.heartbeat_mono = clock.monotonic()
+    pool.handles["door"] = handle
+    try:
+        clock.advance(HEARTBEAT_TIMEOUT_S - 1)
+        pool.watchdog()
+        assert silent.poll() is None  # still within its heartbeat timeout
+        clock.advance(2)
+        pool.watchdog()
+        assert silent.wait(5) == -9  # SIGKILL, from simulated time alone
+        handle.running = False
+        delay = pool.schedule_restart(handle, "killed by SIGKILL")
+        assert delay == 1 and handle.last_exit == "killed by SIGKILL"
+        clock.advance(delay - 0.1)
+        pool.watchdog()
+        assert handle.pid == silent.pid and handle.restarts == 0  # not yet due
+        clock.advance(0.2)
+        pool.watchdog()  # due: a real worker process starts
+        assert handle.running and handle.restarts == 1 and handle.pid != silent.pid
+        assert handle.started_mono == clock.monotonic()
+    finally:
+        silent.kill()
+        handle.kill()
+        handle.reap()
+
+
+# -- storage keeper ------------------------------------------------------------------------
+
+
+def add_segment(catalog: Catalog, root: Path, cam: str, start_ns: int, size: int = 1000) -> None:
+    rel = f"{cam}/{start_ns}.mp4"
+    (root / "recordings" / cam).mkdir(parents=True, exist_ok=True)
+    (root / "recordings" / rel).write_bytes(b"\0" * size)
+    catalog.add_recording(
+        NewRecording(cam, start_ns, start_ns + 60 * 10**9, 60 * 90000, rel, size, "continuous")
+    )
+
+
+def test_keeper_runs_retention_on_the_clock_and_ages_footage_by_wall_time(tmp_path):
+    clock = ManualClock()
+    cfg = config(
+        tmp_path,
+        camera_yaml("door", "    retention:\n      max_days: 7\n"),
+        "  retention_check_s: 60\n",
+    )
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        now = clock.wall_ns()
+        for age_days in (10, 8, 3):
+            add_segment(catalog, tmp_path, "door", now - age_days * DAY_NS)
+        keeper = StorageKeeper(tmp_path, catalog, "id1", clock)
+        assert keeper.due()
+        keeper.run_pass(cfg)
+        assert keeper.retention is not None and keeper.retention.deleted == 2
+        assert keeper.cameras["door"].days_retained == pytest.approx(3, abs=0.01)
+        assert not keeper.due()
+        add_segment(catalog, tmp_path, "door", now - 6 * DAY_NS)
+        clock.advance(59)
+        assert not keeper.due()
+        clock.advance(2 * DAY_NS / 1e9)  # two days later the 6-day-old one has aged out too
+        assert keeper.due()
+        keeper.run_pass(cfg)
+        assert keeper.retention.deleted == 1
+        assert [r.start_ns for r in catalog.recordings("door")] == [now - 3 * DAY_NS]
+        keeper.run_soon()
+        assert keeper.due()
+
+
+def test_keeper_write_rate_covers_the_last_five_minutes(tmp_path):
+    clock = ManualClock()
+    cfg = config(tmp_path)
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        keeper = StorageKeeper(tmp_path, catalog, "id1", clock)
+        keeper.segment_written(375_000)
+        assert keeper.status(cfg).write_rate_bps == 10_000.0
+        clock.advance(WRITE_RATE_WINDOW_S + 1)
+        status = keeper.status(cfg)
+        assert status.write_rate_bps == 0.0 and status.id == "id1" and status.free_bytes > 0
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+class Cameras:
+    """Workers that are pipes to this test: it reads what the desk sends and answers."""
+
+    def __init__(self, ids: list[str], reachable: bool = True) -> None:
+        self.ids, self.reachable = ids, reachable
+        self.sent: list[tuple[str, object]] = []
+        self.reloads = 0
+
+    def workers(self) -> Workers:
+        def send(camera_id: str, message: object) -> bool:
+            self.sent.append((camera_id, message))
+            return self.reachable
+
+        def reload() -> None:
+            self.reloads += 1
+
+        return Workers(lambda: list(self.ids), send, lambda: ConfigStatus("nvr.yaml"), reload)
+
+
+def submit_in_thread(desk: CommandDesk, command: Command) -> tuple[threading.Thread, list]:
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(desk.submit(command)))
+    thread.start()
+    return thread, out
+
+
+def run_loop_until(desk: CommandDesk, predicate) -> None:
+    deadline = time.monotonic() + 5
+    while not predicate() and time.monotonic() < deadline:
+        desk.run_queued()
+        time.sleep(0.01)
+
+
+def test_desk_answers_once_every_camera_acknowledged(tmp_path):
+    clock = ManualClock()
+    cams = Cameras(["door", "yard"])
+    desk = CommandDesk(cams.workers(), clock)
+    thread, out = submit_in_thread(desk, Command("start_recording", "*", "ui-1"))
+    run_loop_until(desk, lambda: len(cams.sent) == 2)
+    assert desk.manual == {"door", "yard"}
+    (_, first), (_, second) = cams.sent
+    assert isinstance(first, SetRecording) and first.reason == "manual" and first.active
+    clock.advance(0.004)
+    desk.on_ack(Ack(first.request_id, "door", True))
+    assert not desk.replies_ready  # yard has not answered
+    desk.on_ack(Ack(second.request_id, "yard", True))
+    assert desk.replies_ready
+    desk.deliver()
+    thread.join(5)
+    status, reply = out[0]
+    assert status == 200 and reply.ok and reply.ack_ms == 4.0 and reply.ui_session_id == "ui-1"
+    assert {c: (a.acknowledged, a.recording) for c, a in reply.cameras.items()} == {
+        "door": (True, True),
+        "yard": (True, True),
+    }
+    desk.close()
+
+
+def test_desk_replies_202_when_a_camera_stays_silent_and_keeps_the_request(tmp_path):
+    clock = ManualClock()
+    cams = Cameras(["door"])
+    desk = CommandDesk(cams.workers(), clock)
+    thread, out = submit_in_thread(desk, Command("panic", params={"active": True}))
+    run_loop_until(desk, lambda: bool(cams.sent))
+    assert desk.panic
+    assert desk.expire() == pytest.approx(commands_mod.ACK_TIMEOUT_S)
+    clock.advance(commands_mod.ACK_TIMEOUT_S)
+    assert desk.expire() is None and desk.replies_ready
+    desk.deliver()
+    thread.join(5)
+    status, reply = out[0]
+    assert status == 202 and not reply.ok and "did not acknowledge" in reply.detail
+    assert reply.to_json()["cameras"] == {"door": {"acknowledged": False, "recording": None}}
+    assert desk.panic  # in force: a restarted worker gets it in its spec
+    desk.close()
+
+
+def test_desk_refusals_carry_error_codes(tmp_path, monkeypatch):
+    clock = ManualClock()
+    cams = Cameras(["door"])
+    desk = CommandDesk(cams.workers(), clock)
+    thread, out = submit_in_thread(desk, Command("stop_recording", "nowhere"))
+    run_loop_until(desk, lambda: desk.replies_ready)
+    desk.deliver()
+    thread.join(5)
+    status, reply = out[0]
+    assert (status, reply.code) == (404, "unknown_camera") and "'nowhere'" in reply.error
+    thread, out = submit_in_thread(desk, Command("reload_config"))
+    run_loop_until(desk, lambda: desk.replies_ready)
+    desk.deliver()
+    thread.join(5)
+    assert out[0][0] == 202 and cams.reloads == 1
+    # A loop that never picks the command up: refused, and never run later.
+    monkeypatch.setattr(commands_mod, "PICKUP_TIMEOUT_S", 0.1)
+    status, reply = desk.submit(Command("start_recording", "door"))
+    assert (status, reply.code) == (503, "engine_busy") and not reply.ok
+    desk.run_queued()
+    assert desk.manual == set() and cams.sent == []
+    desk.close()
+    status, reply = desk.submit(Command("config_status"))
+    assert (status, reply.code) == (503, "engine_busy") and "stopping" in reply.error
+
+
+# -- config reload -------------------------------------------------------------------------
+
+
+def test_config_diff_names_what_starts_stops_restarts_and_waits_for_a_restart(tmp_path):
+    old = config(
+        tmp_path, camera_yaml("a") + camera_yaml("b") + camera_yaml("c") + camera_yaml("d")
+    )
+    new = parse_config(
+        f"storage:\n  path: {tmp_path / 'elsewhere'}\n  max_bytes: 10GB\ncameras:\n"
+        + camera_yaml("a", "    retention:\n      max_days: 3\n")  # retention only
+        + camera_yaml("b", "    record:\n      mode: motion\n")
+        + camera_yaml("c", "    enabled: false\n")
+        + camera_yaml("e")
+    )
+    change = diff(old, new)
+    assert (change.added, change.removed, change.changed, change.untouched) == (
+        ("e",),
+        ("c", "d"),
+        ("b",),
+        ("a",),
+    )
+    assert change.needs_restart == ("storage.path",)
+    assert change.config.storage.path == old.storage.path  # kept until a restart
+    assert change.config.storage.max_bytes == 10 * 10**9  # the rest applies live
+
+
+# -- the message table ---------------------------------------------------------------------
+
+
+def test_every_worker_message_has_a_handler(tmp_path):
+    to_supervisor = {
+        cls
+        for _, cls in inspect.getmembers(messages, inspect.isclass)
+        if cls.__module__ == messages.__name__
+        and "camera_id" in getattr(cls, "__dataclass_fields__", {})
+    }
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        clock = ManualClock()
+        keeper = StorageKeeper(tmp_path, catalog, "id", clock)
+        desk = CommandDesk(Cameras([]).workers(), clock)
+        pool = WorkerPool(spec_for(tmp_path), clock)
+        dispatcher = Dispatcher(
+            Ledger(catalog, tmp_path / "recordings"), desk, keeper, pool, lambda: None, clock
+        )
+        assert to_supervisor - {messages.StreamStats} == set(dispatcher._table)
+        desk.close()
+
+
+def test_a_heartbeat_is_stamped_on_the_supervisors_clock(tmp_path):
+    clock = ManualClock()
+    cfg = config(tmp_path, camera_yaml("door"))
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        desk = CommandDesk(Cameras([]).workers(), clock)
+        pool = WorkerPool(spec_for(tmp_path), clock)
+        dispatcher = Dispatcher(
+            Ledger(catalog, tmp_path / "recordings"),
+            desk,
+            StorageKeeper(tmp_path, catalog, "id", clock),
+            pool,
+            lambda: cfg,
+            clock,
+        )
+        handle = WorkerHandle(spec_for(tmp_path)(cfg.cameras[0]))
+        parent, child = multiprocessing.Pipe()
+        handle.conn = parent
+        stats = messages.StreamStats(True, 15.0, 1e6, 0.1, 1920, 1080, "h264")
+        heartbeat = messages.Heartbeat(
+            "door", 1, "live", stats, None, False, None, None, False, 0.0, None, None
+        )
+        child.send(heartbeat)
+        clock.advance(42)
+        dispatcher.drain(handle)
+        assert handle.heartbeat == heartbeat and handle.heartbeat_mono == clock.monotonic()
+        assert handle.stall_reason(clock.monotonic() + HEARTBEAT_TIMEOUT_S + 1, 5.0)
+        desk.close()
