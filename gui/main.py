@@ -61,9 +61,9 @@ def run_console(
     problem = display_problem()
     if problem:
         raise NvrError(problem)
-    from gui.app import Console
     from gui.kernel import warm
     from gui.link import EngineLink
+    from gui.shell import Console
     from gui.view import ViewState, default_state_path
 
     path = state_path or default_state_path()

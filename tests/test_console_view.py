@@ -16,6 +16,7 @@ from gui.present import (
     tile_info,
 )
 from gui.view import LAYOUTS, Rect, ViewState, grid_rects
+from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus
 
 CAMS = [f"cam{i}" for i in range(10)]
 
@@ -108,18 +109,7 @@ def test_format_helpers():
 
 
 def _camera(**over):
-    base = {
-        "id": "lobby",
-        "name": "Lobby",
-        "enabled": True,
-        "state": "live",
-        "error": None,
-        "recording": {"active": False, "type": None, "since_ns": None},
-        "manual": False,
-        "panic": False,
-        "motion": False,
-    }
-    return {**base, **over}
+    return CameraStatus(**{"id": "lobby", "name": "Lobby", "state": "live", **over})
 
 
 def test_tile_states_and_reasons():
@@ -151,7 +141,7 @@ def test_tile_states_and_reasons():
 
 def test_recording_indicator_pending_then_confirmed():
     now_ns = 10_000 * 10**9
-    recording = {"active": True, "type": "manual", "since_ns": now_ns - 65 * 10**9}
+    recording = RecordingStatus(active=True, type="manual", since_ns=now_ns - 65 * 10**9)
     asked = Pending(active=True, asked_at=0.0)
     common = {"engine_error": None, "frame_age_s": 0.1, "fps": 15.0, "motion": False}
     waiting = tile_info(_camera(), "lobby", pending=asked, now_ns=now_ns, **common)
@@ -176,15 +166,16 @@ def test_recording_indicator_pending_then_confirmed():
 
 def test_status_line():
     now_ns = 10_000 * 10**9
-    health = {
-        "status": "degraded",
-        "config": {"ok": True},
-        "storage": {"free_bytes": 78.9e9, "total_bytes": 270.6e9, "warning": None},
-        "cameras": {
-            "a": _camera(name="A", recording={"active": True, "since_ns": now_ns - 5 * 10**9}),
+    health = Health(
+        status="degraded",
+        storage=StorageStatus(free_bytes=78_900_000_000, total_bytes=270_600_000_000),
+        cameras={
+            "a": _camera(
+                name="A", recording=RecordingStatus(active=True, since_ns=now_ns - 5 * 10**9)
+            ),
             "b": _camera(id="b", name="B", state="reconnecting"),
         },
-    }
+    )
     line = status_line(health, None, now_ns=now_ns)
     assert line.engine == "Engine degraded · 1/2 live · 1 camera(s) not live"
     assert line.recordings == "Recording 1: A 0:05"
