@@ -434,3 +434,26 @@ def test_a_tile_has_one_border_by_what_matters_most():
     assert style(panic=True, selected=True) == PANIC_BORDER
     assert style(selected=True) == SELECTED_BORDER
     assert style() is None
+
+
+def test_a_hidden_panel_keeps_no_texture_and_shows_again(context, rings, tmp_path):
+    for ring in rings.values():
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
+    link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
+    console = make_console(link, tmp_path)
+    live = console.live
+    console.update()
+    assert console.panels == [live] and live.texture.atlas is not None
+    live.show(False)  # as when the shell switches to another panel
+    for i in range(RETIRE_FRAMES + 1):  # frames published while hidden: not shown, not skipped
+        for ring in rings.values():
+            ring.publish(*textured_frame(640, 360, i), capture_ns=time.time_ns() + i * 10**8)
+        console.update()
+    assert live.texture.atlas is None
+    assert dpg.get_item_children(live.texture.registry, 1) == []
+    assert not any(dpg.get_item_configuration(c.node)["show"] for c in live.tiles.cells)
+    console.on_key(dpg.mvKey_F1)  # back to the live grid: its pictures again, nothing skipped
+    console.update()
+    assert live.texture.atlas.owners[:2] == ["lobby", "yard"]
+    assert all((f.frames_shown, f.frames_skipped) == (2, 0) for f in live.feeds.values())
+    assert all(live.tiles.cells[i].image is not None for i in range(2))
