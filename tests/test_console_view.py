@@ -1,12 +1,15 @@
-"""Console view state and wording, without a window: layouts, order, selection, persistence."""
+"""Console view state and wording, without a window: layouts, order, selection, persistence,
+and what the engine link says when there is no engine."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from gui.link import EngineLink
 from gui.present import (
     NO_ENGINE,
     Pending,
@@ -17,6 +20,7 @@ from gui.present import (
 )
 from gui.view import LAYOUTS, Rect, ViewState, grid_rects
 from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus
+from tests.support.cameras import free_port
 
 CAMS = [f"cam{i}" for i in range(10)]
 
@@ -182,3 +186,25 @@ def test_status_line():
     assert line.disk == "Disk 78.9 GB free of 270.6 GB" and not line.disk_warning
     offline = status_line(None, "engine not reachable at x")
     assert offline.engine == "Engine: engine not reachable at x" and not offline.engine_ok
+
+
+def test_the_link_says_why_the_engine_is_unreachable():
+    api = f"http://127.0.0.1:{free_port()}"
+    link = EngineLink(api, poll_s=0.05)
+    link.start()
+    try:
+        ticket = link.send("start_recording", "lobby")
+        results = []
+        deadline = time.monotonic() + 10
+        while not (results and link.snapshot().polled_at) and time.monotonic() < deadline:
+            results += link.results()
+            time.sleep(0.05)
+    finally:
+        link.stop()
+    snap = link.snapshot()
+    assert not snap.connected and snap.health is None and snap.cameras == {}
+    assert snap.error.startswith(f"engine not reachable at {api} (nothing is listening there)")
+    assert snap.error.endswith("; retrying")
+    [result] = results
+    assert (result.ticket, result.ok, result.status, result.reply) == (ticket, False, None, None)
+    assert result.error.startswith(f"engine not reachable at {api}")
