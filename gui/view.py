@@ -58,6 +58,8 @@ def grid_rects(rows: int, cols: int, area: Rect, gap: int = 2) -> list[Rect]:
     return rects
 
 
+# 19 methods: every change the operator can make to the grid, and the saved form of it, in one
+# plain object that the live panel renders and tests drive.
 @dataclass
 class ViewState:
     """The live view: layout, camera order, page, selected camera and full-screen camera."""
