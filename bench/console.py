@@ -4,7 +4,7 @@ The console runs its real render loop in a process of its own on a private Xvfb 
 llvmpipe) at 1920x1080, at its own frame rate (30 fps; 60 for a 30 fps camera). A feeder
 process stands in for the camera workers: it publishes the demo sub-stream clip (640x360 H.264
 decoded once with PyAV) into one real frame ring per tile at the camera's rate. The console
-finds the rings through a fixed camera list instead of an engine's ``/health``.
+finds the rings through a fixed camera list instead of an engine's health.
 
 Per run (``probe``): the frame-time breakdown (scale kernel conversion, Python updates, Dear
 PyGui's render = texture upload + draw + swap), the video fps shown per tile and frames skipped,
@@ -94,28 +94,28 @@ class _FixedCameras:
     """The console's engine link with a fixed camera list (the rings the feeder writes)."""
 
     def __init__(self, rings: dict[str, str]) -> None:
-        from gui.link import Snapshot
-
         self.rings = rings
-        self._snapshot = Snapshot
+
+    @property
+    def rings(self) -> dict[str, str]:
+        return self._rings
+
+    @rings.setter
+    def rings(self, rings: dict[str, str]) -> None:
+        """A new camera list: one snapshot of it, as the engine link keeps one between polls."""
+        from gui.link import Snapshot
+        from nvr.protocol.health import CameraStatus, Health
+
+        self._rings = rings
+        cameras = {
+            cid: CameraStatus(id=cid, name=cid, state="live", ring=ring)
+            for cid, ring in rings.items()
+        }
+        now = time.monotonic()
+        self._snapshot = Snapshot(True, Health(cameras=cameras), None, now, now)
 
     def snapshot(self) -> Any:
-        cameras = {
-            cid: {
-                "id": cid,
-                "name": cid,
-                "enabled": True,
-                "state": "live",
-                "ring": ring,
-                "recording": {"active": False},
-                "manual": False,
-                "panic": False,
-                "motion": False,
-            }
-            for cid, ring in self.rings.items()
-        }
-        health = {"status": "ok", "panic": False, "config": {"ok": True}, "cameras": cameras}
-        return self._snapshot(True, health, None, time.monotonic(), time.monotonic())
+        return self._snapshot
 
     def send(self, *_: Any, **__: Any) -> int:
         return 0
@@ -163,8 +163,8 @@ def probe(tiles: int, fps: float, seconds: float, clip: Path) -> dict[str, Any]:
     """Run the console on ``tiles`` rings fed from ``clip`` (this process needs a DISPLAY)."""
     import dearpygui.dearpygui as dpg
 
-    from gui.app import Console
     from gui.kernel import warm
+    from gui.shell import Console
     from gui.view import ViewState
 
     warm()
@@ -184,22 +184,23 @@ def probe(tiles: int, fps: float, seconds: float, clip: Path) -> dict[str, Any]:
             console.open("NVR console bench")
             console.loop(3.0)  # textures made, first frames converted
             console.stats.clear()
-            shown0 = {c: f.frames_shown for c, f in console.feeds.items()}
-            skipped0 = {c: f.frames_skipped for c, f in console.feeds.items()}
+            feeds = console.live.feeds
+            shown0 = {c: f.frames_shown for c, f in feeds.items()}
+            skipped0 = {c: f.frames_skipped for c, f in feeds.items()}
             cpu0, t0 = me.cpu_times(), time.monotonic()
             with _PssSampler() as pss:
                 console.loop(seconds)
             cpu1, elapsed = me.cpu_times(), time.monotonic() - t0
             main = console.stats.summary()
-            shown = [f.frames_shown - shown0[c] for c, f in console.feeds.items()]
-            skipped = [f.frames_skipped - skipped0[c] for c, f in console.feeds.items()]
+            shown = [f.frames_shown - shown0[c] for c, f in feeds.items()]
+            skipped = [f.frames_skipped - skipped0[c] for c, f in feeds.items()]
             cpu_pct = 100 * (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / elapsed
             # Render split: grid hidden (uploads, no draw), then no cameras (neither).
-            dpg.configure_item(console.items["grid"], show=False)
+            dpg.configure_item(console.live.grid, show=False)
             console.stats.clear()
             console.loop(min(3.0, seconds / 2))
             hidden = console.stats.summary()
-            dpg.configure_item(console.items["grid"], show=True)
+            dpg.configure_item(console.live.grid, show=True)
             link.rings = {}
             console.loop(0.5)  # textures retired
             console.stats.clear()

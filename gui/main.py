@@ -1,37 +1,17 @@
-"""``nvr console``: find the engine, open the window, render until it is closed."""
+"""``nvr console``'s window: check there is a display, open the console on the engine at an API
+address (the CLI finds it with ``nvr.protocol.client.engine_url``), render until it is closed."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import signal
 from pathlib import Path
 
-from nvr.config import Config
 from nvr.errors import NvrError
 
 log = logging.getLogger(__name__)
-
-
-def api_address(config: Config | None, api: str | None) -> str:
-    """The engine's API URL: ``--api``, else the config's ``api`` section (or its run file)."""
-    if api:
-        return api if "://" in api else f"http://{api}"
-    if config is None:
-        return "http://127.0.0.1:8765"
-    if config.api.port == 0:  # a free port picked at start: the engine wrote it down
-        run_file = Path(config.storage.path) / "run" / "engine.json"
-        try:
-            return str(json.loads(run_file.read_text())["api"])
-        except (OSError, ValueError, KeyError) as err:
-            raise NvrError(
-                f"api.port is 0 and {run_file} is unreadable ({err}); start the engine first "
-                "or give the console its address with --api"
-            ) from err
-    host = "[::1]" if config.api.host == "::1" else config.api.host
-    return f"http://{host}:{config.api.port}"
 
 
 def display_problem() -> str | None:
@@ -61,9 +41,9 @@ def run_console(
     problem = display_problem()
     if problem:
         raise NvrError(problem)
-    from gui.app import Console
     from gui.kernel import warm
     from gui.link import EngineLink
+    from gui.shell import Console
     from gui.view import ViewState, default_state_path
 
     path = state_path or default_state_path()

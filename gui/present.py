@@ -1,13 +1,15 @@
 """What each tile and the status bar say, computed from the engine's health and the live feeds.
 
-Plain functions over plain data (no Dear PyGui), so the wording and the states are unit tested.
+Plain functions over the typed health (``nvr.protocol.health``), no Dear PyGui, so the wording
+and the states are unit tested.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+
+from nvr.protocol.health import CameraStatus, Health
 
 # Tile states, by what the operator must know first.
 LIVE = "live"
@@ -21,6 +23,7 @@ NO_ENGINE = "no engine"
 
 STALL_S = 3.0
 PENDING_TIMEOUT_S = 12.0  # a command with no answer after this long is shown as failed
+_UNKNOWN = CameraStatus(id="")  # what is read of a camera the engine does not know
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +70,10 @@ def format_bytes(count: float) -> str:
     raise AssertionError("unreachable")
 
 
-def _offline_reason(camera: dict[str, Any]) -> str:
-    state = camera.get("state")
-    error = camera.get("error")
+def _offline_reason(camera: CameraStatus) -> str:
+    state, error = camera.state, camera.error
     if state == "restarting":
-        last_exit = camera.get("last_exit")
+        last_exit = camera.last_exit
         return f"worker restarting after {last_exit}" if last_exit else "worker restarting"
     if state == "reconnecting":
         return (
@@ -83,7 +85,7 @@ def _offline_reason(camera: dict[str, Any]) -> str:
 
 
 def tile_info(
-    camera: dict[str, Any] | None,
+    camera: CameraStatus | None,
     camera_id: str,
     *,
     engine_error: str | None,
@@ -93,23 +95,23 @@ def tile_info(
     pending: Pending | None,
     now_ns: int | None = None,
 ) -> TileInfo:
-    """The tile of ``camera_id`` given its ``/health`` entry (None: unknown to the engine).
+    """The tile of ``camera_id`` given its health (None: unknown to the engine).
 
     ``frame_age_s`` is the time since the console last showed a new picture of this camera (None:
     never); ``engine_error`` is set while the engine cannot be reached (``camera`` is then the
     last entry seen, for its name; the banner over the grid carries the error itself).
     """
     now_ns = time.time_ns() if now_ns is None else now_ns
-    cam = camera or {}
-    title = str(cam.get("name") or camera_id)
+    cam = camera or _UNKNOWN
+    title = cam.name or camera_id
     reason: str | None = None
     if engine_error is not None:
         state, label, reason = NO_ENGINE, "NO ENGINE", "engine offline: last picture shown"
     elif camera is None:
         state, label, reason = OFFLINE, "REMOVED", "no longer in the engine's configuration"
-    elif not cam.get("enabled", True) or cam.get("state") == "disabled":
+    elif not cam.enabled or cam.state == "disabled":
         state, label, reason = DISABLED, "DISABLED", "disabled in the configuration"
-    elif cam.get("state") == "live":
+    elif cam.state == "live":
         if frame_age_s is None:
             state, label, reason = WAITING, "LIVE", "waiting for the first picture…"
         elif frame_age_s > STALL_S:
@@ -117,25 +119,25 @@ def tile_info(
             reason = f"no new picture for {format_duration(frame_age_s)}"
         else:
             state, label = LIVE, "LIVE"
-    elif cam.get("state") == "starting":
+    elif cam.state == "starting":
         state, label, reason = STARTING, "STARTING", "connecting to the camera…"
-    elif cam.get("state") == "error":
+    elif cam.state == "error":
         state, label, reason = ERROR, "ERROR", _offline_reason(cam)
     else:
         state, label, reason = OFFLINE, "OFFLINE", _offline_reason(cam)
 
-    rec = cam.get("recording") or {}
-    panic = bool(cam.get("panic"))
-    active = bool(rec.get("active")) and engine_error is None
+    rec = cam.recording
+    panic = cam.panic
+    active = rec.active and engine_error is None
     recording: str | None = None
     confirmed = True
-    if pending is not None and pending.active != (active and bool(cam.get("manual"))):
+    if pending is not None and pending.active != (active and cam.manual):
         confirmed = False
         recording = "REC requested…" if pending.active else "stopping…"
     elif active:
-        since = rec.get("since_ns")
+        since = rec.since_ns
         running = format_duration((now_ns - since) / 1e9) if since else "0:00"
-        kind = "PANIC" if panic else str(rec.get("type") or "")
+        kind = "PANIC" if panic else rec.type or ""
         recording = f"REC {kind} {running}".replace("  ", " ")
     return TileInfo(
         camera_id=camera_id,
@@ -146,7 +148,7 @@ def tile_info(
         recording=recording,
         recording_confirmed=confirmed,
         panic=panic and engine_error is None,
-        motion=(motion or bool(cam.get("motion"))) and engine_error is None,
+        motion=(motion or cam.motion) and engine_error is None,
         fps=fps,
     )
 
@@ -161,7 +163,7 @@ class StatusLine:
 
 
 def status_line(
-    health: dict[str, Any] | None, engine_error: str | None, now_ns: int | None = None
+    health: Health | None, engine_error: str | None, now_ns: int | None = None
 ) -> StatusLine:
     """The status bar: engine health, active recordings with durations, disk free."""
     now_ns = time.time_ns() if now_ns is None else now_ns
@@ -173,34 +175,32 @@ def status_line(
             disk="Disk: unknown",
             disk_warning=False,
         )
-    cameras = list((health.get("cameras") or {}).values())
-    enabled = [c for c in cameras if c.get("enabled", True)]
-    live = sum(1 for c in enabled if c.get("state") == "live")
-    config = health.get("config") or {}
+    cameras = list(health.cameras.values())
+    enabled = [c for c in cameras if c.enabled]
+    live = sum(1 for c in enabled if c.state == "live")
     problems = []
     if live < len(enabled):
         problems.append(f"{len(enabled) - live} camera(s) not live")
-    if config and not config.get("ok", True):
-        problems.append("config edit rejected: " + str(config.get("error") or "see the log"))
-    engine = f"Engine {health.get('status', '?')} · {live}/{len(enabled)} live"
+    if not health.config.ok:
+        problems.append("config edit rejected: see the log")
+    engine = f"Engine {health.status} · {live}/{len(enabled)} live"
     if problems:
         engine += " · " + "; ".join(problems)
 
     active = []
     for cam in cameras:
-        rec = cam.get("recording") or {}
-        if rec.get("active"):
-            since = rec.get("since_ns")
+        if cam.recording.active:
+            since = cam.recording.since_ns
             running = format_duration((now_ns - since) / 1e9) if since else "0:00"
-            active.append(f"{cam.get('name') or cam.get('id')} {running}")
+            active.append(f"{cam.name or cam.id} {running}")
     recordings = f"Recording {len(active)}: " + ", ".join(active) if active else "Recording: none"
 
-    storage = health.get("storage") or {}
-    free, total = storage.get("free_bytes"), storage.get("total_bytes")
+    storage = health.storage
     disk = "Disk: unknown"
-    if free is not None and total:
-        disk = f"Disk {format_bytes(free)} free of {format_bytes(total)}"
-    warning = storage.get("warning")
-    if warning:
-        disk += f" · {warning}"
-    return StatusLine(engine, health.get("status") == "ok", recordings, disk, bool(warning))
+    if storage.total_bytes:  # 0: the engine has not measured its disk
+        disk = (
+            f"Disk {format_bytes(storage.free_bytes)} free of {format_bytes(storage.total_bytes)}"
+        )
+    if storage.warning:
+        disk += f" · {storage.warning}"
+    return StatusLine(engine, health.status == "ok", recordings, disk, bool(storage.warning))

@@ -48,6 +48,7 @@ HEADER_PX = 22  # height of a tile's title bar
 TOOLBAR_PX = 34
 STATUS_PX = 26
 BANNER_PX = 28  # panic banner over the grid
+SPACING_PX = 4  # vertical space between stacked items (mvStyleVar_ItemSpacing)
 
 _FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -79,7 +80,7 @@ def global_theme() -> int:
         dpg.add_theme_color(dpg.mvThemeCol_ButtonActive, (80, 88, 106, 255))
         dpg.add_theme_style(dpg.mvStyleVar_WindowPadding, 0, 0)
         dpg.add_theme_style(dpg.mvStyleVar_FramePadding, 8, 5)
-        dpg.add_theme_style(dpg.mvStyleVar_ItemSpacing, 4, 4)
+        dpg.add_theme_style(dpg.mvStyleVar_ItemSpacing, 4, SPACING_PX)
         dpg.add_theme_style(dpg.mvStyleVar_FrameRounding, 3)
         dpg.add_theme_style(dpg.mvStyleVar_WindowBorderSize, 0)
     return int(theme)

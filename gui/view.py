@@ -1,18 +1,18 @@
 """What the operator sees, as plain objects: grid layout, camera order, selection, full screen.
 
-No Dear PyGui here: tests drive these objects without a window, and ``gui.app`` renders them.
+No Dear PyGui here: tests drive these objects without a window, and ``gui.live`` renders them.
 The state is saved as a small JSON file so the layout and order survive a restart.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from nvr.storage.durable import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ def grid_rects(rows: int, cols: int, area: Rect, gap: int = 2) -> list[Rect]:
     return rects
 
 
+# 19 methods: every change the operator can make to the grid, and the saved form of it, in one
+# plain object that the live panel renders and tests drive.
 @dataclass
 class ViewState:
     """The live view: layout, camera order, page, selected camera and full-screen camera."""
@@ -240,15 +242,7 @@ class ViewState:
     def save(self, path: Path) -> None:
         """Write the state atomically (a crash leaves the old file or the new one)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".console-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.to_dict(), f, indent=1)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, json.dumps(self.to_dict(), indent=1).encode())
 
 
 def default_state_path() -> Path:

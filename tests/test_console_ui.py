@@ -1,11 +1,12 @@
 """The console's Dear PyGui item tree without a viewport: build it, feed it, click it, read it.
 
-A real frame ring in shared memory carries real frames; the engine side is a fixed health
-document (the engine itself is exercised under Xvfb in ``test_console.py``).
+A real frame ring in shared memory carries real frames; the engine side is a fixed, typed
+``Health`` (the engine itself is exercised under Xvfb in ``test_console.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -16,19 +17,29 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import pytest
 
-from gui.app import RETIRE_FRAMES, Console, picture_rect, tile_fps_cap, tile_region
 from gui.feeds import LiveFeed
 from gui.kernel import warm
 from gui.link import CommandResult, Snapshot
+from gui.live.atlas import RETIRE_FRAMES, picture_rect, tile_fps_cap, tile_region
+from gui.live.tiles import (
+    DROP_BORDER,
+    EMPTY_BORDER,
+    PANIC_BORDER,
+    SELECTED_BORDER,
+    border_style,
+)
+from gui.shell import Console
 from gui.view import Rect, ViewState
 from native.texture import letterbox
 from nvr.frames.ring import FrameRing
+from nvr.protocol.commands import CommandReply
+from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus
 
 
 class FixedLink:
-    """The console's engine link, answering from a health document the test controls."""
+    """The console's engine link, answering from a health the test controls."""
 
-    def __init__(self, health: dict[str, Any] | None) -> None:
+    def __init__(self, health: Health | None) -> None:
         self.health = health
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
         self.pending_results: list[CommandResult] = []
@@ -51,30 +62,17 @@ class FixedLink:
     def stop(self) -> None: ...
 
 
-def camera(cid: str, ring: str | None, **over: Any) -> dict[str, Any]:
-    base = {
-        "id": cid,
-        "name": cid.title(),
-        "enabled": True,
-        "state": "live",
-        "error": None,
-        "recording": {"active": False, "type": None, "since_ns": None},
-        "manual": False,
-        "panic": False,
-        "motion": False,
-        "ring": ring,
-    }
-    return {**base, **over}
+def camera(cid: str, ring: str | None, **over: Any) -> CameraStatus:
+    return CameraStatus(**{"id": cid, "name": cid.title(), "state": "live", "ring": ring, **over})
 
 
-def health(cameras: list[dict[str, Any]], panic: bool = False) -> dict[str, Any]:
-    return {
-        "status": "ok",
-        "panic": panic,
-        "config": {"ok": True},
-        "storage": {"free_bytes": 5e9, "total_bytes": 10e9, "warning": None},
-        "cameras": {c["id"]: c for c in cameras},
-    }
+def health(cameras: list[CameraStatus], panic: bool = False) -> Health:
+    return Health(
+        status="ok",
+        panic=panic,
+        storage=StorageStatus(free_bytes=5_000_000_000, total_bytes=10_000_000_000),
+        cameras={c.id: c for c in cameras},
+    )
 
 
 def textured_frame(width: int, height: int, shift: int) -> tuple[np.ndarray, ...]:
@@ -121,15 +119,17 @@ def test_tiles_show_ring_frames_in_textures_of_their_size(context, rings, tmp_pa
     link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
     console = make_console(link, tmp_path)
     console.update()
-    assert console.view.order == ["lobby", "yard"] and console.view.layout == "2x2"
-    atlas = console._atlas
-    cell = console.tile_rects()[0][1]
+    view = console.live.model.view
+    assert view.order == ["lobby", "yard"] and view.layout == "2x2"
+    live = console.live
+    atlas = live.texture.atlas
+    cell = live.tile_rects()[0][1]
     # Each region is the tile's picture at the tile's pixel size, without letterbox bars.
     _, _, width, height = letterbox(640, 360, cell.w, cell.h)
     assert atlas.pixels.shape == (2 * height, 2 * width, 4) and atlas.pixels.dtype == np.float32
     assert atlas.pixels.flags.c_contiguous
     assert dpg.get_item_configuration(atlas.tag)["width"] == 2 * width
-    for index, (cid, rect) in enumerate(console.tile_rects()):
+    for index, (cid, rect) in enumerate(live.tile_rects()):
         region = atlas.regions[index]
         assert (region.w, region.h) == (width, height)
         pixels = atlas.pixels[region.y : region.y + region.h, region.x : region.x + region.w]
@@ -139,20 +139,20 @@ def test_tiles_show_ring_frames_in_textures_of_their_size(context, rings, tmp_pa
         assert pixels[..., :3].std() > 0.05  # real picture, not a flat fill
         assert pixels[0, :, :3].std() > 0.05 and pixels[:, 0, :3].std() > 0.05  # no bars
         assert np.all(pixels[..., 3] == 1.0)
-        image = console._cells[index].image
+        image = live.tiles.cells[index].image
         config = dpg.get_item_configuration(image)
         assert config["texture_tag"] == atlas.tag
         # drawn centred in the cell, at its own size
         x, y = rect.x + (rect.w - width) // 2, rect.y + (rect.h - height) // 2
         assert config["pmin"][:2] == [x, y] and config["pmax"][:2] == [x + width, y + height]
-    assert console.feeds["lobby"].frames_shown == 1
+    assert live.feeds["lobby"].frames_shown == 1
     # Same frame again: nothing converted; a new frame: converted once.
     console.update()
-    assert console.feeds["lobby"].frames_shown == 1
+    assert live.feeds["lobby"].frames_shown == 1
     rings["lobby"].publish(*textured_frame(640, 360, 5), capture_ns=time.time_ns() + 10**9)
     console.update()
-    assert console.feeds["lobby"].frames_shown == 2
-    info = console.tile_infos()["lobby"]
+    assert live.feeds["lobby"].frames_shown == 2
+    info = live.tile_infos()["lobby"]
     assert info.state == "live" and info.title == "Lobby"
 
 
@@ -163,32 +163,34 @@ def test_layout_buttons_keys_fullscreen_and_texture_retirement(context, rings, t
         FixedLink(health([camera(c, r.name) for c, r in rings.items()])), tmp_path
     )
     console.update()
-    button = console.items["layout_3x3"]
+    live = console.live
+    view = live.model.view
+    button = live.toolbar.layouts["3x3"]
     dpg.get_item_callback(button)(button, None, dpg.get_item_user_data(button))
-    assert console.view.layout == "3x3"
+    assert view.layout == "3x3"
     console.update()
-    shown = [dpg.get_item_configuration(c.node)["show"] for c in console._cells]
+    shown = [dpg.get_item_configuration(c.node)["show"] for c in live.tiles.cells]
     assert shown.count(True) == 9
     console.on_key(dpg.mvKey_1)
-    assert console.view.layout == "1x1"
+    assert view.layout == "1x1"
     for _ in range(RETIRE_FRAMES + 1):
         console.update()
     # One grid texture at a time: the 3x3 one was deleted once no image drew it.
-    textures = dpg.get_item_children(console.items["textures"], 1)
-    assert textures == [console._atlas.tag]
-    assert console._atlas.owners == ["lobby"]
+    textures = dpg.get_item_children(live.texture.registry, 1)
+    assert textures == [live.texture.atlas.tag]
+    assert live.texture.atlas.owners == ["lobby"]
     console.on_key(dpg.mvKey_2)
-    console.select("yard")
-    fullscreen = console.items["fullscreen"]
+    live.model.select("yard")
+    fullscreen = live.toolbar.fullscreen
     dpg.get_item_callback(fullscreen)(fullscreen, None, None)
     console.update()
-    assert console.view.fullscreen == "yard"
-    assert dpg.get_item_configuration(console.items["fullscreen"])["label"] == "Exit full screen"
-    assert [c for c, _ in console.tile_rects()] == ["yard"]
-    full = console._atlas.pixels  # the camera's picture, stretched to full screen by the GPU
+    assert view.fullscreen == "yard"
+    assert dpg.get_item_configuration(live.toolbar.fullscreen)["label"] == "Exit full screen"
+    assert [c for c, _ in live.tile_rects()] == ["yard"]
+    full = live.texture.atlas.pixels  # the camera's picture, stretched to full screen by the GPU
     assert full.shape == (360, 640, 4)
     console.on_key(dpg.mvKey_Escape)
-    console.save_state()
+    live.model.save_state()
     saved = ViewState.load(tmp_path / "console.json")
     assert saved.layout == "2x2" and saved.selected == "yard" and saved.fullscreen is None
 
@@ -198,31 +200,36 @@ def test_record_button_gives_feedback_then_confirms(context, rings, tmp_path):
     link = FixedLink(health(cams))
     console = make_console(link, tmp_path)
     console.update()
-    record = console.items["record"]
+    live = console.live
+    record = live.toolbar.record
     dpg.get_item_callback(record)(record, None, True)  # nothing selected
-    assert link.sent == [] and "select a camera" in console.feedback[0]
-    console.select("lobby")
+    assert link.sent == [] and "select a camera" in console.feedback.notice.text
+    live.model.select("lobby")
     dpg.get_item_callback(record)(record, None, True)
     assert link.sent == [("start_recording", "lobby", {})]
     console.update()
-    info = console.tile_infos()["lobby"]
+    info = live.tile_infos()["lobby"]
     assert info.recording == "REC requested…" and not info.recording_confirmed
-    assert "starting recording on Lobby" in dpg.get_value(console.items["status_feedback"])
+    assert "starting recording on Lobby" in dpg.get_value(console.status.feedback)
     # The engine acknowledges, and its next health shows the manual recording.
     link.pending_results.append(
-        CommandResult(1, "start_recording", "lobby", {}, True, 200, {"ok": True}, None, 42.0)
+        CommandResult(
+            1, "start_recording", "lobby", {}, True, 200, CommandReply(ok=True), None, 42.0
+        )
     )
-    cams[0].update(
+    cams[0] = dataclasses.replace(
+        cams[0],
         manual=True,
-        recording={"active": True, "type": "manual", "since_ns": time.time_ns() - 3 * 10**9},
+        recording=RecordingStatus(active=True, type="manual", since_ns=time.time_ns() - 3 * 10**9),
     )
+    link.health = health(cams)
     console.update()
-    info = console.tile_infos()["lobby"]
+    info = live.tile_infos()["lobby"]
     assert info.recording == "REC manual 0:03" and info.recording_confirmed
-    assert "confirmed in 42 ms" in dpg.get_value(console.items["status_feedback"])
-    assert "Recording 1: Lobby 0:03" in dpg.get_value(console.items["status_recordings"])
+    assert "confirmed in 42 ms" in dpg.get_value(console.status.feedback)
+    assert "Recording 1: Lobby 0:03" in dpg.get_value(console.status.recordings)
     # A refused command is reported, not silently dropped.
-    console.set_recording("yard", True)
+    live.recording.set_recording("yard", True)
     link.pending_results.append(
         CommandResult(
             2,
@@ -231,14 +238,14 @@ def test_record_button_gives_feedback_then_confirms(context, rings, tmp_path):
             {},
             False,
             404,
-            {"error": "unknown camera"},
+            CommandReply(ok=False, error="unknown camera"),
             "unknown camera",
             3.0,
         )
     )
     console.update()
-    text, is_error, _ = console.feedback
-    assert is_error and "recording not started on Yard: unknown camera" in text
+    notice = console.feedback.notice
+    assert notice.error and "recording not started on Yard: unknown camera" in notice.text
 
 
 def test_panic_button_and_banner(context, rings, tmp_path):
@@ -246,17 +253,17 @@ def test_panic_button_and_banner(context, rings, tmp_path):
     link = FixedLink(health(cams))
     console = make_console(link, tmp_path)
     console.update()
-    panic = console.items["panic"]
+    panic = console.live.toolbar.panic
     dpg.get_item_callback(panic)(panic, None, None)
     assert link.sent == [("panic", "*", {"active": True})]
     console.update()
     assert dpg.get_item_configuration(panic)["label"] == "PANIC…"
     link.health = health(
         [
-            dict(
+            dataclasses.replace(
                 c,
                 panic=True,
-                recording={"active": True, "type": "panic", "since_ns": time.time_ns()},
+                recording=RecordingStatus(active=True, type="panic", since_ns=time.time_ns()),
             )
             for c in cams
         ],
@@ -264,10 +271,10 @@ def test_panic_button_and_banner(context, rings, tmp_path):
     )
     console.update()
     assert dpg.get_item_configuration(panic)["label"] == "CLEAR PANIC"
-    assert dpg.get_item_configuration(console.items["banner_text"])["show"]
-    assert dpg.get_item_configuration(console.items["panic_frame"])["show"]
+    assert dpg.get_item_configuration(console.live.banners.panic_text)["show"]
+    assert dpg.get_item_configuration(console.live.banners.panic_frame)["show"]
     assert all(
-        i.panic and i.recording.startswith("REC PANIC") for i in console.tile_infos().values()
+        i.panic and i.recording.startswith("REC PANIC") for i in console.live.tile_infos().values()
     )
     dpg.get_item_callback(panic)(panic, None, None)
     assert link.sent[-1] == ("panic", "*", {"active": False})
@@ -281,12 +288,13 @@ def test_engine_away_shows_a_banner_and_keeps_the_last_picture(context, rings, t
     console.update()
     link.health = None
     console.update()
-    text = dpg.get_item_configuration(console.items["engine_text"])
+    live = console.live
+    text = dpg.get_item_configuration(live.banners.engine_text)
     assert text["show"] and "engine not reachable" in text["text"]
-    assert dpg.get_value(console.items["status_engine"]) == "Engine: NOT CONNECTED"
-    assert all(i.state == "no engine" for i in console.tile_infos().values())
-    assert console._atlas.pixels[..., :3].std() > 0.05  # last pictures kept
-    assert console._cells[0].image is not None
+    assert dpg.get_value(console.status.engine) == "Engine: NOT CONNECTED"
+    assert all(i.state == "no engine" for i in live.tile_infos().values())
+    assert live.texture.atlas.pixels[..., :3].std() > 0.05  # last pictures kept
+    assert live.tiles.cells[0].image is not None
 
 
 def test_offline_camera_shows_its_reason(context, rings, tmp_path):
@@ -296,7 +304,7 @@ def test_offline_camera_shows_its_reason(context, rings, tmp_path):
     ]
     console = make_console(FixedLink(health(cams)), tmp_path)
     console.update()
-    cell = console._cells[1]
+    cell = console.live.tiles.cells[1]
     reason = dpg.get_item_configuration(cell.reason)
     assert reason["show"] and "camera unreachable: connection refused" in reason["text"].replace(
         "\n", " "
@@ -381,13 +389,14 @@ def test_a_minimised_window_converts_nothing(context, rings, tmp_path):
     console = make_console(
         FixedLink(health([camera(c, r.name) for c, r in rings.items()])), tmp_path
     )
+    feeds = console.live.feeds
     console.minimised = True
     console.update()
-    assert all(f.frames_shown == 0 for f in console.feeds.values())
+    assert all(f.frames_shown == 0 for f in feeds.values())
     assert console.render_rate(time.monotonic()) == 5.0
     console.minimised = False
     console.update()
-    assert all(f.frames_shown == 1 for f in console.feeds.values())
+    assert all(f.frames_shown == 1 for f in feeds.values())
     console.minimised = True
     for i in range(5):  # published while minimised: not shown, and not counted as skipped
         for ring in rings.values():
@@ -395,7 +404,7 @@ def test_a_minimised_window_converts_nothing(context, rings, tmp_path):
         console.update()
     console.minimised = False
     console.update()
-    assert all((f.frames_shown, f.frames_skipped) == (2, 0) for f in console.feeds.values())
+    assert all((f.frames_shown, f.frames_skipped) == (2, 0) for f in feeds.values())
 
 
 def test_no_camera_on_screen_means_no_texture(context, rings, tmp_path):
@@ -404,10 +413,47 @@ def test_no_camera_on_screen_means_no_texture(context, rings, tmp_path):
     link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
     console = make_console(link, tmp_path)
     console.update()
-    assert console._atlas is not None
+    texture = console.live.texture
+    assert texture.atlas is not None
     link.health = health([])
     for _ in range(RETIRE_FRAMES + 1):
         console.update()
-    assert console._atlas is None
-    assert dpg.get_item_children(console.items["textures"], 1) == []
-    assert all(cell.image is None for cell in console._cells)
+    assert texture.atlas is None
+    assert dpg.get_item_children(texture.registry, 1) == []
+    assert all(cell.image is None for cell in console.live.tiles.cells)
+
+
+def test_a_tile_has_one_border_by_what_matters_most():
+    def style(**over: bool):
+        return border_style(
+            **{"empty": False, "drop_target": False, "panic": False, "selected": False, **over}
+        )
+
+    assert style(empty=True) == EMPTY_BORDER
+    assert style(drop_target=True, panic=True, selected=True) == DROP_BORDER
+    assert style(panic=True, selected=True) == PANIC_BORDER
+    assert style(selected=True) == SELECTED_BORDER
+    assert style() is None
+
+
+def test_a_hidden_panel_keeps_no_texture_and_shows_again(context, rings, tmp_path):
+    for ring in rings.values():
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
+    link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
+    console = make_console(link, tmp_path)
+    live = console.live
+    console.update()
+    assert console.panels == [live] and live.texture.atlas is not None
+    live.show(False)  # as when the shell switches to another panel
+    for i in range(RETIRE_FRAMES + 1):  # frames published while hidden: not shown, not skipped
+        for ring in rings.values():
+            ring.publish(*textured_frame(640, 360, i), capture_ns=time.time_ns() + i * 10**8)
+        console.update()
+    assert live.texture.atlas is None
+    assert dpg.get_item_children(live.texture.registry, 1) == []
+    assert not any(dpg.get_item_configuration(c.node)["show"] for c in live.tiles.cells)
+    console.on_key(dpg.mvKey_F1)  # back to the live grid: its pictures again, nothing skipped
+    console.update()
+    assert live.texture.atlas.owners[:2] == ["lobby", "yard"]
+    assert all((f.frames_shown, f.frames_skipped) == (2, 0) for f in live.feeds.values())
+    assert all(live.tiles.cells[i].image is not None for i in range(2))

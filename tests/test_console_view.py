@@ -1,12 +1,15 @@
-"""Console view state and wording, without a window: layouts, order, selection, persistence."""
+"""Console view state and wording, without a window: layouts, order, selection, persistence,
+and what the engine link says when there is no engine."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from gui.link import EngineLink
 from gui.present import (
     NO_ENGINE,
     Pending,
@@ -16,6 +19,8 @@ from gui.present import (
     tile_info,
 )
 from gui.view import LAYOUTS, Rect, ViewState, grid_rects
+from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus
+from tests.support.cameras import free_port
 
 CAMS = [f"cam{i}" for i in range(10)]
 
@@ -108,18 +113,7 @@ def test_format_helpers():
 
 
 def _camera(**over):
-    base = {
-        "id": "lobby",
-        "name": "Lobby",
-        "enabled": True,
-        "state": "live",
-        "error": None,
-        "recording": {"active": False, "type": None, "since_ns": None},
-        "manual": False,
-        "panic": False,
-        "motion": False,
-    }
-    return {**base, **over}
+    return CameraStatus(**{"id": "lobby", "name": "Lobby", "state": "live", **over})
 
 
 def test_tile_states_and_reasons():
@@ -151,7 +145,7 @@ def test_tile_states_and_reasons():
 
 def test_recording_indicator_pending_then_confirmed():
     now_ns = 10_000 * 10**9
-    recording = {"active": True, "type": "manual", "since_ns": now_ns - 65 * 10**9}
+    recording = RecordingStatus(active=True, type="manual", since_ns=now_ns - 65 * 10**9)
     asked = Pending(active=True, asked_at=0.0)
     common = {"engine_error": None, "frame_age_s": 0.1, "fps": 15.0, "motion": False}
     waiting = tile_info(_camera(), "lobby", pending=asked, now_ns=now_ns, **common)
@@ -176,18 +170,41 @@ def test_recording_indicator_pending_then_confirmed():
 
 def test_status_line():
     now_ns = 10_000 * 10**9
-    health = {
-        "status": "degraded",
-        "config": {"ok": True},
-        "storage": {"free_bytes": 78.9e9, "total_bytes": 270.6e9, "warning": None},
-        "cameras": {
-            "a": _camera(name="A", recording={"active": True, "since_ns": now_ns - 5 * 10**9}),
+    health = Health(
+        status="degraded",
+        storage=StorageStatus(free_bytes=78_900_000_000, total_bytes=270_600_000_000),
+        cameras={
+            "a": _camera(
+                name="A", recording=RecordingStatus(active=True, since_ns=now_ns - 5 * 10**9)
+            ),
             "b": _camera(id="b", name="B", state="reconnecting"),
         },
-    }
+    )
     line = status_line(health, None, now_ns=now_ns)
     assert line.engine == "Engine degraded · 1/2 live · 1 camera(s) not live"
     assert line.recordings == "Recording 1: A 0:05"
     assert line.disk == "Disk 78.9 GB free of 270.6 GB" and not line.disk_warning
     offline = status_line(None, "engine not reachable at x")
     assert offline.engine == "Engine: engine not reachable at x" and not offline.engine_ok
+
+
+def test_the_link_says_why_the_engine_is_unreachable():
+    api = f"http://127.0.0.1:{free_port()}"
+    link = EngineLink(api, poll_s=0.05)
+    link.start()
+    try:
+        ticket = link.send("start_recording", "lobby")
+        results = []
+        deadline = time.monotonic() + 10
+        while not (results and link.snapshot().polled_at) and time.monotonic() < deadline:
+            results += link.results()
+            time.sleep(0.05)
+    finally:
+        link.stop()
+    snap = link.snapshot()
+    assert not snap.connected and snap.health is None and snap.cameras == {}
+    assert snap.error.startswith(f"engine not reachable at {api} (nothing is listening there)")
+    assert snap.error.endswith("; retrying")
+    [result] = results
+    assert (result.ticket, result.ok, result.status, result.reply) == (ticket, False, None, None)
+    assert result.error.startswith(f"engine not reachable at {api}")

@@ -1,0 +1,91 @@
+"""The live grid as a plain model: what is on screen, the engine as last seen, the saved layout.
+
+No Dear PyGui here: tests drive it without a window; ``gui.live.panel`` renders it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from gui.link import Snapshot
+from gui.panel import Feedback
+from gui.view import ViewState
+
+log = logging.getLogger(__name__)
+
+SAVE_DELAY_S = 1.0  # the layout is saved this long after its last change
+
+
+class LiveModel:
+    """The grid's ``ViewState`` and the actions on it; every change is saved a second later."""
+
+    def __init__(
+        self, view: ViewState, state_path: Path | None, feedback: Feedback, engine: Snapshot
+    ) -> None:
+        self.view = view
+        self.state_path = state_path
+        self.feedback = feedback
+        self.engine = engine
+        self._dirty_at: float | None = None
+
+    def sync(self, engine: Snapshot) -> None:
+        """Take the engine's latest snapshot: follow its camera list."""
+        self.engine = engine
+        if engine.health is not None and self.view.sync_cameras(list(engine.health.cameras)):
+            self._changed()
+
+    @property
+    def panic(self) -> bool:
+        """Panic recording is on, as the engine says now."""
+        return self.engine.connected and self.engine.health is not None and self.engine.health.panic
+
+    def name(self, camera_id: str) -> str:
+        camera = self.engine.cameras.get(camera_id)
+        return camera.name if camera is not None and camera.name else camera_id
+
+    def set_layout(self, name: str) -> None:
+        if self.view.set_layout(name):
+            self._changed()
+
+    def select(self, camera_id: str | None) -> None:
+        if self.view.select(camera_id):
+            self._changed()
+
+    def select_step(self, step: int) -> None:
+        if self.view.select_step(step):
+            self._changed()
+
+    def toggle_fullscreen(self, camera_id: str | None = None) -> None:
+        if self.view.toggle_fullscreen(camera_id):
+            self._changed()
+
+    def exit_fullscreen(self) -> None:
+        if self.view.exit_fullscreen():
+            self._changed()
+
+    def move(self, source: str, target: str) -> None:
+        if self.view.move(source, target):
+            self._changed()
+            self.feedback.show(f"moved {source} to {target}'s place")
+
+    def turn_page(self, step: int) -> None:
+        if self.view.turn_page(step):
+            self._changed()
+
+    def save_if_due(self, now: float) -> None:
+        if self._dirty_at is not None and now - self._dirty_at > SAVE_DELAY_S:
+            self.save_state()
+
+    def save_state(self) -> None:
+        self._dirty_at = None
+        if self.state_path is None:
+            return
+        try:
+            self.view.save(self.state_path)
+        except OSError as err:
+            log.warning("cannot save the console layout to %s: %s", self.state_path, err)
+
+    def _changed(self) -> None:
+        self._dirty_at = time.monotonic()

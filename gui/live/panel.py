@@ -1,0 +1,187 @@
+"""``LivePanel``: the live grid as a ``gui.panel.Panel``, putting its model and renderers
+together.
+
+Each frame it takes the engine's snapshot (following each camera's ring), converts the newest
+ring frame of every tile on screen into the grid texture (``gui.live.atlas``), then updates the
+tiles, the toolbar and the banners from ``gui.present.tile_info``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+
+from gui import theme
+from gui.draw import Drawn
+from gui.feeds import LiveFeed
+from gui.link import CommandResult, EngineLink, Snapshot
+from gui.live.atlas import Cells, GridTexture
+from gui.live.banners import Banners
+from gui.live.menu import TileMenu
+from gui.live.model import LiveModel
+from gui.live.pointer import GridPointer
+from gui.live.recording import RecordingControls
+from gui.live.tiles import Tiles
+from gui.live.toolbar import Toolbar
+from gui.panel import Feedback
+from gui.present import TileInfo, tile_info
+from gui.view import Rect, ViewState
+
+GAP_PX = 2  # between tiles
+LAYOUT_KEYS = {"1": "1x1", "2": "2x2", "3": "3x3", "4": "4x4", "8": "2x4"}
+
+
+class LivePanel:
+    """The live grid: toolbar above, tiles below. ``model`` and ``recording`` are plain; the
+    renderers are made by ``build``."""
+
+    title = "Live"
+    toolbar: Toolbar
+    grid: int  # the drawlist the tiles and banners are drawn in
+    texture: GridTexture
+    tiles: Tiles
+    banners: Banners
+    menu: TileMenu
+    pointer: GridPointer
+
+    def __init__(
+        self, link: EngineLink, view: ViewState, state_path: Path | None, feedback: Feedback
+    ) -> None:
+        self.model = LiveModel(view, state_path, feedback, link.snapshot())
+        self.recording = RecordingControls(link, self.model)
+        self.feeds: dict[str, LiveFeed] = {}
+        self._drawn = Drawn()
+        self._root = 0
+        self._shown = True
+        self._area = Rect(0, 0, 1, 1)  # the grid, in its own coordinates
+        self._was_minimised = False  # minimised since the last conversion
+
+    def build(self, parent: int) -> None:
+        self._root = parent
+        with (
+            dpg.child_window(
+                parent=parent,
+                height=theme.TOOLBAR_PX - theme.SPACING_PX,
+                border=False,
+                no_scrollbar=True,
+            ),
+            dpg.group(horizontal=True),
+        ):
+            self.toolbar = Toolbar(self.model, self.recording, self._drawn)
+        self.grid = int(dpg.add_drawlist(width=1, height=1, parent=parent))
+        self.texture = GridTexture()
+        self.tiles = Tiles(self.grid, self._drawn)
+        self.banners = Banners(self.grid, self._drawn)
+        self.menu = TileMenu(self.model, self.recording)
+        self.pointer = GridPointer(self.grid, GAP_PX, self.model, self.menu)
+
+    def resize(self, width: int, height: int) -> None:
+        """The toolbar has a fixed height; the grid takes the rest, its top-left corner at
+        (0, ``theme.TOOLBAR_PX``) in the panel."""
+        self._area = Rect(0, 0, max(1, width), max(1, height - theme.TOOLBAR_PX))
+        self.pointer.area = self._area
+        dpg.configure_item(self.grid, width=self._area.w, height=self._area.h)
+
+    def show(self, shown: bool) -> None:
+        self._shown = shown
+        dpg.configure_item(self._root, show=shown)
+        if not shown:
+            self.menu.hide()
+
+    def update(
+        self, now: float, engine: Snapshot, results: list[CommandResult], minimised: bool
+    ) -> float:
+        self.recording.apply(results)
+        self.model.sync(engine)
+        for camera_id in self.model.view.order:
+            feed = self.feeds.get(camera_id)
+            if feed is None:
+                feed = self.feeds[camera_id] = LiveFeed(camera_id)
+            camera = engine.cameras.get(camera_id)
+            ring = camera.ring if camera is not None else None
+            feed.follow(ring if engine.connected else feed.ring_name, now)
+        cells = self.tile_rects() if self._shown else []  # hidden: no texture to upload
+        if minimised:
+            convert_s = 0.0
+            self._was_minimised = True
+        else:
+            if self._was_minimised:  # frames published while minimised were not lost: not counted
+                for feed in self.feeds.values():
+                    feed.invalidate()
+                self._was_minimised = False
+            convert_s = self.texture.convert(cells, self.model.view.grid(), self.feeds, now)
+        infos = self.tile_infos(now)
+        view = self.model.view
+        blink = int(now * 2) % 2 == 0
+        drop_target = self.pointer.drop_target()
+        self.tiles.draw(
+            cells, infos, self.texture.atlas, self.feeds, view.selected, drop_target, blink
+        )
+        self.toolbar.update(infos, now)
+        error = None if engine.connected else engine.error or "connecting to the engine…"
+        self.banners.draw(self._area, self.model.panic, error, now)
+        self.texture.end_frame()
+        self.model.save_if_due(now)
+        return convert_s
+
+    def key(self, key: int) -> None:
+        """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select; R record;
+        S stop; PageUp/PageDown pages. Ignored while the tile menu is open."""
+        if self.menu.shown:
+            return
+        model = self.model
+        layouts = {getattr(dpg, f"mvKey_{k}"): layout for k, layout in LAYOUT_KEYS.items()}
+        if key in layouts:
+            model.set_layout(layouts[key])
+        elif key in (dpg.mvKey_F, dpg.mvKey_Return):
+            model.toggle_fullscreen()
+        elif key == dpg.mvKey_Escape:
+            model.exit_fullscreen()
+        elif key in (dpg.mvKey_Tab, dpg.mvKey_Right, dpg.mvKey_Left):
+            model.select_step(-1 if key == dpg.mvKey_Left else 1)
+        elif key == dpg.mvKey_Next:
+            model.turn_page(1)
+        elif key == dpg.mvKey_Prior:
+            model.turn_page(-1)
+        elif key in (dpg.mvKey_R, dpg.mvKey_S) and model.view.selected is not None:
+            self.recording.set_recording(model.view.selected, key == dpg.mvKey_R)
+
+    def wanted_fps(self, now: float) -> float:
+        """Twice the frame rate of the fastest camera on screen, so none of its frames is
+        skipped."""
+        visible = self.model.view.visible()
+        return 2.0 * max((self.feeds[c].fps(now) for c in visible if c in self.feeds), default=0.0)
+
+    def close(self) -> None:
+        """Save the layout and let go of the rings."""
+        self.model.save_state()
+        for feed in self.feeds.values():
+            feed.release()
+
+    def tile_rects(self) -> Cells:
+        """(camera, rectangle in grid coordinates) of each cell on screen."""
+        view = self.model.view
+        return list(zip(view.visible(), view.rects(self._area, GAP_PX), strict=True))
+
+    def tile_infos(self, now: float | None = None) -> dict[str, TileInfo]:
+        """What every camera's tile says now (all cameras, visible or not)."""
+        now = time.monotonic() if now is None else now
+        engine = self.model.engine
+        cameras = engine.known_cameras
+        engine_error = None if engine.connected else (engine.error or "connecting")
+        infos = {}
+        for camera_id in self.model.view.order:
+            feed = self.feeds.get(camera_id)
+            shown_at = feed.last_frame_at if feed else 0.0
+            infos[camera_id] = tile_info(
+                cameras.get(camera_id),
+                camera_id,
+                engine_error=engine_error,
+                frame_age_s=(now - shown_at) if shown_at else None,
+                fps=feed.fps(now) if feed else 0.0,
+                motion=bool(feed and feed.motion and feed.ring is not None),
+                pending=self.recording.pending.get(camera_id),
+            )
+        return infos
