@@ -12,10 +12,11 @@ import av
 import numpy as np
 import pytest
 
-from nvr.protocol.worker import SegmentClosed, SegmentOpened
+from nvr.protocol.worker import SegmentClosed, SegmentOpened, WriteFailed
 from nvr.worker.params import START_CODE, ParamWatch, annex_b, parameter_sets
-from nvr.worker.recorder import GopBuffer, Recorder
+from nvr.worker.recorder import WRITE_RETRY_S, GopBuffer, Recorder
 from nvr.worker.source import Discontinuity, TimedPacket, track_params
+from tests.support.clock import ManualClock
 
 FPS, GOP, SECONDS = 15, 15, 8
 BASE_NS = 1_790_000_000_000_000_000
@@ -288,3 +289,27 @@ def test_resolution_switch_starts_a_segment_written_with_the_new_parameters(
             assert (ctx.width, ctx.height) == (seg.width, seg.height)  # the init matches
             sizes = [(f.width, f.height) for f in container.decode(video=0)]
         assert sizes == [(seg.width, seg.height)] * (3 * FPS)
+
+
+def test_after_a_failed_write_the_next_segment_waits_for_the_retry_delay(tmp_path, clip):
+    """On the recorder's clock, not the wall's: no new segment before ``WRITE_RETRY_S``."""
+    clock = ManualClock()
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the recordings folder should be")
+    reports: list = []
+    container, stream, packets = timed_packets(clip)
+    recorder = Recorder("cam", blocked, 2.0, 2.0, reports.append, clock=clock)
+    recorder.set_input(stream)
+    keyframes = [tp for tp in packets if tp.keyframe]
+    recorder.on_packet(keyframes[0], ["continuous"], False, 0)
+    (failed,) = reports
+    assert isinstance(failed, WriteFailed) and failed.file_path is None
+    recorder.root = tmp_path / "recordings"  # the disk is writable again
+    clock.advance(WRITE_RETRY_S - 0.1)
+    recorder.on_packet(keyframes[1], ["continuous"], False, 0)
+    assert not recorder.recording and len(reports) == 1
+    clock.advance(0.2)
+    recorder.on_packet(keyframes[2], ["continuous"], False, 0)
+    assert recorder.recording and isinstance(reports[-1], SegmentOpened)
+    recorder.close("end of test")
+    container.close()
