@@ -141,6 +141,17 @@ def test_keeper_write_rate_covers_the_last_five_minutes(tmp_path):
         assert status.write_rate_bps == 0.0 and status.id == "id1" and status.free_bytes > 0
 
 
+def test_keeper_reports_a_storage_folder_that_went_away(tmp_path):
+    root = tmp_path / "storage"
+    root.mkdir()
+    cfg = config(root)
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        keeper = StorageKeeper(root, catalog, "id1", ManualClock())
+        root.rename(tmp_path / "moved")
+        status = keeper.status(cfg)
+        assert status.free_bytes == 0 and "cannot be read" in status.warning
+
+
 # -- commands ------------------------------------------------------------------------------
 
 

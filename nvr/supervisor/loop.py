@@ -220,7 +220,10 @@ class Supervisor:
         now = self.clock.monotonic()
         if force or now - self._published_at >= PUBLISH_S:
             self._published_at = now
-            self.board.publish(self._health())
+            try:
+                self.board.publish(self._health())
+            except Exception:  # the last health stays up; recording goes on
+                log.exception("cannot build the health document; the last one stays published")
 
     def _health(self) -> Health:
         now_ns = self.clock.wall_ns()

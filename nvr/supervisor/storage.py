@@ -102,19 +102,25 @@ class StorageKeeper:
         while self._written and self._written[0][0] < horizon:
             self._written.popleft()
         written = sum(size for _, size in self._written)
-        usage = shutil.disk_usage(self.root)
+        warning = self.warning
+        try:
+            usage = shutil.disk_usage(self.root)
+            free, total, used = usage.free, usage.total, usage.used
+        except OSError as err:  # the disk went away: say so, keep supervising
+            free = total = used = 0
+            warning = f"storage {self.root} cannot be read ({err}); check its disk and mount"
         return StorageStatus(
             path=str(self.root),
             id=self.storage_id,
-            free_bytes=usage.free,
-            total_bytes=usage.total,
-            used_bytes=usage.used,
+            free_bytes=free,
+            total_bytes=total,
+            used_bytes=used,
             min_free_bytes=config.storage.min_free_bytes,
             max_bytes=config.storage.max_bytes,
             recordings_bytes=sum(c.bytes for c in self.cameras.values()),
             cameras=self.cameras,
             write_rate_bps=round(written * 8 / WRITE_RATE_WINDOW_S, 1),
-            warning=self.warning,
+            warning=warning,
             retention=self.retention,
         )
 
