@@ -9,10 +9,12 @@ results, so an engine that is slow, gone or restarting never freezes the window.
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,8 @@ from nvr.errors import NvrError
 from nvr.protocol.client import EngineClient
 from nvr.protocol.commands import CommandReply
 from nvr.protocol.health import CameraStatus, Health
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.5
 RETRY_S = 2.0  # poll interval while the engine is unreachable
@@ -68,10 +72,13 @@ class CommandResult:
 class EngineLink:
     """Background health polling and command sending for one engine API address."""
 
-    def __init__(self, api: str, poll_s: float = POLL_S) -> None:
+    def __init__(
+        self, api: str, poll_s: float = POLL_S, locate: Callable[[], str] | None = None
+    ) -> None:
         self.api = api.rstrip("/")
         self.poll_s = poll_s
         self.session_id = f"console-{uuid.uuid4().hex[:8]}"
+        self._locate = locate  # finds the engine's address again when it stops answering
         self._client = EngineClient(self.api, session_id=self.session_id, timeout_s=TIMEOUT_S)
         self._snapshot = Snapshot(False, None, "connecting to the engine…", 0.0, 0.0)
         self._lock = threading.Lock()
@@ -126,6 +133,8 @@ class EngineLink:
             try:
                 snap = Snapshot(True, self._client.health(), None, time.monotonic(), started)
             except NvrError as err:  # unreachable, refused, or a document that does not parse
+                if self._relocated():
+                    continue
                 previous = self.snapshot()
                 snap = Snapshot(
                     False, previous.health, f"{err}; retrying", previous.received_at, started
@@ -134,6 +143,21 @@ class EngineLink:
                 self._snapshot = snap
             self._wake.wait(self.poll_s if snap.connected else RETRY_S)
             self._wake.clear()
+
+    def _relocated(self) -> bool:
+        """Whether the engine answers at a new address now (it was restarted on another port)."""
+        if self._locate is None:
+            return False
+        try:
+            api = self._locate().rstrip("/")
+        except NvrError:  # no run file: the engine is not running; keep the last address
+            return False
+        if api == self.api:
+            return False
+        log.info("the engine moved from %s to %s; following it", self.api, api)
+        self.api = api
+        self._client = EngineClient(api, session_id=self.session_id, timeout_s=TIMEOUT_S)
+        return True
 
     def _send_loop(self) -> None:
         while True:

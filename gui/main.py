@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from nvr.errors import NvrError
@@ -36,8 +37,12 @@ def run_console(
     state_path: Path | None = None,
     size: tuple[int, int] = (1280, 720),
     max_fps: float = 60.0,
+    locate: Callable[[], str] | None = None,
 ) -> int:
-    """Open the console on the engine at ``api``; returns when the window is closed."""
+    """Open the console on the engine at ``api``; returns when the window is closed.
+
+    ``locate`` finds the engine's address again when it stops answering (an engine that picks a
+    free port at each start is found through its new run file)."""
     problem = display_problem()
     if problem:
         raise NvrError(problem)
@@ -48,7 +53,8 @@ def run_console(
 
     path = state_path or default_state_path()
     log.info("scale kernel ready in %.1f s", warm())
-    console = Console(EngineLink(api), ViewState.load(path), path, size=size, max_fps=max_fps)
+    link = EngineLink(api, locate=locate)
+    console = Console(link, ViewState.load(path), path, size=size, max_fps=max_fps)
     for sig in (signal.SIGINT, signal.SIGTERM):  # close the window cleanly, layout saved
         signal.signal(sig, lambda *_: console.quit())
     log.info("console attached to %s (layout saved in %s)", api, path)

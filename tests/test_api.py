@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
+import sys
 from urllib.parse import urlparse
 
 import pytest
 
+from nvr.protocol.runfile import read_run_file, run_file_path
 from nvr.storage.catalog import Catalog, NewMotionEvent
-from tests.conftest import api_command, api_get
+from tests.conftest import ROOT, api_command, api_get
 
 
 @pytest.fixture
@@ -64,6 +67,9 @@ def test_rows_left_open_by_an_earlier_run_are_closed_at_start(engine):
         (b'{"command": "explode"}', 400, "unknown command"),
         (b'{"command": "panic", "schema_version": "1.0"}', 400, "schema_version"),
         (b'{"command": "start_recording", "camera_id": "nowhere"}', 404, "unknown camera"),
+        (b'{"command": "panic", "params": {"Active": false}}', 400, "takes no params ['Active']"),
+        (b'{"command": "config_status", "command": "panic"}', 400, "given twice"),
+        (b'{"command": "panic", "params": ' + b"[" * 20000 + b"]" * 20000 + b"}", 400, "deeply"),
     ],
 )
 def test_bad_commands_get_one_clear_answer(engine, body, status, needle):
@@ -74,6 +80,8 @@ def test_bad_commands_get_one_clear_answer(engine, body, status, needle):
 def test_bad_requests_and_routes(engine):
     status, reply = raw_post(engine.api, b"{}", {"Content-Length": "many"})
     assert status == 400 and "Content-Length" in reply["error"]
+    status, reply = raw_post(engine.api, b"{}", {"Content-Length": "-1"})
+    assert (status, reply["code"]) == (400, "bad_request") and "0 or more" in reply["error"]
     url = urlparse(engine.api)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     conn.request("GET", "/api/recordings?start_ns=yesterday")
@@ -86,3 +94,30 @@ def test_bad_requests_and_routes(engine):
     assert status == 200 and reply["ok"] and engine.health()["panic"] is True
     status, reply = api_command(engine.api, "panic", active=False)
     assert engine.health()["panic"] is False
+
+
+def test_a_second_engine_on_the_same_storage_is_refused_before_it_touches_anything(
+    engine, tmp_path
+):
+    second = subprocess.run(
+        [sys.executable, "-m", "nvr", "run", "-c", str(engine.config), "--duration", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 2
+    assert f"in use by another engine (pid {engine.proc.pid})" in second.stderr
+    assert "recovery" not in second.stderr and "closed" not in second.stderr
+    assert read_run_file(engine.storage).pid == engine.proc.pid  # still the first engine's
+    assert engine.health()["status"] == "ok"
+
+
+def test_a_clean_stop_removes_the_run_file(engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine.start()
+    assert read_run_file(storage).pid == engine.proc.pid
+    assert engine.stop() == 0
+    assert not run_file_path(storage).exists()

@@ -4,7 +4,9 @@ and what the engine link says when there is no engine."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from gui.present import (
     tile_info,
 )
 from gui.view import LAYOUTS, Rect, ViewState, grid_rects
+from nvr.protocol.codec import to_json
 from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus
 from tests.support.cameras import free_port
 
@@ -208,3 +211,34 @@ def test_the_link_says_why_the_engine_is_unreachable():
     [result] = results
     assert (result.ticket, result.ok, result.status, result.reply) == (ticket, False, None, None)
     assert result.error.startswith(f"engine not reachable at {api}")
+
+
+def test_the_link_follows_an_engine_that_moved_to_another_port():
+    """An engine on ``api.port: 0`` gets a new port at each start; the console's ``locate``
+    (its run file) finds it, and polling goes on at the new address."""
+    body = json.dumps(to_json(Health(cameras={"gate": CameraStatus(id="gate")}))).encode()
+
+    class HealthOnly(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None: ...
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthOnly)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    moved_to = f"http://127.0.0.1:{server.server_address[1]}"
+    link = EngineLink(f"http://127.0.0.1:{free_port()}", poll_s=0.05, locate=lambda: moved_to)
+    link.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not link.snapshot().connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        link.stop()
+        server.shutdown()
+        server.server_close()
+    assert link.api == moved_to and list(link.snapshot().cameras) == ["gate"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nvr.errors import StorageError
-from nvr.storage.checks import STORAGE_MARKER, check_storage
+from nvr.storage.checks import STORAGE_MARKER, check_storage, lock_storage
 from tests.support.disks import mounted_tmpfs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,3 +187,13 @@ def test_nvr_run_starts_on_a_new_folder(tmp_path):
     result = nvr_run(tmp_path, storage)
     assert result.returncode == 0, result.stderr
     assert (storage / STORAGE_MARKER).exists() and (storage / "catalog.db").exists()
+
+
+def test_one_engine_per_storage_folder(tmp_path):
+    fd = lock_storage(tmp_path)
+    try:
+        with pytest.raises(StorageError, match=rf"in use by another engine \(pid {os.getpid()}\)"):
+            lock_storage(tmp_path)
+    finally:
+        os.close(fd)
+    os.close(lock_storage(tmp_path))  # free again once the holder is gone

@@ -258,6 +258,20 @@ def test_desk_refusals_carry_error_codes(tmp_path, monkeypatch):
     assert (status, reply.code) == (503, "engine_busy") and "stopping" in reply.error
 
 
+def test_commands_that_reach_a_stopping_engine_are_refused_not_left_in_force(tmp_path):
+    cams = Cameras(["door"])
+    desk = CommandDesk(cams.workers(), ManualClock())
+    desk.stopping()
+    thread, out = submit_in_thread(desk, Command("panic", params={"active": True}))
+    run_loop_until(desk, lambda: desk.replies_ready)
+    desk.deliver()
+    thread.join(5)
+    status, reply = out[0]
+    assert (status, reply.code) == (503, "engine_busy") and "stopping" in reply.error
+    assert not desk.panic and cams.sent == []
+    desk.close()
+
+
 # -- config reload -------------------------------------------------------------------------
 
 

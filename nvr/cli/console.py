@@ -28,11 +28,14 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(None, "console")
     config = load_config(Path(args.config)) if args.config else None
+    # An engine on a free port (api.port: 0) gets a new one at each start: follow its run file.
+    follows = config is not None and not args.api and config.api.port == 0
     return run_console(
         engine_url(config, args.api),
         Path(args.state) if args.state else None,
         size=_size(args.size),
         max_fps=args.fps,
+        locate=(lambda: engine_url(config, None)) if follows else None,
     )
 
 

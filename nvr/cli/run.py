@@ -13,7 +13,7 @@ from pathlib import Path
 from nvr.config import Config, load_config
 from nvr.errors import NvrError
 from nvr.logs import setup_logging
-from nvr.protocol.runfile import RunFile, write_run_file
+from nvr.protocol.runfile import RunFile, remove_run_file, write_run_file
 from nvr.storage.checks import check_storage
 
 log = logging.getLogger("nvr")
@@ -69,7 +69,7 @@ def run_engine(
         pid=os.getpid(),
         api=api.url,
         instance=supervisor.instance,
-        config=supervisor.watcher.status.path,
+        config=str(config_path.resolve()) if config_path else supervisor.watcher.status.path,
         started_ns=supervisor.started_ns,
     )
     write_run_file(storage, info)
@@ -86,4 +86,5 @@ def run_engine(
         if cleanup:
             cleanup()
         api.stop()
+        remove_run_file(storage, info.pid)
     return 0

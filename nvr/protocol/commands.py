@@ -18,14 +18,14 @@ from nvr.protocol.health import ConfigStatus
 
 SCHEMA_VERSION = "2.0"
 
-# Commands the API accepts (Command.command).
-COMMANDS = (
-    "start_recording",  # manual recording on camera_id ("*" = every camera), pre-roll included
-    "stop_recording",  # end manual recording on camera_id ("*" = every camera)
-    "panic",  # params.active true/false: record every camera at once until cleared
-    "reload_config",  # re-read the YAML file now
-    "config_status",  # the config in force and the last reload result
-)
+# Commands the API accepts (Command.command), with the params each takes.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "start_recording": (),  # manual recording on camera_id ("*" = every camera), with pre-roll
+    "stop_recording": (),  # end manual recording on camera_id ("*" = every camera)
+    "panic": ("active",),  # active true/false: record every camera at once until cleared
+    "reload_config": (),  # re-read the YAML file now
+    "config_status": (),  # the config in force and the last reload result
+}
 EVERY_CAMERA = ("*", "all", "")  # camera_id values that mean every camera
 
 
@@ -93,7 +93,7 @@ _FIELDS = tuple(f.name for f in fields(Command))
 def parse_command(body: bytes) -> Command:
     """The command in a request body; ``RequestError`` ("bad command: ...") naming what is wrong."""
     try:
-        data = json.loads(body or b"{}")
+        data = json.loads(body or b"{}", object_pairs_hook=_no_duplicates)
         if not isinstance(data, dict):
             raise ValueError("the body must be a JSON object")
         unknown = set(data) - set(_FIELDS)
@@ -113,8 +113,24 @@ def parse_command(body: bytes) -> Command:
             raise ValueError(f"unknown command {command.command!r}; allowed: {list(COMMANDS)}")
         if not isinstance(command.params, dict):
             raise ValueError("params must be a JSON object")
+        allowed = COMMANDS[command.command]
+        unknown = set(command.params) - set(allowed)
+        if unknown:  # a typo must not fall back to a default (panic's "active" is true)
+            raise ValueError(
+                f"{command.command} takes no params {sorted(unknown)}"
+                + (f"; allowed: {list(allowed)}" if allowed else "")
+            )
         if not isinstance(command.params.get("active", True), bool):
             raise ValueError("params.active must be true or false")
-    except (ValueError, TypeError) as err:
-        raise RequestError(f"bad command: {err}") from err
+    except (ValueError, TypeError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else err
+        raise RequestError(f"bad command: {reason}") from err
     return command
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ValueError(f"field(s) {repeated} given twice")
+    return dict(pairs)

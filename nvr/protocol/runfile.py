@@ -43,3 +43,12 @@ def read_run_file(storage: Path) -> RunFile:
         return from_json(RunFile, json.loads(run_file_path(storage).read_text()))
     except RequestError as err:
         raise ValueError(str(err)) from err
+
+
+def remove_run_file(storage: Path, pid: int) -> None:
+    """At a clean stop: remove the run file if it is still this engine's (``pid``)."""
+    try:
+        if read_run_file(storage).pid == pid:
+            run_file_path(storage).unlink()
+    except (OSError, ValueError):  # gone already, or someone else's: leave it
+        pass

@@ -9,6 +9,7 @@ marker's write order is in ``docs/recording.md``.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -22,6 +23,8 @@ from nvr.errors import StorageError
 from nvr.storage.durable import atomic_write
 
 log = logging.getLogger(__name__)
+
+LOCK_FILE = Path("run") / "engine.lock"
 
 STORAGE_MARKER = ".nvr-storage"  # written on first use: {"id": ..., "created_ns": ...}
 FSTAB = Path("/etc/fstab")
@@ -162,3 +165,27 @@ def _unmounted_fstab_target(path: Path, fstab: Path) -> Path | None:
         default=Path("/"),
     )
     return None if holding.is_relative_to(deepest) else deepest
+
+
+def lock_storage(path: Path) -> int:
+    """Take ``<storage>/run/engine.lock`` for this process's life; the open file descriptor.
+
+    A second engine on the same storage would repair the first one's open segments as if it
+    had crashed and replace its frame rings: refused with a ``StorageError`` naming the other
+    engine. The lock is the kernel's (``flock``): it goes with the process, even a killed one.
+    """
+    lock = Path(path) / LOCK_FILE
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StorageError(
+            f"storage.path {path} is in use by another engine (pid {holder}); stop it first, "
+            "or give this engine a storage.path of its own"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd

@@ -143,7 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
                 length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
                 raise RequestError("Content-Length must be an integer") from None
-            if not 0 <= length <= MAX_BODY_BYTES:
+            if length < 0:
+                raise RequestError("Content-Length must be 0 or more")
+            if length > MAX_BODY_BYTES:
                 raise TooLargeError(f"command body too large (at most {MAX_BODY_BYTES} bytes)")
             command = parse_command(self.rfile.read(length))
         except NvrError as err:

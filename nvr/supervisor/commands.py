@@ -79,6 +79,7 @@ class CommandDesk:
         self._done: list[_Job] = []
         self._ids = itertools.count(1)
         self._closed = False
+        self._refusing = False  # stopping: queued commands are refused, not run
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -87,6 +88,11 @@ class CommandDesk:
     def wakeup_fd(self) -> int:
         """Readable when a command waits to be run: ``wait`` on it in the loop."""
         return self._wake_r
+
+    def stopping(self) -> None:
+        """The engine is stopping: commands not yet run are refused from now on."""
+        with self._lock:
+            self._refusing = True
 
     def close(self) -> None:
         """The engine stops: answer what waits for acknowledgements, refuse what is queued."""
@@ -145,6 +151,9 @@ class CommandDesk:
                 if job.state != "queued":
                     continue
                 job.state = "running"
+            if self._refusing:
+                self._finish(job, _STOPPING.http_status, _refused(job.command, _STOPPING))
+                continue
             try:
                 self._run(job)
             except NvrError as err:
@@ -210,7 +219,11 @@ class CommandDesk:
             active = bool(command.params.get("active", True))
             self.panic = active
             job.targets = self._workers.cameras()
-            log.warning("PANIC recording %s", "started on every camera" if active else "cleared")
+            log.warning(
+                "PANIC recording %s (asked by %s)",
+                "started on every camera" if active else "cleared",
+                command.ui_session_id or "an unnamed client",
+            )
             self._tell(job, "panic", active)
         else:  # parse_command lets only COMMANDS through
             raise RequestError(f"unknown command {command.command!r}; see the README's API")

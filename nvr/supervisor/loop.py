@@ -10,6 +10,7 @@ thread; the API's threads only read the published ``Health`` and queue commands.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import replace
 from multiprocessing.connection import wait
@@ -22,7 +23,7 @@ from nvr.frames.ring import instance_id, ring_name
 from nvr.protocol.commands import Command, CommandReply
 from nvr.protocol.health import Health
 from nvr.storage.catalog import Catalog
-from nvr.storage.checks import check_storage
+from nvr.storage.checks import check_storage, lock_storage
 from nvr.storage.recovery import recover_storage
 from nvr.storage.retention import collect_garbage
 from nvr.supervisor.commands import CommandDesk, Workers
@@ -54,6 +55,7 @@ class Supervisor:
         self.clock = clock
         self.root = Path(config.storage.path)
         storage_id = check_storage(self.root, config.storage.require_mount)
+        self._lock_fd = lock_storage(self.root)  # before anything is repaired or replaced
         log.info("storage %s (id %s)", self.root, storage_id)
         self.instance = instance_id(self.root)
         self.catalog = Catalog(self.root / "catalog.db")
@@ -121,9 +123,11 @@ class Supervisor:
                     self._apply(new)
                 self._keep_storage()
         finally:
+            self.desk.stopping()
             self._stop(list(self.pool.handles))
             self.desk.close()
             self.catalog.close()
+            os.close(self._lock_fd)
             log.info("engine stopped")
 
     def _poll(self, timeout: float) -> None:
