@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nvr.errors import NvrError
-from nvr.protocol.client import EngineClient
+from nvr.protocol.client import EngineAddress, EngineClient
 from nvr.protocol.commands import CommandReply
 from nvr.protocol.health import CameraStatus, Health
 
@@ -73,13 +73,16 @@ class EngineLink:
     """Background health polling and command sending for one engine API address."""
 
     def __init__(
-        self, api: str, poll_s: float = POLL_S, locate: Callable[[], str] | None = None
+        self,
+        engine: EngineAddress,
+        poll_s: float = POLL_S,
+        locate: Callable[[], EngineAddress] | None = None,
     ) -> None:
-        self.api = api.rstrip("/")
+        self.engine = engine
         self.poll_s = poll_s
         self.session_id = f"console-{uuid.uuid4().hex[:8]}"
-        self._locate = locate  # finds the engine's address again when it stops answering
-        self._client = EngineClient(self.api, session_id=self.session_id, timeout_s=TIMEOUT_S)
+        self._locate = locate  # finds the engine again when it stops answering or refuses us
+        self._client = self._client_for(engine)
         self._snapshot = Snapshot(False, None, "connecting to the engine…", 0.0, 0.0)
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -144,19 +147,33 @@ class EngineLink:
             self._wake.wait(self.poll_s if snap.connected else RETRY_S)
             self._wake.clear()
 
+    @property
+    def api(self) -> str:
+        return self.engine.url
+
+    def _client_for(self, engine: EngineAddress) -> EngineClient:
+        return EngineClient(
+            engine.url.rstrip("/"),
+            session_id=self.session_id,
+            timeout_s=TIMEOUT_S,
+            token=engine.token,
+        )
+
     def _relocated(self) -> bool:
-        """Whether the engine answers at a new address now (it was restarted on another port)."""
+        """Whether the engine answers elsewhere now, or with a new token: it was restarted (on
+        another port, when it picks a free one)."""
         if self._locate is None:
             return False
         try:
-            api = self._locate().rstrip("/")
+            engine = self._locate()
         except NvrError:  # no run file: the engine is not running; keep the last address
             return False
-        if api == self.api:
+        if engine == self.engine:
             return False
-        log.info("the engine moved from %s to %s; following it", self.api, api)
-        self.api = api
-        self._client = EngineClient(api, session_id=self.session_id, timeout_s=TIMEOUT_S)
+        if engine.url != self.engine.url:
+            log.info("the engine moved from %s to %s; following it", self.engine.url, engine.url)
+        self.engine = engine
+        self._client = self._client_for(engine)
         return True
 
     def _send_loop(self) -> None:
@@ -173,6 +190,8 @@ class EngineLink:
         started = time.monotonic()
         try:
             status, reply = self._client.command(command, camera_id, **params)
+            if status == 401 and self._relocated():  # a restarted engine has a new token
+                status, reply = self._client.command(command, camera_id, **params)
         except NvrError as err:
             elapsed_ms = (time.monotonic() - started) * 1000
             return CommandResult(

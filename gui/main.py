@@ -1,5 +1,5 @@
 """``nvr console``'s window: check there is a display, open the console on the engine at an API
-address (the CLI finds it with ``nvr.protocol.client.engine_url``), render until it is closed."""
+address (the CLI finds it with ``nvr.protocol.client.find_engine``), render until it is closed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nvr.errors import NvrError
+from nvr.protocol.client import EngineAddress
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +34,16 @@ def display_problem() -> str | None:
 
 
 def run_console(
-    api: str,
+    engine: EngineAddress,
     state_path: Path | None = None,
     size: tuple[int, int] = (1280, 720),
     max_fps: float = 60.0,
-    locate: Callable[[], str] | None = None,
+    locate: Callable[[], EngineAddress] | None = None,
 ) -> int:
-    """Open the console on the engine at ``api``; returns when the window is closed.
+    """Open the console on ``engine``; returns when the window is closed.
 
-    ``locate`` finds the engine's address again when it stops answering (an engine that picks a
-    free port at each start is found through its new run file)."""
+    ``locate`` finds the engine again when it stops answering (an engine restarted on a free
+    port is found through its new run file, and with its new token)."""
     problem = display_problem()
     if problem:
         raise NvrError(problem)
@@ -53,10 +54,10 @@ def run_console(
 
     path = state_path or default_state_path()
     log.info("scale kernel ready in %.1f s", warm())
-    link = EngineLink(api, locate=locate)
+    link = EngineLink(engine, locate=locate)
     console = Console(link, ViewState.load(path), path, size=size, max_fps=max_fps)
     for sig in (signal.SIGINT, signal.SIGTERM):  # close the window cleanly, layout saved
         signal.signal(sig, lambda *_: console.quit())
-    log.info("console attached to %s (layout saved in %s)", api, path)
+    log.info("console attached to %s (layout saved in %s)", engine.url, path)
     console.run()
     return 0

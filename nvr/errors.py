@@ -62,6 +62,25 @@ class TooLargeError(RequestError):
     http_status = 413
 
 
+class UnauthorizedError(NvrError):
+    """An API request without the engine's token (or with a wrong one)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class ForbiddenError(NvrError):
+    """An API request from where it may not come: a web page (Origin), a rebound name (Host)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class UnsupportedMediaError(RequestError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
 class NotFoundError(NvrError):
     """An API request for something the engine does not have: a route, a camera."""
 

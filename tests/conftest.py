@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
-from nvr.protocol.client import EngineClient
-from nvr.protocol.runfile import RunFile, read_run_file, run_file_path
+from nvr.protocol.runfile import RunFile, read_run_file, read_token, run_file_path
+from tests.support.api import TOKENS, api_command, api_get
 from tests.support.cameras import RtspCamera, gst_rtsp_available
+
+__all__ = ["api_command", "api_get"]  # tests import them from here
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -25,17 +27,6 @@ requires_rtsp = pytest.mark.skipif(
     not gst_rtsp_available(),
     reason="GStreamer RTSP server not installed: run scripts/setup.sh",
 )
-
-
-def api_get(base: str, path: str) -> Any:
-    """A GET route's JSON (text for /metrics), through the engine's one client."""
-    return EngineClient(base).get(path)
-
-
-def api_command(base: str, command: str, camera_id: str = "*", **params: Any) -> tuple[int, Any]:
-    """A command's HTTP status and its reply as the engine sent it (JSON)."""
-    status, reply = EngineClient(base, session_id="tests").command(command, camera_id, **params)
-    return status, reply.to_json()
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "condition"):
@@ -75,6 +66,7 @@ class Engine:
         )
         info = wait_for(self._run_info, timeout, what="engine API")
         self.api = info.api
+        TOKENS[self.api] = read_token(self.storage)
         return self.api
 
     def _run_info(self) -> RunFile | None:

@@ -36,6 +36,7 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         "decode 360p",
         "decode 1080p",
         "capacity",
+        "api /health p95",
         "console 9 tiles",
         "retention plan",
         "recovery after a crash",

@@ -21,6 +21,7 @@ from bench.display import VirtualDisplay, xvfb_available
 from gui.theme import STATUS_PX, TOOLBAR_PX
 from gui.view import Rect, ViewState
 from nvr.demo import make_clip
+from nvr.protocol.runfile import token_path
 from tests.conftest import ARTIFACTS, ROOT, api_get, wait_for
 from tests.support.cameras import free_port
 
@@ -69,8 +70,11 @@ def center(rect: Rect) -> tuple[str, str]:
 
 
 class ConsoleProcess:
-    def __init__(self, display: VirtualDisplay, api: str, state: Path, log: Path) -> None:
-        self.display, self.api, self.state, self.log = display, api, state, log
+    def __init__(
+        self, display: VirtualDisplay, api: str, token_file: Path, state: Path, log: Path
+    ) -> None:
+        self.display, self.api, self.token_file = display, api, token_file
+        self.state, self.log = state, log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -82,6 +86,8 @@ class ConsoleProcess:
                 "console",
                 "--api",
                 self.api,
+                "--token-file",
+                str(self.token_file),
                 "--state",
                 str(self.state),
                 "--size",
@@ -134,7 +140,8 @@ def test_console_shows_live_video_records_and_survives_the_engine(tmp_path, engi
     )
     state = tmp_path / "console.json"
     with VirtualDisplay(WIDTH, HEIGHT) as display:
-        console = ConsoleProcess(display, api, state, tmp_path / "console.out")
+        token = token_path(engine.storage)
+        console = ConsoleProcess(display, api, token, state, tmp_path / "console.out")
         console.start()
         try:
             run_console_checks(display, console, engine, state, tmp_path)

@@ -21,6 +21,7 @@ from gui.present import (
     tile_info,
 )
 from gui.view import LAYOUTS, Rect, ViewState, grid_rects
+from nvr.protocol.client import EngineAddress
 from nvr.protocol.codec import to_json
 from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus
 from tests.support.cameras import free_port
@@ -193,7 +194,7 @@ def test_status_line():
 
 def test_the_link_says_why_the_engine_is_unreachable():
     api = f"http://127.0.0.1:{free_port()}"
-    link = EngineLink(api, poll_s=0.05)
+    link = EngineLink(EngineAddress(api), poll_s=0.05)
     link.start()
     try:
         ticket = link.send("start_recording", "lobby")
@@ -231,7 +232,8 @@ def test_the_link_follows_an_engine_that_moved_to_another_port():
     server = ThreadingHTTPServer(("127.0.0.1", 0), HealthOnly)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     moved_to = f"http://127.0.0.1:{server.server_address[1]}"
-    link = EngineLink(f"http://127.0.0.1:{free_port()}", poll_s=0.05, locate=lambda: moved_to)
+    gone = EngineAddress(f"http://127.0.0.1:{free_port()}", "old-token")
+    link = EngineLink(gone, poll_s=0.05, locate=lambda: EngineAddress(moved_to, "new-token"))
     link.start()
     try:
         deadline = time.monotonic() + 10

@@ -8,13 +8,16 @@ from pathlib import Path
 from nvr.config import load_config
 from nvr.errors import NvrError
 from nvr.logs import setup_logging
-from nvr.protocol.client import engine_url
+from nvr.protocol.client import EngineAddress, find_engine
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("console", help="open the operator console on a running engine")
     parser.add_argument("-c", "--config", help="the engine's YAML configuration (for its API)")
     parser.add_argument("--api", help="the engine's API address (default http://127.0.0.1:8765)")
+    parser.add_argument(
+        "--token-file", help="the engine's API token (default: <storage>/run/api.token via -c)"
+    )
     parser.add_argument("--state", help="layout file (default ~/.config/nvr/console.json)")
     parser.add_argument("--size", default="1280x720", help="window size (default 1280x720)")
     parser.add_argument(
@@ -28,14 +31,19 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(None, "console")
     config = load_config(Path(args.config)) if args.config else None
-    # An engine on a free port (api.port: 0) gets a new one at each start: follow its run file.
-    follows = config is not None and not args.api and config.api.port == 0
+    token_file = Path(args.token_file) if args.token_file else None
+
+    def locate() -> EngineAddress:
+        """A restarted engine has a new token, and a new port when it picks a free one: the
+        console follows it through the files the engine writes in its storage."""
+        return find_engine(config, args.api, token_file)
+
     return run_console(
-        engine_url(config, args.api),
+        locate(),
         Path(args.state) if args.state else None,
         size=_size(args.size),
         max_fps=args.fps,
-        locate=(lambda: engine_url(config, None)) if follows else None,
+        locate=locate,
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from nvr.cli.run import OnReady, run_engine
 from nvr.config import load_config
 from nvr.logs import setup_logging
+from nvr.protocol.runfile import token_path
 
 log = logging.getLogger("nvr")
 
@@ -48,16 +49,19 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             print(f"demo: no console window ({problem}); running headless", flush=True)
         else:
-            on_ready = _console_opener(data / "console.json")
+            on_ready = _console_opener(data / "console.json", Path(config.storage.path))
     return run_engine(config, path, args.duration, on_ready)
 
 
-def _console_opener(state: Path) -> OnReady:
+def _console_opener(state: Path, storage: Path) -> OnReady:
     """Open the console as its own process once the engine answers; closing it ends the demo."""
 
     def open_console(api_url: str, request_stop: Callable[[], None]) -> Callable[[], None]:
         console = subprocess.Popen(
-            [sys.executable, "-m", "nvr", "console", "--api", api_url, "--state", str(state)]
+            [
+                *(sys.executable, "-m", "nvr", "console", "--api", api_url),
+                *("--token-file", str(token_path(storage)), "--state", str(state)),
+            ]
         )
 
         def watch() -> None:

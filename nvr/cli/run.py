@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import signal
 import threading
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from pathlib import Path
 from nvr.config import Config, load_config
 from nvr.errors import NvrError
 from nvr.logs import setup_logging
-from nvr.protocol.runfile import RunFile, remove_run_file, write_run_file
+from nvr.protocol.runfile import RunFile, remove_run_file, write_run_file, write_token
 from nvr.storage.checks import check_storage
 
 log = logging.getLogger("nvr")
@@ -55,9 +56,10 @@ def run_engine(
             f"logging.dir {log_dir} cannot be used ({err.strerror}); create it or "
             "point logging.dir at a writable folder"
         ) from err
+    _raise_file_limit()
     supervisor = Supervisor(config, config_path)
     try:
-        api = ApiServer(supervisor, config.api.host, config.api.port)
+        api = ApiServer(supervisor, config.api.host, config.api.port, write_token(storage))
     except OSError as err:
         supervisor.catalog.close()
         raise NvrError(
@@ -88,3 +90,15 @@ def run_engine(
         api.stop()
         remove_run_file(storage, info.pid)
     return 0
+
+
+def _raise_file_limit() -> None:
+    """Every API connection and worker pipe is a file descriptor: the soft limit (often 1,024)
+    goes up to the hard one, so a flood of local connections cannot starve the engine."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError) as err:
+            log.warning("cannot raise the open-file limit from %d (%s)", soft, err)

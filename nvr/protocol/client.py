@@ -8,6 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from nvr.errors import EngineUnreachableError, NvrError
 from nvr.protocol.codec import from_json
 from nvr.protocol.commands import SCHEMA_VERSION, CommandReply
 from nvr.protocol.health import Health
-from nvr.protocol.runfile import read_run_file, run_file_path
+from nvr.protocol.runfile import read_run_file, read_token, run_file_path
 
 if TYPE_CHECKING:
     from nvr.config import Config
@@ -25,24 +26,52 @@ COMMAND_TIMEOUT_S = 10.0  # the engine waits up to 2 s for workers to acknowledg
 DEFAULT_API = "http://127.0.0.1:8765"
 
 
-def engine_url(config: Config | None, api: str | None) -> str:
-    """The engine's API URL: ``api`` if given, else the config's ``api`` section, or the run
-    file the engine wrote when it picked a free port (``api.port: 0``)."""
+@dataclass(frozen=True, slots=True)
+class EngineAddress:
+    """Where an engine's API answers, and its token (None: only /health and /metrics)."""
+
+    url: str
+    token: str | None = None
+
+
+def find_engine(
+    config: Config | None, api: str | None = None, token_file: Path | None = None
+) -> EngineAddress:
+    """The engine's API: ``api`` if given, else the config's ``api`` section, or the run file
+    the engine wrote when it picked a free port (``api.port: 0``). The token comes from
+    ``token_file``, else from the engine's storage when the config is known."""
+    if token_file is not None:
+        try:
+            token: str | None = token_file.read_text().strip()
+        except OSError as err:
+            raise NvrError(f"cannot read the API token file {token_file} ({err.strerror})") from err
+    else:
+        token = _stored_token(config)
     if api:
-        return api if "://" in api else f"http://{api}"
+        return EngineAddress(api if "://" in api else f"http://{api}", token)
     if config is None:
-        return DEFAULT_API
+        return EngineAddress(DEFAULT_API, token)
     if config.api.port == 0:
         storage = Path(config.storage.path)
         try:
-            return read_run_file(storage).api
+            return EngineAddress(read_run_file(storage).api, token)
         except (OSError, ValueError) as err:
             raise NvrError(
                 f"api.port is 0 and {run_file_path(storage)} is unreadable ({err}); start the "
                 "engine first or give its address with --api"
             ) from err
     host = "[::1]" if config.api.host == "::1" else config.api.host
-    return f"http://{host}:{config.api.port}"
+    return EngineAddress(f"http://{host}:{config.api.port}", token)
+
+
+def _stored_token(config: Config | None) -> str | None:
+    """The token the engine of ``config`` wrote at its start, if it can be read."""
+    if config is None:
+        return None
+    try:
+        return read_token(Path(config.storage.path))
+    except NvrError:  # not started yet, or another user's: /health still answers
+        return None
 
 
 def describe_unreachable(api: str, err: BaseException) -> str:
@@ -63,10 +92,19 @@ def describe_unreachable(api: str, err: BaseException) -> str:
 class EngineClient:
     """Requests to one engine's API; ``EngineUnreachableError`` when it cannot be reached."""
 
-    def __init__(self, api: str, session_id: str = "", timeout_s: float = TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        api: str,
+        session_id: str = "",
+        timeout_s: float = TIMEOUT_S,
+        token: str | None = None,
+    ) -> None:
         self.api = api.rstrip("/")
         self.session_id = session_id
         self.timeout_s = timeout_s
+        self._headers = {"Content-Type": "application/json"}
+        if token:  # commands and catalog routes need it; /health and /metrics do not
+            self._headers["Authorization"] = f"Bearer {token}"
 
     def request(
         self, method: str, path: str, body: Any = None, timeout_s: float | None = None
@@ -74,7 +112,7 @@ class EngineClient:
         """HTTP status and parsed JSON body (text for ``/metrics``), error statuses included."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            self.api + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            self.api + path, data=data, method=method, headers=self._headers
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout_s or self.timeout_s) as response:

@@ -26,7 +26,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "reload_config": (),  # re-read the YAML file now
     "config_status": (),  # the config in force and the last reload result
 }
-EVERY_CAMERA = ("*", "all", "")  # camera_id values that mean every camera
+EVERY_CAMERA = "*"  # the camera_id that means every camera (no camera id can be "*")
+NEEDS_CAMERA = ("start_recording", "stop_recording")  # camera_id must be given: no default
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class Command:
 
     @property
     def every_camera(self) -> bool:
-        return self.camera_id in EVERY_CAMERA
+        return self.camera_id == EVERY_CAMERA
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,10 @@ def parse_command(body: bytes) -> Command:
                 raise ValueError(f"{name} must be a string")
         if "command" not in data:
             raise ValueError("the command field is missing")
+        if data["command"] in NEEDS_CAMERA and not data.get("camera_id"):
+            raise ValueError(
+                f'{data["command"]} needs camera_id: a camera\'s id, or "*" for every camera'
+            )
         command = Command(**data)
         if command.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
             raise ValueError(

@@ -1,17 +1,20 @@
-"""``<storage>/run/engine.json``: how the console, the tests and other tools find a running engine.
+"""``<storage>/run/``: how the console, the tests and other tools find and speak to an engine.
 
-Written by the supervisor once its API listens (atomically: a reader sees the old file or the
-new one, never half of one), read by anyone who has the configuration but not the API's address
-(``api.port: 0`` picks a free port at start).
+- ``engine.json``: written by the supervisor once its API listens (atomically: a reader sees
+  the old file or the new one, never half of one), read by anyone who has the configuration but
+  not the API's address (``api.port: 0`` picks a free port at start).
+- ``api.token``: the API's bearer token, new at each start, readable by the engine's user only
+  (mode 0600): whoever can read it may command the engine.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from nvr.errors import RequestError
+from nvr.errors import NvrError, RequestError
 from nvr.protocol.codec import from_json, to_json
 from nvr.storage.durable import atomic_write
 
@@ -52,3 +55,28 @@ def remove_run_file(storage: Path, pid: int) -> None:
             run_file_path(storage).unlink()
     except (OSError, ValueError):  # gone already, or someone else's: leave it
         pass
+
+
+def token_path(storage: Path) -> Path:
+    return Path(storage) / "run" / "api.token"
+
+
+def write_token(storage: Path) -> str:
+    """A new API token for this start, in a file only this user can read."""
+    token = secrets.token_urlsafe(32)
+    path = token_path(storage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, token.encode(), mode=0o600)
+    return token
+
+
+def read_token(storage: Path) -> str:
+    """The running engine's API token; ``NvrError`` naming the fix when it cannot be read."""
+    path = token_path(storage)
+    try:
+        return path.read_text().strip()
+    except OSError as err:
+        raise NvrError(
+            f"cannot read the engine's API token {path} ({err.strerror}): start the engine "
+            "first, and run this as the engine's user (or root)"
+        ) from err

@@ -358,14 +358,20 @@ class Catalog:
         start_ns: int | None = None,
         end_ns: int | None = None,
         limit: int | None = None,
+        descending: bool = False,
     ) -> list[Recording]:
-        """Recordings overlapping ``[start_ns, end_ns)`` (either bound optional), by start time."""
+        """Recordings overlapping ``[start_ns, end_ns)`` (either bound optional), by start time
+        (newest first when ``descending``), at most ``limit``."""
         sql, params = self._overlap_sql(
-            "recordings", _RECORDING_COLUMNS, camera_id, start_ns, end_ns, open_rows=False
+            "recordings",
+            _RECORDING_COLUMNS,
+            camera_id,
+            start_ns,
+            end_ns,
+            open_rows=False,
+            limit=limit,
+            descending=descending,
         )
-        if limit is not None:
-            sql += " LIMIT :limit"
-            params["limit"] = limit
         return [_recording(r) for r in self._rows(sql, params)]
 
     def recording_by_path(self, file_path: str) -> Recording | None:
@@ -559,8 +565,11 @@ class Catalog:
         start_ns: int | None = None,
         end_ns: int | None = None,
         recording_id: int | None = None,
+        limit: int | None = None,
+        descending: bool = False,
     ) -> list[MotionEvent]:
-        """Events overlapping ``[start_ns, end_ns)`` (open events last forever), by start time."""
+        """Events overlapping ``[start_ns, end_ns)`` (open events last forever), by start time
+        (newest first when ``descending``), at most ``limit``."""
         sql, params = self._overlap_sql(
             "motion_events",
             _EVENT_COLUMNS,
@@ -569,6 +578,8 @@ class Catalog:
             end_ns,
             open_rows=True,
             extra=() if recording_id is None else ("recording_id = :recording_id",),
+            limit=limit,
+            descending=descending,
         )
         params["recording_id"] = recording_id
         return [_event(r) for r in self._rows(sql, params)]
@@ -612,11 +623,24 @@ class Catalog:
             )
 
     def gaps(
-        self, camera_id: str | None = None, start_ns: int | None = None, end_ns: int | None = None
+        self,
+        camera_id: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        limit: int | None = None,
+        descending: bool = False,
     ) -> list[Gap]:
-        """Gaps overlapping ``[start_ns, end_ns)`` (open gaps last forever), by start time."""
+        """Gaps overlapping ``[start_ns, end_ns)`` (open gaps last forever), by start time
+        (newest first when ``descending``), at most ``limit``."""
         sql, params = self._overlap_sql(
-            "stream_gaps", _GAP_COLUMNS, camera_id, start_ns, end_ns, open_rows=True
+            "stream_gaps",
+            _GAP_COLUMNS,
+            camera_id,
+            start_ns,
+            end_ns,
+            open_rows=True,
+            limit=limit,
+            descending=descending,
         )
         return [Gap(*r) for r in self._rows(sql, params)]
 
@@ -757,6 +781,8 @@ class Catalog:
         *,
         open_rows: bool,
         extra: tuple[str, ...] = (),
+        limit: int | None = None,
+        descending: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         """SELECT rows overlapping ``[start_ns, end_ns)``, with each lower bound index-ranged.
 
@@ -780,4 +806,9 @@ class Catalog:
             f"SELECT {columns} FROM {source}" + (f" WHERE {' AND '.join(w)}" if w else "")
             for source, w in branches
         ]
-        return " UNION ALL ".join(selects) + " ORDER BY start_ns, id", params
+        order = " ORDER BY start_ns DESC, id DESC" if descending else " ORDER BY start_ns, id"
+        sql = " UNION ALL ".join(selects) + order
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return sql, params

@@ -24,6 +24,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
+        os.fchmod(fd, mode)  # also when a leftover temporary file had another mode
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

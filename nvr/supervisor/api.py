@@ -1,41 +1,57 @@
 """Loopback HTTP API: health, Prometheus metrics, commands, catalog queries (JSON).
 
 Routes (documented in the README):
-- ``GET /health``                   engine and per-camera health
-- ``GET /metrics``                  Prometheus text format
-- ``GET /api/cameras``              cameras with state and frame-ring names (for the console)
+- ``GET /health``                   engine and per-camera health (no token)
+- ``GET /metrics``                  Prometheus text format (no token)
+- ``GET /api/cameras``              cameras with state and frame-ring names
 - ``GET /api/config``               the config in force and the last reload result
-- ``GET /api/recordings``           ``?camera_id=&start_ns=&end_ns=&limit=``
-- ``GET /api/events``               motion events, same filters
-- ``GET /api/gaps``                 stream gaps, same filters
+- ``GET /api/recordings``           ``?camera_id=&start_ns=&end_ns=&limit=&order=``
+- ``GET /api/events``               motion events, same query
+- ``GET /api/gaps``                 stream gaps, same query
 - ``POST /api/command``             a ``Command`` as JSON
 
-Handlers read the health the supervisor last published and queue commands for its loop
-(``Engine``); they never touch its state. A refused request gets ``{"ok": false, "error":
-..., "code": ...}`` with the error's code from ``nvr.errors``.
+Every request is checked, in this order: its ``Host`` is the engine's own loopback address (a
+web page on a rebound name is refused), any ``Origin`` is the engine's own (a cross-site page
+is refused), the route and method exist, ``/api/*`` carries the engine's token (``Authorization:
+Bearer``, from ``<storage>/run/api.token``), and a command is ``application/json`` (a form post
+is refused). Handlers read the health the supervisor last published and queue commands for its
+loop (``Engine``); they never touch its state. A refused request gets ``{"ok": false, "error":
+..., "code": ...}``. The transport (limits, timeouts, connection floods) is ``httpserver.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlsplit
 
-from nvr.errors import NotFoundError, NvrError, RequestError, TooLargeError
+from nvr.errors import (
+    ForbiddenError,
+    NotFoundError,
+    NvrError,
+    UnauthorizedError,
+    UnsupportedMediaError,
+)
 from nvr.protocol.codec import to_json
 from nvr.protocol.commands import Command, CommandReply, parse_command
 from nvr.protocol.health import Health
+from nvr.protocol.queries import parse_list_query
 from nvr.storage.catalog import Catalog
+from nvr.supervisor.httpserver import HttpServer, Request, Response
 from nvr.supervisor.metrics import render_metrics
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+PUBLIC = ("/health", "/metrics")  # read-only, for monitoring: no token
+SNAPSHOT = (*PUBLIC, "/api/cameras", "/api/config")  # answered from the published health
+LISTS = ("/api/recordings", "/api/events", "/api/gaps")
+COMMAND = "/api/command"
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 class Engine(Protocol):
@@ -52,109 +68,134 @@ class Engine(Protocol):
 
 
 class ApiServer:
-    """Serves the API on a loopback address in background threads."""
+    """The API on a loopback address, served from its own thread (``httpserver.HttpServer``)."""
 
-    def __init__(self, engine: Engine, host: str, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"engine": engine})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="api", daemon=True)
+    def __init__(self, engine: Engine, host: str, port: int, token: str) -> None:
+        self._routes = ApiRoutes(engine, token)
+        self._http = HttpServer(self._routes, host, port, MAX_BODY_BYTES)
+        self._routes.port = self._http.address[1]
 
     @property
     def url(self) -> str:
-        address, port = self.httpd.server_address[:2]
-        host = address.decode() if isinstance(address, bytes) else str(address)
+        host, port = self._http.address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> None:
-        self._thread.start()
+        self._http.start()
         log.info("API listening on %s", self.url)
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._http.stop()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    engine: Engine
-    server_version = "nvr"
+class ApiRoutes:
+    """Checks every request, then answers it (``httpserver.Handler``)."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s %s", self.address_string(), format % args)
+    def __init__(self, engine: Engine, token: str) -> None:
+        self.engine = engine
+        self.port = 0  # the port the server listens on, once bound
+        self._token = f"Bearer {token}".encode()
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
+    def inline(self, request: Request) -> bool:
+        return request.method == "GET" and urlsplit(request.target).path in SNAPSHOT
 
-    def _json(self, status: int, body: Any) -> None:
-        self._send(status, json.dumps(body).encode())
-
-    def _refuse(self, err: NvrError) -> None:
-        self._json(err.http_status, {"ok": False, "error": str(err), "code": err.code})
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        url = urlparse(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        engine = self.engine
+    def handle(self, request: Request) -> Response:
         try:
-            if url.path == "/health":
-                self._send(200, engine.health_json())
-            elif url.path == "/metrics":
-                text = render_metrics(engine.health())
-                self._send(200, text.encode(), "text/plain; version=0.0.4")
-            elif url.path == "/api/cameras":
-                cameras = engine.health().cameras.values()
-                self._json(200, {"cameras": [to_json(c) for c in cameras]})
-            elif url.path == "/api/config":
-                self._json(200, to_json(engine.health().config))
-            elif url.path in ("/api/recordings", "/api/events", "/api/gaps"):
-                self._json(200, self._catalog_query(url.path.rsplit("/", 1)[1], query))
-            else:
-                raise NotFoundError(f"no route {url.path}; see the README")
+            return self._route(request)
         except NvrError as err:
-            self._refuse(err)
+            return Response.error(err)
 
-    def _catalog_query(self, what: str, query: dict[str, str]) -> dict[str, Any]:
-        try:
-            camera = query.get("camera_id") or None
-            start = int(query["start_ns"]) if "start_ns" in query else None
-            end = int(query["end_ns"]) if "end_ns" in query else None
-            limit = int(query["limit"]) if "limit" in query else None
-        except ValueError:
-            raise RequestError("start_ns, end_ns and limit must be integers") from None
+    def _route(self, request: Request) -> Response:
+        self._check_origin(request)
+        url = urlsplit(request.target)
+        path = url.path
+        if path not in (*SNAPSHOT, *LISTS, COMMAND):
+            raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
+        method = "POST" if path == COMMAND else "GET"
+        if request.method != method:
+            return Response.json(
+                405, {"ok": False, "error": f"{path} takes {method}", "code": "method_not_allowed"}
+            )
+        if path not in PUBLIC:
+            self._check_token(request)
+        if path == COMMAND:
+            return self._command(request)
+        if path in LISTS:
+            return self._list(path.rsplit("/", 1)[1], url.query)
+        engine = self.engine
+        if path == "/health":
+            return Response(200, engine.health_json())
+        health = engine.health()
+        if path == "/metrics":
+            return Response(200, render_metrics(health).encode(), "text/plain; version=0.0.4")
+        if path == "/api/cameras":
+            return Response.json(200, {"cameras": [to_json(c) for c in health.cameras.values()]})
+        return Response.json(200, to_json(health.config))
+
+    def _check_origin(self, request: Request) -> None:
+        """Only the engine's own loopback address, by any of its names: a rebound name (DNS
+        rebinding) or a cross-site page carries another ``Host`` or ``Origin``. A client that
+        sends no ``Host`` (HTTP/1.0) is no browser."""
+        host = request.headers.get("host", "")
+        if host and not self._own(host):
+            raise _Forbidden("forbidden_host", f"Host {host[:100]!r} is not this engine's address")
+        origin = request.headers.get("origin")
+        if origin is not None and not (
+            origin.startswith("http://") and self._own(origin.removeprefix("http://"))
+        ):
+            raise _Forbidden(
+                "forbidden_origin", f"requests from web pages ({origin[:100]}) are refused"
+            )
+
+    def _own(self, host: str) -> bool:
+        """Whether ``host`` (a Host header, or an Origin without its scheme) is this engine."""
+        name, port = host, ""
+        if host.startswith("["):  # [::1] or [::1]:8765
+            name, _, rest = host.partition("]")
+            name += "]"
+            if rest and not rest.startswith(":"):
+                return False
+            port = rest[1:]
+        elif host.count(":") == 1:
+            name, port = host.split(":")
+        return name in _LOOPBACK_NAMES and port in ("", str(self.port))
+
+    def _check_token(self, request: Request) -> None:
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, self._token):
+            raise UnauthorizedError(
+                "missing or wrong API token: send 'Authorization: Bearer <token>' with the "
+                "token in <storage>/run/api.token (nvr console -c CONFIG reads it)"
+            )
+
+    def _command(self, request: Request) -> Response:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise UnsupportedMediaError(
+                f"a command is JSON: send Content-Type: application/json, not {kind[:60]!r}"
+            )
+        command = parse_command(request.body)
+        status, reply = self.engine.submit(command)
+        return Response.json(status, reply.to_json())
+
+    def _list(self, what: str, query_text: str) -> Response:
+        query = parse_list_query({k: v[-1] for k, v in parse_qs(query_text).items()})
+        window = (query.camera_id, query.start_ns, query.end_ns)
         with Catalog(self.engine.catalog_path, readonly=True) as catalog:
             if what == "recordings":
-                rows: list[Any] = catalog.recordings(camera, start, end, limit)
+                rows: list[Any] = catalog.recordings(
+                    *window, limit=query.limit, descending=query.descending
+                )
             elif what == "events":
-                rows = catalog.motion_events(camera, start, end)
+                rows = catalog.motion_events(
+                    *window, limit=query.limit, descending=query.descending
+                )
             else:
-                rows = catalog.gaps(camera, start, end)
-        return {what: [dataclasses.asdict(r) for r in rows]}
+                rows = catalog.gaps(*window, limit=query.limit, descending=query.descending)
+        return Response(200, json.dumps({what: [dataclasses.asdict(r) for r in rows]}).encode())
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        try:
-            if urlparse(self.path).path != "/api/command":
-                raise NotFoundError(f"no route {self.path}; see the README")
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                raise RequestError("Content-Length must be an integer") from None
-            if length < 0:
-                raise RequestError("Content-Length must be 0 or more")
-            if length > MAX_BODY_BYTES:
-                raise TooLargeError(f"command body too large (at most {MAX_BODY_BYTES} bytes)")
-            command = parse_command(self.rfile.read(length))
-        except NvrError as err:
-            self._refuse(err)
-            return
-        try:
-            status, reply = self.engine.submit(command)
-        except Exception:
-            log.exception("command %s failed", command.command)
-            self._refuse(NvrError("internal error; see the engine log"))
-            return
-        self._json(status, reply.to_json())
+
+class _Forbidden(ForbiddenError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

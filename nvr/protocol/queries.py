@@ -1,0 +1,53 @@
+"""List queries (``GET /api/recordings``, ``/api/events``, ``/api/gaps``): one validation for
+every list route, shared by the loopback API and the coming web server.
+
+``camera_id``, ``start_ns`` and ``end_ns`` (rows overlapping ``[start_ns, end_ns)``, epoch
+nanoseconds), ``limit`` (1..``MAX_LIMIT``, default ``DEFAULT_LIMIT``) and ``order`` (``asc``,
+the default, or ``desc``: by start time). Anything else is refused with the rule it broke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nvr.errors import RequestError
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10000
+_MAX_NS = 2**63 - 1  # what a catalog row can hold
+_KEYS = ("camera_id", "start_ns", "end_ns", "limit", "order")
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    camera_id: str | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+    limit: int = DEFAULT_LIMIT
+    descending: bool = False
+
+
+def parse_list_query(query: dict[str, str]) -> ListQuery:
+    """The query of a list route; ``RequestError`` naming the parameter and its rule."""
+    unknown = sorted(set(query) - set(_KEYS))
+    if unknown:
+        raise RequestError(f"unknown query parameter(s) {unknown}; allowed: {list(_KEYS)}")
+    order = query.get("order", "asc")
+    if order not in ("asc", "desc"):
+        raise RequestError(f"order must be asc or desc, not {order!r}")
+    return ListQuery(
+        camera_id=query.get("camera_id") or None,
+        start_ns=_integer(query, "start_ns", 0, _MAX_NS),
+        end_ns=_integer(query, "end_ns", 0, _MAX_NS),
+        limit=_integer(query, "limit", 1, MAX_LIMIT) or DEFAULT_LIMIT,
+        descending=order == "desc",
+    )
+
+
+def _integer(query: dict[str, str], key: str, low: int, high: int) -> int | None:
+    if key not in query:
+        return None
+    text = query[key]
+    if not (text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
+        raise RequestError(f"{key} takes integers from {low} to {high}, not {text[:30]!r}")
+    return int(text)
