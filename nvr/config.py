@@ -9,6 +9,7 @@ expanded from the environment before validation. The pydantic models are frozen 
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -216,6 +217,24 @@ class StorageConfig(_Model):
         "on the root filesystem (set it for a dedicated disk: a disk that failed to mount "
         "would otherwise fill the system disk).",
     )
+    group: str | None = Field(
+        default=None,
+        description="A group whose members may read the footage, the catalog and the logs "
+        "(not the API token); null = the engine's user only.",
+    )
+
+    @field_validator("group")
+    @classmethod
+    def _known_group(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                grp.getgrnam(value)
+            except KeyError:
+                raise ValueError(
+                    f"{_show(value)} is not a group on this machine; create it (groupadd) or "
+                    "leave storage.group out"
+                ) from None
+        return value
 
     @field_validator("path", mode="before")
     @classmethod
@@ -231,7 +250,7 @@ class StorageConfig(_Model):
 
 
 class ApiConfig(_Model):
-    """The local HTTP API (no authentication, hence loopback only)."""
+    """The local HTTP API: loopback only (a token guards its commands, nothing encrypts it)."""
 
     host: str = Field(
         default="127.0.0.1",
@@ -246,7 +265,7 @@ class ApiConfig(_Model):
     def _loopback_only(cls, value: str) -> str:
         if value not in _LOOPBACK:
             raise ValueError(
-                "the API has no authentication and is loopback-only; use 127.0.0.1, ::1 or "
+                "the API is loopback-only (plain HTTP, for this machine); use 127.0.0.1, ::1 or "
                 f"localhost (reach it remotely through an SSH tunnel); got {_show(value)}"
             )
         return value

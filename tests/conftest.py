@@ -55,7 +55,6 @@ class Engine:
 
     def start(self, timeout: float = 60.0) -> str:
         run_file_path(self.storage).unlink(missing_ok=True)
-        self.storage.mkdir(parents=True, exist_ok=True)
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nvr", "run", "-c", str(self.config)],

@@ -409,7 +409,7 @@ def test_every_problem_is_reported_at_once_in_file_order() -> None:
     ]
     assert (
         "storage.pth (line 2): unknown key; allowed keys are path, max_bytes, min_free_bytes, "
-        "retention_check_s, require_mount" in errors
+        "retention_check_s, require_mount, group" in errors
     )
     assert (
         "logging.level (line 7): must be one of DEBUG, INFO, WARNING, ERROR; got 'info'" in errors
@@ -544,7 +544,7 @@ def test_top_level_must_be_a_mapping() -> None:
 def test_sections_must_be_mappings() -> None:
     assert problems("storage: /srv\napi: [1, 2]\ncameras: {a: 1}\n") == [
         "storage (line 1): must be a mapping with keys path, max_bytes, min_free_bytes, "
-        "retention_check_s, require_mount; got '/srv'",
+        "retention_check_s, require_mount, group; got '/srv'",
         "api (line 2): must be a mapping with keys host, port; got a list",
         "cameras (line 3): must be a list; got a mapping",
     ]

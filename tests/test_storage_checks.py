@@ -3,8 +3,10 @@ clear error (exit status 2), never a crash loop; new, empty and pre-marker stora
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from nvr.demo import make_clip
 from nvr.errors import StorageError
 from nvr.storage.checks import STORAGE_MARKER, check_storage, lock_storage
+from tests.conftest import wait_for
 from tests.support.disks import mounted_tmpfs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,3 +201,40 @@ def test_one_engine_per_storage_folder(tmp_path):
     finally:
         os.close(fd)
     os.close(lock_storage(tmp_path))  # free again once the holder is gone
+
+
+def test_footage_is_private_and_shared_only_with_the_storage_group(engine_factory, tmp_path):
+    main, sub = make_clip(Path("/tmp/nvr-test-clips"), "private", 5)
+    storage = tmp_path / "storage"
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  group: users\napi:\n  port: 0\ncameras:\n"
+        f"  - id: cam\n    main: {main}\n    sub: {sub}\n    record: {{mode: continuous}}\n"
+    )
+    engine.start()
+    token, run_file = storage / "run" / "api.token", storage / "run" / "engine.json"
+    assert (mode(token), mode(run_file)) == (0o600, 0o640)
+    wait_for(lambda: list((storage / "recordings").rglob("*.mp4")), 30, what="a segment")
+    assert engine.stop() == 0
+    users = grp.getgrnam("users").gr_gid
+    (segment, *_) = (storage / "recordings").rglob("*.mp4")
+    for folder in (storage, storage / "recordings", segment.parent.parent, segment.parent):
+        assert mode(folder) == 0o2750 and folder.stat().st_gid == users, folder
+    for file in (segment, storage / "catalog.db", storage / "logs" / "supervisor.log"):
+        assert mode(file) == 0o640, file
+    assert segment.stat().st_gid == users
+    assert "readable or writable by other users" not in engine.output()
+
+
+def test_loose_modes_are_named_with_their_fix(engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    storage.mkdir(mode=0o755)
+    storage.chmod(0o755)
+    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine.start()
+    assert engine.stop() == 0
+    assert f"{storage} (0755)" in engine.output()
+    assert f"chmod -R o-rwx,g-w {storage}" in engine.output()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

@@ -15,7 +15,7 @@ from nvr.config import Config, load_config
 from nvr.errors import NvrError
 from nvr.logs import setup_logging
 from nvr.protocol.runfile import RunFile, remove_run_file, write_run_file, write_token
-from nvr.storage.checks import check_storage
+from nvr.storage.checks import PRIVATE_UMASK, check_storage
 
 log = logging.getLogger("nvr")
 
@@ -46,6 +46,7 @@ def run_engine(
     from nvr.supervisor.api import ApiServer
     from nvr.supervisor.loop import Supervisor
 
+    os.umask(PRIVATE_UMASK)  # before anything is created: footage is private by default
     storage = Path(config.storage.path)
     check_storage(storage)
     log_dir = config.logging.log_dir(storage)

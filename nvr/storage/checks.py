@@ -8,12 +8,15 @@ marker's write order is in ``docs/recording.md``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
+import grp
 import json
 import logging
 import os
 import re
+import stat
 import tempfile
 import time
 import uuid
@@ -25,6 +28,9 @@ from nvr.storage.durable import atomic_write
 log = logging.getLogger(__name__)
 
 LOCK_FILE = Path("run") / "engine.lock"
+# The engine's own umask: folders 0750, files 0640 (the API token is written 0600). Footage is
+# private: other users of the machine read none of it; storage.group may.
+PRIVATE_UMASK = 0o027
 
 STORAGE_MARKER = ".nvr-storage"  # written on first use: {"id": ..., "created_ns": ...}
 FSTAB = Path("/etc/fstab")
@@ -176,7 +182,7 @@ def lock_storage(path: Path) -> int:
     """
     lock = Path(path) / LOCK_FILE
     lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -189,3 +195,37 @@ def lock_storage(path: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
+
+
+def share_with_group(path: Path, group: str) -> None:
+    """Give ``group`` read access to the storage: the folder and what is in it now take the
+    group; folders get the set-group-id bit, so what is created in them later takes it too."""
+    gid = grp.getgrnam(group).gr_gid
+    for entry in [path, *_known_entries(path)]:
+        with contextlib.suppress(FileNotFoundError):
+            os.chown(entry, -1, gid)
+            mode = stat.S_IMODE(entry.stat().st_mode)
+            os.chmod(entry, (mode | 0o2000) if entry.is_dir() else mode)
+
+
+def loose_modes(path: Path, log_dir: Path) -> list[str]:
+    """Storage entries other users can read or write, or the group can write, as
+    ``"<path> (0755)"``: the storage folder, its known entries, each camera's folder, the logs."""
+    found = []
+    for entry in [path, *_known_entries(path), log_dir]:
+        try:
+            mode = stat.S_IMODE(entry.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o027:
+            found.append(f"{entry} ({mode:04o})")
+    return found
+
+
+def _known_entries(path: Path) -> list[Path]:
+    """What nvr keeps in a storage folder (not the footage files themselves: too many)."""
+    entries = [path / n for n in (STORAGE_MARKER, "catalog.db", "recordings", "run", "logs")]
+    recordings = path / "recordings"
+    if recordings.is_dir():
+        entries += [e for e in recordings.iterdir() if e.is_dir()]
+    return entries

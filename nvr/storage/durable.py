@@ -16,7 +16,7 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o640) -> None:
     """Replace ``path`` with ``data`` so that a crash or power cut at any point leaves either the
     old file or the new one, never a mix: write ``<name>.tmp`` beside it, fsync it, rename it
     over ``path``, fsync the folder. One writer per path (the temporary name is fixed, so a

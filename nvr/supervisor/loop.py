@@ -23,7 +23,7 @@ from nvr.frames.ring import instance_id, ring_name
 from nvr.protocol.commands import Command, CommandReply
 from nvr.protocol.health import Health
 from nvr.storage.catalog import Catalog
-from nvr.storage.checks import check_storage, lock_storage
+from nvr.storage.checks import check_storage, lock_storage, loose_modes, share_with_group
 from nvr.storage.recovery import recover_storage
 from nvr.storage.retention import collect_garbage
 from nvr.supervisor.commands import CommandDesk, Workers
@@ -57,6 +57,16 @@ class Supervisor:
         storage_id = check_storage(self.root, config.storage.require_mount)
         self._lock_fd = lock_storage(self.root)  # before anything is repaired or replaced
         log.info("storage %s (id %s)", self.root, storage_id)
+        if config.storage.group:
+            share_with_group(self.root, config.storage.group)
+        loose = loose_modes(self.root, config.logging.log_dir(self.root))
+        if loose:
+            log.warning(
+                "footage and the catalog are readable or writable by other users: %s; make "
+                "them private (chmod -R o-rwx,g-w %s) or share them with storage.group",
+                ", ".join(loose[:5]) + (", ..." if len(loose) > 5 else ""),
+                self.root,
+            )
         self.instance = instance_id(self.root)
         self.catalog = Catalog(self.root / "catalog.db")
         events, gaps = self.catalog.close_dangling(clock.wall_ns())

@@ -40,14 +40,14 @@ def diff(old: Config, new: Config) -> ConfigChange:
         for name, a, b in (
             ("storage.path", old.storage.path, new.storage.path),
             ("storage.require_mount", old.storage.require_mount, new.storage.require_mount),
+            ("storage.group", old.storage.group, new.storage.group),
             ("api", old.api, new.api),
         )
         if a != b
     )
     if needs_restart:  # the rest of storage (budgets, reserve) applies live
-        storage = new.storage.model_copy(
-            update={"path": old.storage.path, "require_mount": old.storage.require_mount}
-        )
+        kept = ("path", "require_mount", "group")
+        storage = new.storage.model_copy(update={k: getattr(old.storage, k) for k in kept})
         new = new.model_copy(update={"storage": storage, "api": old.api})
     before = {c.id: c for c in old.cameras if c.enabled}
     after = {c.id: c for c in new.cameras if c.enabled}
