@@ -12,8 +12,9 @@ import pytest
 
 from nvr.protocol.runfile import read_run_file, run_file_path
 from nvr.storage.catalog import Catalog, NewMotionEvent
-from tests.conftest import ROOT, api_command, api_get
+from tests.conftest import ROOT, api_command, api_get, wait_for
 from tests.support.api import TOKENS
+from tests.support.cameras import free_port
 
 
 @pytest.fixture
@@ -125,3 +126,24 @@ def test_a_clean_stop_removes_the_run_file(engine_factory, tmp_path):
     assert read_run_file(storage).pid == engine.proc.pid
     assert engine.stop() == 0
     assert not run_file_path(storage).exists()
+
+
+def test_recording_asked_of_a_camera_whose_stream_is_down_is_pending_and_says_so(
+    engine_factory, tmp_path
+):
+    storage = tmp_path / "storage"
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n  - id: door\n"
+        f"    main: rtsp://127.0.0.1:{free_port()}/main\n    record: {{mode: 'off'}}\n"
+    )
+    engine.start()
+    wait_for(lambda: engine.health()["cameras"]["door"]["pid"], 20, what="door's worker")
+    status, reply = api_command(engine.api, "start_recording", "door")
+    assert status == 202 and reply["ok"] is False
+    assert reply["cameras"]["door"] == {"acknowledged": True, "recording": False, "pending": True}
+    assert "door: the stream is down, so nothing is being recorded" in reply["detail"]
+    health = engine.health()
+    assert health["cameras"]["door"]["manual"] is True  # in force for when the stream returns
+    assert health["status"] == "degraded"
+    assert any(p.startswith("door is ") for p in health["problems"]), health["problems"]
+    assert engine.stop() == 0

@@ -132,7 +132,7 @@ def test_failed_migration_rolls_back_and_extra_migration_applies(
         assert c.schema_version == SCHEMA_VERSION + 1
 
 
-def test_version_1_file_migrates_to_2_with_usage_and_garbage(
+def test_version_1_file_migrates_to_the_latest_with_usage_garbage_and_gap_kinds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "catalog.db"
@@ -148,10 +148,16 @@ def test_version_1_file_migrates_to_2_with_usage_and_garbage(
                 " VALUES (?, ?, ?, 0, ?, ?, 'motion', ?, 0)",
                 (f"cam{i % 2}", T0 + i, T0 + i + 1, f"f{i}.mp4", 10 + i, i == 2),
             )
+        for cause in ("camera unreachable", "worker killed by SIGKILL"):
+            conn.execute(
+                "INSERT INTO stream_gaps (camera_id, start_ns, end_ns, cause) VALUES (?, ?, ?, ?)",
+                ("cam0", T0, T0 + 1, cause),
+            )
         conn.close()
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     with Catalog(path) as c:
-        assert c.schema_version == 2
+        assert c.schema_version == 3
+        assert [g.kind for g in c.gaps()] == ["stream_lost", "worker_exit"]
         assert c.integrity_check() == ["ok"]
         assert c.bytes_by_camera() == {"cam0": 10 + 12, "cam1": 11}
         assert c.garbage() == []

@@ -198,9 +198,9 @@ def test_desk_answers_once_every_camera_acknowledged(tmp_path):
     (_, first), (_, second) = cams.sent
     assert isinstance(first, SetRecording) and first.reason == "manual" and first.active
     clock.advance(0.004)
-    desk.on_ack(Ack(first.request_id, "door", True))
+    desk.on_ack(Ack(first.request_id, "door", True, True))
     assert not desk.replies_ready  # yard has not answered
-    desk.on_ack(Ack(second.request_id, "yard", True))
+    desk.on_ack(Ack(second.request_id, "yard", True, True))
     assert desk.replies_ready
     desk.deliver()
     thread.join(5)
@@ -227,7 +227,9 @@ def test_desk_replies_202_when_a_camera_stays_silent_and_keeps_the_request(tmp_p
     thread.join(5)
     status, reply = out[0]
     assert status == 202 and not reply.ok and "did not acknowledge" in reply.detail
-    assert reply.to_json()["cameras"] == {"door": {"acknowledged": False, "recording": None}}
+    assert reply.to_json()["cameras"] == {
+        "door": {"acknowledged": False, "recording": None, "pending": False}
+    }
     assert desk.panic  # in force: a restarted worker gets it in its spec
     desk.close()
 

@@ -48,10 +48,12 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class CameraAck:
-    """One camera's answer to a recording command (``recording`` None: no answer in time)."""
+    """One camera's answer to a recording command (``recording`` None: no answer in time;
+    ``pending``: the request is in force but the camera's stream is down, nothing is recorded)."""
 
     acknowledged: bool
     recording: bool | None = None
+    pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

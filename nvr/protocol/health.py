@@ -35,6 +35,7 @@ class RecordingStatus:
     type: str | None = None  # the strongest reason: panic > manual > motion > scheduled > ...
     since_ns: int | None = None
     duration_s: float = 0.0
+    error: str | None = None  # the camera cannot write its segments now (disk full, I/O)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +139,11 @@ class StorageStatus:
 
 @dataclass(frozen=True, slots=True)
 class Health:
-    """The whole engine: ``status`` is "ok" when every enabled camera is live and the config in
-    force is the file's, else "degraded"."""
+    """The whole engine: ``status`` is "ok" when every enabled camera is live and can write,
+    and the config in force is the file's; else "degraded", with ``problems`` saying why."""
 
     status: str = "ok"
+    problems: tuple[str, ...] = ()
     pid: int = 0
     uptime_s: float = 0.0
     panic: bool = False

@@ -33,7 +33,8 @@ class StopWorker:
 class Ack:
     request_id: int
     camera_id: str
-    recording: bool
+    recording: bool  # the camera has a reason to record now
+    live: bool  # its main stream delivers: it does record (False: it will once the stream is up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class Heartbeat:
     loop_age_s: float  # seconds since the main loop last made progress (stuck-worker watchdog)
     error: str | None
     ring: str | None  # shared-memory ring name once frames are published
+    write_error: str | None = None  # the last segment write failed, and none succeeded since
 
 
 @dataclass(frozen=True, slots=True)

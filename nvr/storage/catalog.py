@@ -99,6 +99,17 @@ class MotionEvent:
     frame_thumbnail: str | None
 
 
+GAP_KINDS = (
+    "stream_lost",  # the camera stopped sending, or could not be reached
+    "discontinuity",  # its timestamps jumped or its stream parameters changed
+    "worker_exit",  # its worker crashed, was killed or hung
+    "worker_restart",  # its worker was restarted to apply a config change
+    "engine_down",  # the engine was not running
+    "disk_full",  # the segment could not be written: the disk was full
+    "write_error",  # the segment could not be written: another I/O error
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Gap:
     """A time span with no recording for a camera (``end_ns`` None while it lasts)."""
@@ -108,6 +119,7 @@ class Gap:
     start_ns: int
     end_ns: int | None
     cause: str
+    kind: str  # one of GAP_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +164,7 @@ _PAGE_ROWS = 4096
 _EVENT_COLUMNS = (
     "id, recording_id, camera_id, start_ns, end_ns, confidence, bbox_json, frame_thumbnail"
 )
-_GAP_COLUMNS = "id, camera_id, start_ns, end_ns, cause"
+_GAP_COLUMNS = "id, camera_id, start_ns, end_ns, cause, kind"
 
 
 def _recording(row: Sequence[Any]) -> Recording:
@@ -601,16 +613,62 @@ class Catalog:
             )
             return events, conn.changes()
 
-    def add_gap(self, camera_id: str, start_ns: int, cause: str, end_ns: int | None = None) -> int:
-        """Add a gap for a camera, open (stream lost) or closed (``end_ns``, a discontinuity
-        the stream survived; zero-length when no time was lost); return its id."""
+    def start_run(self, now_ns: int) -> tuple[int, int | None, bool]:
+        """Record this engine's start; (its run id, when the previous run was last seen alive
+        or None, whether that run stopped cleanly)."""
+        with self.transaction():
+            rows = self._rows(
+                "SELECT coalesce(stopped_ns, alive_ns), stopped_ns IS NOT NULL FROM engine_runs"
+                " ORDER BY id DESC LIMIT 1"
+            )
+            conn = self._writer()
+            conn.execute(
+                "INSERT INTO engine_runs (started_ns, alive_ns) VALUES (?, ?)", (now_ns, now_ns)
+            )
+            run_id = conn.last_insert_rowid()
+        return (run_id, rows[0][0], bool(rows[0][1])) if rows else (run_id, None, True)
+
+    def run_alive(self, run_id: int, now_ns: int, stopped: bool = False) -> None:
+        """This run is alive at ``now_ns`` (or stopped then, cleanly)."""
+        column = "stopped_ns = :now, alive_ns" if stopped else "alive_ns"
+        with self.transaction():
+            self._writer().execute(
+                f"UPDATE engine_runs SET {column} = :now WHERE id = :id",
+                {"now": now_ns, "id": run_id},
+            )
+
+    def last_covered_ns(self, camera_id: str) -> int | None:
+        """The end of the camera's latest recording or closed gap (None: no history)."""
+        ends = [
+            self._rows(
+                f"SELECT end_ns FROM {table} WHERE camera_id = ? AND end_ns IS NOT NULL"
+                " ORDER BY start_ns DESC LIMIT 1",  # the latest start: an indexed lookup
+                (camera_id,),
+            )
+            for table in ("recordings", "stream_gaps")
+        ]
+        return max((rows[0][0] for rows in ends if rows), default=None)
+
+    def add_gap(
+        self,
+        camera_id: str,
+        start_ns: int,
+        cause: str,
+        end_ns: int | None = None,
+        kind: str = "stream_lost",
+    ) -> int:
+        """Add a gap for a camera, open (it lasts) or closed (``end_ns``; zero-length when no
+        time was lost), with its cause in words and its ``kind`` (``GAP_KINDS``); its id."""
         if end_ns is not None and end_ns < start_ns:
             raise ValueError(f"a gap cannot end at {end_ns}, before it starts at {start_ns}")
+        if kind not in GAP_KINDS:
+            raise ValueError(f"gap kind {kind!r} not in {GAP_KINDS}")
         with self.transaction():
             conn = self._writer()
             conn.execute(
-                "INSERT INTO stream_gaps (camera_id, start_ns, end_ns, cause) VALUES (?, ?, ?, ?)",
-                (camera_id, start_ns, end_ns, cause),
+                "INSERT INTO stream_gaps (camera_id, start_ns, end_ns, cause, kind)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (camera_id, start_ns, end_ns, cause, kind),
             )
             return conn.last_insert_rowid()
 

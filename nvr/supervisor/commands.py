@@ -248,19 +248,29 @@ class CommandDesk:
     def _answer(self, job: _Job) -> None:
         self._waiting.pop(job.request_id, None)
         ack_ms = round((self._clock.monotonic() - job.submitted) * 1000, 1)
-        cameras = {
-            c: CameraAck(c in job.acks, job.acks[c].recording if c in job.acks else None)
-            for c in job.targets
-        }
-        ok = all(a.acknowledged for a in cameras.values())
+        cameras = {c: self._camera_ack(job.acks.get(c)) for c in job.targets}
+        silent = [c for c, a in cameras.items() if not a.acknowledged]
+        pending = [c for c, a in cameras.items() if a.pending]
+        details = []
+        if silent:
+            details.append(NOT_ACKNOWLEDGED)
+        if pending:
+            details.append(
+                f"{', '.join(pending)}: the stream is down, so nothing is being recorded; the "
+                "request stays in force and applies when the stream returns"
+            )
+        ok = not details
         reply = CommandReply.to(
-            job.command,
-            ok,
-            ack_ms=ack_ms,
-            cameras=cameras,
-            detail=None if ok else NOT_ACKNOWLEDGED,
+            job.command, ok, ack_ms=ack_ms, cameras=cameras, detail=" ".join(details) or None
         )
         self._finish(job, 200 if ok else 202, reply)
+
+    @staticmethod
+    def _camera_ack(ack: Ack | None) -> CameraAck:
+        if ack is None:
+            return CameraAck(False)
+        # Wanted but not live: a request in force with nothing recorded.
+        return CameraAck(True, ack.recording and ack.live, pending=ack.recording and not ack.live)
 
     def _finish(self, job: _Job, status: int, reply: CommandReply) -> None:
         job.reply = (status, reply)

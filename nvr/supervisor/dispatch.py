@@ -30,7 +30,7 @@ from nvr.protocol.worker import (
 )
 from nvr.supervisor.commands import CommandDesk
 from nvr.supervisor.ledger import Ledger
-from nvr.supervisor.storage import StorageKeeper
+from nvr.supervisor.storage import DISK_FULL, StorageKeeper
 from nvr.supervisor.workers import WorkerHandle, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,8 @@ class Dispatcher:
 
     def _segment_opened(self, handle: WorkerHandle, msg: SegmentOpened) -> None:
         handle.open_segment = msg
+        self.ledger.end_gap(msg.camera_id, msg.start_ns, kinds=("disk_full", "write_error"))
+        self.keeper.segment_opened(msg.camera_id)
 
     def _segment_closed(self, handle: WorkerHandle, msg: SegmentClosed) -> None:
         if handle.open_segment and handle.open_segment.file_path == msg.file_path:
@@ -137,11 +139,16 @@ class Dispatcher:
             log.info("%s: main stream back; gap closed", msg.camera_id)
 
     def _write_failed(self, handle: WorkerHandle, msg: WriteFailed) -> None:
-        """Make room if the disk is full; catalog what reached the disk of the segment."""
+        """Make room if the disk is full; catalog what reached the disk of the segment, and
+        the hole until the camera writes again."""
         self.keeper.write_failed(
             handle.camera_id, msg.errno, msg.message, self.config(), self.pool.bitrate_bps()
         )
         opened = handle.open_segment
+        video_end_ns = None
         if opened is not None and opened.file_path == msg.file_path:
             handle.open_segment = None
-            self.ledger.repair(opened)
+            video_end_ns = self.ledger.repair(opened)
+        kind = "disk_full" if msg.errno in DISK_FULL else "write_error"
+        start_ns = video_end_ns or self.clock.wall_ns()
+        self.ledger.open_gap(msg.camera_id, start_ns, f"cannot write: {msg.message}", kind)

@@ -66,6 +66,7 @@ def camera_status(
             type=hb.recording_type if hb else None,
             since_ns=since,
             duration_s=round((now_ns - since) / 1e9, 1) if since else 0.0,
+            error=hb.write_error if hb else None,
         ),
         manual=manual,
         panic=panic,
@@ -98,11 +99,22 @@ def engine_health(
     recovery: RecoveryReport,
     storage: StorageStatus,
 ) -> Health:
-    """The whole document: "ok" while every enabled camera is live and the file is in force."""
-    enabled = [c for c in cameras if c.enabled]
-    live = all(c.state == "live" for c in enabled)
+    """The whole document: "ok" while every enabled camera is live and can write and the file
+    is in force; else "degraded", with each problem named."""
+    problems = []
+    for camera in cameras:
+        if not camera.enabled:
+            continue
+        if camera.state != "live":
+            why = f": {camera.error}" if camera.error else ""
+            problems.append(f"{camera.name or camera.id} is {camera.state}{why}")
+        if camera.recording.error:
+            problems.append(f"{camera.name or camera.id} cannot write: {camera.recording.error}")
+    if not config_status.ok:
+        problems.append("the last config edit was rejected: " + "; ".join(config_status.errors))
     return Health(
-        status="ok" if live and config_status.ok else "degraded",
+        status="degraded" if problems else "ok",
+        problems=tuple(problems),
         pid=os.getpid(),
         uptime_s=round(uptime_s, 1),
         panic=panic,

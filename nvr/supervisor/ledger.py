@@ -16,6 +16,10 @@ from nvr.storage.recovery import recover_segment
 
 log = logging.getLogger(__name__)
 
+ALIVE_S = 5.0  # how often the engine's run row says it is alive
+# Gaps that end when the camera's (new) worker has its stream again.
+UNTIL_STREAM_UP = ("engine_down", "worker_exit", "worker_restart")
+
 
 class Ledger:
     """Catalog rows for every camera, and the counters ``/health`` shows (since start)."""
@@ -26,7 +30,9 @@ class Ledger:
         self.segments_total: dict[str, int] = {}
         self.motion_total: dict[str, int] = {}
         self._unsaved: list[NewRecording] = []  # refused by a full disk: retried
-        self._open_gaps: dict[str, tuple[int, int]] = {}  # camera -> (gap id, start_ns)
+        self._open_gaps: dict[str, tuple[int, int, str]] = {}  # camera -> (id, start_ns, kind)
+        self._run_id: int | None = None
+        self._alive_ns = 0
         self._open_events: dict[str, tuple[int, int]] = {}  # camera -> (event id, start_ns)
 
     # -- segments ----------------------------------------------------------------------------
@@ -115,19 +121,63 @@ class Ledger:
 
     # -- stream gaps -------------------------------------------------------------------------
 
-    def open_gap(self, camera_id: str, start_ns: int, cause: str) -> None:
-        """The camera records nothing from ``start_ns`` (a no-op while a gap is open)."""
-        if camera_id not in self._open_gaps:
-            gap_id = self.catalog.add_gap(camera_id, start_ns, cause)
-            self._open_gaps[camera_id] = (gap_id, start_ns)
+    def open_gap(
+        self, camera_id: str, start_ns: int, cause: str, kind: str = "stream_lost"
+    ) -> None:
+        """The camera records nothing from ``start_ns``, until the gap is ended. While one is
+        open this is a no-op, but for a gap that lasts only until the worker's stream is up
+        (engine down, worker exit or restart): that one ends here, and this one begins."""
+        opened = self._open_gaps.get(camera_id)
+        if opened is not None and opened[2] in UNTIL_STREAM_UP and kind not in UNTIL_STREAM_UP:
+            self.end_gap(camera_id, start_ns)
+            opened = None
+        if opened is None:
+            gap_id = self.catalog.add_gap(camera_id, start_ns, cause, kind=kind)
+            self._open_gaps[camera_id] = (gap_id, start_ns, kind)
 
-    def end_gap(self, camera_id: str, end_ns: int) -> bool:
-        """Close the camera's open gap at ``end_ns``; False when none was open."""
-        opened = self._open_gaps.pop(camera_id, None)
-        if opened is not None:
-            self.catalog.end_gap(opened[0], max(end_ns, opened[1]))
-        return opened is not None
+    def end_gap(self, camera_id: str, end_ns: int, kinds: tuple[str, ...] = ()) -> bool:
+        """Close the camera's open gap (of one of ``kinds``, if given) at ``end_ns``; False
+        when none was open."""
+        opened = self._open_gaps.get(camera_id)
+        if opened is None or (kinds and opened[2] not in kinds):
+            return False
+        del self._open_gaps[camera_id]
+        self.catalog.end_gap(opened[0], max(end_ns, opened[1]))
+        return True
 
     def discontinuity(self, msg: StreamDiscontinuity) -> None:
-        self.catalog.add_gap(msg.camera_id, msg.start_ns, msg.cause, max(msg.start_ns, msg.end_ns))
+        end_ns = max(msg.start_ns, msg.end_ns)
+        self.catalog.add_gap(msg.camera_id, msg.start_ns, msg.cause, end_ns, "discontinuity")
         log.warning("%s: %s; recording continues in a new segment", msg.camera_id, msg.cause)
+
+    # -- the engine's own runs ---------------------------------------------------------------
+
+    def open_run(self, camera_ids: list[str], now_ns: int) -> None:
+        """Record this engine's start, and the time it was down as a gap of every camera that
+        has a history (from its last recording or gap, or the last run's last sign of life)."""
+        self._run_id, last_alive_ns, clean = self.catalog.start_run(now_ns)
+        self._alive_ns = now_ns
+        if last_alive_ns is None:
+            return
+        cause = "the engine was stopped" if clean else "the engine crashed or lost power"
+        for camera_id in camera_ids:
+            covered = self.catalog.last_covered_ns(camera_id)
+            if covered is None:  # a camera new to this storage: nothing was missed
+                continue
+            # From where its footage (or last gap) ends, if that was near the end of the last
+            # run (the fragment a crash cut short is part of the hole), else from the last
+            # sign of life: a camera with nothing to record then missed nothing before it.
+            near_end = covered >= last_alive_ns - 2 * ALIVE_S * 1e9
+            start_ns = covered if near_end else last_alive_ns
+            # Open until the camera's new worker has its stream: starting takes time too.
+            self.open_gap(camera_id, start_ns, cause, "engine_down")
+
+    def alive(self, now_ns: int) -> None:
+        """The engine is alive (written every ``ALIVE_S``: a crash's downtime starts there)."""
+        if self._run_id is not None and now_ns - self._alive_ns >= ALIVE_S * 1e9:
+            self._alive_ns = now_ns
+            self.catalog.run_alive(self._run_id, now_ns)
+
+    def close_run(self, now_ns: int) -> None:
+        if self._run_id is not None:
+            self.catalog.run_alive(self._run_id, now_ns, stopped=True)

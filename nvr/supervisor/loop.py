@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -83,6 +84,8 @@ class Supervisor:
         self.watcher = ConfigWatcher(config_path, clock)
         self.keeper = StorageKeeper(self.root, self.catalog, storage_id, clock)
         self.ledger = Ledger(self.catalog, recordings)
+        enabled = [c.id for c in config.cameras if c.enabled]
+        self._cataloged(lambda: self.ledger.open_run(enabled, clock.wall_ns()), "the downtime")
         self.pool = WorkerPool(self._spec, clock)
         workers = Workers(
             cameras=lambda: list(self.pool.handles),
@@ -136,6 +139,7 @@ class Supervisor:
             self.desk.stopping()
             self._stop(list(self.pool.handles))
             self.desk.close()
+            self._cataloged(lambda: self.ledger.close_run(self.clock.wall_ns()), "the stop")
             self.catalog.close()
             os.close(self._lock_fd)
             log.info("engine stopped")
@@ -170,14 +174,16 @@ class Supervisor:
             log.exception("%s: could not repair the interrupted segment", cam)
         now_ns = self.clock.wall_ns()
         supervised = not (handle.stopping or self.stop_event.is_set())
-        try:
+
+        def account() -> None:
             self.ledger.end_event(cam, video_end_ns or now_ns)
             if supervised:
-                self.ledger.open_gap(cam, video_end_ns or now_ns, f"worker {cause}")
+                start_ns = video_end_ns or now_ns
+                self.ledger.open_gap(cam, start_ns, f"worker {cause}", "worker_exit")
             else:
                 self.ledger.end_gap(cam, now_ns)  # no longer supervised: not a camera outage
-        except CatalogFullError as err:
-            log.error("%s: the end of worker %s is not cataloged (%s)", cam, handle.pid, err)
+
+        self._cataloged(account, f"the end of worker {handle.pid}")
         if not supervised:
             if not clean:
                 log.warning("%s: worker %s while stopping", cam, cause)
@@ -199,7 +205,15 @@ class Supervisor:
         self.desk.forget_cameras(set(cameras))
         self.keeper.run_soon()  # budgets or retention may have changed
         self.watcher.applied(change)
+        stopped_ns = self.clock.wall_ns()
         self._stop([*change.removed, *change.changed])
+        for cam_id in change.changed:  # until the restarted worker has its stream
+
+            def restarting(cam_id: str = cam_id) -> None:
+                cause = "restarted to apply a config change"
+                self.ledger.open_gap(cam_id, stopped_ns, cause, "worker_restart")
+
+            self._cataloged(restarting, f"{cam_id}'s restart")
         for cam_id in (*change.changed, *change.added):
             self.pool.start(cameras[cam_id])
 
@@ -208,12 +222,20 @@ class Supervisor:
 
     def _keep_storage(self) -> None:
         """A retention pass when due: first the writes a full disk refused, in order."""
+        self._cataloged(lambda: self.ledger.alive(self.clock.wall_ns()), "the engine's run")
         if self.ledger.backlog:
             self.keeper.run_soon()
         if self.keeper.due():
             self.ledger.retry()
             self.dispatcher.replay()
             self.keeper.run_pass(self.config)
+
+    def _cataloged(self, write: Callable[[], None], what: str) -> None:
+        """A catalog write the loop must survive: a full disk logs, never stops supervision."""
+        try:
+            write()
+        except CatalogFullError as err:
+            log.error("%s is not cataloged (%s)", what, err)
 
     def _spec(self, cam: CameraConfig) -> WorkerSpec:
         logging_cfg = self.config.logging

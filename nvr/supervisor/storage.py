@@ -38,7 +38,8 @@ class StorageKeeper:
         self.clock = clock
         self.reserve = StorageReserve(root)
         self.reserve.restore()
-        self.warning: str | None = None
+        self.warning: str | None = None  # until every camera that could not write can again
+        self._failing: set[str] = set()  # cameras whose last write failed
         self.retention: RetentionReport | None = None
         self.cameras: dict[str, CameraStorage] = {}
         self._next_pass = 0.0  # monotonic
@@ -81,6 +82,7 @@ class StorageKeeper:
         self, camera_id: str, code: int | None, message: str, config: Config, bitrate_bps: float
     ) -> None:
         """A worker could not write: free room at once if the disk is full, and say so."""
+        self._failing.add(camera_id)
         if code in DISK_FULL:
             self.reserve.release()  # room for the catalog writes the cleanup needs
             usage = shutil.disk_usage(self.root)
@@ -96,6 +98,12 @@ class StorageKeeper:
             )
         else:
             self.warning = f"write error on {camera_id}: {message}"
+
+    def segment_opened(self, camera_id: str) -> None:
+        """The camera writes again; the warning goes once every camera does."""
+        self._failing.discard(camera_id)
+        if not self._failing:
+            self.warning = None
 
     def status(self, config: Config) -> StorageStatus:
         horizon = self.clock.monotonic() - WRITE_RATE_WINDOW_S

@@ -212,7 +212,8 @@ class CameraWorker:
                     "on" if message.active else "off",
                 )
                 wanted = bool(self.reasons(time.time_ns()))
-                self.channel.send(Ack(message.request_id, self.cam.id, wanted))
+                live = self.state == "live"
+                self.channel.send(Ack(message.request_id, self.cam.id, wanted, live))
 
     def heartbeat_loop(self) -> None:
         while not self.stop.wait(HEARTBEAT_S):
@@ -231,6 +232,7 @@ class CameraWorker:
                     loop_age_s=round(time.monotonic() - self.loop_mono, 3),
                     error=self.error,
                     ring=self.sink.ring.name if self.sink.ring else None,
+                    write_error=rec.write_error,
                 )
             )
 

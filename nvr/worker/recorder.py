@@ -117,6 +117,7 @@ class Recorder:
         self._motion_starts = 0  # motion events started so far on this camera
         self._written_dts: int | None = None  # last dts muxed from this input: never re-written
         self._retry_mono = 0.0  # no new segment before this (monotonic), after a write failure
+        self.write_error: str | None = None  # since the last failed write, until one succeeds
 
     @property
     def recording(self) -> bool:
@@ -170,6 +171,7 @@ class Recorder:
             "; storage is full, retrying after cleanup" if full else "; retrying",
         )
         self._retry_mono = self.clock.monotonic() + WRITE_RETRY_S
+        self.write_error = str(err)
         self.report(WriteFailed(self.camera_id, seg.rel_path if seg else None, code, str(err)))
 
     def _on_packet(
@@ -295,6 +297,7 @@ class Recorder:
         tb = self.input_stream.time_base or Fraction(1, 90000)
         frame_ticks = max(1, int(1 / (Fraction(rate) * tb)))
         log.info("%s: recording %s to %s", self.camera_id, reason, rel)
+        self.write_error = None
         self.report(SegmentOpened(self.camera_id, rel, first.wall_ns, reason))
         self.segment = _OpenSegment(
             container=container,
