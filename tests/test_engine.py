@@ -264,7 +264,16 @@ def test_live_reload_applies_valid_and_rejects_invalid_edits(camera, engine_fact
     assert health["cameras"]["still"]["state"] == "live"
 
     still_pid = health["cameras"]["still"]["pid"]
-    edit(config_yaml(storage, moving, camera_yaml("still", camera, "still", segment_s=6)))
+    # Recording settings apply in the running worker: no restart, no hole.
+    renamed = camera_yaml("still", camera, "still", segment_s=6).replace(
+        "  - id: still\n", "  - id: still\n    name: Still life\n"
+    )
+    edit(config_yaml(storage, moving, renamed))
+    wait_for(lambda: engine.health()["cameras"]["still"]["name"] == "Still life", 10, what="name")
+    assert engine.health()["cameras"]["still"]["pid"] == still_pid
+    assert api_get(engine.api, "/api/config")["ok"] is True
+    # A stream change needs a new connection: the worker restarts, and says so in a gap.
+    edit(config_yaml(storage, moving, renamed.replace("timeout_s: 3", "timeout_s: 4")))
     wait_for(
         lambda: (
             (c := engine.health()["cameras"]["still"])["pid"] not in (None, still_pid)
@@ -273,7 +282,8 @@ def test_live_reload_applies_valid_and_rejects_invalid_edits(camera, engine_fact
         15,
         what="changed camera restarted",
     )
-    assert api_get(engine.api, "/api/config")["ok"] is True
+    kinds = [g["kind"] for g in api_get(engine.api, "/api/gaps?camera_id=still")["gaps"]]
+    assert kinds == ["worker_restart"], kinds
 
     edit(config_yaml(storage, moving))
     wait_for(lambda: "still" not in engine.health()["cameras"], 10, what="removed camera stop")

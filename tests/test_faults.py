@@ -145,6 +145,9 @@ def test_full_disk_is_survived_and_recording_resumes(clips, tmp_path, small_disk
         full = [g for g in catalog.gaps() if g.kind == "disk_full"]
     # Each hole a full disk made is explained, and ends once the camera writes again.
     assert full and all(g.end_ns is not None and "No space" in g.cause for g in full), full
+    for cam in ("cam0", "cam1"):  # a cleanup frees minutes of writing, not a tenth of the disk
+        starts = sorted(g.start_ns for g in full if g.camera_id == cam)
+        assert all(b - a > 10e9 for a, b in zip(starts, starts[1:], strict=False)), (cam, starts)
 
 
 def uncovered_s(spans: list[tuple[int, int]], start_ns: int, end_ns: int) -> float:

@@ -27,7 +27,7 @@ from nvr.supervisor import commands as commands_mod
 from nvr.supervisor.commands import CommandDesk, Workers
 from nvr.supervisor.dispatch import Dispatcher
 from nvr.supervisor.ledger import Ledger
-from nvr.supervisor.reload import diff
+from nvr.supervisor.reload import SETTLE_S, ConfigWatcher, diff
 from nvr.supervisor.storage import WRITE_RATE_WINDOW_S, StorageKeeper
 from nvr.supervisor.workers import HEARTBEAT_TIMEOUT_S, WorkerHandle, WorkerPool
 from nvr.worker.process import WorkerSpec
@@ -113,7 +113,7 @@ def test_keeper_runs_retention_on_the_clock_and_ages_footage_by_wall_time(tmp_pa
             add_segment(catalog, tmp_path, "door", now - age_days * DAY_NS)
         keeper = StorageKeeper(tmp_path, catalog, "id1", clock)
         assert keeper.due()
-        keeper.run_pass(cfg)
+        keeper.run_pass(cfg, 0.0)
         assert keeper.retention is not None and keeper.retention.deleted == 2
         assert keeper.cameras["door"].days_retained == pytest.approx(3, abs=0.01)
         assert not keeper.due()
@@ -122,7 +122,7 @@ def test_keeper_runs_retention_on_the_clock_and_ages_footage_by_wall_time(tmp_pa
         assert not keeper.due()
         clock.advance(2 * DAY_NS / 1e9)  # two days later the 6-day-old one has aged out too
         assert keeper.due()
-        keeper.run_pass(cfg)
+        keeper.run_pass(cfg, 0.0)
         assert keeper.retention.deleted == 1
         assert [r.start_ns for r in catalog.recordings("door")] == [now - 3 * DAY_NS]
         keeper.run_soon()
@@ -277,9 +277,15 @@ def test_commands_that_reach_a_stopping_engine_are_refused_not_left_in_force(tmp
 # -- config reload -------------------------------------------------------------------------
 
 
-def test_config_diff_names_what_starts_stops_restarts_and_waits_for_a_restart(tmp_path):
+def test_config_diff_restarts_a_worker_only_when_its_stream_changed(tmp_path):
     old = config(
-        tmp_path, camera_yaml("a") + camera_yaml("b") + camera_yaml("c") + camera_yaml("d")
+        tmp_path,
+        camera_yaml("a")
+        + camera_yaml("b")
+        + camera_yaml("c")
+        + camera_yaml("d")
+        + camera_yaml("f")
+        + camera_yaml("g"),
     )
     new = parse_config(
         f"storage:\n  path: {tmp_path / 'elsewhere'}\n  max_bytes: 10GB\ncameras:\n"
@@ -287,17 +293,46 @@ def test_config_diff_names_what_starts_stops_restarts_and_waits_for_a_restart(tm
         + camera_yaml("b", "    record:\n      mode: motion\n")
         + camera_yaml("c", "    enabled: false\n")
         + camera_yaml("e")
+        + camera_yaml("f", "    name: Front gate\n    motion:\n      threshold: 40\n")
+        + camera_yaml("g").replace("rtsp://127.0.0.1:9/g", "rtsp://127.0.0.1:9/g2")
     )
     change = diff(old, new)
-    assert (change.added, change.removed, change.changed, change.untouched) == (
-        ("e",),
-        ("c", "d"),
-        ("b",),
-        ("a",),
-    )
+    assert (change.added, change.removed, change.changed) == (("e",), ("c", "d"), ("g",))
+    assert (change.updated, change.untouched) == (("b", "f"), ("a",))
     assert change.needs_restart == ("storage.path",)
     assert change.config.storage.path == old.storage.path  # kept until a restart
     assert change.config.storage.max_bytes == 10 * 10**9  # the rest applies live
+
+
+def test_a_config_file_is_read_once_it_has_kept_still(tmp_path):
+    """A file written in pieces (an editor, a script) is not applied half-written."""
+    clock = ManualClock()
+    path = tmp_path / "nvr.yaml"
+    path.write_text(f"storage:\n  path: {tmp_path}\ncameras: []\n")
+    watcher = ConfigWatcher(path, clock)
+    path.write_text(f"storage:\n  path: {tmp_path}\ncameras:\n  - id: a\n")  # half of it
+    assert watcher.poll() is None
+    clock.advance(0.6)
+    path.write_text(f"storage:\n  path: {tmp_path}\ncameras:\n" + camera_yaml("a"))
+    clock.advance(0.6)
+    assert watcher.poll() is None  # it changed again: wait for it to keep still
+    clock.advance(SETTLE_S)
+    new = watcher.poll()
+    assert new is not None and [c.id for c in new.cameras] == ["a"]
+    assert watcher.status.failed_reloads == 0  # the half-written file was never read
+    watcher.request()  # asked for: read at once, edited or not
+    assert watcher.poll() is not None
+
+
+def test_a_free_space_reserve_under_a_minute_of_writing_is_named(tmp_path, caplog):
+    cfg = config(tmp_path, storage="  min_free_bytes: 1MB\n")
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        keeper = StorageKeeper(tmp_path, catalog, "id1", ManualClock())
+        keeper.run_pass(cfg, bitrate_bps=4e6)  # 30 MB a minute
+        keeper.run_soon()
+        keeper.run_pass(cfg, bitrate_bps=4e6)
+    warnings = [r.getMessage() for r in caplog.records if "min_free_bytes" in r.getMessage()]
+    assert len(warnings) == 1 and "at least 90MB" in warnings[0], warnings
 
 
 # -- the message table ---------------------------------------------------------------------

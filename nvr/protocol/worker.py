@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nvr.config import CameraConfig
+
 # --- supervisor -> worker -------------------------------------------------------------------
 
 
@@ -24,6 +26,14 @@ class SetRecording:
 @dataclass(frozen=True, slots=True)
 class StopWorker:
     """Close the open segment, report it, and exit."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCamera:
+    """The camera's config changed in what a running worker can apply (its name, recording
+    and motion settings): apply it without reconnecting, so nothing is lost."""
+
+    camera: CameraConfig
 
 
 # --- worker -> supervisor -------------------------------------------------------------------

@@ -23,6 +23,7 @@ from nvr.errors import CatalogFullError
 from nvr.frames.ring import instance_id, ring_name
 from nvr.protocol.commands import Command, CommandReply
 from nvr.protocol.health import Health
+from nvr.protocol.worker import UpdateCamera
 from nvr.storage.catalog import Catalog
 from nvr.storage.checks import check_storage, lock_storage, loose_modes, share_with_group
 from nvr.storage.recovery import recover_storage
@@ -198,10 +199,12 @@ class Supervisor:
             logging.getLogger().setLevel(change.config.logging.level)
         self.config = change.config
         cameras = {c.id: c for c in change.config.cameras if c.enabled}
-        for cam_id in change.untouched:  # running workers keep their spec's camera
+        for cam_id in (*change.untouched, *change.updated):  # workers that keep running
             handle = self.pool.handles.get(cam_id)
-            if handle is not None:
+            if handle is not None:  # a restart later gets the new config from the spec
                 handle.spec = replace(handle.spec, camera=cameras[cam_id])
+                if cam_id in change.updated:
+                    handle.send(UpdateCamera(cameras[cam_id]))
         self.desk.forget_cameras(set(cameras))
         self.keeper.run_soon()  # budgets or retention may have changed
         self.watcher.applied(change)
@@ -228,7 +231,7 @@ class Supervisor:
         if self.keeper.due():
             self.ledger.retry()
             self.dispatcher.replay()
-            self.keeper.run_pass(self.config)
+            self.keeper.run_pass(self.config, self.pool.bitrate_bps())
 
     def _cataloged(self, write: Callable[[], None], what: str) -> None:
         """A catalog write the loop must survive: a full disk logs, never stops supervision."""

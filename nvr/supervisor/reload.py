@@ -19,6 +19,10 @@ from nvr.protocol.health import ConfigStatus
 log = logging.getLogger(__name__)
 
 RELOAD_POLL_S = 1.0
+SETTLE_S = 1.0  # an edited file must keep still this long before it is read (half-written)
+# What a running worker cannot change without reconnecting to its camera; any other edit (the
+# name, recording, motion) it applies as it runs, and retention is the supervisor's alone.
+RESTART_KEYS = {"main", "sub", "transport", "timeout_s"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +32,14 @@ class ConfigChange:
     config: Config  # the new configuration, with the restart-only keys kept as they were
     added: tuple[str, ...]  # cameras to start
     removed: tuple[str, ...]  # cameras to stop
-    changed: tuple[str, ...]  # cameras to restart (anything but their retention changed)
-    untouched: tuple[str, ...]  # cameras that keep recording, with their new config
+    changed: tuple[str, ...]  # cameras to restart: their stream changed (``RESTART_KEYS``)
+    updated: tuple[str, ...]  # cameras whose worker applies the change as it runs
+    untouched: tuple[str, ...]  # cameras whose worker has nothing to do (retention at most)
     needs_restart: tuple[str, ...]  # changed keys that apply after an engine restart
 
 
 def diff(old: Config, new: Config) -> ConfigChange:
-    """The change from ``old`` to ``new``; retention edits never restart a recording worker."""
+    """The change from ``old`` to ``new``: a worker restarts only when its stream changed."""
     needs_restart = tuple(
         name
         for name, a, b in (
@@ -46,53 +51,68 @@ def diff(old: Config, new: Config) -> ConfigChange:
         if a != b
     )
     if needs_restart:  # the rest of storage (budgets, reserve) applies live
-        kept = ("path", "require_mount", "group")
-        storage = new.storage.model_copy(update={k: getattr(old.storage, k) for k in kept})
+        restart_only = ("path", "require_mount", "group")
+        storage = new.storage.model_copy(update={k: getattr(old.storage, k) for k in restart_only})
         new = new.model_copy(update={"storage": storage, "api": old.api})
     before = {c.id: c for c in old.cameras if c.enabled}
     after = {c.id: c for c in new.cameras if c.enabled}
-    changed = tuple(
-        c
-        for c in after
-        if c in before
-        and after[c].model_dump(exclude={"retention"})
-        != before[c].model_dump(exclude={"retention"})
+    kept = [c for c in after if c in before]
+
+    def differ(cam: str, keys: set[str] | None, exclude: set[str]) -> bool:
+        new_values = after[cam].model_dump(include=keys, exclude=exclude)
+        return new_values != before[cam].model_dump(include=keys, exclude=exclude)
+
+    changed = tuple(c for c in kept if differ(c, RESTART_KEYS, set()))
+    updated = tuple(
+        c for c in kept if c not in changed and differ(c, None, RESTART_KEYS | {"retention"})
     )
     return ConfigChange(
         config=new,
         added=tuple(c for c in after if c not in before),
         removed=tuple(c for c in before if c not in after),
         changed=changed,
-        untouched=tuple(c for c in after if c in before and c not in changed),
+        updated=updated,
+        untouched=tuple(c for c in kept if c not in changed and c not in updated),
         needs_restart=needs_restart,
     )
 
 
 class ConfigWatcher:
-    """Watches one config file (checked once a second by size and modification time)."""
+    """Watches one config file (its inode, size and modification time, once a second)."""
 
     def __init__(self, path: Path | None, clock: Clock) -> None:
         self.path = path
         self.clock = clock
         self.status = ConfigStatus(str(path) if path else "<memory>", loaded_ns=clock.wall_ns())
         self._stamp = self._read_stamp()
+        self._seen: tuple[tuple[int, int, int], float] | None = None  # a new stamp, since when
+        self._forced = False
         self._next_check = 0.0
 
     def request(self) -> None:
-        """Re-read the file on the next check, edited or not."""
+        """Re-read the file at the next check, edited or not, without waiting for it to settle."""
         self._stamp = None
+        self._forced = True
         self._next_check = 0.0
 
     def poll(self) -> Config | None:
-        """A new valid configuration when the file changed since the last look, else None."""
+        """A new valid configuration once the file changed and then kept still for
+        ``SETTLE_S`` (an editor or a script may write it in pieces); else None."""
         now = self.clock.monotonic()
         if self.path is None or now < self._next_check:
             return None
-        self._next_check = now + RELOAD_POLL_S
+        self._next_check = now + min(RELOAD_POLL_S, SETTLE_S)
         stamp = self._read_stamp()
         if stamp is None or stamp == self._stamp:
+            self._seen = None
             return None
-        self._stamp = stamp
+        if not self._forced:
+            if self._seen is None or self._seen[0] != stamp:
+                self._seen = (stamp, now)  # changed: wait until it stays so
+                return None
+            if now - self._seen[1] < SETTLE_S:
+                return None
+        self._stamp, self._seen, self._forced = stamp, None, False
         try:
             return load_config(self.path)
         except ConfigError as err:
@@ -120,18 +140,20 @@ class ConfigWatcher:
             reloads=self.status.reloads + 1,
         )
         log.info(
-            "config reloaded: %d added, %d removed, %d changed, %d untouched",
+            "config reloaded: %d added, %d removed, %d restarted, %d updated live, %d untouched",
             len(change.added),
             len(change.removed),
             len(change.changed),
+            len(change.updated),
             len(change.untouched),
         )
 
-    def _read_stamp(self) -> tuple[int, int] | None:
+    def _read_stamp(self) -> tuple[int, int, int] | None:
+        """The file's inode, modification time and size (a rename over it is a new inode)."""
         if self.path is None:
             return None
         try:
             st = self.path.stat()
         except OSError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)

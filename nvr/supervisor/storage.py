@@ -15,7 +15,7 @@ from collections import deque
 from pathlib import Path
 
 from nvr.clock import Clock
-from nvr.config import Config
+from nvr.config import Config, format_size
 from nvr.protocol.health import CameraStorage, RetentionReport, StorageStatus
 from nvr.storage.catalog import Catalog
 from nvr.storage.reserve import StorageReserve
@@ -24,7 +24,8 @@ from nvr.storage.retention import apply, collect_garbage, emergency_free, plan
 log = logging.getLogger(__name__)
 
 RETENTION_SLICE_S = 0.5  # longest retention work per pass: pipes and acks keep flowing
-EMERGENCY_DISK_FRACTION = 0.1  # disk full: free a minute of footage, at most this much disk
+EMERGENCY_WRITE_S = 180.0  # disk full: free at least this long of writing at the current rate
+RESERVE_ADVICE_S = 60.0  # storage.min_free_bytes under this long of writing gets a warning
 WRITE_RATE_WINDOW_S = 300.0
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -40,6 +41,7 @@ class StorageKeeper:
         self.reserve.restore()
         self.warning: str | None = None  # until every camera that could not write can again
         self._failing: set[str] = set()  # cameras whose last write failed
+        self._advised: int | None = None  # the min_free_bytes last warned about
         self.retention: RetentionReport | None = None
         self.cameras: dict[str, CameraStorage] = {}
         self._next_pass = 0.0  # monotonic
@@ -52,10 +54,11 @@ class StorageKeeper:
     def due(self) -> bool:
         return self.clock.monotonic() >= self._next_pass
 
-    def run_pass(self, config: Config) -> None:
+    def run_pass(self, config: Config, bitrate_bps: float) -> None:
         """One bounded retention pass; the next one in ``storage.retention_check_s`` (or on the
-        next tick while deletions are left over)."""
+        next tick while deletions are left over). ``bitrate_bps``: every camera's, now."""
         now = self.clock.monotonic()
+        self._advise(config.storage.min_free_bytes, bitrate_bps)
         self.reserve.restore()
         check_s = config.storage.retention_check_s
         self._next_pass = now + check_s
@@ -75,6 +78,20 @@ class StorageKeeper:
                 log.warning("retention: %s", problem)
         self.retention = report
 
+    def _advise(self, min_free_bytes: int, bitrate_bps: float) -> None:
+        """Warn (once per setting) when the free-space reserve is under a minute of writing."""
+        minute_bytes = int(bitrate_bps * RESERVE_ADVICE_S / 8)
+        if min_free_bytes < minute_bytes and min_free_bytes != self._advised:
+            self._advised = min_free_bytes
+            log.warning(
+                "storage.min_free_bytes is %s, less than a minute of writing at the cameras' "
+                "current rate (%s): the disk fills up between retention passes; raise it to a "
+                "few minutes of writing (at least %s)",
+                format_size(min_free_bytes),
+                format_size(minute_bytes),
+                format_size(3 * minute_bytes),
+            )
+
     def segment_written(self, size_bytes: int) -> None:
         self._written.append((self.clock.monotonic(), size_bytes))
 
@@ -86,9 +103,10 @@ class StorageKeeper:
         if code in DISK_FULL:
             self.reserve.release()  # room for the catalog writes the cleanup needs
             usage = shutil.disk_usage(self.root)
+            # Minutes of writing, not a share of the disk: a small disk must not fill up again
+            # seconds later (it did every 8 s when a tenth of a 12 MB disk was freed).
             need = max(
-                config.storage.min_free_bytes - usage.free,
-                min(bitrate_bps * 60 / 8, usage.total * EMERGENCY_DISK_FRACTION),
+                config.storage.min_free_bytes - usage.free, bitrate_bps * EMERGENCY_WRITE_S / 8
             )
             emergency_free(self.catalog, self.recordings, int(need))
             self.run_soon()  # and a normal pass right after

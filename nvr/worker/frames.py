@@ -69,8 +69,17 @@ class FrameSink:
         self._event_peak = 0.0
         self._last_ns = 0
         self._size = (0, 0)  # the detector's frame size
+        self._new_motion: MotionConfig | None = None  # settings to apply at the next frame
+
+    def configure(self, motion: MotionConfig) -> None:
+        """New motion settings (thresholds, zones), applied from the next frame: the detector
+        is rebuilt and an open event ends there."""
+        self._new_motion = motion
 
     def on_frame(self, frame: av.VideoFrame, capture_ns: int) -> None:
+        if self._new_motion is not None:
+            self.motion_cfg, self._new_motion = self._new_motion, None
+            self._size = (0, 0)  # rebuilt below, with the new settings
         y, u, v = yuv_planes(frame)
         height, width = y.shape
         ring = self.ring

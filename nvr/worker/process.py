@@ -44,6 +44,7 @@ from nvr.protocol.worker import (
     StreamDown,
     StreamStats,
     StreamUp,
+    UpdateCamera,
 )
 from nvr.worker.frames import FrameSink
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
@@ -200,6 +201,8 @@ class CameraWorker:
                 return
             if isinstance(message, StopWorker):
                 self.stop.set()
+            elif isinstance(message, UpdateCamera):
+                self.update(message.camera)
             elif isinstance(message, SetRecording):
                 if message.reason == "panic":
                     self.panic = message.active
@@ -214,6 +217,15 @@ class CameraWorker:
                 wanted = bool(self.reasons(time.time_ns()))
                 live = self.state == "live"
                 self.channel.send(Ack(message.request_id, self.cam.id, wanted, live))
+
+    def update(self, camera: CameraConfig) -> None:
+        """Apply a config edit that needs no reconnect: recording and motion settings."""
+        old, self.cam = self.cam, camera
+        self._schedule_cache = (0, False)
+        self.recorder.configure(camera.record.pre_roll_s, camera.record.segment_s)
+        if camera.motion != old.motion:
+            self.sink.configure(camera.motion)
+        log.info("%s: settings updated without a restart", camera.id)
 
     def heartbeat_loop(self) -> None:
         while not self.stop.wait(HEARTBEAT_S):

@@ -119,6 +119,11 @@ class Recorder:
         self._retry_mono = 0.0  # no new segment before this (monotonic), after a write failure
         self.write_error: str | None = None  # since the last failed write, until one succeeds
 
+    def configure(self, pre_roll_s: float, segment_s: float) -> None:
+        """New pre-roll and segment length, from the next packet on."""
+        self.buffer.pre_roll_ns = int(pre_roll_s * 1e9)
+        self.segment_ns = int(segment_s * 1e9)
+
     @property
     def recording(self) -> bool:
         return self.segment is not None
