@@ -200,6 +200,8 @@ def test_camera_outages_and_killed_worker_are_survived(camera, engine_factory, t
             what="silent camera detected",
         )
         silent_s = time.monotonic() - t0
+        error = engine.health()["cameras"]["moving"]["error"]
+        assert "no data from the camera for 3 s" in error, error
     finally:
         camera.resume()
     wait_for(live(engine, "moving"), 15, what="recording resumed after silence")

@@ -1,13 +1,17 @@
-"""Broken camera timestamps: validated, not patched (missing, non-monotonic, jumping)."""
+"""Camera streams that lie: timestamps validated, not patched (missing, non-monotonic,
+jumping, a clock that runs fast or slow), and a camera that answers nothing."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from fractions import Fraction
 
 import av
+import pytest
 
+from nvr.errors import StreamError
 from nvr.worker import source
 from nvr.worker.source import validate
 
@@ -78,3 +82,12 @@ def test_stop_ends_the_stream_at_once():
     stop = threading.Event()
     stop.set()
     assert list(validate((packet(i * FRAME) for i in range(5)), TB, stop, "cam")) == []
+
+
+def test_a_camera_that_accepts_the_connection_and_says_nothing_is_named_so():
+    """A frozen camera's port still accepts connections (the kernel does); nothing answers."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        stream = source.StreamSource(f"rtsp://127.0.0.1:{port}/main", label="door/main")
+        with pytest.raises(StreamError, match="accepted the connection but sent no stream"):
+            stream.open()

@@ -112,6 +112,11 @@ class StreamSource:
                 )
         except StreamError:
             raise
+        except av.error.InvalidDataError as err:  # an RTSP server that never answered
+            raise StreamError(
+                f"{self.label}: the camera accepted the connection but sent no stream within "
+                f"{OPEN_TIMEOUT_S:g} s (frozen or overloaded?); retrying"
+            ) from err
         except (av.error.FFmpegError, OSError) as err:
             raise StreamError(f"{self.label}: cannot open stream: {_describe(err)}") from err
         if not self.container.streams.video:
@@ -143,6 +148,10 @@ class StreamSource:
         assert self.container is not None
         try:
             yield from self.container.demux(self.stream)
+        except av.error.ExitError as err:  # PyAV's read timeout interrupts the demuxer
+            raise StreamError(
+                f"{self.label}: no data from the camera for {self.timeout_s:g} s"
+            ) from err
         except (av.error.FFmpegError, OSError) as err:
             raise StreamError(f"{self.label}: stream lost: {_describe(err)}") from err
 
