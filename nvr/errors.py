@@ -62,6 +62,22 @@ class TooLargeError(RequestError):
     http_status = 413
 
 
+class HeadTooLargeError(TooLargeError):
+    http_status = 431
+
+
+class RequestTimeoutError(RequestError):
+    """A client that did not finish sending its request in time."""
+
+    code = "timeout"
+    http_status = 408
+
+
+class MethodNotAllowedError(RequestError):
+    code = "method_not_allowed"
+    http_status = 405
+
+
 class UnauthorizedError(NvrError):
     """An API request without the engine's token (or with a wrong one)."""
 
@@ -74,6 +90,14 @@ class ForbiddenError(NvrError):
 
     code = "forbidden"
     http_status = 403
+
+
+class ForbiddenHostError(ForbiddenError):
+    code = "forbidden_host"
+
+
+class ForbiddenOriginError(ForbiddenError):
+    code = "forbidden_origin"
 
 
 class UnsupportedMediaError(RequestError):
@@ -90,6 +114,14 @@ class NotFoundError(NvrError):
 
 class UnknownCameraError(NotFoundError):
     code = "unknown_camera"
+
+
+class EngineBusyError(NvrError):
+    """The engine cannot take a request now (its loop is busy, it is stopping, too many
+    requests at once); nothing was done: send it again."""
+
+    code = "engine_busy"
+    http_status = 503
 
 
 class EngineUnreachableError(NvrError):

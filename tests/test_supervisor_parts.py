@@ -20,7 +20,7 @@ from nvr.config import Config, parse_config
 from nvr.frames.ring import ring_name
 from nvr.protocol import worker as messages
 from nvr.protocol.commands import Command
-from nvr.protocol.health import ConfigStatus
+from nvr.protocol.health import ConfigStatus, StreamStatus
 from nvr.protocol.worker import Ack, SetRecording
 from nvr.storage.catalog import Catalog, NewRecording
 from nvr.supervisor import commands as commands_mod
@@ -353,7 +353,7 @@ def test_every_worker_message_has_a_handler(tmp_path):
         dispatcher = Dispatcher(
             Ledger(catalog, tmp_path / "recordings"), desk, keeper, pool, lambda: None, clock
         )
-        assert to_supervisor - {messages.StreamStats} == set(dispatcher._table)
+        assert to_supervisor == set(dispatcher._table)
         desk.close()
 
 
@@ -374,7 +374,7 @@ def test_a_heartbeat_is_stamped_on_the_supervisors_clock(tmp_path):
         handle = WorkerHandle(spec_for(tmp_path)(cfg.cameras[0]))
         parent, child = multiprocessing.Pipe()
         handle.conn = parent
-        stats = messages.StreamStats(True, 15.0, 1e6, 0.1, 1920, 1080, "h264")
+        stats = StreamStatus(True, 15.0, 1e6, 0.1, 1920, 1080, "h264")
         heartbeat = messages.Heartbeat(
             "door", 1, "live", stats, None, False, None, None, False, 0.0, None, None
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nvr.config import CameraConfig
+from nvr.protocol.health import StreamStatus
 
 # --- supervisor -> worker -------------------------------------------------------------------
 
@@ -48,27 +49,14 @@ class Ack:
 
 
 @dataclass(frozen=True, slots=True)
-class StreamStats:
-    """One stream's counters over the last heartbeat interval."""
-
-    connected: bool
-    fps: float
-    bitrate_bps: float
-    last_age_s: float | None  # seconds since the last packet/frame; None before the first
-    width: int
-    height: int
-    codec: str
-
-
-@dataclass(frozen=True, slots=True)
 class Heartbeat:
     """Sent every second by each worker."""
 
     camera_id: str
     pid: int
     state: str  # starting | live | reconnecting | error
-    main: StreamStats
-    sub: StreamStats | None  # None when the main stream is decoded for motion
+    main: StreamStatus  # over the last heartbeat interval, as /health shows it
+    sub: StreamStatus | None  # None when the main stream is decoded for motion
     recording: bool
     recording_type: str | None
     recording_since_ns: int | None

@@ -26,11 +26,13 @@ import hmac
 import json
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from nvr.errors import (
-    ForbiddenError,
+    ForbiddenHostError,
+    ForbiddenOriginError,
+    MethodNotAllowedError,
     NotFoundError,
     NvrError,
     UnauthorizedError,
@@ -51,6 +53,7 @@ PUBLIC = ("/health", "/metrics")  # read-only, for monitoring: no token
 SNAPSHOT = (*PUBLIC, "/api/cameras", "/api/config")  # answered from the published health
 LISTS = ("/api/recordings", "/api/events", "/api/gaps")
 COMMAND = "/api/command"
+_LIST_METHODS = {"recordings": "recordings", "events": "motion_events", "gaps": "gaps"}
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -113,9 +116,7 @@ class ApiRoutes:
             raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
         method = "POST" if path == COMMAND else "GET"
         if request.method != method:
-            return Response.json(
-                405, {"ok": False, "error": f"{path} takes {method}", "code": "method_not_allowed"}
-            )
+            raise MethodNotAllowedError(f"{path} takes {method}")
         if path not in PUBLIC:
             self._check_token(request)
         if path == COMMAND:
@@ -138,14 +139,12 @@ class ApiRoutes:
         sends no ``Host`` (HTTP/1.0) is no browser."""
         host = request.headers.get("host", "")
         if host and not self._own(host):
-            raise _Forbidden("forbidden_host", f"Host {host[:100]!r} is not this engine's address")
+            raise ForbiddenHostError(f"Host {host[:100]!r} is not this engine's address")
         origin = request.headers.get("origin")
         if origin is not None and not (
             origin.startswith("http://") and self._own(origin.removeprefix("http://"))
         ):
-            raise _Forbidden(
-                "forbidden_origin", f"requests from web pages ({origin[:100]}) are refused"
-            )
+            raise ForbiddenOriginError(f"requests from web pages ({origin[:100]}) are refused")
 
     def _own(self, host: str) -> bool:
         """Whether ``host`` (a Host header, or an Origin without its scheme) is this engine."""
@@ -182,20 +181,6 @@ class ApiRoutes:
         query = parse_list_query({k: v[-1] for k, v in parse_qs(query_text).items()})
         window = (query.camera_id, query.start_ns, query.end_ns)
         with Catalog(self.engine.catalog_path, readonly=True) as catalog:
-            if what == "recordings":
-                rows: list[Any] = catalog.recordings(
-                    *window, limit=query.limit, descending=query.descending
-                )
-            elif what == "events":
-                rows = catalog.motion_events(
-                    *window, limit=query.limit, descending=query.descending
-                )
-            else:
-                rows = catalog.gaps(*window, limit=query.limit, descending=query.descending)
+            rows_of = getattr(catalog, _LIST_METHODS[what])  # same window, limit and order
+            rows = rows_of(*window, limit=query.limit, descending=query.descending)
         return Response(200, json.dumps({what: [dataclasses.asdict(r) for r in rows]}).encode())
-
-
-class _Forbidden(ForbiddenError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code

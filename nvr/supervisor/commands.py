@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nvr.clock import Clock
-from nvr.errors import NvrError, RequestError, UnknownCameraError
+from nvr.errors import EngineBusyError, NvrError, RequestError, UnknownCameraError
 from nvr.protocol.commands import CameraAck, Command, CommandReply
 from nvr.protocol.health import ConfigStatus
 from nvr.protocol.worker import Ack, SetRecording
@@ -32,11 +32,6 @@ NOT_ACKNOWLEDGED = (
     "some cameras did not acknowledge within 2 s (worker offline or restarting); "
     "the request stays in force and applies when they return"
 )
-
-
-class EngineBusyError(NvrError):
-    code = "engine_busy"
-    http_status = 503
 
 
 _STOPPING = EngineBusyError("the engine is stopping; send the command again once it runs")

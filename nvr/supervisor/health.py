@@ -16,9 +16,7 @@ from nvr.protocol.health import (
     RecordingStatus,
     RecoveryReport,
     StorageStatus,
-    StreamStatus,
 )
-from nvr.protocol.worker import StreamStats
 from nvr.supervisor.workers import WorkerHandle
 
 
@@ -59,8 +57,8 @@ def camera_status(
         fps_out=analysis.fps if analysis else 0.0,
         bitrate_bps=hb.main.bitrate_bps if hb else 0.0,
         last_frame_age_s=hb.main.last_age_s if hb else None,
-        main=_stream(hb.main) if hb else None,
-        sub=_stream(hb.sub) if hb and hb.sub else None,
+        main=hb.main if hb else None,
+        sub=hb.sub if hb else None,
         recording=RecordingStatus(
             active=bool(hb and hb.recording),
             type=hb.recording_type if hb else None,
@@ -75,18 +73,6 @@ def camera_status(
         ring=hb.ring if hb else None,
         segments=segments,
         motion_events=motion_events,
-    )
-
-
-def _stream(stats: StreamStats) -> StreamStatus:
-    return StreamStatus(
-        connected=stats.connected,
-        fps=stats.fps,
-        bitrate_bps=stats.bitrate_bps,
-        last_age_s=stats.last_age_s,
-        width=stats.width,
-        height=stats.height,
-        codec=stats.codec,
     )
 
 

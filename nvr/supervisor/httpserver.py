@@ -29,7 +29,15 @@ from typing import Protocol
 
 import h11
 
-from nvr.errors import NvrError
+from nvr.errors import (
+    EngineBusyError,
+    HeadTooLargeError,
+    MethodNotAllowedError,
+    NvrError,
+    RequestError,
+    RequestTimeoutError,
+    TooLargeError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +85,6 @@ class Handler(Protocol):
 
     def handle(self, request: Request) -> Response:
         """The response; may block when ``inline`` said no (it then runs on a worker thread)."""
-
-
-class _Refused(NvrError):
-    """A request the server itself refuses (before any handler)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.http_status = status
-        self.code = code
 
 
 @dataclass(eq=False)
@@ -187,7 +186,7 @@ class HttpServer:
             conn.waiting_since = asyncio.get_running_loop().time()
             try:
                 request = await self._read(reader, protocol, peer)
-            except _Refused as err:
+            except NvrError as err:  # refused before any handler: answered, then closed
                 await self._write(conn.writer, protocol, Response.error(err, close=True))
                 return
             if request is None:
@@ -214,12 +213,9 @@ class HttpServer:
             try:
                 event = protocol.next_event()
             except h11.RemoteProtocolError as err:
-                status = err.error_status_hint
-                raise _Refused(
-                    status,
-                    "too_large" if status == 431 else "bad_request",
-                    "request head too large" if status == 431 else f"bad request: {err}",
-                ) from err
+                if err.error_status_hint == 431:
+                    raise HeadTooLargeError("request head too large") from err
+                raise RequestError(f"bad request: {err}") from err
             if event is h11.NEED_DATA:
                 timeout = IDLE_TIMEOUT_S if deadline is None else deadline - loop.time()
                 try:
@@ -227,7 +223,7 @@ class HttpServer:
                 except TimeoutError:
                     if deadline is None:
                         return None  # quiet between requests: close without a word
-                    raise _Refused(408, "timeout", "request not received in time") from None
+                    raise RequestTimeoutError("request not received in time") from None
                 if deadline is None and data:
                     deadline = loop.time() + HEAD_TIMEOUT_S
                 protocol.receive_data(data)
@@ -235,22 +231,18 @@ class HttpServer:
                 head = event
                 size = len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
                 if size > MAX_HEAD_BYTES:  # h11 bounds only heads still incomplete
-                    raise _Refused(431, "too_large", "request head too large")
+                    raise HeadTooLargeError("request head too large")
                 method = event.method.decode()
                 if method not in ("GET", "POST"):
-                    raise _Refused(405, "method_not_allowed", "the API answers GET or POST only")
+                    raise MethodNotAllowedError("the API answers GET or POST only")
                 length = _header(event, b"content-length")
                 if length is not None and int(length) > self.max_body_bytes:
-                    raise _Refused(
-                        413, "too_large", f"body too large (at most {self.max_body_bytes} bytes)"
-                    )
+                    raise self._too_large()
                 deadline = loop.time() + BODY_TIMEOUT_S
             elif isinstance(event, h11.Data):
                 body += event.data
                 if len(body) > self.max_body_bytes:
-                    raise _Refused(
-                        413, "too_large", f"body too large (at most {self.max_body_bytes} bytes)"
-                    )
+                    raise self._too_large()
             elif isinstance(event, h11.EndOfMessage) and head is not None:
                 headers = {k.decode().lower(): v.decode("latin-1") for k, v in head.headers}
                 return Request(
@@ -258,6 +250,9 @@ class HttpServer:
                 )
             else:  # ConnectionClosed, or PAUSED after a request we did not finish
                 return None
+
+    def _too_large(self) -> TooLargeError:
+        return TooLargeError(f"body too large (at most {self.max_body_bytes} bytes)")
 
     async def _answer(self, request: Request) -> Response:
         handler = self.handler
@@ -303,8 +298,8 @@ class HttpServer:
         writer.close()
 
 
-def _busy(what: str) -> _Refused:
-    return _Refused(503, "engine_busy", f"the API is busy ({what}); try again in a moment")
+def _busy(what: str) -> EngineBusyError:
+    return EngineBusyError(f"the API is busy ({what}); try again in a moment")
 
 
 def _header(request: h11.Request, name: bytes) -> str | None:

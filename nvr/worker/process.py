@@ -33,6 +33,7 @@ import av
 from nvr.config import CameraConfig
 from nvr.errors import StreamError
 from nvr.logs import setup_logging
+from nvr.protocol.health import StreamStatus
 from nvr.protocol.worker import (
     Ack,
     Heartbeat,
@@ -42,7 +43,6 @@ from nvr.protocol.worker import (
     StopWorker,
     StreamDiscontinuity,
     StreamDown,
-    StreamStats,
     StreamUp,
     UpdateCamera,
 )
@@ -104,10 +104,10 @@ class StreamCounter:
         self.bytes += size
         self.last_mono = time.monotonic()
 
-    def snapshot(self) -> StreamStats:
+    def snapshot(self) -> StreamStatus:
         now = time.monotonic()
         span = max(1e-3, now - self._window_start)
-        stats = StreamStats(
+        stats = StreamStatus(
             connected=self.connected,
             fps=round(self.count / span, 2),
             bitrate_bps=round(self.bytes * 8 / span, 1),
