@@ -137,7 +137,12 @@ def test_recording_asked_of_a_camera_whose_stream_is_down_is_pending_and_says_so
         f"    main: rtsp://127.0.0.1:{free_port()}/main\n    record: {{mode: 'off'}}\n"
     )
     engine.start()
-    wait_for(lambda: engine.health()["cameras"]["door"]["pid"], 20, what="door's worker")
+    # Its worker runs (a first start may spend seconds compiling kernels) and found no stream.
+    wait_for(
+        lambda: engine.health()["cameras"]["door"]["state"] == "reconnecting",
+        60,
+        what="door's worker without a stream",
+    )
     status, reply = api_command(engine.api, "start_recording", "door")
     assert status == 202 and reply["ok"] is False
     assert reply["cameras"]["door"] == {"acknowledged": True, "recording": False, "pending": True}
