@@ -1,5 +1,6 @@
-"""Camera faults inflicted mid-session through the real RTSP camera: a resolution switch and
-timestamps that jump or go back. Recording continues, each break is a gap row with its cause."""
+"""Camera faults inflicted through the real RTSP camera: a resolution switch, timestamps that
+jump or go back, a clock running fast or slow, random payload. Recording continues where there
+is video to record, and each break is a gap row with its cause."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from nvr.frames.ring import FrameRing
 from nvr.storage.catalog import Catalog, Gap, Recording
 from tests.conftest import requires_rtsp, wait_for
 from tests.support.cameras import RtspCamera
-from tests.test_engine import camera_yaml, check_playable, config_yaml, live
+from tests.test_engine import (
+    camera_yaml,
+    check_playable,
+    config_yaml,
+    decoded_frames,
+    live,
+    recordings,
+)
 
 pytestmark = [requires_rtsp, pytest.mark.slow]
 
@@ -44,9 +52,11 @@ def stream_size(engine, stream: str) -> tuple[int, int]:
     return info["width"], info["height"]
 
 
-def live_engine(engine_factory, camera: RtspCamera, storage: Path):
+def live_engine(engine_factory, camera: RtspCamera, storage: Path, segment_s: int = 60):
     """The engine recording the still scene of ``camera`` continuously, once it is live."""
-    engine = engine_factory(config_yaml(storage, camera_yaml("cam", camera, "still", segment_s=60)))
+    engine = engine_factory(
+        config_yaml(storage, camera_yaml("cam", camera, "still", segment_s=segment_s))
+    )
     engine.start()
     wait_for(live(engine, "cam"), 30, what="camera live")
     return engine
@@ -128,3 +138,85 @@ def test_timestamps_that_jump_or_go_back_are_survived_and_cataloged(
     durations_s = [r.duration_90k / 90000 for r in rows]
     assert max(durations_s) < 20 and 1.5 < durations_s[1] < 4, durations_s  # none spans a jump
     check_playable(storage, rows)
+
+
+@pytest.mark.parametrize("rate", [2.0, 0.5])
+def test_a_camera_clock_running_fast_or_slow_is_drift_not_overlap_or_stalls(
+    camera, engine_factory, tmp_path, rate
+):
+    """The camera's clock runs at ``rate`` x real time from its first packet. Rows are dated in
+    wall time: none before the engine started, none overlapping, together no longer than the
+    wall time; ``duration_90k`` keeps the media time the file holds. The drift is cataloged
+    once, with its rate, and shown in /health; a slow clock is never taken for stalls."""
+    camera.set_clock_rate("still/main", rate)
+    storage = tmp_path / "storage"
+    started_ns = time.time_ns()
+    engine = live_engine(engine_factory, camera, storage, segment_s=5)
+    wait_for(
+        lambda: engine.health()["cameras"]["cam"]["main"]["clock_rate"] is not None,
+        30,
+        what="the clock drift in /health",
+    )
+    health = engine.health()
+    assert abs(health["cameras"]["cam"]["main"]["clock_rate"] - rate) < 0.1 * rate
+    assert any("clock runs" in p for p in health["problems"]), health["problems"]
+    time.sleep(12)
+    assert engine.stop() == 0
+    stopped_ns = time.time_ns()
+
+    rows, gaps = catalog_rows(storage)
+    assert len(rows) >= 3, rows
+    assert rows[0].start_ns >= started_ns
+    assert rows[-1].end_ns <= stopped_ns
+    for a, b in zip(rows, rows[1:], strict=False):
+        assert a.end_ns <= b.start_ns, (a, b)
+    for row in rows[1:]:  # the first one holds the start-up's settling
+        wall_s = (row.end_ns - row.start_ns) / 1e9
+        assert abs(row.duration_90k / 90000 - wall_s * rate) < 0.5 + 0.1 * wall_s, row
+    assert [g.kind for g in gaps] == ["discontinuity"], gaps
+    assert f"{rate:.2f}x real time" in gaps[0].cause and gaps[0].end_ns == gaps[0].start_ns
+    for row in rows:
+        assert decoded_frames(storage / "recordings" / row.file_path) > 0
+
+
+def test_a_fake_camera_sending_random_payload_is_an_error_and_records_nothing(
+    engine_factory, tmp_path
+):
+    """Random RTP payload behind a valid SDP: the camera is in error with the reason, not live;
+    nothing is cataloged as a recording, the time is a gap; once real video flows, it is live
+    and records."""
+    storage = tmp_path / "storage"
+    with RtspCamera(main_size=(640, 360), sub_size=(320, 180)) as camera:
+        engine = engine_factory(
+            config_yaml(storage, camera_yaml("cam", camera, "noise", segment_s=5))
+        )
+        engine.start()
+        cam = wait_for(
+            lambda: (
+                (c := engine.health()["cameras"]["cam"])["state"] == "error"
+                and c["sub"]["error"]
+                and c
+            ),
+            40,
+            what="the camera in error, its sub stream too",
+        )
+        assert "the video does not decode" in cam["error"], cam
+        assert "does not decode" in (cam["sub"]["error"] or ""), cam["sub"]
+        assert not cam["recording"]["active"]
+        health = engine.health()
+        assert health["status"] == "degraded"
+        time.sleep(4)
+        assert recordings(storage) == []
+        camera.set_noise("noise/main", False)
+        camera.set_noise("noise/sub", False)
+        wait_for(live(engine, "cam"), 30, what="the camera live once its video decodes")
+        cam = engine.health()["cameras"]["cam"]
+        assert cam["error"] is None and cam["sub"]["error"] is None
+        time.sleep(6)
+        assert engine.stop() == 0
+    rows, gaps = catalog_rows(storage)
+    assert rows, "nothing recorded once the video decoded"
+    check_playable(storage, rows)
+    assert [g.kind for g in gaps] == ["stream_lost"], gaps
+    assert "does not decode" in gaps[0].cause
+    assert gaps[0].end_ns is not None and abs(gaps[0].end_ns - rows[0].start_ns) < 0.5e9

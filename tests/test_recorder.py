@@ -62,9 +62,12 @@ def run(
     segment_s: float = 2.0,
     pre_roll_s: float = 2.0,
     discontinuity_at: int | None = None,
+    lie=None,
 ) -> tuple[list[SegmentClosed], list[TimedPacket]]:
+    """Record the clip; ``lie(packets)`` may first rewrite its packets as a camera would."""
     reports: list[SegmentOpened | SegmentClosed] = []
     container, stream, packets = timed_packets(clip)
+    packets = lie(packets) if lie else packets
     recorder = Recorder("cam", tmp_path, pre_roll_s, segment_s, reports.append)
     recorder.set_input(stream)
     for i, tp in enumerate(packets):
@@ -127,6 +130,61 @@ def test_discontinuity_starts_a_new_segment_at_the_next_keyframe(tmp_path, clip)
     assert closed[0].duration_90k == 40 * 90000 // FPS
     next_keyframe_ns = BASE_NS + 45 * 1_000_000_000 // FPS  # 3 s
     assert abs(closed[1].start_ns - next_keyframe_ns) < 1_000_000
+
+
+def samples(path: Path) -> list[tuple[Fraction, Fraction]]:
+    """(dts, duration) of every sample of a segment, in seconds."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        tb = stream.time_base
+        return [(p.dts * tb, p.duration * tb) for p in container.demux(stream) if p.size]
+
+
+def test_sample_durations_follow_the_dts_across_fragments_and_segments(tmp_path, clip):
+    """A camera whose frames come at uneven steps and whose packet durations lie (3 frames
+    each): every sample lasts until the next one's dts, in each fragment and at its end, and a
+    segment lasts its cataloged duration, so played in sequence the dts only ever increase."""
+
+    def jitter(packets: list[TimedPacket]) -> list[TimedPacket]:
+        step = packets[1].dts - packets[0].dts
+        for i, tp in enumerate(packets):
+            if not tp.keyframe:
+                tp.dts = tp.pts = tp.dts + (step // 3 if i % 2 else -step // 3)
+                tp.packet.dts = tp.packet.pts = tp.dts
+            tp.packet.duration = 3 * step
+        return packets
+
+    closed, _ = run(tmp_path, clip, lambda _t: ["continuous"], segment_s=2, lie=jitter)
+    assert len(closed) == 4
+    for seg in closed:
+        found = samples(tmp_path / seg.file_path)
+        for (dts, duration), (next_dts, _) in zip(found, found[1:], strict=False):
+            assert dts + duration == next_dts, seg.file_path
+        last_dts, last_duration = found[-1]
+        end_s = last_dts + last_duration - found[0][0]
+        assert abs(end_s - Fraction(seg.duration_90k, 90000)) < Fraction(1, 90000)
+
+
+@pytest.mark.parametrize("rate", [2.0, 0.5])
+def test_rows_of_a_camera_clock_running_fast_or_slow_tile_wall_time(tmp_path, clip, rate):
+    """Media time running at ``rate`` x real time (the capture clock re-anchoring each second):
+    rows are dated in wall time and tile it from the first packet on, never overlapping, while
+    ``duration_90k`` keeps the media time the file holds."""
+
+    def clock(packets: list[TimedPacket]) -> list[TimedPacket]:
+        for i, tp in enumerate(packets):
+            tp.wall_ns = BASE_NS + int((tp.wall_ns - BASE_NS) / rate)
+            tp.era = 1 + i // FPS
+        return packets
+
+    closed, packets = run(tmp_path, clip, lambda _t: ["continuous"], segment_s=2, lie=clock)
+    assert len(closed) >= 2
+    assert closed[0].start_ns == packets[0].wall_ns
+    for a, b in zip(closed, closed[1:], strict=False):
+        assert a.end_ns == b.start_ns
+    for seg in closed:
+        wall_s = (seg.end_ns - seg.start_ns) / 1e9
+        assert abs(seg.duration_90k / 90000 - wall_s * rate) < 0.2, (seg, rate)
 
 
 def test_gop_buffer_keeps_just_enough_whole_gops():

@@ -338,6 +338,27 @@ def test_a_free_space_reserve_under_a_minute_of_writing_is_named(tmp_path, caplo
 # -- the message table ---------------------------------------------------------------------
 
 
+def test_one_cameras_rows_never_overlap(tmp_path):
+    """A segment dated into the camera's previous one (a capture-time estimate that moved)
+    starts where that one ends; another camera's rows are its own."""
+    s = 10**9
+
+    def closed(camera_id: str, name: str, start_s: float, end_s: float):
+        return messages.SegmentClosed(
+            camera_id, name, int(start_s * s), int(end_s * s), 90000, 1, "continuous", 0, "h264",
+            64, 64,
+        )  # fmt: skip
+
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        ledger = Ledger(catalog, tmp_path)
+        ledger.segment_closed(closed("a", "a/1.mp4", 100, 160))
+        ledger.segment_closed(closed("a", "a/2.mp4", 154, 220))  # 6 s into the first
+        ledger.segment_closed(closed("b", "b/1.mp4", 150, 210))
+        ledger.segment_closed(closed("a", "a/3.mp4", 230, 290))  # after a gap: as dated
+        starts = {r.file_path: r.start_ns / s for r in catalog.recordings()}
+    assert starts == {"a/1.mp4": 100, "a/2.mp4": 160, "b/1.mp4": 150, "a/3.mp4": 230}
+
+
 def test_every_worker_message_has_a_handler(tmp_path):
     to_supervisor = {
         cls

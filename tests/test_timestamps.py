@@ -13,7 +13,7 @@ import pytest
 
 from nvr.errors import StreamError
 from nvr.worker import source
-from nvr.worker.source import validate
+from nvr.worker.source import DRIFT_BOUND_S, DRIFT_HOLD_S, CaptureClock, ClockDrift, validate
 
 TB = Fraction(1, 90000)
 FRAME = 6000  # 15 fps in 90 kHz ticks
@@ -53,7 +53,7 @@ def test_forward_jump_and_clock_reset_are_discontinuities_with_causes():
 
 
 def test_a_stall_with_continuous_timestamps_is_a_gap_from_the_last_frame(monkeypatch):
-    monkeypatch.setattr(source, "MAX_CLOCK_DRIFT_S", 0.3)
+    monkeypatch.setattr(source, "MAX_STALL_S", 0.3)
 
     def stalled():
         for i in range(10):
@@ -76,6 +76,55 @@ def test_capture_times_never_run_ahead_of_arrival_and_keep_media_spacing():
     assert all(before <= tp.wall_ns <= after for tp in out)
     steps = {b.wall_ns - a.wall_ns for a, b in zip(out, out[1:], strict=False)}
     assert max(steps) < 5_000_000  # compressed to arrival, never in the future
+
+
+def clocked(rate: float, seconds: float, start_ns: int = 10**18, burst_s: float = 0.0):
+    """(arrival, pts) of a 15 fps camera whose clock runs at ``rate`` x real time; the first
+    ``burst_s`` of media arrive at once (buffered while the stream was probed)."""
+    frames = int(seconds * 15)
+    for i in range(frames):
+        media_s = i / 15 * rate
+        arrival_s = max(i / 15, burst_s)
+        yield start_ns + int(arrival_s * 1e9), round(media_s * 90000)
+
+
+def stamp_all(clock: CaptureClock, packets) -> tuple[list[tuple[int, int]], list[ClockDrift]]:
+    """(arrival, capture time) per packet, and the drifts reported; no packet may stall."""
+    stamped, drifts = [], []
+    for arrival, pts in packets:
+        assert clock.stall(pts, arrival) is None
+        wall, drift = clock.stamp(pts, arrival)
+        stamped.append((arrival, wall))
+        drifts += [drift] if drift else []
+    return stamped, drifts
+
+
+@pytest.mark.parametrize("rate", [2.0, 0.5, 1.05, 0.95])
+def test_a_clock_running_fast_or_slow_is_drift_kept_near_arrival_and_reported_once(rate):
+    """Media time running ahead of or behind the wall clock never dates a packet after its
+    arrival or more than the bound (plus the hold, for a slow clock) before it, is never a
+    stall, and is reported once with its rate."""
+    clock = CaptureClock(TB)
+    stamped, drifts = stamp_all(clock, clocked(rate, 240))
+    lag_bound_s = DRIFT_BOUND_S + DRIFT_HOLD_S * max(0.0, 1 - rate) + 0.1
+    for arrival, wall in stamped:
+        assert 0 <= arrival - wall <= lag_bound_s * 1e9, (arrival - wall) / 1e9
+    assert [round(d.rate, 2) for d in drifts] == [rate]
+    assert clock.era > 3  # re-anchored again and again, never a new segment
+    assert "fast" in drifts[0].describe() if rate > 1 else "slow" in drifts[0].describe()
+
+
+def test_a_true_clock_with_a_start_up_burst_and_a_hiccup_keeps_one_era():
+    """The probe's burst and a network hiccup that catches up are not drift: capture times
+    keep media spacing in one era, and nothing is reported."""
+    packets = list(clocked(1.0, 120, burst_s=1.5))
+    hiccup = [(a + int(1.2e9), p) if 900 <= i < 915 else (a, p) for i, (a, p) in enumerate(packets)]
+    clock = CaptureClock(TB)
+    stamped, drifts = stamp_all(clock, hiccup)
+    assert drifts == [] and clock.era == 1
+    walls = [w for _, w in stamped]
+    steps = {b - a for a, b in zip(walls[30:], walls[31:], strict=False)}  # after the burst
+    assert max(steps) - min(steps) < 1000, steps  # rounding only: media spacing, hiccup or not
 
 
 def test_stop_ends_the_stream_at_once():

@@ -25,6 +25,8 @@ class StreamStatus:
     width: int = 0
     height: int = 0
     codec: str = ""
+    error: str | None = None  # its video does not decode: why
+    clock_rate: float | None = None  # the camera's clock runs this many times real time (off)
 
 
 @dataclass(frozen=True, slots=True)

@@ -637,6 +637,14 @@ class Catalog:
                 {"now": now_ns, "id": run_id},
             )
 
+    def last_recording_end_ns(self, camera_id: str) -> int | None:
+        """The end of the camera's latest recording (None: it has none)."""
+        rows = self._rows(
+            "SELECT end_ns FROM recordings WHERE camera_id = ? ORDER BY start_ns DESC LIMIT 1",
+            (camera_id,),
+        )
+        return rows[0][0] if rows else None
+
     def last_covered_ns(self, camera_id: str) -> int | None:
         """The end of the camera's latest recording or closed gap (None: no history)."""
         ends = [

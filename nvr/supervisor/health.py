@@ -94,8 +94,16 @@ def engine_health(
         if camera.state != "live":
             why = f": {camera.error}" if camera.error else ""
             problems.append(f"{camera.name or camera.id} is {camera.state}{why}")
+        name = camera.name or camera.id
         if camera.recording.error:
-            problems.append(f"{camera.name or camera.id} cannot write: {camera.recording.error}")
+            problems.append(f"{name} cannot write: {camera.recording.error}")
+        if camera.sub and camera.sub.error:
+            problems.append(f"{name}: {camera.sub.error}")
+        if camera.main and camera.main.clock_rate:
+            problems.append(
+                f"{name}: the camera's clock runs {camera.main.clock_rate:.2f}x real time "
+                "(recordings are dated by arrival); set its clock or NTP server"
+            )
     if not config_status.ok:
         problems.append("the last config edit was rejected: " + "; ".join(config_status.errors))
     return Health(

@@ -1,12 +1,15 @@
 """The catalog's one writer for what the workers report: segments, motion events, stream gaps.
 
 A segment the disk refuses to catalog (``CatalogFullError``) is kept and retried after the
-storage keeper has freed space (``retry``); nothing a worker reported is dropped.
+storage keeper has freed space (``retry``); nothing a worker reported is dropped. One camera's
+rows never overlap: a segment dated to start before the camera's latest one ends (a capture
+clock estimate that moved) starts where that one ends.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from nvr.errors import CatalogFullError
@@ -79,6 +82,15 @@ class Ledger:
     def _add_segment(self, rec: NewRecording, retry: bool = False) -> None:
         if not retry:
             self.segments_total[rec.camera_id] = self.segments_total.get(rec.camera_id, 0) + 1
+        latest_end = self.catalog.last_recording_end_ns(rec.camera_id)
+        if latest_end is not None and rec.start_ns < latest_end < rec.end_ns:
+            log.warning(
+                "%s: %s was dated %.3f s into the previous segment; it starts where that ends",
+                rec.camera_id,
+                rec.file_path,
+                (latest_end - rec.start_ns) / 1e9,
+            )
+            rec = replace(rec, start_ns=latest_end)
         try:
             self.catalog.add_recording(rec)
         except CatalogFullError as err:

@@ -96,6 +96,7 @@ class ParamWatch:
         self.codec = codec
         self.current = StreamParams(codec, width, height, extradata or b"")
         self._sets = parameter_sets(codec, extradata or b"")
+        self._warned = False  # about sets that do not decode
 
     @classmethod
     def for_stream(cls, stream: av.video.stream.VideoStream) -> ParamWatch | None:
@@ -118,12 +119,14 @@ class ParamWatch:
             return None
         extradata = annex_b(merged)
         size = probe_size(self.codec, extradata, keyframe)
-        if size is None:
-            log.warning(
+        if size is None:  # said once per connection: garbage would say it at every keyframe
+            log.log(
+                logging.DEBUG if self._warned else logging.WARNING,
                 "%s keyframe with new parameter sets does not decode; keeping %s",
                 self.codec,
                 self.current.describe(),
             )
+            self._warned = True
             return None
         width, height = size
         self._sets = merged

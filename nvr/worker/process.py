@@ -28,8 +28,6 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import av
-
 from nvr.config import CameraConfig
 from nvr.errors import StreamError
 from nvr.logs import setup_logging
@@ -46,6 +44,7 @@ from nvr.protocol.worker import (
     StreamUp,
     UpdateCamera,
 )
+from nvr.worker.decodable import DecodeCheck, decode
 from nvr.worker.frames import FrameSink
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
 from nvr.worker.source import Discontinuity, StreamSource, TimedPacket
@@ -55,6 +54,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # then the last value, until the stream comes back
 RECONNECT_STABLE_S = 30.0  # a connection that lasted this long resets the reconnect backoff
+DOUBT_EVERY_S = 30.0  # a broken main stream is re-judged (decoded) at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,8 @@ class StreamCounter:
         self.connected = False
         self.width = self.height = 0
         self.codec = ""
+        self.error: str | None = None  # the stream's video does not decode (``DecodeCheck``)
+        self.clock_rate: float | None = None  # the camera's clock rate, when found off
         self._window_start = time.monotonic()
 
     def set_params(self, codec: str, width: int, height: int) -> None:
@@ -115,6 +117,8 @@ class StreamCounter:
             width=self.width,
             height=self.height,
             codec=self.codec,
+            error=self.error,
+            clock_rate=self.clock_rate,
         )
         self.count = self.bytes = 0
         self._window_start = now
@@ -258,13 +262,16 @@ class CameraWorker:
             label=f"{self.cam.id}/sub",
         )
 
+        check = DecodeCheck(f"{self.cam.id}/sub")
+
         def consume() -> None:
             assert source.stream is not None
+            check.restart()
             for tp in source.packets(self.stop):
                 stats.add(tp.size)
                 if tp.params is not None:
                     stats.set_params(tp.params.codec, tp.params.width, tp.params.height)
-                self._decode(source, tp)
+                self._analyse(source, tp, check, stats)
 
         # Without its analysis stream a camera cannot see motion: end any open event.
         self._keep_connected(source, stats, consume, on_lost=lambda _err: self.sink.finish())
@@ -277,10 +284,13 @@ class CameraWorker:
             timeout_s=self.cam.timeout_s,
             label=f"{self.cam.id}/main",
         )
-        up: bool | None = None  # announced stream state; None until the first packet or failure
+        check = DecodeCheck(f"{self.cam.id}/main")
+        up: bool | None = None  # announced stream state; None until judged or failed
         last_wall_ns: int | None = None  # capture time of the last packet: where a gap starts
         # A break lasts until the next keyframe: no packet before it can start a segment.
         broken: Discontinuity | None = None
+        doubted = -DOUBT_EVERY_S  # when the video was last re-judged (monotonic)
+        failed_ns = 0  # capture time of the last packet that failed to decode
 
         def report_break(end_ns: int) -> None:
             nonlocal broken
@@ -292,28 +302,70 @@ class CameraWorker:
                 )
                 broken = None
 
+        def judge(tp: TimedPacket) -> bool | None:
+            """Whether the video decodes (decoding the packet if it must be judged); None
+            until judged, and until the keyframe the recording can start with."""
+            nonlocal up, doubted, failed_ns
+            now = time.monotonic()
+            was, failures = check.decodes, check.failures
+            doubt = tp.discontinuity is not None or tp.params is not None
+            if doubt and not check.judging and now - doubted >= DOUBT_EVERY_S:
+                check.restart()  # a broken stream may have turned to garbage: look again
+                doubted = now
+            if self.sub_stats is None:
+                decodes = self._analyse(source, tp, check, self.main_stats)
+            elif check.judging:
+                assert source.stream is not None
+                _, error = decode(source.stream.codec_context, tp.packet)
+                decodes = check.add(tp.keyframe, error, now)
+            else:
+                decodes = check.decodes
+            if check.failures > failures:
+                failed_ns = tp.wall_ns
+            if decodes is True and up is not True:  # also after a worker restart: ends the gap
+                # What is recorded starts with the first whole GOP after the last failure.
+                self.recorder.buffer.discard_through(failed_ns)
+                since_ns = self.recorder.buffer.start_ns
+                if since_ns is None and not tp.keyframe:
+                    return None
+                self.channel.send(StreamUp(self.cam.id, since_ns or tp.wall_ns))
+                up, self.state, self.error = True, "live", None
+            elif decodes is False and was is not False:
+                self.recorder.close("the video does not decode")
+                self.state, self.error = "error", check.reason()
+                log.error("%s", self.error)
+                if up is not False:
+                    self.channel.send(StreamDown(self.cam.id, tp.wall_ns, self.error))
+                    up = False
+            return decodes
+
         def consume() -> None:
-            nonlocal up, last_wall_ns, broken
+            nonlocal last_wall_ns, broken
             assert source.stream is not None
             self.recorder.set_input(source.stream)
-            self.state = "live"
+            self.main_stats.clock_rate = None  # measured afresh on each connection
+            check.restart()
+            self.state = "starting" if check.decodes is not False else self.state
             for tp in source.packets(self.stop):
                 self.loop_mono = time.monotonic()
                 self.main_stats.add(tp.size)
                 last_wall_ns = tp.wall_ns
-                if up is not True:  # also after a worker restart: closes the supervisor's gap
-                    self.channel.send(StreamUp(self.cam.id, tp.wall_ns))
-                    up = True
                 if tp.params is not None:
                     self.main_stats.set_params(tp.params.codec, tp.params.width, tp.params.height)
+                if tp.drift is not None:
+                    self._clock_drift(tp)
+                decodes = judge(tp)
+                if decodes is not True:  # nothing is recorded: no break to catalog either
+                    broken = None
+                    if decodes is None:  # buffered: the pre-roll once the video is judged
+                        self.recorder.on_packet(tp, [], False, self.motion_starts)
+                    continue
                 if tp.discontinuity is not None:  # a second one before a keyframe: one gap
                     broken = (
                         broken.followed_by(tp.discontinuity.cause) if broken else tp.discontinuity
                     )
                 if tp.keyframe:
                     report_break(tp.wall_ns)
-                if self.sub_stats is None:
-                    self._decode(source, tp)
                 self.recorder.on_packet(
                     tp, self.reasons(tp.wall_ns), self.sink.active, self.motion_starts
                 )
@@ -334,15 +386,33 @@ class CameraWorker:
         report_break(last_wall_ns or time.time_ns())
         self.recorder.close("worker stopping")
 
-    def _decode(self, source: StreamSource, tp: TimedPacket) -> None:
+    def _clock_drift(self, tp: TimedPacket) -> None:
+        """Catalog a camera clock found running fast or slow (a zero-length discontinuity)."""
+        assert tp.drift is not None
+        self.main_stats.clock_rate = tp.drift.rate
+        cause = tp.drift.describe()
+        self.channel.send(StreamDiscontinuity(self.cam.id, tp.wall_ns, tp.wall_ns, cause))
+
+    def _analyse(
+        self, source: StreamSource, tp: TimedPacket, check: DecodeCheck, stats: StreamCounter
+    ) -> bool | None:
+        """Decode an analysis packet into the ring (motion); whether the stream decodes."""
         assert source.stream is not None
-        try:
-            frames = source.stream.codec_context.decode(tp.packet)
-        except av.error.FFmpegError as err:
-            log.debug("%s: undecodable packet dropped: %s", source.label, err)
-            return
+        was = check.decodes
+        frames, error = decode(source.stream.codec_context, tp.packet)
+        decodes = check.add(tp.keyframe, error, time.monotonic())
+        if decodes is False:
+            if was is not False:
+                stats.error = check.reason()
+                log.error("%s; no motion detection", stats.error)
+                self.sink.finish()
+            return decodes  # garbage pictures are no motion
+        if was is False and decodes:
+            stats.error = None
+            log.info("%s: the video decodes again", check.label)
         for frame in frames:
             self.sink.on_frame(frame, tp.wall_ns)
+        return decodes
 
     def _keep_connected(
         self,

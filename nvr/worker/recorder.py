@@ -11,6 +11,16 @@ that starts (motion, manual, panic) begins with the seconds before its trigger.
 A discontinuity (broken timestamps, new codec parameters) ends the segment and empties that
 buffer: a segment never mixes two media clocks, and its init (``moov``) always describes its
 samples -- after a resolution switch the next segment is written with the new parameter sets.
+
+Each packet is muxed once the next one is known, with its duration set to the step to the next
+dts: sample durations always agree with the dts (a camera's own durations may not), so every
+fragment starts where the previous one ends and a segment ends where the next one starts.
+
+A segment's row is dated in wall time, its ``duration_90k`` in media time (what the file holds;
+they differ for a camera whose clock runs fast or slow). A rotated segment starts exactly where
+the previous one ended. Otherwise it starts its media duration before its end when the capture
+clock kept one era throughout (the best estimate: the start-up burst is settled by then), else
+at its first packet's capture time.
 """
 
 from __future__ import annotations
@@ -63,6 +73,16 @@ class GopBuffer:
             self._gops[-1].append(tp)
         # packets before the first keyframe cannot start a segment: dropped
 
+    @property
+    def start_ns(self) -> int | None:
+        """Capture time of the oldest buffered keyframe: where a recording would start."""
+        return self._gops[0][0].wall_ns if self._gops else None
+
+    def discard_through(self, wall_ns: int) -> None:
+        """Drop the GOPs that start at or before ``wall_ns`` (they hold a packet that failed)."""
+        while self._gops and self._gops[0][0].wall_ns <= wall_ns:
+            self._gops.popleft()
+
     def packets_after(self, dts: int | None) -> list[TimedPacket]:
         """Buffered packets from the first whole GOP that starts after ``dts`` (None: all)."""
         for i, gop in enumerate(self._gops):
@@ -81,13 +101,16 @@ class _OpenSegment:
     sync_fd: int | None  # our descriptor of the file (the muxer creates it at its first write)
     path: Path
     rel_path: str
-    start_ns: int
+    start_ns: int  # the first packet's capture time, or the end of the segment it continues
+    tiled: bool  # it continues the previous segment (a rotation): start_ns is exact
+    era: int  # the capture clock's era at the first packet (``CaptureClock``)
     time_base: Fraction  # of the input: every pts/dts here is in it
     first_dts: int
     last_dts: int
-    last_pts: int
     last_wall_ns: int
+    last_era: int
     frame_ticks: int
+    held: TimedPacket | None  # the newest packet: muxed once the next dts gives its duration
     recording_type: str
     motion_events_at_open: int
     motion_starts_at_open: int
@@ -116,6 +139,8 @@ class Recorder:
         self.params: StreamParams | None = None  # in-band parameters replacing the input's
         self._motion_starts = 0  # motion events started so far on this camera
         self._written_dts: int | None = None  # last dts muxed from this input: never re-written
+        # (dts, end): a segment that starts with this packet continues one that ended there
+        self._tile: tuple[int, int] | None = None
         self._retry_mono = 0.0  # no new segment before this (monotonic), after a write failure
         self.write_error: str | None = None  # since the last failed write, until one succeeds
 
@@ -142,6 +167,7 @@ class Recorder:
         self.params = None
         self.buffer.clear()
         self._written_dts = None
+        self._tile = None
 
     def on_packet(
         self, tp: TimedPacket, reasons: list[str], motion_active: bool, motion_starts: int
@@ -186,10 +212,9 @@ class Recorder:
         if broke is not None or tp.params is not None:
             # On the same clock the old segment ends where the next one starts: time is tiled.
             same_clock = broke is None or broke.same_clock
-            self.close(
-                broke.cause if broke else "stream parameters set",
-                end_pts=tp.pts if same_clock else None,
-            )
+            why = broke.cause if broke else "stream parameters set"
+            end_ns = self.close(why, tp if same_clock else None)
+            self._tile = (tp.dts, end_ns) if same_clock and end_ns is not None else None
             self.buffer.clear()
             self._written_dts = None
             self.params = tp.params or self.params
@@ -197,12 +222,12 @@ class Recorder:
         seg = self.segment
         if seg is not None:
             if not reasons:
-                self.close("recording reasons ended", end_pts=tp.pts)
+                self.close("recording reasons ended", tp)
                 return
             if tp.keyframe and tp.wall_ns - seg.start_ns >= self.segment_ns:
                 # Rotate: the next segment starts with this keyframe, so segments tile time.
-                self.close("segment length reached", end_pts=tp.pts)
-                seg = self._open(tp, reasons[0], motion_active, motion_starts)
+                end_ns = self.close("segment length reached", tp)
+                seg = self._open(tp, reasons[0], motion_active, motion_starts, end_ns)
             else:
                 seg.recording_type = _strongest(seg.recording_type, reasons[0])
             self._write(seg, tp)
@@ -212,17 +237,24 @@ class Recorder:
             pending = self.buffer.packets_after(self._written_dts)
             if not pending:
                 return  # wait for the next keyframe
-            seg = self._open(pending[0], reasons[0], motion_active, motion_starts)
+            tile, self._tile = self._tile, None
+            continues = tile[1] if tile is not None and tile[0] == pending[0].dts else None
+            seg = self._open(pending[0], reasons[0], motion_active, motion_starts, continues)
             for buffered in pending:
                 self._write(seg, buffered)
 
-    def close(self, why: str, end_pts: int | None = None) -> None:
-        """Finish the open segment: flush, fsync, report. ``end_pts`` is the next packet's pts."""
+    def close(self, why: str, end: TimedPacket | None = None) -> int | None:
+        """Finish the open segment: flush, fsync, report. ``end`` is the packet after it, if on
+        the same clock; returns the segment's end (wall time), None if there was none."""
         seg = self.segment
         if seg is None:
-            return
+            return None
         self.segment = None
+        tb = seg.time_base
+        end_dts = end.dts if end is not None and end.dts > seg.last_dts else None
+        end_dts = end_dts if end_dts is not None else seg.last_dts + seg.frame_ticks
         try:
+            self._mux_held(seg, end_dts)
             seg.container.close()
             with open(seg.path, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -232,19 +264,18 @@ class Recorder:
                 raise OSError(errno.EIO, f"{whole} of {seg.path.stat().st_size} bytes intact")
         except (av.error.FFmpegError, OSError) as err:
             self._abandon(seg, err)
-            return
+            return None
         if seg.sync_fd is not None:
             os.close(seg.sync_fd)
-        tb = seg.time_base
-        end = (
-            end_pts
-            if end_pts is not None and end_pts > seg.last_pts
-            else (seg.last_pts + seg.frame_ticks)
-        )
-        duration_90k = int((end - seg.first_dts) * tb * 90000)
-        # Dated by the latest (best) capture-time estimate: the end, then back by the duration.
-        end_ns = seg.last_wall_ns + int((end - seg.last_pts) * tb * 1_000_000_000)
-        start_ns = end_ns - duration_90k * 1_000_000_000 // 90000
+        duration_90k = int((end_dts - seg.first_dts) * tb * 90000)
+        if end is not None:
+            end_ns = end.wall_ns
+        else:
+            end_ns = seg.last_wall_ns + int((end_dts - seg.last_dts) * tb * 1_000_000_000)
+        start_ns = seg.start_ns
+        if not seg.tiled and seg.era == (end.era if end is not None else seg.last_era):
+            start_ns = min(start_ns, end_ns - duration_90k * 1_000_000_000 // 90000)
+        start_ns = min(start_ns, end_ns)
         size = seg.path.stat().st_size
         log.info(
             "%s: closed segment %s (%.1f s, %d bytes, %s): %s",
@@ -273,10 +304,17 @@ class Recorder:
                 height=ctx.height,
             )
         )
+        return end_ns
 
     def _open(
-        self, first: TimedPacket, reason: str, motion_active: bool, motion_starts: int
+        self,
+        first: TimedPacket,
+        reason: str,
+        motion_active: bool,
+        motion_starts: int,
+        continues_ns: int | None = None,
     ) -> _OpenSegment:
+        """A new segment from ``first``; ``continues_ns``: the end of the one it continues."""
         assert self.input_stream is not None
         stamp = time.gmtime(first.wall_ns // 1_000_000_000)
         ms = (first.wall_ns // 1_000_000) % 1000
@@ -310,13 +348,16 @@ class Recorder:
             sync_fd=None,
             path=path,
             rel_path=rel,
-            start_ns=first.wall_ns,
+            start_ns=first.wall_ns if continues_ns is None else continues_ns,
+            tiled=continues_ns is not None,
+            era=first.era,
+            time_base=tb,
             first_dts=first.dts,
             last_dts=first.dts,
-            last_pts=first.pts,
             last_wall_ns=first.wall_ns,
+            last_era=first.era,
             frame_ticks=frame_ticks,
-            time_base=tb,
+            held=None,
             recording_type=reason,
             motion_events_at_open=1 if motion_active else 0,
             motion_starts_at_open=motion_starts,
@@ -324,23 +365,31 @@ class Recorder:
         return self.segment
 
     def _write(self, seg: _OpenSegment, tp: TimedPacket) -> None:
-        packet = tp.packet
+        """Add ``tp`` to the segment: the packet before it is muxed now that its end is known."""
+        self._mux_held(seg, tp.dts)
+        seg.held = tp
+        self._written_dts = tp.dts
+        step = tp.dts - seg.last_dts
+        if 0 < step <= 4 * seg.frame_ticks:  # a plausible frame step, not a small time jump
+            seg.frame_ticks = step
+        seg.last_dts, seg.last_wall_ns, seg.last_era = tp.dts, tp.wall_ns, tp.era
+
+    def _mux_held(self, seg: _OpenSegment, next_dts: int) -> None:
+        """Mux the held packet, lasting until ``next_dts``."""
+        held, seg.held = seg.held, None
+        if held is None:
+            return
+        packet = held.packet
         packet.stream = seg.stream
         packet.time_base = seg.time_base  # mux rebased it in place if it was written before
-        packet.pts = tp.pts - seg.first_dts
-        packet.dts = tp.dts - seg.first_dts
+        packet.pts = held.pts - seg.first_dts
+        packet.dts = held.dts - seg.first_dts
+        packet.duration = next_dts - held.dts
         seg.container.mux(packet)
         if seg.sync_fd is None:
             seg.sync_fd = os.open(seg.path, os.O_RDONLY)
-        elif tp.keyframe:  # the previous fragment was just written: make it durable
+        elif held.keyframe:  # the previous fragment was just written: make it durable
             os.fsync(seg.sync_fd)  # against a power cut too, so at most one GOP is at risk
-        self._written_dts = tp.dts
-        step = tp.pts - seg.last_pts
-        if step > 0:
-            if step <= 4 * seg.frame_ticks:  # a plausible frame step, not a small time jump
-                seg.frame_ticks = step
-            seg.last_pts, seg.last_wall_ns = tp.pts, tp.wall_ns
-        seg.last_dts = tp.dts
 
 
 def _strongest(current: str, candidate: str) -> str:

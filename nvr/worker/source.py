@@ -8,11 +8,17 @@ New codec parameters in-band (a resolution switch, see ``params``) are a discont
 one that loses no time. A stream that ends -- PyAV ends a dropped RTSP connection silently --
 or times out raises ``StreamError``.
 
-Capture time: a packet cannot arrive before it was captured, so the wall time of the media
-clock's zero is the smallest ``arrival - media time`` seen so far. It settles once the burst of
-packets buffered while the stream was probed is consumed, and never dates a packet later than
-its arrival. Media time falling more than ``MAX_CLOCK_DRIFT_S`` behind the wall clock (a stream
-that stalled and resumed with continuous timestamps) is a discontinuity.
+Capture time (``CaptureClock``): a packet cannot arrive before it was captured, so the wall
+time of the media clock's zero is the smallest ``arrival - media time`` seen so far. It settles
+once the burst of packets buffered while the stream was probed is consumed, and never dates a
+packet later than its arrival. Cameras lie about their clock rate, so that anchor is kept within
+``DRIFT_BOUND_S`` of arrival: a clock running fast pulls it down as media time outruns the wall
+clock; one running slow falls behind until it is re-anchored at arrival (once the lag has held
+for ``DRIFT_HOLD_S``, so a network hiccup that catches up is not taken for drift). Each
+re-anchor starts a new ``era``; a rate off by more than ``RATE_TOLERANCE`` in two eras running is
+reported as ``ClockDrift``. Steady drift never breaks the stream. Wall time passing
+``MAX_STALL_S`` more than media time between two packets (a stream that stalled and resumed with
+continuous timestamps) is a discontinuity.
 
 A ``file:`` URL or plain path is played as a camera: looped forever, paced in real time, with
 timestamps continued across loops (the demo's synthetic cameras).
@@ -39,7 +45,11 @@ log = logging.getLogger(__name__)
 
 MAX_DTS_JUMP_S = 10.0  # a larger forward jump between packets is a discontinuity
 MAX_DTS_BACK_S = 1.0  # a larger step back is a discontinuity; a smaller one drops the packet
-MAX_CLOCK_DRIFT_S = 10.0  # media time this far behind the wall clock re-anchors the stream
+MAX_STALL_S = 10.0  # wall time passing this much more than media time between two packets
+DRIFT_BOUND_S = 1.0  # capture times are kept this close to arrival
+DRIFT_HOLD_S = 2.0  # ... once a lag beyond the bound has lasted this long
+SETTLE_S = 1.0  # the anchor's first refinements (the probe's burst, all at once): not drift
+RATE_TOLERANCE = 1 / 60  # a clock off by more than a second a minute is reported
 OPEN_TIMEOUT_S = 10.0
 
 
@@ -69,6 +79,8 @@ class TimedPacket:
     size: int
     discontinuity: Discontinuity | None = None  # the stream broke before it: new segment
     params: StreamParams | None = None  # codec parameters in force from this keyframe on
+    era: int = 0  # capture times within one era map linearly to media time (``CaptureClock``)
+    drift: ClockDrift | None = None  # the camera's clock rate was found off just now
 
 
 def is_file_source(url: str) -> bool:
@@ -191,9 +203,7 @@ def validate(
     """
     max_jump = int(MAX_DTS_JUMP_S / tb)
     max_back = int(MAX_DTS_BACK_S / tb)
-    max_drift_ns = int(MAX_CLOCK_DRIFT_S * 1e9)
-    origin: int | None = None  # pts at the media clock's zero
-    offset_ns = 0  # wall time of media zero: the smallest arrival - media time seen
+    clock = CaptureClock(tb)
     last_dts: int | None = None
     step_ns = 0  # the last regular dts step: how long the newest packet lasts
     latest_ns = 0  # the latest capture time so far
@@ -216,24 +226,125 @@ def validate(
                 step_ns = int((dts - last_dts) * tb * 1_000_000_000)
         pts = packet.pts if packet.pts is not None else dts
         now_ns = time.time_ns()
-        if origin is not None and cause is None:
-            behind_ns = now_ns - (int((pts - origin) * tb * 1_000_000_000) + offset_ns)
-            if behind_ns > max_drift_ns:
-                cause = f"media clock fell {behind_ns / 1e9:.1f} s behind the wall clock (stall)"
+        cause = cause or clock.stall(pts, now_ns)
         if cause is not None:
             log.warning("%s: %s; new segment", label, cause)
-            origin = None
-        if origin is None:
-            origin, offset_ns = pts, now_ns
-        media_ns = int((pts - origin) * tb * 1_000_000_000)
-        offset_ns = min(offset_ns, now_ns - media_ns)
-        wall_ns = media_ns + offset_ns
+            clock.restart()
+        wall_ns, drift = clock.stamp(pts, now_ns)
+        if drift is not None:
+            log.warning("%s: %s", label, drift.describe())
         broke = None
         if cause is not None:
             broke = Discontinuity(cause, min(latest_ns + step_ns, wall_ns))
             latest_ns, cause = wall_ns, None
         last_dts, latest_ns = dts, max(latest_ns, wall_ns)
-        yield TimedPacket(packet, pts, dts, wall_ns, bool(packet.is_keyframe), packet.size, broke)
+        yield TimedPacket(
+            packet,
+            pts,
+            dts,
+            wall_ns,
+            bool(packet.is_keyframe),
+            packet.size,
+            broke,
+            era=clock.era,
+            drift=drift,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClockDrift:
+    """The camera's clock runs at ``rate`` media seconds per wall second."""
+
+    rate: float
+
+    def describe(self) -> str:
+        pace = "fast" if self.rate > 1 else "slow"
+        return (
+            f"camera clock runs {pace}: {self.rate:.2f}x real time; capture times follow "
+            "arrival (set the camera's clock, or its NTP server)"
+        )
+
+
+class CaptureClock:
+    """Wall-clock capture times for one stream's media times (rules in the module docstring)."""
+
+    def __init__(self, tb: Fraction) -> None:
+        self._ns_per_tick = (tb.numerator * 1_000_000_000, tb.denominator)
+        self.era = 0  # a new era at every re-anchor: within one, media maps to wall time as is
+        self._origin: int | None = None  # pts at the media clock's zero
+        self._offset_ns = 0  # wall time of media zero
+        self._last = (0, 0)  # (arrival, media time) of the last packet
+        self._era_start = (0, 0, 0)  # (arrival, media time, offset) where the era began
+        self._settled = False  # past SETTLE_S into the era: refinements are drift from now on
+        self._lag_since: int | None = None  # arrival since which capture trails beyond the bound
+        self._rate: float | None = None  # media/wall rate of the last era that ended
+        self._reported: float | None = None  # the rate last reported as drift
+
+    def restart(self) -> None:
+        """A discontinuity: the next packet anchors a new media clock."""
+        self._origin = None
+
+    def stall(self, pts: int, now_ns: int) -> str | None:
+        """Why the stream stalled before this packet (wall time ran on, media time did not)."""
+        if self._origin is None:
+            return None
+        arrival, media = self._last
+        excess_ns = (now_ns - arrival) - (self._media_ns(pts) - media)
+        if excess_ns <= MAX_STALL_S * 1e9:
+            return None
+        return f"media clock fell {excess_ns / 1e9:.1f} s behind the wall clock (stall)"
+
+    def stamp(self, pts: int, now_ns: int) -> tuple[int, ClockDrift | None]:
+        """The packet's capture time, and a clock drift newly found (reported once per rate)."""
+        if self._origin is None:
+            self._origin, self._offset_ns, self._settled = pts, now_ns, False
+            self._new_era(now_ns, 0)
+        media_ns = self._media_ns(pts)
+        self._last = (now_ns, media_ns)
+        arrival_offset = now_ns - media_ns
+        self._offset_ns = min(self._offset_ns, arrival_offset)
+        if not self._settled and now_ns - self._era_start[0] >= SETTLE_S * 1e9:
+            self._settled = True
+            self._era_start = (now_ns, media_ns, self._offset_ns)
+        drift = None
+        if self._settled and self._era_start[2] - self._offset_ns > DRIFT_BOUND_S * 1e9:
+            drift = self._reanchor(now_ns, media_ns)  # media time ran ahead of the wall clock
+        elif arrival_offset - self._offset_ns > DRIFT_BOUND_S * 1e9:
+            if self._lag_since is None:
+                self._lag_since = now_ns
+            elif now_ns - self._lag_since >= DRIFT_HOLD_S * 1e9:
+                self._offset_ns = arrival_offset  # media time fell behind: capture at arrival
+                drift = self._reanchor(now_ns, media_ns)
+        else:
+            self._lag_since = None
+        return media_ns + self._offset_ns, drift
+
+    def _media_ns(self, pts: int) -> int:
+        assert self._origin is not None
+        return (pts - self._origin) * self._ns_per_tick[0] // self._ns_per_tick[1]
+
+    def _new_era(self, now_ns: int, media_ns: int) -> None:
+        self.era += 1
+        self._era_start = (now_ns, media_ns, self._offset_ns)
+        self._lag_since = None
+
+    def _reanchor(self, now_ns: int, media_ns: int) -> ClockDrift | None:
+        """Start a new era; the drift if the last two eras agree the rate is off."""
+        arrival, media, _ = self._era_start
+        rate = (media_ns - media) / max(1, now_ns - arrival)
+        self._new_era(now_ns, media_ns)
+        previous, self._rate = self._rate, rate
+        if abs(rate - 1) <= RATE_TOLERANCE or not _close(rate, previous):
+            return None  # in tolerance, or one era alone (a hiccup): not a clock's rate
+        if _close(rate, self._reported):
+            return None  # already reported
+        self._reported = rate
+        return ClockDrift(round(rate, 2))
+
+
+def _close(rate: float, other: float | None) -> bool:
+    """Within 10 % of ``other``."""
+    return other is not None and abs(rate - other) <= 0.1 * other
 
 
 def track_params(

@@ -68,7 +68,8 @@ def free_port() -> int:
 class RtspCamera:
     """Runs tests/support/rtsp_camera.py under /usr/bin/python3 as a subprocess.
 
-    Mounts: ``moving/main``, ``moving/sub``, ``still/main``, ``still/sub``.
+    Mounts: ``moving/main``, ``moving/sub``, ``still/main``, ``still/sub``, ``noise/main`` and
+    ``noise/sub`` (random RTP payload behind a valid SDP).
     """
 
     def __init__(
@@ -132,6 +133,14 @@ class RtspCamera:
     def shift_timestamps(self, mount: str, seconds: float, timeout_s: float = 10.0) -> None:
         """Make a playing mount's RTP timestamps jump by ``seconds`` (negative: a clock reset)."""
         self._command(f"shift {mount} {seconds}", timeout_s)
+
+    def set_clock_rate(self, mount: str, rate: float, timeout_s: float = 10.0) -> None:
+        """Make a playing mount's clock run ``rate`` times as fast as real time from now on."""
+        self._command(f"rate {mount} {rate}", timeout_s)
+
+    def set_noise(self, mount: str, on: bool, timeout_s: float = 10.0) -> None:
+        """Replace (or stop replacing) a playing mount's RTP payload with random bytes."""
+        self._command(f"noise {mount} {'on' if on else 'off'}", timeout_s)
 
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections stay open but no data flows."""

@@ -4,17 +4,23 @@ Run with the system interpreter (it needs python3-gi and GstRtspServer)::
 
     /usr/bin/python3 tests/support/rtsp_camera.py --port 8554
 
-Mounts: ``/moving/main`` and ``/moving/sub`` (a textured box gliding over colour bars) and
-``/still/main`` and ``/still/sub`` (colour bars, nothing moves). Prints ``READY rtsp://...`` once
-listening, exits on SIGTERM/SIGINT, when its parent goes away, or after ``--max-seconds``.
+Mounts: ``/moving/main`` and ``/moving/sub`` (a textured box gliding over colour bars),
+``/still/main`` and ``/still/sub`` (colour bars, nothing moves), and ``/noise/main`` and
+``/noise/sub`` (a fake camera: a valid SDP, then random RTP payload). Prints
+``READY rtsp://...`` once listening, exits on SIGTERM/SIGINT, when its parent goes away, or
+after ``--max-seconds``.
 
-Camera faults on a playing mount, one command per stdin line, each answered on stdout with
-``OK <command>`` or ``ERR <why>``; the RTSP session stays up:
+Camera faults, one command per stdin line, each answered on stdout with ``OK <command>`` or
+``ERR <why>``; the RTSP session stays up (all but ``size`` may be set before a client plays the
+mount):
 
 - ``size <mount> <W>x<H>``: switch the resolution; the encoder restarts with an IDR frame that
   carries the new SPS/PPS in-band, as a camera does when its settings change;
 - ``shift <mount> <seconds>``: add seconds (negative: go back) to every RTP timestamp from now
-  on, as a camera whose clock jumps or resets does.
+  on, as a camera whose clock jumps or resets does;
+- ``rate <mount> <factor>``: from now on, RTP timestamps advance ``factor`` times as fast as
+  real time, as a camera whose clock runs fast (2) or slow (0.5) does;
+- ``noise <mount> on|off``: replace every RTP payload with random bytes (headers kept).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import struct
 import sys
+from dataclasses import dataclass
 
 import gi
 
@@ -104,19 +112,47 @@ def _animate_box(media: GstRtspServer.RTSPMedia, size: tuple[int, int], horizon_
         pad.add_control_binding(GstController.DirectControlBinding.new_absolute(pad, prop, path))
 
 
+@dataclass
+class _Rewrite:
+    """How one mount's RTP packets are rewritten (RTP timestamps are 32-bit, 90 kHz)."""
+
+    shift: int = 0  # ticks added
+    rate: float = 1.0  # timestamps advance this many times as fast as real time...
+    rate_from: tuple[int, int] | None = None  # ...from (input, output) timestamp on
+    rate_pending: bool = False  # set the rate's starting point at the next packet
+    noise: bool = False  # random payload
+    pushing: bool = False  # re-entry guard: our own rewritten packets pass the probe as is
+
+    def active(self) -> bool:
+        return bool(self.shift or self.rate != 1.0 or self.noise)
+
+    def timestamp(self, ts: int) -> int:
+        if self.rate_pending:
+            self.rate_from, self.rate_pending = (ts, self._scaled(ts)), False
+        return (self._scaled(ts) + self.shift) % 2**32
+
+    def _scaled(self, ts: int) -> int:
+        if self.rate_from is None:
+            return ts
+        base_in, base_out = self.rate_from
+        return base_out + round(((ts - base_in) % 2**32) * self.rate)
+
+
 class Faults:
     """The playing media of each mount, and the camera faults the control commands inflict."""
 
     def __init__(self) -> None:
         self.media: dict[str, GstRtspServer.RTSPMedia] = {}
-        self.shift_90k: dict[str, int] = {}
-        self._pushing = False  # re-entry guard: our own rewritten packets pass the probe as is
+        self.rewrite: dict[str, _Rewrite] = {}  # per mount: each streams on its own thread
 
     def watch(self, factory: GstRtspServer.RTSPMediaFactory, mount: str) -> None:
+        rewrite = self.rewrite.setdefault(mount, _Rewrite(noise=mount.startswith("noise/")))
+
         def configure(_factory: object, media: GstRtspServer.RTSPMedia) -> None:
             self.media[mount] = media
+            rewrite.rate_pending = rewrite.rate != 1.0  # new media, new timestamp base
             pay = media.get_element().get_by_name("pay0").get_static_pad("src")
-            pay.add_probe(Gst.PadProbeType.BUFFER, self._shift, mount)
+            pay.add_probe(Gst.PadProbeType.BUFFER, self._rewrite, rewrite)
 
         factory.connect("media-configure", configure)
 
@@ -125,39 +161,53 @@ class Faults:
         try:
             verb, mount, value = line.split()
         except ValueError:
-            return f"ERR expected '<size|shift> <mount> <value>', got {line!r}"
-        if mount not in self.media:
+            return f"ERR expected '<size|shift|rate|noise> <mount> <value>', got {line!r}"
+        if mount not in self.rewrite:
+            return f"ERR no mount {mount!r}"
+        if verb == "size" and mount not in self.media:
             return f"ERR no client has played {mount} yet"
-        if verb == "size":
-            try:
+        rewrite = self.rewrite[mount]
+        try:
+            if verb == "size":
                 w, h = _size(value)
-            except argparse.ArgumentTypeError as err:
-                return f"ERR {err}"
-            caps = Gst.Caps.from_string(f"video/x-raw,width={w},height={h}")
-            self.media[mount].get_element().get_by_name("size").set_property("caps", caps)
-        elif verb == "shift":
-            self.shift_90k[mount] = self.shift_90k.get(mount, 0) + round(float(value) * 90000)
-        else:
-            return f"ERR unknown command {verb!r}"
+                caps = Gst.Caps.from_string(f"video/x-raw,width={w},height={h}")
+                self.media[mount].get_element().get_by_name("size").set_property("caps", caps)
+            elif verb == "shift":
+                rewrite.shift += round(float(value) * 90000)
+            elif verb == "rate":
+                rewrite.rate, rewrite.rate_pending = float(value), True
+            elif verb == "noise" and value in ("on", "off"):
+                rewrite.noise = value == "on"
+            else:
+                return f"ERR unknown command {verb!r} or value {value!r}"
+        except (ValueError, argparse.ArgumentTypeError) as err:
+            return f"ERR {err}"
         return f"OK {line}"
 
-    def _shift(self, pad: Gst.Pad, info: Gst.PadProbeInfo, mount: str) -> Gst.PadProbeReturn:
-        """Rewrite the RTP timestamp of a packet leaving the payloader (a copy: Python's
-        reference makes the original read-only)."""
-        shift = self.shift_90k.get(mount, 0)
-        if not shift or self._pushing:
+    def _rewrite(
+        self, pad: Gst.Pad, info: Gst.PadProbeInfo, rewrite: _Rewrite
+    ) -> Gst.PadProbeReturn:
+        """Rewrite a packet leaving the payloader: a new buffer (Python's reference makes the
+        original read-only), pushed in its place."""
+        if rewrite.pushing or not rewrite.active():
             return Gst.PadProbeReturn.OK
-        packet = info.get_buffer().copy_deep()
-        ok, rtp = GstRtp.RTPBuffer.map(packet, Gst.MapFlags.WRITE)
+        original = info.get_buffer()
+        ok, rtp = GstRtp.RTPBuffer.map(original, Gst.MapFlags.READ)
         if not ok:
             return Gst.PadProbeReturn.OK
-        rtp.set_timestamp((rtp.get_timestamp() + shift) % 2**32)
+        header_len, timestamp = rtp.get_header_len(), rtp.get_timestamp()
         rtp.unmap()
-        self._pushing = True
+        data = bytearray(original.extract_dup(0, original.get_size()))
+        struct.pack_into(">I", data, 4, rewrite.timestamp(timestamp))
+        if rewrite.noise:
+            data[header_len:] = os.urandom(len(data) - header_len)
+        packet = Gst.Buffer.new_wrapped(bytes(data))
+        packet.pts, packet.dts, packet.duration = original.pts, original.dts, original.duration
+        rewrite.pushing = True
         try:
             pad.push(packet)
         finally:
-            self._pushing = False
+            rewrite.pushing = False
         return Gst.PadProbeReturn.DROP
 
 
@@ -200,9 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         faults.watch(moving, f"moving/{stream}")
         mounts.add_factory(f"/moving/{stream}", moving)
-        still = _factory(still_launch(size, args.fps, args.gop, kbps))
-        faults.watch(still, f"still/{stream}")
-        mounts.add_factory(f"/still/{stream}", still)
+        for scene in ("still", "noise"):  # noise: the still scene's packets, payload random
+            still = _factory(still_launch(size, args.fps, args.gop, kbps))
+            faults.watch(still, f"{scene}/{stream}")
+            mounts.add_factory(f"/{scene}/{stream}", still)
 
     if server.attach(None) == 0:
         print(f"rtsp_camera: cannot listen on 127.0.0.1:{args.port}", file=sys.stderr)

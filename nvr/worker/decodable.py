@@ -1,0 +1,108 @@
+"""Whether a stream's video really decodes.
+
+Something posing as a camera (or a broken one) can send packets that never become pictures:
+random payload behind a valid SDP, parameter sets that do not parse. FFmpeg's decoder conceals
+errors, so a lone "keyframe" of garbage may even decode; what gives garbage away is the share of
+packets that fail: they raise, come out as corrupt frames, or hold NAL units whose forbidden
+bit is set (half of random ones; never a real encoder's, even over a lossy link, which loses
+whole units). Judged over ``WINDOW_S`` from a keyframe on, a stream whose packets fail more than
+``MAX_FAILING`` of the time does not decode (measured on random payload: 90-100 % fail in every
+window; a real camera's: none).
+
+The analysis stream is decoded anyway and judged all the time. The recorded main stream is
+stream-copied, so it is decoded only to be judged: after each connect until a window has
+passed, while it is judged undecodable, and again when something looks wrong (see
+``nvr.worker.process``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import av
+
+from nvr.redact import redact_url
+
+WINDOW_S = 3.0  # packets judged together, from the first keyframe on
+MIN_PACKETS = 10  # ... and at least this many
+MAX_FAILING = 0.5  # a larger share of failing packets: the stream does not decode
+
+
+def decode(
+    ctx: av.video.codeccontext.VideoCodecContext, packet: av.Packet
+) -> tuple[list[av.VideoFrame], str | None]:
+    """Decode one packet: its frames, and why it failed (None: it did not)."""
+    if ctx.name in ("h264", "hevc") and forbidden_bit_set(bytes(packet)):
+        return [], f"malformed {ctx.name} data (a NAL unit with its forbidden bit set)"
+    try:
+        frames = ctx.decode(packet)
+    except av.error.FFmpegError as err:
+        return [], redact_url(getattr(err, "strerror", None) or str(err))
+    if any(frame.is_corrupt for frame in frames):
+        return frames, "corrupt picture"
+    return frames, None
+
+
+def forbidden_bit_set(data: bytes) -> bool:
+    """Whether an Annex B H.264/H.265 access unit holds a NAL unit whose header's first
+    (forbidden, always zero) bit is set. Length-prefixed data (MP4) has no start codes: False."""
+    at = data.find(b"\x00\x00\x01")
+    while 0 <= at < len(data) - 3:
+        if data[at + 3] & 0x80:
+            return True
+        at = data.find(b"\x00\x00\x01", at + 3)
+    return False
+
+
+class DecodeCheck:
+    """Judges one stream from the outcome of decoding its packets."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.decodes: bool | None = None  # the last judgement; None before the first
+        self.failures = 0  # packets that failed, in all
+        self._results: deque[tuple[float, bool]] = deque()  # (monotonic, failed)
+        self._since: float | None = None  # the first keyframe of this judgement
+        self._judged = False  # since the last restart
+        self._last_error = ""
+
+    @property
+    def judging(self) -> bool:
+        """Packets must be decoded to be judged: no judgement since the last restart, or the
+        stream does not decode (until it does again)."""
+        return not self._judged or self.decodes is False
+
+    def restart(self) -> None:
+        """Judge afresh from the next keyframe on (a new connection, or a doubt); the last
+        judgement stands until then."""
+        self._results.clear()
+        self._since = None
+        self._judged = False
+
+    def add(self, keyframe: bool, error: str | None, now: float) -> bool | None:
+        """The outcome of one packet; the judgement (None: not yet). Packets before the first
+        keyframe cannot decode and are not counted."""
+        if self._since is None:
+            if not keyframe:
+                return self.decodes
+            self._since = now
+        self._results.append((now, error is not None))
+        if error is not None:
+            self._last_error = error
+            self.failures += 1
+        while self._results[0][0] < now - WINDOW_S:
+            self._results.popleft()
+        if now - self._since >= WINDOW_S and len(self._results) >= MIN_PACKETS:
+            self.decodes, self._judged = self.failing() <= MAX_FAILING, True
+        return self.decodes
+
+    def failing(self) -> float:
+        """The share of failing packets in the window."""
+        return sum(failed for _, failed in self._results) / max(1, len(self._results))
+
+    def reason(self) -> str:
+        return (
+            f"{self.label}: the video does not decode ({self.failing():.0%} of the packets in "
+            f"{WINDOW_S:g} s failed: {self._last_error}); check the camera's video codec "
+            "settings, and that this address is really a camera"
+        )
