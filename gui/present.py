@@ -111,6 +111,9 @@ def tile_info(
         state, label, reason = OFFLINE, "REMOVED", "no longer in the engine's configuration"
     elif not cam.enabled or cam.state == "disabled":
         state, label, reason = DISABLED, "DISABLED", "disabled in the configuration"
+    elif cam.state == "live" and cam.sub is not None and cam.sub.error:
+        state, label = ERROR, "ERROR"
+        reason = f"no live view or motion detection, recording goes on: {cam.sub.error}"
     elif cam.state == "live":
         if frame_age_s is None:
             state, label, reason = WAITING, "LIVE", "waiting for the first picture…"

@@ -23,7 +23,7 @@ from gui.present import (
 from gui.view import LAYOUTS, Rect, ViewState, grid_rects
 from nvr.protocol.client import EngineAddress
 from nvr.protocol.codec import to_json
-from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus
+from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus, StreamStatus
 from tests.support.cameras import free_port
 
 CAMS = [f"cam{i}" for i in range(10)]
@@ -145,6 +145,13 @@ def test_tile_states_and_reasons():
     gone = info(_camera(), engine_error="engine not reachable")
     assert gone.state == NO_ENGINE and gone.title == "Lobby" and not gone.motion
     assert info(None).state_label == "REMOVED"
+    garbage = StreamStatus(connected=True, error="cam/sub: the video does not decode (…)")
+    blind = info(_camera(sub=garbage), frame_age_s=None)
+    assert (blind.state, blind.state_label, blind.shows_video) == ("error", "ERROR", False)
+    assert blind.reason == (
+        "no live view or motion detection, recording goes on: "
+        "cam/sub: the video does not decode (…)"
+    )
 
 
 def test_recording_indicator_pending_then_confirmed():

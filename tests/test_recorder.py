@@ -94,6 +94,7 @@ def test_continuous_rotates_at_keyframes_and_tiles_time(tmp_path, clip):
         assert abs(a.end_ns - b.start_ns) < 1_000_000
     assert sum(frames_in(tmp_path / s.file_path) for s in closed) == len(packets)
     assert all(s.recording_type == "continuous" and s.width == 320 for s in closed)
+    assert {s.video_codec for s in closed} == {"h264"}  # the format, never the encoder's name
     assert all((tmp_path / s.file_path).stat().st_size == s.size_bytes for s in closed)
 
 

@@ -137,6 +137,17 @@ class StreamUp:
 
 
 @dataclass(frozen=True, slots=True)
+class ClockDrifting:
+    """The camera's clock runs fast or slow (``rate`` x real time); capture times follow arrival
+    and recording goes on. The supervisor catalogs a zero-length discontinuity with ``cause``."""
+
+    camera_id: str
+    at_ns: int
+    rate: float
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
 class StreamDiscontinuity:
     """The main stream broke without disconnecting (timestamps jumped or were reset, codec
     parameters changed); the supervisor catalogs a closed gap, zero-length if no time was lost."""

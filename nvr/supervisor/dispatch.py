@@ -17,6 +17,7 @@ from nvr.config import Config
 from nvr.errors import CatalogFullError
 from nvr.protocol.worker import (
     Ack,
+    ClockDrifting,
     Heartbeat,
     MotionEnded,
     MotionStarted,
@@ -63,6 +64,7 @@ class Dispatcher:
             StreamDown: lambda _h, m: ledger.open_gap(m.camera_id, m.at_ns, m.cause),
             StreamUp: self._stream_up,
             StreamDiscontinuity: lambda _h, m: ledger.discontinuity(m),
+            ClockDrifting: lambda _h, m: ledger.clock_drifting(m),
             Ack: lambda _h, m: desk.on_ack(m),
             WriteFailed: self._write_failed,
             WorkerFailed: lambda h, m: log.error("%s: %s", h.camera_id, m.message),

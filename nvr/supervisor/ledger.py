@@ -13,7 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from nvr.errors import CatalogFullError
-from nvr.protocol.worker import MotionEnded, SegmentClosed, SegmentOpened, StreamDiscontinuity
+from nvr.protocol.worker import (
+    ClockDrifting,
+    MotionEnded,
+    SegmentClosed,
+    SegmentOpened,
+    StreamDiscontinuity,
+)
 from nvr.storage.catalog import Catalog, NewMotionEvent, NewRecording
 from nvr.storage.recovery import recover_segment
 
@@ -161,6 +167,11 @@ class Ledger:
         end_ns = max(msg.start_ns, msg.end_ns)
         self.catalog.add_gap(msg.camera_id, msg.start_ns, msg.cause, end_ns, "discontinuity")
         log.warning("%s: %s; recording continues in a new segment", msg.camera_id, msg.cause)
+
+    def clock_drifting(self, msg: ClockDrifting) -> None:
+        """A zero-length discontinuity: nothing was lost, the dating changed."""
+        self.catalog.add_gap(msg.camera_id, msg.at_ns, msg.cause, msg.at_ns, "discontinuity")
+        log.warning("%s: %s", msg.camera_id, msg.cause)
 
     # -- the engine's own runs ---------------------------------------------------------------
 

@@ -32,7 +32,8 @@ def decode(
     ctx: av.video.codeccontext.VideoCodecContext, packet: av.Packet
 ) -> tuple[list[av.VideoFrame], str | None]:
     """Decode one packet: its frames, and why it failed (None: it did not)."""
-    if ctx.name in ("h264", "hevc") and forbidden_bit_set(bytes(packet)):
+    annex_b = ctx.name in ("h264", "hevc") and (ctx.extradata or b"")[:1] != b"\x01"
+    if annex_b and forbidden_bit_set(bytes(packet)):
         return [], f"malformed {ctx.name} data (a NAL unit with its forbidden bit set)"
     try:
         frames = ctx.decode(packet)
@@ -44,8 +45,9 @@ def decode(
 
 
 def forbidden_bit_set(data: bytes) -> bool:
-    """Whether an Annex B H.264/H.265 access unit holds a NAL unit whose header's first
-    (forbidden, always zero) bit is set. Length-prefixed data (MP4) has no start codes: False."""
+    """Whether an Annex B H.264/H.265 access unit (as RTSP delivers them; not the
+    length-prefixed form of MP4, whose lengths can look like start codes) holds a NAL unit whose
+    header's first (forbidden, always zero) bit is set."""
     at = data.find(b"\x00\x00\x01")
     while 0 <= at < len(data) - 3:
         if data[at + 3] & 0x80:

@@ -34,6 +34,7 @@ from nvr.logs import setup_logging
 from nvr.protocol.health import StreamStatus
 from nvr.protocol.worker import (
     Ack,
+    ClockDrifting,
     Heartbeat,
     MotionEnded,
     MotionStarted,
@@ -55,6 +56,7 @@ HEARTBEAT_S = 1.0
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # then the last value, until the stream comes back
 RECONNECT_STABLE_S = 30.0  # a connection that lasted this long resets the reconnect backoff
 DOUBT_EVERY_S = 30.0  # a broken main stream is re-judged (decoded) at most this often
+JUDGE_HOLD_S = 10.0  # the most video kept while a new connection's video is judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,9 +332,11 @@ class CameraWorker:
                     return None
                 self.channel.send(StreamUp(self.cam.id, since_ns or tp.wall_ns))
                 up, self.state, self.error = True, "live", None
+                self.main_stats.error = None
             elif decodes is False and was is not False:
                 self.recorder.close("the video does not decode")
                 self.state, self.error = "error", check.reason()
+                self.main_stats.error = self.error
                 log.error("%s", self.error)
                 if up is not False:
                     self.channel.send(StreamDown(self.cam.id, tp.wall_ns, self.error))
@@ -345,6 +349,8 @@ class CameraWorker:
             self.recorder.set_input(source.stream)
             self.main_stats.clock_rate = None  # measured afresh on each connection
             check.restart()
+            # While the video is judged, keep all of it: recording starts with the connection.
+            self.recorder.buffer.hold_ns = int(JUDGE_HOLD_S * 1e9)
             self.state = "starting" if check.decodes is not False else self.state
             for tp in source.packets(self.stop):
                 self.loop_mono = time.monotonic()
@@ -369,6 +375,7 @@ class CameraWorker:
                 self.recorder.on_packet(
                     tp, self.reasons(tp.wall_ns), self.sink.active, self.motion_starts
                 )
+                self.recorder.buffer.hold_ns = 0
 
         def on_lost(err: StreamError) -> None:
             nonlocal up
@@ -387,11 +394,11 @@ class CameraWorker:
         self.recorder.close("worker stopping")
 
     def _clock_drift(self, tp: TimedPacket) -> None:
-        """Catalog a camera clock found running fast or slow (a zero-length discontinuity)."""
+        """Report a camera clock found running fast or slow."""
         assert tp.drift is not None
         self.main_stats.clock_rate = tp.drift.rate
-        cause = tp.drift.describe()
-        self.channel.send(StreamDiscontinuity(self.cam.id, tp.wall_ns, tp.wall_ns, cause))
+        cause = f"{self.cam.id}/main: {tp.drift.describe()}"
+        self.channel.send(ClockDrifting(self.cam.id, tp.wall_ns, tp.drift.rate, cause))
 
     def _analyse(
         self, source: StreamSource, tp: TimedPacket, check: DecodeCheck, stats: StreamCounter

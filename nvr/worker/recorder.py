@@ -61,13 +61,15 @@ class GopBuffer:
 
     def __init__(self, pre_roll_s: float) -> None:
         self.pre_roll_ns = int(pre_roll_s * 1e9)
+        self.hold_ns = 0  # keep at least this much meanwhile (a stream still being judged)
         self._gops: deque[list[TimedPacket]] = deque()
 
     def add(self, tp: TimedPacket) -> None:
         if tp.keyframe:
             self._gops.append([tp])
             # Drop the oldest GOP while the next one still starts early enough for the pre-roll.
-            while len(self._gops) > 1 and self._gops[1][0].wall_ns <= tp.wall_ns - self.pre_roll_ns:
+            keep_ns = max(self.pre_roll_ns, self.hold_ns)
+            while len(self._gops) > 1 and self._gops[1][0].wall_ns <= tp.wall_ns - keep_ns:
                 self._gops.popleft()
         elif self._gops:
             self._gops[-1].append(tp)
@@ -299,7 +301,7 @@ class Recorder:
                 motion_events=seg.motion_events_at_open
                 + self._motion_starts
                 - seg.motion_starts_at_open,
-                video_codec=ctx.name,
+                video_codec=ctx.codec.canonical_name,  # the format, not the encoder (libx264)
                 width=ctx.width,
                 height=ctx.height,
             )
