@@ -4,6 +4,7 @@ is video to record, and each break is a gap row with its cause."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.test_engine import (
     live,
     recordings,
 )
+from tests.test_faults import uncovered_s
 
 pytestmark = [requires_rtsp, pytest.mark.slow]
 
@@ -220,3 +222,48 @@ def test_a_fake_camera_sending_random_payload_is_an_error_and_records_nothing(
     assert [g.kind for g in gaps] == ["stream_lost"], gaps
     assert "does not decode" in gaps[0].cause
     assert gaps[0].end_ns is not None and abs(gaps[0].end_ns - rows[0].start_ns) < 0.5e9
+
+
+def ffmpeg_errors(path: Path) -> str:
+    """What ``ffmpeg -v error`` says decoding a file (empty: it decodes cleanly)."""
+    run = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return run.stderr.strip()
+
+
+def test_a_main_stream_that_turns_to_garbage_mid_session_is_not_recorded(
+    camera, engine_factory, tmp_path
+):
+    """Random payload on the main stream mid-session, its timestamps intact: recording stops at
+    the first malformed packet, the camera is in error with the reason, every cataloged segment
+    decodes cleanly, and the time is a gap; once the video is back, so is the recording."""
+    storage = tmp_path / "storage"
+    engine = live_engine(engine_factory, camera, storage, segment_s=5)
+    time.sleep(4)
+    camera.set_noise("still/main", True)
+    cam = wait_for(
+        lambda: (c := engine.health()["cameras"]["cam"])["state"] == "error" and c,
+        20,
+        what="the camera in error",
+    )
+    assert "the video does not decode" in cam["error"] and not cam["recording"]["active"]
+    time.sleep(3)
+    camera.set_noise("still/main", False)
+    wait_for(live(engine, "cam"), 30, what="the camera live again")
+    time.sleep(6)
+    assert engine.stop() == 0
+
+    rows, gaps = catalog_rows(storage)
+    assert len(rows) >= 2, rows
+    for row in rows:
+        assert ffmpeg_errors(storage / "recordings" / row.file_path) == "", row.file_path
+    check_playable(storage, rows)
+    assert [g.kind for g in gaps] == ["stream_lost"], gaps
+    assert "does not decode" in gaps[0].cause
+    spans = [(r.start_ns, r.end_ns) for r in rows] + [(g.start_ns, g.end_ns) for g in gaps]
+    assert uncovered_s(spans, rows[0].start_ns, rows[-1].end_ns) < 1.5

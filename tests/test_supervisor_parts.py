@@ -359,6 +359,28 @@ def test_one_cameras_rows_never_overlap(tmp_path):
     assert starts == {"a/1.mp4": 100, "a/2.mp4": 160, "b/1.mp4": 150, "a/3.mp4": 230}
 
 
+def test_a_gap_that_runs_into_the_next_segment_ends_where_it_starts(tmp_path):
+    """A stream back: its gap ended at the first keyframe's capture time as first estimated,
+    the segment starting there is dated 0.8 s earlier once settled. Nothing is covered twice."""
+    s = 10**9
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        ledger = Ledger(catalog, tmp_path)
+        ledger.open_gap("a", 100 * s, "stream lost: camera silent")
+        ledger.end_gap("a", 110 * s)
+        ledger.segment_closed(
+            messages.SegmentClosed(
+                "a", "a/1.mp4", int(109.2 * s), 170 * s, 90000, 1, "continuous", 0, "h264", 64, 64
+            )
+        )
+        ledger.segment_closed(  # later segments leave the gap alone
+            messages.SegmentClosed(
+                "a", "a/2.mp4", 170 * s, 230 * s, 90000, 1, "continuous", 0, "h264", 64, 64
+            )
+        )
+        (gap,) = catalog.gaps("a")
+    assert (gap.start_ns, gap.end_ns) == (100 * s, int(109.2 * s))
+
+
 def test_every_worker_message_has_a_handler(tmp_path):
     to_supervisor = {
         cls

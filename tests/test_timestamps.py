@@ -114,6 +114,29 @@ def test_a_clock_running_fast_or_slow_is_drift_kept_near_arrival_and_reported_on
     assert "fast" in drifts[0].describe() if rate > 1 else "slow" in drifts[0].describe()
 
 
+def test_a_clock_set_right_is_no_longer_reported_off():
+    """2x for a minute, then right (continuing smoothly): the drift is reported, then cleared
+    once an era has lasted CLOCK_OK_S; a clock reset clears it at once."""
+    clock = CaptureClock(TB)
+    start_ns = 10**18
+    fast = list(clocked(2.0, 60, start_ns))
+    last_arrival, last_pts = fast[-1]
+    right = [(last_arrival + a - start_ns, last_pts + p) for a, p in clocked(1.0, 200, start_ns)]
+    rates = []
+    for arrival, pts in fast + right:
+        clock.stamp(pts, arrival)
+        rates.append(clock.off_rate)
+    assert rates[len(fast) - 1] == pytest.approx(2.0, rel=0.1)
+    cleared = rates.index(None, len(fast))
+    assert (cleared - len(fast)) / 15 == pytest.approx(source.CLOCK_OK_S, abs=5)
+    assert rates[-1] is None
+    clock = CaptureClock(TB)
+    stamp_all(clock, clocked(2.0, 60, start_ns))
+    assert clock.off_rate is not None
+    clock.restart()
+    assert clock.off_rate is None
+
+
 def test_a_true_clock_with_a_start_up_burst_and_a_hiccup_keeps_one_era():
     """The probe's burst and a network hiccup that catches up are not drift: capture times
     keep media spacing in one era, and nothing is reported."""

@@ -93,12 +93,18 @@ def engine_health(
             continue
         if camera.state != "live":
             why = f": {camera.error}" if camera.error else ""
-            problems.append(f"{camera.name or camera.id} is {camera.state}{why}")
+            state = "in error" if camera.state == "error" else camera.state
+            problems.append(f"{camera.name or camera.id} is {state}{why}")
         name = camera.name or camera.id
         if camera.recording.error:
             problems.append(f"{name} cannot write: {camera.recording.error}")
         if camera.sub and camera.sub.error:
-            problems.append(f"{name}: {camera.sub.error}")
+            blind = (
+                "no motion detection, so no motion recording"
+                if camera.mode == "motion"
+                else ("no motion detection")
+            )
+            problems.append(f"{name}: {camera.sub.error}; {blind}")
         if camera.main and camera.main.clock_rate:
             problems.append(
                 f"{name}: the camera's clock runs {camera.main.clock_rate:.2f}x real time "

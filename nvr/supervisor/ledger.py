@@ -3,7 +3,8 @@
 A segment the disk refuses to catalog (``CatalogFullError``) is kept and retried after the
 storage keeper has freed space (``retry``); nothing a worker reported is dropped. One camera's
 rows never overlap: a segment dated to start before the camera's latest one ends (a capture
-clock estimate that moved) starts where that one ends.
+clock estimate that moved) starts where that one ends, and a gap just closed that runs into the
+next segment (ended at a first, unsettled estimate) ends where that segment starts.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Ledger:
         self.motion_total: dict[str, int] = {}
         self._unsaved: list[NewRecording] = []  # refused by a full disk: retried
         self._open_gaps: dict[str, tuple[int, int, str]] = {}  # camera -> (id, start_ns, kind)
+        # camera -> (id, start_ns, end_ns) of its last gap closed, until its next segment
+        self._closed_gaps: dict[str, tuple[int, int, int]] = {}
         self._run_id: int | None = None
         self._alive_ns = 0
         self._open_events: dict[str, tuple[int, int]] = {}  # camera -> (event id, start_ns)
@@ -97,6 +100,11 @@ class Ledger:
                 (latest_end - rec.start_ns) / 1e9,
             )
             rec = replace(rec, start_ns=latest_end)
+        closed = self._closed_gaps.pop(rec.camera_id, None)
+        if closed is not None and closed[1] <= rec.start_ns < closed[2]:
+            # The gap ended at its first keyframe's capture time as first estimated; the
+            # segment starting there is dated better: the gap ends where it starts.
+            self.catalog.end_gap(closed[0], rec.start_ns)
         try:
             self.catalog.add_recording(rec)
         except CatalogFullError as err:
@@ -160,18 +168,23 @@ class Ledger:
         if opened is None or (kinds and opened[2] not in kinds):
             return False
         del self._open_gaps[camera_id]
-        self.catalog.end_gap(opened[0], max(end_ns, opened[1]))
+        end_ns = max(end_ns, opened[1])
+        self.catalog.end_gap(opened[0], end_ns)
+        self._closed_gaps[camera_id] = (opened[0], opened[1], end_ns)
         return True
 
     def discontinuity(self, msg: StreamDiscontinuity) -> None:
         end_ns = max(msg.start_ns, msg.end_ns)
-        self.catalog.add_gap(msg.camera_id, msg.start_ns, msg.cause, end_ns, "discontinuity")
+        gap_id = self.catalog.add_gap(
+            msg.camera_id, msg.start_ns, msg.cause, end_ns, "discontinuity"
+        )
+        self._closed_gaps[msg.camera_id] = (gap_id, msg.start_ns, end_ns)
         log.warning("%s: %s; recording continues in a new segment", msg.camera_id, msg.cause)
 
     def clock_drifting(self, msg: ClockDrifting) -> None:
         """A zero-length discontinuity: nothing was lost, the dating changed."""
         self.catalog.add_gap(msg.camera_id, msg.at_ns, msg.cause, msg.at_ns, "discontinuity")
-        log.warning("%s: %s", msg.camera_id, msg.cause)
+        log.warning("%s", msg.cause)
 
     # -- the engine's own runs ---------------------------------------------------------------
 

@@ -12,7 +12,8 @@ window; a real camera's: none).
 The analysis stream is decoded anyway and judged all the time. The recorded main stream is
 stream-copied, so it is decoded only to be judged: after each connect until a window has
 passed, while it is judged undecodable, and again when something looks wrong (see
-``nvr.worker.process``).
+``nvr.worker.process``): every packet is scanned for forbidden bits (``malformed``), which no
+real camera sets.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ def decode(
     ctx: av.video.codeccontext.VideoCodecContext, packet: av.Packet
 ) -> tuple[list[av.VideoFrame], str | None]:
     """Decode one packet: its frames, and why it failed (None: it did not)."""
-    annex_b = ctx.name in ("h264", "hevc") and (ctx.extradata or b"")[:1] != b"\x01"
-    if annex_b and forbidden_bit_set(bytes(packet)):
-        return [], f"malformed {ctx.name} data (a NAL unit with its forbidden bit set)"
+    why = malformed(ctx, packet)
+    if why is not None:
+        return [], why
     try:
         frames = ctx.decode(packet)
     except av.error.FFmpegError as err:
@@ -42,6 +43,15 @@ def decode(
     if any(frame.is_corrupt for frame in frames):
         return frames, "corrupt picture"
     return frames, None
+
+
+def malformed(ctx: av.video.codeccontext.VideoCodecContext, packet: av.Packet) -> str | None:
+    """Why the packet cannot be video of this codec (None: it may be): no encoder sets a NAL
+    unit's forbidden bit, so one that is set proves garbage. Cheap: a scan for start codes."""
+    annex_b = ctx.name in ("h264", "hevc") and (ctx.extradata or b"")[:1] != b"\x01"
+    if annex_b and forbidden_bit_set(bytes(packet)):
+        return f"malformed {ctx.name} data (a NAL unit with its forbidden bit set)"
+    return None
 
 
 def forbidden_bit_set(data: bytes) -> bool:
@@ -74,12 +84,14 @@ class DecodeCheck:
         stream does not decode (until it does again)."""
         return not self._judged or self.decodes is False
 
-    def restart(self) -> None:
+    def restart(self, forget: bool = False) -> None:
         """Judge afresh from the next keyframe on (a new connection, or a doubt); the last
-        judgement stands until then."""
+        judgement stands until then, unless ``forget`` (proof that it no longer holds)."""
         self._results.clear()
         self._since = None
         self._judged = False
+        if forget:
+            self.decodes = None
 
     def add(self, keyframe: bool, error: str | None, now: float) -> bool | None:
         """The outcome of one packet; the judgement (None: not yet). Packets before the first

@@ -92,20 +92,23 @@ def probe_size(codec: str, extradata: bytes, keyframe: bytes) -> tuple[int, int]
 class ParamWatch:
     """Follows the parameter sets of one stream connection, keyframe by keyframe."""
 
-    def __init__(self, codec: str, width: int, height: int, extradata: bytes | None) -> None:
+    def __init__(
+        self, codec: str, width: int, height: int, extradata: bytes | None, label: str = ""
+    ) -> None:
         self.codec = codec
+        self.label = label or codec
         self.current = StreamParams(codec, width, height, extradata or b"")
         self._sets = parameter_sets(codec, extradata or b"")
         self._warned = False  # about sets that do not decode
 
     @classmethod
-    def for_stream(cls, stream: av.video.stream.VideoStream) -> ParamWatch | None:
+    def for_stream(cls, stream: av.video.stream.VideoStream, label: str = "") -> ParamWatch | None:
         """A watch for an Annex B H.264/H.265 stream; None for other codecs or forms."""
         ctx = stream.codec_context
         extradata = ctx.extradata or b""
         if ctx.name not in ("h264", "hevc") or extradata[:1] == b"\x01":  # avcC/hvcC: MP4 form
             return None
-        return cls(ctx.name, ctx.width, ctx.height, extradata)
+        return cls(ctx.name, ctx.width, ctx.height, extradata, label)
 
     def check(self, keyframe: bytes) -> StreamParams | None:
         """The new parameters if this keyframe carries sets that differ; else None.
@@ -122,8 +125,8 @@ class ParamWatch:
         if size is None:  # said once per connection: garbage would say it at every keyframe
             log.log(
                 logging.DEBUG if self._warned else logging.WARNING,
-                "%s keyframe with new parameter sets does not decode; keeping %s",
-                self.codec,
+                "%s: a keyframe's new parameter sets do not decode; keeping %s",
+                self.label,
                 self.current.describe(),
             )
             self._warned = True

@@ -45,7 +45,7 @@ from nvr.protocol.worker import (
     StreamUp,
     UpdateCamera,
 )
-from nvr.worker.decodable import DecodeCheck, decode
+from nvr.worker.decodable import DecodeCheck, decode, malformed
 from nvr.worker.frames import FrameSink
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
 from nvr.worker.source import Discontinuity, StreamSource, TimedPacket
@@ -293,6 +293,7 @@ class CameraWorker:
         broken: Discontinuity | None = None
         doubted = -DOUBT_EVERY_S  # when the video was last re-judged (monotonic)
         failed_ns = 0  # capture time of the last packet that failed to decode
+        suspect_ns: int | None = None  # since when malformed data stopped the recording
 
         def report_break(end_ns: int) -> None:
             nonlocal broken
@@ -307,9 +308,18 @@ class CameraWorker:
         def judge(tp: TimedPacket) -> bool | None:
             """Whether the video decodes (decoding the packet if it must be judged); None
             until judged, and until the keyframe the recording can start with."""
-            nonlocal up, doubted, failed_ns
+            nonlocal up, doubted, failed_ns, suspect_ns
+            assert source.stream is not None
+            ctx = source.stream.codec_context
             now = time.monotonic()
             was, failures = check.decodes, check.failures
+            if not check.judging and (why := malformed(ctx, tp.packet)) is not None:
+                # Proof of garbage: record none of it, and judge the video afresh.
+                log.warning("%s: %s; judging the video again", check.label, why)
+                check.restart(forget=True)
+                self.recorder.close("malformed video data")
+                self.recorder.buffer.hold_ns = int(JUDGE_HOLD_S * 1e9)
+                suspect_ns = tp.wall_ns
             doubt = tp.discontinuity is not None or tp.params is not None
             if doubt and not check.judging and now - doubted >= DOUBT_EVERY_S:
                 check.restart()  # a broken stream may have turned to garbage: look again
@@ -317,21 +327,25 @@ class CameraWorker:
             if self.sub_stats is None:
                 decodes = self._analyse(source, tp, check, self.main_stats)
             elif check.judging:
-                assert source.stream is not None
-                _, error = decode(source.stream.codec_context, tp.packet)
-                decodes = check.add(tp.keyframe, error, now)
+                decodes = check.add(tp.keyframe, decode(ctx, tp.packet)[1], now)
             else:
                 decodes = check.decodes
             if check.failures > failures:
                 failed_ns = tp.wall_ns
-            if decodes is True and up is not True:  # also after a worker restart: ends the gap
+            if decodes is True and (up is not True or suspect_ns is not None):
                 # What is recorded starts with the first whole GOP after the last failure.
                 self.recorder.buffer.discard_through(failed_ns)
                 since_ns = self.recorder.buffer.start_ns
                 if since_ns is None and not tp.keyframe:
                     return None
-                self.channel.send(StreamUp(self.cam.id, since_ns or tp.wall_ns))
-                up, self.state, self.error = True, "live", None
+                since_ns = since_ns or tp.wall_ns
+                tp.discontinuity = None  # recording starts here: no break within it
+                if up is not True:  # also after a worker restart: ends the gap
+                    self.channel.send(StreamUp(self.cam.id, since_ns))
+                elif suspect_ns is not None:
+                    cause = f"{check.label}: malformed video data; it decodes again"
+                    self.channel.send(StreamDiscontinuity(self.cam.id, suspect_ns, since_ns, cause))
+                up, suspect_ns, self.state, self.error = True, None, "live", None
                 self.main_stats.error = None
             elif decodes is False and was is not False:
                 self.recorder.close("the video does not decode")
@@ -339,15 +353,16 @@ class CameraWorker:
                 self.main_stats.error = self.error
                 log.error("%s", self.error)
                 if up is not False:
-                    self.channel.send(StreamDown(self.cam.id, tp.wall_ns, self.error))
+                    at_ns = suspect_ns or tp.wall_ns
+                    self.channel.send(StreamDown(self.cam.id, at_ns, self.error))
                     up = False
+                suspect_ns = None
             return decodes
 
         def consume() -> None:
             nonlocal last_wall_ns, broken
             assert source.stream is not None
             self.recorder.set_input(source.stream)
-            self.main_stats.clock_rate = None  # measured afresh on each connection
             check.restart()
             # While the video is judged, keep all of it: recording starts with the connection.
             self.recorder.buffer.hold_ns = int(JUDGE_HOLD_S * 1e9)
@@ -358,6 +373,7 @@ class CameraWorker:
                 last_wall_ns = tp.wall_ns
                 if tp.params is not None:
                     self.main_stats.set_params(tp.params.codec, tp.params.width, tp.params.height)
+                self.main_stats.clock_rate = tp.clock_rate
                 if tp.drift is not None:
                     self._clock_drift(tp)
                 decodes = judge(tp)
@@ -396,7 +412,6 @@ class CameraWorker:
     def _clock_drift(self, tp: TimedPacket) -> None:
         """Report a camera clock found running fast or slow."""
         assert tp.drift is not None
-        self.main_stats.clock_rate = tp.drift.rate
         cause = f"{self.cam.id}/main: {tp.drift.describe()}"
         self.channel.send(ClockDrifting(self.cam.id, tp.wall_ns, tp.drift.rate, cause))
 

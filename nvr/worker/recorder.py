@@ -100,7 +100,7 @@ class GopBuffer:
 class _OpenSegment:
     container: av.container.OutputContainer
     stream: av.video.stream.VideoStream
-    sync_fd: int | None  # our descriptor of the file (the muxer creates it at its first write)
+    sync_fd: int  # our descriptor of the file, to fsync it
     path: Path
     rel_path: str
     start_ns: int  # the first packet's capture time, or the end of the segment it continues
@@ -192,7 +192,7 @@ class Recorder:
         if seg is not None:  # the disk may refuse the last bytes too: recovery cuts the file
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 seg.container.close()
-            if seg.sync_fd is not None:
+            with contextlib.suppress(OSError):
                 os.close(seg.sync_fd)
         code = getattr(err, "errno", None)
         full = code in (errno.ENOSPC, errno.EDQUOT)
@@ -267,8 +267,7 @@ class Recorder:
         except (av.error.FFmpegError, OSError) as err:
             self._abandon(seg, err)
             return None
-        if seg.sync_fd is not None:
-            os.close(seg.sync_fd)
+        os.close(seg.sync_fd)
         duration_90k = int((end_dts - seg.first_dts) * tb * 90000)
         if end is not None:
             end_ns = end.wall_ns
@@ -338,6 +337,14 @@ class Recorder:
             ctx = stream.codec_context
             ctx.width, ctx.height = self.params.width, self.params.height
             ctx.extradata = self.params.extradata
+        try:  # the header now: the file exists from its SegmentOpened on, for recovery
+            container.start_encoding()
+            sync_fd = os.open(path, os.O_RDONLY)
+        except (av.error.FFmpegError, OSError):
+            with contextlib.suppress(av.error.FFmpegError, OSError):
+                container.close()
+                path.unlink()  # nothing was announced: no row will ever name it
+            raise
         rate = self.input_stream.average_rate or self.input_stream.guessed_rate or 15
         tb = self.input_stream.time_base or Fraction(1, 90000)
         frame_ticks = max(1, int(1 / (Fraction(rate) * tb)))
@@ -347,7 +354,7 @@ class Recorder:
         self.segment = _OpenSegment(
             container=container,
             stream=stream,
-            sync_fd=None,
+            sync_fd=sync_fd,
             path=path,
             rel_path=rel,
             start_ns=first.wall_ns if continues_ns is None else continues_ns,
@@ -388,9 +395,7 @@ class Recorder:
         packet.dts = held.dts - seg.first_dts
         packet.duration = next_dts - held.dts
         seg.container.mux(packet)
-        if seg.sync_fd is None:
-            seg.sync_fd = os.open(seg.path, os.O_RDONLY)
-        elif held.keyframe:  # the previous fragment was just written: make it durable
+        if held.keyframe:  # the previous fragment (or the header) was just written: durable
             os.fsync(seg.sync_fd)  # against a power cut too, so at most one GOP is at risk
 
 

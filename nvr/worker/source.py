@@ -16,7 +16,8 @@ packet later than its arrival. Cameras lie about their clock rate, so that ancho
 clock; one running slow falls behind until it is re-anchored at arrival (once the lag has held
 for ``DRIFT_HOLD_S``, so a network hiccup that catches up is not taken for drift). Each
 re-anchor starts a new ``era``; a rate off by more than ``RATE_TOLERANCE`` in two eras running is
-reported as ``ClockDrift``. Steady drift never breaks the stream. Wall time passing
+reported as ``ClockDrift``, and is ``off_rate`` until an era has lasted ``CLOCK_OK_S`` (the clock
+was set right) or the clock is reset. Steady drift never breaks the stream. Wall time passing
 ``MAX_STALL_S`` more than media time between two packets (a stream that stalled and resumed with
 continuous timestamps) is a discontinuity.
 
@@ -50,6 +51,7 @@ DRIFT_BOUND_S = 1.0  # capture times are kept this close to arrival
 DRIFT_HOLD_S = 2.0  # ... once a lag beyond the bound has lasted this long
 SETTLE_S = 1.0  # the anchor's first refinements (the probe's burst, all at once): not drift
 RATE_TOLERANCE = 1 / 60  # a clock off by more than a second a minute is reported
+CLOCK_OK_S = 120.0  # ... until it has kept one era this long
 OPEN_TIMEOUT_S = 10.0
 
 
@@ -81,6 +83,7 @@ class TimedPacket:
     params: StreamParams | None = None  # codec parameters in force from this keyframe on
     era: int = 0  # capture times within one era map linearly to media time (``CaptureClock``)
     drift: ClockDrift | None = None  # the camera's clock rate was found off just now
+    clock_rate: float | None = None  # the camera's clock rate while it is off (``CaptureClock``)
 
 
 def is_file_source(url: str) -> bool:
@@ -151,7 +154,7 @@ class StreamSource:
         raw = self._looped_raw(stop) if self._loop else self._demux()
         tb = self.stream.time_base or Fraction(1, 90000)
         timed = validate(raw, tb, stop, self.label)
-        watch = ParamWatch.for_stream(self.stream)
+        watch = ParamWatch.for_stream(self.stream, self.label)
         yield from (timed if watch is None else track_params(timed, watch, self.label))
         if not stop.is_set():
             raise StreamError(f"{self.label}: stream ended (connection dropped or camera silent)")
@@ -228,7 +231,7 @@ def validate(
         now_ns = time.time_ns()
         cause = cause or clock.stall(pts, now_ns)
         if cause is not None:
-            log.warning("%s: %s; new segment", label, cause)
+            log.warning("%s: %s", label, cause)
             clock.restart()
         wall_ns, drift = clock.stamp(pts, now_ns)
         if drift is not None:
@@ -248,6 +251,7 @@ def validate(
             broke,
             era=clock.era,
             drift=drift,
+            clock_rate=clock.off_rate,
         )
 
 
@@ -278,11 +282,13 @@ class CaptureClock:
         self._settled = False  # past SETTLE_S into the era: refinements are drift from now on
         self._lag_since: int | None = None  # arrival since which capture trails beyond the bound
         self._rate: float | None = None  # media/wall rate of the last era that ended
-        self._reported: float | None = None  # the rate last reported as drift
+        self.off_rate: float | None = None  # the rate reported as drift, while it lasts
 
     def restart(self) -> None:
-        """A discontinuity: the next packet anchors a new media clock."""
+        """A discontinuity: the next packet anchors a new media clock (a reset clock may be
+        right now: a drift is measured and reported afresh)."""
         self._origin = None
+        self.off_rate = self._rate = None
 
     def stall(self, pts: int, now_ns: int) -> str | None:
         """Why the stream stalled before this packet (wall time ran on, media time did not)."""
@@ -317,6 +323,8 @@ class CaptureClock:
                 drift = self._reanchor(now_ns, media_ns)
         else:
             self._lag_since = None
+        if self.off_rate is not None and now_ns - self._era_start[0] > CLOCK_OK_S * 1e9:
+            self.off_rate = self._rate = None  # no re-anchor for so long: the clock is right
         return media_ns + self._offset_ns, drift
 
     def _media_ns(self, pts: int) -> int:
@@ -336,9 +344,9 @@ class CaptureClock:
         previous, self._rate = self._rate, rate
         if abs(rate - 1) <= RATE_TOLERANCE or not _close(rate, previous):
             return None  # in tolerance, or one era alone (a hiccup): not a clock's rate
-        if _close(rate, self._reported):
+        if _close(rate, self.off_rate):
             return None  # already reported
-        self._reported = rate
+        self.off_rate = rate
         return ClockDrift(round(rate, 2))
 
 
@@ -367,7 +375,7 @@ def track_params(
                     if old.describe() != new.describe()
                     else f"stream parameters changed: new parameter sets, {new.describe()}"
                 )
-                log.warning("%s: %s; new segment", label, change)
+                log.warning("%s: %s", label, change)
                 broke = tp.discontinuity
                 tp.discontinuity = (
                     broke.followed_by(change)
