@@ -93,8 +93,15 @@ def test_commands_and_catalog_need_the_token_health_and_metrics_do_not(engine):
         request(engine.api, "POST", "/api/command", command_body("config_status"), wrong)[0] == 401
     )
     right = {**json_type, "Authorization": f"Bearer {token}"}
+    for auth in (right, {**json_type, "Authorization": f"bearer {token}"}):  # any case: RFC 9110
+        assert (
+            request(engine.api, "POST", "/api/command", command_body("config_status"), auth)[0]
+            == 200
+        )
+    other_scheme = {**json_type, "Authorization": f"Basic {token}"}
     assert (
-        request(engine.api, "POST", "/api/command", command_body("config_status"), right)[0] == 200
+        request(engine.api, "POST", "/api/command", command_body("config_status"), other_scheme)[0]
+        == 401
     )
     for path in ("/api/recordings", "/api/events", "/api/gaps", "/api/cameras", "/api/config"):
         assert request(engine.api, "GET", path)[0] == 401, path
@@ -166,6 +173,7 @@ def test_every_malformed_request_gets_a_json_error(engine, data, status, needle)
         ("start_ns=99999999999999999999999", "start_ns"),
         ("order=sideways", "order"),
         ("start_ns=yesterday", "start_ns"),
+        ("limit=1&limit=2", "'limit' given twice"),
     ],
 )
 def test_list_queries_are_validated_in_one_place(engine, query, needle):

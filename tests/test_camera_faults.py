@@ -211,9 +211,14 @@ def test_a_fake_camera_sending_random_payload_is_an_error_and_records_nothing(
         assert recordings(storage) == []
         camera.set_noise("noise/main", False)
         camera.set_noise("noise/sub", False)
-        wait_for(live(engine, "cam"), 30, what="the camera live once its video decodes")
-        cam = engine.health()["cameras"]["cam"]
-        assert cam["error"] is None and cam["sub"]["error"] is None
+        wait_for(
+            lambda: (
+                live(engine, "cam")() and engine.health()["cameras"]["cam"]["sub"]["error"] is None
+            ),
+            30,
+            what="the camera live, its sub stream too, once their video decodes",
+        )
+        assert engine.health()["cameras"]["cam"]["error"] is None
         time.sleep(6)
         assert engine.stop() == 0
     rows, gaps = catalog_rows(storage)

@@ -9,6 +9,7 @@ the default, or ``desc``: by start time). Anything else is refused with the rule
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from nvr.errors import RequestError
 
@@ -27,8 +28,14 @@ class ListQuery:
     descending: bool = False
 
 
-def parse_list_query(query: dict[str, str]) -> ListQuery:
-    """The query of a list route; ``RequestError`` naming the parameter and its rule."""
+def parse_list_query(text: str) -> ListQuery:
+    """The query string of a list route; ``RequestError`` naming the parameter and its rule
+    (a parameter given twice too: which one would count is not for us to guess)."""
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        if key in query:
+            raise RequestError(f"query parameter {key!r} given twice")
+        query[key] = value
     unknown = sorted(set(query) - set(_KEYS))
     if unknown:
         raise RequestError(f"unknown query parameter(s) {unknown}; allowed: {list(_KEYS)}")

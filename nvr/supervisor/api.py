@@ -27,7 +27,7 @@ import json
 import logging
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from nvr.errors import (
     ForbiddenHostError,
@@ -97,7 +97,7 @@ class ApiRoutes:
     def __init__(self, engine: Engine, token: str) -> None:
         self.engine = engine
         self.port = 0  # the port the server listens on, once bound
-        self._token = f"Bearer {token}".encode()
+        self._token = token.encode()
 
     def inline(self, request: Request) -> bool:
         return request.method == "GET" and urlsplit(request.target).path in SNAPSHOT
@@ -160,8 +160,9 @@ class ApiRoutes:
         return name in _LOOPBACK_NAMES and port in ("", str(self.port))
 
     def _check_token(self, request: Request) -> None:
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, self._token):
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        right = hmac.compare_digest(given.strip().encode(), self._token)
+        if scheme.lower() != "bearer" or not right:  # the scheme is case-insensitive (RFC 9110)
             raise UnauthorizedError(
                 "missing or wrong API token: send 'Authorization: Bearer <token>' with the "
                 "token in <storage>/run/api.token (nvr console -c CONFIG reads it)"
@@ -178,7 +179,7 @@ class ApiRoutes:
         return Response.json(status, reply.to_json())
 
     def _list(self, what: str, query_text: str) -> Response:
-        query = parse_list_query({k: v[-1] for k, v in parse_qs(query_text).items()})
+        query = parse_list_query(query_text)
         window = (query.camera_id, query.start_ns, query.end_ns)
         with Catalog(self.engine.catalog_path, readonly=True) as catalog:
             rows_of = getattr(catalog, _LIST_METHODS[what])  # same window, limit and order
