@@ -299,6 +299,39 @@ def test_live_reload_applies_valid_and_rejects_invalid_edits(camera, engine_fact
     check_playable(storage, recordings(storage))
 
 
+def test_the_recording_type_in_health_is_the_reason_in_force_now(camera, engine_factory, tmp_path):
+    """A continuous camera asked to record manually, then panic, then neither: /health names
+    the reason in force as soon as the command is answered (not the segment's strongest,
+    which stayed "panic" until the segment rotated)."""
+    storage = tmp_path / "storage"
+    engine = engine_factory(
+        config_yaml(storage, camera_yaml("door", camera, "still", segment_s=60))
+    )
+    engine.start()
+    wait_for(
+        lambda: engine.health()["cameras"]["door"]["recording"]["active"], 30, what="recording"
+    )
+
+    def answered(command: str, expected: str, **params) -> None:
+        status, reply = api_command(engine.api, command, **params)
+        assert status == 200 and reply["ok"], reply
+        wait_for(
+            lambda: engine.health()["cameras"]["door"]["recording"]["type"] == expected,
+            0.5,
+            interval=0.05,
+            what=f"REC {expected} in /health after {command}",
+        )
+
+    assert engine.health()["cameras"]["door"]["recording"]["type"] == "continuous"
+    answered("start_recording", "manual", camera_id="door")
+    answered("panic", "panic", active=True)
+    answered("panic", "manual", active=False)
+    answered("stop_recording", "continuous", camera_id="door")
+    assert engine.stop() == 0
+    (row,) = recordings(storage)
+    assert row.recording_type == "panic"  # the segment is cataloged under the strongest
+
+
 def test_manual_panic_and_motion_recording(camera, engine_factory, tmp_path):
     storage = tmp_path / "storage"
     engine = engine_factory(

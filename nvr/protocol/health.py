@@ -34,7 +34,7 @@ class RecordingStatus:
     """Whether a camera writes a segment now, for which reason and since when."""
 
     active: bool = False
-    type: str | None = None  # the strongest reason: panic > manual > motion > scheduled > ...
+    type: str | None = None  # the strongest reason in force now: panic > manual > motion > ...
     since_ns: int | None = None
     duration_s: float = 0.0
     error: str | None = None  # the camera cannot write its segments now (disk full, I/O)

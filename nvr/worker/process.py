@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -141,6 +142,8 @@ class CameraWorker:
         self.error: str | None = None
         self.main_stats = StreamCounter()
         self.sub_stats = StreamCounter() if self.cam.sub else None
+        self._streams = (StreamStatus(), StreamStatus() if self.cam.sub else None)
+        self.asserted: deque[str] = deque()  # reasons turned on (control thread -> main)
         self.loop_mono = time.monotonic()
         self.motion_starts = 0
         self.last_motion_end_ns = 0
@@ -214,6 +217,8 @@ class CameraWorker:
                     self.panic = message.active
                 else:
                     self.manual = message.active
+                if message.active:  # the open segment has seen it, however short it lasts
+                    self.asserted.append(message.reason)
                 log.info(
                     "%s: %s recording %s",
                     self.cam.id,
@@ -222,6 +227,7 @@ class CameraWorker:
                 )
                 wanted = bool(self.reasons(time.time_ns()))
                 live = self.state == "live"
+                self.channel.send(self._heartbeat())  # /health says it before the reply does
                 self.channel.send(Ack(message.request_id, self.cam.id, wanted, live))
 
     def update(self, camera: CameraConfig) -> None:
@@ -235,24 +241,33 @@ class CameraWorker:
 
     def heartbeat_loop(self) -> None:
         while not self.stop.wait(HEARTBEAT_S):
-            rec = self.recorder
-            self.channel.send(
-                Heartbeat(
-                    camera_id=self.cam.id,
-                    pid=os.getpid(),
-                    state=self.state,
-                    main=self.main_stats.snapshot(),
-                    sub=self.sub_stats.snapshot() if self.sub_stats else None,
-                    recording=rec.recording,
-                    recording_type=rec.recording_type,
-                    recording_since_ns=rec.since_ns,
-                    motion=self.sink.active,
-                    loop_age_s=round(time.monotonic() - self.loop_mono, 3),
-                    error=self.error,
-                    ring=self.sink.ring.name if self.sink.ring else None,
-                    write_error=rec.write_error,
-                )
+            self._streams = (
+                self.main_stats.snapshot(),
+                self.sub_stats.snapshot() if self.sub_stats else None,
             )
+            self.channel.send(self._heartbeat())
+
+    def _heartbeat(self) -> Heartbeat:
+        """The camera now, with the streams' last measured rates. The recording's type is the
+        strongest reason in force now (a segment is cataloged under the strongest it saw)."""
+        rec = self.recorder
+        reasons = self.reasons(time.time_ns()) if rec.recording else []
+        main, sub = self._streams
+        return Heartbeat(
+            camera_id=self.cam.id,
+            pid=os.getpid(),
+            state=self.state,
+            main=main,
+            sub=sub,
+            recording=rec.recording,
+            recording_type=reasons[0] if reasons else rec.recording_type,
+            recording_since_ns=rec.since_ns,
+            motion=self.sink.active,
+            loop_age_s=round(time.monotonic() - self.loop_mono, 3),
+            error=self.error,
+            ring=self.sink.ring.name if self.sink.ring else None,
+            write_error=rec.write_error,
+        )
 
     def sub_loop(self) -> None:
         assert self.cam.sub and self.sub_stats
@@ -388,6 +403,8 @@ class CameraWorker:
                     )
                 if tp.keyframe:
                     report_break(tp.wall_ns)
+                while self.asserted:
+                    self.recorder.saw(self.asserted.popleft())
                 self.recorder.on_packet(
                     tp, self.reasons(tp.wall_ns), self.sink.active, self.motion_starts
                 )

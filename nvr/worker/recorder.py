@@ -245,6 +245,12 @@ class Recorder:
             for buffered in pending:
                 self._write(seg, buffered)
 
+    def saw(self, reason: str) -> None:
+        """A recording reason was in force, however briefly: the open segment is cataloged
+        under it if it is the strongest."""
+        if self.segment is not None:
+            self.segment.recording_type = _strongest(self.segment.recording_type, reason)
+
     def close(self, why: str, end: TimedPacket | None = None) -> int | None:
         """Finish the open segment: flush, fsync, report. ``end`` is the packet after it, if on
         the same clock; returns the segment's end (wall time), None if there was none."""
