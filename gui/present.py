@@ -98,8 +98,9 @@ def tile_info(
     """The tile of ``camera_id`` given its health (None: unknown to the engine).
 
     ``frame_age_s`` is the time since the console last showed a new picture of this camera (None:
-    never); ``engine_error`` is set while the engine cannot be reached (``camera`` is then the
-    last entry seen, for its name; the banner over the grid carries the error itself).
+    never); ``motion`` is the flag of the last frame in its ring; ``engine_error`` is set while
+    the engine cannot be reached (``camera`` is then the last entry seen, for its name; the
+    banner over the grid carries the error itself).
     """
     now_ns = time.time_ns() if now_ns is None else now_ns
     cam = camera or _UNKNOWN
@@ -151,7 +152,9 @@ def tile_info(
         recording=recording,
         recording_confirmed=confirmed,
         panic=panic and engine_error is None,
-        motion=(motion or cam.motion) and engine_error is None,
+        # The ring's last frame counts only while its pictures are fresh: a stale frame's flag
+        # is no motion now. The engine's own flag (the worker's detector) always does.
+        motion=(cam.motion or (motion and state == LIVE)) and engine_error is None,
         fps=fps,
     )
 

@@ -145,6 +145,12 @@ def test_tile_states_and_reasons():
     gone = info(_camera(), engine_error="engine not reachable")
     assert gone.state == NO_ENGINE and gone.title == "Lobby" and not gone.motion
     assert info(None).state_label == "REMOVED"
+    # MOTION: the ring's last frame counts only while pictures are fresh; the engine's always.
+    assert info(_camera(), motion=True).motion
+    assert not info(_camera(), motion=True, frame_age_s=8.0).motion  # stalled: stale frame
+    assert not info(_camera(state="reconnecting"), motion=True).motion
+    assert info(_camera(state="reconnecting", motion=True)).motion  # the sub still sees it
+    assert not info(_camera(motion=True), engine_error="engine not reachable").motion
     garbage = StreamStatus(connected=True, error="cam/sub: the video does not decode (…)")
     blind = info(_camera(sub=garbage), frame_age_s=None)
     assert (blind.state, blind.state_label, blind.shows_video) == ("error", "ERROR", False)
