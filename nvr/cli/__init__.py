@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nvr.cli import bench, check_config, console, demo, run
+from nvr.cli import bench, check_config, console, demo, export, run
 from nvr.errors import NvrError
 
-SUBCOMMANDS = (run, check_config, demo, console, bench)
+SUBCOMMANDS = (run, check_config, demo, console, export, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

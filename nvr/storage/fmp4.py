@@ -247,3 +247,102 @@ def _segment_info(path: Path, size: int) -> SegmentInfo:
         raise ValueError(f"fragment times run from {first} to {end}: not a segment's span")
     codec, width, height, timescale, _ = track
     return SegmentInfo(codec, width, height, timescale, first or 0, end, fragments, comment)
+
+
+# -- the sample table of a segment (playback: where each frame is, without demuxing) ----------
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One video sample (frame) of a segment, in the track's timescale."""
+
+    pts: int  # presentation time: decode time plus composition offset
+    dts: int
+    duration: int
+    keyframe: bool
+
+
+def samples(path: Path, length: int | None = None) -> tuple[SegmentInfo, list[Sample]]:
+    """The track and every sample of the complete fragments up to ``length`` bytes
+    (``playable_length``), in decode order, from the ``moof`` boxes alone. Raises like
+    ``segment_info``."""
+    size = path.stat().st_size if length is None else length
+    try:
+        return _samples(path, size)
+    except (struct.error, IndexError) as err:
+        raise ValueError(f"truncated box ({err})") from err
+
+
+_NON_SYNC = 0x10000  # sample_is_non_sync_sample in the sample flags
+
+
+def _samples(path: Path, size: int) -> tuple[SegmentInfo, list[Sample]]:
+    info = _segment_info(path, size)
+    out: list[Sample] = []
+    moov: bytes | None = None
+    end = 0
+    with path.open("rb") as fh:
+        for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
+            if kind not in (b"moov", b"moof"):
+                continue
+            fh.seek(offset)
+            raw = fh.read(box_size)
+            body = raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
+            if kind == b"moov":
+                moov = body
+            elif moov is not None:
+                end = _fragment_samples(body, _trex_defaults(moov), end, out)
+    return info, out
+
+
+def _trex_defaults(moov: bytes) -> tuple[int, int]:
+    """(default sample duration, default sample flags) of the movie's ``trex``."""
+    trex = _find(moov, 0, len(moov), (b"mvex", b"trex"))
+    if trex is None:
+        return 0, 0
+    return _U32.unpack_from(moov, trex[0] + 12)[0], _U32.unpack_from(moov, trex[0] + 20)[0]
+
+
+def _fragment_samples(moof: bytes, defaults: tuple[int, int], end: int, out: list[Sample]) -> int:
+    """Append a fragment's samples to ``out``; returns the decode time after its last one."""
+    traf = _find(moof, 0, len(moof), (b"traf",))
+    if traf is None:
+        raise ValueError("moof without traf")
+    duration, flags_default = defaults
+    dts = end
+    for kind, p, _end in _children(moof, *traf):
+        if kind == b"tfhd":
+            flags = _U32.unpack_from(moof, p)[0] & 0xFFFFFF
+            at = p + 8 + (8 if flags & 0x01 else 0) + (4 if flags & 0x02 else 0)
+            if flags & 0x08:
+                duration, at = _U32.unpack_from(moof, at)[0], at + 4
+            if flags & 0x10:
+                at += 4
+            if flags & 0x20:
+                flags_default = _U32.unpack_from(moof, at)[0]
+        elif kind == b"tfdt":
+            dts = (_U64 if moof[p] == 1 else _U32).unpack_from(moof, p + 4)[0]
+        elif kind == b"trun":
+            version = moof[p]
+            flags = _U32.unpack_from(moof, p)[0] & 0xFFFFFF
+            count = _U32.unpack_from(moof, p + 4)[0]
+            at = p + 8 + (4 if flags & 0x01 else 0)
+            first_flags = None
+            if flags & 0x04:
+                first_flags, at = _U32.unpack_from(moof, at)[0], at + 4
+            for i in range(count):
+                step, sample_flags, offset = duration, flags_default, 0
+                if flags & 0x100:
+                    step, at = _U32.unpack_from(moof, at)[0], at + 4
+                if flags & 0x200:
+                    at += 4
+                if flags & 0x400:
+                    sample_flags, at = _U32.unpack_from(moof, at)[0], at + 4
+                if i == 0 and first_flags is not None:
+                    sample_flags = first_flags
+                if flags & 0x800:
+                    offset = struct.unpack_from(">i" if version else ">I", moof, at)[0]
+                    at += 4
+                out.append(Sample(dts + offset, dts, step, not sample_flags & _NON_SYNC))
+                dts += step
+    return dts

@@ -68,7 +68,8 @@ def free_port() -> int:
 class RtspCamera:
     """Runs tests/support/rtsp_camera.py under /usr/bin/python3 as a subprocess.
 
-    Mounts: ``moving/main``, ``moving/sub``, ``still/main``, ``still/sub``, ``noise/main`` and
+    Mounts: ``moving/main``, ``moving/sub``, ``still/main``, ``still/sub``, ``counter/main``,
+    ``counter/sub`` (frame numbers drawn in, ``counter.py``), ``noise/main`` and
     ``noise/sub`` (random RTP payload behind a valid SDP).
     """
 

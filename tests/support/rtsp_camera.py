@@ -5,8 +5,11 @@ Run with the system interpreter (it needs python3-gi and GstRtspServer)::
     /usr/bin/python3 tests/support/rtsp_camera.py --port 8554
 
 Mounts: ``/moving/main`` and ``/moving/sub`` (a textured box gliding over colour bars),
-``/still/main`` and ``/still/sub`` (colour bars, nothing moves), and ``/noise/main`` and
-``/noise/sub`` (a fake camera: a valid SDP, then random RTP payload). Prints
+``/still/main`` and ``/still/sub`` (colour bars, nothing moves), ``/counter/main`` and
+``/counter/sub`` (grey, with the frame number drawn as a bar code: ``tests/support/counter.py``;
+the number counts frames since the camera started, so both streams show the same number at the
+same instant), and ``/noise/main`` and ``/noise/sub`` (a fake camera: a valid SDP, then random
+RTP payload). Prints
 ``READY rtsp://...`` once listening, exits on SIGTERM/SIGINT, when its parent goes away, or
 after ``--max-seconds``.
 
@@ -30,6 +33,7 @@ import os
 import signal
 import struct
 import sys
+import time
 from dataclasses import dataclass
 
 import gi
@@ -39,6 +43,11 @@ gi.require_version("GstController", "1.0")
 gi.require_version("GstRtp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstController, GstRtp, GstRtspServer  # noqa: E402
+
+try:  # run as a script (the system interpreter), or imported from the tests package
+    from counter import i420_frame
+except ImportError:
+    from tests.support.counter import i420_frame
 
 # Seconds for the moving box to cross the frame and back, horizontally and vertically.
 _PERIOD_X_S = 4.0
@@ -94,6 +103,35 @@ def moving_launch(size: tuple[int, int], fps: int, gop: int, kbps: int) -> str:
         f" {_BARS} ! {_caps(w, h, fps)} ! mix.sink_0"
         f" videotestsrc is-live=true pattern=circular ! {_caps(bw, bh, fps)} ! mix.sink_1 )"
     )
+
+
+def counter_launch(size: tuple[int, int], fps: int, gop: int, kbps: int) -> str:
+    """Frames pushed by ``_count_frames``: grey with the frame number's bar code."""
+    w, h = size
+    return (
+        "( appsrc name=frames is-live=true do-timestamp=true format=time"
+        f" caps={_caps(w, h, fps)} ! videoconvert ! {_scaler(w, h)} ! {_encoder(kbps, gop)} )"
+    )
+
+
+def _count_frames(media: GstRtspServer.RTSPMedia, size: tuple[int, int], fps: int) -> None:
+    """Push one numbered picture per frame period until the media goes away. Numbers count
+    frame periods since the camera started, then go up by one per frame."""
+    source = media.get_element().get_by_name("frames")
+    number = [int((time.monotonic() - _STARTED) * fps)]
+
+    def push() -> bool:
+        buffer = Gst.Buffer.new_wrapped(i420_frame(*size, number[0]))
+        buffer.duration = Gst.SECOND // fps
+        number[0] += 1
+        if source.emit("push-buffer", buffer) != Gst.FlowReturn.OK:
+            return GLib.SOURCE_REMOVE  # the media was torn down
+        return GLib.SOURCE_CONTINUE
+
+    GLib.timeout_add(1000 // fps, push)
+
+
+_STARTED = time.monotonic()
 
 
 def _animate_box(media: GstRtspServer.RTSPMedia, size: tuple[int, int], horizon_s: float) -> None:
@@ -232,7 +270,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve the four mounts until signalled, orphaned or out of time."""
+    """Serve the mounts until signalled, orphaned or out of time."""
     args = _parse_args(argv)
     Gst.init(None)
 
@@ -250,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         faults.watch(moving, f"moving/{stream}")
         mounts.add_factory(f"/moving/{stream}", moving)
+        counter = _factory(counter_launch(size, args.fps, args.gop, kbps))
+        counter.connect(
+            "media-configure",
+            lambda _f, media, size=size: _count_frames(media, size, args.fps),
+        )
+        faults.watch(counter, f"counter/{stream}")
+        mounts.add_factory(f"/counter/{stream}", counter)
         for scene in ("still", "noise"):  # noise: the still scene's packets, payload random
             still = _factory(still_launch(size, args.fps, args.gop, kbps))
             faults.watch(still, f"{scene}/{stream}")

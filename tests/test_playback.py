@@ -1,0 +1,393 @@
+"""Playback, frame-exact: footage recorded by the engine from the real RTSP counter camera,
+whose pictures carry their frame number, read back through ``nvr.storage.playback``."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+
+import av
+import pytest
+
+from nvr.storage.catalog import Catalog, Gap, Recording
+from nvr.storage.export import NothingRecordedError, export_clip
+from nvr.storage.playback import Frame, Hole, PlaybackReader
+from tests.conftest import Engine, requires_rtsp, wait_for
+from tests.support.cameras import RtspCamera
+from tests.support.counter import read_counter
+
+pytestmark = [requires_rtsp, pytest.mark.slow]
+
+CAMERA = "door"
+
+
+@dataclass
+class Recorded:
+    """An engine's storage after a recording session with a gap and a resolution change."""
+
+    storage: Path
+    rows: list[Recording]
+    gaps: list[Gap]
+    numbers: dict[int, list[int]]  # recording id -> counter of each frame, decoded in order
+
+    @property
+    def root(self) -> Path:
+        return self.storage / "recordings"
+
+    def reader(self, storage: Path | None = None) -> PlaybackReader:
+        storage = storage or self.storage
+        return PlaybackReader(
+            Catalog(storage / "catalog.db", readonly=True), storage / "recordings"
+        )
+
+
+def number(frame: Frame) -> int | None:
+    return read_counter(frame.image.to_ndarray(format="gray"))
+
+
+def _decoded_numbers(path: Path) -> list[int]:
+    with av.open(str(path)) as container:
+        return [read_counter(f.to_ndarray(format="gray")) for f in container.decode(video=0)]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Iterator[Recorded]:
+    """Continuous 5 s segments; the camera freezes for 6 s (a gap), then changes resolution."""
+    base = tmp_path_factory.mktemp("playback")
+    storage = base / "storage"
+    with RtspCamera(main_size=(1280, 720)) as camera:
+        config = base / "nvr.yaml"
+        config.write_text(
+            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"  - id: {CAMERA}\n    main: {camera.url('counter/main')}\n"
+            f"    sub: {camera.url('counter/sub')}\n    timeout_s: 2\n"
+            "    record:\n      mode: continuous\n      segment_s: 5\n"
+        )
+        engine = Engine(config, storage)
+        engine.start()
+        try:
+            wait_for(lambda: _segments(storage) >= 2, 40, what="two segments")
+            camera.pause()
+            time.sleep(6)
+            camera.resume()
+            wait_for(lambda: _segments(storage) >= 4, 40, what="recording after the freeze")
+            camera.set_size("counter/main", (960, 540))
+            wait_for(lambda: _sizes(storage) >= 2, 40, what="a segment at the new size")
+            time.sleep(3)
+        finally:
+            engine.stop()
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        rows = catalog.recordings(CAMERA)
+        gaps = catalog.gaps(CAMERA)
+    numbers = {r.id: _decoded_numbers(storage / "recordings" / r.file_path) for r in rows}
+    yield Recorded(storage, rows, gaps, numbers)
+
+
+def _segments(storage: Path) -> int:
+    if not (storage / "catalog.db").exists():
+        return 0
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        return len(catalog.recordings(CAMERA))
+
+
+def _sizes(storage: Path) -> int:
+    with Catalog(storage / "catalog.db", readonly=True) as catalog:
+        return len({r.width for r in catalog.recordings(CAMERA)})
+
+
+def test_the_session_has_what_the_tests_need(recorded):
+    assert len(recorded.rows) >= 5
+    assert {r.width for r in recorded.rows} == {1280, 960}
+    holes = [b.start_ns - a.end_ns for a, b in pairwise(recorded.rows)]
+    assert max(holes) > 3e9, holes  # the freeze
+    for rec in recorded.rows:  # every picture carries its number, one more than the last
+        got = recorded.numbers[rec.id]
+        assert None not in got and got == list(range(got[0], got[0] + len(got))), rec.file_path
+
+
+def test_frame_at_is_the_last_frame_at_or_before_the_instant(recorded):
+    rng = random.Random(7)
+    with recorded.reader() as reader:
+        for rec in recorded.rows:
+            numbers = recorded.numbers[rec.id]
+            instants = [
+                rec.start_ns,
+                rec.end_ns - 1,
+                *(rng.randrange(rec.start_ns, rec.end_ns) for _ in range(12)),
+            ]
+            for at in instants:
+                frame = reader.frame_at(CAMERA, at)
+                assert frame is not None, (rec.file_path, at - rec.start_ns)
+                assert frame.time_ns <= at < frame.end_ns
+                assert frame.recording_id == rec.id
+                assert number(frame) == numbers[frame.index], (rec.file_path, frame.index)
+            first = reader.frame_at(CAMERA, rec.start_ns)
+            last = reader.frame_at(CAMERA, rec.end_ns - 1)
+            assert (first.index, number(first)) == (0, numbers[0])
+            assert (last.index, number(last)) == (len(numbers) - 1, numbers[-1])
+
+
+def test_frame_times_follow_media_time(recorded):
+    """Frame k of a segment is shown from start + k frame durations, scaled onto the row's
+    wall span: 15 fps gives steps of about 66.7 ms."""
+    with recorded.reader() as reader:
+        rec = recorded.rows[0]
+        frames = [reader.frame_at(CAMERA, rec.start_ns)]
+        for _ in range(20):
+            frames.append(reader.next_frame(frames[-1]))
+        steps = [b.time_ns - a.time_ns for a, b in pairwise(frames)]
+        assert all(40e6 < s < 100e6 for s in steps), steps
+        assert all(a.end_ns == b.time_ns for a, b in pairwise(frames))
+
+
+def test_nothing_outside_the_recordings(recorded):
+    rows = recorded.rows
+    freeze = max(pairwise(rows), key=lambda p: p[1].start_ns - p[0].end_ns)
+    with recorded.reader() as reader:
+        assert reader.frame_at(CAMERA, rows[0].start_ns - 1) is None
+        assert reader.frame_at(CAMERA, rows[-1].end_ns) is None
+        assert reader.frame_at(CAMERA, (freeze[0].end_ns + freeze[1].start_ns) // 2) is None
+        assert reader.frame_at("nobody", rows[0].start_ns) is None
+
+
+def test_plays_forward_across_segments_the_gap_and_the_size_change(recorded):
+    rows = recorded.rows
+    with recorded.reader() as reader:
+        played = list(reader.frames(CAMERA, rows[0].start_ns))
+    holes = [p for p in played if isinstance(p, Hole)]
+    frames = [p for p in played if isinstance(p, Frame)]
+    assert holes[-1].end_ns is None  # the recordings end
+    inner = holes[:-1]
+    assert len(inner) >= 1, [(h.start_ns, h.end_ns, h.why) for h in holes]
+    assert any("stream" in h.why or "camera" in h.why for h in inner), [h.why for h in inner]
+    expected = [n for rec in rows for n in recorded.numbers[rec.id]]
+    assert [number(f) for f in frames] == expected  # every frame, once, in order
+    assert {(f.image.width, f.image.height) for f in frames} == {(1280, 720), (960, 540)}
+    times = [f.time_ns for f in frames]
+    assert times == sorted(times)
+    for hole in inner:  # a hole sits between the frames before and after it
+        i = played.index(hole)
+        assert played[i - 1].end_ns <= hole.start_ns < hole.end_ns <= played[i + 1].time_ns
+
+
+def test_steps_back_across_a_segment_boundary(recorded):
+    a, b = recorded.rows[0], recorded.rows[1]
+    with recorded.reader() as reader:
+        first_of_b = reader.frame_at(CAMERA, b.start_ns)
+        back = reader.previous_frame(first_of_b)
+        assert back.recording_id == a.id and number(back) == recorded.numbers[a.id][-1]
+        assert number(reader.next_frame(back)) == recorded.numbers[b.id][0]
+        frame = reader.frame_at(CAMERA, (a.start_ns + a.end_ns) // 2)
+        for _ in range(20):  # backwards through a GOP boundary, one frame at a time
+            before = reader.previous_frame(frame)
+            assert number(before) == number(frame) - 1
+            frame = before
+        assert reader.previous_frame(reader.frame_at(CAMERA, a.start_ns)) is None
+
+
+def test_keyframes_only(recorded):
+    rec = recorded.rows[1]
+    with recorded.reader() as reader:
+        frames = []
+        for item in reader.frames(CAMERA, rec.start_ns, keyframes_only=True):
+            if isinstance(item, Hole) or item.recording_id != rec.id:
+                break
+            frames.append(item)
+    assert len(frames) >= 3 and all(f.keyframe for f in frames)
+    numbers = recorded.numbers[rec.id]
+    assert [number(f) for f in frames] == [numbers[f.index] for f in frames]
+
+
+def test_missing_and_truncated_files_play_as_holes(recorded, tmp_path):
+    copy = tmp_path / "storage"
+    shutil.copytree(recorded.storage, copy)
+    rows = next(  # three tiled segments, the last two long enough to cut
+        recorded.rows[i : i + 3]
+        for i in range(len(recorded.rows) - 2)
+        if all(a.end_ns == b.start_ns for a, b in pairwise(recorded.rows[i : i + 3]))
+        and all(r.duration_90k > 3 * 90000 for r in recorded.rows[i + 1 : i + 3])
+    )
+    (copy / "recordings" / rows[1].file_path).unlink()
+    cut = copy / "recordings" / rows[2].file_path
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size * 2 // 3])
+    with recorded.reader(copy) as reader:
+        assert reader.frame_at(CAMERA, (rows[1].start_ns + rows[1].end_ns) // 2) is None
+        assert reader.frame_at(CAMERA, rows[2].end_ns - 1) is None
+        played = []
+        for item in reader.frames(CAMERA, rows[0].start_ns):
+            played.append(item)
+            if item.end_ns is None or item.end_ns >= rows[2].end_ns:
+                break
+    holes = [p for p in played if isinstance(p, Hole)]
+    assert "file missing" in holes[0].why and holes[0].start_ns == rows[0].end_ns
+    assert holes[0].end_ns == rows[2].start_ns
+    assert "cut short" in holes[1].why and holes[1].start_ns < rows[2].end_ns
+    numbers = [number(p) for p in played if isinstance(p, Frame)]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+
+
+# -- clip export ---------------------------------------------------------------------------
+
+
+def _clip_numbers(path: Path) -> list[int]:
+    """What a player shows: decoded through the edit list."""
+    return _decoded_numbers(path)
+
+
+def ffprobe_duration(path: Path) -> float:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    return float(result.stdout)
+
+
+def test_export_starts_at_the_exact_frame(recorded, tmp_path):
+    rec = max(recorded.rows, key=lambda r: r.duration_90k)
+    numbers = recorded.numbers[rec.id]
+    with recorded.reader() as reader:
+        # A start between keyframes: the clip must not show the frames before it.
+        start = reader.frame_at(CAMERA, rec.start_ns + (rec.end_ns - rec.start_ns) * 3 // 10)
+        while start.keyframe:
+            start = reader.next_frame(start)
+        end_frame = reader.frame_at(CAMERA, rec.start_ns + (rec.end_ns - rec.start_ns) * 8 // 10)
+        first, last = number(start), number(end_frame)
+        clip = export_clip(
+            reader.catalog,
+            recorded.root,
+            CAMERA,
+            start.time_ns,
+            end_frame.time_ns,
+            tmp_path / "a.mp4",
+        )
+    assert [f.path.name for f in clip.files] == ["a.mp4"] and not clip.holes
+    shown = _clip_numbers(tmp_path / "a.mp4")
+    assert shown == list(range(first, last)), (shown[:3], first, last)  # [start, end)
+    assert numbers.index(first) > 0  # not a segment's first frame either
+    span = (end_frame.time_ns - start.time_ns) / 1e9
+    assert abs(ffprobe_duration(tmp_path / "a.mp4") - span) <= 1 / 15 + 1e-3
+    report = clip.report.read_text()
+    assert f"camera: {CAMERA}" in report and "gaps: none" in report
+
+
+def test_export_across_segments_the_gap_and_the_size_change(recorded, tmp_path):
+    rows = recorded.rows
+    clip_path = tmp_path / "all.mp4"
+    seen: list[float] = []
+    with recorded.reader() as reader:
+        clip = export_clip(
+            reader.catalog,
+            recorded.root,
+            CAMERA,
+            rows[0].start_ns,
+            rows[-1].end_ns,
+            clip_path,
+            seen.append,
+        )
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert [f.path.name for f in clip.files] == ["all.mp4", "all-2.mp4"]
+    assert [(f.width, f.height) for f in clip.files] == [(1280, 720), (960, 540)]
+    shown = [n for f in clip.files for n in _clip_numbers(f.path)]
+    assert shown == [n for rec in rows for n in recorded.numbers[rec.id]]  # every frame, once
+    assert sum(f.frames for f in clip.files) == len(shown)
+    assert len(clip.holes) >= 1 and max(e - s for s, e, _ in clip.holes) > 3e9
+    report = clip.report.read_text()
+    assert "all-2.mp4" in report and "gaps:\n" in report and "camera" in report
+    # The clip keeps wall time: the freeze is a jump in timestamps, not a cut.
+    span = (clip.files[0].end_ns - clip.files[0].start_ns) / 1e9
+    assert abs(ffprobe_duration(clip.files[0].path) - span) <= 1 / 15 + 1e-3
+
+
+def test_export_of_nothing_says_so(recorded, tmp_path):
+    rows = recorded.rows
+    with recorded.reader() as reader:
+        with pytest.raises(NothingRecordedError, match="nothing playable of camera 'door'"):
+            export_clip(
+                reader.catalog,
+                recorded.root,
+                CAMERA,
+                rows[-1].end_ns + 10**9,
+                rows[-1].end_ns + 5 * 10**9,
+                tmp_path / "x.mp4",
+            )
+        with pytest.raises(NothingRecordedError):
+            export_clip(
+                reader.catalog,
+                recorded.root,
+                "nobody",
+                rows[0].start_ns,
+                rows[-1].end_ns,
+                tmp_path / "y.mp4",
+            )
+    assert not list(tmp_path.iterdir())
+
+
+def test_export_command(recorded, tmp_path):
+    rows = recorded.rows
+    config = tmp_path / "nvr.yaml"
+    config.write_text(
+        f"storage:\n  path: {recorded.storage}\ncameras:\n  - id: {CAMERA}\n"
+        "    main: rtsp://127.0.0.1:1/x\n"
+    )
+    iso = lambda ns: datetime.fromtimestamp(ns / 1e9, UTC).isoformat()  # noqa: E731
+    out = tmp_path / "door.mp4"
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "nvr", "export", "-c", str(config), *a],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    done = run(
+        "--camera",
+        CAMERA,
+        "--start",
+        iso(rows[0].start_ns),
+        "--end",
+        iso(rows[1].end_ns),
+        "-o",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "door: 100%" in done.stderr and "report:" in done.stdout
+    assert out.exists() and out.with_suffix(".txt").exists()
+    assert _clip_numbers(out)[0] == recorded.numbers[rows[0].id][0]
+    unknown = run(
+        "--camera",
+        "nobody",
+        "--start",
+        iso(rows[0].start_ns),
+        "--end",
+        iso(rows[1].end_ns),
+        "-o",
+        str(out),
+    )
+    assert unknown.returncode == 2 and "unknown camera 'nobody'" in unknown.stderr
+    empty = run(
+        "--camera",
+        CAMERA,
+        "--start",
+        "2001-01-01T00:00:00Z",
+        "--end",
+        "2001-01-01T00:10:00Z",
+        "-o",
+        str(out),
+    )
+    assert empty.returncode == 1 and "nothing playable" in empty.stderr
+    bad = run(
+        "--camera", CAMERA, "--start", "yesterday", "--end", "2001-01-01T00:10:00Z", "-o", str(out)
+    )
+    assert bad.returncode == 2 and "not an ISO 8601 time" in bad.stderr
