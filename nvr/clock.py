@@ -28,3 +28,9 @@ class SystemClock:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+def iso_utc(ns: int) -> str:
+    """Wall time ``ns`` as ISO 8601 UTC with milliseconds, as messages and reports show it."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000))
+    return f"{stamp}.{ns // 1_000_000 % 1000:03d}Z"

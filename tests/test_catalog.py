@@ -21,6 +21,8 @@ from nvr.storage.catalog import (
 
 S = 1_000_000_000  # one second in ns
 T0 = 1_700_000_000 * S
+HOUR = 3600 * S
+MIN = 60 * S
 
 
 def rec(camera: str, start_s: float, end_s: float, name: str | None = None, **kw) -> NewRecording:
@@ -132,7 +134,7 @@ def test_failed_migration_rolls_back_and_extra_migration_applies(
         assert c.schema_version == SCHEMA_VERSION + 1
 
 
-def test_version_1_file_migrates_to_the_latest_with_usage_garbage_and_gap_kinds(
+def test_version_1_file_migrates_to_the_latest_with_usage_garbage_gap_kinds_and_hours(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "catalog.db"
@@ -153,15 +155,33 @@ def test_version_1_file_migrates_to_the_latest_with_usage_garbage_and_gap_kinds(
                 "INSERT INTO stream_gaps (camera_id, start_ns, end_ns, cause) VALUES (?, ?, ?, ?)",
                 ("cam0", T0, T0 + 1, cause),
             )
+        conn.execute(  # 2 h from the last minute of an hour: three clock hours
+            "INSERT INTO recordings (camera_id, start_ns, end_ns, duration_90k, file_path,"
+            " size_bytes, recording_type, protected, created_ns)"
+            " VALUES ('cam2', ?, ?, 0, 'long.mp4', 1, 'continuous', 0, 0)",
+            (HOUR * 100 - MIN, HOUR * 102 - MIN),
+        )
+        conn.execute(
+            "INSERT INTO motion_events (camera_id, start_ns, confidence) VALUES ('cam2', ?, 1)",
+            (HOUR * 100 + 5,),
+        )
         conn.close()
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 4
     with Catalog(path) as c:
-        assert c.schema_version == 3
+        assert c.schema_version == 4
+        assert c.slot_coverage(["cam2"], 3600, 0, 200) == [
+            ("cam2", 99, "continuous", MIN),
+            ("cam2", 100, "continuous", HOUR),
+            ("cam2", 101, "continuous", HOUR - MIN),
+        ]
+        assert c.slot_events(["cam2"], 3600, 100, 101) == [("cam2", 100, 1)]
+        assert c.slot_events(["cam2"], 300, 1200, 1201) == [("cam2", 1200, 1)]
+        assert sum(ns for *_, ns in c.slot_coverage(["cam2"], 300, 0, 2000)) == 2 * HOUR
         assert [g.kind for g in c.gaps()] == ["stream_lost", "worker_exit"]
         assert c.integrity_check() == ["ok"]
-        assert c.bytes_by_camera() == {"cam0": 10 + 12, "cam1": 11}
+        assert c.bytes_by_camera() == {"cam0": 10 + 12, "cam1": 11, "cam2": 1}
         assert c.garbage() == []
-        assert [r.id for r in c.deletion_candidates()] == [1, 2]  # 3 is protected
+        assert [r.id for r in c.deletion_candidates("cam0")] == [1]  # 3 is protected
         names = {r[0] for r in c._rows("SELECT name FROM sqlite_master")}
         assert {"garbage", "camera_usage", "recordings_retention", "garbage_file_path"} <= names
 
@@ -628,3 +648,48 @@ def test_garbage_commit_is_durable_before_any_unlink(cat: Catalog) -> None:
     finally:
         conn.set_commit_hook(None)
     assert synchronous_at_commit == [1, 2]
+
+
+def test_hour_sums_follow_the_rows_they_sum(cat: Catalog) -> None:
+    """``timeline_sums`` and ``event_sums`` always equal a sum over the rows, whatever is
+    added and deleted (a segment across a slot boundary counts in both slots)."""
+    import random
+
+    rng = random.Random(3)
+    base = T0 // HOUR * HOUR
+    ids = []
+    for i in range(200):
+        start = base + rng.randrange(0, 6 * HOUR)
+        kind = rng.choice(["continuous", "motion", "manual"])
+        ids.append(
+            cat.add_recording(
+                rec(
+                    "cam1",
+                    (start - T0) / S,
+                    (start - T0) / S + rng.randrange(1, 900),
+                    f"r{i}",
+                    recording_type=kind,
+                )
+            )
+        )
+        if i % 3 == 0:
+            cat.add_motion_event(NewMotionEvent("cam1", start + 1, start + 2, 0.5))
+    cat.move_to_garbage(rng.sample(ids, 80))
+
+    for scale in (300, 3600):
+        slot_ns = scale * S
+        expected: dict[tuple[str, int, str], int] = {}
+        for r in cat.recordings():
+            at = r.start_ns
+            while at < r.end_ns:
+                slot = at // slot_ns
+                upto = min(r.end_ns, (slot + 1) * slot_ns)
+                key = (r.camera_id, slot, r.recording_type)
+                expected[key] = expected.get(key, 0) + upto - at
+                at = upto
+        got = {(c, n, t): ns for c, n, t, ns in cat.slot_coverage(["cam1"], scale, 0, 10**12)}
+        assert got == expected
+        events: dict[int, int] = {}
+        for ev in cat.motion_events("cam1"):
+            events[ev.start_ns // slot_ns] = events.get(ev.start_ns // slot_ns, 0) + 1
+        assert {n: k for _, n, k in cat.slot_events(["cam1"], scale, 0, 10**12)} == events

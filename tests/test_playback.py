@@ -13,14 +13,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
+from types import SimpleNamespace
 
+import apsw
 import av
+import cv2
+import numpy as np
 import pytest
 
+from nvr.errors import NvrError
+from nvr.protocol.client import EngineClient
 from nvr.storage.catalog import Catalog, Gap, Recording
 from nvr.storage.export import NothingRecordedError, export_clip
 from nvr.storage.playback import Frame, Hole, PlaybackReader
 from tests.conftest import Engine, requires_rtsp, wait_for
+from tests.support.api import TOKENS
 from tests.support.cameras import RtspCamera
 from tests.support.counter import read_counter
 
@@ -391,3 +398,149 @@ def test_export_command(recorded, tmp_path):
         "--camera", CAMERA, "--start", "yesterday", "--end", "2001-01-01T00:10:00Z", "-o", str(out)
     )
     assert bad.returncode == 2 and "not an ISO 8601 time" in bad.stderr
+
+
+# -- thumbnails and the API ----------------------------------------------------------------
+
+
+def test_the_worker_writes_a_thumbnail_when_a_segment_opens(recorded):
+    """Taken from the sub stream's newest picture: it shows (within a second) the segment's
+    first frame number."""
+    with_thumbnail = [r for r in recorded.rows if r.thumbnail_path]
+    previous_end = {b.id: a.end_ns for a, b in pairwise(recorded.rows)}
+    assert len(with_thumbnail) >= len(recorded.rows) - 1  # the very first may precede the sub
+    for rec in with_thumbnail:
+        assert rec.thumbnail_path == rec.file_path.removesuffix(".mp4") + ".jpg"
+        picture = cv2.imdecode(
+            np.frombuffer((recorded.root / rec.thumbnail_path).read_bytes(), np.uint8),
+            cv2.IMREAD_GRAYSCALE,
+        )
+        assert picture.shape[1] == 320
+        numbers = recorded.numbers[rec.id]  # a picture of this segment's time (the first one
+        # opens after its pre-roll and the check of the video; a rotated one, at its start)
+        assert numbers[0] - 15 <= read_counter(picture) <= numbers[-1], rec.file_path
+        if rec.start_ns == previous_end.get(rec.id):
+            assert abs(read_counter(picture) - numbers[0]) <= 15, rec.file_path
+
+
+@pytest.fixture(scope="module")
+def served(recorded, tmp_path_factory):
+    """An engine over a copy of the recorded storage (the camera disabled), whose backfill has
+    two thumbnails to make again."""
+    base = tmp_path_factory.mktemp("served")
+    storage = base / "storage"
+    shutil.copytree(recorded.storage, storage)
+    redo = [r for r in recorded.rows if r.thumbnail_path][:2]
+    conn = apsw.Connection(str(storage / "catalog.db"))
+    for rec in redo:
+        conn.execute("UPDATE recordings SET thumbnail_path = NULL WHERE id = ?", (rec.id,))
+        (storage / "recordings" / rec.thumbnail_path).unlink()
+    conn.close()
+    config = base / "nvr.yaml"
+    config.write_text(
+        f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+        f"  - id: {CAMERA}\n    main: rtsp://127.0.0.1:9/none\n    enabled: false\n"
+    )
+    engine = Engine(config, storage)
+    engine.start()
+    try:
+        yield SimpleNamespace(
+            engine=engine,
+            storage=storage,
+            redo=redo,
+            client=EngineClient(engine.api, token=TOKENS[engine.api]),
+        )
+    finally:
+        engine.stop()
+
+
+def test_backfill_makes_the_missing_thumbnails(served):
+    def named():
+        with Catalog(served.storage / "catalog.db", readonly=True) as catalog:
+            return all(catalog.recording(r.id).thumbnail_path for r in served.redo)
+
+    wait_for(named, 30, what="thumbnails made again")
+    for rec in served.redo:
+        assert (served.storage / "recordings" / rec.thumbnail_path).read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_api_frame_is_the_reader_frame(recorded, served):
+    rng = random.Random(11)
+    with recorded.reader() as reader:
+        for rec in rng.sample(recorded.rows, 3):
+            at = rng.randrange(rec.start_ns, rec.end_ns)
+            expected = reader.frame_at(CAMERA, at)
+            got = served.client.frame(CAMERA, at)
+            assert (got.time_ns, got.end_ns, got.recording_id) == (
+                expected.time_ns,
+                expected.end_ns,
+                rec.id,
+            )
+            picture = cv2.imdecode(np.frombuffer(got.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+            assert picture.shape == (rec.height, rec.width)
+            assert read_counter(picture) == number(expected)
+    assert served.client.frame(CAMERA, recorded.rows[-1].end_ns + 10**9) is None
+    with pytest.raises(NvrError, match="unknown camera 'nobody'"):
+        served.client.frame("nobody", recorded.rows[0].start_ns)
+
+
+def test_api_timeline(recorded, served):
+    rows = recorded.rows
+    start, end = rows[0].start_ns - 10**9, rows[-1].end_ns + 10**9
+    got = served.client.timeline([CAMERA], start, end, buckets=50)
+    assert got["detail"] == "rows" and got["bucket_ns"] * 50 >= end - start
+    cam = got["cameras"][CAMERA]
+    covered = sum(e - s for s, e, _ in cam["spans"])
+    assert abs(covered - sum(r.end_ns - r.start_ns for r in rows)) < 10**6 * len(rows)
+    assert all(kind == "continuous" for *_, kind in cam["spans"])
+    assert len(cam["spans"]) >= 2  # the freeze splits them
+    assert any(g[2] == "stream_lost" for g in cam["gaps"]), cam["gaps"]
+    assert len(cam["density"]["recorded"]) == 50 and max(cam["density"]["recorded"]) == 1.0
+    assert cam["density"]["recorded"][0] < 1.0  # the range starts before the first recording
+    month = served.client.timeline([CAMERA], end - 30 * 86_400 * 10**9, end, buckets=720)
+    assert month["detail"] == "hours" and month["bucket_ns"] % (3600 * 10**9) == 0
+    assert len(month["cameras"][CAMERA]["density"]["recorded"]) <= 720
+    assert sum(month["cameras"][CAMERA]["density"]["recorded"]) > 0
+    for bad in (
+        "camera_id=door&start_ns=5&end_ns=4",
+        "camera_id=&start_ns=1&end_ns=4",
+        f"camera_id=door&start_ns=1&end_ns={40 * 86400 * 10**9}",
+        "camera_id=door&start_ns=1&end_ns=9&buckets=0",
+    ):
+        status, reply = served.client.request("GET", f"/api/timeline?{bad}")
+        assert status == 400 and reply["code"] == "bad_request", (bad, reply)
+
+
+def test_api_thumbnails(recorded, served):
+    rec = [r for r in recorded.rows if r.thumbnail_path][-1]  # the worker's (not backfilled)
+    stored = (served.storage / "recordings" / rec.thumbnail_path).read_bytes()
+    assert served.client.thumbnail(recording_id=rec.id) == stored
+    with pytest.raises(NvrError, match="no recording 999999"):
+        served.client.thumbnail(recording_id=999999)
+    status, reply = served.client.request("GET", "/api/thumbnail?recording_id=1&event_id=1")
+    assert status == 400
+
+
+def test_api_export_job(recorded, served):
+    rows = recorded.rows
+    job = served.client.export([CAMERA], rows[0].start_ns, rows[1].end_ns)
+    assert job["state"] in ("queued", "running", "done")
+    done = wait_for(
+        lambda: (j := served.client.export_status(job["id"]))["state"] in ("done", "failed") and j,
+        60,
+        what="export",
+    )
+    assert done["state"] == "done" and done["progress"] == 1.0, done
+    clip = next(Path(f["path"]) for f in done["files"] if f.get("frames"))
+    assert clip.parent == served.storage / "exports" / job["id"]
+    assert _clip_numbers(clip)[0] == recorded.numbers[rows[0].id][0]
+    status, reply = served.client.request(
+        "POST", "/api/export", {"camera_ids": [CAMERA], "start_ns": 1, "end_ns": 10**9}
+    )
+    assert status == 404 and "nothing of door was recorded" in reply["error"]
+    status, reply = served.client.request(
+        "POST", "/api/export", {"camera_ids": "door", "start_ns": 1, "end_ns": 2}
+    )
+    assert status == 400
+    with pytest.raises(NvrError, match="HTTP 404"):
+        served.client.export_status("nope")

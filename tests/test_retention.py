@@ -17,8 +17,9 @@ import pytest
 
 from nvr.config import CameraConfig, Config, RetentionConfig, StorageConfig, TypeDays
 from nvr.storage import retention
-from nvr.storage.catalog import RECORDING_TYPES, Catalog, NewRecording
+from nvr.storage.catalog import RECORDING_TYPES, Catalog, NewMotionEvent, NewRecording
 from nvr.storage.retention import RetentionPlan, apply, collect_garbage, emergency_free, plan
+from nvr.storage.thumbnails import event_thumbnail, segment_thumbnail
 from tests.conftest import ROOT
 
 S = 1_000_000_000
@@ -43,6 +44,7 @@ class Store:
         kind: str = "continuous",
         protected: bool = False,
         file: bool = True,
+        thumbnail: bool = False,
     ) -> int:
         """A 60 s segment of ``camera`` that ended ``end_ago_s`` before NOW; returns its id."""
         end = NOW - int(end_ago_s * S)
@@ -52,8 +54,11 @@ class Store:
             path = self.root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"\0" * size)
+        thumb = segment_thumbnail(rel) if thumbnail else None
+        if thumb is not None:
+            (self.root / thumb).write_bytes(b"\xff\xd8 a jpeg")
         rid = self.catalog.add_recording(
-            NewRecording(camera, start, end, 60 * 90_000, rel, size, kind)
+            NewRecording(camera, start, end, 60 * 90_000, rel, size, kind, thumbnail_path=thumb)
         )
         if protected:
             self.catalog.set_protected(rid, True)
@@ -135,6 +140,34 @@ def test_age_per_camera_and_type(store: Store) -> None:
     assert store.ids() == {cam1_young, motion_kept, unlimited, gone_camera, gone_young, protected}
     store.assert_consistent()
     assert plan(store.catalog, cfg, NOW, PLENTY).deletions == ()
+
+
+def test_thumbnails_go_with_their_recording(store: Store) -> None:
+    """A recording's thumbnail and its events' go through the garbage table with it; the events
+    stay (their picture is gone), and the other recordings keep theirs."""
+    old = store.add("cam1", 3 * 86_400, thumbnail=True)
+    young = store.add("cam1", 86_400, thumbnail=True)
+    events = []
+    for rid in (old, young):
+        rec = store.catalog.recording(rid)
+        thumb = event_thumbnail("cam1", rec.start_ns + S)
+        (store.root / thumb).parent.mkdir(parents=True, exist_ok=True)
+        (store.root / thumb).write_bytes(b"\xff\xd8 event")
+        events.append(
+            store.catalog.add_motion_event(
+                NewMotionEvent("cam1", rec.start_ns + S, rec.start_ns + 2 * S, 0.5, (), thumb)
+            )
+        )
+    pictures = {p.relative_to(store.root).as_posix() for p in store.root.rglob("*.jpg")}
+    assert len(pictures) == 4
+    p = plan(store.catalog, config(("cam1", RetentionConfig(max_days=2))), NOW, PLENTY)
+    report = apply(store.catalog, store.root, p)
+    assert (report.deleted, report.by_reason) == (1, {"age": 1})  # pictures are not recordings
+    left = {p.relative_to(store.root).as_posix() for p in store.root.rglob("*.jpg")}
+    young_rec = store.catalog.recording(young)
+    assert left == {young_rec.thumbnail_path, store.catalog.motion_event(events[1]).frame_thumbnail}
+    assert store.catalog.motion_event(events[0]).frame_thumbnail is None  # the event stays
+    store.assert_consistent()
 
 
 def test_camera_budget_takes_that_cameras_oldest_unprotected(store: Store) -> None:

@@ -9,8 +9,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from nvr.errors import EngineUnreachableError, NvrError
 from nvr.protocol.codec import from_json
@@ -89,6 +91,16 @@ def describe_unreachable(api: str, err: BaseException) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedFrame:
+    """A recorded frame as the API serves it: a JPEG, shown from ``time_ns`` to ``end_ns``."""
+
+    jpeg: bytes
+    time_ns: int
+    end_ns: int
+    recording_id: int
+
+
 class EngineClient:
     """Requests to one engine's API; ``EngineUnreachableError`` when it cannot be reached."""
 
@@ -110,18 +122,8 @@ class EngineClient:
         self, method: str, path: str, body: Any = None, timeout_s: float | None = None
     ) -> tuple[int, Any]:
         """HTTP status and parsed JSON body (text for ``/metrics``), error statuses included."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.api + path, data=data, method=method, headers=self._headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout_s or self.timeout_s) as response:
-                status, raw, kind = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as err:
-            status, raw, kind = err.code, err.read(), err.headers
-        except (OSError, ValueError) as err:
-            raise EngineUnreachableError(describe_unreachable(self.api, err)) from err
-        if not (kind.get("Content-Type") or "").startswith("application/json"):
+        status, raw, headers = self._fetch(method, path, body, timeout_s)
+        if not (headers.get("Content-Type") or "").startswith("application/json"):
             return status, raw.decode(errors="replace")
         try:
             return status, json.loads(raw or b"{}")
@@ -129,6 +131,21 @@ class EngineClient:
             raise EngineUnreachableError(
                 f"the engine at {self.api} answered {path} with broken JSON ({err})"
             ) from err
+
+    def _fetch(
+        self, method: str, path: str, body: Any = None, timeout_s: float | None = None
+    ) -> tuple[int, bytes, Message]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.api + path, data=data, method=method, headers=self._headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s or self.timeout_s) as response:
+                return response.status, response.read(), response.headers
+        except urllib.error.HTTPError as err:
+            return err.code, err.read(), err.headers
+        except (OSError, ValueError) as err:
+            raise EngineUnreachableError(describe_unreachable(self.api, err)) from err
 
     def get(self, path: str) -> Any:
         """A GET route's JSON (text for ``/metrics``); ``NvrError`` when it is refused."""
@@ -140,6 +157,68 @@ class EngineClient:
 
     def health(self) -> Health:
         return from_json(Health, self.get("/health"))
+
+    # -- recorded footage ------------------------------------------------------------------
+
+    def timeline(
+        self, camera_ids: list[str], start_ns: int, end_ns: int, buckets: int = 200
+    ) -> dict[str, Any]:
+        query = urlencode(
+            {
+                "camera_id": ",".join(camera_ids),
+                "start_ns": start_ns,
+                "end_ns": end_ns,
+                "buckets": buckets,
+            }
+        )
+        result: dict[str, Any] = self.get(f"/api/timeline?{query}")
+        return result
+
+    def frame(self, camera_id: str, at_ns: int) -> RecordedFrame | None:
+        """The recorded frame shown at ``at_ns`` as JPEG; None where nothing was recorded."""
+        query = urlencode({"camera_id": camera_id, "at_ns": at_ns})
+        status, raw, headers = self._fetch(
+            "GET", f"/api/frame?{query}", timeout_s=COMMAND_TIMEOUT_S
+        )
+        if status == 404 and json.loads(raw or b"{}").get("code") == "not_found":
+            return None
+        self._check_image(status, raw, "/api/frame")
+        return RecordedFrame(
+            raw,
+            int(headers["X-Frame-Time-Ns"]),
+            int(headers["X-Frame-End-Ns"]),
+            int(headers["X-Recording-Id"]),
+        )
+
+    def thumbnail(self, recording_id: int | None = None, event_id: int | None = None) -> bytes:
+        """A recording's or an event's thumbnail (JPEG); ``NvrError`` when it has none."""
+        key, value = ("recording_id", recording_id) if event_id is None else ("event_id", event_id)
+        status, raw, _ = self._fetch("GET", f"/api/thumbnail?{key}={value}")
+        self._check_image(status, raw, "/api/thumbnail")
+        return raw
+
+    def export(self, camera_ids: list[str], start_ns: int, end_ns: int) -> dict[str, Any]:
+        """Start an export job; the job as the engine reports it (``export_status``)."""
+        body = {"camera_ids": camera_ids, "start_ns": start_ns, "end_ns": end_ns}
+        status, reply = self.request("POST", "/api/export", body)
+        if status != 202 or not isinstance(reply, dict):
+            error = reply.get("error") if isinstance(reply, dict) else reply
+            raise NvrError(f"export refused: HTTP {status}: {error}")
+        job: dict[str, Any] = reply["job"]
+        return job
+
+    def export_status(self, job_id: str) -> dict[str, Any]:
+        job: dict[str, Any] = self.get(f"/api/export/{job_id}")
+        return job
+
+    @staticmethod
+    def _check_image(status: int, raw: bytes, path: str) -> None:
+        if status != 200:
+            try:
+                error = json.loads(raw).get("error")
+            except ValueError:
+                error = raw[:200].decode(errors="replace")
+            raise NvrError(f"GET {path}: HTTP {status}: {error}")
 
     def command(
         self, command: str, camera_id: str = "*", **params: Any

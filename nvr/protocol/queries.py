@@ -28,17 +28,37 @@ class ListQuery:
     descending: bool = False
 
 
-def parse_list_query(text: str) -> ListQuery:
-    """The query string of a list route; ``RequestError`` naming the parameter and its rule
-    (a parameter given twice too: which one would count is not for us to guess)."""
+def parse_query(text: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """A query string as a dict; ``RequestError`` for a parameter not in ``keys`` or given
+    twice (which one would count is not for us to guess)."""
     query: dict[str, str] = {}
     for key, value in parse_qsl(text, keep_blank_values=True):
         if key in query:
-            raise RequestError(f"query parameter {key!r} given twice")
+            raise RequestError(f"query parameter {key[:40]!r} given twice")
         query[key] = value
-    unknown = sorted(set(query) - set(_KEYS))
+    unknown = sorted(set(query) - set(keys))
     if unknown:
-        raise RequestError(f"unknown query parameter(s) {unknown}; allowed: {list(_KEYS)}")
+        raise RequestError(f"unknown query parameter(s) {unknown[:5]}; allowed: {list(keys)}")
+    return query
+
+
+def required_integer(query: dict[str, str], key: str, low: int = 0, high: int = _MAX_NS) -> int:
+    value = _integer(query, key, low, high)
+    if value is None:
+        raise RequestError(f"{key} is required")
+    return value
+
+
+def optional_integer(
+    query: dict[str, str], key: str, default: int, low: int = 0, high: int = _MAX_NS
+) -> int:
+    value = _integer(query, key, low, high)
+    return default if value is None else value
+
+
+def parse_list_query(text: str) -> ListQuery:
+    """The query string of a list route; ``RequestError`` naming the parameter and its rule."""
+    query = parse_query(text, _KEYS)
     order = query.get("order", "asc")
     if order not in ("asc", "desc"):
         raise RequestError(f"order must be asc or desc, not {order!r}")

@@ -92,6 +92,7 @@ class SegmentClosed:
     video_codec: str
     width: int
     height: int
+    thumbnail_path: str | None = None  # its picture, written when it opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ class WriteFailed:
 class MotionStarted:
     camera_id: str
     start_ns: int
+    thumbnail: str | None = None  # the picture it started on, relative to the recordings folder
 
 
 @dataclass(frozen=True, slots=True)

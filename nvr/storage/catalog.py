@@ -83,6 +83,7 @@ class NewMotionEvent:
     end_ns: int | None
     confidence: float
     boxes: tuple[tuple[int, int, int, int], ...] = ()
+    frame_thumbnail: str | None = None  # relative to the recordings folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,34 @@ _EVENT_COLUMNS = (
     "id, recording_id, camera_id, start_ns, end_ns, confidence, bbox_json, frame_thumbnail"
 )
 _GAP_COLUMNS = "id, camera_id, start_ns, end_ns, cause, kind"
+SLOT_SCALES_S = (300, 3600)  # the slots of ``timeline_sums`` and ``event_sums`` (schema 4)
+# The recorded time per camera, slot and type of the recordings picked by {picked}: each row
+# split at slot boundaries, for both scales.
+_SLOT_PIECES = """WITH RECURSIVE
+pieces (camera_id, recording_type, scale, slot, start_ns, end_ns) AS (
+    SELECT camera_id, recording_type, scale, start_ns / (scale * 1000000000), start_ns, end_ns
+    FROM recordings, (SELECT 300 AS scale UNION ALL SELECT 3600) WHERE {picked}
+    UNION ALL
+    SELECT camera_id, recording_type, scale, slot + 1, (slot + 1) * scale * 1000000000, end_ns
+    FROM pieces WHERE (slot + 1) * scale * 1000000000 < end_ns
+)"""
+_SLOT_SUMS = (
+    "SELECT camera_id, scale, slot, recording_type,"
+    " sum(min(end_ns, (slot + 1) * scale * 1000000000) - start_ns) AS ns"
+    " FROM pieces WHERE true GROUP BY camera_id, scale, slot, recording_type"
+)
+
+
+def _slot_pieces(start_ns: int, end_ns: int) -> Iterator[tuple[int, int, int]]:
+    """(scale, slot, ns of ``[start_ns, end_ns)`` in it) for every slot of both scales."""
+    for scale in SLOT_SCALES_S:
+        slot_ns = scale * 1_000_000_000
+        at = start_ns
+        while at < end_ns:
+            slot = at // slot_ns
+            upto = min(end_ns, (slot + 1) * slot_ns)
+            yield scale, slot, upto - at
+            at = upto
 
 
 def _recording(row: Sequence[Any]) -> Recording:
@@ -353,6 +382,15 @@ class Catalog:
                 " AND start_ns >= ? AND start_ns < ? AND recording_id IS NULL",
                 (rec_id, rec.camera_id, rec.start_ns, rec.end_ns),
             )
+            conn.executemany(
+                "INSERT INTO timeline_sums (camera_id, scale, slot, recording_type, recorded_ns)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT DO UPDATE SET recorded_ns = recorded_ns + excluded.recorded_ns",
+                [
+                    (rec.camera_id, scale, slot, rec.recording_type, ns)
+                    for scale, slot, ns in _slot_pieces(rec.start_ns, rec.end_ns)
+                ],
+            )
             conn.execute(
                 "INSERT INTO camera_usage (camera_id, recordings, size_bytes) VALUES (?, 1, ?)"
                 " ON CONFLICT (camera_id) DO UPDATE SET recordings = recordings + 1,"
@@ -504,10 +542,35 @@ class Catalog:
                 params,
             )
             conn.execute("DELETE FROM camera_usage WHERE recordings <= 0")
+            conn.execute(
+                _SLOT_PIECES.format(picked=picked)
+                + " UPDATE timeline_sums SET recorded_ns = recorded_ns - gone.ns FROM ("
+                + _SLOT_SUMS
+                + ") AS gone WHERE timeline_sums.camera_id = gone.camera_id"
+                " AND timeline_sums.scale = gone.scale AND timeline_sums.slot = gone.slot"
+                " AND timeline_sums.recording_type = gone.recording_type",
+                params,
+            )
+            conn.execute("DELETE FROM timeline_sums WHERE recorded_ns <= 0")
             rows = self._rows(
                 "INSERT INTO garbage (camera_id, file_path, size_bytes, created_ns)"
                 f" SELECT camera_id, file_path, size_bytes, :now FROM recordings WHERE {picked}"
                 f" ORDER BY id RETURNING {_GARBAGE_COLUMNS}",
+                params,
+            )
+            # Thumbnails go with their recording: its own and its events' (the events stay).
+            rows += self._rows(
+                "INSERT INTO garbage (camera_id, file_path, size_bytes, created_ns)"
+                " SELECT camera_id, thumbnail_path, 0, :now FROM recordings"
+                f" WHERE {picked} AND thumbnail_path IS NOT NULL"
+                " UNION ALL SELECT camera_id, frame_thumbnail, 0, :now FROM motion_events"
+                f" WHERE recording_id IN (SELECT id FROM recordings WHERE {picked})"
+                f" AND frame_thumbnail IS NOT NULL RETURNING {_GARBAGE_COLUMNS}",
+                params,
+            )
+            conn.execute(
+                "UPDATE motion_events SET frame_thumbnail = NULL"
+                f" WHERE recording_id IN (SELECT id FROM recordings WHERE {picked})",
                 params,
             )
             conn.execute(f"DELETE FROM recordings WHERE {picked}", params)
@@ -546,19 +609,28 @@ class Catalog:
             conn = self._writer()
             conn.execute(
                 "INSERT INTO motion_events (recording_id, camera_id, start_ns, end_ns, confidence,"
-                " bbox_json) VALUES ((SELECT id FROM recordings WHERE camera_id = :cam"
-                f" AND start_ns <= :t AND start_ns > :t - {_span_bound('recordings')}"
-                " AND end_ns > :t ORDER BY start_ns DESC, id DESC LIMIT 1),"
-                " :cam, :t, :end, :conf, :boxes)",
+                " bbox_json, frame_thumbnail) VALUES ((SELECT id FROM recordings"
+                " WHERE camera_id = :cam AND start_ns <= :t"
+                f" AND start_ns > :t - {_span_bound('recordings')} AND end_ns > :t"
+                " ORDER BY start_ns DESC, id DESC LIMIT 1),"
+                " :cam, :t, :end, :conf, :boxes, :thumb)",
                 {
                     "cam": ev.camera_id,
                     "t": ev.start_ns,
                     "end": ev.end_ns,
                     "conf": ev.confidence,
                     "boxes": _boxes_json(ev.boxes),
+                    "thumb": ev.frame_thumbnail,
                 },
             )
-            return conn.last_insert_rowid()
+            event_id = conn.last_insert_rowid()
+            for scale in SLOT_SCALES_S:
+                conn.execute(
+                    "INSERT INTO event_sums (camera_id, scale, slot, events) VALUES (?, ?, ?, 1)"
+                    " ON CONFLICT DO UPDATE SET events = events + 1",
+                    (ev.camera_id, scale, ev.start_ns // (scale * 1_000_000_000)),
+                )
+            return event_id
 
     def end_motion_event(
         self, event_id: int, end_ns: int, confidence: float, boxes: Iterable[Iterable[int]]
@@ -595,6 +667,80 @@ class Catalog:
         )
         params["recording_id"] = recording_id
         return [_event(r) for r in self._rows(sql, params)]
+
+    def set_event_thumbnail(self, event_id: int, thumbnail_path: str) -> None:
+        """Name the picture of an event's start (relative to the recordings folder)."""
+        with self.transaction():
+            self._writer().execute(
+                "UPDATE motion_events SET frame_thumbnail = ? WHERE id = ?",
+                (thumbnail_path, event_id),
+            )
+
+    def set_thumbnail(self, recording_id: int, thumbnail_path: str) -> bool:
+        """Name a recording's thumbnail (relative to the recordings folder); False when the
+        recording is gone."""
+        with self.transaction():
+            conn = self._writer()
+            conn.execute(
+                "UPDATE recordings SET thumbnail_path = ? WHERE id = ?",
+                (thumbnail_path, recording_id),
+            )
+            return conn.changes() > 0
+
+    def without_thumbnail(self, before_ns: int, limit: int) -> list[Recording]:
+        """Recordings with no thumbnail yet (and a file) starting before ``before_ns``, newest
+        first (``recordings_no_thumbnail``)."""
+        return [
+            _recording(r)
+            for r in self._rows(
+                f"SELECT {_RECORDING_COLUMNS} FROM recordings INDEXED BY recordings_no_thumbnail"
+                " WHERE thumbnail_path IS NULL AND start_ns < ? AND status != 'missing'"
+                " ORDER BY start_ns DESC LIMIT ?",
+                (before_ns, limit),
+            )
+        ]
+
+    def motion_event(self, event_id: int) -> MotionEvent | None:
+        rows = self._rows(f"SELECT {_EVENT_COLUMNS} FROM motion_events WHERE id = ?", (event_id,))
+        return _event(rows[0]) if rows else None
+
+    # -- the timeline at a glance (schema 4) -------------------------------------------------
+
+    def slot_coverage(
+        self, camera_ids: Sequence[str], scale_s: int, first: int, end: int
+    ) -> list[tuple[str, int, str, int]]:
+        """(camera, slot, recording type, recorded ns) for slots of ``scale_s`` seconds
+        (``SLOT_SCALES_S``) in ``[first, end)``."""
+        return self._rows(
+            "SELECT camera_id, slot, recording_type, recorded_ns FROM timeline_sums"
+            " WHERE camera_id IN (SELECT value FROM json_each(?)) AND scale = ?"
+            " AND slot >= ? AND slot < ?",
+            (json.dumps(list(camera_ids)), scale_s, first, end),
+        )
+
+    def slot_events(
+        self, camera_ids: Sequence[str], scale_s: int, first: int, end: int
+    ) -> list[tuple[str, int, int]]:
+        """(camera, slot, motion events starting in it) for slots in ``[first, end)``."""
+        return self._rows(
+            "SELECT camera_id, slot, events FROM event_sums"
+            " WHERE camera_id IN (SELECT value FROM json_each(?)) AND scale = ?"
+            " AND slot >= ? AND slot < ?",
+            (json.dumps(list(camera_ids)), scale_s, first, end),
+        )
+
+    def event_counts(
+        self, camera_id: str, start_ns: int, end_ns: int, bucket_ns: int
+    ) -> dict[int, int]:
+        """Motion events starting in ``[start_ns, end_ns)``, counted per bucket of
+        ``bucket_ns`` from ``start_ns`` (bucket index -> count)."""
+        return dict(
+            self._rows(
+                "SELECT (start_ns - :start) / :bucket, count(*) FROM motion_events"
+                " WHERE camera_id = :cam AND start_ns >= :start AND start_ns < :end GROUP BY 1",
+                {"cam": camera_id, "start": start_ns, "end": end_ns, "bucket": bucket_ns},
+            )
+        )
 
     # -- stream gaps ------------------------------------------------------------------------
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
 
+from nvr.clock import iso_utc
 from nvr.errors import NotFoundError, StorageError
 from nvr.storage.catalog import Catalog
 from nvr.storage.playback import HOLE_MIN_NS, SegmentTimes
@@ -83,7 +83,7 @@ def export_clip(
     parameter change) with a text report ``out``.txt; ``NothingRecordedError`` when nothing
     playable was recorded in the range."""
     if end_ns <= start_ns:
-        raise NothingRecordedError(f"the range ends ({_iso(end_ns)}) before it starts")
+        raise NothingRecordedError(f"the range ends ({iso_utc(end_ns)}) before it starts")
     clip = Clip(camera_id, start_ns, end_ns)
     writer: _ClipWriter | None = None
     covered = start_ns  # where the clip's footage has got to (wall time)
@@ -127,8 +127,9 @@ def export_clip(
             writer.abandon()
     if not clip.files:
         raise NothingRecordedError(
-            f"nothing playable of camera {camera_id!r} was recorded between {_iso(start_ns)} and "
-            f"{_iso(end_ns)}" + (f" ({'; '.join(skipped)})" if skipped else "")
+            f"nothing playable of camera {camera_id!r} was recorded between"
+            f" {iso_utc(start_ns)} and {iso_utc(end_ns)}"
+            + (f" ({'; '.join(skipped)})" if skipped else "")
         )
     if end_ns - covered >= HOLE_MIN_NS or skipped:
         clip.holes.append((covered, end_ns, _why(catalog, camera_id, covered, end_ns, skipped)))
@@ -257,28 +258,22 @@ def _why(catalog: Catalog, camera_id: str, start_ns: int, end_ns: int, skipped: 
     return "; ".join(dict.fromkeys([*causes, *skipped])) or "nothing was recorded"
 
 
-def _iso(ns: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + (
-        f".{ns // 1_000_000 % 1000:03d}Z"
-    )
-
-
 def _write_report(clip: Clip, out: Path) -> Path:
     """``out``.txt: camera, range, files and holes, in words."""
     lines = [
         f"camera: {clip.camera_id}",
-        f"range: {_iso(clip.start_ns)} to {_iso(clip.end_ns)} (UTC)",
+        f"range: {iso_utc(clip.start_ns)} to {iso_utc(clip.end_ns)} (UTC)",
         f"recorded: {clip.recorded_ns / 1e9:.3f} s of {(clip.end_ns - clip.start_ns) / 1e9:.3f} s",
         "files:",
     ]
     for f in clip.files:
         lines.append(
-            f"  {f.path.name}: {_iso(f.start_ns)} to {_iso(f.end_ns)}, {f.frames} frames,"
+            f"  {f.path.name}: {iso_utc(f.start_ns)} to {iso_utc(f.end_ns)}, {f.frames} frames,"
             f" {f.codec} {f.width}x{f.height}, {f.size_bytes} bytes"
         )
     lines.append("gaps:" if clip.holes else "gaps: none")
     for start, end, why in clip.holes:
-        lines.append(f"  {_iso(start)} to {_iso(end)} ({(end - start) / 1e9:.3f} s): {why}")
+        lines.append(f"  {iso_utc(start)} to {iso_utc(end)} ({(end - start) / 1e9:.3f} s): {why}")
     lines.append("exported by nvr by stream copy (no re-encoding)")
     report = out.with_suffix(".txt")
     report.write_text("\n".join(lines) + "\n")

@@ -147,10 +147,12 @@ def apply(
         reasons = {d.recording.file_path: d.reason for d in batch}
         moved = catalog.move_to_garbage(d.recording.id for d in batch)
         for row in moved:
-            reason = reasons[row.file_path]
+            reason = reasons.get(row.file_path)
+            if reason is None:  # the recording's thumbnail or one of its events'
+                continue
             by_reason[reason] = by_reason.get(reason, 0) + 1
             freed += row.size_bytes
-        deleted += len(moved)
+            deleted += 1
         _finish(catalog, recordings_root, moved, errors)
     report = RetentionReport(
         deleted,

@@ -9,6 +9,8 @@ Routes (documented in the README):
 - ``GET /api/events``               motion events, same query
 - ``GET /api/gaps``                 stream gaps, same query
 - ``POST /api/command``             a ``Command`` as JSON
+- ``GET /api/timeline``, ``/api/frame``, ``/api/thumbnail``, ``POST /api/export``,
+  ``GET /api/export/{id}``           recorded footage (``footage.py``)
 
 Every request is checked, in this order: its ``Host`` is the engine's own loopback address (a
 web page on a rebound name is refused), any ``Origin`` is the engine's own (a cross-site page
@@ -43,6 +45,7 @@ from nvr.protocol.commands import Command, CommandReply, parse_command
 from nvr.protocol.health import Health
 from nvr.protocol.queries import parse_list_query
 from nvr.storage.catalog import Catalog
+from nvr.supervisor.footage import FootageRoutes
 from nvr.supervisor.httpserver import HttpServer, Request, Response
 from nvr.supervisor.metrics import render_metrics
 
@@ -89,6 +92,7 @@ class ApiServer:
 
     def stop(self) -> None:
         self._http.stop()
+        self._routes.footage.stop()
 
 
 class ApiRoutes:
@@ -98,6 +102,9 @@ class ApiRoutes:
         self.engine = engine
         self.port = 0  # the port the server listens on, once bound
         self._token = token.encode()
+        self.footage = FootageRoutes(
+            engine.catalog_path.parent, lambda: set(engine.health().cameras)
+        )
 
     def inline(self, request: Request) -> bool:
         return request.method == "GET" and urlsplit(request.target).path in SNAPSHOT
@@ -112,15 +119,20 @@ class ApiRoutes:
         self._check_origin(request)
         url = urlsplit(request.target)
         path = url.path
-        if path not in (*SNAPSHOT, *LISTS, COMMAND):
+        footage = self.footage.handles(path)
+        if path not in (*SNAPSHOT, *LISTS, COMMAND) and not footage:
             raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
-        method = "POST" if path == COMMAND else "GET"
+        method = "POST" if path == COMMAND else self.footage.method(path) if footage else "GET"
         if request.method != method:
             raise MethodNotAllowedError(f"{path} takes {method}")
         if path not in PUBLIC:
             self._check_token(request)
+        if method == "POST":
+            self._check_json(request)
         if path == COMMAND:
             return self._command(request)
+        if footage:
+            return self.footage.answer(path, url.query, request.body)
         if path in LISTS:
             return self._list(path.rsplit("/", 1)[1], url.query)
         engine = self.engine
@@ -168,12 +180,16 @@ class ApiRoutes:
                 "token in <storage>/run/api.token (nvr console -c CONFIG reads it)"
             )
 
-    def _command(self, request: Request) -> Response:
+    @staticmethod
+    def _check_json(request: Request) -> None:
+        """A POST is JSON: a form post (what a cross-site page can send) is refused."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/json":
             raise UnsupportedMediaError(
-                f"a command is JSON: send Content-Type: application/json, not {kind[:60]!r}"
+                f"send JSON: Content-Type: application/json, not {kind[:60]!r}"
             )
+
+    def _command(self, request: Request) -> Response:
         command = parse_command(request.body)
         status, reply = self.engine.submit(command)
         return Response.json(status, reply.to_json())

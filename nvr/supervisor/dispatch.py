@@ -59,7 +59,9 @@ class Dispatcher:
             Heartbeat: self._heartbeat,
             SegmentOpened: self._segment_opened,
             SegmentClosed: self._segment_closed,
-            MotionStarted: lambda _h, m: ledger.motion_started(m.camera_id, m.start_ns),
+            MotionStarted: lambda _h, m: ledger.motion_started(
+                m.camera_id, m.start_ns, m.thumbnail
+            ),
             MotionEnded: lambda _h, m: ledger.motion_ended(m),
             StreamDown: lambda _h, m: ledger.open_gap(m.camera_id, m.at_ns, m.cause),
             StreamUp: self._stream_up,

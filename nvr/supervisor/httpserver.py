@@ -68,6 +68,13 @@ class Response:
     body: bytes
     content_type: str = "application/json"
     close: bool = False  # close the connection after this response
+    headers: tuple[tuple[str, str], ...] = ()  # more headers (names as sent)
+
+    @property
+    def content_type_header(self) -> str:
+        """The Content-Type, with a charset for text (JSON and text/*), none for images."""
+        text = self.content_type.startswith("text/") or self.content_type.endswith("json")
+        return f"{self.content_type}; charset=utf-8" if text else self.content_type
 
     @classmethod
     def json(cls, status: int, value: object) -> Response:
@@ -275,10 +282,11 @@ class HttpServer:
         self, writer: asyncio.StreamWriter, protocol: h11.Connection, response: Response
     ) -> None:
         headers = [
-            ("Content-Type", f"{response.content_type}; charset=utf-8"),
+            ("Content-Type", response.content_type_header),
             ("Content-Length", str(len(response.body))),
             ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),
+            *response.headers,
         ]
         if response.close:
             headers.append(("Connection", "close"))
@@ -312,7 +320,7 @@ def _bare(response: Response) -> bytes:
     reason = "Error" if response.status >= 400 else "OK"
     return (
         f"HTTP/1.1 {response.status} {reason}\r\n"
-        f"Content-Type: {response.content_type}; charset=utf-8\r\n"
+        f"Content-Type: {response.content_type_header}\r\n"
         f"Content-Length: {len(response.body)}\r\nConnection: close\r\n\r\n"
     ).encode() + response.body
 

@@ -63,6 +63,7 @@ class Ledger:
                 video_codec=msg.video_codec,
                 width=msg.width,
                 height=msg.height,
+                thumbnail_path=msg.thumbnail_path,
             )
         )
 
@@ -124,9 +125,11 @@ class Ledger:
 
     # -- motion events -----------------------------------------------------------------------
 
-    def motion_started(self, camera_id: str, start_ns: int) -> None:
+    def motion_started(self, camera_id: str, start_ns: int, thumbnail: str | None = None) -> None:
         self.end_event(camera_id, start_ns)
-        event_id = self.catalog.add_motion_event(NewMotionEvent(camera_id, start_ns, None, 0.0))
+        event_id = self.catalog.add_motion_event(
+            NewMotionEvent(camera_id, start_ns, None, 0.0, frame_thumbnail=thumbnail)
+        )
         self._open_events[camera_id] = (event_id, start_ns)
         self.motion_total[camera_id] = self.motion_total.get(camera_id, 0) + 1
 

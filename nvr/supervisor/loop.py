@@ -28,6 +28,7 @@ from nvr.storage.catalog import Catalog
 from nvr.storage.checks import check_storage, lock_storage, loose_modes, share_with_group
 from nvr.storage.recovery import recover_storage
 from nvr.storage.retention import collect_garbage
+from nvr.supervisor.backfill import ThumbnailBackfill
 from nvr.supervisor.commands import CommandDesk, Workers
 from nvr.supervisor.dispatch import Dispatcher
 from nvr.supervisor.health import HealthBoard, camera_status, engine_health
@@ -85,6 +86,7 @@ class Supervisor:
         self.watcher = ConfigWatcher(config_path, clock)
         self.keeper = StorageKeeper(self.root, self.catalog, storage_id, clock)
         self.ledger = Ledger(self.catalog, recordings)
+        self.backfill = ThumbnailBackfill(self.catalog.path, recordings)
         enabled = [c.id for c in config.cameras if c.enabled]
         self._cataloged(lambda: self.ledger.open_run(enabled, clock.wall_ns()), "the downtime")
         self.pool = WorkerPool(self._spec, clock)
@@ -128,6 +130,7 @@ class Supervisor:
         for cam in self.config.cameras:
             if cam.enabled:
                 self.pool.start(cam)
+        self.backfill.start()
         try:
             while not self.stop_event.is_set():
                 self._poll(min(TICK_S, self._ack_due_s or TICK_S))
@@ -138,6 +141,7 @@ class Supervisor:
                 self._keep_storage()
         finally:
             self.desk.stopping()
+            self.backfill.stop()
             self._stop(list(self.pool.handles))
             self.desk.close()
             self._cataloged(lambda: self.ledger.close_run(self.clock.wall_ns()), "the stop")
@@ -226,6 +230,7 @@ class Supervisor:
     def _keep_storage(self) -> None:
         """A retention pass when due: first the writes a full disk refused, in order."""
         self._cataloged(lambda: self.ledger.alive(self.clock.wall_ns()), "the engine's run")
+        self._cataloged(lambda: self.backfill.collect(self.catalog), "thumbnails")
         if self.ledger.backlog:
             self.keeper.run_soon()
         if self.keeper.due():
@@ -233,7 +238,7 @@ class Supervisor:
             self.dispatcher.replay()
             self.keeper.run_pass(self.config, self.pool.bitrate_bps())
 
-    def _cataloged(self, write: Callable[[], None], what: str) -> None:
+    def _cataloged(self, write: Callable[[], object], what: str) -> None:
         """A catalog write the loop must survive: a full disk logs, never stops supervision."""
         try:
             write()

@@ -92,10 +92,11 @@ class FrameSink:
         if self._size != (width, height):
             self._new_detector(width, height)
         assert self.ring is not None
-        moving = False
-        if self.detector is not None:
-            result = self.detector.process(y, capture_ns)
-            moving = result.moving
+        result = self.detector.process(y, capture_ns) if self.detector is not None else None
+        self._last_ns = capture_ns
+        # Published first: an event's start picture is the newest in the ring (its thumbnail).
+        self.ring.publish(y, u, v, capture_ns, result is not None and result.moving)
+        if result is not None:
             if result.started:
                 self.active = True
                 self._event_start_ns, self._event_peak, self._event_boxes = capture_ns, 0.0, ()
@@ -104,8 +105,6 @@ class FrameSink:
                 self._event_peak, self._event_boxes = result.changed, result.boxes
             if result.ended:
                 self.finish(capture_ns)
-        self._last_ns = capture_ns
-        self.ring.publish(y, u, v, capture_ns, moving)
 
     def finish(self, end_ns: int | None = None) -> None:
         """End an open motion event (stream lost, worker stopping)."""

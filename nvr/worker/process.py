@@ -46,6 +46,8 @@ from nvr.protocol.worker import (
     StreamUp,
     UpdateCamera,
 )
+from nvr.storage import thumbnails
+from nvr.storage.thumbnails import event_thumbnail
 from nvr.worker.decodable import DecodeCheck, decode, malformed
 from nvr.worker.frames import FrameSink
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
@@ -147,12 +149,14 @@ class CameraWorker:
         self.loop_mono = time.monotonic()
         self.motion_starts = 0
         self.last_motion_end_ns = 0
+        self.recordings = Path(spec.storage_root) / "recordings"
         self.recorder = Recorder(
             self.cam.id,
-            Path(spec.storage_root) / "recordings",
+            self.recordings,
             self.cam.record.pre_roll_s,
             self.cam.record.segment_s,
             channel.send,
+            snapshot=self._snapshot,
         )
         self.sink = FrameSink(
             spec.ring_name, self.cam.motion, self._motion_started, self._motion_ended
@@ -163,7 +167,24 @@ class CameraWorker:
 
     def _motion_started(self, start_ns: int) -> None:
         self.motion_starts += 1
-        self.channel.send(MotionStarted(self.cam.id, start_ns))
+        thumbnail = self._snapshot(event_thumbnail(self.cam.id, start_ns))
+        self.channel.send(MotionStarted(self.cam.id, start_ns, thumbnail))
+
+    def _snapshot(self, rel_path: str) -> str | None:
+        """Write the newest decoded picture (the ring's) as the thumbnail ``rel_path``; None
+        when there is none yet or it cannot be written (the backfill makes it later)."""
+        ring = self.sink.ring
+        try:
+            view = ring.read_copy() if ring is not None else None
+            if view is None:
+                return None
+            thumbnails.write(
+                self.recordings, rel_path, thumbnails.jpeg_from_i420(view.y, view.u, view.v)
+            )
+        except Exception as err:  # a thumbnail never costs a recording  # noqa: BLE001
+            log.warning("%s: no thumbnail %s: %s", self.cam.id, rel_path, err)
+            return None
+        return rel_path
 
     def _motion_ended(self, start_ns: int, end_ns: int, confidence: float, boxes: tuple) -> None:
         self.last_motion_end_ns = end_ns

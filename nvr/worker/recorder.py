@@ -43,6 +43,7 @@ from nvr.protocol.worker import SegmentClosed, SegmentOpened, WriteFailed
 from nvr.storage.durable import fsync_dir
 from nvr.storage.fmp4 import playable_length
 from nvr.storage.recovery import TAG_KEY, segment_tag
+from nvr.storage.thumbnails import segment_thumbnail
 from nvr.worker.params import StreamParams
 from nvr.worker.source import TimedPacket
 
@@ -116,6 +117,7 @@ class _OpenSegment:
     recording_type: str
     motion_events_at_open: int
     motion_starts_at_open: int
+    thumbnail: str | None = None
 
 
 class Recorder:
@@ -129,12 +131,14 @@ class Recorder:
         segment_s: float,
         report: Callable[[SegmentOpened | SegmentClosed | WriteFailed], None],
         clock: Clock = SYSTEM_CLOCK,
+        snapshot: Callable[[str], str | None] | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.clock = clock
         self.root = storage_root
         self.segment_ns = int(segment_s * 1e9)
         self.report = report
+        self.snapshot = snapshot  # writes a segment's thumbnail; its path, or None
         self.buffer = GopBuffer(pre_roll_s)
         self.segment: _OpenSegment | None = None
         self.input_stream: av.video.stream.VideoStream | None = None
@@ -309,6 +313,7 @@ class Recorder:
                 video_codec=ctx.codec.canonical_name,  # the format, not the encoder (libx264)
                 width=ctx.width,
                 height=ctx.height,
+                thumbnail_path=seg.thumbnail,
             )
         )
         return end_ns
@@ -376,6 +381,7 @@ class Recorder:
             recording_type=reason,
             motion_events_at_open=1 if motion_active else 0,
             motion_starts_at_open=motion_starts,
+            thumbnail=self.snapshot(segment_thumbnail(rel)) if self.snapshot else None,
         )
         return self.segment
 

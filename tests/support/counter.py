@@ -21,20 +21,17 @@ def _band(height: int) -> tuple[int, int]:
     return height // 16, height // 16 + max(2, height // 8)
 
 
-def _block(width: int) -> int:
-    return width // (BITS + 2)
+def _edges(width: int) -> list[int]:
+    """Block boundaries across the whole width (so any scaling keeps them in place)."""
+    return [round(i * width / (BITS + 2)) for i in range(BITS + 3)]
 
 
 def i420_frame(width: int, height: int, number: int) -> bytes:
     """One I420 picture (grey, with the counter band) showing ``number``."""
-    block = _block(width)
-    levels = (
-        [_WHITE]
-        + [_WHITE if number >> (BITS - 1 - i) & 1 else _BLACK for i in range(BITS)]
-        + [_BLACK]
-    )
-    bar = b"".join(bytes([v]) * block for v in levels)
-    bar += bytes([_GREY]) * (width - len(bar))
+    edges = _edges(width)
+    bits = [_WHITE if number >> (BITS - 1 - i) & 1 else _BLACK for i in range(BITS)]
+    levels = [_WHITE, *bits, _BLACK]
+    bar = b"".join(bytes([v]) * (edges[i + 1] - edges[i]) for i, v in enumerate(levels))
     grey_row = bytes([_GREY]) * width
     top, bottom = _band(height)
     luma = grey_row * top + bar * (bottom - top) + grey_row * (height - bottom)
@@ -46,11 +43,12 @@ def read_counter(luma: Any) -> int | None:
     """The number in a decoded luma plane (a 2-D uint8 numpy array), None if it shows none."""
     height, width = luma.shape
     top, bottom = _band(height)
-    block = _block(width)
     row = luma[top + (bottom - top) // 4 : bottom - (bottom - top) // 4].mean(axis=0)
-    levels = [
-        row[i * block + block // 4 : (i + 1) * block - block // 4].mean() for i in range(BITS + 2)
-    ]
+    edges = _edges(width)
+    levels = []
+    for a, b in zip(edges, edges[1:], strict=False):
+        quarter = (b - a) // 4
+        levels.append(row[a + quarter : b - quarter].mean())
     bits = [level > (_BLACK + _WHITE) / 2 for level in levels]
     if not bits[0] or bits[-1]:
         return None
