@@ -80,7 +80,7 @@ def _interrupted(root: Path, template: Path) -> None:
 
 
 @contextlib.contextmanager
-def _muted() -> Iterator[None]:
+def muted() -> Iterator[None]:
     """Recovery's log lines (one per file) off while it is timed."""
     logger = logging.getLogger("nvr.storage.recovery")
     was = logger.disabled
@@ -110,7 +110,7 @@ def measure_recovery(segments: int = 1000) -> dict[str, Any]:
                 camera_id = rel.split("/", 1)[0]
                 catalog.add_recording(replace(row, camera_id=camera_id, start_ns=i, file_path=rel))
         _interrupted(crash_root, template)
-        with Catalog(crash_db) as catalog, _muted():
+        with Catalog(crash_db) as catalog, muted():
             started = time.perf_counter()
             crash = recover_storage(catalog, crash_root)
             crash_s = time.perf_counter() - started
@@ -119,7 +119,7 @@ def measure_recovery(segments: int = 1000) -> dict[str, Any]:
         # Catalog lost: every file is an orphan.
         lost_root, lost_db = work / "lost" / "recordings", work / "lost" / "catalog.db"
         _layout(lost_root, template, segments)
-        with Catalog(lost_db) as catalog, _muted():
+        with Catalog(lost_db) as catalog, muted():
             started = time.perf_counter()
             lost = recover_storage(catalog, lost_root)
             lost_s = time.perf_counter() - started

@@ -18,5 +18,6 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("api", "bench.api:api_rows"),
     Measurement("retention", "bench.bench_retention:retention_rows"),
     Measurement("recovery", "bench.recovery:recovery_rows"),
+    Measurement("playback", "bench.playback:playback_rows"),
     Measurement("console", "bench.console:console_rows"),
 )

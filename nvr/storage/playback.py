@@ -154,8 +154,9 @@ class SegmentFile(SegmentTimes):
         return None
 
     def _keyframe_between(self, after: int, upto: int) -> bool:
-        """Whether a keyframe lies in (after, upto]: seeking there is cheaper than decoding."""
-        return any(s.keyframe for s in self.samples[after + 1 : upto + 1])
+        """Whether a keyframe lies in (after + 1, upto]: seeking there skips frames that
+        decoding on would go through (the very next frame is always cheaper to decode on)."""
+        return any(s.keyframe for s in self.samples[after + 2 : upto + 1])
 
     def close(self) -> None:
         with contextlib.suppress(av.error.FFmpegError, OSError):
