@@ -15,6 +15,7 @@ import math
 import os
 import time
 from collections import deque
+from typing import Protocol
 
 import numpy as np
 
@@ -28,6 +29,18 @@ _RECHECK_S = 1.0  # how often an attached ring is checked for having been replac
 _FPS_WINDOW = 64  # most frame arrivals kept for the displayed frame rate
 _FPS_SPAN_S = 2.0  # the displayed frame rate is measured over this many seconds
 _TORN_RETRIES = 3
+
+
+class Feed(Protocol):
+    """What the grid texture converts a tile's picture from: a live ring or recorded frames."""
+
+    def source_size(self) -> tuple[int, int] | None: ...
+
+    def invalidate(self) -> None: ...
+
+    def convert_into(
+        self, texture: np.ndarray, now: float | None = None, min_interval_s: float = 0.0
+    ) -> bool: ...
 
 
 class LiveFeed:

@@ -20,6 +20,8 @@ from gui import theme
 from gui.link import EngineLink, Snapshot
 from gui.live.panel import LivePanel
 from gui.panel import Feedback, Panel
+from gui.playback.model import LAST_MINUTE_NS
+from gui.playback.panel import PlaybackPanel
 from gui.stats import FrameStats
 from gui.status import StatusBar
 from gui.view import ViewState
@@ -41,13 +43,15 @@ class Console:
         state_path: Path | None = None,
         size: tuple[int, int] = (1280, 720),
         max_fps: float = 60.0,
+        storage: Path | None = None,
     ) -> None:
         self.link = link
         self.size = size
         self.max_fps = max_fps
         self.feedback = Feedback()
         self.live = LivePanel(link, view, state_path, self.feedback)
-        self.panels: list[Panel] = [self.live]
+        self.playback = PlaybackPanel(self.feedback, storage)
+        self.panels: list[Panel] = [self.live, self.playback]
         self.shown = 0  # the panel on screen
         self.snapshot: Snapshot = link.snapshot()
         self.stats = FrameStats()
@@ -107,9 +111,14 @@ class Console:
             panel.show(i == index)
 
     def on_key(self, key: int) -> None:
-        """F1, F2, ... switch panels; every other key goes to the panel on screen."""
+        """F1, F2, ... switch panels; P on the live grid opens the selected camera's last
+        minute in Playback; every other key goes to the panel on screen."""
+        selected = self.live.model.view.selected
         if key in VIEW_KEYS[: len(self.panels)]:
             self.switch(VIEW_KEYS.index(key))
+        elif key == dpg.mvKey_P and self.panels[self.shown] is self.live and selected:
+            self.playback.open(selected, time.time_ns() - LAST_MINUTE_NS)
+            self.switch(self.panels.index(self.playback))
         else:
             self.panels[self.shown].key(key)
 

@@ -417,10 +417,11 @@ def test_the_worker_writes_a_thumbnail_when_a_segment_opens(recorded):
         )
         assert picture.shape[1] == 320
         numbers = recorded.numbers[rec.id]  # a picture of this segment's time (the first one
-        # opens after its pre-roll and the check of the video; a rotated one, at its start)
-        assert numbers[0] - 15 <= read_counter(picture) <= numbers[-1], rec.file_path
+        # opens after its pre-roll and the check of the video; a rotated one, at its start);
+        # the two streams' numbers agree within a second or so
+        assert numbers[0] - 20 <= read_counter(picture) <= numbers[-1], rec.file_path
         if rec.start_ns == previous_end.get(rec.id):
-            assert abs(read_counter(picture) - numbers[0]) <= 15, rec.file_path
+            assert abs(read_counter(picture) - numbers[0]) <= 25, rec.file_path
 
 
 @pytest.fixture(scope="module")
@@ -544,3 +545,34 @@ def test_api_export_job(recorded, served):
     assert status == 400
     with pytest.raises(NvrError, match="HTTP 404"):
         served.client.export_status("nope")
+
+
+def test_the_segment_being_written_plays_up_to_its_last_fragment(recorded, tmp_path):
+    """A segment without a row yet (the engine is writing it) is the camera's newest file: it
+    plays from its header's tag up to its last complete fragment, and on from the segment
+    before it."""
+    copy = tmp_path / "storage"
+    shutil.copytree(recorded.storage, copy)
+    last, before = recorded.rows[-1], recorded.rows[-2]
+    conn = apsw.Connection(str(copy / "catalog.db"))
+    conn.execute("DELETE FROM recordings WHERE id = ?", (last.id,))
+    conn.close()
+    path = copy / "recordings" / last.file_path
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 3 // 4])  # still being written
+    numbers = recorded.numbers[last.id]
+    with recorded.reader(copy) as reader:
+        middle = reader.frame_at(CAMERA, (last.start_ns + last.end_ns) // 2)
+        assert middle is not None and middle.recording_id < 0
+        assert number(middle) == numbers[middle.index]
+        assert reader.frame_at(CAMERA, last.end_ns - 1) is None  # past its last fragment
+        first = reader.frame_at(CAMERA, last.start_ns)
+        assert number(reader.previous_frame(first)) == recorded.numbers[before.id][-1]
+        played = []
+        frame = reader.frame_at(CAMERA, before.end_ns - 1)
+        while isinstance(frame, Frame):
+            played.append(number(frame))
+            frame = reader.next_frame(frame)
+        assert frame.end_ns is None  # the recording ends there, for now
+    assert played[0] == recorded.numbers[before.id][-1]
+    assert played[1:] == numbers[: len(played) - 1]  # on into the growing file, every frame
+    assert len(played) > len(numbers) // 2

@@ -12,12 +12,13 @@ and shares a time budget per frame.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from gui.feeds import LiveFeed
+from gui.feeds import Feed
 from gui.view import Rect, grid_rects
 from native.texture import letterbox
 
@@ -92,7 +93,7 @@ class GridTexture:
         self._turn = 0
 
     def convert(
-        self, cells: Cells, grid: tuple[int, int], feeds: dict[str, LiveFeed], now: float
+        self, cells: Cells, grid: tuple[int, int], feeds: Mapping[str, Feed], now: float
     ) -> float:
         """Convert new frames of the cameras on screen into their regions, taking turns once the
         frame's budget is spent; returns the seconds spent."""
@@ -135,7 +136,7 @@ class GridTexture:
         self._retired = keep
         self._frame += 1
 
-    def _fit(self, cells: Cells, grid: tuple[int, int], feeds: dict[str, LiveFeed]) -> Atlas:
+    def _fit(self, cells: Cells, grid: tuple[int, int], feeds: Mapping[str, Feed]) -> Atlas:
         """The atlas for this grid, grid size and cameras' picture size (made again when one
         changes)."""
         rows, cols = grid

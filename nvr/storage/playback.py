@@ -12,6 +12,10 @@ than the current one ends (with the stream gaps that explain it), a file that is
 unreadable is a hole with a note, and a file cut short by a crash plays up to its last complete
 fragment. Segments of different sizes or codecs play in sequence: each has its own decoder.
 
+The segment being written (no catalog row until it closes) plays too, up to its last complete
+fragment: the newest file of the camera that the catalog does not know is read as a growing
+segment, dated by the tag in its header and measured by its fragments (``growing``).
+
 A ``PlaybackReader`` belongs to one thread (like the ``Catalog`` it reads).
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,12 +33,14 @@ from pathlib import Path
 import av
 
 from nvr.storage.catalog import Catalog, Recording
-from nvr.storage.fmp4 import Sample, playable_length, samples
+from nvr.storage.fmp4 import Sample, playable_length, samples, segment_info
+from nvr.storage.recovery import parse_tag
 
 log = logging.getLogger(__name__)
 
 CACHE_SEGMENTS = 8  # open containers kept per reader (4 cameras in sync, plus one each side)
 HOLE_MIN_NS = 250_000_000  # a shorter step between two recordings plays through
+GROWING_CHECK_S = 0.5  # how often the segment being written is looked at again
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +178,17 @@ class PlaybackReader:
         self.root = recordings_root
         self._open: OrderedDict[int, SegmentFile] = OrderedDict()
         self._broken: dict[int, str] = {}  # recording id -> why it cannot be played
+        self._growing: dict[str, tuple[float, Recording | None]] = {}  # camera -> (checked, row)
 
     def frame_at(self, camera_id: str, at_ns: int, keyframes_only: bool = False) -> Frame | None:
         """The frame shown at ``at_ns`` (the last one whose time is at or before it), None
         where nothing playable was recorded."""
         rows = self.catalog.recordings(camera_id, at_ns, at_ns + 1, limit=1, descending=True)
         if not rows:
-            return None
+            growing = self.growing(camera_id, at_ns)
+            if growing is None:
+                return None
+            rows = [growing]
         seg = self._segment(rows[0])
         index = seg.index_at(at_ns) if seg is not None else None
         if seg is None or index is None:
@@ -188,6 +199,11 @@ class PlaybackReader:
         """The frame after ``frame`` (the next keyframe when ``keyframes_only``), in its
         segment or the next one; a ``Hole`` where the recording stops for a while."""
         seg = self._segment_of(frame)
+        if seg is None and frame.recording_id < 0:  # the segment being written: what follows
+            after = self.frame_at(frame.camera_id, frame.end_ns, keyframes_only)
+            if after is not None and after.time_ns > frame.time_ns:
+                return after
+            return self._after(frame.camera_id, frame.end_ns)
         if seg is not None:
             step = range(frame.index + 1, len(seg.samples))
             for index in step:
@@ -204,6 +220,10 @@ class PlaybackReader:
     def previous_frame(self, frame: Frame) -> Frame | None:
         """The frame before ``frame``, across a segment boundary or a hole; None at the start."""
         seg = self._segment_of(frame)
+        if seg is None and frame.recording_id < 0:  # the segment being written, grown since
+            earlier = self.frame_at(frame.camera_id, frame.time_ns - 1)
+            if earlier is not None:
+                return earlier
         if seg is not None and frame.index > 0:
             return self._frame(seg, frame.index - 1)
         start = seg.rec.start_ns if seg is not None else frame.time_ns
@@ -230,6 +250,53 @@ class PlaybackReader:
                 current = found if found is not None else self._after(camera_id, current.end_ns)
             else:
                 current = self.next_frame(current, keyframes_only)
+
+    def growing(self, camera_id: str, at_ns: int) -> Recording | None:
+        """The segment being written for ``camera_id``, as a row (negative id, status
+        ``recording``) spanning its complete fragments, if it ends after ``at_ns``'s last
+        cataloged recording: the camera's newest file that the catalog does not know."""
+        now = time.monotonic()
+        cached = self._growing.get(camera_id)
+        if cached is not None and now - cached[0] < GROWING_CHECK_S:
+            return cached[1]
+        rec = self._find_growing(camera_id)
+        self._growing[camera_id] = (now, rec)
+        return rec
+
+    def _find_growing(self, camera_id: str) -> Recording | None:
+        days = sorted((self.root / camera_id).glob("*-*-*"))[-2:]  # today's and yesterday's
+        files = sorted((f for d in days for f in d.glob("*.mp4")), key=lambda f: f.name)
+        if not files or self.catalog.recording_by_path(files[-1].relative_to(self.root).as_posix()):
+            return None
+        path = files[-1]
+        try:
+            length, _ = playable_length(path)
+            info = segment_info(path, length)
+        except (OSError, ValueError):
+            return None
+        tag = parse_tag(info.comment)
+        start = tag.get("start_ns", "")
+        if not start.isdigit() or info.fragments == 0:
+            return None
+        start_ns, media_90k = int(start), info.duration_90k
+        return Recording(
+            id=-(path.stat().st_ino * 10_000 + info.fragments % 10_000),  # new with each fragment
+            camera_id=camera_id,
+            start_ns=start_ns,
+            end_ns=start_ns + media_90k * 1_000_000_000 // 90000,
+            duration_90k=media_90k,
+            file_path=path.relative_to(self.root).as_posix(),
+            motion_events=0,
+            size_bytes=length,
+            thumbnail_path=None,
+            recording_type=tag.get("type", "continuous"),
+            video_codec=info.codec,
+            width=info.width,
+            height=info.height,
+            status="recording",
+            protected=False,
+            created_ns=start_ns,
+        )
 
     def recording_after(self, camera_id: str, at_ns: int) -> Recording | None:
         """The first recording that ends after ``at_ns``."""
@@ -269,6 +336,19 @@ class PlaybackReader:
                     return frame
                 continue
             return Hole(camera_id, at_ns, begin, self._why(camera_id, at_ns, begin, skipped))
+        growing = self.growing(camera_id, at_ns)
+        if growing is not None and growing.end_ns > at_ns:
+            begin = max(at_ns, growing.start_ns)
+            seg = self._segment(growing)
+            index = seg.index_at(begin) if seg is not None else None
+            if seg is not None and index is not None:
+                if begin - at_ns < HOLE_MIN_NS and not skipped:
+                    frame = self._frame(seg, index)
+                    if frame is not None:
+                        return frame
+                else:
+                    why = self._why(camera_id, at_ns, begin, skipped)
+                    return Hole(camera_id, at_ns, begin, why)
         return Hole(camera_id, at_ns, None, "; ".join(skipped) or "no recording after this")
 
     def _why(self, camera_id: str, start_ns: int, end_ns: int, skipped: list[str]) -> str:
@@ -296,6 +376,8 @@ class PlaybackReader:
         seg = self._open.get(frame.recording_id)
         if seg is not None:
             return seg
+        if frame.recording_id < 0:  # a growing segment that has grown or closed since
+            return None
         rec = self.catalog.recording(frame.recording_id)
         return self._segment(rec) if rec is not None else None
 

@@ -6,26 +6,13 @@ import logging
 from collections.abc import Callable
 
 import av
-import numpy as np
 
 from nvr.config import MotionConfig
 from nvr.frames.motion import MotionDetector, MotionParams
+from nvr.frames.planes import yuv_planes
 from nvr.frames.ring import FrameRing
 
 log = logging.getLogger(__name__)
-
-YUV420 = ("yuv420p", "yuvj420p")
-
-
-def yuv_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zero-copy uint8 views of a 4:2:0 frame's planes, line padding sliced off."""
-    if frame.format.name not in YUV420:
-        frame = frame.reformat(format="yuv420p")
-    views = []
-    for plane in frame.planes:
-        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
-        views.append(rows[:, : plane.width])
-    return views[0], views[1], views[2]
 
 
 def motion_params(cfg: MotionConfig) -> MotionParams:

@@ -130,6 +130,9 @@ class StreamCounter:
         return stats
 
 
+SNAPSHOT_SLACK_NS = 2_000_000_000  # a thumbnail's picture is at most this much older
+
+
 class CameraWorker:
     """Runs one camera until told to stop."""
 
@@ -167,16 +170,18 @@ class CameraWorker:
 
     def _motion_started(self, start_ns: int) -> None:
         self.motion_starts += 1
-        thumbnail = self._snapshot(event_thumbnail(self.cam.id, start_ns))
+        thumbnail = self._snapshot(event_thumbnail(self.cam.id, start_ns), start_ns)
         self.channel.send(MotionStarted(self.cam.id, start_ns, thumbnail))
 
-    def _snapshot(self, rel_path: str) -> str | None:
-        """Write the newest decoded picture (the ring's) as the thumbnail ``rel_path``; None
-        when there is none yet or it cannot be written (the backfill makes it later)."""
+    def _snapshot(self, rel_path: str, at_ns: int) -> str | None:
+        """Write the newest decoded picture (the ring's) as the thumbnail ``rel_path`` of a
+        moment at ``at_ns``; None when there is none of that moment (the analysis stream is
+        still reconnecting: its picture is older) or it cannot be written: the backfill makes
+        it later from the segment itself."""
         ring = self.sink.ring
         try:
             view = ring.read_copy() if ring is not None else None
-            if view is None:
+            if view is None or view.capture_ns < at_ns - SNAPSHOT_SLACK_NS:
                 return None
             thumbnails.write(
                 self.recordings, rel_path, thumbnails.jpeg_from_i420(view.y, view.u, view.v)

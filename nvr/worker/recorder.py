@@ -131,14 +131,14 @@ class Recorder:
         segment_s: float,
         report: Callable[[SegmentOpened | SegmentClosed | WriteFailed], None],
         clock: Clock = SYSTEM_CLOCK,
-        snapshot: Callable[[str], str | None] | None = None,
+        snapshot: Callable[[str, int], str | None] | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.clock = clock
         self.root = storage_root
         self.segment_ns = int(segment_s * 1e9)
         self.report = report
-        self.snapshot = snapshot  # writes a segment's thumbnail; its path, or None
+        self.snapshot = snapshot  # writes a thumbnail of a time; its path, or None
         self.buffer = GopBuffer(pre_roll_s)
         self.segment: _OpenSegment | None = None
         self.input_stream: av.video.stream.VideoStream | None = None
@@ -381,7 +381,9 @@ class Recorder:
             recording_type=reason,
             motion_events_at_open=1 if motion_active else 0,
             motion_starts_at_open=motion_starts,
-            thumbnail=self.snapshot(segment_thumbnail(rel)) if self.snapshot else None,
+            thumbnail=self.snapshot(segment_thumbnail(rel), first.wall_ns)
+            if self.snapshot
+            else None,
         )
         return self.segment
 

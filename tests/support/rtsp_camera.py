@@ -116,14 +116,15 @@ def counter_launch(size: tuple[int, int], fps: int, gop: int, kbps: int) -> str:
 
 def _count_frames(media: GstRtspServer.RTSPMedia, size: tuple[int, int], fps: int) -> None:
     """Push one numbered picture per frame period until the media goes away. A number is one
-    more than the last, or the frame periods since the camera started if that is more (after
-    a freeze, or in a media created later), so every mount shows about the same number at the
-    same instant. The timer runs a little fast (66 ms at 15 fps): numbers never skip."""
+    more than the last, or the frame periods since the camera started when that is more than a
+    second ahead (after a freeze, or in a media created later), so every mount shows about the
+    same number at the same instant and a late timer never skips a number."""
     source = media.get_element().get_by_name("frames")
-    number = [-1]
+    number = [-fps - 1]
 
     def push() -> bool:
-        number[0] = max(number[0] + 1, int((time.monotonic() - _STARTED) * fps))
+        periods = int((time.monotonic() - _STARTED) * fps)
+        number[0] = periods if periods - number[0] > fps else number[0] + 1
         buffer = Gst.Buffer.new_wrapped(i420_frame(*size, number[0]))
         buffer.duration = Gst.SECOND // fps
         if source.emit("push-buffer", buffer) != Gst.FlowReturn.OK:
