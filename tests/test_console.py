@@ -24,6 +24,7 @@ from nvr.demo import make_clip
 from nvr.protocol.runfile import token_path
 from tests.conftest import ARTIFACTS, ROOT, api_get, wait_for
 from tests.support.cameras import free_port
+from tests.support.console import HEIGHT, WIDTH, ConsoleProcess
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,7 +34,6 @@ pytestmark = [
     ),
 ]
 
-WIDTH, HEIGHT = 1280, 720
 SHOTS = ARTIFACTS / "console"
 CLIPS = Path(tempfile.gettempdir()) / "nvr-test-clips"
 REC_DOT = np.array([235, 40, 40])
@@ -67,52 +67,6 @@ def rec_dot_pixels(shot: np.ndarray, rect: Rect) -> int:
 
 def center(rect: Rect) -> tuple[str, str]:
     return str(rect.x + rect.w // 2), str(rect.y + rect.h // 2)
-
-
-class ConsoleProcess:
-    def __init__(
-        self, display: VirtualDisplay, api: str, token_file: Path, state: Path, log: Path
-    ) -> None:
-        self.display, self.api, self.token_file = display, api, token_file
-        self.state, self.log = state, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nvr",
-                "console",
-                "--api",
-                self.api,
-                "--token-file",
-                str(self.token_file),
-                "--state",
-                str(self.state),
-                "--size",
-                f"{WIDTH}x{HEIGHT}",
-            ],
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-            env=self.display.env,
-        )
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode
 
 
 def saved_state(path: Path) -> dict:

@@ -16,6 +16,7 @@ import dearpygui.dearpygui as dpg
 from gui import theme
 from gui.draw import Drawn
 from gui.feeds import LiveFeed
+from gui.keys import PAGE_DOWN, PAGE_UP
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.live.atlas import Cells, GridTexture
 from gui.live.banners import Banners
@@ -127,8 +128,8 @@ class LivePanel:
         return convert_s
 
     def key(self, key: int) -> None:
-        """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select; R record;
-        S stop; PageUp/PageDown pages. Ignored while the tile menu is open."""
+        """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select (Up/Down a
+        row); R record; S stop; PageUp/PageDown pages. Ignored while the tile menu is open."""
         if self.menu.shown:
             return
         model = self.model
@@ -141,9 +142,12 @@ class LivePanel:
             model.exit_fullscreen()
         elif key in (dpg.mvKey_Tab, dpg.mvKey_Right, dpg.mvKey_Left):
             model.select_step(-1 if key == dpg.mvKey_Left else 1)
-        elif key == dpg.mvKey_Next:
+        elif key in (dpg.mvKey_Up, dpg.mvKey_Down):  # a row up or down the grid
+            columns = model.view.grid()[1]
+            model.select_step(-columns if key == dpg.mvKey_Up else columns)
+        elif key == PAGE_DOWN:
             model.turn_page(1)
-        elif key == dpg.mvKey_Prior:
+        elif key == PAGE_UP:
             model.turn_page(-1)
         elif key in (dpg.mvKey_R, dpg.mvKey_S) and model.view.selected is not None:
             self.recording.set_recording(model.view.selected, key == dpg.mvKey_R)

@@ -44,16 +44,12 @@ def entries(day: DayList, kind: str) -> list[Entry]:
     rows: list[Entry] = []
     if kind in ("motion", "all"):
         for ev in day.events:
-            seconds = (ev.end_ns - ev.start_ns) / 1e9 if ev.end_ns is not None else None
-            lasted = f"{seconds:.0f} s" if seconds is not None else "going on"
-            rows.append(
-                Entry(
-                    ev.start_ns,
-                    ev.end_ns,
-                    f"{_clock(ev.start_ns)}  motion  {lasted}  {ev.confidence * 100:.0f}%",
-                    ("event", ev.id),
-                )
-            )
+            if ev.end_ns is None:
+                lasted = "going on"
+            else:
+                lasted = f"{(ev.end_ns - ev.start_ns) / 1e9:.0f} s  {ev.confidence * 100:.0f}%"
+            text = f"{_clock(ev.start_ns)}  motion  {lasted}"
+            rows.append(Entry(ev.start_ns, ev.end_ns, text, ("event", ev.id)))
     if kind in ("gaps", "all"):
         for gap in day.gaps:
             seconds = (gap.end_ns - gap.start_ns) / 1e9 if gap.end_ns is not None else None

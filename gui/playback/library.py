@@ -25,11 +25,13 @@ import numpy as np
 from nvr.errors import NvrError
 from nvr.storage.catalog import Catalog, Gap, MotionEvent
 from nvr.storage.export import Clip, export_clip
+from nvr.storage.playback import PlaybackReader
 from nvr.storage.timeline import Timeline, timeline
 
 log = logging.getLogger(__name__)
 
 THUMB_CACHE = 96  # decoded thumbnails kept (320x180 float32 RGBA: 0.9 MB each)
+RETRY_S = 2.0  # a thumbnail that was not there is looked for again after this long
 EVENTS_LIMIT = 2000  # rows of one camera's day in the events list
 
 
@@ -70,12 +72,13 @@ class Library:
         self.storage = storage
         self.error: str | None = None
         self.timeline: Timeline | None = None
+        self.growing: dict[str, tuple[int, int, str]] = {}  # camera -> the segment being written
         self.timeline_query: TimelineQuery | None = None
         self.day: DayList | None = None
         self.export: ExportState | None = None
         self._jump: int | None = None
         self._jump_missed = False
-        self._thumbs: OrderedDict[tuple[Any, ...], np.ndarray | None] = OrderedDict()
+        self._thumbs: OrderedDict[tuple[Any, ...], tuple[np.ndarray | None, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._requests: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._pending: dict[str, Any] = {}  # newest request of each kind
@@ -115,8 +118,11 @@ class Library:
         ``key``: ("recording", id), ("event", id) or ("at", camera, ns)."""
         with self._lock:
             if key in self._thumbs:
+                picture, made = self._thumbs[key]
                 self._thumbs.move_to_end(key)
-                return self._thumbs[key]
+                if picture is not None or time.monotonic() - made < RETRY_S:
+                    return picture
+                del self._thumbs[key]  # none then: the segment may have closed since
         self._ask("thumb", key)
         return None
 
@@ -146,6 +152,7 @@ class Library:
         except NvrError as err:
             self.error = str(err)
             return
+        self._reader = PlaybackReader(catalog, self.storage / "recordings")
         with catalog:
             while True:
                 kind, value = self._requests.get()
@@ -166,8 +173,13 @@ class Library:
         if kind == "timeline":
             q: TimelineQuery = value
             result = timeline(catalog, list(q.cameras), q.start_ns, q.end_ns, q.buckets)
+            growing = {}
+            for camera_id in q.cameras:
+                rec = self._reader.growing(camera_id, q.start_ns)
+                if rec is not None:
+                    growing[camera_id] = (rec.start_ns, rec.end_ns, rec.recording_type)
             with self._lock:
-                self.timeline = result
+                self.timeline, self.growing = result, growing
         elif kind == "day":
             camera_id, start, end = value
             events = catalog.motion_events(
@@ -187,7 +199,7 @@ class Library:
                     return
             picture = self._thumb(catalog, value)
             with self._lock:
-                self._thumbs[value] = picture
+                self._thumbs[value] = (picture, time.monotonic())
                 while len(self._thumbs) > THUMB_CACHE:
                     self._thumbs.popitem(last=False)
 

@@ -20,6 +20,7 @@ import dearpygui.dearpygui as dpg
 
 from gui import theme
 from gui.draw import Drawn, fit
+from gui.keys import EQUAL, PAGE_DOWN, PAGE_UP
 from gui.link import CommandResult, Snapshot
 from gui.live.atlas import GridTexture, picture_rect
 from gui.panel import Feedback
@@ -33,6 +34,7 @@ from gui.view import Rect, grid_rects
 GAP_PX = 2
 BUCKETS_PX = 2  # one timeline bucket per this many pixels of the strip
 EXPORTS = Path.home() / "nvr-exports"
+HOLE_SHOW_S = 0.7  # playing into a hole shows it this long, then jumps over it
 CAMERA_FPS = 15.0  # to pace the render loop while playing (the recorded rate is not known here)
 
 
@@ -54,6 +56,8 @@ class PlaybackPanel:
         self._video = Rect(0, 0, 1, 1)
         self._cells: list[dict[str, int]] = []
         self._lanes = 0
+        self._hole_since: float | None = None  # playing through a hole since (loop time)
+        self._placed: list[tuple[str | None, Rect]] = []  # the cells drawn last
 
     # -- build ---------------------------------------------------------------------------------
 
@@ -93,7 +97,7 @@ class PlaybackPanel:
                 )
             )
             dpg.add_spacer(width=8)
-            self.go_input = int(
+            self.go_input = int(  # G
                 dpg.add_input_text(
                     hint="2026-12-05 14:30:00", width=170, on_enter=True, callback=self._on_go
                 )
@@ -129,6 +133,8 @@ class PlaybackPanel:
             )
             self.export_label = int(dpg.add_text("", color=theme.TEXT_DIM))
         self.texture = GridTexture()
+        with dpg.handler_registry():
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left, callback=self._on_click)
         with dpg.window(show=False, popup=True, no_title_bar=True, min_size=(200, 40)) as menu:
             self.camera_menu = int(menu)
             self.camera_boxes = int(dpg.add_group())
@@ -156,13 +162,31 @@ class PlaybackPanel:
         self.events.day_ns = day_start(at_ns)
 
     def step(self, direction: int) -> None:
-        self.model.playing = False
-        if self.player is not None:
-            self.player.step(direction)
+        model = self.model
+        model.playing = False
+        camera_id = model.selected or (model.cameras[0] if model.cameras else None)
+        if self.player is not None and camera_id is not None:
+            self.player.step(camera_id, direction)
 
     def event(self, step: int) -> None:
         if self.library is not None and self.model.cameras:
             self.library.find_event(tuple(self.model.cameras), self.model.cursor_ns, step)
+
+    def edge(self, step: int) -> None:
+        """To the next (``step`` 1) or previous start or end of a recording or a gap on the
+        timeline of the cameras shown."""
+        data = self.library.timeline if self.library is not None else None
+        edges: list[int] = []
+        for camera_id in self.model.cameras:
+            cam = data.cameras.get(camera_id) if data is not None else None
+            if cam is None:
+                continue
+            for start, end, _kind in cam.spans or []:
+                edges += [start, end]
+            for start, gap_end, _kind, _cause in cam.gaps:
+                edges += [start] + ([gap_end] if gap_end is not None else [])
+        if not self.model.next_event(edges, step):
+            self.feedback.show("no recording or gap edge that way on the timeline shown")
 
     def export(self) -> None:
         marks, model = self.model.marks, self.model
@@ -214,6 +238,7 @@ class PlaybackPanel:
                 model.seek(found)
             elif missed:
                 self.feedback.show("no more motion events that way")
+        self._through_holes(now)
         if not self._shown:
             return 0.0
         if len(model.cameras) != self._lanes:  # the strip's height follows the cameras
@@ -235,7 +260,7 @@ class PlaybackPanel:
             self.library.want_day(camera, self.events.day_ns, self.events.day_ns + 86_400 * 10**9)
         convert_s = self._draw_video(now, minimised)
         data = self.library.timeline if self.library is not None else None
-        self.strip.update(data, self.names)
+        self.strip.update(data, self.names, self.library.growing if self.library else None)
         self.events.update(
             self.library.day if self.library else None,
             self.names.get(model.selected or "", model.selected),
@@ -243,6 +268,28 @@ class PlaybackPanel:
         self._draw_toolbar()
         self.texture.end_frame()
         return convert_s
+
+    def _through_holes(self, now: float) -> None:
+        """Playing, where no camera has footage: after ``HOLE_SHOW_S`` showing the hole, jump to
+        where the first one's footage goes on; at the end of all footage, stop there."""
+        model = self.model
+        shown = [f.current for c, f in self.feeds.items() if c in model.cameras]
+        if not model.playing or not shown or any(s is None or s.frame is not None for s in shown):
+            self._hole_since = None
+            return
+        if self._hole_since is None:
+            self._hole_since = now
+            return
+        if now - self._hole_since < HOLE_SHOW_S:
+            return
+        self._hole_since = None
+        ends = [s.span[1] for s in shown if s is not None and s.span[1] is not None]
+        later = [end for end in ends if end > model.cursor_ns]
+        if later:
+            model.seek(min(later))
+        else:
+            model.playing = False
+            self.feedback.show("reached the end of the recordings: Space plays on from here")
 
     def _sync(self, engine: Snapshot) -> None:
         """Names from the engine; the storage folder once known (player and library start)."""
@@ -269,6 +316,7 @@ class PlaybackPanel:
             (cameras[i] if i < len(cameras) and cameras[i] in self.feeds else None, rect)
             for i, rect in enumerate(rects)
         ]
+        self._placed = cells
         convert_s = 0.0 if minimised else self.texture.convert(cells, (rows, cols), self.feeds, now)
         while len(self._cells) < len(rects):
             self._cells.append(_make_cell(self.video))
@@ -408,11 +456,26 @@ class PlaybackPanel:
             self.camera_menu, pos=dpg.get_item_rect_min(self.cameras_button), show=True
         )
 
+    def _on_click(self) -> None:
+        """A click on a picture selects its camera (stepping and the events list follow it)."""
+        if not self._shown or not dpg.is_item_hovered(self.video):
+            return
+        mx, my = dpg.get_mouse_pos(local=False)
+        gx, gy = dpg.get_item_rect_min(self.video)
+        for camera_id, rect in self._placed:
+            if camera_id is not None and rect.contains(mx - gx, my - gy):
+                self.model.select(camera_id)
+
     def _thumbnail(self, key: tuple[Any, ...]) -> Any:
         return self.library.thumbnail(key) if self.library is not None else None
 
     def _on_speed(self, _sender: Any, value: str) -> None:
         self.model.set_speed(float(value.rstrip("x")))
+
+    def _type_time(self) -> None:
+        """G: an empty "go to" box with the keyboard in it."""
+        dpg.set_value(self.go_input, "")
+        dpg.focus_item(self.go_input)
 
     def _on_go(self, *_: Any) -> None:
         if not self.model.go_to(dpg.get_value(self.go_input)):
@@ -422,8 +485,9 @@ class PlaybackPanel:
 
     def key(self, key: int) -> None:
         """Space play/pause; , and . one frame; Left/Right 10 s; Up/Down speed; PageUp/PageDown
-        previous/next event; + and - zoom; I/O mark the range; E export."""
-        if dpg.is_item_focused(self.go_input):
+        previous/next event; [ and ] the previous/next start or end of a recording or gap; + and
+        - zoom; I/O mark the range; E export; G go to a time."""
+        if dpg.is_item_active(self.go_input):  # typing a time: keys are text
             return
         model = self.model
         actions = {
@@ -443,6 +507,9 @@ class PlaybackPanel:
             dpg.mvKey_I: lambda: model.mark(False),
             dpg.mvKey_O: lambda: model.mark(True),
             dpg.mvKey_E: self.export,
+            dpg.mvKey_G: self._type_time,
+            dpg.mvKey_Open_Brace: lambda: self.edge(-1),
+            dpg.mvKey_Close_Brace: lambda: self.edge(1),
         }
         action = actions.get(key)
         if action is not None:
@@ -457,10 +524,6 @@ class PlaybackPanel:
             self.player.stop()
         if self.library is not None:
             self.library.stop()
-
-
-# ImGui's key codes, as Dear PyGui 2 reports them; its mvKey_Prior and mvKey_Next are GLFW's.
-PAGE_UP, PAGE_DOWN, EQUAL = 517, 518, 602
 
 
 def _button(label: str, callback: Any, tip: str, **kw: Any) -> int:

@@ -76,7 +76,7 @@ class Player:
         self.error: str | None = None  # the storage cannot be read: why
         self._want: Want | None = None
         self._shown: dict[str, Shown] = {}
-        self._steps: list[int] = []
+        self._steps: list[tuple[str, int]] = []
         self._moved: int | None = None
         self._cond = threading.Condition()
         self._stop = False
@@ -95,10 +95,10 @@ class Player:
         with self._cond:
             return self._shown.get(camera_id)
 
-    def step(self, direction: int) -> None:
-        """One frame forward (1) or back (-1) on the first camera; ``moved`` gives the time."""
+    def step(self, camera_id: str, direction: int) -> None:
+        """One frame forward (1) or back (-1) on ``camera_id``; ``moved`` gives the time."""
         with self._cond:
-            self._steps.append(direction)
+            self._steps.append((camera_id, direction))
             self._cond.notify()
 
     def moved(self) -> int | None:
@@ -133,8 +133,8 @@ class Player:
                     want, steps, self._steps = self._want, self._steps, []
                 if want is None:
                     continue
-                for direction in steps:
-                    self._step(reader, want, direction)
+                for camera_id, direction in steps:
+                    self._step(reader, want, camera_id, direction)
                 for camera_id in want.cameras:
                     self._bring(reader, camera_id, want)
                 done = want
@@ -191,13 +191,10 @@ class Player:
             return shown
         gaps = reader.catalog.gaps(camera_id, at, at + 1, limit=4)
         why = "; ".join(g.cause for g in gaps) or "nothing was recorded"
-        return Shown(camera_id, None, why, (at, at + 1))
+        return Shown(camera_id, None, why, (at, _next_start(reader, camera_id, at)))
 
-    def _step(self, reader: PlaybackReader, want: Want, direction: int) -> None:
-        """One frame forward or back on the first camera, from what it shows."""
-        if not want.cameras:
-            return
-        camera_id = want.cameras[0]
+    def _step(self, reader: PlaybackReader, want: Want, camera_id: str, direction: int) -> None:
+        """One frame forward or back on ``camera_id``, from what it shows."""
         current = self._shown.get(camera_id)
         found: Frame | Hole | None
         if current is not None and current.frame is not None and not current.keyframes_only:
@@ -220,6 +217,16 @@ class Player:
         with self._cond:
             self._shown[camera_id] = _frame_shown(found)
             self._moved = found.time_ns
+
+
+def _next_start(reader: PlaybackReader, camera_id: str, at: int) -> int | None:
+    """Where the camera's footage goes on after ``at`` (None: nothing after it yet)."""
+    starts = [
+        rec.start_ns
+        for rec in (reader.recording_after(camera_id, at), reader.growing(camera_id, at))
+        if rec is not None and rec.start_ns > at
+    ]
+    return min(starts, default=None)
 
 
 def _frame_shown(frame: Frame) -> Shown:

@@ -68,6 +68,11 @@ class Strip:
         self._hover_line = int(
             dpg.draw_line((0, 0), (0, 0), parent=self.drawlist, color=(255, 255, 255, 90))
         )
+        self._hover_back = int(
+            dpg.draw_rectangle(
+                (0, 0), (0, 0), parent=self.drawlist, fill=(14, 16, 20, 230), color=(0, 0, 0, 0)
+            )
+        )
         self._hover_text = int(
             dpg.draw_text((0, 0), "", parent=self.drawlist, color=theme.TEXT, size=theme.SMALL_PX)
         )
@@ -76,6 +81,7 @@ class Strip:
             self._hover_texture = int(dpg.add_dynamic_texture(HOVER_W, HOVER_H, pixels.ravel()))
         self._hover_window = 0  # the thumbnail over the strip, made at the first update
         self._drawn_key: tuple[Any, ...] | None = None
+        self._growing: dict[str, tuple[int, int, str]] = {}
         self._pressed = False
         self._hover_picture: Any = None
         self.hover_ns: int | None = None
@@ -109,9 +115,23 @@ class Strip:
 
     # -- drawing -------------------------------------------------------------------------------
 
-    def update(self, data: Timeline | None, names: dict[str, str]) -> None:
+    def update(
+        self,
+        data: Timeline | None,
+        names: dict[str, str],
+        growing: dict[str, tuple[int, int, str]] | None = None,
+    ) -> None:
+        """Draw again what changed; ``growing``: each camera's segment being written."""
         model = self.model
-        key = (id(data), model.window, self.width, self.height, tuple(model.cameras))
+        self._growing = growing or {}
+        key = (
+            id(data),
+            model.window,
+            self.width,
+            self.height,
+            tuple(model.cameras),
+            str(self._growing),
+        )
         if key != self._drawn_key:
             self._drawn_key = key
             dpg.delete_item(self._static, children_only=True)
@@ -201,8 +221,10 @@ class Strip:
                         continue
                     start = data.buckets_start_ns + i * data.bucket_ns
                     color = TYPE_COLORS.get(cam.kind[i] or "continuous", TYPE_COLORS["continuous"])
-                    height = max(2, int((LANE_PX - 8) * share))
-                    self._bar(start, start + data.bucket_ns, bottom - 4 - height, bottom - 4, color)
+                    height = max(4, int((LANE_PX - 8) * share))  # a minute a month: seen
+                    self._bar(
+                        start, start + data.bucket_ns, bottom - 4 - height, bottom - 4, color, 2
+                    )
             for gap_start, gap_end, _kind, _cause in cam.gaps:
                 stop = gap_end if gap_end is not None else self.model.window[1]
                 if stop > gap_start:
@@ -224,14 +246,31 @@ class Strip:
                             color=EVENT_COLOR,
                             thickness=2,
                         )
+        if camera_id in self._growing:  # being written: plays up to its last fragment
+            start, end, kind = self._growing[camera_id]
+            color = TYPE_COLORS.get(kind, TYPE_COLORS["continuous"])
+            self._bar(start, end, top + 4, bottom - 4, (*color[:3], 150))
+        label_w = 8 + len(name) * 7
+        dpg.draw_rectangle(
+            (0, top), (label_w, bottom), parent=parent, fill=(14, 16, 20, 200), color=(0, 0, 0, 0)
+        )
         dpg.draw_text((4, top + 4), name, parent=parent, color=theme.TEXT, size=theme.SMALL_PX)
 
-    def _bar(self, start: int, end: int, top: float, bottom: float, color: theme.Color) -> None:
+    def _bar(
+        self,
+        start: int,
+        end: int,
+        top: float,
+        bottom: float,
+        color: theme.Color,
+        min_px: float = 1,
+    ) -> None:
+        """A bar from ``start`` to ``end`` (at least ``min_px`` wide), if it is in view."""
         a, b = max(0.0, self.x_of(start)), min(float(self.width), self.x_of(end))
         if b > a - 1 and b >= 0 and a <= self.width:
             dpg.draw_rectangle(
                 (a, top),
-                (max(a + 1, b), bottom),
+                (max(a + min_px, b), bottom),
                 parent=self._static,
                 fill=color,
                 color=(0, 0, 0, 0),
@@ -241,7 +280,7 @@ class Strip:
         x = self._mouse_x()
         if x is None:
             self.hover_ns = None
-            for item in (self._hover_line, self._hover_text, self._hover_window):
+            for item in (self._hover_line, self._hover_back, self._hover_text, self._hover_window):
                 self._drawn.set(item, show=False)
             return
         at = self.ns_at(x)
@@ -250,6 +289,9 @@ class Strip:
         lane = self._lane_at()
         tx = min(max(2.0, x + 6), self.width - 150)
         self._drawn.set(self._hover_line, p1=(x, 0), p2=(x, self.height), show=True)
+        self._drawn.set(
+            self._hover_back, pmin=(tx - 3, 1), pmax=(tx + 150, RULER_PX - 1), show=True
+        )
         self._drawn.set(self._hover_text, pos=(tx, 3), text=stamp, show=True)
         picture = self._thumbnail(lane, at) if lane is not None else None
         if picture is not None and picture is not self._hover_picture:

@@ -116,16 +116,18 @@ def counter_launch(size: tuple[int, int], fps: int, gop: int, kbps: int) -> str:
 
 def _count_frames(media: GstRtspServer.RTSPMedia, size: tuple[int, int], fps: int) -> None:
     """Push one numbered picture per frame period until the media goes away. A number is one
-    more than the last, or the frame periods since the camera started when that is more than a
-    second ahead (after a freeze, or in a media created later), so every mount shows about the
-    same number at the same instant and a late timer never skips a number."""
+    more than the last; a new media, or one that was frozen for more than a second (SIGSTOP),
+    starts from the frame periods since the camera started, so every mount shows about the
+    same number at the same instant, and a late timer never skips a number."""
     source = media.get_element().get_by_name("frames")
-    number = [-fps - 1]
+    state = {"number": -1, "pushed": 0.0}
 
     def push() -> bool:
-        periods = int((time.monotonic() - _STARTED) * fps)
-        number[0] = periods if periods - number[0] > fps else number[0] + 1
-        buffer = Gst.Buffer.new_wrapped(i420_frame(*size, number[0]))
+        now = time.monotonic()
+        frozen = now - state["pushed"] > 1.0
+        state["number"] = int((now - _STARTED) * fps) if frozen else state["number"] + 1
+        state["pushed"] = now
+        buffer = Gst.Buffer.new_wrapped(i420_frame(*size, int(state["number"])))
         buffer.duration = Gst.SECOND // fps
         if source.emit("push-buffer", buffer) != Gst.FlowReturn.OK:
             return GLib.SOURCE_REMOVE  # the media was torn down
