@@ -108,7 +108,9 @@ def measure_recovery(segments: int = 1000) -> dict[str, Any]:
         with Catalog(crash_db) as catalog, catalog.transaction():
             for i, rel in enumerate(paths):
                 camera_id = rel.split("/", 1)[0]
-                catalog.add_recording(replace(row, camera_id=camera_id, start_ns=i, file_path=rel))
+                start = row.start_ns + (i // CAMERAS) * 60_000_000_000
+                moved = replace(row, start_ns=start, end_ns=start + row.end_ns - row.start_ns)
+                catalog.add_recording(replace(moved, camera_id=camera_id, file_path=rel))
         _interrupted(crash_root, template)
         with Catalog(crash_db) as catalog, muted():
             started = time.perf_counter()

@@ -443,8 +443,8 @@ def test_a_hidden_panel_keeps_no_texture_and_shows_again(context, rings, tmp_pat
     console = make_console(link, tmp_path)
     live = console.live
     console.update()
-    assert console.panels == [live] and live.texture.atlas is not None
-    live.show(False)  # as when the shell switches to another panel
+    assert console.panels == [live, console.playback] and live.texture.atlas is not None
+    console.on_key(dpg.mvKey_F2)  # to Playback: the live grid is hidden
     for i in range(RETIRE_FRAMES + 1):  # frames published while hidden: not shown, not skipped
         for ring in rings.values():
             ring.publish(*textured_frame(640, 360, i), capture_ns=time.time_ns() + i * 10**8)

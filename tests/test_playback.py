@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -576,3 +578,27 @@ def test_the_segment_being_written_plays_up_to_its_last_fragment(recorded, tmp_p
     assert played[0] == recorded.numbers[before.id][-1]
     assert played[1:] == numbers[: len(played) - 1]  # on into the growing file, every frame
     assert len(played) > len(numbers) // 2
+
+
+def test_api_refuses_hostile_footage_requests_clearly(served):
+    client = served.client
+    for path in (
+        f"/api/frame?camera_id={CAMERA}&at_ns={2**63 - 1}",  # the catalog holds at_ns + 1
+        "/api/frame?at_ns=5",
+        f"/api/frame?camera_id={CAMERA}&at_ns=5&at_ns=6",
+        "/api/thumbnail?recording_id=-1",
+    ):
+        status, reply = client.request("GET", path)
+        assert (status, reply["ok"]) == (400, False), (path, reply)
+    status, reply = client.request("GET", "/api/export/..%2F..%2Fetc")
+    assert status == 404
+    for body in ("[" * 30_000, '{"camera_ids": ["door"], "start_ns": 1, "start_ns": 2}'):
+        request = urllib.request.Request(
+            client.api + "/api/export", data=body.encode(), method="POST", headers=client._headers
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 400
+        assert b"bad export request" in refused.value.read()
+    logs = [p for p in (served.storage / "logs").glob("*") if p.is_file()]
+    assert not any("Traceback" in p.read_text(errors="replace") for p in logs)

@@ -345,8 +345,8 @@ def test_one_cameras_rows_never_overlap(tmp_path):
 
     def closed(camera_id: str, name: str, start_s: float, end_s: float):
         return messages.SegmentClosed(
-            camera_id, name, int(start_s * s), int(end_s * s), 90000, 1, "continuous", 0, "h264",
-            64, 64,
+            camera_id, name, int(start_s * s), int(end_s * s), int((end_s - start_s) * 90000),
+            1, "continuous", 0, "h264", 64, 64,
         )  # fmt: skip
 
     with Catalog(tmp_path / "catalog.db") as catalog:
@@ -357,6 +357,31 @@ def test_one_cameras_rows_never_overlap(tmp_path):
         ledger.segment_closed(closed("a", "a/3.mp4", 230, 290))  # after a gap: as dated
         starts = {r.file_path: r.start_ns / s for r in catalog.recordings()}
     assert starts == {"a/1.mp4": 100, "a/2.mp4": 160, "b/1.mp4": 150, "a/3.mp4": 230}
+
+
+def test_a_segment_dated_across_a_clock_jump_is_dated_by_its_video(tmp_path):
+    """A clock set from 1970 while a segment was written would date it across 56 years (and
+    make the timeline sum 56 years of slots): it is dated by its video up to its end."""
+    s = 10**9
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        ledger = Ledger(catalog, tmp_path)
+        ledger.segment_closed(
+            messages.SegmentClosed(
+                "a",
+                "a/1.mp4",
+                5 * s,
+                1_796_000_060 * s,
+                60 * 90000,
+                1,
+                "continuous",
+                0,
+                "h264",
+                64,
+                64,
+            )  # fmt: skip
+        )
+        (row,) = catalog.recordings()
+    assert (row.start_ns, row.end_ns) == (1_796_000_000 * s, 1_796_000_060 * s)
 
 
 def test_a_gap_that_runs_into_the_next_segment_ends_where_it_starts(tmp_path):

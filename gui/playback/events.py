@@ -139,6 +139,7 @@ class EventsList:
         i = self.page * ROWS + index
         if i < len(self.rows):
             self.model.seek(self.rows[i].start_ns)
+            self.model.playing = True
 
     def _on_kind(self, _sender: Any, value: str) -> None:
         self.kind = value

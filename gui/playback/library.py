@@ -25,14 +25,16 @@ import numpy as np
 from nvr.errors import NvrError
 from nvr.storage.catalog import Catalog, Gap, MotionEvent
 from nvr.storage.export import Clip, export_clip
-from nvr.storage.playback import PlaybackReader
+from nvr.storage.playback import HOLE_MIN_NS, PlaybackReader
 from nvr.storage.timeline import Timeline, timeline
 
 log = logging.getLogger(__name__)
 
 THUMB_CACHE = 96  # decoded thumbnails kept (320x180 float32 RGBA: 0.9 MB each)
 RETRY_S = 2.0  # a thumbnail that was not there is looked for again after this long
+EDGE_SEARCH_NS = 86_400 * 1_000_000_000  # [ and ] look this far for an edge
 EVENTS_LIMIT = 2000  # rows of one camera's day in the events list
+DAY_REFRESH_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class Library:
         self.day: DayList | None = None
         self.export: ExportState | None = None
         self._jump: int | None = None
+        self._day_asked = 0.0
         self._jump_missed = False
         self._thumbs: OrderedDict[tuple[Any, ...], tuple[np.ndarray | None, float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -93,18 +96,24 @@ class Library:
             self._ask("timeline", query)
 
     def want_day(self, camera_id: str, start_ns: int, end_ns: int) -> None:
-        day = self.day
-        if day is None or (day.camera_id, day.start_ns, day.end_ns) != (
-            camera_id,
-            start_ns,
-            end_ns,
-        ):
-            self._ask("day", (camera_id, start_ns, end_ns))
+        """The events list of a camera's day, asked again every ``DAY_REFRESH_S`` (new events
+        come in)."""
+        day, now = self.day, time.monotonic()
+        key = (camera_id, start_ns, end_ns)
+        stale = now - self._day_asked > DAY_REFRESH_S
+        if day is None or (day.camera_id, day.start_ns, day.end_ns) != key or stale:
+            self._day_asked = now
+            self._ask("day", key)
 
     def find_event(self, cameras: tuple[str, ...], from_ns: int, step: int) -> None:
         """Look for the start of the next (``step`` 1) or previous event of ``cameras``; the
         answer comes through ``jumped``."""
-        self._ask("jump", (cameras, from_ns, step))
+        self._ask("jump", ("event", cameras, from_ns, step))
+
+    def find_edge(self, cameras: tuple[str, ...], from_ns: int, step: int) -> None:
+        """Look for the next or previous place where footage of ``cameras`` starts or stops
+        (a recording's first or last frame, a hole's edge); the answer through ``jumped``."""
+        self._ask("jump", ("edge", cameras, from_ns, step))
 
     def jumped(self) -> tuple[int | None, bool]:
         """(the event start found, once; whether the last search found none)."""
@@ -189,8 +198,9 @@ class Library:
             with self._lock:
                 self.day = DayList(camera_id, start, end, events, gaps)
         elif kind == "jump":
-            cameras, from_ns, step = value
-            found = self._next_event(catalog, cameras, from_ns, step)
+            what, cameras, from_ns, step = value
+            find = self._next_event if what == "event" else self._next_edge
+            found = find(catalog, cameras, from_ns, step)
             with self._lock:
                 self._jump, self._jump_missed = found, found is None
         elif kind == "thumb":
@@ -220,6 +230,30 @@ class Library:
         if not starts:
             return None
         return min(starts) if step > 0 else max(starts)
+
+    def _next_edge(
+        self, catalog: Catalog, cameras: tuple[str, ...], from_ns: int, step: int
+    ) -> int | None:
+        """The nearest start or end of footage after (before) ``from_ns``: recordings less
+        than ``HOLE_MIN_NS`` apart are one stretch, and the segment being written continues
+        the last one."""
+        edges: list[int] = []
+        for camera_id in cameras:
+            rows = catalog.recordings(camera_id, from_ns - EDGE_SEARCH_NS, from_ns + EDGE_SEARCH_NS)
+            spans = [(r.start_ns, r.end_ns) for r in rows]
+            growing = self._reader.growing(camera_id, from_ns)
+            if growing is not None:
+                spans.append((growing.start_ns, growing.end_ns))
+            merged: list[list[int]] = []
+            for start, end in sorted(spans):
+                if merged and start - merged[-1][1] < HOLE_MIN_NS:
+                    merged[-1][1] = max(merged[-1][1], end)
+                else:
+                    merged.append([start, end])
+            edges += [t for span in merged for t in span]
+        if step > 0:
+            return min((t for t in edges if t > from_ns + 10_000_000), default=None)
+        return max((t for t in edges if t < from_ns - 500_000_000), default=None)
 
     def _thumb(self, catalog: Catalog, key: tuple[Any, ...]) -> np.ndarray | None:
         path: str | None = None

@@ -26,9 +26,9 @@ from gui.live.atlas import GridTexture, picture_rect
 from gui.panel import Feedback
 from gui.playback.events import WIDTH_PX, EventsList, day_start
 from gui.playback.library import Library, TimelineQuery
-from gui.playback.model import SPEEDS, PlaybackModel
+from gui.playback.model import MAX_CAMERAS, SPEEDS, PlaybackModel
 from gui.playback.player import PlaybackFeed, Player, Want
-from gui.playback.strip import Strip
+from gui.playback.strip import EVENT_COLOR, GAP_COLOR, HOVER_H, HOVER_W, TYPE_COLORS, Strip
 from gui.view import Rect, grid_rects
 
 GAP_PX = 2
@@ -69,9 +69,10 @@ class PlaybackPanel:
                 height=theme.TOOLBAR_PX - theme.SPACING_PX,
                 border=False,
                 no_scrollbar=True,
-            ),
+            ) as toolbar,
             dpg.group(horizontal=True),
         ):
+            self.toolbar = int(toolbar)
             dpg.add_spacer(width=4)
             self.cameras_button = int(
                 dpg.add_button(label="Cameras ▾", callback=self._open_cameras)
@@ -111,6 +112,8 @@ class PlaybackPanel:
             with dpg.child_window(width=WIDTH_PX, border=False) as side:
                 self.side = int(side)
                 self.events = EventsList(self.model, self._drawn, self._thumbnail)
+                dpg.add_spacer(height=8)
+                _legend()
         with dpg.group(parent=parent):
             self.strip = Strip(
                 self.model,
@@ -133,6 +136,12 @@ class PlaybackPanel:
             )
             self.export_label = int(dpg.add_text("", color=theme.TEXT_DIM))
         self.texture = GridTexture()
+        self._cells = [_make_cell(self.video) for _ in range(MAX_CAMERAS)]
+        self._preview = int(  # the timeline's hover thumbnail, over the pictures
+            dpg.draw_image(
+                self.strip.preview_texture, (0, 0), (1, 1), parent=self.video, show=False
+            )
+        )
         with dpg.handler_registry():
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left, callback=self._on_click)
         with dpg.window(show=False, popup=True, no_title_bar=True, min_size=(200, 40)) as menu:
@@ -152,7 +161,6 @@ class PlaybackPanel:
         dpg.configure_item(self._root, show=shown)
         if not shown:
             self.model.playing = False
-            self.strip.hide_preview()
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -173,20 +181,10 @@ class PlaybackPanel:
             self.library.find_event(tuple(self.model.cameras), self.model.cursor_ns, step)
 
     def edge(self, step: int) -> None:
-        """To the next (``step`` 1) or previous start or end of a recording or a gap on the
-        timeline of the cameras shown."""
-        data = self.library.timeline if self.library is not None else None
-        edges: list[int] = []
-        for camera_id in self.model.cameras:
-            cam = data.cameras.get(camera_id) if data is not None else None
-            if cam is None:
-                continue
-            for start, end, _kind in cam.spans or []:
-                edges += [start, end]
-            for start, gap_end, _kind, _cause in cam.gaps:
-                edges += [start] + ([gap_end] if gap_end is not None else [])
-        if not self.model.next_event(edges, step):
-            self.feedback.show("no recording or gap edge that way on the timeline shown")
+        """To the next (``step`` 1) or previous place where footage of the cameras shown
+        starts or stops."""
+        if self.library is not None and self.model.cameras:
+            self.library.find_edge(tuple(self.model.cameras), self.model.cursor_ns, step)
 
     def export(self) -> None:
         marks, model = self.model.marks, self.model
@@ -237,7 +235,7 @@ class PlaybackPanel:
             if found is not None:
                 model.seek(found)
             elif missed:
-                self.feedback.show("no more motion events that way")
+                self.feedback.show("nothing more that way")
         self._through_holes(now)
         if not self._shown:
             return 0.0
@@ -261,6 +259,7 @@ class PlaybackPanel:
         convert_s = self._draw_video(now, minimised)
         data = self.library.timeline if self.library is not None else None
         self.strip.update(data, self.names, self.library.growing if self.library else None)
+        self._draw_preview()
         self.events.update(
             self.library.day if self.library else None,
             self.names.get(model.selected or "", model.selected),
@@ -318,8 +317,6 @@ class PlaybackPanel:
         ]
         self._placed = cells
         convert_s = 0.0 if minimised else self.texture.convert(cells, (rows, cols), self.feeds, now)
-        while len(self._cells) < len(rects):
-            self._cells.append(_make_cell(self.video))
         atlas = self.texture.atlas
         for i, cell in enumerate(self._cells):
             if i >= len(rects):
@@ -328,6 +325,17 @@ class PlaybackPanel:
             cell_camera, rect = cells[i]
             self._draw_cell(cell, cell_camera, rect, i, atlas)
         return convert_s
+
+    def _draw_preview(self) -> None:
+        x = self.strip.preview_x
+        if x is None:
+            self._drawn.set(self._preview, show=False)
+            return
+        left = min(max(0.0, x - HOVER_W / 2), self._video.w - HOVER_W)
+        top = self._video.h - HOVER_H - 4
+        self._drawn.set(
+            self._preview, pmin=(left, top), pmax=(left + HOVER_W, top + HOVER_H), show=True
+        )
 
     def _draw_cell(
         self, cell: dict[str, int], camera_id: str | None, rect: Rect, index: int, atlas: Any
@@ -433,7 +441,12 @@ class PlaybackPanel:
         state = self.library.export if self.library is not None else None
         if state is not None:
             files = sum(len(c.files) for c in state.clips)
-            status = f"{files} file(s) in {state.folder}" if state.done else "exporting…"
+            where = (
+                f"~/{state.folder.relative_to(Path.home())}"
+                if state.folder.is_relative_to(Path.home())
+                else str(state.folder)
+            )
+            status = f"{files} clip(s) and their reports in {where}" if state.done else "exporting…"
             if state.errors:
                 status += "; " + "; ".join(state.errors)
             drawn.set(
@@ -475,6 +488,7 @@ class PlaybackPanel:
     def _type_time(self) -> None:
         """G: an empty "go to" box with the keyboard in it."""
         dpg.set_value(self.go_input, "")
+        dpg.focus_item(self.toolbar)  # its window first: another may hold the keyboard
         dpg.focus_item(self.go_input)
 
     def _on_go(self, *_: Any) -> None:
@@ -524,6 +538,18 @@ class PlaybackPanel:
             self.player.stop()
         if self.library is not None:
             self.library.stop()
+
+
+def _legend() -> None:
+    """What the timeline's colours mean."""
+    entries = [(kind, color) for kind, color in TYPE_COLORS.items()]
+    entries += [("being written", (*TYPE_COLORS["continuous"][:3], 150)), ("gap", GAP_COLOR)]
+    entries += [("motion event", EVENT_COLOR)]
+    for row in range(0, len(entries), 3):
+        with dpg.group(horizontal=True):
+            for name, color in entries[row : row + 3]:
+                dpg.add_text("■", color=color)
+                dpg.add_text(name, color=theme.TEXT_DIM)
 
 
 def _button(label: str, callback: Any, tip: str, **kw: Any) -> int:

@@ -34,7 +34,7 @@ from gui.kernel import yuv420_to_rgba
 from nvr.errors import CatalogError
 from nvr.frames.planes import yuv_planes
 from nvr.storage.catalog import Catalog
-from nvr.storage.playback import Frame, Hole, PlaybackReader
+from nvr.storage.playback import Frame, Hole, PlaybackReader, explain
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,16 @@ class Player:
         ):
             shown = self._play_on(reader, current.frame, at)
         if shown is None:
-            behind = want.playing and exact and current is not None and current.frame is not None
-            shown = self._at(reader, camera_id, at, keyframes_only=not exact)
+            # Playing frame by frame and fallen behind: catch up from the keyframe at the cursor
+            # (the next request decodes on from it to the exact frame, with no seek).
+            behind = (
+                want.playing
+                and exact
+                and current is not None
+                and current.frame is not None
+                and not current.keyframes_only
+            )
+            shown = self._at(reader, camera_id, at, keyframes_only=not exact or behind)
             if behind and shown.frame is not None:
                 shown = Shown(
                     shown.camera_id, shown.frame, None, shown.span, shown.keyframes_only, True
@@ -189,8 +197,7 @@ class Player:
             if keyframes_only:  # a keyframe stands for the cursor until the next request
                 return Shown(camera_id, frame, None, (at, at + 1), True)
             return shown
-        gaps = reader.catalog.gaps(camera_id, at, at + 1, limit=4)
-        why = "; ".join(g.cause for g in gaps) or "nothing was recorded"
+        why = explain(reader.catalog, camera_id, at, at + 1, [])
         return Shown(camera_id, None, why, (at, _next_start(reader, camera_id, at)))
 
     def _step(self, reader: PlaybackReader, want: Want, camera_id: str, direction: int) -> None:

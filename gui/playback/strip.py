@@ -78,8 +78,10 @@ class Strip:
         )
         with dpg.texture_registry():
             pixels = np.zeros((HOVER_H, HOVER_W, 4), np.float32)
-            self._hover_texture = int(dpg.add_dynamic_texture(HOVER_W, HOVER_H, pixels.ravel()))
-        self._hover_window = 0  # the thumbnail over the strip, made at the first update
+            self.preview_texture = int(dpg.add_dynamic_texture(HOVER_W, HOVER_H, pixels.ravel()))
+        # Where the hovered time's thumbnail goes (x in the strip), or None: the panel draws it
+        # over the bottom of the pictures (a drawlist clips what is drawn outside it).
+        self.preview_x: float | None = None
         self._drawn_key: tuple[Any, ...] | None = None
         self._growing: dict[str, tuple[int, int, str]] = {}
         self._pressed = False
@@ -152,13 +154,7 @@ class Strip:
             )
         else:
             self._drawn.set(self._marks, show=False)
-        if not self._hover_window:
-            self._hover_window = _preview_window(self._hover_texture)
         self._draw_hover()
-
-    def hide_preview(self) -> None:
-        if self._hover_window:
-            self._drawn.set(self._hover_window, show=False)
 
     def _draw_ruler(self) -> None:
         start, end = self.model.window
@@ -280,7 +276,8 @@ class Strip:
         x = self._mouse_x()
         if x is None:
             self.hover_ns = None
-            for item in (self._hover_line, self._hover_back, self._hover_text, self._hover_window):
+            self.preview_x = None
+            for item in (self._hover_line, self._hover_back, self._hover_text):
                 self._drawn.set(item, show=False)
             return
         at = self.ns_at(x)
@@ -296,16 +293,8 @@ class Strip:
         picture = self._thumbnail(lane, at) if lane is not None else None
         if picture is not None and picture is not self._hover_picture:
             self._hover_picture = picture
-            _fit_into(picture, self._hover_texture)
-        if picture is None:
-            self._drawn.set(self._hover_window, show=False)
-            return
-        left, top = dpg.get_item_rect_min(self.drawlist)
-        pos = (
-            int(left + min(max(0.0, x - HOVER_W / 2), self.width - HOVER_W)),
-            int(top - HOVER_H - 6),
-        )
-        self._drawn.set(self._hover_window, pos=pos, show=True)
+            _fit_into(picture, self.preview_texture)
+        self.preview_x = x if picture is not None else None
 
     def _lane_at(self) -> str | None:
         _, my = dpg.get_mouse_pos(local=False)
@@ -338,25 +327,6 @@ class Strip:
             return
         self._pressed = False
         self.model.release(self.ns_at(self._mouse_x_anywhere()))
-
-
-def _preview_window(texture: int) -> int:
-    """A borderless window holding the hover thumbnail (drawn over the video, not clipped)."""
-    with dpg.window(
-        show=False,
-        no_title_bar=True,
-        no_resize=True,
-        no_move=True,
-        no_collapse=True,
-        no_scrollbar=True,
-        no_saved_settings=True,
-        no_focus_on_appearing=True,
-        no_bring_to_front_on_focus=True,
-        width=HOVER_W,
-        height=HOVER_H,
-    ) as window:
-        dpg.add_image(texture, width=HOVER_W, height=HOVER_H)
-    return int(window)
 
 
 def _fit_into(picture: np.ndarray, texture: int) -> None:

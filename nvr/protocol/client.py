@@ -98,7 +98,7 @@ class RecordedFrame:
     jpeg: bytes
     time_ns: int
     end_ns: int
-    recording_id: int
+    recording_id: int | None  # None: the segment being written (no catalog row yet)
 
 
 class EngineClient:
@@ -187,7 +187,7 @@ class EngineClient:
             raw,
             int(headers["X-Frame-Time-Ns"]),
             int(headers["X-Frame-End-Ns"]),
-            int(headers["X-Recording-Id"]),
+            int(headers["X-Recording-Id"]) if headers.get("X-Recording-Id") else None,
         )
 
     def thumbnail(self, recording_id: int | None = None, event_id: int | None = None) -> bytes:

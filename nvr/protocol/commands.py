@@ -135,6 +135,16 @@ def parse_command(body: bytes) -> Command:
     return command
 
 
+def load_json(body: bytes, what: str) -> Any:
+    """A request body's JSON; ``RequestError`` ("bad <what>: ...") for broken JSON, a field
+    given twice, or nesting too deep."""
+    try:
+        return json.loads(body, object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else err
+        raise RequestError(f"bad {what}: {reason}") from None
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [k for k, _ in pairs]
     repeated = sorted({k for k in keys if keys.count(k) > 1})

@@ -166,6 +166,9 @@ _EVENT_COLUMNS = (
     "id, recording_id, camera_id, start_ns, end_ns, confidence, bbox_json, frame_thumbnail"
 )
 _GAP_COLUMNS = "id, camera_id, start_ns, end_ns, cause, kind"
+# No recording is longer (segment_s is at most an hour): a longer row is a clock that jumped,
+# and would add a slot row for every 5 minutes of its span.
+MAX_SPAN_NS = 31 * 86_400 * 1_000_000_000
 SLOT_SCALES_S = (300, 3600)  # the slots of ``timeline_sums`` and ``event_sums`` (schema 4)
 # The recorded time per camera, slot and type of the recordings picked by {picked}: each row
 # split at slot boundaries, for both scales.
@@ -344,6 +347,8 @@ class Catalog:
             raise ValueError(f"recording_type {rec.recording_type!r} not in {RECORDING_TYPES}")
         if rec.end_ns < rec.start_ns or rec.duration_90k < 0 or rec.size_bytes < 0:
             raise ValueError(f"negative span, duration or size in {rec}")
+        if rec.end_ns - rec.start_ns > MAX_SPAN_NS:
+            raise ValueError(f"a recording spans at most 31 days: {rec.file_path!r} spans more")
         path = rec.file_path
         if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
             raise ValueError(

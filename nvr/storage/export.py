@@ -28,7 +28,7 @@ import av
 from nvr.clock import iso_utc
 from nvr.errors import NotFoundError, StorageError
 from nvr.storage.catalog import Catalog
-from nvr.storage.playback import HOLE_MIN_NS, SegmentTimes
+from nvr.storage.playback import HOLE_MIN_NS, SegmentTimes, explain
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class Clip:
 
     @property
     def recorded_ns(self) -> int:
-        return sum(f.end_ns - f.start_ns for f in self.files)
+        """The range less its holes: the time the clip shows footage of."""
+        return self.end_ns - self.start_ns - sum(end - start for start, end, _ in self.holes)
 
 
 Progress = Callable[[float], None]  # fraction of the range done, 0..1
@@ -157,11 +158,14 @@ class _ClipWriter:
         self.part = path.with_name(path.name + ".part")
         self.key = (seg.codec, seg.width, seg.height)
         self.zero_ns = zero_ns  # wall time at clip time 0: the first frame shown
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        try:  # before any work: a folder we cannot write to says so at once
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a folder; give a file name ending in .mp4")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.part.touch()
             self.out = av.open(str(self.part), "w", format="mp4", options=OUT_OPTIONS)
         except (av.error.FFmpegError, OSError) as err:
-            raise StorageError(f"cannot write the clip {self.part}: {err}") from err
+            raise StorageError(f"cannot write the clip {path}: {err}") from None
         self.stream: av.video.stream.VideoStream | None = None
         self.last_dts: int | None = None
         self.first_ns: int | None = None
@@ -206,7 +210,10 @@ class _ClipWriter:
                 packet.pts = max(dts, pts - seg.origin + base)
                 packet.dts = dts
                 packet.stream = self.stream
-                self.out.mux(packet)
+                try:
+                    self.out.mux(packet)
+                except (av.error.FFmpegError, OSError) as err:  # the disk, not the footage
+                    raise StorageError(f"cannot write the clip {self.path}: {err}") from None
                 self.last_dts = dts
                 if pts >= start_pts:
                     self.frames += 1
@@ -254,8 +261,7 @@ def _part_path(out: Path, done: int) -> Path:
 
 
 def _why(catalog: Catalog, camera_id: str, start_ns: int, end_ns: int, skipped: list[str]) -> str:
-    causes = [g.cause for g in catalog.gaps(camera_id, start_ns, end_ns, limit=8)]
-    return "; ".join(dict.fromkeys([*causes, *skipped])) or "nothing was recorded"
+    return explain(catalog, camera_id, start_ns, end_ns, skipped)
 
 
 def _write_report(clip: Clip, out: Path) -> Path:

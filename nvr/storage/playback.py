@@ -66,6 +66,24 @@ class Hole:
     why: str
 
 
+def explain(
+    catalog: Catalog, camera_id: str, start_ns: int, end_ns: int | None, notes: list[str]
+) -> str:
+    """Why nothing of ``camera_id`` plays in ``[start_ns, end_ns)``, in words: the stream gaps
+    there (and ``notes`` on unplayable files), else where it lies against the recordings."""
+    upto = end_ns if end_ns is not None else start_ns + 1
+    causes = [g.cause for g in catalog.gaps(camera_id, start_ns, upto, limit=8)]
+    if causes or notes:
+        return "; ".join(dict.fromkeys([*causes, *notes]))
+    if start_ns > time.time_ns():
+        return "that time has not come yet"
+    if not catalog.recordings(camera_id, None, start_ns + 1, limit=1, descending=True):
+        return "before this camera's first recording"
+    if not catalog.recordings(camera_id, upto, None, limit=1):
+        return "after this camera's last recording"
+    return "the camera was not recording (no motion, outside its schedule, or recording off)"
+
+
 class SegmentTimes:
     """A segment's samples in presentation order, each with its wall-clock time (no decoding).
 
@@ -352,9 +370,7 @@ class PlaybackReader:
         return Hole(camera_id, at_ns, None, "; ".join(skipped) or "no recording after this")
 
     def _why(self, camera_id: str, start_ns: int, end_ns: int, skipped: list[str]) -> str:
-        """The stream gaps (and unplayable files) that explain a hole, in words."""
-        causes = [g.cause for g in self.catalog.gaps(camera_id, start_ns, end_ns, limit=8)]
-        return "; ".join(dict.fromkeys([*causes, *skipped])) or "nothing was recorded"
+        return explain(self.catalog, camera_id, start_ns, end_ns, skipped)
 
     def _frame(self, seg: SegmentFile, index: int, keyframes_only: bool = False) -> Frame | None:
         if keyframes_only:

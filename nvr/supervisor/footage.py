@@ -4,8 +4,8 @@
   density (``nvr.storage.timeline``);
 - ``GET /api/frame?camera_id=&at_ns=``: the recorded frame shown at that instant as
   ``image/jpeg`` (the last frame whose time is at or before it), its time in
-  ``X-Frame-Time-Ns`` (and ``X-Frame-End-Ns``, ``X-Recording-Id``); 404 where nothing was
-  recorded;
+  ``X-Frame-Time-Ns`` (and ``X-Frame-End-Ns``, and ``X-Recording-Id`` unless the frame is in
+  the segment being written); 404 where nothing was recorded;
 - ``GET /api/thumbnail?recording_id=`` or ``?event_id=``: ``image/jpeg``;
 - ``POST /api/export`` ``{"camera_ids": [...], "start_ns": ..., "end_ns": ...}``: starts an
   export job (202); ``GET /api/export/{id}``: its state, progress and files.
@@ -16,7 +16,6 @@ reader per API thread, with its open segments cached), never the supervisor's st
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ import av
 
 from nvr.clock import iso_utc
 from nvr.errors import NotFoundError, RequestError, UnknownCameraError
+from nvr.protocol.commands import load_json
 from nvr.protocol.queries import optional_integer, parse_query, required_integer
 from nvr.storage import thumbnails
 from nvr.storage.catalog import Catalog
@@ -36,6 +36,7 @@ from nvr.supervisor.httpserver import Response
 GET_ROUTES = ("/api/timeline", "/api/frame", "/api/thumbnail")
 EXPORT = "/api/export"
 MAX_EXPORT_NS = 7 * 86_400 * 1_000_000_000
+MAX_AT_NS = 2**63 - 2  # the catalog's integers hold at_ns + 1
 
 
 class FootageRoutes:
@@ -89,22 +90,22 @@ class FootageRoutes:
 
     def _frame(self, query_text: str) -> Response:
         query = parse_query(query_text, ("camera_id", "at_ns"))
-        camera_id, at_ns = query.get("camera_id", ""), required_integer(query, "at_ns")
+        camera_id = query.get("camera_id", "")
+        if not camera_id:
+            raise RequestError("camera_id is required")
+        at_ns = required_integer(query, "at_ns", 0, MAX_AT_NS)
         reader = self._reader()
         self._check_cameras(reader.catalog, [camera_id])
         frame = reader.frame_at(camera_id, at_ns)
         if frame is None:
-            raise NotFoundError(f"nothing of camera {camera_id!r} was recorded at {iso_utc(at_ns)}")
-        return Response(
-            200,
-            thumbnails.jpeg_from_frame(frame.image, width=None),  # full size
-            "image/jpeg",
-            headers=(
-                ("X-Frame-Time-Ns", str(frame.time_ns)),
-                ("X-Frame-End-Ns", str(frame.end_ns)),
-                ("X-Recording-Id", str(frame.recording_id)),
-            ),
-        )
+            raise NotFoundError(
+                f"nothing of camera {camera_id!r} was recorded at {iso_utc(at_ns)} (at_ns={at_ns})"
+            )
+        headers = [("X-Frame-Time-Ns", str(frame.time_ns)), ("X-Frame-End-Ns", str(frame.end_ns))]
+        if frame.recording_id > 0:  # none yet for the segment being written
+            headers.append(("X-Recording-Id", str(frame.recording_id)))
+        jpeg = thumbnails.jpeg_from_frame(frame.image, width=None)  # full size
+        return Response(200, jpeg, "image/jpeg", headers=tuple(headers))
 
     def _thumbnail(self, query_text: str) -> Response:
         query = parse_query(query_text, ("recording_id", "event_id"))
@@ -132,10 +133,7 @@ class FootageRoutes:
         return self._jpeg(lambda: (self.recordings / stored).read_bytes())
 
     def _export(self, body: bytes) -> Response:
-        try:
-            request = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise RequestError(f"the export request is not JSON: {err}") from None
+        request = load_json(body, "export request")
         if not isinstance(request, dict) or set(request) != {"camera_ids", "start_ns", "end_ns"}:
             raise RequestError('an export takes {"camera_ids": [...], "start_ns": N, "end_ns": N}')
         cameras, start_ns, end_ns = request["camera_ids"], request["start_ns"], request["end_ns"]

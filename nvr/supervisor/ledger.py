@@ -26,6 +26,8 @@ from nvr.storage.recovery import recover_segment
 
 log = logging.getLogger(__name__)
 
+WALL_SLACK_NS = 60_000_000_000  # wall time a segment may span beyond twice its video's
+
 ALIVE_S = 5.0  # how often the engine's run row says it is alive
 # Gaps that end when the camera's (new) worker has its stream again.
 UNTIL_STREAM_UP = ("engine_down", "worker_exit", "worker_restart")
@@ -92,6 +94,19 @@ class Ledger:
     def _add_segment(self, rec: NewRecording, retry: bool = False) -> None:
         if not retry:
             self.segments_total[rec.camera_id] = self.segments_total.get(rec.camera_id, 0) + 1
+        media_ns = rec.duration_90k * 1_000_000_000 // 90000
+        if rec.end_ns - rec.start_ns > 2 * media_ns + WALL_SLACK_NS:
+            # The wall clock jumped while it was written (a clock set from 1970 by NTP): its
+            # wall span would cover years. It covers its media time, up to where it ends.
+            log.warning(
+                "%s: %s spans %.0f s of wall time for %.1f s of video (the clock jumped); "
+                "dated by its video instead",
+                rec.camera_id,
+                rec.file_path,
+                (rec.end_ns - rec.start_ns) / 1e9,
+                media_ns / 1e9,
+            )
+            rec = replace(rec, start_ns=rec.end_ns - media_ns)
         latest_end = self.catalog.last_recording_end_ns(rec.camera_id)
         if latest_end is not None and rec.start_ns < latest_end < rec.end_ns:
             log.warning(
