@@ -45,6 +45,7 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         "compile native.motion",
         "compile native.scale",
         "seek 1080p",
+        "console playing",
         "play 1080p",
         "timeline",
         "export",

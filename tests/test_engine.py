@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from nvr.frames.ring import instance_id
 from nvr.storage.catalog import Catalog, Recording
 from tests.conftest import api_command, api_get, requires_rtsp, wait_for
 from tests.support.cameras import RtspCamera
+from tests.support.media import ffprobe_duration
 
 pytestmark = [requires_rtsp, pytest.mark.slow]
 
@@ -72,18 +72,6 @@ def decoded_frames(path: Path) -> int:
     """Decode every frame of a file (raises on a broken file)."""
     with av.open(str(path)) as container:
         return sum(1 for _ in container.decode(video=0))
-
-
-def ffprobe_duration(path: Path) -> float:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
-    return float(result.stdout.strip())
 
 
 def check_playable(storage: Path, rows: list[Recording]) -> None:

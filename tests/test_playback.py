@@ -32,6 +32,7 @@ from tests.conftest import Engine, requires_rtsp, wait_for
 from tests.support.api import TOKENS
 from tests.support.cameras import RtspCamera
 from tests.support.counter import read_counter
+from tests.support.media import ffprobe_duration
 
 pytestmark = [requires_rtsp, pytest.mark.slow]
 
@@ -246,23 +247,6 @@ def test_missing_and_truncated_files_play_as_holes(recorded, tmp_path):
 # -- clip export ---------------------------------------------------------------------------
 
 
-def _clip_numbers(path: Path) -> list[int]:
-    """What a player shows: decoded through the edit list."""
-    return _decoded_numbers(path)
-
-
-def ffprobe_duration(path: Path) -> float:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
-    return float(result.stdout)
-
-
 def test_export_starts_at_the_exact_frame(recorded, tmp_path):
     rec = max(recorded.rows, key=lambda r: r.duration_90k)
     numbers = recorded.numbers[rec.id]
@@ -282,7 +266,7 @@ def test_export_starts_at_the_exact_frame(recorded, tmp_path):
             tmp_path / "a.mp4",
         )
     assert [f.path.name for f in clip.files] == ["a.mp4"] and not clip.holes
-    shown = _clip_numbers(tmp_path / "a.mp4")
+    shown = _decoded_numbers(tmp_path / "a.mp4")
     assert shown == list(range(first, last)), (shown[:3], first, last)  # [start, end)
     assert numbers.index(first) > 0  # not a segment's first frame either
     span = (end_frame.time_ns - start.time_ns) / 1e9
@@ -308,7 +292,7 @@ def test_export_across_segments_the_gap_and_the_size_change(recorded, tmp_path):
     assert seen[-1] == 1.0 and seen == sorted(seen)
     assert [f.path.name for f in clip.files] == ["all.mp4", "all-2.mp4"]
     assert [(f.width, f.height) for f in clip.files] == [(1280, 720), (960, 540)]
-    shown = [n for f in clip.files for n in _clip_numbers(f.path)]
+    shown = [n for f in clip.files for n in _decoded_numbers(f.path)]
     assert shown == [n for rec in rows for n in recorded.numbers[rec.id]]  # every frame, once
     assert sum(f.frames for f in clip.files) == len(shown)
     assert len(clip.holes) >= 1 and max(e - s for s, e, _ in clip.holes) > 3e9
@@ -350,56 +334,36 @@ def test_export_command(recorded, tmp_path):
         f"storage:\n  path: {recorded.storage}\ncameras:\n  - id: {CAMERA}\n"
         "    main: rtsp://127.0.0.1:1/x\n"
     )
-    iso = lambda ns: datetime.fromtimestamp(ns / 1e9, UTC).isoformat()  # noqa: E731
     out = tmp_path / "door.mp4"
-    run = lambda *a: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "nvr", "export", "-c", str(config), *a],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    done = run(
-        "--camera",
-        CAMERA,
-        "--start",
-        iso(rows[0].start_ns),
-        "--end",
-        iso(rows[1].end_ns),
-        "-o",
-        str(out),
-    )
+
+    def export(camera: str, start: int | str, end: int | str, *more: str):
+        """``nvr export`` for a range given in ns or as ISO 8601 text."""
+        start, end = (_iso(t) if isinstance(t, int) else t for t in (start, end))
+        return subprocess.run(
+            [sys.executable, "-m", "nvr", "export", "-c", str(config), "--camera", camera]
+            + ["--start", start, "--end", end, "-o", str(out), *more],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    done = export(CAMERA, rows[0].start_ns, rows[1].end_ns)
     assert done.returncode == 0, done.stderr
     assert "door: 100%" in done.stderr and "report:" in done.stdout
     assert out.exists() and out.with_suffix(".txt").exists()
-    assert _clip_numbers(out)[0] == recorded.numbers[rows[0].id][0]
-    unknown = run(
-        "--camera",
-        "nobody",
-        "--start",
-        iso(rows[0].start_ns),
-        "--end",
-        iso(rows[1].end_ns),
-        "-o",
-        str(out),
-    )
+    assert _decoded_numbers(out)[0] == recorded.numbers[rows[0].id][0]
+    unknown = export("nobody", rows[0].start_ns, rows[1].end_ns)
     assert unknown.returncode == 2 and "unknown camera 'nobody'" in unknown.stderr
-    empty = run(
-        "--camera",
-        CAMERA,
-        "--start",
-        "2001-01-01T00:00:00Z",
-        "--end",
-        "2001-01-01T00:10:00Z",
-        "-o",
-        str(out),
-    )
+    empty = export(CAMERA, "2001-01-01T00:00:00Z", "2001-01-01T00:10:00Z")
     assert empty.returncode == 1 and "nothing playable" in empty.stderr
-    bad = run(
-        "--camera", CAMERA, "--start", "yesterday", "--end", "2001-01-01T00:10:00Z", "-o", str(out)
-    )
+    bad = export(CAMERA, "yesterday", "2001-01-01T00:10:00Z")
     assert bad.returncode == 2 and "not an ISO 8601 time" in bad.stderr
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat()
 
 
 # -- thumbnails and the API ----------------------------------------------------------------
@@ -536,7 +500,7 @@ def test_api_export_job(recorded, served):
     assert done["state"] == "done" and done["progress"] == 1.0, done
     clip = next(Path(f["path"]) for f in done["files"] if f.get("frames"))
     assert clip.parent == served.storage / "exports" / job["id"]
-    assert _clip_numbers(clip)[0] == recorded.numbers[rows[0].id][0]
+    assert _decoded_numbers(clip)[0] == recorded.numbers[rows[0].id][0]
     status, reply = served.client.request(
         "POST", "/api/export", {"camera_ids": [CAMERA], "start_ns": 1, "end_ns": 10**9}
     )

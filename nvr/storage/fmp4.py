@@ -220,27 +220,31 @@ def segment_info(path: Path, length: int | None = None) -> SegmentInfo:
         raise ValueError(f"truncated box ({err})") from err
 
 
+def _movie_boxes(path: Path, size: int) -> Iterator[tuple[bytes, bytes]]:
+    """(type, payload) of each ``moov`` and ``moof`` box in the first ``size`` bytes."""
+    with path.open("rb") as fh:
+        for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
+            if kind in (b"moov", b"moof"):
+                fh.seek(offset)
+                raw = fh.read(box_size)
+                yield kind, raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
+
+
 def _segment_info(path: Path, size: int) -> SegmentInfo:
     track: tuple[str, int, int, int, int] | None = None
     comment: str | None = None
     first: int | None = None
     end = fragments = 0
-    with path.open("rb") as fh:
-        for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
-            if kind not in (b"moov", b"moof"):
-                continue
-            fh.seek(offset)
-            raw = fh.read(box_size)
-            body = raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
-            if kind == b"moov":
-                track, comment = _track(body), _comment(body)
-            elif track is not None:
-                base, duration = _fragment_times(body, track[4])
-                if base is not None and fragments and base < end:
-                    raise ValueError(f"fragment {fragments + 1} starts at {base}, before {end}")
-                start = end if base is None else base
-                first = start if first is None else first
-                end, fragments = start + duration, fragments + 1
+    for kind, body in _movie_boxes(path, size):
+        if kind == b"moov":
+            track, comment = _track(body), _comment(body)
+        elif track is not None:
+            base, duration = _fragment_times(body, track[4])
+            if base is not None and fragments and base < end:
+                raise ValueError(f"fragment {fragments + 1} starts at {base}, before {end}")
+            start = end if base is None else base
+            first = start if first is None else first
+            end, fragments = start + duration, fragments + 1
     if track is None:
         raise ValueError("no moov box")
     if first is not None and not 0 <= end - first <= MAX_SEGMENT_S * track[3]:
@@ -281,17 +285,11 @@ def _samples(path: Path, size: int) -> tuple[SegmentInfo, list[Sample]]:
     out: list[Sample] = []
     moov: bytes | None = None
     end = 0
-    with path.open("rb") as fh:
-        for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
-            if kind not in (b"moov", b"moof"):
-                continue
-            fh.seek(offset)
-            raw = fh.read(box_size)
-            body = raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
-            if kind == b"moov":
-                moov = body
-            elif moov is not None:
-                end = _fragment_samples(body, _trex_defaults(moov), end, out)
+    for kind, body in _movie_boxes(path, size):
+        if kind == b"moov":
+            moov = body
+        elif moov is not None:
+            end = _fragment_samples(body, _trex_defaults(moov), end, out)
     return info, out
 
 
