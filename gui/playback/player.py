@@ -39,6 +39,7 @@ from nvr.storage.playback import Frame, Hole, PlaybackReader, explain
 log = logging.getLogger(__name__)
 
 BEHIND_S = 1.0  # playing this far behind the cursor: catch up from the keyframe at it
+LAG_S = 0.5  # playing, a picture may trail the cursor this much so that none is skipped
 IDLE_WAIT_S = 0.005  # the thread's wait for a new request while playing
 
 
@@ -76,6 +77,7 @@ class Player:
         self.error: str | None = None  # the storage cannot be read: why
         self._want: Want | None = None
         self._shown: dict[str, Shown] = {}
+        self._taken: dict[str, Shown | None] = {}  # what the render thread took last
         self._steps: list[tuple[str, int]] = []
         self._moved: int | None = None
         self._cond = threading.Condition()
@@ -92,8 +94,12 @@ class Player:
                 self._cond.notify()
 
     def shown(self, camera_id: str) -> Shown | None:
+        """What ``camera_id`` shows now; the render thread takes it (playing goes on to the
+        next frame only once the last one was taken: none is skipped)."""
         with self._cond:
-            return self._shown.get(camera_id)
+            shown = self._shown.get(camera_id)
+            self._taken[camera_id] = shown
+            return shown
 
     def step(self, camera_id: str, direction: int) -> None:
         """One frame forward (1) or back (-1) on ``camera_id``; ``moved`` gives the time."""
@@ -148,6 +154,11 @@ class Player:
         if current is not None and current.covers(at) and (current.keyframes_only <= (not exact)):
             return
         shown: Shown | None = None
+        if want.playing and exact and current is not None and current.frame is not None:
+            with self._cond:
+                waiting = self._taken.get(camera_id) is not current
+            if waiting and 0 <= at - current.span[0] <= LAG_S * 1e9:
+                return  # not on screen yet: the next frame after it has been
         if (
             want.playing
             and exact
@@ -176,7 +187,10 @@ class Player:
             self._shown[camera_id] = shown
 
     def _play_on(self, reader: PlaybackReader, frame: Frame, at: int) -> Shown | None:
-        """Decode on from ``frame`` to the one at ``at`` (None when it takes too long)."""
+        """Decode on from ``frame`` towards the one at ``at``: the next frame, even when the
+        cursor is a little past it (up to ``LAG_S``), so that no frame is skipped when a render
+        frame comes late; further behind, on to the one at ``at``. None when that takes too
+        long (the caller seeks)."""
         started = time.monotonic()
         item: Frame | Hole = frame
         while True:
@@ -185,7 +199,7 @@ class Player:
                 if item.end_ns is not None and item.end_ns <= at:
                     return None  # past the hole already: seek
                 return Shown(item.camera_id, None, item.why, (item.start_ns, item.end_ns))
-            if item.time_ns <= at < item.end_ns:
+            if item.time_ns <= at < item.end_ns or 0 <= at - item.time_ns <= LAG_S * 1e9:
                 return _frame_shown(item)
             if item.time_ns > at or time.monotonic() - started > BEHIND_S:
                 return None
