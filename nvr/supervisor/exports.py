@@ -92,7 +92,7 @@ class ExportJobs:
     def stop(self) -> None:
         self._queue.put(None)
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=5)  # an export running on is abandoned (.part left)
 
     def _run(self) -> None:
         while True:
