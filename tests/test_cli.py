@@ -56,3 +56,15 @@ def test_run_reports_a_missing_config_file(tmp_path):
     result = nvr("run", "-c", str(tmp_path / "absent.yaml"))
     assert result.returncode == 2
     assert "absent.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_version():
+    result = nvr("--version")
+    assert result.returncode == 0 and result.stdout.startswith("nvr 0."), result.stdout
+
+
+def test_console_refuses_an_address_that_is_no_engine_address():
+    for bad in ("htp:/x", "https://127.0.0.1:8765", "127.0.0.1", "127.0.0.1:8765/api"):
+        result = nvr("console", "--api", bad, env={"PATH": "/usr/bin:/bin", "DISPLAY": ""})
+        assert result.returncode == 2, (bad, result.stderr)
+        assert "is not an engine address: give HOST:PORT or http://HOST:PORT" in result.stderr

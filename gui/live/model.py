@@ -68,7 +68,7 @@ class LiveModel:
     def move(self, source: str, target: str) -> None:
         if self.view.move(source, target):
             self._changed()
-            self.feedback.show(f"moved {source} to {target}'s place")
+            self.feedback.show(f"moved {self.name(source)} to {self.name(target)}'s place")
 
     def turn_page(self, step: int) -> None:
         if self.view.turn_page(step):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import metadata
 
 from nvr.cli import bench, check_config, console, demo, export, run
 from nvr.errors import NvrError
@@ -19,10 +20,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nvr", description="a network video recorder for IP cameras"
     )
+    parser.add_argument("--version", action="version", version=f"nvr {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.register(sub)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("nvr")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from nvr.errors import EngineUnreachableError, NvrError
 from nvr.protocol.codec import from_json
@@ -50,7 +50,7 @@ def find_engine(
     else:
         token = _stored_token(config)
     if api:
-        return EngineAddress(api if "://" in api else f"http://{api}", token)
+        return EngineAddress(api_url(api), token)
     if config is None:
         return EngineAddress(DEFAULT_API, token)
     if config.api.port == 0:
@@ -64,6 +64,23 @@ def find_engine(
             ) from err
     host = "[::1]" if config.api.host == "::1" else config.api.host
     return EngineAddress(f"http://{host}:{config.api.port}", token)
+
+
+def api_url(text: str) -> str:
+    """An engine address given by hand (``127.0.0.1:8765``, ``http://[::1]:8765``) as a URL;
+    ``NvrError`` naming the form for anything else (``htp:/x``, a path, no port)."""
+    url = text if "://" in text else f"http://{text}"
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "http" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise NvrError(
+            f"--api {text[:80]!r} is not an engine address: give HOST:PORT or "
+            "http://HOST:PORT (the API speaks plain HTTP on a loopback address)"
+        )
+    return url.rstrip("/")
 
 
 def _stored_token(config: Config | None) -> str | None:
