@@ -143,7 +143,11 @@ class EngineLink:
                     False, previous.health, f"{err}; retrying", previous.received_at, started
                 )
             with self._lock:
-                self._snapshot = snap
+                was, self._snapshot = self._snapshot, snap
+            if snap.connected and not was.connected:
+                log.info("attached to the engine at %s", self.engine.url)
+            elif was.connected and not snap.connected or not was.polled_at and snap.error:
+                log.warning("the engine at %s does not answer: %s", self.engine.url, snap.error)
             self._wake.wait(self.poll_s if snap.connected else RETRY_S)
             self._wake.clear()
 

@@ -58,6 +58,6 @@ def run_console(
     console = Console(link, ViewState.load(path), path, size=size, max_fps=max_fps)
     for sig in (signal.SIGINT, signal.SIGTERM):  # close the window cleanly, layout saved
         signal.signal(sig, lambda *_: console.quit())
-    log.info("console attached to %s (layout saved in %s)", engine.url, path)
+    log.info("console opening on the engine at %s (layout saved in %s)", engine.url, path)
     console.run()
     return 0

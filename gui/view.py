@@ -96,6 +96,7 @@ class ViewState:
             changed |= self.fullscreen is not None
             self.fullscreen = None
         changed |= self._clamp_page()
+        changed |= self._page_of_selection()
         return changed
 
     def set_layout(self, name: str) -> bool:
@@ -155,6 +156,7 @@ class ViewState:
     def exit_fullscreen(self) -> bool:
         changed = self.fullscreen is not None
         self.fullscreen = None
+        self._page_of_selection()
         return changed
 
     def move(self, source: str, target: str) -> bool:
@@ -170,6 +172,8 @@ class ViewState:
         if self.fullscreen is not None or self.pages == 1:
             return False
         self.page = (self.page + step) % self.pages
+        if self.selected not in self.visible():  # never a selection the operator cannot see
+            self.selected = None
         return True
 
     def select_step(self, step: int) -> bool:
@@ -183,6 +187,14 @@ class ViewState:
         else:
             self.page = self.order.index(self.selected) // self.cells
         return True
+
+    def _page_of_selection(self) -> bool:
+        """Show the page of the selected camera (R and S act on it: it must be on screen)."""
+        if self.fullscreen is not None or self.selected not in self.order:
+            return False
+        page = self.order.index(self.selected) // self.cells
+        changed, self.page = page != self.page, page
+        return changed
 
     def _clamp_page(self) -> bool:
         page = min(max(self.page, 0), self.pages - 1)
@@ -218,6 +230,10 @@ class ViewState:
             page=page if isinstance(page, int) else 0,
         )
         state.order = list(dict.fromkeys(state.order))
+        if state.selected not in state.order:
+            state.selected = None
+        state._clamp_page()
+        state._page_of_selection()
         return state
 
     @classmethod

@@ -72,6 +72,20 @@ def test_selection_follows_layout_changes_and_fullscreen():
     assert not view.select("nope") and view.selected == "cam2"
 
 
+def test_the_selection_is_always_on_screen_or_none():
+    """Issue 16, defect 7: R records the selected camera, so it is never one the operator
+    cannot see: a restart shows its page, turning the page away drops it."""
+    saved = ViewState(layout="2x2", order=CAMS, selected="cam6", page=0).to_dict()
+    view = ViewState.from_dict(saved)
+    assert view.page == 1 and "cam6" in view.visible()
+    assert view.turn_page(1) and view.selected is None
+    assert view.select("cam9") and view.toggle_fullscreen() and view.select_step(-8)
+    assert view.exit_fullscreen() and view.selected in view.visible()
+    stale = ViewState(layout="2x2", order=CAMS, selected="cam9", page=0)
+    assert stale.sync_cameras(CAMS) and stale.page == 2 and "cam9" in stale.visible()
+    assert not ViewState.from_dict({"order": ["a"], "selected": "ghost"}).selected
+
+
 def test_drag_and_drop_swaps_and_hit_testing():
     view = ViewState()
     view.sync_cameras(CAMS[:4])
