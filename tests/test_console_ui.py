@@ -189,6 +189,11 @@ def test_layout_buttons_keys_fullscreen_and_texture_retirement(context, rings, t
     assert [c for c, _ in live.tile_rects()] == ["yard"]
     full = live.texture.atlas.pixels  # the camera's picture, stretched to full screen by the GPU
     assert full.shape == (360, 640, 4)
+    live.menu.open("lobby", (100, 100))  # the tile menu: Esc closes it, nothing else happens
+    assert live.menu.shown and view.selected == "lobby"
+    console.on_key(dpg.mvKey_Escape)
+    assert not live.menu.shown and view.fullscreen == "yard"
+    live.model.select("yard")
     console.on_key(dpg.mvKey_Escape)
     live.model.save_state()
     saved = ViewState.load(tmp_path / "console.json")

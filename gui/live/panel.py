@@ -130,7 +130,9 @@ class LivePanel:
     def key(self, key: int) -> None:
         """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select (Up/Down a
         row); R record; S stop; PageUp/PageDown pages. Ignored while the tile menu is open."""
-        if self.menu.shown:
+        if self.menu.shown:  # Esc closes it; other keys wait for it to close
+            if key == dpg.mvKey_Escape:
+                self.menu.hide()
             return
         model = self.model
         layouts = {getattr(dpg, f"mvKey_{k}"): layout for k, layout in LAYOUT_KEYS.items()}

@@ -503,6 +503,9 @@ class PlaybackPanel:
         - zoom; I/O mark the range; E export; G go to a time."""
         if dpg.is_item_active(self.go_input):  # typing a time: keys are text
             return
+        if key == dpg.mvKey_Escape and dpg.is_item_shown(self.camera_menu):
+            dpg.configure_item(self.camera_menu, show=False)
+            return
         model = self.model
         actions = {
             dpg.mvKey_Spacebar: model.play_pause,
