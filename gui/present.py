@@ -161,45 +161,56 @@ def tile_info(
 
 @dataclass(frozen=True, slots=True)
 class StatusLine:
+    """The status bar's fields: each short enough for its place, with the whole story in its
+    ``*_detail`` (the field's tooltip)."""
+
     engine: str
     engine_ok: bool
+    engine_detail: str
     recordings: str
+    recordings_detail: str
     disk: str
     disk_warning: bool
+    disk_detail: str
 
 
 def status_line(
     health: Health | None, engine_error: str | None, now_ns: int | None = None
 ) -> StatusLine:
-    """The status bar: engine health, active recordings with durations, disk free."""
+    """The status bar: engine health and its problems, recordings with durations, disk."""
     now_ns = time.time_ns() if now_ns is None else now_ns
     if engine_error is not None or health is None:
+        why = engine_error or "connecting…"
         return StatusLine(
-            engine="Engine: " + (engine_error or "connecting…"),
+            engine="Engine: NOT CONNECTED" if engine_error else "Engine: connecting…",
             engine_ok=False,
-            recordings="Recordings: unknown",
+            engine_detail=f"Engine: {why}",
+            recordings="Recording: unknown",
+            recordings_detail="What records is unknown while the engine cannot be reached.",
             disk="Disk: unknown",
             disk_warning=False,
+            disk_detail="The disk is unknown while the engine cannot be reached.",
         )
     cameras = list(health.cameras.values())
     enabled = [c for c in cameras if c.enabled]
     live = sum(1 for c in enabled if c.state == "live")
-    problems = []
-    if live < len(enabled):
-        problems.append(f"{len(enabled) - live} camera(s) not live")
-    if not health.config.ok:
-        problems.append("config edit rejected: see the log")
+    problems = list(health.problems)
+    if not health.config.ok and not any("config" in p for p in problems):
+        problems.append("a config edit was rejected: the running configuration stays")
     engine = f"Engine {health.status} · {live}/{len(enabled)} live"
     if problems:
-        engine += " · " + "; ".join(problems)
+        engine += f" · {len(problems)} problem{'s' if len(problems) > 1 else ''}"
+    engine_detail = "\n".join([engine, *(f"- {p}" for p in problems)])
 
     active = []
     for cam in cameras:
         if cam.recording.active:
             since = cam.recording.since_ns
             running = format_duration((now_ns - since) / 1e9) if since else "0:00"
-            active.append(f"{cam.name or cam.id} {running}")
-    recordings = f"Recording {len(active)}: " + ", ".join(active) if active else "Recording: none"
+            kind = f" ({cam.recording.type})" if cam.recording.type else ""
+            active.append(f"{cam.name or cam.id} {running}{kind}")
+    recordings = f"Recording {len(active)} of {len(cameras)}" if active else "Recording: none"
+    recordings_detail = "\n".join(active) if active else "No camera is recording."
 
     storage = health.storage
     disk = "Disk: unknown"
@@ -207,6 +218,17 @@ def status_line(
         disk = (
             f"Disk {format_bytes(storage.free_bytes)} free of {format_bytes(storage.total_bytes)}"
         )
+    disk_detail = disk
     if storage.warning:
-        disk += f" · {storage.warning}"
-    return StatusLine(engine, health.status == "ok", recordings, disk, bool(storage.warning))
+        disk += " · warning"
+        disk_detail += f"\n{storage.warning}"
+    return StatusLine(
+        engine,
+        health.status == "ok",
+        engine_detail,
+        recordings,
+        recordings_detail,
+        disk,
+        bool(storage.warning),
+        disk_detail,
+    )

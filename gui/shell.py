@@ -135,7 +135,7 @@ class Console:
         convert_s = 0.0
         for panel in self.panels:
             convert_s += panel.update(now, self.snapshot, results, self.minimised)
-        self.status.update(now, self.snapshot, self.feedback, self.stats)
+        self.status.update(now, self.snapshot, self.feedback, self.stats, self.size[0])
         return convert_s
 
     def render_frame(self) -> None:

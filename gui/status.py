@@ -14,7 +14,8 @@ from gui.stats import FrameStats
 
 
 class StatusBar:
-    """The bar's texts, made in the current container (the shell's window, at the bottom)."""
+    """The bar's fields, made in the current container (the shell's window, at the bottom).
+    Each field fits its width; hovering it shows the whole text (its tooltip)."""
 
     def __init__(self) -> None:
         self._drawn = Drawn()
@@ -25,36 +26,55 @@ class StatusBar:
             dpg.group(horizontal=True),
         ):
             dpg.add_spacer(width=4)
-            self.engine = int(dpg.add_text("Engine: connecting…"))
+            self.engine, self.engine_tip = _field("Engine: connecting…")
             dpg.add_text("|", color=theme.TEXT_DIM)
-            self.recordings = int(dpg.add_text("Recording: none"))
+            self.recordings, self.recordings_tip = _field("Recording: none")
             dpg.add_text("|", color=theme.TEXT_DIM)
-            self.disk = int(dpg.add_text("Disk: unknown"))
+            self.disk, self.disk_tip = _field("Disk: unknown")
             dpg.add_text("|", color=theme.TEXT_DIM)
-            self.feedback = int(dpg.add_text(""))
+            self.feedback, self.feedback_tip = _field("")
             self.perf = int(dpg.add_text("", color=theme.TEXT_DIM))
 
-    def update(self, now: float, engine: Snapshot, feedback: Feedback, stats: FrameStats) -> None:
+    def update(
+        self, now: float, engine: Snapshot, feedback: Feedback, stats: FrameStats, width: int
+    ) -> None:
+        """Every field from the engine's snapshot; ``width``: the window's, in pixels."""
         offline = not engine.connected
         status = status_line(None if offline else engine.health, engine.error if offline else None)
-        self._drawn.set(
-            self.engine,
-            default_value="Engine: NOT CONNECTED" if offline else fit(status.engine, 60 * CHAR_PX),
-            color=theme.LIVE if status.engine_ok else theme.ERROR if offline else theme.WARN,
-        )
-        self._drawn.set(self.recordings, default_value=fit(status.recordings, 50 * CHAR_PX))
-        self._drawn.set(
-            self.disk,
-            default_value=status.disk,
-            color=theme.WARN if status.disk_warning else theme.TEXT,
-        )
+        set_ = self._drawn.set
+        color = theme.LIVE if status.engine_ok else theme.ERROR if offline else theme.WARN
+        set_(self.engine, default_value=fit(status.engine, ENGINE_PX), color=color)
+        set_(self.engine_tip, default_value=status.engine_detail)
+        set_(self.recordings, default_value=fit(status.recordings, RECORDINGS_PX))
+        set_(self.recordings_tip, default_value=status.recordings_detail)
+        disk_color = theme.WARN if status.disk_warning else theme.TEXT
+        set_(self.disk, default_value=fit(status.disk, DISK_PX), color=disk_color)
+        set_(self.disk_tip, default_value=status.disk_detail)
         notice = feedback.current(now)
-        self._drawn.set(
+        text = notice.text if notice else ""
+        summary = stats.summary()
+        perf = f"UI {summary['fps']:.0f} fps, {summary['frame_ms']:.1f} ms"
+        # The feedback gets what the other fields leave of the bar.
+        used = sum(len(t) for t in (status.engine, status.recordings, status.disk, perf))
+        room = max(10 * CHAR_PX, width - (used + SEPARATORS_CHARS) * CHAR_PX)
+        set_(
             self.feedback,
-            default_value=notice.text + " |" if notice else "",
+            default_value=fit(text, room) + (" |" if notice else ""),
             color=theme.ERROR if notice and notice.error else theme.TEXT,
         )
-        summary = stats.summary()
-        self._drawn.set(
-            self.perf, default_value=f"UI {summary['fps']:.0f} fps, {summary['frame_ms']:.1f} ms"
-        )
+        set_(self.feedback_tip, default_value=text or "No message.")
+        set_(self.perf, default_value=perf)
+
+
+ENGINE_PX = 34 * CHAR_PX
+RECORDINGS_PX = 22 * CHAR_PX
+DISK_PX = 34 * CHAR_PX
+SEPARATORS_CHARS = 10  # the bars between the fields and the margins
+
+
+def _field(text: str) -> tuple[int, int]:
+    """A text and its tooltip's text."""
+    field = int(dpg.add_text(text))
+    with dpg.tooltip(field):
+        tip = int(dpg.add_text(text, wrap=600))
+    return field, tip

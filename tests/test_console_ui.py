@@ -232,7 +232,8 @@ def test_record_button_gives_feedback_then_confirms(context, rings, tmp_path):
     info = live.tile_infos()["lobby"]
     assert info.recording == "REC manual 0:03" and info.recording_confirmed
     assert "confirmed in 42 ms" in dpg.get_value(console.status.feedback)
-    assert "Recording 1: Lobby 0:03" in dpg.get_value(console.status.recordings)
+    assert dpg.get_value(console.status.recordings) == "Recording 1 of 2"
+    assert dpg.get_value(console.status.recordings_tip).startswith("Lobby 0:03")
     # A refused command is reported, not silently dropped.
     live.recording.set_recording("yard", True)
     link.pending_results.append(

@@ -203,6 +203,10 @@ def test_status_line():
     now_ns = 10_000 * 10**9
     health = Health(
         status="degraded",
+        problems=(
+            "camera B is reconnecting",
+            "cam a: sub stream does not decode; no motion detection",
+        ),
         storage=StorageStatus(free_bytes=78_900_000_000, total_bytes=270_600_000_000),
         cameras={
             "a": _camera(
@@ -212,11 +216,16 @@ def test_status_line():
         },
     )
     line = status_line(health, None, now_ns=now_ns)
-    assert line.engine == "Engine degraded · 1/2 live · 1 camera(s) not live"
-    assert line.recordings == "Recording 1: A 0:05"
+    assert line.engine == "Engine degraded · 1/2 live · 2 problems"
+    assert line.engine_detail.splitlines()[1:] == [
+        "- camera B is reconnecting",
+        "- cam a: sub stream does not decode; no motion detection",
+    ]
+    assert line.recordings == "Recording 1 of 2" and line.recordings_detail == "A 0:05"
     assert line.disk == "Disk 78.9 GB free of 270.6 GB" and not line.disk_warning
     offline = status_line(None, "engine not reachable at x")
-    assert offline.engine == "Engine: engine not reachable at x" and not offline.engine_ok
+    assert offline.engine == "Engine: NOT CONNECTED" and not offline.engine_ok
+    assert offline.engine_detail == "Engine: engine not reachable at x"
 
 
 def test_the_link_says_why_the_engine_is_unreachable():
