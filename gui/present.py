@@ -17,6 +17,7 @@ WAITING = "waiting"  # the camera is live but no picture reached the console yet
 STALLED = "stalled"  # pictures stopped arriving
 STARTING = "starting"
 OFFLINE = "offline"
+MAIN_DOWN = "main down"  # the main stream is lost (nothing records) while the sub stream plays
 ERROR = "error"
 DISABLED = "disabled"
 NO_ENGINE = "no engine"
@@ -51,7 +52,7 @@ class TileInfo:
 
     @property
     def shows_video(self) -> bool:
-        return self.state in (LIVE, STALLED)
+        return self.state in (LIVE, STALLED, MAIN_DOWN)
 
 
 def format_duration(seconds: float) -> str:
@@ -82,6 +83,15 @@ def _offline_reason(camera: CameraStatus) -> str:
     if state == "stopped":
         return "not running"
     return error or f"camera {state}"
+
+
+def _main_trouble(camera: CameraStatus) -> str:
+    """What is wrong with a camera's main stream, in words."""
+    if camera.main is not None and camera.main.error:
+        return f"does not decode ({camera.main.error})"
+    if camera.error:
+        return f"unreachable ({camera.error})"
+    return "unreachable"
 
 
 def tile_info(
@@ -123,6 +133,15 @@ def tile_info(
             reason = f"no new picture for {format_duration(frame_age_s)}"
         else:
             state, label = LIVE, "LIVE"
+    elif (
+        cam.state in ("reconnecting", "error")
+        and cam.sub is not None
+        and cam.sub.connected
+        and frame_age_s is not None
+        and frame_age_s <= STALL_S
+    ):  # a moving picture must not read "unreachable": only the recording stream is
+        state, label = MAIN_DOWN, "NOT RECORDING"
+        reason = f"not recording: main stream {_main_trouble(cam)}; live view from the sub stream"
     elif cam.state == "starting":
         state, label, reason = STARTING, "STARTING", "connecting to the camera…"
     elif cam.state == "error":

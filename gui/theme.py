@@ -37,6 +37,7 @@ STATE_COLORS: dict[str, Color] = {
     "stalled": WARN,
     "starting": WARN,
     "offline": ERROR,
+    "main down": ERROR,
     "error": ERROR,
     "disabled": TEXT_DIM,
     "no engine": ERROR,

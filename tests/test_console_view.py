@@ -165,6 +165,20 @@ def test_tile_states_and_reasons():
     assert not info(_camera(state="reconnecting"), motion=True).motion
     assert info(_camera(state="reconnecting", motion=True)).motion  # the sub still sees it
     assert not info(_camera(motion=True), engine_error="engine not reachable").motion
+    # Issue 16, defect 6: the main stream lost, the sub stream playing: not "unreachable"
+    # over a moving picture, but "not recording", in the alarm colour.
+    sub_up = StreamStatus(connected=True, fps=15.0)
+    main_down = info(_camera(state="reconnecting", error="connection refused", sub=sub_up))
+    assert (main_down.state, main_down.state_label, main_down.shows_video) == (
+        "main down",
+        "NOT RECORDING",
+        True,
+    )
+    assert main_down.reason == (
+        "not recording: main stream unreachable (connection refused); live view from the sub stream"
+    )
+    assert info(_camera(state="reconnecting", sub=sub_up), frame_age_s=9.0).state == "offline"
+    assert info(_camera(state="reconnecting", sub=StreamStatus())).state == "offline"
     garbage = StreamStatus(connected=True, error="cam/sub: the video does not decode (…)")
     blind = info(_camera(sub=garbage), frame_age_s=None)
     assert (blind.state, blind.state_label, blind.shows_video) == ("error", "ERROR", False)

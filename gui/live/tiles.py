@@ -11,7 +11,7 @@ from gui import theme
 from gui.draw import CHAR_PX, Drawn, fit, wrap
 from gui.feeds import LiveFeed
 from gui.live.atlas import Atlas, Cells, picture_rect
-from gui.present import STALLED, TileInfo
+from gui.present import MAIN_DOWN, STALLED, TileInfo
 from gui.view import LAYOUTS, Rect
 
 MAX_CELLS = max(r * c for r, c in LAYOUTS.values())
@@ -206,7 +206,7 @@ class Tiles:
         else:
             self._drop_image(cell)
         has_picture = atlas is not None
-        live = info.shows_video and info.state != STALLED
+        live = info.shows_video and info.state not in (STALLED, MAIN_DOWN)
         self._drawn.set(cell.shade, show=has_picture and not live, pmin=(x0, y0), pmax=(x1, y1))
         if info.reason and not live:
             lines = wrap(info.reason, max(8, (x1 - x0 - 24) // CHAR_PX))[:4]
