@@ -68,3 +68,11 @@ def test_console_refuses_an_address_that_is_no_engine_address():
         result = nvr("console", "--api", bad, env={"PATH": "/usr/bin:/bin", "DISPLAY": ""})
         assert result.returncode == 2, (bad, result.stderr)
         assert "is not an engine address: give HOST:PORT or http://HOST:PORT" in result.stderr
+
+
+def test_every_subcommand_explains_itself():
+    for command in ("run", "check-config", "demo", "console", "export", "bench"):
+        result = nvr(command, "--help")
+        assert result.returncode == 0
+        description = result.stdout.split("\n\n")[1]
+        assert len(description) > 20 and "``" not in description, (command, description)

@@ -23,8 +23,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nvr {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
+        before = set(sub.choices)
         module.register(sub)
+        for name in set(sub.choices) - before:  # its --help tells what the module's doc says
+            sub.choices[name].description = _plain(module.__doc__ or "")
+            sub.choices[name].formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
+
+
+def _plain(doc: str) -> str:
+    """A module docstring as help text: no ``code`` markup, no leading "nvr x:" name."""
+    text = doc.strip().replace("``", "")
+    first, _, rest = text.partition(": ")
+    if first.startswith("nvr ") and " " not in first[4:]:
+        text = rest[:1].upper() + rest[1:]
+    return text
 
 
 def _version() -> str:
