@@ -428,6 +428,49 @@ class MotionConfig(_Model):
         return () if value is None else value
 
 
+class CameraAlarms(_Model):
+    """Which of this camera's conditions raise an alarm beyond the ones that always do (offline,
+    stalled, not recording, restarting in a loop)."""
+
+    motion: bool = Field(default=False, description="Raise an alarm on motion (when armed).")
+    schedule: tuple[ScheduleWindow, ...] = Field(
+        default=(),
+        description="Weekly windows when motion alarms are armed; empty = always armed.",
+    )
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return () if value is None else value
+
+    def armed(self, t: datetime) -> bool:
+        """Whether motion raises an alarm at local wall time ``t``."""
+        return self.motion and (
+            not self.schedule or any(window.contains(t) for window in self.schedule)
+        )
+
+
+class AlarmsConfig(_Model):
+    """When the engine raises the alarms every camera has."""
+
+    offline_after_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="Seconds a camera must be offline or not recording before it is an alarm, "
+        "0..3600.",
+    )
+    restarts: int = Field(
+        default=3,
+        ge=2,
+        le=100,
+        description="Worker restarts within restarts_within_s that are an alarm, 2..100.",
+    )
+    restarts_within_s: float = Field(
+        default=600.0, ge=60, le=86400, description="The window restarts are counted in, 60..86400."
+    )
+
+
 def _days_field(recording_type: str) -> Any:
     return Field(
         default=None,
@@ -518,6 +561,9 @@ class CameraConfig(_Model):
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="How long recordings are kept."
     )
+    alarms: CameraAlarms = Field(
+        default_factory=CameraAlarms, description="Motion alarms and when they are armed."
+    )
 
     _blank_name_sub = field_validator("name", "sub", mode="before")(_blank_to_none)
 
@@ -536,7 +582,7 @@ class CameraConfig(_Model):
     def _stream(cls, value: str | None) -> str | None:
         return None if value is None else _check_stream(value)
 
-    @field_validator("record", "motion", "retention", mode="before")
+    @field_validator("record", "motion", "retention", "alarms", mode="before")
     @classmethod
     def _null_is_defaults(cls, value: Any) -> Any:
         return {} if value is None else value
@@ -571,11 +617,14 @@ class Config(_Model):
     storage: StorageConfig = Field(description="Recordings and catalog location (required).")
     api: ApiConfig = Field(default_factory=ApiConfig, description="Local HTTP API.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log files.")
+    alarms: AlarmsConfig = Field(
+        default_factory=AlarmsConfig, description="When camera and storage alarms are raised."
+    )
     cameras: tuple[CameraConfig, ...] = Field(
         default=(), description="Cameras; ids must be unique. May be empty."
     )
 
-    @field_validator("api", "logging", "storage", mode="before")
+    @field_validator("api", "logging", "storage", "alarms", mode="before")
     @classmethod
     def _null_is_defaults(cls, value: Any) -> Any:
         return {} if value is None else value

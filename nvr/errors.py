@@ -112,6 +112,13 @@ class NotFoundError(NvrError):
     http_status = 404
 
 
+class ConflictError(NvrError):
+    """The request does not fit the current state (an alarm still active cannot be cleared)."""
+
+    code = "conflict"
+    http_status = 409
+
+
 class UnknownCameraError(NotFoundError):
     code = "unknown_camera"
 

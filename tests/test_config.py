@@ -298,7 +298,7 @@ def test_unknown_key_lists_allowed_keys() -> None:
         """)
     assert errors == [
         "cameras[1].recrd (line 7): unknown key; allowed keys are id, name, enabled, main, sub, "
-        "transport, timeout_s, record, motion, retention"
+        "transport, timeout_s, record, motion, retention, alarms"
     ]
 
 
@@ -535,8 +535,8 @@ def test_empty_file(text: str) -> None:
 
 def test_top_level_must_be_a_mapping() -> None:
     assert problems("# header\n- storage\n- api\n") == [
-        "top level (line 2): must be a mapping of the sections storage, api, logging, cameras; "
-        "got a list"
+        "top level (line 2): must be a mapping of the sections storage, api, logging, alarms, "
+        "cameras; got a list"
     ]
     assert problems("just text\n")[0].endswith("got 'just text'")
 

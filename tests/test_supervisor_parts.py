@@ -24,8 +24,10 @@ from nvr.protocol.health import ConfigStatus, StreamStatus
 from nvr.protocol.worker import Ack, SetRecording
 from nvr.storage.catalog import Catalog, NewRecording
 from nvr.supervisor import commands as commands_mod
+from nvr.supervisor.alarms import AlarmDesk
 from nvr.supervisor.commands import CommandDesk, Workers
 from nvr.supervisor.dispatch import Dispatcher
+from nvr.supervisor.events import EventBoard
 from nvr.supervisor.ledger import Ledger
 from nvr.supervisor.reload import SETTLE_S, ConfigWatcher, diff
 from nvr.supervisor.storage import WRITE_RATE_WINDOW_S, StorageKeeper
@@ -174,6 +176,10 @@ class Cameras:
         return Workers(lambda: list(self.ids), send, lambda: ConfigStatus("nvr.yaml"), reload)
 
 
+def alarm_desk(tmp_path: Path) -> AlarmDesk:
+    return AlarmDesk(Catalog(tmp_path / "alarms.db"), EventBoard(), 0)
+
+
 def submit_in_thread(desk: CommandDesk, command: Command) -> tuple[threading.Thread, list]:
     out: list = []
     thread = threading.Thread(target=lambda: out.append(desk.submit(command)))
@@ -191,7 +197,7 @@ def run_loop_until(desk: CommandDesk, predicate) -> None:
 def test_desk_answers_once_every_camera_acknowledged(tmp_path):
     clock = ManualClock()
     cams = Cameras(["door", "yard"])
-    desk = CommandDesk(cams.workers(), clock)
+    desk = CommandDesk(cams.workers(), clock, alarm_desk(tmp_path))
     thread, out = submit_in_thread(desk, Command("start_recording", "*", "ui-1"))
     run_loop_until(desk, lambda: len(cams.sent) == 2)
     assert desk.manual == {"door", "yard"}
@@ -216,7 +222,7 @@ def test_desk_answers_once_every_camera_acknowledged(tmp_path):
 def test_desk_replies_202_when_a_camera_stays_silent_and_keeps_the_request(tmp_path):
     clock = ManualClock()
     cams = Cameras(["door"])
-    desk = CommandDesk(cams.workers(), clock)
+    desk = CommandDesk(cams.workers(), clock, alarm_desk(tmp_path))
     thread, out = submit_in_thread(desk, Command("panic", params={"active": True}))
     run_loop_until(desk, lambda: bool(cams.sent))
     assert desk.panic
@@ -237,7 +243,7 @@ def test_desk_replies_202_when_a_camera_stays_silent_and_keeps_the_request(tmp_p
 def test_desk_refusals_carry_error_codes(tmp_path, monkeypatch):
     clock = ManualClock()
     cams = Cameras(["door"])
-    desk = CommandDesk(cams.workers(), clock)
+    desk = CommandDesk(cams.workers(), clock, alarm_desk(tmp_path))
     thread, out = submit_in_thread(desk, Command("stop_recording", "nowhere"))
     run_loop_until(desk, lambda: desk.replies_ready)
     desk.deliver()
@@ -262,7 +268,7 @@ def test_desk_refusals_carry_error_codes(tmp_path, monkeypatch):
 
 def test_commands_that_reach_a_stopping_engine_are_refused_not_left_in_force(tmp_path):
     cams = Cameras(["door"])
-    desk = CommandDesk(cams.workers(), ManualClock())
+    desk = CommandDesk(cams.workers(), ManualClock(), alarm_desk(tmp_path))
     desk.stopping()
     thread, out = submit_in_thread(desk, Command("panic", params={"active": True}))
     run_loop_until(desk, lambda: desk.replies_ready)
@@ -416,7 +422,7 @@ def test_every_worker_message_has_a_handler(tmp_path):
     with Catalog(tmp_path / "catalog.db") as catalog:
         clock = ManualClock()
         keeper = StorageKeeper(tmp_path, catalog, "id", clock)
-        desk = CommandDesk(Cameras([]).workers(), clock)
+        desk = CommandDesk(Cameras([]).workers(), clock, alarm_desk(tmp_path))
         pool = WorkerPool(spec_for(tmp_path), clock)
         dispatcher = Dispatcher(
             Ledger(catalog, tmp_path / "recordings"), desk, keeper, pool, lambda: None, clock
@@ -429,7 +435,7 @@ def test_a_heartbeat_is_stamped_on_the_supervisors_clock(tmp_path):
     clock = ManualClock()
     cfg = config(tmp_path, camera_yaml("door"))
     with Catalog(tmp_path / "catalog.db") as catalog:
-        desk = CommandDesk(Cameras([]).workers(), clock)
+        desk = CommandDesk(Cameras([]).workers(), clock, alarm_desk(tmp_path))
         pool = WorkerPool(spec_for(tmp_path), clock)
         dispatcher = Dispatcher(
             Ledger(catalog, tmp_path / "recordings"),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from nvr.errors import EngineUnreachableError, NvrError
+from nvr.protocol.alarms import Alarm, AlarmList, EventBatch
 from nvr.protocol.codec import from_json
 from nvr.protocol.commands import SCHEMA_VERSION, CommandReply
 from nvr.protocol.health import Health
@@ -227,6 +228,35 @@ class EngineClient:
     def export_status(self, job_id: str) -> dict[str, Any]:
         job: dict[str, Any] = self.get(f"/api/export/{job_id}")
         return job
+
+    # -- alarms and the event stream -------------------------------------------------------
+
+    def alarms(self) -> AlarmList:
+        """The alarms not yet cleared, newest first."""
+        return from_json(AlarmList, self.get("/api/alarms"))
+
+    def alarm_log(
+        self,
+        camera_id: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        limit: int = 200,
+    ) -> list[Alarm]:
+        """Alarms raised in a range, newest first, with who acknowledged and cleared them."""
+        values = {"camera_id": camera_id, "start_ns": start_ns, "end_ns": end_ns, "limit": limit}
+        query = urlencode({k: v for k, v in values.items() if v is not None})
+        rows = self.get(f"/api/alarms/log?{query}")["alarms"]
+        return [from_json(Alarm, row) for row in rows]
+
+    def stream(self, after: int, wait_s: int = 0) -> EventBatch:
+        """The events after ``after``, waiting up to ``wait_s`` for the first one."""
+        status, body = self.request(
+            "GET", f"/api/stream?after={after}&wait_s={wait_s}", timeout_s=wait_s + self.timeout_s
+        )
+        if status != 200:
+            error = body.get("error") if isinstance(body, dict) else body
+            raise NvrError(f"GET /api/stream: HTTP {status}: {error}")
+        return from_json(EventBatch, body)
 
     @staticmethod
     def _check_image(status: int, raw: bytes, path: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from nvr.errors import RequestError
+from nvr.protocol.alarms import Alarm
 from nvr.protocol.codec import to_json
 from nvr.protocol.health import ConfigStatus
 
@@ -25,7 +26,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "panic": ("active",),  # active true/false: record every camera at once until cleared
     "reload_config": (),  # re-read the YAML file now
     "config_status": (),  # the config in force and the last reload result
+    "ack_alarm": ("alarm_id", "by"),  # acknowledge alarm_id ("*" = every one); by = who
+    "clear_alarm": ("alarm_id", "by"),  # clear an ended alarm_id ("*" = every ended one)
 }
+MAX_BY_CHARS = 100
 EVERY_CAMERA = "*"  # the camera_id that means every camera (no camera id can be "*")
 NEEDS_CAMERA = ("start_recording", "stop_recording")  # camera_id must be given: no default
 
@@ -72,6 +76,7 @@ class CommandReply:
     ack_ms: float | None = None
     cameras: dict[str, CameraAck] | None = None
     config: ConfigStatus | None = None
+    alarms: tuple[Alarm, ...] | None = None  # the alarms an ack_alarm or clear_alarm changed
 
     @classmethod
     def to(cls, command: Command, ok: bool, **values: Any) -> CommandReply:
@@ -129,10 +134,21 @@ def parse_command(body: bytes) -> Command:
             )
         if not isinstance(command.params.get("active", True), bool):
             raise ValueError("params.active must be true or false")
+        if command.command in ("ack_alarm", "clear_alarm"):
+            _check_alarm_params(command.params)
     except (ValueError, TypeError, RecursionError) as err:
         reason = "nested too deeply" if isinstance(err, RecursionError) else err
         raise RequestError(f"bad command: {reason}") from err
     return command
+
+
+def _check_alarm_params(params: dict[str, Any]) -> None:
+    alarm_id = params.get("alarm_id")
+    if alarm_id != "*" and (isinstance(alarm_id, bool) or not isinstance(alarm_id, int)):
+        raise ValueError('params.alarm_id must be an alarm\'s id (an integer) or "*" for every one')
+    by = params.get("by", "")
+    if not isinstance(by, str) or len(by) > MAX_BY_CHARS or not by.isprintable():
+        raise ValueError(f"params.by must be a name of at most {MAX_BY_CHARS} printable characters")
 
 
 def load_json(body: bytes, what: str) -> Any:

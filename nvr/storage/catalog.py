@@ -24,6 +24,7 @@ from typing import Any
 import apsw
 
 from nvr.errors import CatalogError, CatalogFullError
+from nvr.protocol.alarms import Alarm
 from nvr.storage.migrations import MIGRATIONS
 
 RECORDING_TYPES = ("continuous", "motion", "scheduled", "manual", "panic")
@@ -166,6 +167,7 @@ _EVENT_COLUMNS = (
     "id, recording_id, camera_id, start_ns, end_ns, confidence, bbox_json, frame_thumbnail"
 )
 _GAP_COLUMNS = "id, camera_id, start_ns, end_ns, cause, kind"
+_ALARM_COLUMNS = ", ".join(Alarm.__slots__)
 # No recording is longer (segment_s is at most an hour): a longer row is a clock that jumped,
 # and would add a slot row for every 5 minutes of its span.
 MAX_SPAN_NS = 31 * 86_400 * 1_000_000_000
@@ -860,6 +862,57 @@ class Catalog:
             descending=descending,
         )
         return [Gap(*r) for r in self._rows(sql, params)]
+
+    # -- alarms -----------------------------------------------------------------------------
+
+    def save_alarm(self, alarm: Alarm) -> int:
+        """Insert an alarm (``id`` 0) or update the row of its id; returns its id."""
+        values = {name: getattr(alarm, name) for name in Alarm.__slots__}
+        with self.transaction():
+            conn = self._writer()
+            if alarm.id:
+                sets = ", ".join(f"{n} = :{n}" for n in Alarm.__slots__ if n != "id")
+                conn.execute(f"UPDATE alarms SET {sets} WHERE id = :id", values)
+                return alarm.id
+            names = [n for n in Alarm.__slots__ if n != "id"]
+            conn.execute(
+                f"INSERT INTO alarms ({', '.join(names)})"
+                f" VALUES ({', '.join(':' + n for n in names)})",
+                values,
+            )
+            return conn.last_insert_rowid()
+
+    def uncleared_alarms(self) -> list[Alarm]:
+        """The alarms not yet cleared, newest first."""
+        rows = self._rows(
+            f"SELECT {_ALARM_COLUMNS} FROM alarms INDEXED BY alarms_open"
+            " WHERE cleared_ns IS NULL ORDER BY raised_ns DESC, id DESC"
+        )
+        return [Alarm(*r) for r in rows]
+
+    def alarm_log(
+        self,
+        camera_id: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        limit: int | None = None,
+    ) -> list[Alarm]:
+        """Alarms raised in ``[start_ns, end_ns)``, newest first, at most ``limit``."""
+        where, params = [], {"camera_id": camera_id, "start_ns": start_ns, "end_ns": end_ns}
+        if camera_id is not None:
+            where.append("camera_id = :camera_id")
+        if start_ns is not None:
+            where.append("raised_ns >= :start_ns")
+        if end_ns is not None:
+            where.append("raised_ns < :end_ns")
+        sql = f"SELECT {_ALARM_COLUMNS} FROM alarms INDEXED BY alarms_raised"
+        sql += (
+            " WHERE " + " AND ".join(where) if where else ""
+        ) + " ORDER BY raised_ns DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [Alarm(*r) for r in self._rows(sql, params)]
 
     # -- PTZ presets ------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ Routes (documented in the README):
 - ``POST /api/command``             a ``Command`` as JSON
 - ``GET /api/timeline``, ``/api/frame``, ``/api/thumbnail``, ``POST /api/export``,
   ``GET /api/export/{id}``           recorded footage (``footage.py``)
+- ``GET /api/alarms``, ``/api/alarms/log``, ``/api/stream``  alarms and the event stream
+  (``alarm_routes.py``)
 
 Every request is checked, in this order: its ``Host`` is the engine's own loopback address (a
 web page on a rebound name is refused), any ``Origin`` is the engine's own (a cross-site page
@@ -40,13 +42,16 @@ from nvr.errors import (
     UnauthorizedError,
     UnsupportedMediaError,
 )
+from nvr.protocol.alarms import AlarmList, EventBatch
 from nvr.protocol.codec import to_json
 from nvr.protocol.commands import Command, CommandReply, parse_command
 from nvr.protocol.health import Health
 from nvr.protocol.queries import parse_list_query
 from nvr.storage.catalog import Catalog
+from nvr.supervisor import alarm_routes
+from nvr.supervisor.alarm_routes import AlarmRoutes
 from nvr.supervisor.footage import FootageRoutes
-from nvr.supervisor.httpserver import HttpServer, Request, Response
+from nvr.supervisor.httpserver import Hold, HttpServer, Request, Response
 from nvr.supervisor.metrics import render_metrics
 
 log = logging.getLogger(__name__)
@@ -68,6 +73,12 @@ class Engine(Protocol):
     def health_json(self) -> bytes: ...
 
     def submit(self, command: Command) -> tuple[int, CommandReply]: ...
+
+    def alarm_list(self) -> AlarmList: ...
+
+    def events_after(self, after: int) -> EventBatch: ...
+
+    def events_ready(self, after: int) -> bool: ...
 
     @property
     def catalog_path(self) -> Path: ...
@@ -105,9 +116,25 @@ class ApiRoutes:
         self.footage = FootageRoutes(
             engine.catalog_path.parent, lambda: set(engine.health().cameras)
         )
+        self.alarms = AlarmRoutes(
+            engine.catalog_path, engine.alarm_list, engine.events_after, engine.events_ready
+        )
 
     def inline(self, request: Request) -> bool:
-        return request.method == "GET" and urlsplit(request.target).path in SNAPSHOT
+        path = urlsplit(request.target).path
+        return request.method == "GET" and (path in SNAPSHOT or self.alarms.inline(path))
+
+    def hold(self, request: Request) -> Hold | None:
+        """A stream request waits for events, once it has passed every check."""
+        url = urlsplit(request.target)
+        if request.method != "GET" or url.path != alarm_routes.STREAM:
+            return None
+        try:
+            self._check_origin(request)
+            self._check_token(request)
+        except NvrError:
+            return None
+        return self.alarms.hold(url.query)
 
     def handle(self, request: Request) -> Response:
         try:
@@ -120,7 +147,8 @@ class ApiRoutes:
         url = urlsplit(request.target)
         path = url.path
         footage = self.footage.handles(path)
-        if path not in (*SNAPSHOT, *LISTS, COMMAND) and not footage:
+        alarms = path in alarm_routes.ROUTES
+        if path not in (*SNAPSHOT, *LISTS, COMMAND) and not footage and not alarms:
             raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
         method = "POST" if path == COMMAND else self.footage.method(path) if footage else "GET"
         if request.method != method:
@@ -133,6 +161,8 @@ class ApiRoutes:
             return self._command(request)
         if footage:
             return self.footage.answer(path, url.query, request.body)
+        if alarms:
+            return self.alarms.answer(path, url.query)
         if path in LISTS:
             return self._list(path.rsplit("/", 1)[1], url.query)
         engine = self.engine

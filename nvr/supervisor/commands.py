@@ -23,6 +23,7 @@ from nvr.errors import EngineBusyError, NvrError, RequestError, UnknownCameraErr
 from nvr.protocol.commands import CameraAck, Command, CommandReply
 from nvr.protocol.health import ConfigStatus
 from nvr.protocol.worker import Ack, SetRecording
+from nvr.supervisor.alarms import AlarmDesk
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,12 @@ class Workers:
 
 
 class CommandDesk:
-    def __init__(self, workers: Workers, clock: Clock) -> None:
+    def __init__(self, workers: Workers, clock: Clock, alarms: AlarmDesk) -> None:
         self.manual: set[str] = set()
         self.panic = False
         self._workers = workers
         self._clock = clock
+        self._alarms = alarms
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()  # a job's state, between the API thread and the loop
         self._waiting: dict[int, _Job] = {}  # by request id, until acknowledged or expired
@@ -210,6 +212,8 @@ class CommandDesk:
             else:
                 self.manual -= set(job.targets)
             self._tell(job, "manual", active)
+        elif command.command in ("ack_alarm", "clear_alarm"):
+            self._alarm(job)
         elif command.command == "panic":
             active = bool(command.params.get("active", True))
             self.panic = active
@@ -222,6 +226,18 @@ class CommandDesk:
             self._tell(job, "panic", active)
         else:  # parse_command lets only COMMANDS through
             raise RequestError(f"unknown command {command.command!r}; see the README's API")
+
+    def _alarm(self, job: _Job) -> None:
+        command = job.command
+        alarm_id = command.params["alarm_id"]
+        which = None if alarm_id == "*" else int(alarm_id)
+        by = command.params.get("by") or command.ui_session_id or "an unnamed client"
+        now_ns = self._clock.wall_ns()
+        if command.command == "ack_alarm":
+            changed = self._alarms.acknowledge(which, by, now_ns)
+        else:
+            changed = self._alarms.clear(which, by, now_ns)
+        self._finish(job, 200, CommandReply.to(command, True, alarms=tuple(changed)))
 
     def _targets(self, command: Command) -> list[str]:
         cameras = self._workers.cameras()

@@ -12,6 +12,8 @@ Built to stay up under hostile local clients:
 - Handlers that may block (commands, catalog queries) run on ``WORKERS`` threads; when
   ``MAX_QUEUED`` requests already wait for one, the next is answered 503 at once. Cheap
   handlers (the published health) run on the event loop.
+- A long poll (``Handler.hold``) waits on the event loop, not on a thread, and its connection
+  stays evictable while it waits.
 - Every error is a JSON reply with a code, never an HTML page or a traceback on stderr.
 """
 
@@ -23,6 +25,7 @@ import json
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -50,6 +53,7 @@ MAX_HEAD_BYTES = 16 * 1024
 WORKERS = 8
 MAX_QUEUED = 32
 BACKLOG = 1024
+HOLD_POLL_S = 0.05  # how often a held request checks whether its answer is ready
 _READ_BYTES = 64 * 1024
 
 
@@ -86,9 +90,22 @@ class Response:
         return cls(err.http_status, json.dumps(body).encode(), close=close)
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A long poll: wait until ``ready()`` (checked every ``HOLD_POLL_S``) or ``seconds`` pass,
+    then answer as usual."""
+
+    ready: Callable[[], bool]
+    seconds: float
+
+
 class Handler(Protocol):
     def inline(self, request: Request) -> bool:
         """Whether answering ``request`` is cheap enough for the event loop itself."""
+
+    def hold(self, request: Request) -> Hold | None:
+        """For a long poll, how to wait before answering; None to answer at once. Must be
+        cheap and never raise (a bad request is answered by ``handle``)."""
 
     def handle(self, request: Request) -> Response:
         """The response; may block when ``inline`` said no (it then runs on a worker thread)."""
@@ -198,6 +215,9 @@ class HttpServer:
                 return
             if request is None:
                 return
+            hold = self.handler.hold(request)
+            if hold is not None:  # evictable meanwhile: waiting_since is when it asked
+                await self._hold(hold, conn)
             conn.busy = True
             try:
                 response = await self._answer(request)
@@ -207,6 +227,13 @@ class HttpServer:
             if response.close or protocol.our_state is not h11.DONE:
                 return
             protocol.start_next_cycle()
+
+    @staticmethod
+    async def _hold(hold: Hold, conn: _Connection) -> None:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + hold.seconds
+        while not conn.closed and loop.time() < until and not hold.ready():
+            await asyncio.sleep(HOLD_POLL_S)
 
     async def _read(
         self, reader: asyncio.StreamReader, protocol: h11.Connection, peer: str

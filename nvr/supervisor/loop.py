@@ -3,8 +3,9 @@
 Each turn of ``Supervisor.run``: wait for worker messages, worker exits or a command (at most
 ``TICK_S``); hand messages to the dispatcher and commands to the desk; let the pool's watchdog
 kill hung workers and restart dead ones; apply an edited config; give the storage keeper its
-retention pass when due; publish the health. All of the engine's state is owned by this
-thread; the API's threads only read the published ``Health`` and queue commands.
+retention pass when due; publish the health, and let the alarm desk raise or end the alarms it
+shows. All of the engine's state is owned by this thread; the API's threads only read what was
+published (the ``Health``, the alarms, the event stream) and queue commands.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from nvr.clock import SYSTEM_CLOCK, Clock
 from nvr.config import CameraConfig, Config
 from nvr.errors import CatalogFullError
 from nvr.frames.ring import instance_id, ring_name
+from nvr.protocol.alarms import AlarmList, EventBatch
 from nvr.protocol.commands import Command, CommandReply
 from nvr.protocol.health import Health
 from nvr.protocol.worker import UpdateCamera
@@ -28,9 +31,11 @@ from nvr.storage.catalog import Catalog
 from nvr.storage.checks import check_storage, lock_storage, loose_modes, share_with_group
 from nvr.storage.recovery import recover_storage
 from nvr.storage.retention import collect_garbage
+from nvr.supervisor.alarms import AlarmDesk
 from nvr.supervisor.backfill import ThumbnailBackfill
 from nvr.supervisor.commands import CommandDesk, Workers
 from nvr.supervisor.dispatch import Dispatcher
+from nvr.supervisor.events import EventBoard
 from nvr.supervisor.health import HealthBoard, camera_status, engine_health
 from nvr.supervisor.ledger import Ledger
 from nvr.supervisor.reload import ConfigWatcher, diff
@@ -82,6 +87,8 @@ class Supervisor:
         collect_garbage(self.catalog, recordings)
         self.recovery = recover_storage(self.catalog, recordings)
         self.started_ns = clock.wall_ns()
+        self.events = EventBoard()
+        self.alarms = AlarmDesk(self.catalog, self.events, self.started_ns)
         self.stop_event = threading.Event()
         self.watcher = ConfigWatcher(config_path, clock)
         self.keeper = StorageKeeper(self.root, self.catalog, storage_id, clock)
@@ -96,7 +103,7 @@ class Supervisor:
             config_status=lambda: self.watcher.status,
             reload=self.watcher.request,
         )
-        self.desk = CommandDesk(workers, clock)
+        self.desk = CommandDesk(workers, clock, self.alarms)
         self.dispatcher = Dispatcher(
             self.ledger, self.desk, self.keeper, self.pool, lambda: self.config, clock
         )
@@ -114,6 +121,15 @@ class Supervisor:
 
     def submit(self, command: Command) -> tuple[int, CommandReply]:
         return self.desk.submit(command)
+
+    def alarm_list(self) -> AlarmList:
+        return self.alarms.current()
+
+    def events_after(self, after: int) -> EventBatch:
+        return self.events.since(after)
+
+    def events_ready(self, after: int) -> bool:
+        return self.events.ready(after)
 
     def request_stop(self) -> None:
         self.stop_event.set()
@@ -265,9 +281,16 @@ class Supervisor:
         if force or now - self._published_at >= PUBLISH_S:
             self._published_at = now
             try:
-                self.board.publish(self._health())
+                health = self._health()
+                self.board.publish(health)
             except Exception:  # the last health stays up; recording goes on
                 log.exception("cannot build the health document; the last one stays published")
+                return
+            now_ns = self.clock.wall_ns()
+            try:
+                self.alarms.evaluate(health, self.config, now_ns, _local(now_ns))
+            except Exception:  # alarms must never stop recording
+                log.exception("cannot evaluate the alarms; they stay as they were")
 
     def _health(self) -> Health:
         now_ns = self.clock.wall_ns()
@@ -292,3 +315,8 @@ class Supervisor:
             recovery=self.recovery,
             storage=self.keeper.status(self.config),
         )
+
+
+def _local(now_ns: int) -> datetime:
+    """Local wall time, as schedules are written."""
+    return datetime.fromtimestamp(now_ns / 1e9)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 RELOAD_POLL_S = 1.0
 SETTLE_S = 1.0  # an edited file must keep still this long before it is read (half-written)
 # What a running worker cannot change without reconnecting to its camera; any other edit (the
-# name, recording, motion) it applies as it runs, and retention is the supervisor's alone.
+# name, recording, motion) it applies as it runs; retention and alarms are the supervisor's.
 RESTART_KEYS = {"main", "sub", "transport", "timeout_s"}
 
 
@@ -63,9 +63,8 @@ def diff(old: Config, new: Config) -> ConfigChange:
         return new_values != before[cam].model_dump(include=keys, exclude=exclude)
 
     changed = tuple(c for c in kept if differ(c, RESTART_KEYS, set()))
-    updated = tuple(
-        c for c in kept if c not in changed and differ(c, None, RESTART_KEYS | {"retention"})
-    )
+    supervisor_only = RESTART_KEYS | {"retention", "alarms"}
+    updated = tuple(c for c in kept if c not in changed and differ(c, None, supervisor_only))
     return ConfigChange(
         config=new,
         added=tuple(c for c in after if c not in before),
