@@ -123,6 +123,11 @@ class _FixedCameras:
     def results(self) -> list[Any]:
         return []
 
+    def alarms(self) -> Any:
+        from gui.link import Alarms
+
+        return Alarms(known=True)
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

@@ -1,9 +1,11 @@
-"""The console's line to the engine: health polling and commands through ``EngineClient``.
+"""The console's line to the engine: health polling, alarms and commands through ``EngineClient``.
 
 Network calls never run on the render thread. A poller thread fetches the typed ``Health`` twice a
-second (sooner after a command) and publishes an immutable ``Snapshot``; a sender thread posts
-commands and queues their results. The render loop only reads the latest snapshot and drains
-results, so an engine that is slow, gone or restarting never freezes the window.
+second (sooner after a command) and publishes an immutable ``Snapshot``; an alarm thread follows
+the engine's event stream (``GET /api/stream``, long-polled) and re-reads the alarms and their log
+whenever an alarm changes; a sender thread posts commands and queues their results. The render
+loop only reads the latest snapshot and alarms and drains results, so an engine that is slow,
+gone or restarting never freezes the window.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nvr.errors import NvrError
+from nvr.protocol.alarms import Alarm, AlarmList
 from nvr.protocol.client import EngineAddress, EngineClient
 from nvr.protocol.commands import CommandReply
 from nvr.protocol.health import CameraStatus, Health
@@ -28,6 +31,17 @@ log = logging.getLogger(__name__)
 POLL_S = 0.5
 RETRY_S = 2.0  # poll interval while the engine is unreachable
 TIMEOUT_S = 3.0
+STREAM_WAIT_S = 5  # a long poll of the event stream waits at most this long
+ALARM_LOG_ROWS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Alarms:
+    """The engine's alarms as last read: the list not yet cleared and the recent log."""
+
+    current: tuple[Alarm, ...] = ()
+    log: tuple[Alarm, ...] = ()
+    known: bool = False  # False until read, and while the engine cannot be reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +105,19 @@ class EngineLink:
         self._results: queue.Queue[CommandResult] = queue.Queue()
         self._tickets = itertools.count(1)
         self._threads: list[threading.Thread] = []
+        self._alarms = Alarms()
 
     def start(self) -> None:
         for target, name in ((self._poll_loop, "engine-poll"), (self._send_loop, "engine-cmd")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        # Not joined at stop: it ends by itself within one long poll.
+        threading.Thread(target=self._alarm_loop, name="engine-alarms", daemon=True).start()
+
+    def alarms(self) -> Alarms:
+        with self._lock:
+            return self._alarms
 
     def stop(self) -> None:
         self._stop.set()
@@ -150,6 +171,32 @@ class EngineLink:
                 log.warning("the engine at %s does not answer: %s", self.engine.url, snap.error)
             self._wake.wait(self.poll_s if snap.connected else RETRY_S)
             self._wake.clear()
+
+    def _alarm_loop(self) -> None:
+        """Follow the event stream; re-read the alarms when one changed or events were missed."""
+        seq: int | None = None
+        while not self._stop.is_set():
+            client = self._client
+            try:
+                if seq is None:
+                    seq = self._read_alarms(client)
+                batch = client.stream(seq, STREAM_WAIT_S)
+                if batch.missed or any(e.type == "alarm" for e in batch.events):
+                    seq = self._read_alarms(client)
+                else:
+                    seq = batch.seq
+            except NvrError:
+                seq = None
+                with self._lock:
+                    self._alarms = replace(self._alarms, known=False)
+                self._stop.wait(RETRY_S)
+
+    def _read_alarms(self, client: EngineClient) -> int:
+        listing: AlarmList = client.alarms()
+        log_rows = client.alarm_log(limit=ALARM_LOG_ROWS)
+        with self._lock:
+            self._alarms = Alarms(listing.alarms, tuple(log_rows), True)
+        return listing.seq
 
     @property
     def api(self) -> str:

@@ -39,6 +39,8 @@ def run_console(
     size: tuple[int, int] = (1280, 720),
     max_fps: float = 60.0,
     locate: Callable[[], EngineAddress] | None = None,
+    alarm_sound: str = "auto",
+    operator: str | None = None,
 ) -> int:
     """Open the console on ``engine``; returns when the window is closed.
 
@@ -47,6 +49,7 @@ def run_console(
     problem = display_problem()
     if problem:
         raise NvrError(problem)
+    from gui.alarms.sound import Sounder, player_command
     from gui.kernel import warm
     from gui.link import EngineLink
     from gui.shell import Console
@@ -55,7 +58,15 @@ def run_console(
     path = state_path or default_state_path()
     log.info("scale kernel ready in %.1f s", warm())
     link = EngineLink(engine, locate=locate)
-    console = Console(link, ViewState.load(path), path, size=size, max_fps=max_fps)
+    console = Console(
+        link,
+        ViewState.load(path),
+        path,
+        size=size,
+        max_fps=max_fps,
+        sounder=Sounder(player_command(alarm_sound)),
+        operator=operator,
+    )
     for sig in (signal.SIGINT, signal.SIGTERM):  # close the window cleanly, layout saved
         signal.signal(sig, lambda *_: console.quit())
     log.info("console opening on the engine at %s (layout saved in %s)", engine.url, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from nvr.protocol.alarms import KIND_TITLES, Alarm
 from nvr.protocol.health import CameraStatus, Health
 
 # Tile states, by what the operator must know first.
@@ -49,6 +50,9 @@ class TileInfo:
     panic: bool
     motion: bool
     fps: float
+    mode: str = ""  # recording mode and whether its schedule is in force, e.g. "MOTION ARMED"
+    alarm: str | None = None  # the camera's alarm, e.g. "ALARM Offline"
+    alarm_urgent: bool = False  # not acknowledged yet
 
     @property
     def shows_video(self) -> bool:
@@ -94,6 +98,18 @@ def _main_trouble(camera: CameraStatus) -> str:
     return "unreachable"
 
 
+def mode_label(camera: CameraStatus) -> str:
+    """What the camera records when nobody asks: "idle in motion mode" is not "off"."""
+    if camera.mode == "off":
+        return "REC OFF"
+    if camera.mode == "continuous":
+        return "CONTINUOUS"
+    window = "ARMED" if camera.armed else "OFF-WINDOW"
+    if camera.mode == "motion":
+        return f"MOTION {window}"
+    return f"SCHEDULED {'IN WINDOW' if camera.armed else window}"
+
+
 def tile_info(
     camera: CameraStatus | None,
     camera_id: str,
@@ -104,6 +120,7 @@ def tile_info(
     motion: bool,
     pending: Pending | None,
     now_ns: int | None = None,
+    alarm: Alarm | None = None,
 ) -> TileInfo:
     """The tile of ``camera_id`` given its health (None: unknown to the engine).
 
@@ -175,6 +192,9 @@ def tile_info(
         # is no motion now. The engine's own flag (the worker's detector) always does.
         motion=(cam.motion or (motion and state == LIVE)) and engine_error is None,
         fps=fps,
+        mode=mode_label(cam) if camera is not None and engine_error is None else "",
+        alarm=f"ALARM {KIND_TITLES.get(alarm.kind, alarm.kind)}" if alarm else None,
+        alarm_urgent=alarm is not None and not alarm.acknowledged,
     )
 
 

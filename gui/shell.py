@@ -17,6 +17,8 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.alarms.panel import AlarmsPanel
+from gui.alarms.sound import Sounder
 from gui.link import EngineLink, Snapshot
 from gui.live.panel import LivePanel
 from gui.panel import Feedback, Panel
@@ -44,6 +46,8 @@ class Console:
         size: tuple[int, int] = (1280, 720),
         max_fps: float = 60.0,
         storage: Path | None = None,
+        sounder: Sounder | None = None,
+        operator: str | None = None,
     ) -> None:
         self.link = link
         self.size = size
@@ -51,7 +55,8 @@ class Console:
         self.feedback = Feedback()
         self.live = LivePanel(link, view, state_path, self.feedback)
         self.playback = PlaybackPanel(self.feedback, storage)
-        self.panels: list[Panel] = [self.live, self.playback]
+        self.alarms = AlarmsPanel(link, self.feedback, sounder or Sounder(None), operator)
+        self.panels: list[Panel] = [self.live, self.playback, self.alarms]
         self.shown = 0  # the panel on screen
         self.snapshot: Snapshot = link.snapshot()
         self.stats = FrameStats()
@@ -87,7 +92,7 @@ class Console:
         ) as window:
             self.window = int(window)
             areas = [int(dpg.add_group()) for _ in self.panels]
-            self.status = StatusBar()
+            self.status = StatusBar(lambda: self.switch(self.panels.index(self.alarms)))
         for panel, area in zip(self.panels, areas, strict=True):
             panel.build(area)
         with dpg.handler_registry():
@@ -135,7 +140,9 @@ class Console:
         convert_s = 0.0
         for panel in self.panels:
             convert_s += panel.update(now, self.snapshot, results, self.minimised)
-        self.status.update(now, self.snapshot, self.feedback, self.stats, self.size[0])
+        self.status.update(
+            now, self.snapshot, self.feedback, self.stats, self.size[0], self.alarms.summary_text()
+        )
         return convert_s
 
     def render_frame(self) -> None:

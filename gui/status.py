@@ -1,7 +1,9 @@
-"""The shell's status bar: engine health, recordings, disk, the last action's feedback and the
-console's own frame rate."""
+"""The shell's status bar: alarms, engine health, recordings, disk, the last action's feedback and
+the console's own frame rate."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import dearpygui.dearpygui as dpg
 
@@ -17,7 +19,7 @@ class StatusBar:
     """The bar's fields, made in the current container (the shell's window, at the bottom).
     Each field fits its width; hovering it shows the whole text (its tooltip)."""
 
-    def __init__(self) -> None:
+    def __init__(self, open_alarms: Callable[[], None]) -> None:
         self._drawn = Drawn()
         with (
             dpg.child_window(
@@ -26,6 +28,11 @@ class StatusBar:
             dpg.group(horizontal=True),
         ):
             dpg.add_spacer(width=4)
+            self.alarms, self.alarms_tip = _field("Alarms: ?")
+            with dpg.item_handler_registry() as clicks:
+                dpg.add_item_clicked_handler(callback=lambda *_: open_alarms())
+            dpg.bind_item_handler_registry(self.alarms, clicks)
+            dpg.add_text("|", color=theme.TEXT_DIM)
             self.engine, self.engine_tip = _field("Engine: connecting…")
             dpg.add_text("|", color=theme.TEXT_DIM)
             self.recordings, self.recordings_tip = _field("Recording: none")
@@ -36,12 +43,25 @@ class StatusBar:
             self.perf = int(dpg.add_text("", color=theme.TEXT_DIM))
 
     def update(
-        self, now: float, engine: Snapshot, feedback: Feedback, stats: FrameStats, width: int
+        self,
+        now: float,
+        engine: Snapshot,
+        feedback: Feedback,
+        stats: FrameStats,
+        width: int,
+        alarms: tuple[str, str, str],
     ) -> None:
-        """Every field from the engine's snapshot; ``width``: the window's, in pixels."""
+        """Every field from the engine's snapshot and ``alarms`` (text, level, detail: see
+        ``gui.alarms.model.summary``); ``width``: the window's, in pixels. Alarms waiting for
+        acknowledgement flash."""
+        alarm_text, level, alarm_detail = alarms
+        flash = level == "urgent" and int(now * 2) % 2 == 0
+        alarm_color = {"none": theme.TEXT_DIM, "acknowledged": theme.WARN}.get(level, theme.ERROR)
+        set_ = self._drawn.set
+        set_(self.alarms, default_value=alarm_text, color=theme.TEXT if flash else alarm_color)
+        set_(self.alarms_tip, default_value=alarm_detail)
         offline = not engine.connected
         status = status_line(None if offline else engine.health, engine.error if offline else None)
-        set_ = self._drawn.set
         color = theme.LIVE if status.engine_ok else theme.ERROR if offline else theme.WARN
         set_(self.engine, default_value=fit(status.engine, ENGINE_PX), color=color)
         set_(self.engine_tip, default_value=status.engine_detail)
@@ -55,7 +75,8 @@ class StatusBar:
         summary = stats.summary()
         perf = f"UI {summary['fps']:.0f} fps, {summary['frame_ms']:.1f} ms"
         # The feedback gets what the other fields leave of the bar.
-        used = sum(len(t) for t in (status.engine, status.recordings, status.disk, perf))
+        fields = (alarm_text, status.engine, status.recordings, status.disk, perf)
+        used = sum(len(t) for t in fields)
         room = max(10 * CHAR_PX, width - (used + SEPARATORS_CHARS) * CHAR_PX)
         set_(
             self.feedback,
@@ -69,7 +90,7 @@ class StatusBar:
 ENGINE_PX = 34 * CHAR_PX
 RECORDINGS_PX = 22 * CHAR_PX
 DISK_PX = 34 * CHAR_PX
-SEPARATORS_CHARS = 10  # the bars between the fields and the margins
+SEPARATORS_CHARS = 13  # the bars between the fields and the margins
 
 
 def _field(text: str) -> tuple[int, int]:

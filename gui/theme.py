@@ -30,6 +30,8 @@ MOTION_BG: Color = (110, 55, 0, 190)
 PANIC: Color = (255, 30, 30, 255)
 PANIC_BG: Color = (150, 0, 0, 235)
 SHADE: Color = (0, 0, 0, 140)
+ALARM_BG: Color = (200, 20, 20, 240)
+WARN_BG: Color = (120, 80, 0, 235)
 
 STATE_COLORS: dict[str, Color] = {
     "live": LIVE,

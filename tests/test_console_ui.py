@@ -19,7 +19,7 @@ import pytest
 
 from gui.feeds import LiveFeed
 from gui.kernel import warm
-from gui.link import CommandResult, Snapshot
+from gui.link import Alarms, CommandResult, Snapshot
 from gui.live.atlas import RETIRE_FRAMES, picture_rect, tile_fps_cap, tile_region
 from gui.live.tiles import (
     DROP_BORDER,
@@ -43,6 +43,7 @@ class FixedLink:
         self.health = health
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
         self.pending_results: list[CommandResult] = []
+        self.alarm_list = Alarms(known=True)
 
     def snapshot(self) -> Snapshot:
         if self.health is None:
@@ -56,6 +57,9 @@ class FixedLink:
     def results(self) -> list[CommandResult]:
         out, self.pending_results = self.pending_results, []
         return out
+
+    def alarms(self) -> Alarms:
+        return self.alarm_list
 
     def start(self) -> None: ...
 
@@ -449,7 +453,10 @@ def test_a_hidden_panel_keeps_no_texture_and_shows_again(context, rings, tmp_pat
     console = make_console(link, tmp_path)
     live = console.live
     console.update()
-    assert console.panels == [live, console.playback] and live.texture.atlas is not None
+    assert (
+        console.panels == [live, console.playback, console.alarms]
+        and live.texture.atlas is not None
+    )
     console.on_key(dpg.mvKey_F2)  # to Playback: the live grid is hidden
     for i in range(RETIRE_FRAMES + 1):  # frames published while hidden: not shown, not skipped
         for ring in rings.values():

@@ -14,6 +14,7 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.alarms.model import camera_alarms
 from gui.draw import Drawn
 from gui.feeds import LiveFeed
 from gui.keys import PAGE_DOWN, PAGE_UP
@@ -52,6 +53,7 @@ class LivePanel:
     ) -> None:
         self.model = LiveModel(view, state_path, feedback, link.snapshot())
         self.recording = RecordingControls(link, self.model)
+        self.link = link
         self.feeds: dict[str, LiveFeed] = {}
         self._drawn = Drawn()
         self._root = 0
@@ -177,6 +179,7 @@ class LivePanel:
         engine = self.model.engine
         cameras = engine.known_cameras
         engine_error = None if engine.connected else (engine.error or "connecting")
+        alarms = camera_alarms(self.link.alarms().current) if engine.connected else {}
         infos = {}
         for camera_id in self.model.view.order:
             feed = self.feeds.get(camera_id)
@@ -189,5 +192,6 @@ class LivePanel:
                 fps=feed.fps(now) if feed else 0.0,
                 motion=bool(feed and feed.motion and feed.ring is not None),
                 pending=self.recording.pending.get(camera_id),
+                alarm=alarms.get(camera_id),
             )
         return infos

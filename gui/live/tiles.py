@@ -63,6 +63,10 @@ class TileCell:
     rec_text: int
     motion_bg: int
     motion_text: int
+    mode_bg: int
+    mode: int
+    alarm_bg: int
+    alarm_text: int
     border: int
     image: int | None = None  # draw_image of the current texture, made on first picture
     image_texture: int | None = None
@@ -89,6 +93,14 @@ def _make_cell(grid: int) -> TileCell:
                 (0, 0), (1, 1), color=clear, fill=theme.MOTION_BG, rounding=3
             ),
             motion_text=dpg.draw_text((0, 0), "MOTION", color=theme.MOTION, size=theme.SMALL_PX),
+            mode_bg=dpg.draw_rectangle(
+                (0, 0), (1, 1), color=clear, fill=theme.HEADER, rounding=3, show=False
+            ),
+            mode=dpg.draw_text((0, 0), "", color=theme.TEXT_DIM, size=theme.SMALL_PX),
+            alarm_bg=dpg.draw_rectangle(
+                (0, 0), (1, 1), color=clear, fill=theme.ALARM_BG, rounding=3, show=False
+            ),
+            alarm_text=dpg.draw_text((0, 0), "", color=theme.TEXT, size=theme.SMALL_PX),
             border=dpg.draw_rectangle((0, 0), (1, 1), color=theme.ACCENT, thickness=2),
         )
 
@@ -133,6 +145,7 @@ class Tiles:
             self._draw_header(cell, rect, info)
             self._draw_recording(cell, info, rect.x, rect.y + rect.h, blink)
             self._draw_motion(cell, info, rect.x + rect.w, rect.y + rect.h)
+            self._draw_mode_and_alarm(cell, info, rect, blink)
             border = border_style(
                 empty=False,
                 drop_target=camera_id == drop_target,
@@ -147,6 +160,8 @@ class Tiles:
         for item in (cell.background, cell.shade, cell.header, cell.title, cell.badge, cell.fps):
             self._drawn.set(item, show=False)
         for item in (cell.rec_bg, cell.rec_dot, cell.rec_text, cell.motion_bg, cell.motion_text):
+            self._drawn.set(item, show=False)
+        for item in (cell.mode_bg, cell.mode, cell.alarm_bg, cell.alarm_text):
             self._drawn.set(item, show=False)
         self._draw_border(
             cell,
@@ -277,3 +292,27 @@ class Tiles:
         show = info.motion
         self._drawn.set(cell.motion_bg, show=show, pmin=(x1 - 76, y1 - 26), pmax=(x1 - 6, y1 - 6))
         self._drawn.set(cell.motion_text, show=show, pos=(x1 - 69, y1 - 23))
+
+    def _draw_mode_and_alarm(self, cell: TileCell, info: TileInfo, rect: Rect, blink: bool) -> None:
+        """Under the title bar: the recording mode at the left, the camera's alarm at the right
+        (red, flashing, until acknowledged; amber while it lasts after)."""
+        top = rect.y + theme.HEADER_PX + 4
+        mode_px = CHAR_PX * len(info.mode) + 8
+        self._drawn.set(
+            cell.mode_bg,
+            show=bool(info.mode),
+            pmin=(rect.x + 4, top - 2),
+            pmax=(rect.x + 4 + mode_px, top + 17),
+        )
+        self._drawn.set(cell.mode, show=bool(info.mode), pos=(rect.x + 8, top), text=info.mode)
+        if info.alarm is None:
+            self._drawn.set(cell.alarm_bg, show=False)
+            self._drawn.set(cell.alarm_text, show=False)
+            return
+        width = CHAR_PX * len(info.alarm) + 12
+        x1 = rect.x + rect.w - 6
+        fill = (theme.ALARM_BG if blink else theme.REC_BG) if info.alarm_urgent else theme.WARN_BG
+        self._drawn.set(
+            cell.alarm_bg, show=True, pmin=(x1 - width, top - 2), pmax=(x1, top + 17), fill=fill
+        )
+        self._drawn.set(cell.alarm_text, show=True, pos=(x1 - width + 6, top), text=info.alarm)

@@ -23,6 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--fps", type=float, default=60.0, help="most frames drawn per second (default 60)"
     )
+    parser.add_argument(
+        "--alarm-sound",
+        default="auto",
+        help="auto (paplay, pw-play or aplay, whichever is installed), off, or a command that "
+        "plays the WAV file appended to it",
+    )
+    parser.add_argument(
+        "--operator", help="the name alarms are acknowledged in (default: user@host)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -44,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         size=_size(args.size),
         max_fps=args.fps,
         locate=locate,
+        alarm_sound=args.alarm_sound,
+        operator=args.operator,
     )
 
 

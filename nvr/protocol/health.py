@@ -63,6 +63,7 @@ class CameraStatus:
     panic: bool = False
     motion: bool = False
     mode: str = "continuous"
+    armed: bool = True  # its record schedule is in force now (always, without a schedule)
     ring: str | None = None  # the shared-memory frame ring's name, once frames are published
     segments: int = 0
     motion_events: int = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import datetime
 
 from nvr.config import CameraConfig
 from nvr.protocol.codec import to_json
@@ -24,6 +25,7 @@ def camera_status(
     cam: CameraConfig,
     handle: WorkerHandle | None,
     now_ns: int,
+    local: datetime,
     *,
     manual: bool,
     panic: bool,
@@ -70,6 +72,7 @@ def camera_status(
         panic=panic,
         motion=bool(hb and hb.motion),
         mode=cam.record.mode,
+        armed=cam.record.schedule_active(local),
         ring=hb.ring if hb else None,
         segments=segments,
         motion_events=motion_events,

@@ -300,6 +300,7 @@ class Supervisor:
                 cam,
                 self.pool.handles.get(cam.id),
                 now_ns,
+                _local(now_ns),
                 manual=cam.id in desk.manual,
                 panic=desk.panic,
                 segments=ledger.segments_total.get(cam.id, 0),

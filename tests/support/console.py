@@ -21,6 +21,7 @@ class ConsoleProcess:
         self.state, self.log = state, log
         self.proc: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}  # more environment (HOME for where exports go)
+        self.args: list[str] = []  # more options
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -37,6 +38,7 @@ class ConsoleProcess:
                 str(self.state),
                 "--size",
                 f"{WIDTH}x{HEIGHT}",
+                *self.args,
             ],
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

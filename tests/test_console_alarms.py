@@ -1,0 +1,135 @@
+"""The Alarms view end to end: a real engine raises alarms from a dead and a moving camera, the
+real console (Xvfb) flashes them in its status bar, sounds them, lists them under F3, and its
+acknowledgement reaches the engine's alarm log in the operator's name, turning the field amber."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.display import VirtualDisplay, xvfb_available
+from gui import theme
+from nvr.protocol.client import EngineClient
+from nvr.protocol.runfile import read_token, token_path
+from tests.conftest import ARTIFACTS, Engine, requires_rtsp, wait_for
+from tests.support.cameras import RtspCamera, free_port
+from tests.support.console import HEIGHT, WIDTH, ConsoleProcess
+
+pytestmark = [
+    pytest.mark.slow,
+    requires_rtsp,
+    pytest.mark.skipif(
+        not xvfb_available() or shutil.which("xdotool") is None,
+        reason="Xvfb or xdotool missing: run scripts/setup.sh",
+    ),
+]
+
+SHOTS = ARTIFACTS / "console"
+ALARM_FIELD = (slice(HEIGHT - 24, HEIGHT - 2), slice(0, 140))  # the status bar's first field
+DOOR_CHIP = (slice(56, 78), slice(440, 636))  # under the first tile's title bar, at its right
+
+
+def pixels_like(area: np.ndarray, color: tuple[int, int, int, int], tolerance: int = 30) -> int:
+    """How many pixels of an RGB screenshot area are near ``color``."""
+    diff = np.abs(area[..., :3].astype(int) - np.array(color[:3])).max(axis=-1)
+    return int((diff < tolerance).sum())
+
+
+def test_alarms_flash_sound_list_and_are_acknowledged_in_the_operators_name(tmp_path: Path):
+    storage = tmp_path / "storage"
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    with RtspCamera() as camera:
+        config = tmp_path / "nvr.yaml"
+        config.write_text(
+            f"storage:\n  path: {storage}\napi:\n  port: 0\nalarms:\n  offline_after_s: 1\n"
+            "cameras:\n"
+            f"  - {{id: door, name: Front door, main: 'rtsp://127.0.0.1:{free_port()}/x'}}\n"
+            f"  - id: yard\n    name: Yard\n    main: {camera.url('moving/main')}\n"
+            f"    sub: {camera.url('moving/sub')}\n    alarms: {{motion: true}}\n"
+        )
+        engine = Engine(config, storage)
+        api = engine.start()
+        client = EngineClient(api, token=read_token(storage))
+        try:
+            wait_for(lambda: len(client.alarms().alarms) >= 2, 90, what="two alarms")
+            with VirtualDisplay(WIDTH, HEIGHT) as display:
+                console = ConsoleProcess(
+                    display, api, token_path(storage), tmp_path / "c.json", tmp_path / "c.out"
+                )
+                # The "player" copies the tone where the test can read it: a real process, as
+                # paplay would be, without a sound card.
+                console.args = ["--alarm-sound", f"cp -t {sounds}", "--operator", "ann"]
+                console.start()
+                try:
+                    _drive(display, console, client, sounds)
+                finally:
+                    code = console.stop()
+                    output = console.log.read_text(errors="replace")
+                assert "Traceback" not in output, output[-3000:]
+                assert code == 0, output[-3000:]
+        finally:
+            engine.stop()
+
+
+def _drive(
+    display: VirtualDisplay, console: ConsoleProcess, client: EngineClient, sounds: Path
+) -> None:
+    def shot(name: str) -> np.ndarray:
+        assert console.alive(), console.log.read_text(errors="replace")[-3000:]
+        return display.screenshot(SHOTS / f"alarms-{name}.png")
+
+    def field_has(name: str, color: tuple[int, int, int, int]) -> bool:
+        return pixels_like(shot(name)[ALARM_FIELD], color) > 20
+
+    # Not acknowledged: the field is red (it flashes red and white), the tile's chip too.
+    wait_for(lambda: field_has("0-raised", theme.ERROR), 30, 0.2, what="a red alarm field")
+    reds = (theme.ALARM_BG, theme.REC_BG)
+    wait_for(
+        lambda: any(pixels_like(shot("0-raised")[DOOR_CHIP], c, 12) > 300 for c in reds),
+        10,
+        0.2,
+        what="a red ALARM chip on the door's tile",
+    )
+    wav = wait_for(lambda: next(sounds.glob("*.wav"), None), 15, what="the alarm sound")
+    with wave.open(str(wav)) as tone:
+        assert tone.getnframes() > 1000 and tone.getframerate() == 16000
+
+    display.xdotool("key", "F3")
+    time.sleep(1.0)
+    listed = shot("1-list")
+    assert pixels_like(listed[40:400], theme.ERROR) > 200  # red rows: not acknowledged
+    display.xdotool("key", "a")
+
+    def acknowledged() -> bool:
+        alarms = client.alarms().alarms
+        return bool(alarms) and all(a.acked_by == "ann" for a in alarms)
+
+    wait_for(acknowledged, 10, what="every alarm acknowledged by ann")
+    wait_for(lambda: field_has("2-acknowledged", theme.WARN), 10, 0.2, what="an amber field")
+    assert not field_has("2-acknowledged", theme.ERROR)
+    logged = client.alarm_log()
+    assert logged and all(a.acked_by == "ann" for a in logged)
+    shot("3-log")
+    display.xdotool("key", "F1")  # the live grid: the chip is amber now, the alarm still on
+    wait_for(
+        lambda: pixels_like(shot("4-live")[DOOR_CHIP], theme.WARN_BG, 12) > 300,
+        10,
+        0.2,
+        what="an amber ALARM chip",
+    )
+    display.xdotool("mousemove", "40", str(HEIGHT - 12), "click", "1")  # the alarm field
+    wait_for(
+        lambda: (
+            pixels_like(shot("5-clicked")[DOOR_CHIP], theme.WARN_BG, 12) < 50
+            and pixels_like(shot("5-clicked")[40:140, 700:1100], theme.WARN) > 100
+        ),
+        10,
+        0.2,
+        what="the Alarms view, opened by a click on the field",
+    )
