@@ -17,6 +17,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import pytest
 
+from gui import theme
 from gui.feeds import LiveFeed
 from gui.kernel import warm
 from gui.link import Alarms, CommandResult, Snapshot
@@ -305,6 +306,14 @@ def test_engine_away_shows_a_banner_and_keeps_the_last_picture(context, rings, t
     assert all(i.state == "no engine" for i in live.tile_infos().values())
     assert live.texture.atlas.pixels[..., :3].std() > 0.05  # last pictures kept
     assert live.tiles.cells[0].image is not None
+    for layout in ("1x1", "2x2", "3x3", "4x4"):  # the banner covers no tile's title bar
+        live.model.view.set_layout(layout)
+        console.update()
+        banner = dpg.get_item_configuration(live.banners.engine_bg)
+        top, bottom = banner["pmin"][1], banner["pmax"][1]
+        for _, rect in live.tile_rects():
+            header = (rect.y, rect.y + theme.HEADER_PX)
+            assert header[1] <= top or header[0] >= bottom, (layout, rect, top)
 
 
 def test_offline_camera_shows_its_reason(context, rings, tmp_path):

@@ -42,7 +42,24 @@ class Banners:
 
     def draw(self, area: Rect, panic: bool, engine_error: str | None, now: float) -> None:
         """Panic: a red frame round the grid and a banner with how long it has been on.
-        ``engine_error`` (the engine is not connected): why, across the middle of the grid."""
+        ``engine_error`` (the engine is not connected): why, across the bottom of the grid, where
+        it covers no tile's title bar or badge (those say NO ENGINE), with panic's above it."""
+        engine_top = area.h
+        if engine_error is not None:
+            lines = wrap(engine_error, max(20, (area.w - 80) // CHAR_PX))[:3]
+            engine_top = area.h - 36 - 20 * len(lines)
+            self._drawn.set(
+                self.engine_bg,
+                show=True,
+                pmin=(20, engine_top),
+                pmax=(area.w - 20, area.h - 8),
+            )
+            self._drawn.set(
+                self.engine_text, show=True, pos=(32, engine_top + 12), text="\n".join(lines)
+            )
+        else:
+            self._drawn.set(self.engine_bg, show=False)
+            self._drawn.set(self.engine_text, show=False)
         self._drawn.set(self.panic_frame, show=panic, pmin=(2, 2), pmax=(area.w - 2, area.h - 2))
         if not panic:
             self._panic_seen_at = None
@@ -50,7 +67,7 @@ class Banners:
             self._panic_seen_at = now
         if self._panic_seen_at is not None:
             running = format_duration(now - self._panic_seen_at)
-            top = area.h - theme.BANNER_PX - 40
+            top = min(area.h - 40, engine_top - 8) - theme.BANNER_PX
             self._drawn.set(
                 self.panic_bg,
                 show=True,
@@ -67,17 +84,3 @@ class Banners:
         else:
             self._drawn.set(self.panic_bg, show=False)
             self._drawn.set(self.panic_text, show=False)
-
-        if engine_error is not None:
-            lines = wrap(engine_error, max(20, (area.w - 80) // CHAR_PX))[:3]
-            top = area.h // 2 - 10 * len(lines) - 14
-            self._drawn.set(
-                self.engine_bg,
-                show=True,
-                pmin=(20, top),
-                pmax=(area.w - 20, top + 28 + 20 * len(lines)),
-            )
-            self._drawn.set(self.engine_text, show=True, pos=(32, top + 12), text="\n".join(lines))
-        else:
-            self._drawn.set(self.engine_bg, show=False)
-            self._drawn.set(self.engine_text, show=False)
