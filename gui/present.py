@@ -53,6 +53,7 @@ class TileInfo:
     mode: str = ""  # recording mode and whether its schedule is in force, e.g. "MOTION ARMED"
     alarm: str | None = None  # the camera's alarm, e.g. "ALARM Offline"
     alarm_urgent: bool = False  # not acknowledged yet
+    picture: str = ""  # the stream shown and its size, for a camera shown alone
 
     @property
     def shows_video(self) -> bool:
@@ -121,6 +122,7 @@ def tile_info(
     pending: Pending | None,
     now_ns: int | None = None,
     alarm: Alarm | None = None,
+    picture: str = "",
 ) -> TileInfo:
     """The tile of ``camera_id`` given its health (None: unknown to the engine).
 
@@ -195,6 +197,7 @@ def tile_info(
         mode=mode_label(cam) if camera is not None and engine_error is None else "",
         alarm=f"ALARM {KIND_TITLES.get(alarm.kind, alarm.kind)}" if alarm else None,
         alarm_urgent=alarm is not None and not alarm.acknowledged,
+        picture=picture if state == LIVE else "",
     )
 
 

@@ -111,6 +111,11 @@ class ViewState:
         self._clamp_page()
         return changed
 
+    def alone(self) -> str | None:
+        """The camera shown alone (full screen, or the only cell of a 1x1 grid), if any."""
+        shown = self.visible()
+        return shown[0] if len(shown) == 1 else None
+
     def visible(self) -> list[str | None]:
         """Camera id shown in each cell of the current view (None: an empty cell)."""
         if self.fullscreen is not None:

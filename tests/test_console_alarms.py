@@ -133,3 +133,14 @@ def _drive(
         0.2,
         what="the Alarms view, opened by a click on the field",
     )
+
+    # Full screen shows the main stream: the console asks, the engine decodes it meanwhile.
+    display.xdotool("key", "F1")
+    time.sleep(0.5)
+    display.xdotool("mousemove", "960", "250", "click", "--repeat", "2", "--delay", "80", "1")
+    wait_for(lambda: client.health().cameras["yard"].main_ring, 20, what="yard's main ring")
+    time.sleep(1.5)
+    full = shot("6-fullscreen-main")
+    assert full[100:600, 100:1200].std() > 20  # a picture, not a placeholder
+    display.xdotool("key", "Escape")
+    wait_for(lambda: client.health().cameras["yard"].main_ring is None, 20, what="lease lapsed")

@@ -34,7 +34,7 @@ from gui.view import Rect, ViewState
 from native.texture import letterbox
 from nvr.frames.ring import FrameRing
 from nvr.protocol.commands import CommandReply
-from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus
+from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus, StreamStatus
 
 
 class FixedLink:
@@ -479,3 +479,41 @@ def test_a_hidden_panel_keeps_no_texture_and_shows_again(context, rings, tmp_pat
     assert live.texture.atlas.owners[:2] == ["lobby", "yard"]
     assert all((f.frames_shown, f.frames_skipped) == (2, 0) for f in live.feeds.values())
     assert all(live.tiles.cells[i].image is not None for i in range(2))
+
+
+def test_a_camera_shown_alone_is_shown_from_its_main_stream_while_the_engine_decodes_it(
+    context, rings, tmp_path
+):
+    main = FrameRing.create(f"nvrtest{os.getpid() % 10000}_main", 1280, 720)
+    try:
+        main.publish(*textured_frame(1280, 720, 0), capture_ns=time.time_ns())
+        for ring in rings.values():
+            ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
+        sub = StreamStatus(connected=True)
+        cams = [camera(c, r.name, sub=sub) for c, r in rings.items()]
+        link = FixedLink(health(cams))
+        console = make_console(link, tmp_path)
+        live = console.live
+        console.update(now=100.0)
+        assert not any(c == "watch_main" for c, _, _ in link.sent)  # a grid: sub streams only
+        live.model.view.toggle_fullscreen("lobby")
+        console.update(now=100.1)
+        assert link.sent[-1] == ("watch_main", "lobby", {"seconds": 6})
+        assert live.feeds["lobby"].ring_name == rings["lobby"].name  # not decoded yet
+        cams[0] = dataclasses.replace(cams[0], main_ring=main.name)
+        link.health = health(cams)
+        console.update(now=100.2)
+        assert live.feeds["lobby"].ring_name == main.name
+        assert live.tile_infos(100.2)["lobby"].picture == "1280x720 main"
+        console.update(now=101.0)
+        assert len([c for c, _, _ in link.sent if c == "watch_main"]) == 1  # renewed every 2 s
+        console.update(now=102.2)
+        assert len([c for c, _, _ in link.sent if c == "watch_main"]) == 2
+        live.model.view.toggle_fullscreen()  # back to the grid: the sub stream at once
+        console.update(now=102.3)
+        assert live.feeds["lobby"].ring_name == rings["lobby"].name
+        console.update(now=105.0)
+        assert len([c for c, _, _ in link.sent if c == "watch_main"]) == 2  # left to lapse
+    finally:
+        main.close()
+        main.unlink()

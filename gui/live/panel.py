@@ -31,6 +31,9 @@ from gui.panel import Feedback
 from gui.present import TileInfo, tile_info
 from gui.view import Rect, ViewState
 
+WATCH_LEASE_S = 6  # how long the engine decodes a main stream per request
+WATCH_RENEW_S = 2.0
+
 GAP_PX = 2  # between tiles
 LAYOUT_KEYS = {"1": "1x1", "2": "2x2", "3": "3x3", "4": "4x4", "8": "2x4"}
 
@@ -54,6 +57,8 @@ class LivePanel:
         self.model = LiveModel(view, state_path, feedback, link.snapshot())
         self.recording = RecordingControls(link, self.model)
         self.link = link
+        self._watching: str | None = None  # the camera whose main stream the engine decodes
+        self._watch_renew_at = 0.0
         self.feeds: dict[str, LiveFeed] = {}
         self._drawn = Drawn()
         self._root = 0
@@ -98,13 +103,17 @@ class LivePanel:
     ) -> float:
         self.recording.apply(results)
         self.model.sync(engine)
+        alone = self.model.view.alone() if self._shown else None
         for camera_id in self.model.view.order:
             feed = self.feeds.get(camera_id)
             if feed is None:
                 feed = self.feeds[camera_id] = LiveFeed(camera_id)
             camera = engine.cameras.get(camera_id)
             ring = camera.ring if camera is not None else None
+            if camera is not None and camera_id == alone and camera.main_ring:
+                ring = camera.main_ring  # full resolution while shown alone
             feed.follow(ring if engine.connected else feed.ring_name, now)
+        self._watch_main(alone, engine, now)
         cells = self.tile_rects() if self._shown else []  # hidden: no texture to upload
         if minimised:
             convert_s = 0.0
@@ -128,6 +137,25 @@ class LivePanel:
         self.texture.end_frame()
         self.model.save_if_due(now)
         return convert_s
+
+    def _picture(self, camera_id: str, feed: LiveFeed | None) -> str:
+        """Which stream the tile shows, at what size: "1920x1080 main" or "640x360 sub"."""
+        size = feed.source_size() if feed is not None else None
+        if feed is None or size is None:
+            return ""
+        camera = self.model.engine.known_cameras.get(camera_id)
+        main = camera is not None and (feed.ring_name == camera.main_ring or camera.sub is None)
+        return f"{size[0]}x{size[1]} {'main' if main else 'sub'}"
+
+    def _watch_main(self, alone: str | None, engine: Snapshot, now: float) -> None:
+        """Keep the engine decoding the main stream of the camera shown alone (a lease renewed
+        every ``WATCH_RENEW_S``; it lapses by itself when the console stops asking)."""
+        if alone is None or not engine.connected:
+            self._watching = None
+            return
+        if alone != self._watching or now >= self._watch_renew_at:
+            self.link.send("watch_main", alone, seconds=WATCH_LEASE_S)
+            self._watching, self._watch_renew_at = alone, now + WATCH_RENEW_S
 
     def key(self, key: int) -> None:
         """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select (Up/Down a
@@ -180,6 +208,7 @@ class LivePanel:
         cameras = engine.known_cameras
         engine_error = None if engine.connected else (engine.error or "connecting")
         alarms = camera_alarms(self.link.alarms().current) if engine.connected else {}
+        alone = self.model.view.alone()
         infos = {}
         for camera_id in self.model.view.order:
             feed = self.feeds.get(camera_id)
@@ -193,5 +222,6 @@ class LivePanel:
                 motion=bool(feed and feed.motion and feed.ring is not None),
                 pending=self.recording.pending.get(camera_id),
                 alarm=alarms.get(camera_id),
+                picture=self._picture(camera_id, feed) if camera_id == alone else "",
             )
         return infos

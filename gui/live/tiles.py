@@ -259,8 +259,11 @@ class Tiles:
             color=theme.STATE_COLORS.get(info.state, theme.TEXT_DIM),
         )
         fps_text = f"{info.fps:.0f} fps" if info.shows_video else ""
+        if info.picture and fps_text:
+            fps_text = f"{info.picture} · {fps_text}"
+        fps_px = CHAR_PX * len(fps_text) + 14
         self._drawn.set(
-            cell.fps, show=bool(fps_text), pos=(x1 - 60 - label_px, y0 + 4), text=fps_text
+            cell.fps, show=bool(fps_text), pos=(x1 - fps_px - label_px, y0 + 4), text=fps_text
         )
 
     def _drop_image(self, cell: TileCell) -> None:

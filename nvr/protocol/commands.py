@@ -28,10 +28,12 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "config_status": (),  # the config in force and the last reload result
     "ack_alarm": ("alarm_id", "by"),  # acknowledge alarm_id ("*" = every one); by = who
     "clear_alarm": ("alarm_id", "by"),  # clear an ended alarm_id ("*" = every ended one)
+    "watch_main": ("seconds",),  # decode camera_id's main stream into its second ring a while
 }
+MAX_WATCH_S = 30
 MAX_BY_CHARS = 100
 EVERY_CAMERA = "*"  # the camera_id that means every camera (no camera id can be "*")
-NEEDS_CAMERA = ("start_recording", "stop_recording")  # camera_id must be given: no default
+NEEDS_CAMERA = ("start_recording", "stop_recording", "watch_main")  # no default camera_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,14 @@ def parse_command(body: bytes) -> Command:
             raise ValueError("params.active must be true or false")
         if command.command in ("ack_alarm", "clear_alarm"):
             _check_alarm_params(command.params)
+        if command.command == "watch_main":
+            seconds = command.params.get("seconds", 6)
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise ValueError(f"params.seconds must be a number from 1 to {MAX_WATCH_S}")
+            if not 1 <= seconds <= MAX_WATCH_S or command.every_camera:
+                raise ValueError(
+                    f"watch_main takes one camera_id and params.seconds from 1 to {MAX_WATCH_S}"
+                )
     except (ValueError, TypeError, RecursionError) as err:
         reason = "nested too deeply" if isinstance(err, RecursionError) else err
         raise RequestError(f"bad command: {reason}") from err

@@ -65,6 +65,7 @@ class CameraStatus:
     mode: str = "continuous"
     armed: bool = True  # its record schedule is in force now (always, without a schedule)
     ring: str | None = None  # the shared-memory frame ring's name, once frames are published
+    main_ring: str | None = None  # the main stream's ring, while someone watches it alone
     segments: int = 0
     motion_events: int = 0
 

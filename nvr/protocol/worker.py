@@ -37,6 +37,14 @@ class UpdateCamera:
     camera: CameraConfig
 
 
+@dataclass(frozen=True, slots=True)
+class WatchMain:
+    """Someone shows this camera alone: decode its main stream into the second ring for
+    ``seconds`` more (``nvr.worker.mainview``)."""
+
+    seconds: float
+
+
 # --- worker -> supervisor -------------------------------------------------------------------
 
 
@@ -65,6 +73,7 @@ class Heartbeat:
     error: str | None
     ring: str | None  # shared-memory ring name once frames are published
     write_error: str | None = None  # the last segment write failed, and none succeeded since
+    main_ring: str | None = None  # the main stream's ring while someone watches it
 
 
 @dataclass(frozen=True, slots=True)

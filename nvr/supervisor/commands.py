@@ -22,7 +22,7 @@ from nvr.clock import Clock
 from nvr.errors import EngineBusyError, NvrError, RequestError, UnknownCameraError
 from nvr.protocol.commands import CameraAck, Command, CommandReply
 from nvr.protocol.health import ConfigStatus
-from nvr.protocol.worker import Ack, SetRecording
+from nvr.protocol.worker import Ack, SetRecording, WatchMain
 from nvr.supervisor.alarms import AlarmDesk
 
 log = logging.getLogger(__name__)
@@ -214,6 +214,13 @@ class CommandDesk:
             self._tell(job, "manual", active)
         elif command.command in ("ack_alarm", "clear_alarm"):
             self._alarm(job)
+        elif command.command == "watch_main":
+            job.targets = self._targets(command)
+            sent = self._workers.send(
+                command.camera_id, WatchMain(command.params.get("seconds", 6))
+            )
+            detail = None if sent else "the camera's worker is not running; nothing is decoded"
+            self._finish(job, 200 if sent else 202, CommandReply.to(command, sent, detail=detail))
         elif command.command == "panic":
             active = bool(command.params.get("active", True))
             self.panic = active

@@ -74,6 +74,7 @@ def camera_status(
         mode=cam.record.mode,
         armed=cam.record.schedule_active(local),
         ring=hb.ring if hb else None,
+        main_ring=hb.main_ring if hb else None,
         segments=segments,
         motion_events=motion_events,
     )

@@ -45,11 +45,13 @@ from nvr.protocol.worker import (
     StreamDown,
     StreamUp,
     UpdateCamera,
+    WatchMain,
 )
 from nvr.storage import thumbnails
 from nvr.storage.thumbnails import event_thumbnail
 from nvr.worker.decodable import DecodeCheck, decode, malformed
 from nvr.worker.frames import FrameSink
+from nvr.worker.mainview import MainView
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
 from nvr.worker.source import Discontinuity, StreamSource, TimedPacket
 
@@ -164,6 +166,7 @@ class CameraWorker:
         self.sink = FrameSink(
             spec.ring_name, self.cam.motion, self._motion_started, self._motion_ended
         )
+        self.main_view = MainView(spec.ring_name + "_m", f"{self.cam.id}/main")
         self._schedule_cache = (0, False)
 
     # -- motion callbacks (sub thread, or main thread without a sub stream) -------------------
@@ -238,6 +241,9 @@ class CameraWorker:
                 self.stop.set()
             elif isinstance(message, UpdateCamera):
                 self.update(message.camera)
+            elif isinstance(message, WatchMain):
+                if self.cam.sub:  # without a sub stream the ring is the main stream already
+                    self.main_view.watch(message.seconds)
             elif isinstance(message, SetRecording):
                 if message.reason == "panic":
                     self.panic = message.active
@@ -293,6 +299,7 @@ class CameraWorker:
             error=self.error,
             ring=self.sink.ring.name if self.sink.ring else None,
             write_error=rec.write_error,
+            main_ring=self.main_view.ring_in_use(),
         )
 
     def sub_loop(self) -> None:
@@ -404,6 +411,7 @@ class CameraWorker:
             nonlocal last_wall_ns, broken
             assert source.stream is not None
             self.recorder.set_input(source.stream)
+            self.main_view.reset()
             check.restart()
             # While the video is judged, keep all of it: recording starts with the connection.
             self.recorder.buffer.hold_ns = int(JUDGE_HOLD_S * 1e9)
@@ -418,6 +426,8 @@ class CameraWorker:
                 if tp.drift is not None:
                     self._clock_drift(tp)
                 decodes = judge(tp)
+                if self.sub_stats is not None:  # before muxing, which retimes the packet
+                    self.main_view.on_packet(tp, source.stream)
                 if decodes is not True:  # nothing is recorded: no break to catalog either
                     broken = None
                     if decodes is None:  # buffered: the pre-roll once the video is judged
@@ -439,6 +449,7 @@ class CameraWorker:
         def on_lost(err: StreamError) -> None:
             nonlocal up
             self.recorder.close("stream lost")
+            self.main_view.stop()
             if self.sub_stats is None:
                 self.sink.finish()
             self.state = "reconnecting"
@@ -451,6 +462,7 @@ class CameraWorker:
         self._keep_connected(source, self.main_stats, consume, on_lost)
         report_break(last_wall_ns or time.time_ns())
         self.recorder.close("worker stopping")
+        self.main_view.stop()
 
     def _clock_drift(self, tp: TimedPacket) -> None:
         """Report a camera clock found running fast or slow."""
