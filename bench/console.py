@@ -11,8 +11,10 @@ PyGui's render = texture upload + draw + swap), the video fps shown per tile and
 CPU (% of one core) and the peak and median PSS of the console process over the run. Two short
 extra phases split the render time: grid hidden (textures still uploaded every frame, nothing
 drawn) and no cameras (neither).
-Targets (from the issue, reported): 9 tiles at 15 fps sustained; goal 16 tiles at 15 fps and one
-camera at 30 fps with no frame skipped; a 9-tile console under 300 MB PSS.
+Targets (from the issues, reported): 9 tiles at 15 fps sustained; goal 16 tiles at 15 fps and one
+camera at 30 fps with no frame skipped; a 9-tile console under 300 MB PSS; full screen on a
+1080p15 main stream (the ring the worker decodes for a camera shown alone) with no frame skipped,
+under 300 MB PSS.
 """
 
 from __future__ import annotations
@@ -242,8 +244,11 @@ def probe(tiles: int, fps: float, seconds: float, clip: Path) -> dict[str, Any]:
     }
 
 
-def run_probe(display: VirtualDisplay, tiles: int, fps: float, seconds: float) -> dict[str, Any]:
-    """One ``probe`` in a fresh process on ``display``; its figures."""
+def run_probe(
+    display: VirtualDisplay, tiles: int, fps: float, seconds: float, main: bool = False
+) -> dict[str, Any]:
+    """One ``probe`` in a fresh process on ``display``; its figures. ``main``: play the 1080p
+    main-stream clip (a camera shown alone from its main stream) instead of the 640x360 sub."""
     from bench.measure import demo_clips
 
     result = subprocess.run(
@@ -258,7 +263,7 @@ def run_probe(display: VirtualDisplay, tiles: int, fps: float, seconds: float) -
             "--seconds",
             str(seconds),
             "--clip",
-            str(demo_clips()[1]),
+            str(demo_clips()[0 if main else 1]),
         ],
         capture_output=True,
         text=True,
@@ -269,7 +274,7 @@ def run_probe(display: VirtualDisplay, tiles: int, fps: float, seconds: float) -
     )
     if result.returncode != 0:
         raise RuntimeError(f"console probe failed ({result.returncode}): {result.stderr[-1500:]}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "main": main}
 
 
 def console_rows(quick: bool) -> list[Row]:
@@ -286,9 +291,13 @@ def console_rows(quick: bool) -> list[Row]:
     # build is the compile rows' figure).
     build()
     with VirtualDisplay(*SCREEN) as display:
-        for tiles, fps in [*runs, (1, 30.0)]:
+        for tiles, fps, main in [
+            *((t, f, False) for t, f in runs),
+            (1, 30.0, False),
+            (1, 15.0, True),
+        ]:
             try:
-                r = run_probe(display, tiles, fps, seconds)
+                r = run_probe(display, tiles, fps, seconds, main)
             except Exception as err:
                 rows.append(
                     make_row(
@@ -316,6 +325,29 @@ def _rows_of(r: dict[str, Any]) -> list[Row]:
         f"(upload ~{r['upload_ms']}, draw ~{r['draw_ms']}, base {r['base_render_ms']}); "
         f"UI {r['ui_fps']} fps, p95 {r['frame_p95_ms']} ms; CPU {r['cpu_pct']}%"
     )
+    if r.get("main"):
+        label = "console full screen, 1080p main stream"
+        return [
+            make_row(
+                f"{label}: video shown",
+                "fps",
+                r["video_fps_min"],
+                better="higher",
+                above=fps * 0.97,
+                group="console",
+                note=f"{r['skipped_frames']} of {r['shown_frames'] + r['skipped_frames']} "
+                f"frames skipped; {breakdown}",
+                detail=r,
+            ),
+            make_row(
+                f"{label}: memory (peak)",
+                "MB PSS",
+                r["pss_mb"],
+                group="console",
+                below=PSS_LIMIT_MB,
+                note=f"median {r['pss_median_mb']} MB over the run",
+            ),
+        ]
     if fps > TARGET_FPS:
         return [
             make_row(
@@ -361,7 +393,7 @@ def main() -> int:
     parser.add_argument("--tiles", type=int, choices=sorted(LAYOUT_FOR), required=True)
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clip", type=Path, required=True, help="the sub-stream clip to play")
+    parser.add_argument("--clip", type=Path, required=True, help="the clip to play in each ring")
     args = parser.parse_args()
     print(json.dumps(probe(args.tiles, args.fps, args.seconds, args.clip)))
     return 0
