@@ -517,3 +517,57 @@ def test_a_camera_shown_alone_is_shown_from_its_main_stream_while_the_engine_dec
     finally:
         main.close()
         main.unlink()
+
+
+def test_a_snapshot_saves_the_full_resolution_picture_named_after_camera_and_time(
+    context, rings, tmp_path
+):
+    import cv2
+
+    main = FrameRing.create(f"nvrtest{os.getpid() % 10000}_snap", 1280, 720)
+    try:
+        capture_ns = time.time_ns()
+        main.publish(*textured_frame(1280, 720, 0), capture_ns=capture_ns)
+        for ring in rings.values():
+            ring.publish(*textured_frame(640, 360, 0), capture_ns=capture_ns)
+        sub = StreamStatus(connected=True)
+        cams = [camera(c, r.name, sub=sub) for c, r in rings.items()]
+        link = FixedLink(health(cams))
+        console = make_console(link, tmp_path)
+        live = console.live
+        live.snapshots.folder = tmp_path / "snaps"
+        console.update()
+        live.model.select("lobby")
+        console.on_key(dpg.mvKey_J)
+        assert link.sent[-1][:2] == ("watch_main", "lobby")  # the worker decodes it meanwhile
+        console.update()
+        assert live.snapshots.pending  # no main-stream ring yet: waits for it
+        cams[0] = dataclasses.replace(cams[0], main_ring=main.name)
+        link.health = health(cams)
+        deadline = time.monotonic() + 10
+        while not live.snapshots.saved and time.monotonic() < deadline:
+            console.update()
+            time.sleep(0.05)
+        (path,) = live.snapshots.saved
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(capture_ns / 1e9))
+        assert path.name == f"Lobby_{stamp}.{capture_ns // 1_000_000 % 1000:03d}.jpg"
+        assert cv2.imread(str(path)).shape == (720, 1280, 3)
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        console.update()
+        assert "Snapshot saved" in console.feedback.notice.text
+        assert "1280x720, main stream" in console.feedback.notice.text
+
+        # Yard's main stream never comes: its sub stream's picture, said so, after the wait.
+        live.snapshots.take("yard", "Yard", now=0.0)
+        deadline = time.monotonic() + 10
+        while len(live.snapshots.saved) < 2 and time.monotonic() < deadline:
+            console.update()
+            time.sleep(0.05)
+        assert len(live.snapshots.saved) == 2
+        console.update()
+        assert "640x360, sub stream: the main stream was not decoded in time" in (
+            console.feedback.notice.text
+        )
+    finally:
+        main.close()
+        main.unlink()

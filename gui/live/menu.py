@@ -1,6 +1,8 @@
-"""A tile's context menu (right click): start or stop recording, full screen or back."""
+"""A tile's context menu (right click): start or stop recording, full screen or back, snapshot."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import dearpygui.dearpygui as dpg
 
@@ -12,9 +14,12 @@ from gui.live.recording import RecordingControls
 class TileMenu:
     """The popup window, made hidden; ``open`` fills it in for one camera and shows it."""
 
-    def __init__(self, model: LiveModel, controls: RecordingControls) -> None:
+    def __init__(
+        self, model: LiveModel, controls: RecordingControls, snapshot: Callable[[str], None]
+    ) -> None:
         self._model = model
         self._controls = controls
+        self._snapshot = snapshot
         self._camera: str | None = None
         with dpg.window(
             popup=True, show=False, no_title_bar=True, autosize=True, no_saved_settings=True
@@ -24,6 +29,7 @@ class TileMenu:
             dpg.add_separator()
             self.record = int(dpg.add_menu_item(label="Start recording", callback=self._record))
             self.fullscreen = int(dpg.add_menu_item(label="Full screen", callback=self._fullscreen))
+            self.snap = int(dpg.add_menu_item(label="Snapshot (J)", callback=self._snap))
         dpg.bind_item_theme(self.window, theme.popup_theme())
 
     @property
@@ -51,6 +57,11 @@ class TileMenu:
         self.hide()
         if self._camera is not None:
             self._controls.toggle_recording(self._camera)
+
+    def _snap(self) -> None:
+        self.hide()
+        if self._camera is not None:
+            self._snapshot(self._camera)
 
     def _fullscreen(self) -> None:
         self.hide()

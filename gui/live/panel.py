@@ -25,6 +25,7 @@ from gui.live.menu import TileMenu
 from gui.live.model import LiveModel
 from gui.live.pointer import GridPointer
 from gui.live.recording import RecordingControls
+from gui.live.snapshot import Snapshots
 from gui.live.tiles import Tiles
 from gui.live.toolbar import Toolbar
 from gui.panel import Feedback
@@ -56,6 +57,7 @@ class LivePanel:
     ) -> None:
         self.model = LiveModel(view, state_path, feedback, link.snapshot())
         self.recording = RecordingControls(link, self.model)
+        self.snapshots = Snapshots(link, feedback)
         self.link = link
         self._watching: str | None = None  # the camera whose main stream the engine decodes
         self._watch_renew_at = 0.0
@@ -82,7 +84,7 @@ class LivePanel:
         self.texture = GridTexture()
         self.tiles = Tiles(self.grid, self._drawn)
         self.banners = Banners(self.grid, self._drawn)
-        self.menu = TileMenu(self.model, self.recording)
+        self.menu = TileMenu(self.model, self.recording, self.snapshot)
         self.pointer = GridPointer(self.grid, GAP_PX, self.model, self.menu)
 
     def resize(self, width: int, height: int) -> None:
@@ -114,6 +116,7 @@ class LivePanel:
                 ring = camera.main_ring  # full resolution while shown alone
             feed.follow(ring if engine.connected else feed.ring_name, now)
         self._watch_main(alone, engine, now)
+        self.snapshots.update(now, engine)
         cells = self.tile_rects() if self._shown else []  # hidden: no texture to upload
         if minimised:
             convert_s = 0.0
@@ -159,7 +162,8 @@ class LivePanel:
 
     def key(self, key: int) -> None:
         """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select (Up/Down a
-        row); R record; S stop; PageUp/PageDown pages. Ignored while the tile menu is open."""
+        row); R record; S stop; J snapshot; PageUp/PageDown pages. Ignored while the tile menu
+        is open."""
         if self.menu.shown:  # Esc closes it; other keys wait for it to close
             if key == dpg.mvKey_Escape:
                 self.menu.hide()
@@ -183,6 +187,12 @@ class LivePanel:
             model.turn_page(-1)
         elif key in (dpg.mvKey_R, dpg.mvKey_S) and model.view.selected is not None:
             self.recording.set_recording(model.view.selected, key == dpg.mvKey_R)
+        elif key == dpg.mvKey_J and model.view.selected is not None:
+            self.snapshot(model.view.selected)
+
+    def snapshot(self, camera_id: str) -> None:
+        """Save the camera's picture at full resolution (``gui.live.snapshot``)."""
+        self.snapshots.take(camera_id, self.model.name(camera_id), time.monotonic())
 
     def wanted_fps(self, now: float) -> float:
         """Twice the frame rate of the fastest camera on screen, so none of its frames is
