@@ -142,5 +142,20 @@ def _drive(
     time.sleep(1.5)
     full = shot("6-fullscreen-main")
     assert full[100:600, 100:1200].std() > 20  # a picture, not a placeholder
+
+    # The wheel zooms (4 notches: 2.4x) around the mouse; a drag pans; Z resets.
+    display.xdotool("mousemove", "640", "360", "click", "--repeat", "4", "--delay", "60", "4")
+    time.sleep(1.0)
+    zoomed = shot("7-zoomed")
+    changed = np.abs(zoomed[100:600].astype(int) - full[100:600].astype(int)).mean()
+    assert changed > 25, changed  # the colour bars are 2.4 times as wide
+    display.xdotool("mousedown", "1", "mousemove", "900", "360", "mouseup", "1")
+    time.sleep(1.0)
+    panned = shot("8-panned")
+    assert np.abs(panned[100:600].astype(int) - zoomed[100:600].astype(int)).mean() > 10
+    display.xdotool("key", "z")
+    time.sleep(1.0)
+    back = shot("9-unzoomed")
+    assert np.abs(back[100:600].astype(int) - full[100:600].astype(int)).mean() < changed / 2
     display.xdotool("key", "Escape")
     wait_for(lambda: client.health().cameras["yard"].main_ring is None, 20, what="lease lapsed")

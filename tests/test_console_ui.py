@@ -571,3 +571,34 @@ def test_a_snapshot_saves_the_full_resolution_picture_named_after_camera_and_tim
     finally:
         main.close()
         main.unlink()
+
+
+def test_the_wheel_zooms_a_tile_a_drag_pans_it_and_z_resets_it(context, rings, tmp_path):
+    for ring in rings.values():
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
+    link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
+    console = make_console(link, tmp_path)
+    live = console.live
+    console.update()
+    lobby, yard = live.tiles.cells[0], live.tiles.cells[1]
+    whole = dpg.get_item_configuration(lobby.image)
+    yard_before = dpg.get_item_configuration(yard.image)["uv_min"]
+    picture = live.picture_of("lobby")
+    live.pointer.wheel("lobby", 4, picture.x + picture.w / 2, picture.y + picture.h / 2)
+    console.update()
+    zoomed = dpg.get_item_configuration(lobby.image)
+
+    def span(config: dict) -> float:
+        return config["uv_max"][0] - config["uv_min"][0]
+
+    assert span(zoomed) == pytest.approx(span(whole) / 1.25**4, rel=1e-3)
+    assert dpg.get_item_configuration(lobby.mode)["text"].endswith("ZOOM 2.4x")
+    assert dpg.get_item_configuration(yard.image)["uv_min"] == yard_before  # only that tile
+    live.model.zoom("lobby").pan(0.1, 0.0)  # dragged right: the picture follows the mouse
+    console.update()
+    assert dpg.get_item_configuration(lobby.image)["uv_min"][0] < zoomed["uv_min"][0]
+    live.model.select("lobby")
+    console.on_key(dpg.mvKey_Z)
+    console.update()
+    assert dpg.get_item_configuration(lobby.image)["uv_min"] == whole["uv_min"]
+    assert "ZOOM" not in dpg.get_item_configuration(lobby.mode)["text"]

@@ -294,3 +294,20 @@ def test_the_link_follows_an_engine_that_moved_to_another_port():
         server.shutdown()
         server.server_close()
     assert link.api == moved_to and list(link.snapshot().cameras) == ["gate"]
+
+
+def test_digital_zoom_keeps_the_point_under_the_mouse_and_stays_inside_the_picture():
+    from gui.live.zoom import MAX_ZOOM, Zoom
+
+    zoom = Zoom()
+    assert zoom.window() == (0.0, 0.0, 1.0, 1.0) and zoom.label() == ""
+    zoom.wheel(3, 0.25, 0.75)  # three notches in, over the lower left quarter
+    assert zoom.factor == pytest.approx(1.25**3) and zoom.label() == "ZOOM 2.0x"
+    assert zoom.picture_point(0.25, 0.75) == pytest.approx((0.25, 0.75))  # stayed put
+    zoom.pan(-10.0, 0.0)  # dragged far to the left: stops at the picture's right edge
+    left, top, right, bottom = zoom.window()
+    assert right == pytest.approx(1.0) and right - left == pytest.approx(1 / zoom.factor)
+    zoom.wheel(100, 0.5, 0.5)
+    assert zoom.factor == MAX_ZOOM
+    zoom.wheel(-100, 0.9, 0.1)
+    assert zoom.window() == pytest.approx((0.0, 0.0, 1.0, 1.0)) and not zoom.zoomed

@@ -30,6 +30,7 @@ class TileMenu:
             self.record = int(dpg.add_menu_item(label="Start recording", callback=self._record))
             self.fullscreen = int(dpg.add_menu_item(label="Full screen", callback=self._fullscreen))
             self.snap = int(dpg.add_menu_item(label="Snapshot (J)", callback=self._snap))
+            self.unzoom = int(dpg.add_menu_item(label="Reset zoom (Z)", callback=self._unzoom))
         dpg.bind_item_theme(self.window, theme.popup_theme())
 
     @property
@@ -48,6 +49,7 @@ class TileMenu:
             self.fullscreen,
             label="Back to the grid" if self._model.view.fullscreen else "Full screen",
         )
+        dpg.configure_item(self.unzoom, show=self._model.zoom(camera_id).zoomed)
         dpg.configure_item(self.window, show=True, pos=[int(pos[0]), int(pos[1])])
 
     def hide(self) -> None:
@@ -57,6 +59,11 @@ class TileMenu:
         self.hide()
         if self._camera is not None:
             self._controls.toggle_recording(self._camera)
+
+    def _unzoom(self) -> None:
+        self.hide()
+        if self._camera is not None:
+            self._model.reset_zoom(self._camera)
 
     def _snap(self) -> None:
         self.hide()

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from gui.link import Snapshot
+from gui.live.zoom import Zoom
 from gui.panel import Feedback
 from gui.view import ViewState
 
@@ -28,6 +29,7 @@ class LiveModel:
         self.state_path = state_path
         self.feedback = feedback
         self.engine = engine
+        self.zooms: dict[str, Zoom] = {}  # by camera: the console's own view, not saved
         self._dirty_at: float | None = None
 
     def sync(self, engine: Snapshot) -> None:
@@ -69,6 +71,13 @@ class LiveModel:
         if self.view.move(source, target):
             self._changed()
             self.feedback.show(f"moved {self.name(source)} to {self.name(target)}'s place")
+
+    def zoom(self, camera_id: str) -> Zoom:
+        """The camera's digital zoom (1x until the wheel changes it)."""
+        return self.zooms.setdefault(camera_id, Zoom())
+
+    def reset_zoom(self, camera_id: str) -> None:
+        self.zooms.pop(camera_id, None)
 
     def turn_page(self, step: int) -> None:
         if self.view.turn_page(step):

@@ -19,7 +19,7 @@ from gui.draw import Drawn
 from gui.feeds import LiveFeed
 from gui.keys import PAGE_DOWN, PAGE_UP
 from gui.link import CommandResult, EngineLink, Snapshot
-from gui.live.atlas import Cells, GridTexture
+from gui.live.atlas import Cells, GridTexture, picture_rect
 from gui.live.banners import Banners
 from gui.live.menu import TileMenu
 from gui.live.model import LiveModel
@@ -85,7 +85,7 @@ class LivePanel:
         self.tiles = Tiles(self.grid, self._drawn)
         self.banners = Banners(self.grid, self._drawn)
         self.menu = TileMenu(self.model, self.recording, self.snapshot)
-        self.pointer = GridPointer(self.grid, GAP_PX, self.model, self.menu)
+        self.pointer = GridPointer(self.grid, GAP_PX, self.model, self.menu, self.picture_of)
 
     def resize(self, width: int, height: int) -> None:
         """The toolbar has a fixed height; the grid takes the rest, its top-left corner at
@@ -130,9 +130,17 @@ class LivePanel:
         infos = self.tile_infos(now)
         view = self.model.view
         blink = int(now * 2) % 2 == 0
+        self.pointer.update()
         drop_target = self.pointer.drop_target()
         self.tiles.draw(
-            cells, infos, self.texture.atlas, self.feeds, view.selected, drop_target, blink
+            cells,
+            infos,
+            self.texture.atlas,
+            self.feeds,
+            view.selected,
+            drop_target,
+            blink,
+            self.model.zooms,
         )
         self.toolbar.update(infos, now)
         error = None if engine.connected else engine.error or "connecting to the engine…"
@@ -162,8 +170,8 @@ class LivePanel:
 
     def key(self, key: int) -> None:
         """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select (Up/Down a
-        row); R record; S stop; J snapshot; PageUp/PageDown pages. Ignored while the tile menu
-        is open."""
+        row); R record; S stop; J snapshot; Z zoom back to 1x; PageUp/PageDown pages. Ignored
+        while the tile menu is open."""
         if self.menu.shown:  # Esc closes it; other keys wait for it to close
             if key == dpg.mvKey_Escape:
                 self.menu.hide()
@@ -189,6 +197,8 @@ class LivePanel:
             self.recording.set_recording(model.view.selected, key == dpg.mvKey_R)
         elif key == dpg.mvKey_J and model.view.selected is not None:
             self.snapshot(model.view.selected)
+        elif key == dpg.mvKey_Z and model.view.selected is not None:
+            model.reset_zoom(model.view.selected)
 
     def snapshot(self, camera_id: str) -> None:
         """Save the camera's picture at full resolution (``gui.live.snapshot``)."""
@@ -205,6 +215,18 @@ class LivePanel:
         self.model.save_state()
         for feed in self.feeds.values():
             feed.release()
+
+    def picture_of(self, camera_id: str) -> Rect | None:
+        """Where ``camera_id``'s picture is drawn now (grid coordinates); None: not on screen."""
+        atlas = self.texture.atlas
+        for index, (cell_camera, rect) in enumerate(self.tile_rects()):
+            if cell_camera != camera_id:
+                continue
+            if atlas is not None and atlas.owners[index] == camera_id:
+                region = atlas.regions[index]
+                return picture_rect(rect, (region.w, region.h))
+            return rect
+        return None
 
     def tile_rects(self) -> Cells:
         """(camera, rectangle in grid coordinates) of each cell on screen."""

@@ -1,8 +1,10 @@
 """The grid's mouse: click selects, right click opens the tile menu, double click toggles full
-screen, dragging a tile onto another swaps them."""
+screen, dragging a tile onto another swaps them; the wheel zooms a tile and dragging a zoomed
+tile pans it (``gui.live.zoom``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dearpygui.dearpygui as dpg
@@ -18,11 +20,20 @@ class GridPointer:
     """Mouse handlers for the grid drawlist ``grid`` (a hidden grid is never hovered, so a
     hidden panel ignores the mouse)."""
 
-    def __init__(self, grid: int, gap: int, model: LiveModel, menu: TileMenu) -> None:
+    def __init__(
+        self,
+        grid: int,
+        gap: int,
+        model: LiveModel,
+        menu: TileMenu,
+        picture_of: Callable[[str], Rect | None],
+    ) -> None:
         self._grid = grid
         self._gap = gap
         self._model = model
         self._menu = menu
+        self._picture_of = picture_of  # where a camera's picture is drawn (grid coordinates)
+        self._pan: tuple[str, float, float] | None = None  # camera, last mouse position
         self.area = Rect(0, 0, 1, 1)  # the grid's size (its own coordinates)
         self._drag_from: str | None = None
         self._drag_origin: tuple[float, float] = (0.0, 0.0)
@@ -32,6 +43,7 @@ class GridPointer:
                 button=dpg.mvMouseButton_Left, callback=self._on_double_click
             )
             dpg.add_mouse_release_handler(button=dpg.mvMouseButton_Left, callback=self._on_release)
+            dpg.add_mouse_wheel_handler(callback=self._on_wheel)
 
     def drop_target(self) -> str | None:
         """The camera a dragged tile would land on now, if a drag is on."""
@@ -39,6 +51,37 @@ class GridPointer:
             return None
         target = self._hover_camera()
         return target if target != self._drag_from else None
+
+    def update(self) -> None:
+        """Each frame: a drag on a zoomed tile pans it with the mouse."""
+        if self._pan is None:
+            return
+        if not dpg.is_mouse_button_down(dpg.mvMouseButton_Left):
+            self._pan = None
+            return
+        camera_id, last_x, last_y = self._pan
+        picture = self._picture_of(camera_id)
+        mx, my = dpg.get_mouse_pos(local=False)
+        if picture is not None:
+            self._model.zoom(camera_id).pan((mx - last_x) / picture.w, (my - last_y) / picture.h)
+        self._pan = (camera_id, mx, my)
+
+    def wheel(self, camera_id: str, notches: float, gx: float, gy: float) -> None:
+        """Zoom ``camera_id``'s tile by ``notches`` around grid point (``gx``, ``gy``)."""
+        picture = self._picture_of(camera_id)
+        if picture is None:
+            return
+        fx = min(1.0, max(0.0, (gx - picture.x) / picture.w))
+        fy = min(1.0, max(0.0, (gy - picture.y) / picture.h))
+        self._model.zoom(camera_id).wheel(notches, fx, fy)
+
+    def _on_wheel(self, _sender: Any, notches: Any) -> None:
+        camera_id = self._hover_camera()
+        if camera_id is None:
+            return
+        mx, my = dpg.get_mouse_pos(local=False)
+        gx, gy = dpg.get_item_rect_min(self._grid)
+        self.wheel(camera_id, float(notches), mx - gx, my - gy)
 
     def _hover_camera(self) -> str | None:
         """The camera whose tile is under the mouse, if the mouse is over the grid."""
@@ -56,8 +99,12 @@ class GridPointer:
             self._menu.open(camera_id, dpg.get_mouse_pos(local=False))
         elif button == dpg.mvMouseButton_Left:
             self._model.select(camera_id)
+            mx, my = dpg.get_mouse_pos(local=False)
+            if self._model.zoom(camera_id).zoomed:  # a drag pans it: no swap
+                self._pan = (camera_id, mx, my)
+                return
             self._drag_from = camera_id
-            self._drag_origin = tuple(dpg.get_mouse_pos(local=False))  # type: ignore[assignment]
+            self._drag_origin = (mx, my)
 
     def _on_release(self) -> None:
         source, self._drag_from = self._drag_from, None

@@ -11,6 +11,7 @@ from gui import theme
 from gui.draw import CHAR_PX, Drawn, fit, wrap
 from gui.feeds import LiveFeed
 from gui.live.atlas import Atlas, Cells, picture_rect
+from gui.live.zoom import Zoom
 from gui.present import MAIN_DOWN, STALLED, TileInfo
 from gui.view import LAYOUTS, Rect
 
@@ -121,6 +122,7 @@ class Tiles:
         selected: str | None,
         drop_target: str | None,
         blink: bool,
+        zooms: dict[str, Zoom],
     ) -> None:
         """Every cell of ``cells`` (camera, rectangle in grid pixels); the rest of the pool is
         hidden. ``drop_target`` is the camera a dragged tile would land on."""
@@ -141,11 +143,13 @@ class Tiles:
                 and feeds[camera_id].frames_shown > 0
                 and not feeds[camera_id].needs_redraw
             )
-            self._draw_picture(cell, rect, atlas if has_picture else None, index, info)
+            zoom = zooms.get(camera_id)
+            window = zoom.window() if zoom is not None else (0.0, 0.0, 1.0, 1.0)
+            self._draw_picture(cell, rect, atlas if has_picture else None, index, info, window)
             self._draw_header(cell, rect, info)
             self._draw_recording(cell, info, rect.x, rect.y + rect.h, blink)
             self._draw_motion(cell, info, rect.x + rect.w, rect.y + rect.h)
-            self._draw_mode_and_alarm(cell, info, rect, blink)
+            self._draw_mode_and_alarm(cell, info, rect, blink, zoom.label() if zoom else "")
             border = border_style(
                 empty=False,
                 drop_target=camera_id == drop_target,
@@ -192,28 +196,34 @@ class Tiles:
         )
 
     def _draw_picture(
-        self, cell: TileCell, rect: Rect, atlas: Atlas | None, index: int, info: TileInfo
+        self,
+        cell: TileCell,
+        rect: Rect,
+        atlas: Atlas | None,
+        index: int,
+        info: TileInfo,
+        window: tuple[float, float, float, float],
     ) -> None:
-        """The camera's region of ``atlas`` (None: no picture of it yet), shaded with the reason
-        over it when it is not live."""
+        """The ``window`` (fractions of the picture: the digital zoom) of the camera's region of
+        ``atlas`` (None: no picture of it yet), shaded with the reason over it when it is not
+        live."""
         x0, y0, x1, y1 = rect.x, rect.y, rect.x + rect.w, rect.y + rect.h
         if atlas is not None:
             region = atlas.regions[index]
             shown = picture_rect(rect, (region.w, region.h))
-            corners = {"pmin": (shown.x, shown.y), "pmax": (shown.x + shown.w, shown.y + shown.h)}
+            (u0, v0), (u1, v1) = atlas.uv(index)
+            left, top, right, bottom = window
+            corners = {
+                "pmin": (shown.x, shown.y),
+                "pmax": (shown.x + shown.w, shown.y + shown.h),
+                "uv_min": (u0 + left * (u1 - u0), v0 + top * (v1 - v0)),
+                "uv_max": (u0 + right * (u1 - u0), v0 + bottom * (v1 - v0)),
+            }
             if cell.image is None or cell.image_texture != atlas.tag:
                 # An image's texture is fixed when it is made: replace the draw item.
                 self._drop_image(cell)
-                uv_min, uv_max = atlas.uv(index)
                 cell.image = int(
-                    dpg.draw_image(
-                        atlas.tag,
-                        **corners,
-                        uv_min=uv_min,
-                        uv_max=uv_max,
-                        parent=cell.node,
-                        before=cell.shade,
-                    )
+                    dpg.draw_image(atlas.tag, **corners, parent=cell.node, before=cell.shade)
                 )
                 cell.image_texture = atlas.tag
                 self._drawn.made(cell.image, **corners)
@@ -296,18 +306,22 @@ class Tiles:
         self._drawn.set(cell.motion_bg, show=show, pmin=(x1 - 76, y1 - 26), pmax=(x1 - 6, y1 - 6))
         self._drawn.set(cell.motion_text, show=show, pos=(x1 - 69, y1 - 23))
 
-    def _draw_mode_and_alarm(self, cell: TileCell, info: TileInfo, rect: Rect, blink: bool) -> None:
-        """Under the title bar: the recording mode at the left, the camera's alarm at the right
-        (red, flashing, until acknowledged; amber while it lasts after)."""
+    def _draw_mode_and_alarm(
+        self, cell: TileCell, info: TileInfo, rect: Rect, blink: bool, zoom: str
+    ) -> None:
+        """Under the title bar: the recording mode (and the digital zoom) at the left, the
+        camera's alarm at the right (red, flashing, until acknowledged; amber while it lasts
+        after)."""
         top = rect.y + theme.HEADER_PX + 4
-        mode_px = CHAR_PX * len(info.mode) + 8
+        mode = " · ".join(text for text in (info.mode, zoom) if text)
+        mode_px = CHAR_PX * len(mode) + 8
         self._drawn.set(
             cell.mode_bg,
-            show=bool(info.mode),
+            show=bool(mode),
             pmin=(rect.x + 4, top - 2),
             pmax=(rect.x + 4 + mode_px, top + 17),
         )
-        self._drawn.set(cell.mode, show=bool(info.mode), pos=(rect.x + 8, top), text=info.mode)
+        self._drawn.set(cell.mode, show=bool(mode), pos=(rect.x + 8, top), text=mode)
         if info.alarm is None:
             self._drawn.set(cell.alarm_bg, show=False)
             self._drawn.set(cell.alarm_text, show=False)
