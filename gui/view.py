@@ -16,14 +16,47 @@ from nvr.storage.durable import atomic_write
 
 log = logging.getLogger(__name__)
 
-# Layout name -> (rows, columns). "2x4" is the widescreen 8-way split: 2 rows of 4.
-LAYOUTS: dict[str, tuple[int, int]] = {
-    "1x1": (1, 1),
-    "2x2": (2, 2),
-    "3x3": (3, 3),
-    "4x4": (4, 4),
-    "2x4": (2, 4),
+Span = tuple[int, int, int, int]  # one cell: its row, column, rows and columns in grid units
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """A grid of ``rows`` x ``cols`` units whose cells (``spans``, in camera order) may cover
+    several units: one large tile with small ones around it."""
+
+    rows: int
+    cols: int
+    spans: tuple[Span, ...]
+
+    @property
+    def cells(self) -> int:
+        return len(self.spans)
+
+
+def uniform(rows: int, cols: int) -> Layout:
+    return Layout(rows, cols, tuple((r, c, 1, 1) for r in range(rows) for c in range(cols)))
+
+
+def _one_large(units: int) -> Layout:
+    """One tile of (units - 1)^2 units at the top left, small tiles down the right and along
+    the bottom: "1+5" on 3x3, "1+7" on 4x4."""
+    big = units - 1
+    right = tuple((r, big, 1, 1) for r in range(big))
+    bottom = tuple((big, c, 1, 1) for c in range(units))
+    return Layout(units, units, ((0, 0, big, big), *right, *bottom))
+
+
+# Layout name -> its grid. "2x4" is the widescreen 8-way split: 2 rows of 4.
+LAYOUTS: dict[str, Layout] = {
+    "1x1": uniform(1, 1),
+    "2x2": uniform(2, 2),
+    "3x3": uniform(3, 3),
+    "4x4": uniform(4, 4),
+    "2x4": uniform(2, 4),
+    "1+5": _one_large(3),
+    "1+7": _one_large(4),
 }
+FULL_SCREEN = uniform(1, 1)
 DEFAULT_LAYOUT = "2x2"
 STATE_VERSION = 1
 
@@ -41,20 +74,20 @@ class Rect:
         return self.x <= px < self.x + self.w and self.y <= py < self.y + self.h
 
 
-def grid_rects(rows: int, cols: int, area: Rect, gap: int = 2) -> list[Rect]:
-    """Cells of a ``rows`` x ``cols`` grid filling ``area``, row by row, ``gap`` pixels apart.
+def layout_rects(layout: Layout, area: Rect, gap: int = 2) -> list[Rect]:
+    """Cells of ``layout`` filling ``area``, in camera order, ``gap`` pixels apart.
 
-    Cells share the leftover pixels so the grid fills the area exactly; every cell is at least
+    Units share the leftover pixels so the grid fills the area exactly; every cell is at least
     1x1 pixel.
     """
+    rows, cols = layout.rows, layout.cols
     rects = []
-    for r in range(rows):
+    for r, c, spans_r, spans_c in layout.spans:
         y0 = area.y + (area.h + gap) * r // rows
-        y1 = area.y + (area.h + gap) * (r + 1) // rows - gap
-        for c in range(cols):
-            x0 = area.x + (area.w + gap) * c // cols
-            x1 = area.x + (area.w + gap) * (c + 1) // cols - gap
-            rects.append(Rect(x0, y0, max(1, x1 - x0), max(1, y1 - y0)))
+        y1 = area.y + (area.h + gap) * (r + spans_r) // rows - gap
+        x0 = area.x + (area.w + gap) * c // cols
+        x1 = area.x + (area.w + gap) * (c + spans_c) // cols - gap
+        rects.append(Rect(x0, y0, max(1, x1 - x0), max(1, y1 - y0)))
     return rects
 
 
@@ -72,8 +105,7 @@ class ViewState:
 
     @property
     def cells(self) -> int:
-        rows, cols = LAYOUTS[self.layout]
-        return rows * cols
+        return LAYOUTS[self.layout].cells
 
     @property
     def pages(self) -> int:
@@ -124,13 +156,12 @@ class ViewState:
         shown: list[str | None] = list(self.order[start : start + self.cells])
         return shown + [None] * (self.cells - len(shown))
 
-    def grid(self) -> tuple[int, int]:
-        """Rows and columns on screen now (1x1 in full screen)."""
-        return (1, 1) if self.fullscreen is not None else LAYOUTS[self.layout]
+    def grid(self) -> Layout:
+        """The layout on screen now (one cell in full screen)."""
+        return FULL_SCREEN if self.fullscreen is not None else LAYOUTS[self.layout]
 
     def rects(self, area: Rect, gap: int = 2) -> list[Rect]:
-        rows, cols = self.grid()
-        return grid_rects(rows, cols, area, gap)
+        return layout_rects(self.grid(), area, gap)
 
     def camera_at(self, area: Rect, px: float, py: float, gap: int = 2) -> str | None:
         """The camera whose tile is under viewport point (px, py), if any."""

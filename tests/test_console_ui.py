@@ -602,3 +602,19 @@ def test_the_wheel_zooms_a_tile_a_drag_pans_it_and_z_resets_it(context, rings, t
     console.update()
     assert dpg.get_item_configuration(lobby.image)["uv_min"] == whole["uv_min"]
     assert "ZOOM" not in dpg.get_item_configuration(lobby.mode)["text"]
+
+
+def test_one_large_tile_gets_a_large_region_of_the_grid_texture(context, rings, tmp_path):
+    for ring in rings.values():
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
+    link = FixedLink(health([camera(c, r.name) for c, r in rings.items()]))
+    console = make_console(link, tmp_path)
+    live = console.live
+    console.on_key(dpg.mvKey_5)  # 1+5
+    console.update()
+    assert live.model.view.layout == "1+5"
+    large, small = live.texture.atlas.regions[:2]
+    assert (large.w, large.h) == (2 * small.w, 2 * small.h)
+    assert live.texture.atlas.owners[:2] == ["lobby", "yard"]
+    big = live.picture_of("lobby")
+    assert big.w > 1.9 * live.picture_of("yard").w

@@ -20,7 +20,7 @@ from gui.present import (
     status_line,
     tile_info,
 )
-from gui.view import LAYOUTS, Rect, ViewState, grid_rects
+from gui.view import LAYOUTS, Rect, ViewState, layout_rects
 from nvr.protocol.client import EngineAddress
 from nvr.protocol.codec import to_json
 from nvr.protocol.health import CameraStatus, Health, RecordingStatus, StorageStatus, StreamStatus
@@ -29,17 +29,24 @@ from tests.support.cameras import free_port
 CAMS = [f"cam{i}" for i in range(10)]
 
 
-def test_grid_rects_tile_the_area_exactly():
+def test_layout_rects_tile_the_area_exactly():
     area = Rect(0, 34, 1280, 660)
-    for rows, cols in LAYOUTS.values():
-        rects = grid_rects(rows, cols, area, gap=2)
-        assert len(rects) == rows * cols
+    for name, layout in LAYOUTS.items():
+        rects = layout_rects(layout, area, gap=2)
+        assert len(rects) == layout.cells
         assert rects[0].x == 0 and rects[0].y == 34
         last = rects[-1]
         assert last.x + last.w == 1280 and last.y + last.h == 34 + 660
-        assert sum(r.w * r.h for r in rects) <= area.w * area.h
-        widths = {r.w for r in rects}
-        assert max(widths) - min(widths) <= 1  # equal cells, give or take a pixel
+        for i, a in enumerate(rects):  # no two cells overlap
+            assert not any(
+                a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
+                for b in rects[i + 1 :]
+            ), name
+        units = {r.w for r, span in zip(rects, layout.spans, strict=True) if span[3] == 1}
+        assert max(units) - min(units) <= 1  # equal units, give or take a pixel
+    large, *small = layout_rects(LAYOUTS["1+5"], area, gap=2)
+    assert len(small) == 5 and large.w >= 2 * small[0].w - 2 and large.h >= 2 * small[0].h - 2
+    assert len(layout_rects(LAYOUTS["1+7"], area)) == 8
 
 
 def test_layouts_pages_and_visible_cells():
@@ -52,7 +59,9 @@ def test_layouts_pages_and_visible_cells():
     view.set_layout("4x4")
     assert view.pages == 1 and view.visible()[:10] == CAMS and view.visible()[10:] == [None] * 6
     view.set_layout("2x4")
-    assert view.grid() == (2, 4) and len(view.visible()) == 8
+    assert (view.grid().rows, view.grid().cols) == (2, 4) and len(view.visible()) == 8
+    view.set_layout("1+5")
+    assert view.pages == 2 and view.visible() == CAMS[:6]
     with pytest.raises(ValueError, match="unknown layout"):
         view.set_layout("5x5")
 
@@ -63,7 +72,7 @@ def test_selection_follows_layout_changes_and_fullscreen():
     assert view.select("cam6")
     view.set_layout("2x2")
     assert view.page == 1 and "cam6" in view.visible()  # the selected camera stays on screen
-    assert view.toggle_fullscreen() and view.visible() == ["cam6"] and view.grid() == (1, 1)
+    assert view.toggle_fullscreen() and view.visible() == ["cam6"] and view.grid().cells == 1
     assert view.select_step(1) and view.fullscreen == "cam7"
     assert view.toggle_fullscreen() and view.fullscreen is None
     assert view.toggle_fullscreen("cam2") and view.selected == "cam2"

@@ -19,7 +19,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from gui.feeds import Feed
-from gui.view import Rect, grid_rects
+from gui.view import Layout, Rect, layout_rects
 from native.texture import letterbox
 
 RETIRE_FRAMES = 3  # frames a replaced texture is kept before deletion
@@ -71,7 +71,7 @@ class Atlas:
 
     tag: int
     pixels: np.ndarray  # (h, w, 4) float32, C-contiguous, owned here for the texture's life
-    key: tuple[int, int, int, int]  # rows, columns, region width and height
+    key: tuple[Layout, int, int]  # the layout, and the width and height of one unit's region
     regions: list[Rect]  # per cell, in texture pixels, all of the same size
     owners: list[str | None]  # the camera whose picture each region holds (None: none yet)
 
@@ -92,9 +92,7 @@ class GridTexture:
         self._frame = 0
         self._turn = 0
 
-    def convert(
-        self, cells: Cells, grid: tuple[int, int], feeds: Mapping[str, Feed], now: float
-    ) -> float:
+    def convert(self, cells: Cells, grid: Layout, feeds: Mapping[str, Feed], now: float) -> float:
         """Convert new frames of the cameras on screen into their regions, taking turns once the
         frame's budget is spent; returns the seconds spent."""
         shown = [(i, c) for i, (c, _) in enumerate(cells) if c is not None]
@@ -136,17 +134,23 @@ class GridTexture:
         self._retired = keep
         self._frame += 1
 
-    def _fit(self, cells: Cells, grid: tuple[int, int], feeds: Mapping[str, Feed]) -> Atlas:
-        """The atlas for this grid, grid size and cameras' picture size (made again when one
-        changes)."""
-        rows, cols = grid
+    def _fit(self, cells: Cells, grid: Layout, feeds: Mapping[str, Feed]) -> Atlas:
+        """The atlas for this layout, grid size and cameras' picture size (made again when one
+        changes). Regions follow the layout's units: a large tile gets a large region."""
+        rows, cols = grid.rows, grid.cols
         sources = [
             size
             for camera_id, _ in cells
             if camera_id is not None and (size := feeds[camera_id].source_size()) is not None
         ]
-        width, height = tile_region(cells[0][1].w, cells[0][1].h, sources)
-        key = (rows, cols, width, height)
+        unit = [
+            rect for (_, rect), span in zip(cells, grid.spans, strict=False) if span[2:] == (1, 1)
+        ]
+        unit_w, unit_h = (unit[0].w, unit[0].h) if unit else (cells[0][1].w, cells[0][1].h)
+        if not unit:  # one cell of several units (no layout has one yet): its unit's share
+            unit_w, unit_h = unit_w // grid.spans[0][3], unit_h // grid.spans[0][2]
+        width, height = tile_region(max(1, unit_w), max(1, unit_h), sources)
+        key = (grid, width, height)
         if self.atlas is not None and self.atlas.key == key:
             return self.atlas
         pixels = np.zeros((rows * height, cols * width, 4), np.float32)
@@ -158,7 +162,7 @@ class GridTexture:
             format=dpg.mvFormat_Float_rgba,
             parent=self.registry,
         )
-        regions = grid_rects(rows, cols, Rect(0, 0, cols * width, rows * height), gap=0)
+        regions = layout_rects(grid, Rect(0, 0, cols * width, rows * height), gap=0)
         atlas = Atlas(int(tag), pixels, key, regions, [None] * len(regions))
         self._replace(atlas)
         return atlas

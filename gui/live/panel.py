@@ -36,7 +36,7 @@ WATCH_LEASE_S = 6  # how long the engine decodes a main stream per request
 WATCH_RENEW_S = 2.0
 
 GAP_PX = 2  # between tiles
-LAYOUT_KEYS = {"1": "1x1", "2": "2x2", "3": "3x3", "4": "4x4", "8": "2x4"}
+LAYOUT_KEYS = {"1": "1x1", "2": "2x2", "3": "3x3", "4": "4x4", "8": "2x4", "5": "1+5", "7": "1+7"}
 
 
 class LivePanel:
@@ -187,7 +187,7 @@ class LivePanel:
         elif key in (dpg.mvKey_Tab, dpg.mvKey_Right, dpg.mvKey_Left):
             model.select_step(-1 if key == dpg.mvKey_Left else 1)
         elif key in (dpg.mvKey_Up, dpg.mvKey_Down):  # a row up or down the grid
-            columns = model.view.grid()[1]
+            columns = model.view.grid().cols
             model.select_step(-columns if key == dpg.mvKey_Up else columns)
         elif key == PAGE_DOWN:
             model.turn_page(1)

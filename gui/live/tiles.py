@@ -15,7 +15,7 @@ from gui.live.zoom import Zoom
 from gui.present import MAIN_DOWN, STALLED, TileInfo
 from gui.view import LAYOUTS, Rect
 
-MAX_CELLS = max(r * c for r, c in LAYOUTS.values())
+MAX_CELLS = max(layout.cells for layout in LAYOUTS.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from gui.playback.library import Library, TimelineQuery
 from gui.playback.model import MAX_CAMERAS, SPEEDS, PlaybackModel
 from gui.playback.player import PlaybackFeed, Player, Want
 from gui.playback.strip import EVENT_COLOR, GAP_COLOR, HOVER_H, HOVER_W, TYPE_COLORS, Strip
-from gui.view import Rect, grid_rects
+from gui.view import Rect, layout_rects, uniform
 
 GAP_PX = 2
 BUCKETS_PX = 2  # one timeline bucket per this many pixels of the strip
@@ -310,13 +310,14 @@ class PlaybackPanel:
             if camera_id in self.feeds:
                 self.feeds[camera_id].refresh()
         rows, cols = (1, 1) if len(cameras) <= 1 else (2, 2) if len(cameras) > 2 else (1, 2)
-        rects = grid_rects(rows, cols, self._video, GAP_PX)
+        layout = uniform(rows, cols)
+        rects = layout_rects(layout, self._video, GAP_PX)
         cells: list[tuple[str | None, Rect]] = [
             (cameras[i] if i < len(cameras) and cameras[i] in self.feeds else None, rect)
             for i, rect in enumerate(rects)
         ]
         self._placed = cells
-        convert_s = 0.0 if minimised else self.texture.convert(cells, (rows, cols), self.feeds, now)
+        convert_s = 0.0 if minimised else self.texture.convert(cells, layout, self.feeds, now)
         atlas = self.texture.atlas
         for i, cell in enumerate(self._cells):
             if i >= len(rects):
