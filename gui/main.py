@@ -38,6 +38,7 @@ def run_console(
     state_path: Path | None = None,
     size: tuple[int, int] = (1280, 720),
     max_fps: float = 60.0,
+    position: tuple[int, int] = (0, 0),
     locate: Callable[[], EngineAddress] | None = None,
     alarm_sound: str = "auto",
     operator: str | None = None,
@@ -64,6 +65,7 @@ def run_console(
         path,
         size=size,
         max_fps=max_fps,
+        position=position,
         sounder=Sounder(player_command(alarm_sound)),
         operator=operator,
     )

@@ -48,9 +48,11 @@ class Console:
         storage: Path | None = None,
         sounder: Sounder | None = None,
         operator: str | None = None,
+        position: tuple[int, int] = (0, 0),
     ) -> None:
         self.link = link
         self.size = size
+        self.position = position
         self.max_fps = max_fps
         self.feedback = Feedback()
         self.live = LivePanel(link, view, state_path, self.feedback)
@@ -121,7 +123,12 @@ class Console:
         selected = self.live.model.view.selected
         if key in VIEW_KEYS[: len(self.panels)]:
             self.switch(VIEW_KEYS.index(key))
-        elif key == dpg.mvKey_P and self.panels[self.shown] is self.live and selected:
+        elif (
+            key == dpg.mvKey_P
+            and self.panels[self.shown] is self.live
+            and selected
+            and not self.live.menu_open
+        ):
             self.playback.open(selected, time.time_ns() - LAST_MINUTE_NS)
             self.switch(self.panels.index(self.playback))
         else:
@@ -185,7 +192,12 @@ class Console:
         dpg.create_context()
         self.build()
         dpg.create_viewport(
-            title=title, width=self.size[0], height=self.size[1], x_pos=0, y_pos=0, vsync=False
+            title=title,
+            width=self.size[0],
+            height=self.size[1],
+            x_pos=self.position[0],
+            y_pos=self.position[1],
+            vsync=False,
         )
         dpg.set_viewport_clear_color(list(theme.BACKGROUND))
         dpg.setup_dearpygui()

@@ -57,8 +57,27 @@ LAYOUTS: dict[str, Layout] = {
     "1+7": _one_large(4),
 }
 FULL_SCREEN = uniform(1, 1)
+TOUR_KINDS = {"pages": "pages", "cameras": "cameras, full screen", "layouts": "saved layouts"}
+MIN_DWELL_S, MAX_DWELL_S = 3, 600
 DEFAULT_LAYOUT = "2x2"
 STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SavedLayout:
+    """A grid saved under a name, with the camera of each cell (None: an empty one)."""
+
+    layout: str
+    cameras: tuple[str | None, ...]
+
+
+@dataclass(slots=True)
+class TourSettings:
+    """What the tour shows in turn (one of ``TOUR_KINDS``), how long each, whether it runs."""
+
+    kind: str = "pages"
+    dwell_s: int = 10
+    running: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +121,8 @@ class ViewState:
     selected: str | None = None
     fullscreen: str | None = None
     page: int = 0
+    saved: dict[str, SavedLayout] = field(default_factory=dict)  # by name (``gui.live.tours``)
+    tour: TourSettings = field(default_factory=TourSettings)
 
     @property
     def cells(self) -> int:
@@ -248,6 +269,15 @@ class ViewState:
             "selected": self.selected,
             "fullscreen": self.fullscreen,
             "page": self.page,
+            "saved": {
+                name: {"layout": s.layout, "cameras": list(s.cameras)}
+                for name, s in self.saved.items()
+            },
+            "tour": {
+                "kind": self.tour.kind,
+                "dwell_s": self.tour.dwell_s,
+                "running": self.tour.running,
+            },
         }
 
     @classmethod
@@ -265,6 +295,8 @@ class ViewState:
             fullscreen=fullscreen if isinstance(fullscreen, str) else None,
             page=page if isinstance(page, int) else 0,
         )
+        state.saved = _saved_layouts(data.get("saved"))
+        state.tour = _tour(data.get("tour"))
         state.order = list(dict.fromkeys(state.order))
         if state.selected not in state.order:
             state.selected = None
@@ -301,3 +333,33 @@ def default_state_path() -> Path:
     """``$XDG_CONFIG_HOME/nvr/console.json`` (``~/.config/nvr/console.json``)."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "nvr" / "console.json"
+
+
+def _saved_layouts(data: object) -> dict[str, SavedLayout]:
+    """Saved layouts from the state file, the ones that still make sense."""
+    if not isinstance(data, dict):
+        return {}
+    saved = {}
+    for name, entry in data.items():
+        if not isinstance(name, str) or not isinstance(entry, dict):
+            continue
+        layout, cameras = entry.get("layout"), entry.get("cameras")
+        if layout in LAYOUTS and isinstance(cameras, list):
+            cells = [c if isinstance(c, str) else None for c in cameras]
+            saved[name] = SavedLayout(layout, tuple(cells[: LAYOUTS[layout].cells]))
+    return saved
+
+
+def _tour(data: object) -> TourSettings:
+    if not isinstance(data, dict):
+        return TourSettings()
+    kind, dwell, running = data.get("kind"), data.get("dwell_s"), data.get("running")
+    return TourSettings(
+        kind=kind if isinstance(kind, str) and kind in TOUR_KINDS else "pages",
+        dwell_s=(
+            min(MAX_DWELL_S, max(MIN_DWELL_S, dwell))
+            if isinstance(dwell, int) and not isinstance(dwell, bool)
+            else 10
+        ),
+        running=running is True,
+    )

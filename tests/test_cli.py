@@ -76,3 +76,9 @@ def test_every_subcommand_explains_itself():
         assert result.returncode == 0
         description = result.stdout.split("\n\n")[1]
         assert len(description) > 20 and "``" not in description, (command, description)
+
+
+def test_console_refuses_a_window_position_that_is_no_position():
+    for bad in ("abc", "1920", "1,2,3", "99999,0"):
+        result = nvr("console", "--api", "127.0.0.1:1", "--position", bad, env={"DISPLAY": ""})
+        assert result.returncode == 2 and "--position" in result.stderr, (bad, result.stderr)

@@ -320,3 +320,76 @@ def test_digital_zoom_keeps_the_point_under_the_mouse_and_stays_inside_the_pictu
     assert zoom.factor == MAX_ZOOM
     zoom.wheel(-100, 0.9, 0.1)
     assert zoom.window() == pytest.approx((0.0, 0.0, 1.0, 1.0)) and not zoom.zoomed
+
+
+def test_a_saved_layout_puts_its_cameras_back_in_its_cells_and_survives_a_restart(tmp_path):
+    from gui.live.tours import apply_layout, save_layout
+
+    view = ViewState()
+    view.sync_cameras(CAMS)
+    view.set_layout("1+5")
+    view.move("cam0", "cam7")  # cam7 in the large tile
+    assert save_layout(view, "  Gate   and yard ") is None
+    assert save_layout(view, "   ") == "type a name for the layout first"
+    view.toggle_fullscreen("cam3")
+    assert "leave full screen" in (save_layout(view, "x") or "")
+    view.exit_fullscreen()
+    view.set_layout("2x2")
+    view.move("cam7", "cam1")
+    assert apply_layout(view, "Gate and yard")
+    assert view.layout == "1+5" and view.visible()[0] == "cam7" and view.page == 0
+    assert not apply_layout(view, "nope")
+    view.save(tmp_path / "state.json")
+    again = ViewState.load(tmp_path / "state.json")
+    assert again.saved == view.saved and again.tour == view.tour
+    again.sync_cameras([c for c in CAMS if c != "cam7"])  # a camera removed since
+    assert apply_layout(again, "Gate and yard") and again.visible()[0] == "cam1"
+
+
+def test_a_tour_shows_pages_cameras_or_saved_layouts_in_turn_and_pauses():
+    from gui.live.tours import TourRunner, save_layout
+
+    view = ViewState()
+    view.sync_cameras(CAMS)
+    tour = TourRunner(view)
+    view.tour.dwell_s = 10
+    assert not tour.update(0.0)  # not running
+    assert tour.toggle(100.0) and tour.status(103.0) == "TOUR pages · 7 s · T pauses"
+    assert not tour.update(109.0) and view.page == 0
+    assert tour.update(110.0) and view.page == 1
+    assert tour.update(120.0) and view.page == 2
+    assert not tour.toggle(121.0) and not tour.update(200.0) and view.page == 2  # paused
+    view.tour.kind = "cameras"
+    tour.toggle(300.0)
+    tour.update(310.0)
+    assert view.fullscreen is not None
+    first = view.fullscreen
+    tour.update(320.0)
+    assert view.fullscreen != first and view.fullscreen in CAMS
+    view.tour.kind = "layouts"
+    view.exit_fullscreen()
+    view.set_layout("2x2")
+    save_layout(view, "A")
+    view.set_layout("1+7")
+    save_layout(view, "B")
+    tour.update(330.0)
+    assert view.layout == "2x2"
+    tour.update(340.0)
+    assert view.layout == "1+7"
+
+
+def test_a_damaged_state_file_keeps_what_makes_sense(tmp_path):
+    view = ViewState.from_dict(
+        {
+            "layout": "1+5",
+            "order": CAMS,
+            "saved": {
+                "ok": {"layout": "2x2", "cameras": ["cam1", 3, None]},
+                "bad": {"layout": "9x9"},
+            },
+            "tour": {"kind": "everything", "dwell_s": True, "running": "yes"},
+        }
+    )
+    assert view.layout == "1+5" and list(view.saved) == ["ok"]
+    assert view.saved["ok"].cameras == ("cam1", None, None)
+    assert (view.tour.kind, view.tour.dwell_s, view.tour.running) == ("pages", 10, False)

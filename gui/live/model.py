@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 from gui.link import Snapshot
+from gui.live.tours import TourRunner, apply_layout, save_layout
 from gui.live.zoom import Zoom
 from gui.panel import Feedback
-from gui.view import ViewState
+from gui.view import MAX_DWELL_S, MIN_DWELL_S, ViewState
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class LiveModel:
         self.feedback = feedback
         self.engine = engine
         self.zooms: dict[str, Zoom] = {}  # by camera: the console's own view, not saved
+        self.tour = TourRunner(view)
         self._dirty_at: float | None = None
 
     def sync(self, engine: Snapshot) -> None:
@@ -71,6 +73,40 @@ class LiveModel:
         if self.view.move(source, target):
             self._changed()
             self.feedback.show(f"moved {self.name(source)} to {self.name(target)}'s place")
+
+    def save_layout(self, name: str) -> None:
+        error = save_layout(self.view, name)
+        if error:
+            self.feedback.show(f"Layout not saved: {error}", error=True)
+            return
+        self._changed()
+        self.feedback.show(f"Layout saved as {' '.join(name.split())!r}")
+
+    def apply_layout(self, name: str) -> None:
+        if apply_layout(self.view, name):
+            self._changed()
+
+    def delete_layout(self, name: str) -> None:
+        if self.view.saved.pop(name, None) is not None:
+            self._changed()
+            self.feedback.show(f"Layout {name!r} deleted")
+
+    def toggle_tour(self, now: float) -> None:
+        running = self.tour.toggle(now)
+        self._changed()
+        self.feedback.show(self.tour.status(now) if running else "Tour paused (T resumes it)")
+
+    def set_tour(self, kind: str | None = None, dwell_s: int | None = None) -> None:
+        settings = self.view.tour
+        if kind is not None:
+            settings.kind = kind
+        if dwell_s is not None:
+            settings.dwell_s = min(MAX_DWELL_S, max(MIN_DWELL_S, dwell_s))
+        self._changed()
+
+    def tour_update(self, now: float) -> None:
+        if self.tour.update(now):
+            self._changed()
 
     def zoom(self, camera_id: str) -> Zoom:
         """The camera's digital zoom (1x until the wheel changes it)."""

@@ -105,6 +105,7 @@ class LivePanel:
     ) -> float:
         self.recording.apply(results)
         self.model.sync(engine)
+        self.model.tour_update(now)
         alone = self.model.view.alone() if self._shown else None
         for camera_id in self.model.view.order:
             feed = self.feeds.get(camera_id)
@@ -170,11 +171,13 @@ class LivePanel:
 
     def key(self, key: int) -> None:
         """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select (Up/Down a
-        row); R record; S stop; J snapshot; Z zoom back to 1x; PageUp/PageDown pages. Ignored
-        while the tile menu is open."""
-        if self.menu.shown:  # Esc closes it; other keys wait for it to close
+        row); R record; S stop; J snapshot; Z zoom back to 1x; T tour; PageUp/PageDown pages.
+        Ignored while a menu is open (Esc closes it)."""
+        menus = (self.menu, self.toolbar.menu)
+        if self.menu_open:  # other keys wait for it to close (a name may be typed in one)
             if key == dpg.mvKey_Escape:
-                self.menu.hide()
+                for menu in menus:
+                    menu.hide()
             return
         model = self.model
         layouts = {getattr(dpg, f"mvKey_{k}"): layout for k, layout in LAYOUT_KEYS.items()}
@@ -199,10 +202,17 @@ class LivePanel:
             self.snapshot(model.view.selected)
         elif key == dpg.mvKey_Z and model.view.selected is not None:
             model.reset_zoom(model.view.selected)
+        elif key == dpg.mvKey_T:
+            model.toggle_tour(time.monotonic())
 
     def snapshot(self, camera_id: str) -> None:
         """Save the camera's picture at full resolution (``gui.live.snapshot``)."""
         self.snapshots.take(camera_id, self.model.name(camera_id), time.monotonic())
+
+    @property
+    def menu_open(self) -> bool:
+        """A menu of the grid is open: keys are typing or choosing in it."""
+        return self.menu.shown or self.toolbar.menu.shown
 
     def wanted_fps(self, now: float) -> float:
         """Twice the frame rate of the fastest camera on screen, so none of its frames is

@@ -1,4 +1,5 @@
-"""The live grid's toolbar: layouts, pages, full screen, recording, panic and the selection."""
+"""The live grid's toolbar: layouts (saved ones and the tour in a popup), pages, full screen,
+recording, panic, and the tour or the selection."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dearpygui.dearpygui as dpg
 
 from gui import theme
 from gui.draw import Drawn
+from gui.live.layouts_menu import LayoutsMenu
 from gui.live.model import LiveModel
 from gui.live.recording import RecordingControls
 from gui.present import TileInfo
@@ -28,9 +30,11 @@ class Toolbar:
         self._panic_on = theme.button_theme(theme.PANIC, (255, 80, 80, 255), (255, 255, 255, 255))
         dpg.add_spacer(width=4)
         self.layouts = {
-            name: _button(name, lambda *_, n=name: model.set_layout(n), width=44)
+            name: _button(name, lambda *_, n=name: model.set_layout(n), width=40)
             for name in LAYOUTS
         }
+        self.menu = LayoutsMenu(model)
+        self.saved = _button("Layouts ▾", self.menu.open)
         dpg.add_spacer(width=10)
         self.page_prev = _button("◀", lambda *_: model.turn_page(-1))
         self.page_label = int(dpg.add_text("1/1"))
@@ -68,9 +72,11 @@ class Toolbar:
         self._drawn.set(self.record, enabled=selected is not None)
         self._drawn.set(self.stop, enabled=selected is not None)
         title = infos[selected].title if selected in infos else None
+        tour = self._model.tour.status(now)
         self._drawn.set(
             self.selection,
-            default_value=f"Selected: {title}" if title else "Click a tile to select it",
+            default_value=tour or (f"Selected: {title}" if title else "Click a tile to select it"),
+            color=theme.ACCENT if tour else theme.TEXT_DIM,
         )
         self._drawn.set(self.panic, label=self._controls.panic_label(now))
         flash = self._model.panic and int(now * 2) % 2 == 0

@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--state", help="layout file (default ~/.config/nvr/console.json)")
     parser.add_argument("--size", default="1280x720", help="window size (default 1280x720)")
     parser.add_argument(
+        "--position",
+        default="0,0",
+        help="the window's top left corner X,Y (default 0,0); a second screen runs a second "
+        "console there, with its own --state",
+    )
+    parser.add_argument(
         "--fps", type=float, default=60.0, help="most frames drawn per second (default 60)"
     )
     parser.add_argument(
@@ -51,11 +57,22 @@ def run(args: argparse.Namespace) -> int:
         locate(),
         Path(args.state) if args.state else None,
         size=_size(args.size),
+        position=_position(args.position),
         max_fps=args.fps,
         locate=locate,
         alarm_sound=args.alarm_sound,
         operator=args.operator,
     )
+
+
+def _position(text: str) -> tuple[int, int]:
+    try:
+        x, y = (int(v) for v in text.split(","))
+    except ValueError:
+        raise NvrError(f"--position {text!r} is not X,Y, e.g. 1920,0") from None
+    if not (-32768 <= x <= 32767 and -32768 <= y <= 32767):
+        raise NvrError(f"--position {text} is out of range")
+    return x, y
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -1,9 +1,14 @@
-"""The Alarms view end to end: a real engine raises alarms from a dead and a moving camera, the
-real console (Xvfb) flashes them in its status bar, sounds them, lists them under F3, and its
-acknowledgement reaches the engine's alarm log in the operator's name, turning the field amber."""
+"""The live console end to end, on a real engine with a dead and a moving camera and the real
+console under Xvfb, looked at through screenshots:
+- alarms: flashed in the status bar, sounded, listed under F3, acknowledged in the operator's
+  name (the engine's alarm log says so), the field and the tile's chip turning amber;
+- full screen on the main stream (the engine decodes it while the console shows it alone);
+- digital zoom with the wheel, pan by drag, Z to reset;
+- a tour of the cameras, full screen in turn."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import wave
@@ -40,7 +45,7 @@ def pixels_like(area: np.ndarray, color: tuple[int, int, int, int], tolerance: i
     return int((diff < tolerance).sum())
 
 
-def test_alarms_flash_sound_list_and_are_acknowledged_in_the_operators_name(tmp_path: Path):
+def test_alarms_full_screen_zoom_and_tour_on_a_real_engine(tmp_path: Path):
     storage = tmp_path / "storage"
     sounds = tmp_path / "sounds"
     sounds.mkdir()
@@ -59,8 +64,10 @@ def test_alarms_flash_sound_list_and_are_acknowledged_in_the_operators_name(tmp_
         try:
             wait_for(lambda: len(client.alarms().alarms) >= 2, 90, what="two alarms")
             with VirtualDisplay(WIDTH, HEIGHT) as display:
+                state = tmp_path / "c.json"
+                state.write_text(json.dumps({"tour": {"kind": "cameras", "dwell_s": 3}}))
                 console = ConsoleProcess(
-                    display, api, token_path(storage), tmp_path / "c.json", tmp_path / "c.out"
+                    display, api, token_path(storage), state, tmp_path / "c.out"
                 )
                 # The "player" copies the tone where the test can read it: a real process, as
                 # paplay would be, without a sound card.
@@ -82,7 +89,7 @@ def _drive(
 ) -> None:
     def shot(name: str) -> np.ndarray:
         assert console.alive(), console.log.read_text(errors="replace")[-3000:]
-        return display.screenshot(SHOTS / f"alarms-{name}.png")
+        return display.screenshot(SHOTS / f"live-{name}.png")
 
     def field_has(name: str, color: tuple[int, int, int, int]) -> bool:
         return pixels_like(shot(name)[ALARM_FIELD], color) > 20
@@ -159,3 +166,12 @@ def _drive(
     assert np.abs(back[100:600].astype(int) - full[100:600].astype(int)).mean() < changed / 2
     display.xdotool("key", "Escape")
     wait_for(lambda: client.health().cameras["yard"].main_ring is None, 20, what="lease lapsed")
+
+    # A tour of the cameras, 3 s each, full screen: the picture changes by itself; T pauses.
+    display.xdotool("key", "t")
+    time.sleep(4.0)
+    first = shot("10-tour-a")
+    time.sleep(3.2)
+    second = shot("11-tour-b")
+    assert np.abs(first[60:600].astype(int) - second[60:600].astype(int)).mean() > 15
+    display.xdotool("key", "t")
