@@ -187,6 +187,8 @@ class EngineLink:
                     seq = batch.seq
             except NvrError:
                 seq = None
+                if self._relocated():  # a restarted engine: new token, maybe a new port
+                    continue
                 with self._lock:
                     self._alarms = replace(self._alarms, known=False)
                 self._stop.wait(RETRY_S)

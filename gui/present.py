@@ -100,15 +100,16 @@ def _main_trouble(camera: CameraStatus) -> str:
 
 
 def mode_label(camera: CameraStatus) -> str:
-    """What the camera records when nobody asks: "idle in motion mode" is not "off"."""
-    if camera.mode == "off":
-        return "REC OFF"
-    if camera.mode == "continuous":
-        return "CONTINUOUS"
-    window = "ARMED" if camera.armed else "OFF-WINDOW"
-    if camera.mode == "motion":
-        return f"MOTION {window}"
-    return f"SCHEDULED {'IN WINDOW' if camera.armed else window}"
+    """What the camera records when nobody asks ("idle on motion" is not "off"), and whether
+    motion raises an alarm now."""
+    window = "" if camera.armed else ", OFF-WINDOW"
+    record = {
+        "off": "REC: OFF",
+        "continuous": "REC: CONTINUOUS",
+        "motion": f"REC: ON MOTION{window}",
+        "scheduled": f"REC: SCHEDULED{window}",
+    }.get(camera.mode, f"REC: {camera.mode.upper()}")
+    return f"{record} · MOTION ALARM ON" if camera.motion_alarm else record
 
 
 def tile_info(
@@ -195,7 +196,12 @@ def tile_info(
         motion=(cam.motion or (motion and state == LIVE)) and engine_error is None,
         fps=fps,
         mode=mode_label(cam) if camera is not None and engine_error is None else "",
-        alarm=f"ALARM {KIND_TITLES.get(alarm.kind, alarm.kind)}" if alarm else None,
+        alarm=(
+            f"ALARM {KIND_TITLES.get(alarm.kind, alarm.kind)}"
+            + ("" if alarm.active else " (ended)")
+            if alarm
+            else None
+        ),
         alarm_urgent=alarm is not None and not alarm.acknowledged,
         picture=picture if state == LIVE else "",
     )

@@ -71,17 +71,39 @@ def test_a_tile_shows_its_most_urgent_alarm_and_its_mode():
         pending=None,
         alarm=shown["door"],
     )
-    assert (info.mode, info.alarm, info.alarm_urgent) == ("MOTION OFF-WINDOW", "ALARM Motion", True)
-    assert [
-        mode_label(CameraStatus(id="d", mode=m, armed=a))
-        for m, a in (
-            ("continuous", True),
-            ("motion", True),
-            ("scheduled", False),
-            ("scheduled", True),
-            ("off", True),
+    assert (info.mode, info.alarm, info.alarm_urgent) == (
+        "REC: ON MOTION, OFF-WINDOW",
+        "ALARM Motion",
+        True,
+    )
+    modes = [
+        mode_label(CameraStatus(id="d", mode=m, armed=a, motion_alarm=alarm))
+        for m, a, alarm in (
+            ("continuous", True, False),
+            ("motion", True, True),
+            ("scheduled", False, False),
+            ("scheduled", True, False),
+            ("off", True, False),
         )
-    ] == ["CONTINUOUS", "MOTION ARMED", "SCHEDULED OFF-WINDOW", "SCHEDULED IN WINDOW", "REC OFF"]
+    ]
+    assert modes == [
+        "REC: CONTINUOUS",
+        "REC: ON MOTION · MOTION ALARM ON",
+        "REC: SCHEDULED, OFF-WINDOW",
+        "REC: SCHEDULED",
+        "REC: OFF",
+    ]
+    ended = tile_info(
+        cam,
+        "door",
+        engine_error=None,
+        frame_age_s=0.1,
+        fps=15,
+        motion=False,
+        pending=None,
+        alarm=alarm(ended_ns=NOW),
+    )
+    assert ended.alarm == "ALARM Offline (ended)" and ended.alarm_urgent
     offline = tile_info(
         cam, "door", engine_error="gone", frame_age_s=None, fps=0, motion=False, pending=None
     )
@@ -114,3 +136,13 @@ def test_the_sound_plays_a_real_tone_through_the_player_at_most_every_few_second
     broken.ring(0.0)
     assert broken.command is None  # visual only from now on, said once in the log
     broken.close()
+
+
+def test_a_cleared_alarm_in_the_log_still_says_who_acknowledged_it():
+    row = alarm_row(
+        alarm(ended_ns=NOW, acked_ns=NOW, acked_by="bob", cleared_ns=NOW, cleared_by="carol"),
+        NAMES,
+        NOW,
+    )
+    assert "acknowledged" in row.state and "by bob" in row.state and "by carol" in row.state
+    assert not row.can_ack and not row.can_clear and not row.urgent

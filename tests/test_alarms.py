@@ -4,10 +4,13 @@ alarm log in the catalog, and the event stream, driven by typed health without a
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -105,7 +108,7 @@ def test_each_condition_is_named_with_its_cause(tmp_path):
     full = StorageStatus(free_bytes=10**9, min_free_bytes=5 * 10**9)
     unmet = StorageStatus(retention=RetentionReport(unmet=("door keeps 2 days, not 30",)))
     assert (
-        "1.0 GB free, under storage.min_free"
+        "1.0 GB free, under storage.min_free_bytes"
         in conditions(health(storage=full), cfg, MONDAY_NOON)["storage_low", ""]
     )
     assert (
@@ -144,18 +147,18 @@ def test_offline_waits_for_its_grace_then_ends_and_clears_with_who_did_it(tmp_pa
         True,
     )
     with pytest.raises(ConflictError, match="still active"):
-        alarms.clear(alarm.id, "ann", 111 * S)
-    (acked,) = alarms.acknowledge(alarm.id, "ann", 112 * S)
+        alarms.clear([alarm.id], "ann", 111 * S)
+    (acked,) = alarms.acknowledge([alarm.id], "ann", 112 * S)
     assert (acked.acked_by, acked.acked_ns) == ("ann", 112 * S)
-    assert alarms.acknowledge(alarm.id, "bob", 113 * S) == []  # acknowledged once, by ann
+    assert alarms.acknowledge([alarm.id], "bob", 113 * S) == []  # acknowledged once, by ann
 
     alarms.evaluate(health(), cfg, 120 * S, MONDAY_NOON)
     (ended,) = alarms.current().alarms
     assert ended.ended_ns == 120 * S and not ended.active
-    alarms.clear(alarm.id, "bob", 121 * S)
+    alarms.clear([alarm.id], "bob", 121 * S)
     assert alarms.current().alarms == ()
     with pytest.raises(NotFoundError):
-        alarms.clear(alarm.id, "bob", 122 * S)
+        alarms.clear([alarm.id], "bob", 122 * S)
     (logged,) = catalog.alarm_log()
     assert (logged.acked_by, logged.cleared_by, logged.cleared_ns) == ("ann", "bob", 121 * S)
 
@@ -170,6 +173,48 @@ def test_a_condition_back_soon_reopens_its_alarm_and_counts_it(tmp_path, desk):
     first, second = sorted(alarms.current().alarms, key=lambda a: a.id)
     assert (first.count, second.count) == (3, 1)
     assert len(catalog.alarm_log()) == 2
+
+
+def test_an_acknowledged_alarm_that_comes_back_is_a_new_alarm(tmp_path, desk):
+    alarms, catalog = desk
+    cfg = config(tmp_path, offline_after_s=0)
+    down = health(live("door", state="error", sub=None))
+    alarms.evaluate(down, cfg, 1 * S, MONDAY_NOON)
+    (first,) = alarms.current().alarms
+    alarms.acknowledge([first.id], "bob", 2 * S)
+    alarms.evaluate(health(), cfg, 3 * S, MONDAY_NOON)
+    alarms.evaluate(down, cfg, 10 * S, MONDAY_NOON)  # back within a minute, but bob saw it go
+    again = [a for a in alarms.current().alarms if a.active]
+    assert len(again) == 1 and again[0].id != first.id and not again[0].acknowledged
+    assert [a.acked_by for a in catalog.alarm_log()] == [None, "bob"]
+
+
+def test_a_camera_restarting_neither_ends_nor_raises_its_alarms(tmp_path, desk):
+    alarms, _ = desk
+    cfg = config(tmp_path, offline_after_s=0)
+    alarms.evaluate(health(live("door", state="error", sub=None)), cfg, 1 * S, MONDAY_NOON)
+    restarting = health(live("door", state="starting", sub=None))  # a config reload
+    alarms.evaluate(restarting, cfg, 2 * S, MONDAY_NOON)
+    assert alarms.current().alarms[0].active  # not "ended", not offered for Clear
+    alarms.evaluate(health(), cfg, 3 * S, MONDAY_NOON)  # live now: over
+    assert not alarms.current().alarms[0].active
+
+
+def test_only_the_alarms_named_are_acknowledged(tmp_path, desk):
+    alarms, _ = desk
+    cfg = config(tmp_path, offline_after_s=0)
+    alarms.evaluate(health(live("door", state="error", sub=None)), cfg, 1 * S, MONDAY_NOON)
+    (seen,) = alarms.current().alarms
+    alarms.evaluate(  # raised after the operator's screen was drawn
+        health(live("door", state="error", sub=None), live("yard", state="error", sub=None)),
+        cfg,
+        2 * S,
+        MONDAY_NOON,
+    )
+    changed = alarms.acknowledge([seen.id, 999], "ann", 3 * S)  # 999: cleared meanwhile
+    assert [a.id for a in changed] == [seen.id]
+    unseen = [a for a in alarms.current().alarms if a.id != seen.id]
+    assert unseen and not unseen[0].acknowledged
 
 
 def test_acknowledge_and_clear_every_alarm_at_once(tmp_path, desk):
@@ -290,6 +335,10 @@ def test_a_real_engine_raises_alarms_streams_them_and_logs_who_acknowledged(
     assert status == 409 and reply.code == "conflict" and "still active" in (reply.error or "")
     for params, code in (
         ({"alarm_id": "x"}, 400),
+        ({"alarm_id": []}, 400),
+        ({"alarm_id": [door.id, "x"]}, 400),
+        ({"alarm_id": 2**64}, 400),
+        ({"alarm_id": door.id, "by": "   "}, 400),
         ({"alarm_id": door.id, "by": "a" * 101}, 400),
         ({"alarm_id": door.id, "by": "ann\n"}, 400),
         ({"alarm_id": 10**9}, 404),
@@ -301,8 +350,61 @@ def test_a_real_engine_raises_alarms_streams_them_and_logs_who_acknowledged(
 
     status, body = EngineClient(engine.api).request("GET", "/api/stream?after=0&wait_s=20")
     assert status == 401  # refused at once, not held
+    for path in (
+        "/api/stream?after=\u00b2",
+        "/api/alarms/log?limit=\u00b2",
+        "/api/recordings?limit=\uff11",
+    ):
+        assert client.request("GET", quote(path, safe="/?=&"))[0] == 400, path
+    forged = EngineClient(
+        engine.api, session_id="mallory\r\nFAKE LOG LINE", token=TOKENS[engine.api]
+    )
+    status, reply = forged.command("ack_alarm", alarm_id="*")
+    assert status == 400 and "ui_session_id" in (reply.error or "")
+    body = b'{"command": "ack_alarm", "params": {"alarm_id": ' + b"9" * 5000 + b"}}"
+    request = urllib.request.Request(
+        engine.api + "/api/command",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {TOKENS[engine.api]}",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    text = refused.value.read().decode()
+    assert refused.value.code == 400 and "thousands of digits" in text and "sys." not in text
     assert engine.stop() == 0
 
 
 def params_by(by: str, alarm_id: int) -> dict[str, object]:
     return {"alarm_id": alarm_id, "by": by}
+
+
+def test_the_consoles_alarms_follow_an_engine_restarted_with_a_new_token(engine_factory, tmp_path):
+    from gui.link import EngineLink
+    from nvr.config import load_config
+    from nvr.protocol.client import find_engine
+
+    storage = tmp_path / "storage"
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\napi:\n  port: {free_port()}\nalarms:\n"
+        f"  offline_after_s: 0\ncameras:\n  - {{id: door, main: 'rtsp://127.0.0.1:{free_port()}/x'}}\n"
+    )
+    engine.start()
+    config = load_config(engine.config)
+    link = EngineLink(find_engine(config), poll_s=0.2, locate=lambda: find_engine(config))
+    link.start()
+    try:
+        wait_for(lambda: link.alarms().known and link.alarms().current, 60, what="the alarm")
+        first_token = link.engine.token
+        assert engine.stop() == 0
+        engine.start()  # same port, new token: /health (no token) never notices
+        wait_for(
+            lambda: link.engine.token != first_token and link.alarms().known,
+            60,
+            what="the alarms read again from the restarted engine, no command sent",
+        )
+    finally:
+        link.stop()
+    assert engine.stop() == 0

@@ -156,7 +156,12 @@ def _drive(
     zoomed = shot("7-zoomed")
     changed = np.abs(zoomed[100:600].astype(int) - full[100:600].astype(int)).mean()
     assert changed > 25, changed  # the colour bars are 2.4 times as wide
-    display.xdotool("mousedown", "1", "mousemove", "900", "360", "mouseup", "1")
+    display.xdotool("mousedown", "1")
+    for x in (700, 800, 900):  # at a hand's pace
+        time.sleep(0.15)
+        display.xdotool("mousemove", str(x), "360")
+    time.sleep(0.15)
+    display.xdotool("mouseup", "1")
     time.sleep(1.0)
     panned = shot("8-panned")
     assert np.abs(panned[100:600].astype(int) - zoomed[100:600].astype(int)).mean() > 10

@@ -618,3 +618,23 @@ def test_one_large_tile_gets_a_large_region_of_the_grid_texture(context, rings, 
     assert live.texture.atlas.owners[:2] == ["lobby", "yard"]
     big = live.picture_of("lobby")
     assert big.w > 1.9 * live.picture_of("yard").w
+
+
+def test_a_acknowledges_the_alarms_on_screen_only_and_never_a_stale_list(context, tmp_path):
+    from nvr.protocol.alarms import Alarm
+
+    link = FixedLink(health([camera("lobby", None)]))
+    waiting = Alarm(7, "offline", "lobby", "Lobby is offline", time.time_ns())
+    seen = Alarm(8, "motion", "lobby", "Motion on Lobby", time.time_ns(), acked_ns=1)
+    link.alarm_list = Alarms((waiting, seen), (), True)
+    console = make_console(link, tmp_path)
+    console.on_key(dpg.mvKey_F3)
+    console.update()
+    console.on_key(dpg.mvKey_A)
+    assert link.sent[-1][0] == "ack_alarm" and link.sent[-1][2]["alarm_id"] == [7]
+    console.on_key(dpg.mvKey_C)  # nothing ended on screen: nothing sent
+    assert len(link.sent) == 1 and "No alarm on screen to clear" in console.feedback.notice.text
+    link.alarm_list = Alarms((waiting,), (), False)  # the engine cannot be read: out of date
+    console.update()
+    console.on_key(dpg.mvKey_A)
+    assert len(link.sent) == 1 and "out of date" in console.feedback.notice.text

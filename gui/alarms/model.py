@@ -49,16 +49,15 @@ def _who(by: str | None) -> str:
 
 def alarm_row(alarm: Alarm, names: Mapping[str, str], now_ns: int) -> AlarmRow:
     """How one alarm reads in the list and the log."""
+    parts = [
+        "ACTIVE" if alarm.active else f"ended {clock_text(alarm.ended_ns or 0, now_ns)}",
+        f"acknowledged {clock_text(alarm.acked_ns, now_ns)}{_who(alarm.acked_by)}"
+        if alarm.acked_ns is not None
+        else "NOT ACKNOWLEDGED",
+    ]
     if alarm.cleared_ns is not None:
-        state = f"cleared {clock_text(alarm.cleared_ns, now_ns)}{_who(alarm.cleared_by)}"
-    else:
-        parts = [
-            "ACTIVE" if alarm.active else f"ended {clock_text(alarm.ended_ns or 0, now_ns)}",
-            f"acknowledged {clock_text(alarm.acked_ns, now_ns)}{_who(alarm.acked_by)}"
-            if alarm.acked_ns is not None
-            else "NOT ACKNOWLEDGED",
-        ]
-        state = ", ".join(parts)
+        parts.append(f"cleared {clock_text(alarm.cleared_ns, now_ns)}{_who(alarm.cleared_by)}")
+    state = ", ".join(parts)
     title = KIND_TITLES.get(alarm.kind, alarm.kind)
     if alarm.count > 1:
         title += f" (x{alarm.count})"
@@ -85,9 +84,11 @@ def summary(alarms: Iterable[Alarm], known: bool) -> AlarmSummary:
     active = [a for a in alarms if a.active]
     if not alarms:
         return AlarmSummary("Alarms: none", "none", "No alarm. F3 opens the alarm log.")
-    lines = [a.message for a in alarms[:8]] + (
-        [f"... and {len(alarms) - 8} more"] * (len(alarms) > 8)
-    )
+    lines = [
+        f"[{'ACTIVE' if a.active else 'ended'}"
+        f"{', acknowledged' if a.acknowledged else ', NOT ACKNOWLEDGED'}] {a.message}"
+        for a in alarms[:8]
+    ] + ([f"... and {len(alarms) - 8} more"] * (len(alarms) > 8))
     detail = "\n".join(lines) + "\nF3 (or a click here) opens the Alarms view."
     if waiting:
         plural = "S" if len(waiting) > 1 else ""

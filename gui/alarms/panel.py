@@ -1,8 +1,9 @@
 """The Alarms view (F3): the alarms not yet cleared, with Acknowledge and Clear on each, and the
 alarm log below (raised, camera, what, and who acknowledged and cleared it, when).
 
-Keys: A acknowledges every alarm, C clears every ended one. Both go to the engine as commands
-(``ack_alarm``, ``clear_alarm``) in the operator's name; what is shown is always what the engine
+Keys: A acknowledges every alarm on screen, C clears every ended one on screen: the commands
+(``ack_alarm``, ``clear_alarm``, in the operator's name) name those alarms, so an alarm raised
+since the list was drawn is never acknowledged unseen. What is shown is always what the engine
 says next, never a guess. The alert (the sound, the notice of a new alarm) runs whichever view
 is on screen: ``update`` is called for hidden panels too.
 """
@@ -22,8 +23,8 @@ from gui.alarms.sound import Sounder
 from gui.link import Alarms, CommandResult, EngineLink, Snapshot
 from gui.panel import Feedback
 
-_COLUMNS = (("Raised", 110), ("Camera", 120), ("Alarm", 110), ("", 0), ("State", 300))
-_LOG_COLUMNS = (("Raised", 110), ("Camera", 120), ("Alarm", 110), ("", 0), ("State", 330))
+_COLUMNS = (("Raised", 110), ("Camera", 120), ("Alarm", 150), ("", 0), ("State", 360))
+_LOG_COLUMNS = (("Raised", 110), ("Camera", 120), ("Alarm", 150), ("", 0), ("State", 480))
 
 
 def operator_name() -> str:
@@ -88,23 +89,34 @@ class AlarmsPanel:
 
     # -- actions -----------------------------------------------------------------------------
 
-    def acknowledge(self, alarm_id: int | str) -> None:
-        self._tickets.add(self.link.send("ack_alarm", alarm_id=alarm_id, by=self.operator))
+    def acknowledge(self, alarm_ids: list[int]) -> None:
+        self._send("ack_alarm", alarm_ids, "acknowledge")
 
-    def clear(self, alarm_id: int | str) -> None:
-        self._tickets.add(self.link.send("clear_alarm", alarm_id=alarm_id, by=self.operator))
+    def clear(self, alarm_ids: list[int]) -> None:
+        self._send("clear_alarm", alarm_ids, "clear")
+
+    def _send(self, command: str, alarm_ids: list[int], verb: str) -> None:
+        if not self.alarms.known:
+            self.feedback.show(f"Nothing to {verb}: the alarm list is out of date", error=True)
+        elif not alarm_ids:
+            self.feedback.show(f"No alarm on screen to {verb}")
+        else:
+            ticket = self.link.send(command, alarm_id=alarm_ids, by=self.operator)
+            self._tickets.add(ticket)
 
     def _ack_all(self, *_: Any) -> None:
-        self.acknowledge("*")
+        """Every alarm on screen not yet acknowledged."""
+        self.acknowledge([r.alarm_id for r in self.rows if r.can_ack])
 
     def _clear_all(self, *_: Any) -> None:
-        self.clear("*")
+        """Every ended alarm on screen."""
+        self.clear([r.alarm_id for r in self.rows if r.can_clear])
 
     def key(self, key: int) -> None:
         if key == dpg.mvKey_A:
-            self.acknowledge("*")
+            self._ack_all()
         elif key == dpg.mvKey_C:
-            self.clear("*")
+            self._clear_all()
 
     # -- every frame -------------------------------------------------------------------------
 
@@ -204,9 +216,9 @@ def _fill(table: int, rows: list[AlarmRow], panel: AlarmsPanel | None) -> None:
                     if row.can_ack:
                         dpg.add_button(
                             label="Acknowledge",
-                            callback=lambda *_, i=row.alarm_id: panel.acknowledge(i),
+                            callback=lambda *_, i=row.alarm_id: panel.acknowledge([i]),
                         )
                     if row.can_clear:
                         dpg.add_button(
-                            label="Clear", callback=lambda *_, i=row.alarm_id: panel.clear(i)
+                            label="Clear", callback=lambda *_, i=row.alarm_id: panel.clear([i])
                         )

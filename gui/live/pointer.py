@@ -56,8 +56,13 @@ class GridPointer:
         """Each frame: a drag on a zoomed tile pans it with the mouse."""
         if self._pan is None:
             return
+        self._pan_to_mouse()
         if not dpg.is_mouse_button_down(dpg.mvMouseButton_Left):
             self._pan = None
+
+    def _pan_to_mouse(self) -> None:
+        """Move the panned picture with the mouse since the last look."""
+        if self._pan is None:
             return
         camera_id, last_x, last_y = self._pan
         picture = self._picture_of(camera_id)
@@ -107,6 +112,8 @@ class GridPointer:
             self._drag_origin = (mx, my)
 
     def _on_release(self) -> None:
+        self._pan_to_mouse()  # a quick drag may start and end between two frames
+        self._pan = None
         source, self._drag_from = self._drag_from, None
         if source is None:
             return

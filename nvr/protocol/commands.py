@@ -26,12 +26,14 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "panic": ("active",),  # active true/false: record every camera at once until cleared
     "reload_config": (),  # re-read the YAML file now
     "config_status": (),  # the config in force and the last reload result
-    "ack_alarm": ("alarm_id", "by"),  # acknowledge alarm_id ("*" = every one); by = who
-    "clear_alarm": ("alarm_id", "by"),  # clear an ended alarm_id ("*" = every ended one)
+    "ack_alarm": ("alarm_id", "by"),  # acknowledge alarm_id (a list of them, "*" = all); by = who
+    "clear_alarm": ("alarm_id", "by"),  # clear ended alarm_id (a list of them, "*" = all ended)
     "watch_main": ("seconds",),  # decode camera_id's main stream into its second ring a while
 }
 MAX_WATCH_S = 30
-MAX_BY_CHARS = 100
+MAX_BY_CHARS = 100  # a name (``by``, ``ui_session_id``): printable, at most this long
+MAX_ALARM_IDS = 1000
+_MAX_ID = 2**63 - 1
 EVERY_CAMERA = "*"  # the camera_id that means every camera (no camera id can be "*")
 NEEDS_CAMERA = ("start_recording", "stop_recording", "watch_main")  # no default camera_id
 
@@ -112,6 +114,9 @@ def parse_command(body: bytes) -> Command:
         for name, value in data.items():
             if name != "params" and not isinstance(value, str):
                 raise ValueError(f"{name} must be a string")
+        session = data.get("ui_session_id", "")
+        if session and not _is_name(session):  # it names who did what in the logs
+            raise ValueError(f"ui_session_id must be at most {MAX_BY_CHARS} printable characters")
         if "command" not in data:
             raise ValueError("the command field is missing")
         if data["command"] in NEEDS_CAMERA and not data.get("camera_id"):
@@ -147,18 +152,34 @@ def parse_command(body: bytes) -> Command:
                     f"watch_main takes one camera_id and params.seconds from 1 to {MAX_WATCH_S}"
                 )
     except (ValueError, TypeError, RecursionError) as err:
-        reason = "nested too deeply" if isinstance(err, RecursionError) else err
-        raise RequestError(f"bad command: {reason}") from err
+        raise RequestError(f"bad command: {_reason(err)}") from err
     return command
 
 
 def _check_alarm_params(params: dict[str, Any]) -> None:
     alarm_id = params.get("alarm_id")
-    if alarm_id != "*" and (isinstance(alarm_id, bool) or not isinstance(alarm_id, int)):
-        raise ValueError('params.alarm_id must be an alarm\'s id (an integer) or "*" for every one')
+    ids = alarm_id if isinstance(alarm_id, list) else [alarm_id]
+    if alarm_id != "*" and not (
+        0 < len(ids) <= MAX_ALARM_IDS
+        and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= _MAX_ID for i in ids)
+    ):
+        raise ValueError(
+            "params.alarm_id must be an alarm's id, a list of up to "
+            f'{MAX_ALARM_IDS} of them, or "*" for every one'
+        )
     by = params.get("by", "")
-    if not isinstance(by, str) or len(by) > MAX_BY_CHARS or not by.isprintable():
+    if not isinstance(by, str) or not _is_name(by) and by != "":
         raise ValueError(f"params.by must be a name of at most {MAX_BY_CHARS} printable characters")
+
+
+def alarm_ids(params: dict[str, Any]) -> list[int] | None:
+    """A checked command's alarms: their ids, or None for every one."""
+    alarm_id = params["alarm_id"]
+    return None if alarm_id == "*" else list(alarm_id) if isinstance(alarm_id, list) else [alarm_id]
+
+
+def _is_name(text: str) -> bool:
+    return 0 < len(text) <= MAX_BY_CHARS and text.isprintable() and not text.isspace()
 
 
 def load_json(body: bytes, what: str) -> Any:
@@ -167,8 +188,16 @@ def load_json(body: bytes, what: str) -> Any:
     try:
         return json.loads(body, object_pairs_hook=_no_duplicates)
     except (ValueError, RecursionError) as err:
-        reason = "nested too deeply" if isinstance(err, RecursionError) else err
-        raise RequestError(f"bad {what}: {reason}") from None
+        raise RequestError(f"bad {what}: {_reason(err)}") from None
+
+
+def _reason(err: BaseException) -> str:
+    """Why a body was refused, in the client's terms (not Python's)."""
+    if isinstance(err, RecursionError):
+        return "nested too deeply"
+    if "int_max_str_digits" in str(err):
+        return "a number with thousands of digits"
+    return str(err)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

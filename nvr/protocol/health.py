@@ -64,6 +64,7 @@ class CameraStatus:
     motion: bool = False
     mode: str = "continuous"
     armed: bool = True  # its record schedule is in force now (always, without a schedule)
+    motion_alarm: bool = False  # motion raises an alarm now (cameras[].alarms, in its schedule)
     ring: str | None = None  # the shared-memory frame ring's name, once frames are published
     main_ring: str | None = None  # the main stream's ring, while someone watches it alone
     segments: int = 0

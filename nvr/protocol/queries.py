@@ -75,6 +75,6 @@ def _integer(query: dict[str, str], key: str, low: int, high: int) -> int | None
     if key not in query:
         return None
     text = query[key]
-    if not (text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
         raise RequestError(f"{key} takes integers from {low} to {high}, not {text[:30]!r}")
     return int(text)

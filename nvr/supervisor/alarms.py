@@ -93,9 +93,9 @@ def conditions(health: Health, config: Config, local: datetime) -> dict[Conditio
         low.append(storage.warning)
     if storage.retention and storage.retention.unmet:
         low.append("retention cannot meet: " + "; ".join(storage.retention.unmet))
-    if storage.min_free_bytes and storage.free_bytes < storage.min_free_bytes:
+    if not low and storage.min_free_bytes and storage.free_bytes < storage.min_free_bytes:
         low.append(
-            f"{storage.free_bytes / 1e9:.1f} GB free, under storage.min_free "
+            f"{storage.free_bytes / 1e9:.1f} GB free, under storage.min_free_bytes "
             f"({storage.min_free_bytes / 1e9:.1f} GB)"
         )
     if low:
@@ -141,6 +141,12 @@ class AlarmDesk:
         self._camera_events(health, now_ns)
         found = conditions(health, config, local)
         found.update(self._restart_loops(health, config, now_ns))
+        # A camera (re)starting is not judged yet: its alarms neither end nor start meanwhile.
+        starting = {c.id for c in health.cameras.values() if c.state == "starting"}
+        for condition in self._active:
+            alarm = self._alarms.get(self._active[condition])
+            if condition[1] in starting and condition[0] != "motion" and alarm is not None:
+                found.setdefault(condition, alarm.message)
         grace_ns = int(config.alarms.offline_after_s * NS)
         for condition in [c for c in self._seen_since if c not in found]:
             del self._seen_since[condition]
@@ -156,9 +162,9 @@ class AlarmDesk:
                 self._change(replace(alarm, ended_ns=now_ns), now_ns)
         self._publish()
 
-    def acknowledge(self, alarm_id: int | None, by: str, now_ns: int) -> list[Alarm]:
-        """Acknowledge one alarm (None: every unacknowledged one); the alarms changed."""
-        targets = self._targets(alarm_id)
+    def acknowledge(self, alarm_ids: list[int] | None, by: str, now_ns: int) -> list[Alarm]:
+        """Acknowledge these alarms (None: every one); the alarms changed."""
+        targets = self._targets(alarm_ids)
         changed = [
             self._change(replace(a, acked_ns=now_ns, acked_by=by), now_ns)
             for a in targets
@@ -169,13 +175,14 @@ class AlarmDesk:
         self._publish()
         return changed
 
-    def clear(self, alarm_id: int | None, by: str, now_ns: int) -> list[Alarm]:
-        """Clear one ended alarm (None: every ended one) off the list, acknowledging it too."""
-        targets = self._targets(alarm_id)
-        if alarm_id is not None and targets[0].active:
+    def clear(self, alarm_ids: list[int] | None, by: str, now_ns: int) -> list[Alarm]:
+        """Clear these ended alarms (None: every ended one) off the list, acknowledging them
+        too; one alarm still active is refused."""
+        targets = self._targets(alarm_ids)
+        if alarm_ids is not None and len(alarm_ids) == 1 and targets[0].active:
             raise ConflictError(
-                f"alarm {alarm_id} is still active ({targets[0].message}); it can be cleared "
-                "once its condition ends: acknowledge it meanwhile"
+                f"alarm {alarm_ids[0]} is still active ({targets[0].message}); it can be "
+                "cleared once its condition ends: acknowledge it meanwhile"
             )
         changed = []
         for alarm in (a for a in targets if not a.active):
@@ -189,13 +196,17 @@ class AlarmDesk:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _targets(self, alarm_id: int | None) -> list[Alarm]:
-        if alarm_id is None:
+    def _targets(self, alarm_ids: list[int] | None) -> list[Alarm]:
+        """The alarms named (None: every one); one alone must be on the list, of several the
+        ones still on it."""
+        if alarm_ids is None:
             return list(self._alarms.values())
-        alarm = self._alarms.get(alarm_id)
-        if alarm is None:
-            raise NotFoundError(f"no alarm {alarm_id} on the list (cleared already, or unknown)")
-        return [alarm]
+        found = [a for i in dict.fromkeys(alarm_ids) if (a := self._alarms.get(i)) is not None]
+        if len(alarm_ids) == 1 and not found:
+            raise NotFoundError(
+                f"no alarm {alarm_ids[0]} on the list (cleared already, or unknown)"
+            )
+        return found
 
     def _raise(self, condition: Condition, message: str, since_ns: int, now_ns: int) -> None:
         kind, camera_id = condition
@@ -205,9 +216,10 @@ class AlarmDesk:
             if a.kind == kind
             and a.camera_id == camera_id
             and a.ended_ns is not None
+            and a.acked_ns is None  # once acknowledged, a new occurrence is news again
             and since_ns - a.ended_ns < MERGE_S * NS
         ]
-        if recent:  # the same trouble back: one alarm that counts, not a flood
+        if recent:  # the same trouble back, not yet seen: one alarm that counts, not a flood
             again = replace(recent[0], ended_ns=None, count=recent[0].count + 1, message=message)
             alarm = self._change(again, now_ns)
         else:
@@ -218,7 +230,10 @@ class AlarmDesk:
 
     def _update(self, alarm_id: int, message: str, now_ns: int) -> None:
         alarm = self._alarms.get(alarm_id)
-        if alarm is not None and alarm.message != message and alarm.kind != "stalled":
+        # Offline and stalled messages keep their first words (an error text that flips between
+        # the streams is no news); counts and causes that change are.
+        changes = ("not_recording", "restart_loop", "storage_low")
+        if alarm is not None and alarm.message != message and alarm.kind in changes:
             self._change(replace(alarm, message=message), now_ns)
 
     def _change(self, alarm: Alarm, now_ns: int) -> Alarm:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from nvr.clock import Clock
 from nvr.errors import EngineBusyError, NvrError, RequestError, UnknownCameraError
-from nvr.protocol.commands import CameraAck, Command, CommandReply
+from nvr.protocol.commands import CameraAck, Command, CommandReply, alarm_ids
 from nvr.protocol.health import ConfigStatus
 from nvr.protocol.worker import Ack, SetRecording, WatchMain
 from nvr.supervisor.alarms import AlarmDesk
@@ -236,8 +236,7 @@ class CommandDesk:
 
     def _alarm(self, job: _Job) -> None:
         command = job.command
-        alarm_id = command.params["alarm_id"]
-        which = None if alarm_id == "*" else int(alarm_id)
+        which = alarm_ids(command.params)
         by = command.params.get("by") or command.ui_session_id or "an unnamed client"
         now_ns = self._clock.wall_ns()
         if command.command == "ack_alarm":

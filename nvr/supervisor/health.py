@@ -73,6 +73,7 @@ def camera_status(
         motion=bool(hb and hb.motion),
         mode=cam.record.mode,
         armed=cam.record.schedule_active(local),
+        motion_alarm=cam.alarms.armed(local),
         ring=hb.ring if hb else None,
         main_ring=hb.main_ring if hb else None,
         segments=segments,
