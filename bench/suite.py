@@ -20,4 +20,5 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("recovery", "bench.recovery:recovery_rows"),
     Measurement("playback", "bench.playback:playback_rows"),
     Measurement("console", "bench.console:console_rows"),
+    Measurement("badge", "bench.badge:badge_rows"),
 )

@@ -39,6 +39,8 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         "capacity",
         "api /health p95",
         "console 9 tiles",
+        "console full screen, 1080p main stream",
+        "console badge",
         "retention plan",
         "recovery after a crash",
         "recovery with the catalog lost",

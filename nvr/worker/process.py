@@ -58,6 +58,7 @@ from nvr.worker.source import Discontinuity, StreamSource, TimedPacket
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
+ACK_WAIT_S = 1.5  # the most a recording request waits for the recorder (desk gives up at 2 s)
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # then the last value, until the stream comes back
 RECONNECT_STABLE_S = 30.0  # a connection that lasted this long resets the reconnect backoff
 DOUBT_EVERY_S = 30.0  # a broken main stream is re-judged (decoded) at most this often
@@ -151,6 +152,11 @@ class CameraWorker:
         self.sub_stats = StreamCounter() if self.cam.sub else None
         self._streams = (StreamStatus(), StreamStatus() if self.cam.sub else None)
         self.asserted: deque[str] = deque()  # reasons turned on (control thread -> main)
+        # Recording requests to acknowledge once the recorder has acted on them (control ->
+        # main): the heartbeat sent with the Ack then shows the recording as it is.
+        self.acks_due: deque[int] = deque()
+        self._ack_lock = threading.Lock()
+        self._acks_since: float | None = None  # monotonic: since when requests wait
         self.loop_mono = time.monotonic()
         self.motion_starts = 0
         self.last_motion_end_ns = 0
@@ -257,10 +263,28 @@ class CameraWorker:
                     message.reason,
                     "on" if message.active else "off",
                 )
-                wanted = bool(self.reasons(time.time_ns()))
-                live = self.state == "live"
-                self.channel.send(self._heartbeat())  # /health says it before the reply does
-                self.channel.send(Ack(message.request_id, self.cam.id, wanted, live))
+                self.acks_due.append(message.request_id)
+                if self.state != "live":  # else answered after the next packet
+                    self.answer_acks(live=False)
+
+    def answer_acks(self, live: bool) -> None:
+        """Acknowledge the recording requests waiting, after a heartbeat that shows their
+        effect (so /health says it before the reply does). While live, the recorder gets up to
+        ``ACK_WAIT_S`` to start or stop (a start may wait for a keyframe)."""
+        if not self.acks_due:
+            self._acks_since = None
+            return
+        wanted = bool(self.reasons(time.time_ns()))
+        now = time.monotonic()
+        if self._acks_since is None:
+            self._acks_since = now
+        if live and self.recorder.recording != wanted and now - self._acks_since < ACK_WAIT_S:
+            return
+        self._acks_since = None
+        with self._ack_lock:  # the control thread answers too while the stream is down
+            self.channel.send(self._heartbeat())
+            while self.acks_due:
+                self.channel.send(Ack(self.acks_due.popleft(), self.cam.id, wanted, live))
 
     def update(self, camera: CameraConfig) -> None:
         """Apply a config edit that needs no reconnect: recording and motion settings."""
@@ -430,6 +454,8 @@ class CameraWorker:
                     self.main_view.on_packet(tp, source.stream)
                 if decodes is not True:  # nothing is recorded: no break to catalog either
                     broken = None
+                    if self.state != "live":
+                        self.answer_acks(live=False)
                     if decodes is None:  # buffered: the pre-roll once the video is judged
                         self.recorder.on_packet(tp, [], False, self.motion_starts)
                     continue
@@ -445,11 +471,13 @@ class CameraWorker:
                     tp, self.reasons(tp.wall_ns), self.sink.active, self.motion_starts
                 )
                 self.recorder.buffer.hold_ns = 0
+                self.answer_acks(live=True)
 
         def on_lost(err: StreamError) -> None:
             nonlocal up
             self.recorder.close("stream lost")
             self.main_view.stop()
+            self.answer_acks(live=False)
             if self.sub_stats is None:
                 self.sink.finish()
             self.state = "reconnecting"
@@ -463,6 +491,7 @@ class CameraWorker:
         report_break(last_wall_ns or time.time_ns())
         self.recorder.close("worker stopping")
         self.main_view.stop()
+        self.answer_acks(live=False)
 
     def _clock_drift(self, tp: TimedPacket) -> None:
         """Report a camera clock found running fast or slow."""
