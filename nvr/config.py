@@ -340,6 +340,11 @@ class ScheduleWindow(_Model):
         return (today in self.days and now >= start) or (yesterday in self.days and now < end)
 
 
+def in_schedule(schedule: tuple[ScheduleWindow, ...], t: datetime) -> bool:
+    """Whether local wall time ``t`` is inside one of the windows (none: always)."""
+    return not schedule or any(window.contains(t) for window in schedule)
+
+
 class RecordConfig(_Model):
     """What is recorded and how it is cut into segment files."""
 
@@ -383,7 +388,7 @@ class RecordConfig(_Model):
 
     def schedule_active(self, t: datetime) -> bool:
         """Whether local wall time ``t`` is inside a schedule window (an empty schedule: always)."""
-        return not self.schedule or any(window.contains(t) for window in self.schedule)
+        return in_schedule(self.schedule, t)
 
 
 class MotionConfig(_Model):
@@ -445,9 +450,7 @@ class CameraAlarms(_Model):
 
     def armed(self, t: datetime) -> bool:
         """Whether motion raises an alarm at local wall time ``t``."""
-        return self.motion and (
-            not self.schedule or any(window.contains(t) for window in self.schedule)
-        )
+        return self.motion and in_schedule(self.schedule, t)
 
 
 class AlarmsConfig(_Model):
