@@ -592,7 +592,7 @@ def test_the_wheel_zooms_a_tile_a_drag_pans_it_and_z_resets_it(context, rings, t
         return config["uv_max"][0] - config["uv_min"][0]
 
     assert span(zoomed) == pytest.approx(span(whole) / 1.25**4, rel=1e-3)
-    assert dpg.get_item_configuration(lobby.mode)["text"].endswith("ZOOM 2.4x")
+    assert dpg.get_item_configuration(lobby.mode)["text"].startswith("ZOOM 2.4x")
     assert dpg.get_item_configuration(yard.image)["uv_min"] == yard_before  # only that tile
     live.model.zoom("lobby").pan(0.1, 0.0)  # dragged right: the picture follows the mouse
     console.update()
@@ -638,3 +638,47 @@ def test_a_acknowledges_the_alarms_on_screen_only_and_never_a_stale_list(context
     console.update()
     console.on_key(dpg.mvKey_A)
     assert len(link.sent) == 1 and "out of date" in console.feedback.notice.text
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (640, 480)])
+def test_labels_fit_small_tiles_without_running_under_each_other(context, rings, tmp_path, size):
+    from nvr.protocol.alarms import Alarm
+
+    for ring in rings.values():
+        ring.publish(*textured_frame(640, 360, 0), capture_ns=time.time_ns())
+    long = dict(
+        mode="scheduled",
+        armed=False,
+        motion_alarm=True,
+        motion=True,
+        manual=True,
+        recording=RecordingStatus(active=True, type="manual", since_ns=time.time_ns()),
+    )
+    cams = [camera(c, r.name, name="A rather long camera name", **long) for c, r in rings.items()]
+    cams.append(camera("gone", None, state="reconnecting", error="connection refused " * 5))
+    link = FixedLink(health(cams))
+    link.alarm_list = Alarms(
+        (Alarm(1, "not_recording", "lobby", "x", time.time_ns()),), (), known=True
+    )
+    console = Console(link, ViewState(), tmp_path / "c.json", size=size)  # type: ignore[arg-type]
+    console.build()
+    live = console.live
+    for layout in ("4x4", "1+7", "2x2"):
+        live.model.set_layout(layout)
+        console.update()
+        for cell, (camera_id, rect) in zip(live.tiles.cells, live.tile_rects(), strict=False):
+            if camera_id is None:
+                continue
+            config = dpg.get_item_configuration
+            right = rect.x + rect.w
+            mode_bg, alarm_bg = config(cell.mode_bg), config(cell.alarm_bg)
+            if mode_bg["show"]:
+                assert mode_bg["pmax"][0] <= right, (layout, size, camera_id)
+                if alarm_bg["show"]:
+                    assert mode_bg["pmax"][0] < alarm_bg["pmin"][0], (layout, size)
+            rec_bg, motion_bg = config(cell.rec_bg), config(cell.motion_bg)
+            if rec_bg["show"] and motion_bg["show"]:
+                assert rec_bg["pmax"][0] < motion_bg["pmin"][0], (layout, size)
+            reason = config(cell.reason)
+            if reason["show"]:  # below the title bar and the mode line
+                assert reason["pos"][1] >= rect.y + theme.HEADER_PX + 20, (layout, size)

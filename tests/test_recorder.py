@@ -372,3 +372,21 @@ def test_after_a_failed_write_the_next_segment_waits_for_the_retry_delay(tmp_pat
     assert recorder.recording and isinstance(reports[-1], SegmentOpened)
     recorder.close("end of test")
     container.close()
+
+
+def test_the_recordings_running_time_spans_its_segments_and_restarts_with_it(tmp_path, clip):
+    container, stream, packets = timed_packets(clip)
+    recorder = Recorder("cam", tmp_path, 2.0, 2.0, lambda _report: None)
+    recorder.set_input(stream)
+    seen = []
+    for tp in packets:
+        t_s = (tp.wall_ns - BASE_NS) / 1e9
+        recorder.on_packet(tp, ["manual"] if t_s < 5 or t_s >= 6 else [], False, 0)
+        seen.append((t_s, recorder.since_ns))
+    recorder.close("end of test")
+    container.close()
+    first_run = {since for t_s, since in seen if 0.5 < t_s < 5 and since is not None}
+    assert len(first_run) == 1  # three segments, one recording: one start
+    assert all(since is None for t_s, since in seen if 5.2 < t_s < 5.9)
+    second_run = {since for t_s, since in seen if t_s > 6.5 and since is not None}
+    assert len(second_run) == 1 and second_run != first_run  # a new recording, a new start

@@ -147,7 +147,7 @@ class Tiles:
             window = zoom.window() if zoom is not None else (0.0, 0.0, 1.0, 1.0)
             self._draw_picture(cell, rect, atlas if has_picture else None, index, info, window)
             self._draw_header(cell, rect, info)
-            self._draw_recording(cell, info, rect.x, rect.y + rect.h, blink)
+            self._draw_recording(cell, info, rect.x, rect.y + rect.h, rect.w, blink)
             self._draw_motion(cell, info, rect.x + rect.w, rect.y + rect.h)
             self._draw_mode_and_alarm(cell, info, rect, blink, zoom.label() if zoom else "")
             border = border_style(
@@ -233,12 +233,15 @@ class Tiles:
         has_picture = atlas is not None
         live = info.shows_video and info.state not in (STALLED, MAIN_DOWN)
         self._drawn.set(cell.shade, show=has_picture and not live, pmin=(x0, y0), pmax=(x1, y1))
-        if info.reason and not live:
-            lines = wrap(info.reason, max(8, (x1 - x0 - 24) // CHAR_PX))[:4]
+        # The reason goes between the mode line and the bottom badges, as many lines as fit.
+        band_top = y0 + theme.HEADER_PX + 26
+        fits = min(4, (y1 - 30 - band_top) // 20)
+        if info.reason and not live and fits > 0:
+            lines = wrap(info.reason, max(8, (x1 - x0 - 24) // CHAR_PX))[:fits]
             self._drawn.set(
                 cell.reason,
                 show=True,
-                pos=(x0 + 12, (y0 + y1) // 2 - 10 * len(lines)),
+                pos=(x0 + 12, max(band_top, (band_top + y1 - 30) // 2 - 10 * len(lines))),
                 text="\n".join(lines),
                 color=theme.TEXT,
             )
@@ -285,13 +288,15 @@ class Tiles:
         cell.image_texture = None
 
     def _draw_recording(
-        self, cell: TileCell, info: TileInfo, x0: int, y1: int, blink: bool
+        self, cell: TileCell, info: TileInfo, x0: int, y1: int, width_px: int, blink: bool
     ) -> None:
         if info.recording is None:
             for item in (cell.rec_bg, cell.rec_dot, cell.rec_text):
                 self._drawn.set(item, show=False)
             return
-        width = 26 + CHAR_PX * len(info.recording)
+        # Left of the MOTION badge (76 px at the right) on a narrow tile: cut, never under it.
+        text = fit(info.recording, width_px - 38 - (84 if info.motion else 0))
+        width = 26 + CHAR_PX * len(text)
         top = y1 - 26
         color = theme.REC if info.recording_confirmed else theme.PENDING
         self._drawn.set(cell.rec_bg, show=True, pmin=(x0 + 6, top), pmax=(x0 + 6 + width, y1 - 6))
@@ -299,7 +304,7 @@ class Tiles:
         self._drawn.set(
             cell.rec_dot, show=dot_on, center=(x0 + 17, top + 10), color=color, fill=color
         )
-        self._drawn.set(cell.rec_text, show=True, pos=(x0 + 27, top + 3), text=info.recording)
+        self._drawn.set(cell.rec_text, show=True, pos=(x0 + 27, top + 3), text=text)
 
     def _draw_motion(self, cell: TileCell, info: TileInfo, x1: int, y1: int) -> None:
         show = info.motion
@@ -313,7 +318,11 @@ class Tiles:
         camera's alarm at the right (red, flashing, until acknowledged; amber while it lasts
         after)."""
         top = rect.y + theme.HEADER_PX + 4
-        mode = " · ".join(text for text in (info.mode, zoom) if text)
+        alarm = fit(info.alarm, rect.w // 2) if info.alarm else ""
+        alarm_px = CHAR_PX * len(alarm) + 12 if alarm else 0
+        room = rect.w - 16 - (alarm_px + 8 if alarm else 0)  # the alarm chip has the right
+        mode = " · ".join(text for text in (zoom, info.mode) if text)
+        mode = fit(mode, room - 8) if room >= 6 * CHAR_PX else ""
         mode_px = CHAR_PX * len(mode) + 8
         self._drawn.set(
             cell.mode_bg,
@@ -322,14 +331,13 @@ class Tiles:
             pmax=(rect.x + 4 + mode_px, top + 17),
         )
         self._drawn.set(cell.mode, show=bool(mode), pos=(rect.x + 8, top), text=mode)
-        if info.alarm is None:
+        if not alarm:
             self._drawn.set(cell.alarm_bg, show=False)
             self._drawn.set(cell.alarm_text, show=False)
             return
-        width = CHAR_PX * len(info.alarm) + 12
         x1 = rect.x + rect.w - 6
         fill = (theme.ALARM_BG if blink else theme.REC_BG) if info.alarm_urgent else theme.WARN_BG
         self._drawn.set(
-            cell.alarm_bg, show=True, pmin=(x1 - width, top - 2), pmax=(x1, top + 17), fill=fill
+            cell.alarm_bg, show=True, pmin=(x1 - alarm_px, top - 2), pmax=(x1, top + 17), fill=fill
         )
-        self._drawn.set(cell.alarm_text, show=True, pos=(x1 - width + 6, top), text=info.alarm)
+        self._drawn.set(cell.alarm_text, show=True, pos=(x1 - alarm_px + 6, top), text=alarm)

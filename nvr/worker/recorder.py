@@ -149,6 +149,7 @@ class Recorder:
         self._tile: tuple[int, int] | None = None
         self._retry_mono = 0.0  # no new segment before this (monotonic), after a write failure
         self.write_error: str | None = None  # since the last failed write, until one succeeds
+        self._run_since_ns: int | None = None  # the recording's start (``since_ns``)
 
     def configure(self, pre_roll_s: float, segment_s: float) -> None:
         """New pre-roll and segment length, from the next packet on."""
@@ -165,7 +166,9 @@ class Recorder:
 
     @property
     def since_ns(self) -> int | None:
-        return self.segment.start_ns if self.segment else None
+        """When this recording began: its first segment's start, across rotations and stream
+        breaks for as long as a reason to record lasts."""
+        return self._run_since_ns if self.segment else None
 
     def set_input(self, stream: av.video.stream.VideoStream) -> None:
         """A (re)connected input: its parameters may differ, so nothing buffered carries over."""
@@ -215,11 +218,13 @@ class Recorder:
         self, tp: TimedPacket, reasons: list[str], motion_active: bool, motion_starts: int
     ) -> None:
         broke = tp.discontinuity
+        if not reasons:
+            self._run_since_ns = None
         if broke is not None or tp.params is not None:
             # On the same clock the old segment ends where the next one starts: time is tiled.
             same_clock = broke is None or broke.same_clock
             why = broke.cause if broke else "stream parameters set"
-            end_ns = self.close(why, tp if same_clock else None)
+            end_ns = self.close(why, tp if same_clock else None, next_follows=True)
             self._tile = (tp.dts, end_ns) if same_clock and end_ns is not None else None
             self.buffer.clear()
             self._written_dts = None
@@ -232,7 +237,7 @@ class Recorder:
                 return
             if tp.keyframe and tp.wall_ns - seg.start_ns >= self.segment_ns:
                 # Rotate: the next segment starts with this keyframe, so segments tile time.
-                end_ns = self.close("segment length reached", tp)
+                end_ns = self.close("segment length reached", tp, next_follows=True)
                 seg = self._open(tp, reasons[0], motion_active, motion_starts, end_ns)
             else:
                 seg.recording_type = _strongest(seg.recording_type, reasons[0])
@@ -255,9 +260,14 @@ class Recorder:
         if self.segment is not None:
             self.segment.recording_type = _strongest(self.segment.recording_type, reason)
 
-    def close(self, why: str, end: TimedPacket | None = None) -> int | None:
+    def close(
+        self, why: str, end: TimedPacket | None = None, *, next_follows: bool = False
+    ) -> int | None:
         """Finish the open segment: flush, fsync, report. ``end`` is the packet after it, if on
-        the same clock; returns the segment's end (wall time), None if there was none."""
+        the same clock; returns the segment's end (wall time), None if there was none.
+        ``next_follows``: a rotation or a stream break, the recording goes on."""
+        if not next_follows:
+            self._run_since_ns = None
         seg = self.segment
         if seg is None:
             return None
@@ -385,6 +395,8 @@ class Recorder:
             if self.snapshot
             else None,
         )
+        if self._run_since_ns is None:
+            self._run_since_ns = self.segment.start_ns
         return self.segment
 
     def _write(self, seg: _OpenSegment, tp: TimedPacket) -> None:
