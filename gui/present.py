@@ -162,6 +162,9 @@ def tile_info(
     ):  # a moving picture must not read "unreachable": only the recording stream is
         state, label = MAIN_DOWN, "NOT RECORDING"
         reason = f"not recording: main stream {_main_trouble(cam)}; live view from the sub stream"
+    elif cam.state == "starting" and frame_age_s is not None and frame_age_s <= STALL_S:
+        # Pictures flow while the engine still judges the main stream: no shade, no "connecting".
+        state, label = LIVE, "STARTING"
     elif cam.state == "starting":
         state, label, reason = STARTING, "STARTING", "connecting to the camera…"
     elif cam.state == "error":

@@ -123,6 +123,9 @@ class ViewState:
     page: int = 0
     saved: dict[str, SavedLayout] = field(default_factory=dict)  # by name (``gui.live.tours``)
     tour: TourSettings = field(default_factory=TourSettings)
+    # The cells of a saved layout on screen (None: the pages of ``order``); its name.
+    pinned: tuple[str | None, ...] | None = None
+    pinned_name: str | None = None
 
     @property
     def cells(self) -> int:
@@ -130,7 +133,25 @@ class ViewState:
 
     @property
     def pages(self) -> int:
+        if self.pinned is not None:
+            return 1
         return max(1, -(-len(self.order) // self.cells))
+
+    def pin(self, name: str, layout: str, cameras: tuple[str | None, ...]) -> None:
+        """Show exactly these cells (a saved layout), empty ones too; the order stays."""
+        known = set(self.order)
+        cells = [c if c in known else None for c in cameras[: LAYOUTS[layout].cells]]
+        self.layout, self.fullscreen, self.page = layout, None, 0
+        self.pinned = tuple(cells + [None] * (LAYOUTS[layout].cells - len(cells)))
+        self.pinned_name = name
+        if self.selected not in self.visible():
+            self.selected = None
+
+    def unpin(self) -> bool:
+        """Back to the pages of ``order`` (a layout, a page, a selection elsewhere)."""
+        changed = self.pinned is not None
+        self.pinned = self.pinned_name = None
+        return changed
 
     def sync_cameras(self, camera_ids: list[str]) -> bool:
         """Follow the engine's camera list: keep the operator's order, append new cameras.
@@ -148,6 +169,9 @@ class ViewState:
         if self.fullscreen not in known:
             changed |= self.fullscreen is not None
             self.fullscreen = None
+        if self.pinned is not None and any(c not in known for c in self.pinned if c):
+            self.pinned = tuple(c if c in known else None for c in self.pinned)
+            changed = True
         changed |= self._clamp_page()
         changed |= self._page_of_selection()
         return changed
@@ -157,6 +181,7 @@ class ViewState:
         if name not in LAYOUTS:
             raise ValueError(f"unknown layout {name!r}; choose one of {', '.join(LAYOUTS)}")
         changed = name != self.layout or self.fullscreen is not None
+        changed |= self.unpin()
         self.layout = name
         self.fullscreen = None
         if self.selected in self.order:
@@ -173,6 +198,8 @@ class ViewState:
         """Camera id shown in each cell of the current view (None: an empty cell)."""
         if self.fullscreen is not None:
             return [self.fullscreen]
+        if self.pinned is not None:
+            return list(self.pinned)
         start = self.page * self.cells
         shown: list[str | None] = list(self.order[start : start + self.cells])
         return shown + [None] * (self.cells - len(shown))
@@ -220,15 +247,29 @@ class ViewState:
         """Drop tile ``source`` onto tile ``target``: the two cameras swap places."""
         if source == target or source not in self.order or target not in self.order:
             return False
+        if self.pinned is not None and source in self.pinned and target in self.pinned:
+            cells = list(self.pinned)
+            i, j = cells.index(source), cells.index(target)
+            cells[i], cells[j] = target, source
+            self.pinned = tuple(cells)
+            return True
         i, j = self.order.index(source), self.order.index(target)
         self.order[i], self.order[j] = target, source
         return True
 
     def turn_page(self, step: int) -> bool:
-        """Next (+1) or previous (-1) page of cameras, wrapping around."""
-        if self.fullscreen is not None or self.pages == 1:
+        """Next (+1) or previous (-1) page of cameras, wrapping around; in full screen the
+        next or previous camera; from a saved layout, the pages of the order."""
+        if self.fullscreen is not None:
+            return self.select_step(step)
+        if self.unpin():
+            self.page = 0 if step > 0 else self.pages - 1
+        elif self.pages == 1:
             return False
-        self.page = (self.page + step) % self.pages
+        else:
+            self.page = (self.page + step) % self.pages
+        if self.cells == 1:  # the one camera on screen is the one keys act on
+            self.selected = self.visible()[0]
         if self.selected not in self.visible():  # never a selection the operator cannot see
             self.selected = None
         return True
@@ -241,7 +282,8 @@ class ViewState:
         self.selected = self.order[index % len(self.order)]
         if self.fullscreen is not None:
             self.fullscreen = self.selected
-        else:
+        elif self.pinned is None or self.selected not in self.pinned:
+            self.unpin()
             self.page = self.order.index(self.selected) // self.cells
         return True
 
@@ -249,6 +291,10 @@ class ViewState:
         """Show the page of the selected camera (R and S act on it: it must be on screen)."""
         if self.fullscreen is not None or self.selected not in self.order:
             return False
+        if self.pinned is not None:
+            if self.selected in self.pinned:
+                return False
+            self.unpin()
         page = self.order.index(self.selected) // self.cells
         changed, self.page = page != self.page, page
         return changed
@@ -269,6 +315,8 @@ class ViewState:
             "selected": self.selected,
             "fullscreen": self.fullscreen,
             "page": self.page,
+            "pinned": list(self.pinned) if self.pinned is not None else None,
+            "pinned_name": self.pinned_name,
             "saved": {
                 name: {"layout": s.layout, "cameras": list(s.cameras)}
                 for name, s in self.saved.items()
@@ -297,6 +345,11 @@ class ViewState:
         )
         state.saved = _saved_layouts(data.get("saved"))
         state.tour = _tour(data.get("tour"))
+        pinned, pinned_name = data.get("pinned"), data.get("pinned_name")
+        if isinstance(pinned, list) and isinstance(pinned_name, str):
+            state.order = list(dict.fromkeys(state.order))
+            cells = tuple(c if isinstance(c, str) else None for c in pinned)
+            state.pin(pinned_name, state.layout, cells)
         state.order = list(dict.fromkeys(state.order))
         if state.selected not in state.order:
             state.selected = None

@@ -79,6 +79,6 @@ def test_every_subcommand_explains_itself():
 
 
 def test_console_refuses_a_window_position_that_is_no_position():
-    for bad in ("abc", "1920", "1,2,3", "99999,0"):
+    for bad in ("abc", "1920", "1,2,3", "99999,0", "\uff11\uff10\uff10,50", "1_000,5", " 1, 2"):
         result = nvr("console", "--api", "127.0.0.1:1", "--position", bad, env={"DISPLAY": ""})
         assert result.returncode == 2 and "--position" in result.stderr, (bad, result.stderr)

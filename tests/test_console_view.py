@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gui.link import EngineLink
+from gui.link import EngineLink, Snapshot
 from gui.present import (
     NO_ENGINE,
     Pending,
@@ -336,14 +336,25 @@ def test_a_saved_layout_puts_its_cameras_back_in_its_cells_and_survives_a_restar
     view.exit_fullscreen()
     view.set_layout("2x2")
     view.move("cam7", "cam1")
+    order = list(view.order)
     assert apply_layout(view, "Gate and yard")
-    assert view.layout == "1+5" and view.visible()[0] == "cam7" and view.page == 0
+    assert view.layout == "1+5" and view.visible()[0] == "cam7" and view.pages == 1
+    assert view.order == order  # the grid's own order is left alone
     assert not apply_layout(view, "nope")
+    view.turn_page(1)  # back to the pages of the order
+    assert view.pinned is None and view.visible()[:6] == order[:6]
+    view.set_layout("2x2")
+    view.turn_page(1)
+    view.turn_page(1)  # the last page: cam8, cam9 and two empty cells
+    assert save_layout(view, "last page") is None
+    view.turn_page(1)
+    assert apply_layout(view, "last page") and view.visible()[2:] == [None, None]
     view.save(tmp_path / "state.json")
     again = ViewState.load(tmp_path / "state.json")
     assert again.saved == view.saved and again.tour == view.tour
+    assert again.pinned_name == "last page" and again.visible()[2:] == [None, None]
     again.sync_cameras([c for c in CAMS if c != "cam7"])  # a camera removed since
-    assert apply_layout(again, "Gate and yard") and again.visible()[0] == "cam1"
+    assert apply_layout(again, "Gate and yard") and again.visible()[0] is None  # its cell
 
 
 def test_a_tour_shows_pages_cameras_or_saved_layouts_in_turn_and_pauses():
@@ -354,7 +365,7 @@ def test_a_tour_shows_pages_cameras_or_saved_layouts_in_turn_and_pauses():
     tour = TourRunner(view)
     view.tour.dwell_s = 10
     assert not tour.update(0.0)  # not running
-    assert tour.toggle(100.0) and tour.status(103.0) == "TOUR pages · 7 s · T pauses"
+    assert tour.toggle(100.0) and tour.status(103.0) == "TOUR pages · 7 s"
     assert not tour.update(109.0) and view.page == 0
     assert tour.update(110.0) and view.page == 1
     assert tour.update(120.0) and view.page == 2
@@ -393,3 +404,58 @@ def test_a_damaged_state_file_keeps_what_makes_sense(tmp_path):
     assert view.layout == "1+5" and list(view.saved) == ["ok"]
     assert view.saved["ok"].cameras == ("cam1", None, None)
     assert (view.tour.kind, view.tour.dwell_s, view.tour.running) == ("pages", 10, False)
+
+
+def test_a_running_tour_waits_for_the_operator_and_full_screen_pauses_it():
+    from gui.live.model import LiveModel
+    from gui.panel import Feedback
+
+    view = ViewState()
+    view.sync_cameras(CAMS)
+    view.tour.dwell_s = 10
+    model = LiveModel(view, None, Feedback(), Snapshot(False, None, None, 0.0, 0.0))
+    model.toggle_tour(100.0)
+    model.tour.due_at = 110.0
+    model.turn_page(1)  # the operator turned a page at about now: a whole dwell from now
+    assert model.tour.due_at is not None and model.tour.due_at > 110.0
+    model.toggle_fullscreen("cam3")  # a closer look: the tour pauses, and says so
+    assert not view.tour.running and "Tour paused" in model.feedback.notice.text
+    assert not model.tour.update(10_000.0) and view.fullscreen == "cam3"
+
+
+def test_layout_names_are_whole_and_a_replaced_one_says_so():
+    from gui.live.model import LiveModel
+    from gui.panel import Feedback
+
+    view = ViewState()
+    view.sync_cameras(CAMS)
+    model = LiveModel(view, None, Feedback(), Snapshot(False, None, None, 0.0, 0.0))
+    model.save_layout("x" * 41)
+    assert "at most 40 characters" in model.feedback.notice.text and not view.saved
+    model.save_layout("Entrances")
+    assert model.feedback.notice.text == "Layout 'Entrances' saved"
+    model.save_layout(" Entrances ")
+    assert model.feedback.notice.text == "Layout 'Entrances' replaced" and len(view.saved) == 1
+
+
+def test_paging_a_1x1_grid_selects_the_camera_shown_and_full_screen_pages_cameras():
+    view = ViewState(layout="1x1")
+    view.sync_cameras(CAMS)
+    view.turn_page(1)
+    assert view.visible() == ["cam1"] and view.selected == "cam1"
+    view.set_layout("2x2")
+    view.toggle_fullscreen("cam2")
+    assert view.turn_page(1) and view.fullscreen == "cam3" and view.selected == "cam3"
+
+
+def test_a_starting_camera_with_pictures_flowing_is_not_shown_as_connecting():
+    info = tile_info(
+        CameraStatus(id="gate", state="starting"),
+        "gate",
+        engine_error=None,
+        frame_age_s=0.2,
+        fps=15,
+        motion=False,
+        pending=None,
+    )
+    assert (info.state_label, info.reason, info.shows_video) == ("STARTING", None, True)

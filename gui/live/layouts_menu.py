@@ -9,6 +9,7 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.draw import fit
 from gui.live.model import LiveModel
 from gui.view import MAX_DWELL_S, MIN_DWELL_S, TOUR_KINDS
 
@@ -54,25 +55,27 @@ class LayoutsMenu:
         return bool(dpg.is_item_shown(self.window))
 
     def open(self, *_: Any) -> None:
+        """Show it under the mouse."""
+        self._fill()
+        x, y = dpg.get_mouse_pos(local=False)
+        dpg.configure_item(self.window, show=True, pos=[int(x), int(y) + 12])
+
+    def _fill(self) -> None:
+        """Its contents from the view (after a save or delete, in place)."""
         view = self._model.view
         dpg.delete_item(self.saved, children_only=True)
         if not view.saved:
             dpg.add_text("none yet: arrange a grid, name it, save it", parent=self.saved)
         for name, saved in sorted(view.saved.items()):
             with dpg.group(horizontal=True, parent=self.saved):
-                dpg.add_button(
-                    label=f"{name}  ({saved.layout})",
-                    width=220,
-                    callback=lambda *_, n=name: self._apply(n),
-                )
+                shown = fit(f"({saved.layout}) {name}", 260).replace("##", "# #")  # ## hides
+                dpg.add_button(label=shown, width=270, callback=lambda *_, n=name: self._apply(n))
                 dpg.add_button(label="Delete", callback=lambda *_, n=name: self._delete(n))
         dpg.set_value(self.kind, TOUR_KINDS[view.tour.kind])
         dpg.set_value(self.dwell, view.tour.dwell_s)
         dpg.configure_item(
             self.run, label="Pause tour (T)" if view.tour.running else "Start tour (T)"
         )
-        x, y = dpg.get_mouse_pos(local=False)
-        dpg.configure_item(self.window, show=True, pos=[int(x), int(y) + 12])
 
     def hide(self) -> None:
         dpg.configure_item(self.window, show=False)
@@ -83,12 +86,12 @@ class LayoutsMenu:
 
     def _delete(self, name: str) -> None:
         self._model.delete_layout(name)
-        self.open()
+        self._fill()
 
     def _save(self, *_: Any) -> None:
         self._model.save_layout(str(dpg.get_value(self.name)))
         dpg.set_value(self.name, "")
-        self.open()
+        self._fill()
 
     def _on_kind(self, _sender: Any, label: str) -> None:
         kind = next(k for k, text in TOUR_KINDS.items() if text == label)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from gui.link import Snapshot
-from gui.live.tours import TourRunner, apply_layout, save_layout
+from gui.live.tours import TourRunner, apply_layout, layout_name, save_layout
 from gui.live.zoom import Zoom
 from gui.panel import Feedback
 from gui.view import MAX_DWELL_S, MIN_DWELL_S, ViewState
@@ -51,40 +51,45 @@ class LiveModel:
 
     def set_layout(self, name: str) -> None:
         if self.view.set_layout(name):
-            self._changed()
+            self._acted()
 
     def select(self, camera_id: str | None) -> None:
         if self.view.select(camera_id):
-            self._changed()
+            self._acted()
 
     def select_step(self, step: int) -> None:
         if self.view.select_step(step):
-            self._changed()
+            self._acted()
 
     def toggle_fullscreen(self, camera_id: str | None = None) -> None:
         if self.view.toggle_fullscreen(camera_id):
-            self._changed()
+            self._acted()
+            if self.view.fullscreen is not None and self.tour.settings.running:
+                self.tour.toggle(time.monotonic())  # a closer look: the tour waits for it
+                self.feedback.show("Tour paused for full screen (T resumes it)")
 
     def exit_fullscreen(self) -> None:
         if self.view.exit_fullscreen():
-            self._changed()
+            self._acted()
 
     def move(self, source: str, target: str) -> None:
         if self.view.move(source, target):
-            self._changed()
+            self._acted()
             self.feedback.show(f"moved {self.name(source)} to {self.name(target)}'s place")
 
     def save_layout(self, name: str) -> None:
+        replaced = layout_name(name) in self.view.saved
         error = save_layout(self.view, name)
         if error:
             self.feedback.show(f"Layout not saved: {error}", error=True)
             return
         self._changed()
-        self.feedback.show(f"Layout saved as {' '.join(name.split())!r}")
+        verb = "replaced" if replaced else "saved"
+        self.feedback.show(f"Layout {layout_name(name)!r} {verb}")
 
     def apply_layout(self, name: str) -> None:
         if apply_layout(self.view, name):
-            self._changed()
+            self._acted()
 
     def delete_layout(self, name: str) -> None:
         if self.view.saved.pop(name, None) is not None:
@@ -117,7 +122,7 @@ class LiveModel:
 
     def turn_page(self, step: int) -> None:
         if self.view.turn_page(step):
-            self._changed()
+            self._acted()
 
     def save_if_due(self, now: float) -> None:
         if self._dirty_at is not None and now - self._dirty_at > SAVE_DELAY_S:
@@ -134,3 +139,9 @@ class LiveModel:
 
     def _changed(self) -> None:
         self._dirty_at = time.monotonic()
+
+    def _acted(self) -> None:
+        """The operator changed the grid: saved soon; a tour waits a whole dwell before its
+        next step, so it never undoes what was just done."""
+        self._changed()
+        self.tour.postpone(time.monotonic())

@@ -196,14 +196,18 @@ class LivePanel:
             model.turn_page(1)
         elif key == PAGE_UP:
             model.turn_page(-1)
-        elif key in (dpg.mvKey_R, dpg.mvKey_S) and model.view.selected is not None:
-            self.recording.set_recording(model.view.selected, key == dpg.mvKey_R)
-        elif key == dpg.mvKey_J and model.view.selected is not None:
-            self.snapshot(model.view.selected)
-        elif key == dpg.mvKey_Z and model.view.selected is not None:
-            model.reset_zoom(model.view.selected)
         elif key == dpg.mvKey_T:
             model.toggle_tour(time.monotonic())
+        elif key in (dpg.mvKey_R, dpg.mvKey_S, dpg.mvKey_J, dpg.mvKey_Z):
+            selected = model.view.selected
+            if selected is None:
+                model.feedback.show("Select a camera first: click its tile", error=True)
+            elif key in (dpg.mvKey_R, dpg.mvKey_S):
+                self.recording.set_recording(selected, key == dpg.mvKey_R)
+            elif key == dpg.mvKey_J:
+                self.snapshot(selected)
+            else:
+                model.reset_zoom(selected)
 
     def snapshot(self, camera_id: str) -> None:
         """Save the camera's picture at full resolution (``gui.live.snapshot``)."""

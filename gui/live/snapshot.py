@@ -42,7 +42,7 @@ class _Pending:
 
 def file_name(title: str, capture_ns: int) -> str:
     """``<camera>_<local date>_<time>.<ms>.jpg``, safe on every file system."""
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", title).strip("_") or "camera"
+    safe = re.sub(r"[^\w-]+", "_", title).strip("_") or "camera"  # letters of any script
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(capture_ns / 1e9))
     return f"{safe}_{stamp}.{capture_ns // 1_000_000 % 1000:03d}.jpg"
 
@@ -126,7 +126,7 @@ class Snapshots:
             return
         self.saved.append(path)
         size = f"{frame.y.shape[1]}x{frame.y.shape[0]}"
-        self._done.put((f"Snapshot saved: {path} ({size}, {stream})", False))
+        self._done.put((f"Snapshot saved: {path.name} ({size}, {stream}) in {path.parent}", False))
         log.info("snapshot saved: %s (%s, %s)", path, size, stream)
 
 

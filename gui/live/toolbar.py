@@ -8,7 +8,7 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
-from gui.draw import Drawn
+from gui.draw import CHAR_PX, Drawn, fit
 from gui.live.layouts_menu import LayoutsMenu
 from gui.live.model import LiveModel
 from gui.live.recording import RecordingControls
@@ -62,9 +62,16 @@ class Toolbar:
         for name, button in self.layouts.items():
             active = name == view.layout and view.fullscreen is None
             self._drawn.bind(button, self._active if active else 0)
-        self._drawn.set(self.page_label, default_value=f"{view.page + 1}/{view.pages}")
+        if view.fullscreen is not None and view.fullscreen in view.order:  # which camera
+            page = f"{view.order.index(view.fullscreen) + 1}/{len(view.order)}"
+        elif view.pinned_name is not None:  # a saved layout: its name
+            page = fit(view.pinned_name, 12 * CHAR_PX)
+        else:
+            page = f"{view.page + 1}/{view.pages}"
+        self._drawn.set(self.page_label, default_value=page)
+        turns = view.pages > 1 or view.pinned is not None or view.fullscreen is not None
         for button in (self.page_prev, self.page_next):
-            self._drawn.set(button, enabled=view.pages > 1 and view.fullscreen is None)
+            self._drawn.set(button, enabled=turns and len(view.order) > 1)
         self._drawn.set(
             self.fullscreen, label="Exit full screen" if view.fullscreen else "Full screen"
         )

@@ -14,11 +14,18 @@ from gui.view import LAYOUTS, SavedLayout, TourSettings, ViewState
 MAX_NAME = 40
 
 
+def layout_name(text: str) -> str:
+    """A typed name as it is kept: its words, single-spaced."""
+    return " ".join(text.split())
+
+
 def save_layout(view: ViewState, name: str) -> str | None:
     """Save what is on screen under ``name``; an error message, or None when saved."""
-    name = " ".join(name.split())[:MAX_NAME]
+    name = layout_name(name)
     if not name:
         return "type a name for the layout first"
+    if len(name) > MAX_NAME:
+        return f"a name has at most {MAX_NAME} characters, this one {len(name)}"
     if view.fullscreen is not None:
         return "leave full screen first: a saved layout is a grid"
     view.saved[name] = SavedLayout(view.layout, tuple(view.visible()))
@@ -26,16 +33,13 @@ def save_layout(view: ViewState, name: str) -> str | None:
 
 
 def apply_layout(view: ViewState, name: str) -> bool:
-    """Show saved layout ``name``: its grid, its cameras first in its cells (cameras the engine
-    no longer has are left out)."""
+    """Show saved layout ``name`` as it was saved: its grid, its cameras in their cells, its
+    empty cells empty (a camera the engine no longer has leaves its cell empty). The grid's
+    own order is left as it is: the next page or layout returns to it."""
     saved = view.saved.get(name)
     if saved is None or saved.layout not in LAYOUTS:
         return False
-    first = [c for c in saved.cameras if c is not None and c in view.order]
-    view.order = first + [c for c in view.order if c not in first]
-    view.layout, view.fullscreen, view.page = saved.layout, None, 0
-    if view.selected not in view.visible():
-        view.selected = None
+    view.pin(name, saved.layout, saved.cameras)
     return True
 
 
@@ -56,6 +60,11 @@ class TourRunner:
         self.settings.running = not self.settings.running
         self.due_at = now + self.settings.dwell_s if self.settings.running else None
         return self.settings.running
+
+    def postpone(self, now: float) -> None:
+        """The operator acted on the grid: the next step waits a whole dwell from now."""
+        if self.settings.running:
+            self.due_at = now + self.settings.dwell_s
 
     def update(self, now: float) -> bool:
         """Take the next step when due; whether the view changed."""
@@ -93,4 +102,4 @@ class TourRunner:
         if not self.settings.running:
             return ""
         left = max(0, round((self.due_at or now) - now))
-        return f"TOUR {self.settings.kind} · {left} s · T pauses"
+        return f"TOUR {self.settings.kind} · {left} s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from nvr.config import load_config
@@ -66,10 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _position(text: str) -> tuple[int, int]:
-    try:
-        x, y = (int(v) for v in text.split(","))
-    except ValueError:
-        raise NvrError(f"--position {text!r} is not X,Y, e.g. 1920,0") from None
+    if not re.fullmatch(r"-?[0-9]{1,6},-?[0-9]{1,6}", text):
+        raise NvrError(f"--position {text!r} is not X,Y, e.g. 1920,0")
+    x, y = (int(v) for v in text.split(","))
     if not (-32768 <= x <= 32767 and -32768 <= y <= 32767):
         raise NvrError(f"--position {text} is out of range")
     return x, y
