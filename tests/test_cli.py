@@ -71,7 +71,16 @@ def test_console_refuses_an_address_that_is_no_engine_address():
 
 
 def test_every_subcommand_explains_itself():
-    for command in ("run", "check-config", "demo", "console", "export", "bench"):
+    for command in (
+        "run",
+        "check-config",
+        "demo",
+        "console",
+        "export",
+        "backup",
+        "restore",
+        "bench",
+    ):
         result = nvr(command, "--help")
         assert result.returncode == 0
         description = result.stdout.split("\n\n")[1]

@@ -962,6 +962,19 @@ class Catalog:
                 changed += conn.changes()
         return changed
 
+    def copy_to(self, path: Path) -> None:
+        """A consistent copy of the whole catalog at ``path`` (SQLite's online backup API), made
+        while the engine writes: from one read snapshot (WAL), so the writer never waits."""
+        dest = apsw.Connection(str(path))
+        try:
+            with dest.backup("main", self._connection(), "main") as backup:
+                backup.step(-1)
+            dest.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+        except apsw.Error as err:
+            raise CatalogError(f"cannot copy the catalog to {path}: {err}") from err
+        finally:
+            dest.close()
+
     def integrity_check(self) -> list[str]:
         """``PRAGMA integrity_check`` lines: ``["ok"]`` when the file is sound."""
         return [r[0] for r in self._rows("PRAGMA integrity_check")]
