@@ -164,6 +164,7 @@ class Cameras:
         self.ids, self.reachable = ids, reachable
         self.sent: list[tuple[str, object]] = []
         self.reloads = 0
+        self.restarted: list[tuple[str, str]] = []
 
     def workers(self) -> Workers:
         def send(camera_id: str, message: object) -> bool:
@@ -173,7 +174,13 @@ class Cameras:
         def reload() -> None:
             self.reloads += 1
 
-        return Workers(lambda: list(self.ids), send, lambda: ConfigStatus("nvr.yaml"), reload)
+        return Workers(
+            lambda: list(self.ids),
+            send,
+            lambda: ConfigStatus("nvr.yaml"),
+            reload,
+            lambda camera_id, who: self.restarted.append((camera_id, who)),
+        )
 
 
 def alarm_desk(tmp_path: Path) -> AlarmDesk:

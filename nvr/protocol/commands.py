@@ -29,13 +29,15 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "ack_alarm": ("alarm_id", "by"),  # acknowledge alarm_id (a list of them, "*" = all); by = who
     "clear_alarm": ("alarm_id", "by"),  # clear ended alarm_id (a list of them, "*" = all ended)
     "watch_main": ("seconds",),  # decode camera_id's main stream into its second ring a while
+    "restart_worker": (),  # restart camera_id's worker (the others go on)
 }
 MAX_WATCH_S = 30
 MAX_BY_CHARS = 100  # a name (``by``, ``ui_session_id``): printable, at most this long
 MAX_ALARM_IDS = 1000
 _MAX_ID = 2**63 - 1
 EVERY_CAMERA = "*"  # the camera_id that means every camera (no camera id can be "*")
-NEEDS_CAMERA = ("start_recording", "stop_recording", "watch_main")  # no default camera_id
+# These need camera_id: there is no default.
+NEEDS_CAMERA = ("start_recording", "stop_recording", "watch_main", "restart_worker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,8 @@ def parse_command(body: bytes) -> Command:
             raise ValueError("params.active must be true or false")
         if command.command in ("ack_alarm", "clear_alarm"):
             _check_alarm_params(command.params)
+        if command.command == "restart_worker" and command.every_camera:
+            raise ValueError("restart_worker takes one camera_id, not every camera")
         if command.command == "watch_main":
             seconds = command.params.get("seconds", 6)
             if isinstance(seconds, bool) or not isinstance(seconds, int | float):

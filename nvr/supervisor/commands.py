@@ -61,6 +61,7 @@ class Workers:
     send: Callable[[str, object], bool]  # a message to one camera's worker; False if not sent
     config_status: Callable[[], ConfigStatus]
     reload: Callable[[], None]
+    restart: Callable[[str, str], None]  # a camera's worker, for whom: done by the loop next
 
 
 class CommandDesk:
@@ -214,6 +215,12 @@ class CommandDesk:
             self._tell(job, "manual", active)
         elif command.command in ("ack_alarm", "clear_alarm"):
             self._alarm(job)
+        elif command.command == "restart_worker":
+            (camera_id,) = self._targets(command)
+            who = command.ui_session_id or "an unnamed client"
+            self._workers.restart(camera_id, who)
+            restarting = "the worker restarts now; /health shows it starting, then live"
+            self._finish(job, 202, CommandReply.to(command, True, detail=restarting))
         elif command.command == "watch_main":
             job.targets = self._targets(command)
             sent = self._workers.send(

@@ -102,7 +102,9 @@ class Supervisor:
             send=lambda camera_id, message: self.pool.handles[camera_id].send(message),
             config_status=lambda: self.watcher.status,
             reload=self.watcher.request,
+            restart=lambda camera_id, who: self._restarts_due.append((camera_id, who)),
         )
+        self._restarts_due: list[tuple[str, str]] = []  # asked by commands, done by the loop
         self.desk = CommandDesk(workers, clock, self.alarms)
         self.dispatcher = Dispatcher(
             self.ledger, self.desk, self.keeper, self.pool, lambda: self.config, clock
@@ -151,6 +153,7 @@ class Supervisor:
             while not self.stop_event.is_set():
                 self._poll(min(TICK_S, self._ack_due_s or TICK_S))
                 self.pool.watchdog()
+                self._restart_asked()
                 new = self.watcher.poll()
                 if new is not None:
                     self._apply(new)
@@ -239,6 +242,25 @@ class Supervisor:
             self._cataloged(restarting, f"{cam_id}'s restart")
         for cam_id in (*change.changed, *change.added):
             self.pool.start(cameras[cam_id])
+
+    def _restart_asked(self) -> None:
+        """Restart the workers commands asked for (out of the command's own turn: stopping a
+        worker runs the loop, which must not run that command again)."""
+        due, self._restarts_due = self._restarts_due, []
+        cameras = {c.id: c for c in self.config.cameras if c.enabled}
+        for camera_id, who in dict.fromkeys(due):
+            cam = cameras.get(camera_id)
+            if cam is None or camera_id not in self.pool.handles:
+                continue
+            log.warning("%s: worker restarted by %s", camera_id, who)
+            stopped_ns = self.clock.wall_ns()
+            self._stop([camera_id])
+
+            def restarting(cam_id: str = camera_id, by: str = who, at_ns: int = stopped_ns) -> None:
+                self.ledger.open_gap(cam_id, at_ns, f"worker restarted by {by}", "worker_restart")
+
+            self._cataloged(restarting, f"{camera_id}'s restart")
+            self.pool.start(cam)
 
     def _stop(self, camera_ids: list[str]) -> None:
         self.pool.stop(camera_ids, self._poll, self._worker_exited)
