@@ -3,6 +3,8 @@ break (their segments keep tiling time)."""
 
 from __future__ import annotations
 
+import time
+
 from nvr.protocol.client import EngineClient
 from nvr.protocol.runfile import read_token
 from nvr.storage.catalog import Catalog
@@ -25,12 +27,20 @@ def test_restarting_one_worker_leaves_the_others_recording(engine_factory, tmp_p
         client = EngineClient(engine.api, session_id="ann@desk", token=read_token(storage))
         live = lambda cid: client.health().cameras[cid]  # noqa: E731
         wait_for(lambda: live("door").state == "live" and live("yard").state == "live", 90)
-        pid = live("door").pid
+        wait_for(lambda: live("door").cpu_pct is not None, 10, what="worker CPU measured")
+        door, health = live("door"), client.health()
+        assert door.rss_bytes and door.rss_bytes > 20e6 and door.uptime_s > 0
+        assert health.rss_bytes and health.rss_bytes > door.rss_bytes and health.catalog_bytes > 0
+        metrics = client.get("/metrics")
+        assert 'nvr_camera_memory_bytes{camera="door"}' in metrics
+        pid = door.pid
         yard_pid = live("yard").pid
+        asked = time.monotonic()
         status, reply = client.command("restart_worker", "door")
         assert status == 202 and reply.ok and "restarts now" in (reply.detail or "")
         wait_for(lambda: live("door").pid not in (None, pid), 30, what="a new door worker")
         wait_for(lambda: live("door").state == "live", 60, what="door live again")
+        assert live("door").uptime_s <= time.monotonic() - asked + 1  # from the new start
 
         def yard_segments() -> list:
             with Catalog(storage / "catalog.db", readonly=True) as catalog:

@@ -67,6 +67,9 @@ class CameraStatus:
     motion_alarm: bool = False  # motion raises an alarm now (cameras[].alarms, in its schedule)
     ring: str | None = None  # the shared-memory frame ring's name, once frames are published
     main_ring: str | None = None  # the main stream's ring, while someone watches it alone
+    uptime_s: float = 0.0  # since its worker last started
+    cpu_pct: float | None = None  # its worker process, % of one core (None: not measured yet)
+    rss_bytes: int | None = None  # its worker process's resident memory
     segments: int = 0
     motion_events: int = 0
 
@@ -151,6 +154,9 @@ class Health:
     problems: tuple[str, ...] = ()
     pid: int = 0
     uptime_s: float = 0.0
+    cpu_pct: float | None = None  # supervisor and workers together, % of one core
+    rss_bytes: int | None = None  # supervisor and workers together
+    catalog_bytes: int = 0  # the catalog file with its WAL
     panic: bool = False
     config: ConfigStatus = field(default_factory=ConfigStatus)
     recovery: RecoveryReport = field(default_factory=RecoveryReport)

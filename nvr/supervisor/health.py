@@ -18,6 +18,7 @@ from nvr.protocol.health import (
     RecoveryReport,
     StorageStatus,
 )
+from nvr.supervisor.usage import ProcessUsage
 from nvr.supervisor.workers import WorkerHandle
 
 
@@ -31,6 +32,8 @@ def camera_status(
     panic: bool,
     segments: int,
     motion_events: int,
+    usage: ProcessUsage | None = None,
+    uptime_s: float = 0.0,
 ) -> CameraStatus:
     """One camera, from its configuration, its worker's last heartbeat and the requests in force."""
     hb = handle.heartbeat if handle else None
@@ -76,6 +79,9 @@ def camera_status(
         motion_alarm=cam.alarms.armed(local),
         ring=hb.ring if hb else None,
         main_ring=hb.main_ring if hb else None,
+        uptime_s=round(uptime_s, 1),
+        cpu_pct=usage.cpu_pct if usage else None,
+        rss_bytes=usage.rss_bytes if usage else None,
         segments=segments,
         motion_events=motion_events,
     )
@@ -89,6 +95,8 @@ def engine_health(
     config_status: ConfigStatus,
     recovery: RecoveryReport,
     storage: StorageStatus,
+    usage: list[ProcessUsage] | None = None,
+    catalog_bytes: int = 0,
 ) -> Health:
     """The whole document: "ok" while every enabled camera is live and can write and the file
     is in force; else "degraded", with each problem named."""
@@ -122,6 +130,9 @@ def engine_health(
         problems=tuple(problems),
         pid=os.getpid(),
         uptime_s=round(uptime_s, 1),
+        cpu_pct=round(sum(u.cpu_pct for u in usage), 1) if usage else None,
+        rss_bytes=sum(u.rss_bytes for u in usage) if usage else None,
+        catalog_bytes=catalog_bytes,
         panic=panic,
         config=config_status,
         recovery=recovery,

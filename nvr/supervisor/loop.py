@@ -40,6 +40,7 @@ from nvr.supervisor.health import HealthBoard, camera_status, engine_health
 from nvr.supervisor.ledger import Ledger
 from nvr.supervisor.reload import ConfigWatcher, diff
 from nvr.supervisor.storage import StorageKeeper
+from nvr.supervisor.usage import UsageMeter
 from nvr.supervisor.workers import WorkerHandle, WorkerPool
 from nvr.worker.process import WorkerSpec
 
@@ -88,6 +89,7 @@ class Supervisor:
         self.recovery = recover_storage(self.catalog, recordings)
         self.started_ns = clock.wall_ns()
         self.events = EventBoard()
+        self.usage = UsageMeter()
         self.alarms = AlarmDesk(self.catalog, self.events, self.started_ns)
         self.stop_event = threading.Event()
         self.watcher = ConfigWatcher(config_path, clock)
@@ -315,21 +317,26 @@ class Supervisor:
                 log.exception("cannot evaluate the alarms; they stay as they were")
 
     def _health(self) -> Health:
-        now_ns = self.clock.wall_ns()
-        ledger, desk = self.ledger, self.desk
+        now_ns, mono = self.clock.wall_ns(), self.clock.monotonic()
+        ledger, desk, handles = self.ledger, self.desk, self.pool.handles
+        running = {c: h for c, h in handles.items() if h.running and h.pid is not None}
+        usage = self.usage.sample([os.getpid(), *(h.pid for h in running.values() if h.pid)])
         cameras = [
             camera_status(
                 cam,
-                self.pool.handles.get(cam.id),
+                handles.get(cam.id),
                 now_ns,
                 _local(now_ns),
                 manual=cam.id in desk.manual,
                 panic=desk.panic,
                 segments=ledger.segments_total.get(cam.id, 0),
                 motion_events=ledger.motion_total.get(cam.id, 0),
+                usage=usage.get(h.pid) if (h := running.get(cam.id)) and h.pid else None,
+                uptime_s=mono - h.started_mono if (h := running.get(cam.id)) else 0.0,
             )
             for cam in self.config.cameras
         ]
+        measured = len(usage) == 1 + len(running)  # the engine's total only when whole
         return engine_health(
             cameras,
             uptime_s=(now_ns - self.started_ns) / 1e9,
@@ -337,9 +344,18 @@ class Supervisor:
             config_status=self.watcher.status,
             recovery=self.recovery,
             storage=self.keeper.status(self.config),
+            usage=list(usage.values()) if measured else None,
+            catalog_bytes=_size(self.catalog.path) + _size(Path(f"{self.catalog.path}-wal")),
         )
 
 
 def _local(now_ns: int) -> datetime:
     """Local wall time, as schedules are written."""
     return datetime.fromtimestamp(now_ns / 1e9)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -27,6 +27,25 @@ def render_metrics(health: Health) -> str:
     metric("nvr_uptime_seconds", "gauge", "Engine uptime.", engine(health.uptime_s))
     metric("nvr_panic", "gauge", "1 while panic recording is on.", engine(int(health.panic)))
     metric(
+        "nvr_memory_bytes",
+        "gauge",
+        "Resident memory of the supervisor and its workers.",
+        engine(health.rss_bytes or 0),
+    )
+    metric("nvr_catalog_bytes", "gauge", "Catalog file and WAL.", engine(health.catalog_bytes))
+    metric(
+        "nvr_camera_cpu_percent",
+        "gauge",
+        "CPU of the camera's worker process, percent of one core.",
+        per_camera(lambda c: c.cpu_pct or 0.0),
+    )
+    metric(
+        "nvr_camera_memory_bytes",
+        "gauge",
+        "Resident memory of the camera's worker process.",
+        per_camera(lambda c: c.rss_bytes or 0),
+    )
+    metric(
         "nvr_config_ok",
         "gauge",
         "0 when the last config edit was rejected.",
