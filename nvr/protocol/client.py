@@ -229,6 +229,12 @@ class EngineClient:
         job: dict[str, Any] = self.get(f"/api/export/{job_id}")
         return job
 
+    def logs(self, **filters: str | int) -> list[dict[str, Any]]:
+        """The engine's log entries, newest first (``GET /api/logs``: level, camera_id,
+        component, q, since_ns, until_ns, limit)."""
+        entries: list[dict[str, Any]] = self.get(f"/api/logs?{urlencode(filters)}")["entries"]
+        return entries
+
     # -- alarms and the event stream -------------------------------------------------------
 
     def alarms(self) -> AlarmList:

@@ -13,6 +13,7 @@ Routes (documented in the README):
   ``GET /api/export/{id}``           recorded footage (``footage.py``)
 - ``GET /api/alarms``, ``/api/alarms/log``, ``/api/stream``  alarms and the event stream
   (``alarm_routes.py``)
+- ``GET /api/logs``                 the engine's logs, filtered (``log_routes.py``)
 
 Every request is checked, in this order: its ``Host`` is the engine's own loopback address (a
 web page on a rebound name is refused), any ``Origin`` is the engine's own (a cross-site page
@@ -52,6 +53,7 @@ from nvr.supervisor import alarm_routes
 from nvr.supervisor.alarm_routes import AlarmRoutes
 from nvr.supervisor.footage import FootageRoutes
 from nvr.supervisor.httpserver import Hold, HttpServer, Request, Response
+from nvr.supervisor.log_routes import LOGS, LogRoutes
 from nvr.supervisor.metrics import render_metrics
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,9 @@ class Engine(Protocol):
     @property
     def catalog_path(self) -> Path: ...
 
+    @property
+    def log_dir(self) -> Path: ...
+
 
 class ApiServer:
     """The API on a loopback address, served from its own thread (``httpserver.HttpServer``)."""
@@ -104,6 +109,7 @@ class ApiServer:
     def stop(self) -> None:
         self._http.stop()
         self._routes.footage.stop()
+        self._routes.logs.stop()
 
 
 class ApiRoutes:
@@ -116,6 +122,7 @@ class ApiRoutes:
         self.footage = FootageRoutes(
             engine.catalog_path.parent, lambda: set(engine.health().cameras)
         )
+        self.logs = LogRoutes(engine.log_dir)
         self.alarms = AlarmRoutes(
             engine.catalog_path, engine.alarm_list, engine.events_after, engine.events_ready
         )
@@ -148,7 +155,7 @@ class ApiRoutes:
         path = url.path
         footage = self.footage.handles(path)
         alarms = path in alarm_routes.ROUTES
-        if path not in (*SNAPSHOT, *LISTS, COMMAND) and not footage and not alarms:
+        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS) and not footage and not alarms:
             raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
         method = "POST" if path == COMMAND else self.footage.method(path) if footage else "GET"
         if request.method != method:
@@ -163,6 +170,8 @@ class ApiRoutes:
             return self.footage.answer(path, url.query, request.body)
         if alarms:
             return self.alarms.answer(path, url.query)
+        if path == LOGS:
+            return self.logs.answer(url.query)
         if path in LISTS:
             return self._list(path.rsplit("/", 1)[1], url.query)
         engine = self.engine

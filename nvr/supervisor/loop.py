@@ -142,6 +142,10 @@ class Supervisor:
     def catalog_path(self) -> Path:
         return self.catalog.path
 
+    @property
+    def log_dir(self) -> Path:
+        return self.config.logging.log_dir(self.root)
+
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> None:
