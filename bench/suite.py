@@ -21,4 +21,5 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("playback", "bench.playback:playback_rows"),
     Measurement("console", "bench.console:console_rows"),
     Measurement("badge", "bench.badge:badge_rows"),
+    Measurement("logs", "bench.logs:logs_rows"),
 )

@@ -41,6 +41,7 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         "console 9 tiles",
         "console full screen, 1080p main stream",
         "console badge",
+        "logs: text query",
         "retention plan",
         "recovery after a crash",
         "recovery with the catalog lost",
