@@ -180,6 +180,7 @@ class Cameras:
             lambda: ConfigStatus("nvr.yaml"),
             reload,
             lambda camera_id, who: self.restarted.append((camera_id, who)),
+            lambda: None,
         )
 
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "clear_alarm": ("alarm_id", "by"),  # clear ended alarm_id (a list of them, "*" = all ended)
     "watch_main": ("seconds",),  # decode camera_id's main stream into its second ring a while
     "restart_worker": (),  # restart camera_id's worker (the others go on)
+    "maintain_catalog": (),  # check and optimise the catalog now (/health: catalog_check)
 }
 MAX_WATCH_S = 30
 MAX_BY_CHARS = 100  # a name (``by``, ``ui_session_id``): printable, at most this long

@@ -146,6 +146,16 @@ class StorageStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogCheck:
+    """The latest catalog maintenance: integrity check, statistics, WAL checkpoint."""
+
+    at_ns: int
+    ok: bool
+    problems: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Health:
     """The whole engine: ``status`` is "ok" when every enabled camera is live and can write,
     and the config in force is the file's; else "degraded", with ``problems`` saying why."""
@@ -157,6 +167,7 @@ class Health:
     cpu_pct: float | None = None  # supervisor and workers together, % of one core
     rss_bytes: int | None = None  # supervisor and workers together
     catalog_bytes: int = 0  # the catalog file with its WAL
+    catalog_check: CatalogCheck | None = None  # None until the first maintenance ran
     panic: bool = False
     config: ConfigStatus = field(default_factory=ConfigStatus)
     recovery: RecoveryReport = field(default_factory=RecoveryReport)

@@ -62,6 +62,7 @@ class Workers:
     config_status: Callable[[], ConfigStatus]
     reload: Callable[[], None]
     restart: Callable[[str, str], None]  # a camera's worker, for whom: done by the loop next
+    maintain: Callable[[], None]  # the catalog's maintenance, now (on its own thread)
 
 
 class CommandDesk:
@@ -221,6 +222,10 @@ class CommandDesk:
             self._workers.restart(camera_id, who)
             restarting = "the worker restarts now; /health shows it starting, then live"
             self._finish(job, 202, CommandReply.to(command, True, detail=restarting))
+        elif command.command == "maintain_catalog":
+            self._workers.maintain()
+            checking = "the catalog is checked now; /health's catalog_check shows the result"
+            self._finish(job, 202, CommandReply.to(command, True, detail=checking))
         elif command.command == "watch_main":
             job.targets = self._targets(command)
             sent = self._workers.send(

@@ -12,6 +12,7 @@ from nvr.config import CameraConfig
 from nvr.protocol.codec import to_json
 from nvr.protocol.health import (
     CameraStatus,
+    CatalogCheck,
     ConfigStatus,
     Health,
     RecordingStatus,
@@ -97,6 +98,7 @@ def engine_health(
     storage: StorageStatus,
     usage: list[ProcessUsage] | None = None,
     catalog_bytes: int = 0,
+    catalog_check: CatalogCheck | None = None,
 ) -> Health:
     """The whole document: "ok" while every enabled camera is live and can write and the file
     is in force; else "degraded", with each problem named."""
@@ -123,6 +125,12 @@ def engine_health(
                 f"{name}: the camera's clock runs {camera.main.clock_rate:.2f}x real time "
                 "(recordings are dated by arrival); set its clock or NTP server"
             )
+    if catalog_check is not None and not catalog_check.ok:
+        problems.append(
+            "the catalog's integrity check failed ("
+            + "; ".join(catalog_check.problems[:2])
+            + "): restore it from a backup (nvr restore)"
+        )
     if not config_status.ok:
         problems.append("the last config edit was rejected: " + "; ".join(config_status.errors))
     return Health(
@@ -133,6 +141,7 @@ def engine_health(
         cpu_pct=round(sum(u.cpu_pct for u in usage), 1) if usage else None,
         rss_bytes=sum(u.rss_bytes for u in usage) if usage else None,
         catalog_bytes=catalog_bytes,
+        catalog_check=catalog_check,
         panic=panic,
         config=config_status,
         recovery=recovery,

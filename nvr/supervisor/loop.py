@@ -38,6 +38,7 @@ from nvr.supervisor.dispatch import Dispatcher
 from nvr.supervisor.events import EventBoard
 from nvr.supervisor.health import HealthBoard, camera_status, engine_health
 from nvr.supervisor.ledger import Ledger
+from nvr.supervisor.maintenance import CatalogMaintenance
 from nvr.supervisor.reload import ConfigWatcher, diff
 from nvr.supervisor.storage import StorageKeeper
 from nvr.supervisor.usage import UsageMeter
@@ -88,6 +89,7 @@ class Supervisor:
         collect_garbage(self.catalog, recordings)
         self.recovery = recover_storage(self.catalog, recordings)
         self.started_ns = clock.wall_ns()
+        self.maintenance = CatalogMaintenance(self.catalog.path)
         self.events = EventBoard()
         self.usage = UsageMeter()
         self.alarms = AlarmDesk(self.catalog, self.events, self.started_ns)
@@ -105,6 +107,7 @@ class Supervisor:
             config_status=lambda: self.watcher.status,
             reload=self.watcher.request,
             restart=lambda camera_id, who: self._restarts_due.append((camera_id, who)),
+            maintain=lambda: self.maintenance.request(),
         )
         self._restarts_due: list[tuple[str, str]] = []  # asked by commands, done by the loop
         self.desk = CommandDesk(workers, clock, self.alarms)
@@ -155,6 +158,7 @@ class Supervisor:
             if cam.enabled:
                 self.pool.start(cam)
         self.backfill.start()
+        self.maintenance.start()
         try:
             while not self.stop_event.is_set():
                 self._poll(min(TICK_S, self._ack_due_s or TICK_S))
@@ -167,6 +171,7 @@ class Supervisor:
         finally:
             self.desk.stopping()
             self.backfill.stop()
+            self.maintenance.stop()
             self._stop(list(self.pool.handles))
             self.desk.close()
             self._cataloged(lambda: self.ledger.close_run(self.clock.wall_ns()), "the stop")
@@ -350,6 +355,7 @@ class Supervisor:
             storage=self.keeper.status(self.config),
             usage=list(usage.values()) if measured else None,
             catalog_bytes=_size(self.catalog.path) + _size(Path(f"{self.catalog.path}-wal")),
+            catalog_check=self.maintenance.last,
         )
 
 
