@@ -10,10 +10,10 @@ import argparse
 import sys
 from importlib import metadata
 
-from nvr.cli import backup, bench, check_config, console, demo, export, restore, run
+from nvr.cli import backup, bench, check_config, console, demo, export, report, restore, run
 from nvr.errors import NvrError
 
-SUBCOMMANDS = (run, check_config, demo, console, export, backup, restore, bench)
+SUBCOMMANDS = (run, check_config, demo, console, export, backup, restore, report, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
