@@ -166,9 +166,9 @@ def test_version_1_file_migrates_to_the_latest_with_usage_garbage_gap_kinds_and_
             (HOUR * 100 + 5,),
         )
         conn.close()
-    assert SCHEMA_VERSION == 5
+    assert SCHEMA_VERSION == 6
     with Catalog(path) as c:
-        assert c.schema_version == 5
+        assert c.schema_version == 6
         assert c.slot_coverage(["cam2"], 3600, 0, 200) == [
             ("cam2", 99, "continuous", MIN),
             ("cam2", 100, "continuous", HOUR),
@@ -693,3 +693,37 @@ def test_hour_sums_follow_the_rows_they_sum(cat: Catalog) -> None:
         for ev in cat.motion_events("cam1"):
             events[ev.start_ns // slot_ns] = events.get(ev.start_ns // slot_ns, 0) + 1
         assert {n: k for _, n, k in cat.slot_events(["cam1"], scale, 0, 10**12)} == events
+
+
+def test_bytes_by_type_and_protected_follow_every_change(tmp_path):
+    def truth(c: Catalog) -> dict:
+        out: dict = {}
+        for cam, kind, size, protected in c._rows(  # noqa: SLF001 - the sums checked against rows
+            "SELECT camera_id, recording_type, sum(size_bytes),"
+            " sum(CASE WHEN protected THEN size_bytes ELSE 0 END) FROM recordings GROUP BY 1, 2"
+        ):
+            out.setdefault(cam, {})[kind] = (size, protected)
+        return out
+
+    with Catalog(tmp_path / "catalog.db") as c:
+        ids = [
+            c.add_recording(
+                rec("door", i * 10, i * 10 + 10, recording_type=kind, size_bytes=100 + i)
+            )
+            for i, kind in enumerate(["continuous", "motion", "motion", "manual", "continuous"])
+        ]
+        c.add_recording(rec("yard", 0, 10, size_bytes=7))
+        assert c.usage_by_type() == truth(c)
+        assert c.set_protected(ids[1], True) and c.set_protected(ids[1], True)  # twice: once
+        assert c.usage_by_type()["door"]["motion"] == (203, 101)
+        c.move_to_garbage(ids)  # the protected one stays
+        assert (
+            c.usage_by_type()
+            == truth(c)
+            == {
+                "door": {"motion": (101, 101)},
+                "yard": {"continuous": (7, 0)},
+            }
+        )
+        c.set_protected(ids[1], False)
+        assert c.usage_by_type() == truth(c)

@@ -141,6 +141,23 @@ def test_keeper_write_rate_covers_the_last_five_minutes(tmp_path):
         clock.advance(WRITE_RATE_WINDOW_S + 1)
         status = keeper.status(cfg)
         assert status.write_rate_bps == 0.0 and status.id == "id1" and status.free_bytes > 0
+        assert status.days_until_full is None  # nothing written: no forecast
+
+
+def test_keeper_forecasts_days_and_reads_footage_by_type(tmp_path):
+    clock = ManualClock()
+    cfg = config(tmp_path, storage="  min_free_bytes: 0\n")
+    with Catalog(tmp_path / "catalog.db") as catalog:
+        add_segment(catalog, tmp_path, "door", 10**18, size=5000)
+        keeper = StorageKeeper(tmp_path, catalog, "id1", clock)
+        keeper.segment_written(WRITE_RATE_WINDOW_S * 1000)  # 1,000 bytes a second
+        status = keeper.status(cfg)
+        free = status.free_bytes
+        assert status.days_until_full == pytest.approx(free / 86.4e6, rel=1e-2)
+        assert status.days_capacity == pytest.approx((free + 5000) / 86.4e6, rel=1e-2)
+        door = status.cameras["door"]
+        assert door.bytes_by_type == {"continuous": 5000} and door.protected_bytes == 0
+        assert door.oldest_ns == 10**18
 
 
 def test_keeper_reports_a_storage_folder_that_went_away(tmp_path):

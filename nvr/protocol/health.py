@@ -125,6 +125,9 @@ class CameraStorage:
 
     bytes: int = 0
     days_retained: float = 0.0
+    oldest_ns: int | None = None  # the start of its oldest recording
+    bytes_by_type: dict[str, int] = field(default_factory=dict)  # continuous, motion, ...
+    protected_bytes: int = 0  # kept from retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,8 @@ class StorageStatus:
     recordings_bytes: int = 0
     cameras: dict[str, CameraStorage] = field(default_factory=dict)
     write_rate_bps: float = 0.0
+    days_until_full: float | None = None  # at this write rate, until the reserve is reached
+    days_capacity: float | None = None  # days of footage the storage holds at this rate
     warning: str | None = None  # after a disk-full or write error: what happened and the fix
     retention: RetentionReport | None = None
 

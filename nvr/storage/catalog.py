@@ -404,6 +404,12 @@ class Catalog:
                 " size_bytes = size_bytes + excluded.size_bytes",
                 (rec.camera_id, rec.size_bytes),
             )
+            conn.execute(
+                "INSERT INTO type_usage (camera_id, recording_type, recordings, size_bytes,"
+                " protected_bytes) VALUES (?, ?, 1, ?, 0) ON CONFLICT DO UPDATE SET"
+                " recordings = recordings + 1, size_bytes = size_bytes + excluded.size_bytes",
+                (rec.camera_id, rec.recording_type, rec.size_bytes),
+            )
             # A path is in recordings or in garbage, never both: a file catalogued again (an
             # orphan indexed before its garbage row was finished) must not be unlinked later.
             conn.execute("DELETE FROM garbage WHERE file_path = ?", (rec.file_path,))
@@ -449,6 +455,14 @@ class Catalog:
         """Mark a recording as kept from retention (or not); False when the id is unknown."""
         with self.transaction():
             conn = self._writer()
+            sign = 1 if protected else -1
+            conn.execute(  # before the flag changes: only a recording whose flag does
+                "UPDATE type_usage SET protected_bytes = protected_bytes + ? * r.size_bytes"
+                " FROM (SELECT camera_id, recording_type, size_bytes FROM recordings"
+                " WHERE id = ? AND protected != ?) AS r WHERE type_usage.camera_id = r.camera_id"
+                " AND type_usage.recording_type = r.recording_type",
+                (sign, recording_id, int(protected)),
+            )
             conn.execute(
                 "UPDATE recordings SET protected = ? WHERE id = ?", (int(protected), recording_id)
             )
@@ -464,6 +478,15 @@ class Catalog:
             cam: {"recordings": n, "bytes": total, "first_start_ns": first, "last_end_ns": last}
             for cam, n, total, first, last in rows
         }
+
+    def usage_by_type(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per camera and recording type: (bytes, protected bytes); O(cameras x types)."""
+        out: dict[str, dict[str, tuple[int, int]]] = {}
+        for cam, kind, size, protected in self._rows(
+            "SELECT camera_id, recording_type, size_bytes, protected_bytes FROM type_usage"
+        ):
+            out.setdefault(cam, {})[kind] = (size, protected)
+        return out
 
     def bytes_by_camera(self) -> dict[str, int]:
         """Catalogued bytes per camera with recordings; O(cameras), read from ``camera_usage``."""
@@ -549,6 +572,16 @@ class Catalog:
                 params,
             )
             conn.execute("DELETE FROM camera_usage WHERE recordings <= 0")
+            conn.execute(
+                "UPDATE type_usage SET recordings = recordings - gone.n,"
+                " size_bytes = type_usage.size_bytes - gone.bytes FROM (SELECT camera_id,"
+                f" recording_type, count(*) AS n, sum(size_bytes) AS bytes FROM recordings WHERE"
+                f" {picked} GROUP BY camera_id, recording_type) AS gone"
+                " WHERE type_usage.camera_id = gone.camera_id"
+                " AND type_usage.recording_type = gone.recording_type",
+                params,
+            )
+            conn.execute("DELETE FROM type_usage WHERE recordings <= 0")
             conn.execute(
                 _SLOT_PIECES.format(picked=picked)
                 + " UPDATE timeline_sums SET recorded_ns = recorded_ns - gone.ns FROM ("

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nvr.clock import Clock
 from nvr.config import Config, format_size
+from nvr.errors import CatalogError
 from nvr.protocol.health import CameraStorage, RetentionReport, StorageStatus
 from nvr.storage.catalog import Catalog
 from nvr.storage.reserve import StorageReserve
@@ -27,6 +28,7 @@ RETENTION_SLICE_S = 0.5  # longest retention work per pass: pipes and acks keep 
 EMERGENCY_WRITE_S = 180.0  # disk full: free at least this long of writing at the current rate
 RESERVE_ADVICE_S = 60.0  # storage.min_free_bytes under this long of writing gets a warning
 WRITE_RATE_WINDOW_S = 300.0
+FOOTAGE_S = 30.0  # per-camera footage figures are read from the catalog at least this often
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -44,6 +46,7 @@ class StorageKeeper:
         self._advised: int | None = None  # the min_free_bytes last warned about
         self.retention: RetentionReport | None = None
         self.cameras: dict[str, CameraStorage] = {}
+        self._footage_at = -FOOTAGE_S  # monotonic: when ``cameras`` was last read
         self._next_pass = 0.0  # monotonic
         self._written: deque[tuple[float, int]] = deque()  # (monotonic, bytes) of closed segments
 
@@ -67,7 +70,7 @@ class StorageKeeper:
             free = shutil.disk_usage(self.root).free
             todo = plan(self.catalog, config, self.clock.wall_ns(), free)
             report = apply(self.catalog, self.recordings, todo, max_seconds=RETENTION_SLICE_S)
-            self.cameras = self._footage()
+            self._read_footage(now)
         except Exception:
             log.exception("retention pass failed; retrying in %.0f s", check_s)
             return
@@ -124,6 +127,8 @@ class StorageKeeper:
             self.warning = None
 
     def status(self, config: Config) -> StorageStatus:
+        if self.clock.monotonic() - self._footage_at >= FOOTAGE_S:  # the dashboard's figures
+            self._read_footage(self.clock.monotonic())
         horizon = self.clock.monotonic() - WRITE_RATE_WINDOW_S
         while self._written and self._written[0][0] < horizon:
             self._written.popleft()
@@ -135,6 +140,12 @@ class StorageKeeper:
         except OSError as err:  # the disk went away: say so, keep supervising
             free = total = used = 0
             warning = f"storage {self.root} cannot be read ({err}); check its disk and mount"
+        daily = written / WRITE_RATE_WINDOW_S * 86400  # bytes a day at this rate
+        room = max(0, free - config.storage.min_free_bytes)
+        recordings = sum(c.bytes for c in self.cameras.values())
+        holds = recordings + room
+        if config.storage.max_bytes is not None:
+            holds = min(holds, config.storage.max_bytes)
         return StorageStatus(
             path=str(self.root),
             id=self.storage_id,
@@ -143,19 +154,36 @@ class StorageKeeper:
             used_bytes=used,
             min_free_bytes=config.storage.min_free_bytes,
             max_bytes=config.storage.max_bytes,
-            recordings_bytes=sum(c.bytes for c in self.cameras.values()),
+            recordings_bytes=recordings,
             cameras=self.cameras,
             write_rate_bps=round(written * 8 / WRITE_RATE_WINDOW_S, 1),
+            days_until_full=round(room / daily, 2) if daily else None,
+            days_capacity=round(holds / daily, 2) if daily else None,
             warning=warning,
             retention=self.retention,
         )
 
+    def _read_footage(self, now: float) -> None:
+        self._footage_at = now
+        try:
+            self.cameras = self._footage()
+        except CatalogError as err:  # the figures stay as they were; recording goes on
+            log.warning("cannot read the footage figures from the catalog: %s", err)
+
     def _footage(self) -> dict[str, CameraStorage]:
         """Bytes and days of footage kept, per camera (cheap indexed queries)."""
         now_ns = self.clock.wall_ns()
+        by_type = self.catalog.usage_by_type()
         out = {}
         for camera_id, used in self.catalog.bytes_by_camera().items():
             oldest = self.catalog.recordings(camera_id, limit=1)
             days = (now_ns - oldest[0].start_ns) / 86400e9 if oldest else 0.0
-            out[camera_id] = CameraStorage(bytes=used, days_retained=round(days, 3))
+            kinds = by_type.get(camera_id, {})
+            out[camera_id] = CameraStorage(
+                bytes=used,
+                days_retained=round(days, 3),
+                oldest_ns=oldest[0].start_ns if oldest else None,
+                bytes_by_type={kind: size for kind, (size, _) in kinds.items()},
+                protected_bytes=sum(protected for _, protected in kinds.values()),
+            )
         return out
