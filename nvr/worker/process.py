@@ -417,11 +417,13 @@ class CameraWorker:
                 elif suspect_ns is not None:
                     cause = f"{check.label}: malformed video data; it decodes again"
                     self.channel.send(StreamDiscontinuity(self.cam.id, suspect_ns, since_ns, cause))
-                up, suspect_ns, self.state, self.error = True, None, "live", None
+                up, suspect_ns, self.error, self.state = True, None, None, "live"
                 self.main_stats.error = None
             elif decodes is False and was is not False:
                 self.recorder.close("the video does not decode")
-                self.state, self.error = "error", check.reason()
+                # The reason first: a heartbeat between the two must not say "error" without it.
+                self.error = check.reason()
+                self.state = "error"
                 self.main_stats.error = self.error
                 log.error("%s", self.error)
                 if up is not False:
