@@ -529,8 +529,12 @@ class CameraWorker:
         consume: Callable[[], None],
         on_lost: Callable[[StreamError], None],
     ) -> None:
-        """Open the stream and ``consume`` it; on loss, reconnect with capped backoff."""
+        """Open the stream and ``consume`` it; on loss, reconnect with capped backoff. The main
+        stream's trouble is the camera's (``error``, its state); the sub stream's is its own
+        (``stats.error``): it never overwrites or clears the camera's."""
+        main = stats is self.main_stats
         attempt = 0
+        lost: str | None = None  # the sub stream's connection error, shown until it connects
         while not self.stop.is_set():
             connected_at = time.monotonic()
             try:
@@ -538,7 +542,11 @@ class CameraWorker:
                 assert source.stream is not None
                 ctx = source.stream.codec_context
                 stats.set_params(ctx.name, ctx.width, ctx.height)
-                stats.connected, self.error = True, None
+                stats.connected = True
+                if main:
+                    self.error = None
+                elif lost is not None and stats.error == lost:
+                    stats.error = lost = None
                 log.info("%s: connected (%s %dx%d)", source.label, ctx.name, ctx.width, ctx.height)
                 consume()
             except Exception as err:  # noqa: BLE001 - any failure of one stream is a reconnect
@@ -552,7 +560,10 @@ class CameraWorker:
                     attempt = 0
                 delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
                 attempt += 1
-                self.error = str(err)
+                if main:
+                    self.error = str(err)
+                elif stats.error is None:  # a decode error, if any, says more
+                    stats.error = lost = str(err)
                 on_lost(err)
                 log.warning("%s; reconnecting in %.1f s", err, delay)
                 self.loop_mono = time.monotonic()
