@@ -15,7 +15,7 @@ from nvr.worker.decodable import (
     WINDOW_S,
     DecodeCheck,
     decode,
-    forbidden_bit_set,
+    impossible_nal_header,
 )
 from tests.test_recorder import FPS, annex_b_clip
 
@@ -53,7 +53,7 @@ def test_a_real_stream_decodes_once_a_window_from_its_first_keyframe_has_passed(
     judged_at = verdicts.index(True)
     assert None not in verdicts[judged_at:] and False not in verdicts
     assert judged_at == round(WINDOW_S * FPS) and judged_at >= MIN_PACKETS
-    assert not any(forbidden_bit_set(bytes(p)) for p in annex_b)
+    assert not any(impossible_nal_header(bytes(p)) for p in annex_b)
     assert check.failing() == 0 and not check.judging
 
 
@@ -97,7 +97,7 @@ def test_a_stream_that_turns_to_garbage_and_back_is_judged_each_time(annex_b):
 
 def test_length_prefixed_packets_are_never_taken_for_malformed_units(tmp_path):
     """MP4 packets start with 4-byte NAL lengths: a length of 256-511 bytes reads 00 00 01 xx,
-    which is no start code. Only Annex B streams are scanned for forbidden bits."""
+    which is no start code. Only Annex B streams are scanned for impossible NAL headers."""
     path = tmp_path / "clip.mp4"
     raw = annex_b_clip("h264", (320, 180), 2 * FPS)
     with av.open(io.BytesIO(raw), format="h264") as src, av.open(str(path), "w") as out:
@@ -110,6 +110,17 @@ def test_length_prefixed_packets_are_never_taken_for_malformed_units(tmp_path):
         ctx = container.streams.video[0].codec_context
         assert (ctx.extradata or b"")[:1] == b"\x01"  # avcC: length-prefixed
         fake = av.Packet(b"\x00\x00\x01\xff" + os.urandom(0x1FF))  # a 511-byte unit
-        assert forbidden_bit_set(bytes(fake))
+        assert impossible_nal_header(bytes(fake))
         _, error = decode(ctx, fake)
-        assert error is None or "forbidden" not in error
+        assert error is None or "impossible header" not in error
+
+
+def test_random_nal_headers_are_mostly_impossible_and_real_ones_never_are():
+    rng = random.Random(3)
+    headers = [bytes([rng.randrange(256), rng.randrange(256)]) for _ in range(4000)]
+    for codec in ("h264", "hevc"):
+        real = annex_b_clip(codec, (320, 180), 30)
+        caught = sum(impossible_nal_header(b"\x00\x00\x01" + h + b"xx", codec) for h in headers)
+        assert caught / len(headers) > 0.65, (codec, caught)
+        units = real.split(b"\x00\x00\x01")[1:]
+        assert units and not any(impossible_nal_header(b"\x00\x00\x01" + u, codec) for u in units)

@@ -49,18 +49,31 @@ def malformed(ctx: av.video.codeccontext.VideoCodecContext, packet: av.Packet) -
     """Why the packet cannot be video of this codec (None: it may be): no encoder sets a NAL
     unit's forbidden bit, so one that is set proves garbage. Cheap: a scan for start codes."""
     annex_b = ctx.name in ("h264", "hevc") and (ctx.extradata or b"")[:1] != b"\x01"
-    if annex_b and forbidden_bit_set(bytes(packet)):
-        return f"malformed {ctx.name} data (a NAL unit with its forbidden bit set)"
+    if annex_b and impossible_nal_header(bytes(packet), ctx.name):
+        return f"malformed {ctx.name} data (a NAL unit with an impossible header)"
     return None
 
 
-def forbidden_bit_set(data: bytes) -> bool:
+# H.264 NAL unit types no stream carries: unspecified (0), reserved (16-18, 22-23), and the
+# RTP packetisation's own (24-31), which a depayloader never passes on.
+_H264_IMPOSSIBLE = frozenset({0, 16, 17, 18, 22, 23, *range(24, 32)})
+
+
+def impossible_nal_header(data: bytes, codec: str = "h264") -> bool:
     """Whether an Annex B H.264/H.265 access unit (as RTSP delivers them; not the
     length-prefixed form of MP4, whose lengths can look like start codes) holds a NAL unit whose
-    header's first (forbidden, always zero) bit is set."""
+    header no encoder writes: the forbidden bit set, a reserved or unspecified type, or (H.265)
+    a temporal id of zero. Random data fails one of these in most NAL units."""
+    hevc = codec == "hevc"
     at = data.find(b"\x00\x00\x01")
-    while 0 <= at < len(data) - 3:
-        if data[at + 3] & 0x80:
+    while 0 <= at < len(data) - (4 if hevc else 3):
+        header = data[at + 3]
+        if header & 0x80:
+            return True
+        if hevc:
+            if (header >> 1) & 0x3F >= 41 or data[at + 4] & 0x07 == 0:
+                return True
+        elif header & 0x1F in _H264_IMPOSSIBLE:
             return True
         at = data.find(b"\x00\x00\x01", at + 3)
     return False
