@@ -83,6 +83,9 @@ def test_each_condition_is_named_with_its_cause(tmp_path):
     found = conditions(health(offline), cfg, MONDAY_NOON)
     assert list(found) == [("offline", "door")]
     assert "Front door is offline: connection refused" in found["offline", "door"]
+    # Its worker waiting to retry changes nothing an operator reads (the alarm's text is stable).
+    waiting = replace(offline, state="restarting")
+    assert conditions(health(waiting), cfg, MONDAY_NOON) == found
 
     main_lost = live("door", state="reconnecting", error="timed out")
     found = conditions(health(main_lost), cfg, MONDAY_NOON)

@@ -62,9 +62,10 @@ def conditions(health: Health, config: Config, local: datetime) -> dict[Conditio
                     "from the sub stream. Check the camera's main stream URL and its network"
                 )
             else:
-                state = "restarting" if cam.state == "restarting" else "offline"
+                # One wording whether its worker is connecting or waiting to retry: the
+                # message of an open alarm must not flip with each attempt.
                 found["offline", cid] = (
-                    f"{name} is {state}{why}; check the camera's power, network and URL"
+                    f"{name} is offline{why}; check the camera's power, network and URL"
                 )
         else:
             ages = [s.last_age_s for s in (cam.main, cam.sub) if s and s.last_age_s is not None]
