@@ -18,6 +18,7 @@ class ConfigError(NvrError):
     """The YAML configuration is unreadable or invalid; ``errors`` lists every problem found."""
 
     code = "config_invalid"
+    http_status = 422  # a config edit sent to the engine that does not validate
 
     def __init__(self, source: str, errors: list[str]) -> None:
         self.source = source

@@ -166,9 +166,9 @@ def test_version_1_file_migrates_to_the_latest_with_usage_garbage_gap_kinds_and_
             (HOUR * 100 + 5,),
         )
         conn.close()
-    assert SCHEMA_VERSION == 6
+    assert SCHEMA_VERSION == 7
     with Catalog(path) as c:
-        assert c.schema_version == 6
+        assert c.schema_version == SCHEMA_VERSION
         assert c.slot_coverage(["cam2"], 3600, 0, 200) == [
             ("cam2", 99, "continuous", MIN),
             ("cam2", 100, "continuous", HOUR),

@@ -198,6 +198,8 @@ class Cameras:
             reload,
             lambda camera_id, who: self.restarted.append((camera_id, who)),
             lambda: None,
+            lambda command: None,
+            lambda command: 0,
         )
 
 

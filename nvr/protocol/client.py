@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0  # the engine waits up to 2 s for workers to acknowledge
+CONFIG_TIMEOUT_S = 35.0  # a config save is answered once in force (workers restarted)
+PROBE_TIMEOUT_S = 45.0  # a stream test waits for the camera (up to its timeouts)
 DEFAULT_API = "http://127.0.0.1:8765"
 
 
@@ -235,6 +237,40 @@ class EngineClient:
         entries: list[dict[str, Any]] = self.get(f"/api/logs?{urlencode(filters)}")["entries"]
         return entries
 
+    # -- configuration ---------------------------------------------------------------------
+
+    def config_document(self) -> dict[str, Any]:
+        """The config in force (URLs redacted), the file's ``sha256`` and its path."""
+        document: dict[str, Any] = self.get("/api/config/document")
+        return document
+
+    def config_history(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Saved config versions, newest first: version, saved_ns, saved_by, note, sha256."""
+        versions: list[dict[str, Any]] = self.get(f"/api/config/history?limit={limit}")["versions"]
+        return versions
+
+    def config_version(self, version: int) -> dict[str, Any]:
+        """One config version with its text (credentials redacted)."""
+        found: dict[str, Any] = self.get(f"/api/config/version?version={version}")
+        return found
+
+    def config_diff(self, old: int, new: int | None = None) -> str:
+        """A unified diff from version ``old`` to ``new`` (None: the newest)."""
+        query = f"from={old}" + (f"&to={new}" if new is not None else "")
+        diff: str = self.get(f"/api/config/diff?{query}")["diff"]
+        return diff
+
+    def probe(
+        self, url: str | None = None, camera_id: str | None = None, stream: str = "main"
+    ) -> dict[str, Any]:
+        """Test a stream URL, or a configured camera's stream: codec, size, fps, or the cause."""
+        body = {"url": url} if camera_id is None else {"camera_id": camera_id, "stream": stream}
+        status, reply = self.request("POST", "/api/probe", body, PROBE_TIMEOUT_S)
+        if status != 200 or not isinstance(reply, dict):
+            error = reply.get("error") if isinstance(reply, dict) else reply
+            raise NvrError(f"stream test refused: HTTP {status}: {error}")
+        return reply
+
     # -- alarms and the event stream -------------------------------------------------------
 
     def alarms(self) -> AlarmList:
@@ -286,7 +322,9 @@ class EngineClient:
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "params": params,
         }
-        status, body = self.request("POST", "/api/command", message, COMMAND_TIMEOUT_S)
+        slow = command in ("save_config", "revert_config")
+        timeout_s = CONFIG_TIMEOUT_S if slow else COMMAND_TIMEOUT_S
+        status, body = self.request("POST", "/api/command", message, timeout_s)
         if not isinstance(body, dict):
             raise EngineUnreachableError(f"the engine at {self.api} answered {status}: {body}")
         return status, from_json(CommandReply, body)

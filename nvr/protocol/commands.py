@@ -9,9 +9,11 @@ names it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from nvr.config_edit import parse_edits
 from nvr.errors import RequestError
 from nvr.protocol.alarms import Alarm
 from nvr.protocol.codec import to_json
@@ -31,6 +33,11 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "watch_main": ("seconds",),  # decode camera_id's main stream into its second ring a while
     "restart_worker": (),  # restart camera_id's worker (the others go on)
     "maintain_catalog": (),  # check and optimise the catalog now (/health: catalog_check)
+    # edit the config file (nvr.config_edit's edits) and put it in force; by = who, for history
+    "save_config": ("edits", "base_sha256", "by", "note"),
+    "revert_config": ("version", "by"),  # put an earlier config version back, as a new one
+    # keep camera_id's recordings overlapping [start_ns, end_ns) from retention, or release them
+    "protect": ("start_ns", "end_ns", "protected"),
 }
 MAX_WATCH_S = 30
 MAX_BY_CHARS = 100  # a name (``by``, ``ui_session_id``): printable, at most this long
@@ -38,7 +45,8 @@ MAX_ALARM_IDS = 1000
 _MAX_ID = 2**63 - 1
 EVERY_CAMERA = "*"  # the camera_id that means every camera (no camera id can be "*")
 # These need camera_id: there is no default.
-NEEDS_CAMERA = ("start_recording", "stop_recording", "watch_main", "restart_worker")
+NEEDS_CAMERA = ("start_recording", "stop_recording", "watch_main", "restart_worker", "protect")
+MAX_NOTE_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +90,7 @@ class CommandReply:
     detail: str | None = None
     ack_ms: float | None = None
     cameras: dict[str, CameraAck] | None = None
-    config: ConfigStatus | None = None
+    config: ConfigStatus | None = None  # config_status; save_config, revert_config: in force
     alarms: tuple[Alarm, ...] | None = None  # the alarms an ack_alarm or clear_alarm changed
 
     @classmethod
@@ -146,8 +154,12 @@ def parse_command(body: bytes) -> Command:
             raise ValueError("params.active must be true or false")
         if command.command in ("ack_alarm", "clear_alarm"):
             _check_alarm_params(command.params)
-        if command.command == "restart_worker" and command.every_camera:
-            raise ValueError("restart_worker takes one camera_id, not every camera")
+        if command.command in ("restart_worker", "protect") and command.every_camera:
+            raise ValueError(f"{command.command} takes one camera_id, not every camera")
+        if command.command in ("save_config", "revert_config"):
+            _check_config_params(command.command, command.params)
+        if command.command == "protect":
+            _check_protect_params(command.params)
         if command.command == "watch_main":
             seconds = command.params.get("seconds", 6)
             if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -175,6 +187,37 @@ def _check_alarm_params(params: dict[str, Any]) -> None:
     by = params.get("by", "")
     if not isinstance(by, str) or not _is_name(by) and by != "":
         raise ValueError(f"params.by must be a name of at most {MAX_BY_CHARS} printable characters")
+
+
+def _check_config_params(name: str, params: dict[str, Any]) -> None:
+    if name == "save_config":
+        parse_edits(params.get("edits"))  # RequestError naming the malformed edit
+        base = params.get("base_sha256")
+        if base is not None and not (isinstance(base, str) and re.fullmatch("[0-9a-f]{64}", base)):
+            raise ValueError("params.base_sha256 must be the 64 hex digits /api/config/text gave")
+        note = params.get("note", "")
+        if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS or not note.isprintable():
+            raise ValueError(f"params.note must be at most {MAX_NOTE_CHARS} printable characters")
+    else:
+        version = params.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or not 0 < version < _MAX_ID:
+            raise ValueError("params.version must be a version number from the config history")
+    by = params.get("by", "")
+    if not isinstance(by, str) or not _is_name(by) and by != "":
+        raise ValueError(f"params.by must be a name of at most {MAX_BY_CHARS} printable characters")
+
+
+def _check_protect_params(params: dict[str, Any]) -> None:
+    start, end = params.get("start_ns"), params.get("end_ns")
+    if not all(
+        isinstance(t, int) and not isinstance(t, bool) and 0 <= t < _MAX_ID for t in (start, end)
+    ):
+        raise ValueError("params.start_ns and params.end_ns must be times in ns since 1970")
+    assert isinstance(start, int) and isinstance(end, int)
+    if start >= end:
+        raise ValueError("params.start_ns must be before params.end_ns")
+    if not isinstance(params.get("protected", True), bool):
+        raise ValueError("params.protected must be true or false")
 
 
 def alarm_ids(params: dict[str, Any]) -> list[int] | None:

@@ -85,6 +85,8 @@ class ConfigStatus:
     needs_restart: tuple[str, ...] = ()  # changed keys that apply after an engine restart
     reloads: int = 0
     failed_reloads: int = 0
+    version: int = 0  # the config history's version in force (0: none recorded)
+    saved_by: str = ""  # who saved that version ("file edit": a text editor, via live reload)
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,18 @@ class Preset:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigVersion:
+    """A configuration the engine put in force (``text`` empty where not asked for)."""
+
+    version: int
+    saved_ns: int
+    saved_by: str
+    note: str
+    sha256: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """An unprotected recording that retention may delete."""
 
@@ -946,6 +958,37 @@ class Catalog:
             sql += " LIMIT :limit"
             params["limit"] = limit
         return [Alarm(*r) for r in self._rows(sql, params)]
+
+    # -- configuration history ----------------------------------------------------------------
+
+    def add_config_version(self, text: str, sha256: str, saved_ns: int, by: str, note: str) -> int:
+        """Record a configuration put in force; returns its version number."""
+        with self.transaction(durable=True):
+            conn = self._writer()
+            conn.execute(
+                "INSERT INTO config_versions (saved_ns, saved_by, note, sha256, text)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (saved_ns, by, note, sha256, text),
+            )
+            return conn.last_insert_rowid()
+
+    def config_versions(self, limit: int = 100) -> list[ConfigVersion]:
+        """The newest configurations first, without their text."""
+        rows = self._rows(
+            "SELECT version, saved_ns, saved_by, note, sha256 FROM config_versions"
+            " ORDER BY version DESC LIMIT ?",
+            (limit,),
+        )
+        return [ConfigVersion(*r) for r in rows]
+
+    def config_version(self, version: int | None = None) -> ConfigVersion | None:
+        """One configuration with its text (None: the newest); None if there is no such."""
+        rows = self._rows(
+            "SELECT version, saved_ns, saved_by, note, sha256, text FROM config_versions"
+            + (" WHERE version = ?" if version is not None else " ORDER BY version DESC LIMIT 1"),
+            () if version is None else (version,),
+        )
+        return ConfigVersion(*rows[0]) if rows else None
 
     # -- PTZ presets ------------------------------------------------------------------------
 

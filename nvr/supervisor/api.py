@@ -14,6 +14,8 @@ Routes (documented in the README):
 - ``GET /api/alarms``, ``/api/alarms/log``, ``/api/stream``  alarms and the event stream
   (``alarm_routes.py``)
 - ``GET /api/logs``                 the engine's logs, filtered (``log_routes.py``)
+- ``GET /api/config/document``, ``/api/config/history``, ``/api/config/version``,
+  ``/api/config/diff``, ``POST /api/probe``  the camera editor's (``config_routes.py``)
 
 Every request is checked, in this order: its ``Host`` is the engine's own loopback address (a
 web page on a rebound name is refused), any ``Origin`` is the engine's own (a cross-site page
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from nvr.config import Config
 from nvr.errors import (
     ForbiddenHostError,
     ForbiddenOriginError,
@@ -49,8 +52,9 @@ from nvr.protocol.commands import Command, CommandReply, parse_command
 from nvr.protocol.health import Health
 from nvr.protocol.queries import parse_list_query
 from nvr.storage.catalog import Catalog
-from nvr.supervisor import alarm_routes
+from nvr.supervisor import alarm_routes, config_routes
 from nvr.supervisor.alarm_routes import AlarmRoutes
+from nvr.supervisor.config_routes import ConfigRoutes
 from nvr.supervisor.footage import FootageRoutes
 from nvr.supervisor.httpserver import Hold, HttpServer, Request, Response
 from nvr.supervisor.log_routes import LOGS, LogRoutes
@@ -88,6 +92,11 @@ class Engine(Protocol):
     @property
     def log_dir(self) -> Path: ...
 
+    @property
+    def config_file(self) -> Path | None: ...
+
+    def config_in_force(self) -> Config: ...
+
 
 class ApiServer:
     """The API on a loopback address, served from its own thread (``httpserver.HttpServer``)."""
@@ -123,6 +132,7 @@ class ApiRoutes:
             engine.catalog_path.parent, lambda: set(engine.health().cameras)
         )
         self.logs = LogRoutes(engine.log_dir)
+        self.config = ConfigRoutes(engine.catalog_path, engine.config_file, engine.config_in_force)
         self.alarms = AlarmRoutes(
             engine.catalog_path, engine.alarm_list, engine.events_after, engine.events_ready
         )
@@ -155,9 +165,18 @@ class ApiRoutes:
         path = url.path
         footage = self.footage.handles(path)
         alarms = path in alarm_routes.ROUTES
-        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS) and not footage and not alarms:
+        config = path in config_routes.ROUTES
+        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS) and not (footage or alarms or config):
             raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
-        method = "POST" if path == COMMAND else self.footage.method(path) if footage else "GET"
+        method = (
+            "POST"
+            if path == COMMAND
+            else self.footage.method(path)
+            if footage
+            else self.config.method(path)
+            if config
+            else "GET"
+        )
         if request.method != method:
             raise MethodNotAllowedError(f"{path} takes {method}")
         if path not in PUBLIC:
@@ -170,6 +189,8 @@ class ApiRoutes:
             return self.footage.answer(path, url.query, request.body)
         if alarms:
             return self.alarms.answer(path, url.query)
+        if config:
+            return self.config.answer(path, url.query, request.body)
         if path == LOGS:
             return self.logs.answer(url.query)
         if path in LISTS:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ACK_TIMEOUT_S = 2.0
 PICKUP_TIMEOUT_S = 5.0  # a loop that does not pick a command up this long: refused, not run
+APPLY_TIMEOUT_S = 20.0  # a saved config is in force once the workers it restarts have stopped
 NOT_ACKNOWLEDGED = (
     "some cameras did not acknowledge within 2 s (worker offline or restarting); "
     "the request stays in force and applies when they return"
@@ -63,6 +64,8 @@ class Workers:
     reload: Callable[[], None]
     restart: Callable[[str, str], None]  # a camera's worker, for whom: done by the loop next
     maintain: Callable[[], None]  # the catalog's maintenance, now (on its own thread)
+    edit_config: Callable[[Command], None]  # save or revert; put in force by the loop next
+    protect: Callable[[Command], int]  # protect or release a range; the recordings changed
 
 
 class CommandDesk:
@@ -76,6 +79,7 @@ class CommandDesk:
         self._lock = threading.Lock()  # a job's state, between the API thread and the loop
         self._waiting: dict[int, _Job] = {}  # by request id, until acknowledged or expired
         self._done: list[_Job] = []
+        self._applying: list[_Job] = []  # config saves written, answered once in force
         self._ids = itertools.count(1)
         self._closed = False
         self._refusing = False  # stopping: queued commands are refused, not run
@@ -101,6 +105,13 @@ class CommandDesk:
             os.close(self._wake_w)
         for job in list(self._waiting.values()):
             self._answer(job)
+        saved = EngineBusyError(
+            "the configuration was saved, but the engine stopped before putting it in force; "
+            "it applies when the engine starts"
+        )
+        for job in self._applying:
+            self._finish(job, saved.http_status, _refused(job.command, saved))
+        self._applying = []
         while True:
             try:
                 job = self._queue.get_nowait()
@@ -129,7 +140,7 @@ class CommandDesk:
                         "loop is busy: see the engine log); it was not run: send it again"
                     )
                     return err.http_status, _refused(command, err)
-            job.done.wait(ACK_TIMEOUT_S + PICKUP_TIMEOUT_S)
+            job.done.wait(ACK_TIMEOUT_S + PICKUP_TIMEOUT_S + APPLY_TIMEOUT_S * _applies(command))
         return job.reply or (500, _refused(command, NvrError("internal error; see the log")))
 
     # -- the loop ----------------------------------------------------------------------------
@@ -192,6 +203,12 @@ class CommandDesk:
         for job in done:
             job.done.set()
 
+    def config_applied(self, status: ConfigStatus) -> None:
+        """The configuration the waiting saves wrote is in force: answer them."""
+        applying, self._applying = self._applying, []
+        for job in applying:
+            self._finish(job, 200, CommandReply.to(job.command, True, config=status))
+
     def forget_cameras(self, keep: set[str]) -> None:
         """Cameras gone from the configuration lose their manual request."""
         self.manual &= keep
@@ -226,6 +243,14 @@ class CommandDesk:
             self._workers.maintain()
             checking = "the catalog is checked now; /health's catalog_check shows the result"
             self._finish(job, 202, CommandReply.to(command, True, detail=checking))
+        elif command.command in ("save_config", "revert_config"):
+            self._workers.edit_config(command)  # refused (NvrError) before anything is written
+            self._applying.append(job)
+        elif command.command == "protect":
+            changed = self._workers.protect(command)
+            verb = "protected" if command.params.get("protected", True) else "released"
+            counted = f"{changed} recording(s) {verb}"
+            self._finish(job, 200, CommandReply.to(command, True, detail=counted))
         elif command.command == "watch_main":
             job.targets = self._targets(command)
             sent = self._workers.send(
@@ -305,6 +330,10 @@ class CommandDesk:
         job.reply = (status, reply)
         job.state = "done"
         self._done.append(job)
+
+
+def _applies(command: Command) -> bool:
+    return command.command in ("save_config", "revert_config")
 
 
 def _refused(command: Command, err: NvrError) -> CommandReply:

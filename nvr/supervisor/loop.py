@@ -21,6 +21,7 @@ from pathlib import Path
 
 from nvr.clock import SYSTEM_CLOCK, Clock
 from nvr.config import CameraConfig, Config
+from nvr.config_edit import parse_edits
 from nvr.errors import CatalogFullError
 from nvr.frames.ring import instance_id, ring_name
 from nvr.protocol.alarms import AlarmList, EventBatch
@@ -34,6 +35,7 @@ from nvr.storage.retention import collect_garbage
 from nvr.supervisor.alarms import AlarmDesk
 from nvr.supervisor.backfill import ThumbnailBackfill
 from nvr.supervisor.commands import CommandDesk, Workers
+from nvr.supervisor.config_keeper import FILE_EDIT, ConfigKeeper
 from nvr.supervisor.dispatch import Dispatcher
 from nvr.supervisor.events import EventBoard
 from nvr.supervisor.health import HealthBoard, camera_status, engine_health
@@ -108,8 +110,13 @@ class Supervisor:
             reload=self.watcher.request,
             restart=lambda camera_id, who: self._restarts_due.append((camera_id, who)),
             maintain=lambda: self.maintenance.request(),
+            edit_config=self._edit_config,
+            protect=self._protect,
         )
         self._restarts_due: list[tuple[str, str]] = []  # asked by commands, done by the loop
+        self._config_due: Config | None = None  # saved by a command, put in force by the loop
+        self.config_keeper = ConfigKeeper(config_path, self.catalog, clock)
+        self._in_force("engine start")
         self.desk = CommandDesk(workers, clock, self.alarms)
         self.dispatcher = Dispatcher(
             self.ledger, self.desk, self.keeper, self.pool, lambda: self.config, clock
@@ -149,6 +156,13 @@ class Supervisor:
     def log_dir(self) -> Path:
         return self.config.logging.log_dir(self.root)
 
+    @property
+    def config_file(self) -> Path | None:
+        return self.config_keeper.path
+
+    def config_in_force(self) -> Config:
+        return self.config  # replaced whole by the loop, never changed in place
+
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -164,9 +178,11 @@ class Supervisor:
                 self._poll(min(TICK_S, self._ack_due_s or TICK_S))
                 self.pool.watchdog()
                 self._restart_asked()
+                self._config_saved()
                 new = self.watcher.poll()
                 if new is not None:
                     self._apply(new)
+                    self._in_force(FILE_EDIT)
                 self._keep_storage()
         finally:
             self.desk.stopping()
@@ -253,6 +269,56 @@ class Supervisor:
             self._cataloged(restarting, f"{cam_id}'s restart")
         for cam_id in (*change.changed, *change.added):
             self.pool.start(cameras[cam_id])
+
+    def _edit_config(self, command: Command) -> None:
+        """Save the config a command edited or reverted (refused with the keys named when it
+        does not validate); ``_config_saved`` puts it in force in the loop's next step."""
+        params = command.params
+        by = params.get("by") or command.ui_session_id or "an unnamed client"
+        if command.command == "save_config":
+            edits = parse_edits(params["edits"])
+            new = self.config_keeper.save(
+                edits, params.get("base_sha256"), by, params.get("note", "")
+            )
+        else:
+            new = self.config_keeper.revert(params["version"], by)
+        self.watcher.adopt()
+        self._config_due = new
+
+    def _config_saved(self) -> None:
+        if self._config_due is None:
+            return
+        new, self._config_due = self._config_due, None
+        self._apply(new)
+        self._in_force(FILE_EDIT)
+        self.desk.config_applied(self.watcher.status)
+        self._publish(force=True)
+        self.desk.deliver()
+
+    def _in_force(self, by: str) -> None:
+        """Record the file in force in the config history (if it is new) and say its version."""
+        try:
+            version = self.config_keeper.noticed(by)
+        except CatalogFullError as err:
+            log.error("the config history misses the configuration in force (%s)", err)
+            return
+        if version is not None:
+            self.watcher.in_force(version.version, version.saved_by)
+
+    def _protect(self, command: Command) -> int:
+        """Protect (or release) the camera's recordings overlapping the command's range."""
+        params = command.params
+        protected = bool(params.get("protected", True))
+        rows = self.catalog.recordings(command.camera_id, params["start_ns"], params["end_ns"])
+        changed = sum(self.catalog.set_protected(r.id, protected) for r in rows)
+        log.warning(
+            "%s: %d recording(s) %s by %s",
+            command.camera_id,
+            changed,
+            "protected" if protected else "released from protection",
+            command.ui_session_id or "an unnamed client",
+        )
+        return changed
 
     def _restart_asked(self) -> None:
         """Restart the workers commands asked for (out of the command's own turn: stopping a

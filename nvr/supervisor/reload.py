@@ -147,6 +147,14 @@ class ConfigWatcher:
             len(change.untouched),
         )
 
+    def adopt(self) -> None:
+        """The engine wrote the file itself and puts it in force: not an edit to reload."""
+        self._stamp, self._seen, self._forced = self._read_stamp(), None, False
+
+    def in_force(self, version: int, saved_by: str) -> None:
+        """The config history's version now in force."""
+        self.status = replace(self.status, version=version, saved_by=saved_by)
+
     def _read_stamp(self) -> tuple[int, int, int] | None:
         """The file's inode, modification time and size (a rename over it is a new inode)."""
         if self.path is None:

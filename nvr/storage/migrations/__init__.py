@@ -7,7 +7,15 @@ one new file here and one line in ``MIGRATIONS``; a released file is never edite
 
 from __future__ import annotations
 
-from nvr.storage.migrations import v0_to_v1, v1_to_v2, v2_to_v3, v3_to_v4, v4_to_v5, v5_to_v6
+from nvr.storage.migrations import (
+    v0_to_v1,
+    v1_to_v2,
+    v2_to_v3,
+    v3_to_v4,
+    v4_to_v5,
+    v5_to_v6,
+    v6_to_v7,
+)
 
 MIGRATIONS: tuple[str, ...] = (
     v0_to_v1.SQL,
@@ -16,4 +24,5 @@ MIGRATIONS: tuple[str, ...] = (
     v3_to_v4.SQL,
     v4_to_v5.SQL,
     v5_to_v6.SQL,
+    v6_to_v7.SQL,
 )
