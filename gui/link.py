@@ -33,6 +33,7 @@ RETRY_S = 2.0  # poll interval while the engine is unreachable
 TIMEOUT_S = 3.0
 STREAM_WAIT_S = 5  # a long poll of the event stream waits at most this long
 ALARM_LOG_ROWS = 100
+ASK_THREADS = 2  # queries at once: a slow stream test does not hold up a log query
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,15 @@ class Snapshot:
     def known_cameras(self) -> dict[str, CameraStatus]:
         """The cameras as last seen, even if the engine has gone away since."""
         return self.health.cameras if self.health is not None else {}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a query (``EngineLink.ask``) returned, or why it failed (``error``)."""
+
+    ticket: int
+    value: Any = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +114,15 @@ class EngineLink:
         self._outbox: queue.Queue[tuple[int, str, str, dict[str, Any]] | None] = queue.Queue()
         self._results: queue.Queue[CommandResult] = queue.Queue()
         self._tickets = itertools.count(1)
+        self._asks: queue.Queue[tuple[int, Callable[[EngineClient], Any]] | None] = queue.Queue()
+        self._answers: dict[int, Answer] = {}
         self._threads: list[threading.Thread] = []
         self._alarms = Alarms()
 
     def start(self) -> None:
-        for target, name in ((self._poll_loop, "engine-poll"), (self._send_loop, "engine-cmd")):
+        loops = [(self._poll_loop, "engine-poll"), (self._send_loop, "engine-cmd")]
+        loops += [(self._ask_loop, f"engine-ask-{n}") for n in range(ASK_THREADS)]
+        for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -123,6 +137,8 @@ class EngineLink:
         self._stop.set()
         self._wake.set()
         self._outbox.put(None)
+        for _ in range(ASK_THREADS):
+            self._asks.put(None)
         for thread in self._threads:
             thread.join(timeout=TIMEOUT_S + 1)
 
@@ -139,6 +155,18 @@ class EngineLink:
         ticket = next(self._tickets)
         self._outbox.put((ticket, command, camera_id, params))
         return ticket
+
+    def ask(self, query: Callable[[EngineClient], Any]) -> int:
+        """Run ``query`` with the engine's client off the render thread; its ticket. The answer
+        is taken with ``answer(ticket)``."""
+        ticket = next(self._tickets)
+        self._asks.put((ticket, query))
+        return ticket
+
+    def answer(self, ticket: int) -> Answer | None:
+        """The answer to ``ask``'s ticket once it came (taken: asked for again, None)."""
+        with self._lock:
+            return self._answers.pop(ticket, None)
 
     def results(self) -> list[CommandResult]:
         """Command results that arrived since the last call."""
@@ -228,6 +256,22 @@ class EngineLink:
         self.engine = engine
         self._client = self._client_for(engine)
         return True
+
+    def _ask_loop(self) -> None:
+        while True:
+            item = self._asks.get()
+            if item is None or self._stop.is_set():
+                return
+            ticket, query = item
+            try:
+                answer = Answer(ticket, query(self._client))
+            except NvrError as err:
+                answer = Answer(ticket, error=str(err))
+            except Exception as err:  # a query's own bug must not end the thread
+                log.exception("a query to the engine failed")
+                answer = Answer(ticket, error=f"internal error: {err}")
+            with self._lock:
+                self._answers[ticket] = answer
 
     def _send_loop(self) -> None:
         while True:

@@ -26,6 +26,7 @@ from gui.playback.model import LAST_MINUTE_NS
 from gui.playback.panel import PlaybackPanel
 from gui.stats import FrameStats
 from gui.status import StatusBar
+from gui.system.panel import SystemPanel
 from gui.view import ViewState
 
 # F1, F2, ...: the first, second, ... panel.
@@ -58,7 +59,8 @@ class Console:
         self.live = LivePanel(link, view, state_path, self.feedback)
         self.playback = PlaybackPanel(self.feedback, storage)
         self.alarms = AlarmsPanel(link, self.feedback, sounder or Sounder(None), operator)
-        self.panels: list[Panel] = [self.live, self.playback, self.alarms]
+        self.system = SystemPanel(link, self.feedback, self.alarms.operator)
+        self.panels: list[Panel] = [self.live, self.playback, self.alarms, self.system]
         self.shown = 0  # the panel on screen
         self.snapshot: Snapshot = link.snapshot()
         self.stats = FrameStats()

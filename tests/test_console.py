@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import itertools
 import time
 from pathlib import Path
 
@@ -205,6 +206,18 @@ def run_console_checks(display, console, engine, state, tmp_path):
     relaunched = shot_until("7-relaunched", video_in(g3[0]), 60, "the console back, same layout")
     assert detail(relaunched, g3[2]) < 3  # the third 3x3 cell is empty: layout kept
     assert saved_state(state)["layout"] == "3x3" and saved_state(state)["order"] == ["yard", "gate"]
+
+    # 6. The System view (F4), a tab per key: each drawn, each different (looked at: 8-*.png).
+    display.xdotool("key", "F4")
+    tabs = {}
+    for key, name in (("1", "storage"), ("2", "workers"), ("3", "logs"), ("4", "config")):
+        display.xdotool("key", key)
+        time.sleep(2.0)  # the logs and the history are read from the engine
+        tabs[name] = shot(f"8-system-{name}")
+        text = (tabs[name][40 : HEIGHT - 40].max(axis=2) > 180).mean()
+        assert text > 0.002, f"the {name} tab shows almost nothing ({text:.4f})"
+    for (a, first), (b, second) in itertools.combinations(tabs.items(), 2):
+        assert np.abs(first.astype(int) - second.astype(int)).mean() > 0.5, (a, b)
 
 
 def test_demo_opens_the_console_and_closing_it_ends_the_demo(tmp_path):

@@ -62,6 +62,12 @@ class FixedLink:
     def alarms(self) -> Alarms:
         return self.alarm_list
 
+    def ask(self, query: Any) -> int:  # queries (the System view's) are never answered here
+        return 0
+
+    def answer(self, ticket: int) -> None:
+        return None
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -463,7 +469,7 @@ def test_a_hidden_panel_keeps_no_texture_and_shows_again(context, rings, tmp_pat
     live = console.live
     console.update()
     assert (
-        console.panels == [live, console.playback, console.alarms]
+        console.panels == [live, console.playback, console.alarms, console.system]
         and live.texture.atlas is not None
     )
     console.on_key(dpg.mvKey_F2)  # to Playback: the live grid is hidden

@@ -87,6 +87,7 @@ class ConfigStatus:
     failed_reloads: int = 0
     version: int = 0  # the config history's version in force (0: none recorded)
     saved_by: str = ""  # who saved that version ("file edit": a text editor, via live reload)
+    sha256: str = ""  # of that version's text: the base_sha256 for the next save_config
 
 
 @dataclass(frozen=True, slots=True)

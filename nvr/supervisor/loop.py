@@ -303,7 +303,7 @@ class Supervisor:
             log.error("the config history misses the configuration in force (%s)", err)
             return
         if version is not None:
-            self.watcher.in_force(version.version, version.saved_by)
+            self.watcher.in_force(version.version, version.saved_by, version.sha256)
 
     def _protect(self, command: Command) -> int:
         """Protect (or release) the camera's recordings overlapping the command's range."""

@@ -151,9 +151,9 @@ class ConfigWatcher:
         """The engine wrote the file itself and puts it in force: not an edit to reload."""
         self._stamp, self._seen, self._forced = self._read_stamp(), None, False
 
-    def in_force(self, version: int, saved_by: str) -> None:
+    def in_force(self, version: int, saved_by: str, sha256: str) -> None:
         """The config history's version now in force."""
-        self.status = replace(self.status, version=version, saved_by=saved_by)
+        self.status = replace(self.status, version=version, saved_by=saved_by, sha256=sha256)
 
     def _read_stamp(self) -> tuple[int, int, int] | None:
         """The file's inode, modification time and size (a rename over it is a new inode)."""

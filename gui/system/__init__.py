@@ -1,0 +1,1 @@
+"""The System view: storage, workers, logs and configuration history (F4)."""

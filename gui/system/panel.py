@@ -1,0 +1,88 @@
+"""The System view (F4): the admin's tabs, each from the engine's own state and APIs.
+
+1 Storage (the dashboard and retention), 2 Workers (health, charts, restart, stop/start, stream
+test), 3 Logs (the engine's logs, filtered, followed live), 4 Config (history, changes,
+revert). Keys 1-4 pick a tab. Changes go through the engine (``save_config``, ``restart_worker``,
+``revert_config``) in the admin's name; what is shown afterwards is what the engine reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from gui.link import CommandResult, EngineLink, Snapshot
+from gui.panel import Feedback
+from gui.system.history_tab import HistoryTab
+from gui.system.logs_tab import LogsTab
+from gui.system.storage_tab import StorageTab
+from gui.system.tabs import ConfigSaver
+from gui.system.workers_tab import WorkersTab
+
+TAB_KEYS = (dpg.mvKey_1, dpg.mvKey_2, dpg.mvKey_3, dpg.mvKey_4)
+
+
+class SystemPanel:
+    title = "System"
+
+    def __init__(self, link: EngineLink, feedback: Feedback, user: str) -> None:
+        self.link = link
+        self.feedback = feedback
+        self.saver = ConfigSaver(link, feedback, user)
+        self.storage = StorageTab(self.saver)
+        self.workers = WorkersTab(link, feedback, self.saver)
+        self.logs = LogsTab(link, feedback)
+        self.history = HistoryTab(link, feedback, self.saver)
+        self.tabs: list[Any] = [self.storage, self.workers, self.logs, self.history]
+        self.current = 0
+        self._root = 0
+        self._tab_items: list[int] = []
+
+    def build(self, parent: int) -> None:
+        self._root = parent
+        with dpg.tab_bar(parent=parent, callback=self._picked) as bar:
+            self.bar = int(bar)
+            for n, tab in enumerate(self.tabs):
+                with dpg.tab(label=f"{tab.label} ({n + 1})") as item:
+                    self._tab_items.append(int(item))
+                    tab.build(int(item))
+
+    def resize(self, width: int, height: int) -> None:
+        for tab in self.tabs:
+            tab.resize(width, height - 36)
+
+    def show(self, shown: bool) -> None:
+        dpg.configure_item(self._root, show=shown)
+
+    def pick(self, index: int) -> None:
+        self.current = index
+        dpg.set_value(self.bar, self._tab_items[index])
+
+    def key(self, key: int) -> None:
+        if key in TAB_KEYS:
+            self.pick(TAB_KEYS.index(key))
+        elif self.tabs[self.current] is self.logs:
+            self.logs.key(key)
+
+    def update(
+        self, now: float, engine: Snapshot, results: list[CommandResult], minimised: bool
+    ) -> float:
+        version = engine.health.config.version if engine.health else 0
+        self.saver.update(version, results)
+        shown = bool(dpg.is_item_shown(self._root)) and not minimised
+        self.workers.update(now, engine, results)  # samples the charts whether shown or not
+        self.logs.update(now, engine, shown and self.current == 2)
+        self.history.update(version, shown and self.current == 3)
+        if shown:
+            self.storage.update(engine)
+        return 0.0
+
+    def wanted_fps(self, now: float) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass
+
+    def _picked(self, _sender: Any, item: int) -> None:
+        self.current = self._tab_items.index(int(item))

@@ -1,0 +1,134 @@
+"""What the System view's tabs share: the configuration as the engine has it (``ConfigSaver``:
+read when its version changes, saved with the base it was read at, so a save never overwrites
+another admin's unseen), a confirmation dialog, table and colour helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from gui import theme
+from gui.link import CommandResult, EngineLink
+from gui.panel import Feedback
+
+
+def level_color(level: str) -> theme.Color:
+    return {"ok": theme.TEXT, "warn": theme.WARN, "error": theme.ERROR}.get(level, theme.TEXT_DIM)
+
+
+def table(parent: int, columns: tuple[tuple[str, int], ...]) -> int:
+    """A table with fixed columns (width 0: the one that stretches)."""
+    made = int(
+        dpg.add_table(
+            parent=parent,
+            header_row=True,
+            row_background=True,
+            borders_innerH=True,
+            policy=dpg.mvTable_SizingFixedFit,
+        )
+    )
+    for label, width in columns:
+        if width:
+            dpg.add_table_column(
+                label=label, parent=made, width_fixed=True, init_width_or_weight=width
+            )
+        else:
+            dpg.add_table_column(label=label, parent=made, width_stretch=True)
+    return made
+
+
+class ConfigSaver:
+    """The configuration document (``GET /api/config/document``) and its saves."""
+
+    def __init__(self, link: EngineLink, feedback: Feedback, user: str) -> None:
+        self.link = link
+        self.feedback = feedback
+        self.user = user
+        self.config: dict[str, Any] = {}
+        self.sha256: str | None = None
+        self.version = 0  # of the document held; -1 while none was read
+        self._wanted = 0  # the version in force, per the health
+        self._reading: int | None = None
+        self._saves: dict[int, str] = {}  # ticket: what was saved
+
+    def update(self, version_in_force: int, results: list[CommandResult]) -> None:
+        """Read the document again once the engine has another version in force."""
+        self._wanted = version_in_force
+        if self._reading is not None:
+            answer = self.link.answer(self._reading)
+            if answer is not None:
+                self._reading = None
+                if answer.error is None:
+                    self.config = answer.value["config"]
+                    self.sha256 = answer.value["sha256"] or None
+                    self.version = version_in_force
+        elif self.version != version_in_force or not self.config:
+            self._reading = self.link.ask(lambda client: client.config_document())
+        for result in results:
+            what = self._saves.pop(result.ticket, None)
+            if what is None:
+                continue
+            if result.ok and result.reply and result.reply.config:
+                version = result.reply.config.version
+                self.sha256 = result.reply.config.sha256 or None  # the base of the next save
+                self.feedback.show(f"Saved {what}: version {version}, in force now")
+            else:
+                reason = (result.error or "refused").replace("\n", " ")
+                self.feedback.show(f"Not saved ({what}): {reason}", error=True)
+                self.version = -1  # read it again: it may have changed meanwhile
+
+    def save(self, edits: list[dict[str, Any]], what: str) -> None:
+        if not self.config:
+            self.feedback.show("Not saved: the configuration has not been read yet", error=True)
+            return
+        ticket = self.link.send(
+            "save_config", edits=edits, base_sha256=self.sha256, by=self.user, note=what
+        )
+        self._saves[ticket] = what
+        self.feedback.show(f"Saving {what}…")
+
+    def revert(self, version: int) -> None:
+        ticket = self.link.send("revert_config", version=version, by=self.user)
+        self._saves[ticket] = f"the revert to version {version}"
+
+
+class Confirm:
+    """One modal question with a yes button that runs ``action``."""
+
+    def __init__(self) -> None:
+        self.window = int(
+            dpg.add_window(
+                modal=True,
+                show=False,
+                no_title_bar=True,
+                autosize=True,
+                no_saved_settings=True,
+            )
+        )
+        self.text = int(dpg.add_text("", parent=self.window, wrap=420))
+        with dpg.group(horizontal=True, parent=self.window):
+            self.yes = int(dpg.add_button(label="Yes", callback=self._yes))
+            dpg.add_button(label="Cancel", callback=self.hide)
+        self._action: Callable[[], None] | None = None
+
+    def ask(self, question: str, yes: str, action: Callable[[], None]) -> None:
+        dpg.set_value(self.text, question)
+        dpg.configure_item(self.yes, label=yes)
+        self._action = action
+        dpg.configure_item(self.window, show=True)
+
+    @property
+    def open(self) -> bool:
+        return bool(dpg.is_item_shown(self.window))
+
+    def hide(self, *_: Any) -> None:
+        dpg.configure_item(self.window, show=False)
+        self._action = None
+
+    def _yes(self, *_: Any) -> None:
+        action = self._action
+        self.hide()
+        if action is not None:
+            action()

@@ -1,0 +1,190 @@
+"""The System view's Workers tab: per camera its worker's state, uptime, restarts and last exit,
+frame rates in and out, bitrate, frame age, CPU and memory, ring and recording; a chart of the
+last hour for the camera picked; and, per camera, Restart (``restart_worker``: the others record
+on), Stop/Start (the camera's ``enabled`` saved in the configuration; stopping a camera that
+records asks first) and Test (``POST /api/probe`` on its main stream)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from gui import theme
+from gui.link import CommandResult, EngineLink, Snapshot
+from gui.panel import Feedback
+from gui.system.charts import WorkerHistory
+from gui.system.model import WorkerRow, engine_line, worker_rows
+from gui.system.tabs import ConfigSaver, Confirm, level_color, table
+
+_COLUMNS = (
+    ("Camera", 120),
+    ("State", 0),
+    ("Up", 70),
+    ("Restarts", 90),
+    ("fps in/out", 80),
+    ("Bitrate", 80),
+    ("Age", 45),
+    ("CPU", 55),
+    ("Memory", 65),
+    ("Recording", 180),
+    ("", 235),
+)
+_MEASURES = ("CPU %", "memory MB", "fps in", "fps out")
+
+
+class WorkersTab:
+    label = "Workers"
+
+    def __init__(self, link: EngineLink, feedback: Feedback, saver: ConfigSaver) -> None:
+        self.link = link
+        self.feedback = feedback
+        self.saver = saver
+        self.history = WorkerHistory()
+        self.rows: list[WorkerRow] = []
+        self.charted: str | None = None  # the camera in the chart
+        self._tickets: dict[int, str] = {}  # restarts and tests: what for
+        self._probes: dict[int, str] = {}
+        self._drawn: Any = None
+        self._charted_at = 0.0
+
+    def build(self, parent: int) -> None:
+        self.engine = int(dpg.add_text("", parent=parent))
+        self.list_window = int(dpg.add_child_window(parent=parent, border=True, height=240))
+        self.table = table(self.list_window, _COLUMNS)
+        self.chart_title = int(
+            dpg.add_text("Last hour: pick a camera's Chart", parent=parent, color=theme.TEXT_DIM)
+        )
+        with dpg.plot(parent=parent, height=200, width=-1, no_menus=True) as plot:
+            self.plot = int(plot)
+            dpg.add_plot_legend(location=dpg.mvPlot_Location_NorthWest)
+            self.x_axis = int(dpg.add_plot_axis(dpg.mvXAxis, label="minutes ago"))
+            self.y_axis = int(dpg.add_plot_axis(dpg.mvYAxis, label="% of a core, fps"))
+            self.mb_axis = int(dpg.add_plot_axis(dpg.mvYAxis2, label="MB", opposite=True))
+            self.series = {
+                name: int(
+                    dpg.add_line_series(
+                        [], [], label=name, parent=self.mb_axis if "MB" in name else self.y_axis
+                    )
+                )
+                for name in _MEASURES
+            }
+        self.confirm = Confirm()
+
+    def resize(self, width: int, height: int) -> None:
+        list_h = max(100, height - 290)
+        dpg.configure_item(self.list_window, width=width - 8, height=list_h)
+        dpg.configure_item(self.plot, height=max(120, height - list_h - 70))
+
+    def update(self, now: float, engine: Snapshot, results: list[CommandResult]) -> None:
+        for result in results:
+            what = self._tickets.pop(result.ticket, None)
+            if what is not None:
+                shown = result.reply.detail if result.ok and result.reply else result.error
+                self.feedback.show(f"{what}: {shown or 'done'}", error=not result.ok)
+        for ticket, camera_id in list(self._probes.items()):
+            answer = self.link.answer(ticket)
+            if answer is not None:
+                del self._probes[ticket]
+                self.feedback.show(*_probe_text(camera_id, answer.value, answer.error))
+        health = engine.health
+        if health is None:
+            return
+        sampled = engine.connected and self.history.add(now, health)
+        dpg.set_value(self.engine, engine_line(health))
+        self.rows = worker_rows(health)
+        key = tuple(self.rows)
+        if key != self._drawn:
+            self._drawn = key
+            self._fill()
+        if sampled or self._charted_at == 0.0:
+            self._chart(now)
+
+    def chart(self, camera_id: str) -> None:
+        self.charted = camera_id
+        self._chart(time.monotonic())
+
+    def restart(self, camera_id: str) -> None:
+        ticket = self.link.send("restart_worker", camera_id)
+        self._tickets[ticket] = f"Restart of {camera_id}"
+
+    def set_enabled(self, camera_id: str, enabled: bool, confirmed: bool = False) -> None:
+        row = next((r for r in self.rows if r.camera_id == camera_id), None)
+        if not enabled and row is not None and row.recording_now and not confirmed:
+            self.confirm.ask(
+                f"{row.camera} is recording now. Stop it? Nothing is recorded until it is "
+                "started again (the configuration keeps it, disabled).",
+                "Stop camera",
+                lambda: self.set_enabled(camera_id, False, confirmed=True),
+            )
+            return
+        edit = {"path": ["cameras", camera_id, "enabled"], "value": enabled}
+        self.saver.save([edit], f"{'start' if enabled else 'stop'} of {camera_id}")
+
+    def test(self, camera_id: str) -> None:
+        ticket = self.link.ask(lambda client: client.probe(camera_id=camera_id))
+        self._probes[ticket] = camera_id
+        self.feedback.show(f"Testing {camera_id}'s main stream…")
+
+    def _fill(self) -> None:
+        dpg.delete_item(self.table, children_only=True, slot=1)
+        for row in self.rows:
+            color = level_color(row.level)
+            with dpg.table_row(parent=self.table):
+                dpg.add_text(row.camera)
+                dpg.add_text(row.state, color=color, wrap=0)
+                for text in (row.uptime, row.restarts, row.fps, row.bitrate, row.frame_age):
+                    dpg.add_text(text)
+                dpg.add_text(row.cpu)
+                dpg.add_text(row.memory)
+                dpg.add_text(
+                    row.recording, color=theme.REC if row.recording_now else theme.TEXT, wrap=0
+                )
+                with dpg.group(horizontal=True):
+                    cid = row.camera_id
+                    dpg.add_button(label="Chart", callback=lambda *_, c=cid: self.chart(c))
+                    if row.enabled:
+                        dpg.add_button(label="Restart", callback=lambda *_, c=cid: self.restart(c))
+                        dpg.add_button(
+                            label="Stop", callback=lambda *_, c=cid: self.set_enabled(c, False)
+                        )
+                    else:
+                        dpg.add_button(
+                            label="Start", callback=lambda *_, c=cid: self.set_enabled(c, True)
+                        )
+                    dpg.add_button(label="Test", callback=lambda *_, c=cid: self.test(c))
+
+    def _chart(self, now: float) -> None:
+        self._charted_at = now
+        if self.charted is None and self.rows:
+            self.charted = self.rows[0].camera_id
+        if self.charted is None:
+            return
+        series = self.history.series(self.charted, now)
+        for name, item in self.series.items():
+            xs, ys = series[name]
+            dpg.set_value(item, [xs, ys])
+        samples = len(series["fps in"][0])
+        dpg.set_value(
+            self.chart_title,
+            f"{self.charted}, last hour ({samples} sample{'s' * (samples != 1)}, one every 10 s "
+            "since the console started)",
+        )
+        dpg.set_axis_limits(self.x_axis, -60, 0)
+        dpg.fit_axis_data(self.y_axis)
+        dpg.fit_axis_data(self.mb_axis)
+
+
+def _probe_text(
+    camera_id: str, found: dict[str, Any] | None, error: str | None
+) -> tuple[str, bool]:
+    if error is not None or found is None:
+        return f"Test of {camera_id} failed: {error}", True
+    if not found["ok"]:
+        return f"{camera_id}: {found['error']}", True
+    return (
+        f"{camera_id}: {found['codec']} {found['width']}x{found['height']} at "
+        f"{found['fps']:.1f} fps, {found['bitrate_bps'] / 1e6:.2f} Mb/s",
+        False,
+    )

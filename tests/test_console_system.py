@@ -1,0 +1,201 @@
+"""The console's System view against a real engine, a real camera and the real config file:
+the storage dashboard and the worker table show what the engine reports and change with it;
+retention edited in the view is saved (comments kept) and in force; a camera is stopped (asked
+first while it records) and started; the logs list reads, filters and copies; the history shows
+each save and its changes. The Dear PyGui item tree is built without a viewport and read back;
+screenshots of each tab under Xvfb are in ``test_console.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+import pytest
+
+from gui.link import EngineLink
+from gui.shell import VIEW_KEYS, Console
+from gui.system.logs import PAGE, Filters, LogList
+from gui.view import ViewState
+from nvr.protocol.client import EngineAddress
+from nvr.protocol.runfile import read_token
+from tests.conftest import requires_rtsp, wait_for
+from tests.support.cameras import RtspCamera, free_port
+
+pytestmark = requires_rtsp
+
+
+@pytest.fixture
+def context() -> Iterator[None]:
+    dpg.create_context()
+    try:
+        yield
+    finally:
+        dpg.destroy_context()
+
+
+def texts(item: int) -> list[str]:
+    """Every text value under ``item``, depth first."""
+    out = []
+    for child in dpg.get_item_children(item, 1) or []:
+        if dpg.get_item_type(child) == "mvAppItemType::mvText":
+            out.append(str(dpg.get_value(child)))
+        out.extend(texts(child))
+    return out
+
+
+def rows(table: int) -> list[list[str]]:
+    return [texts(row) for row in dpg.get_item_children(table, 1) or []]
+
+
+def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    dead = f"rtsp://127.0.0.1:{free_port()}/main"
+    with RtspCamera() as camera:
+        engine = engine_factory(
+            f"# kept by hand\nstorage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"  - id: door   # by the stairs\n    main: {camera.url('moving/main')}\n"
+            f"    sub: {camera.url('moving/sub')}\n    record: {{segment_s: 5}}\n"
+            f"  - {{id: yard, main: '{dead}'}}\n"
+        )
+        engine.start()
+        link = EngineLink(EngineAddress(engine.api, read_token(storage)), poll_s=0.2)
+        console = Console(link, ViewState(), tmp_path / "console.json", operator="ann@desk")
+        console.build()
+        link.start()
+        system = console.system
+        try:
+
+            def settle(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+                def step() -> Any:
+                    console.update()
+                    return check()
+
+                return wait_for(step, timeout, interval=0.1, what=what)
+
+            console.on_key(VIEW_KEYS[3])
+            assert console.shown == console.panels.index(system)
+
+            # Storage: the dashboard fills in from the health, and follows it.
+            settle(
+                lambda: any(
+                    r[0] == "door" and r[1] not in ("0B", "-") for r in rows(system.storage.table)
+                ),
+                "door's footage shown",
+                90,
+            )
+            disk = dpg.get_value(system.storage.disk)
+            assert "free of" in disk and "reserve" in disk
+            door_row = next(r for r in rows(system.storage.table) if r[0] == "door")
+            assert door_row[4].endswith("MB/s")  # writing now
+
+            # Retention typed in the table: saved, in force, the comments kept.
+            days, budget = system.storage.inputs["door"]
+            dpg.set_value(days, "7")
+            dpg.set_value(budget, "2GB")
+            system.storage.apply("door")
+            settle(lambda: link.snapshot().health.config.version == 2, "the retention saved")
+            text = engine.config.read_text()
+            assert "max_days: 7" in text and "max_bytes: 2GB" in text
+            assert "# kept by hand" in text and "# by the stairs" in text
+            settle(lambda: system.saver.version == 2, "the saved configuration read back")
+            assert system.saver.config["cameras"][0]["retention"]["max_days"] == 7
+            dpg.set_value(system.storage.inputs["door"][0], "seven")
+            system.storage.apply("door")
+            assert "whole number of days" in console.feedback.notice.text
+
+            # Workers: live and unreachable cameras as the engine says; Stop and Start.
+            system.pick(1)
+            settle(
+                lambda: {r[0]: r[1] for r in rows(system.workers.table)}.get("door") == "live",
+                "door live in the worker table",
+            )
+            yard = next(r for r in rows(system.workers.table) if r[0] == "yard")
+            assert yard[1].startswith(("reconnecting", "error", "starting", "restarting"))
+            system.workers.set_enabled("yard", False)  # not recording: no question
+            assert not system.workers.confirm.open
+            settle(
+                lambda: {r[0]: r[1] for r in rows(system.workers.table)}.get("yard") == "disabled",
+                "yard stopped",
+            )
+            system.workers.set_enabled("door", False)  # recording: asked first
+            assert system.workers.confirm.open
+            system.workers.confirm._yes()
+            settle(
+                lambda: {r[0]: r[1] for r in rows(system.workers.table)}.get("door") == "disabled",
+                "door stopped",
+            )
+            assert "enabled: false" in engine.config.read_text()
+            system.workers.set_enabled("door", True)
+            settle(
+                lambda: {r[0]: r[1] for r in rows(system.workers.table)}.get("door") == "live",
+                "door started again",
+                90,
+            )
+            system.workers.test("door")
+            settle(
+                lambda: "h264 1920x1080" in (console.feedback.notice.text or ""), "stream tested"
+            )
+
+            # Logs: read, filtered by words, a line copied.
+            system.pick(2)
+            settle(lambda: system.logs.list.entries, "log entries")
+            dpg.set_value(system.logs.text, "saved")
+            system.logs._refilter()
+            settle(
+                lambda: system.logs.list.entries and system.logs.list.exhausted,
+                "the filtered logs",
+            )
+            assert all("saved" in e.message for e in system.logs.list.entries)
+            system.logs._clicked(None, True, 0)
+            system.logs.copy()
+            assert "config saved by ann@desk" in dpg.get_clipboard_text()
+
+            # Config history: each save, who made it, and its changes.
+            system.pick(3)
+            settle(lambda: len(rows(system.history.table)) >= 5, "the history")
+            newest = rows(system.history.table)[0]
+            assert newest[0] == "5" and newest[2] == "ann@desk" and "start of door" in newest[3]
+            system.history.show_diff(2)
+            settle(lambda: "+      max_days: 7" in dpg.get_value(system.history.diff), "the diff")
+        finally:
+            link.stop()
+            for panel in console.panels:
+                panel.close()
+
+
+def test_the_log_list_pages_follows_and_keeps_its_place():
+    made = iter(range(10**6))
+
+    def page(count: int, ts: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": next(made),
+                "ts_ns": ts - i,
+                "level": "INFO",
+                "camera_id": "",
+                "component": "nvr.x",
+                "message": f"m{ts - i}",
+            }
+            for i in range(count)
+        ]
+
+    logs = LogList(Filters(text="disk", level="WARNING", camera_id="-"))
+    assert logs.older_query() == {"limit": PAGE, "q": "disk", "level": "WARNING", "camera_id": ""}
+    logs.add_older(page(PAGE, 10**9))
+    assert logs.wants_older(40) is False and not logs.exhausted
+    logs.scroll(PAGE, 40)
+    assert logs.top == PAGE - 40 and not logs.follow and logs.wants_older(40)
+    query = logs.older_query()
+    assert query is not None and query["until_ns"] == logs.entries[-1].ts_ns + 1
+    logs.add_older(page(10, logs.entries[-1].ts_ns - 1))
+    assert logs.exhausted and logs.older_query() is None and len(logs.entries) == PAGE + 10
+    top_entry = logs.window(40)[0]
+    logs.add_newer(page(3, 2 * 10**9))
+    assert logs.window(40)[0] == top_entry  # not following: the rows on screen stay
+    logs.scroll(-(10**6), 40)
+    assert logs.top == 0 and logs.follow
+    logs.add_newer(page(2, 3 * 10**9))
+    assert logs.window(1)[0].message == "m3000000000"
+    logs.refilter(Filters())
+    assert logs.entries == [] and logs.generation == 1
