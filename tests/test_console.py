@@ -3,6 +3,7 @@ clicks and keys (xdotool), screenshots from the X server (kept in artifacts/cons
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -10,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import itertools
 import time
 from pathlib import Path
 
@@ -210,7 +210,8 @@ def run_console_checks(display, console, engine, state, tmp_path):
     # 6. The System view (F4), a tab per key: each drawn, each different (looked at: 8-*.png).
     display.xdotool("key", "F4")
     tabs = {}
-    for key, name in (("1", "storage"), ("2", "workers"), ("3", "logs"), ("4", "config")):
+    names = ("storage", "workers", "logs", "config", "cameras")
+    for key, name in ((str(n), name) for n, name in enumerate(names, 1)):
         display.xdotool("key", key)
         time.sleep(2.0)  # the logs and the history are read from the engine
         tabs[name] = shot(f"8-system-{name}")

@@ -15,7 +15,9 @@ import pytest
 
 from gui.link import EngineLink
 from gui.shell import VIEW_KEYS, Console
+from gui.system.camera_form import CameraForm
 from gui.system.logs import PAGE, Filters, LogList
+from gui.system.zones import ZoneEditor
 from gui.view import ViewState
 from nvr.protocol.client import EngineAddress
 from nvr.protocol.runfile import read_token
@@ -199,3 +201,132 @@ def test_the_log_list_pages_follows_and_keeps_its_place():
     assert logs.window(1)[0].message == "m3000000000"
     logs.refilter(Filters())
     assert logs.entries == [] and logs.generation == 1
+
+
+def test_the_camera_editor_adds_edits_zones_and_removes_cameras(context, engine_factory, tmp_path):
+    storage = tmp_path / "storage"
+    with RtspCamera() as camera:
+        engine = engine_factory(
+            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"  - id: door   # by the stairs\n    main: {camera.url('moving/main')}\n"
+            f"    sub: {camera.url('moving/sub')}\n    record: {{segment_s: 5}}\n"
+        )
+        engine.start()
+        link = EngineLink(EngineAddress(engine.api, read_token(storage)), poll_s=0.2)
+        console = Console(link, ViewState(), tmp_path / "console.json", operator="ann@desk")
+        console.build()
+        link.start()
+        system, editor = console.system, console.system.cameras
+        health = lambda: link.snapshot().health  # noqa: E731
+        try:
+
+            def settle(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+                def step() -> Any:
+                    console.update()
+                    return check()
+
+                return wait_for(step, timeout, interval=0.1, what=what)
+
+            console.on_key(VIEW_KEYS[3])
+            console.on_key(dpg.mvKey_5)
+            assert system.current == 4
+            settle(lambda: system.saver.config and health().cameras["door"].motion, "door moving")
+            editor.pick("door")
+            assert dpg.get_value(editor.inputs[("main",)]) == camera.url("moving/main")
+
+            # The preview runs the engine's detector on the live picture: the box moves.
+            settle(lambda: (f := editor.preview.latest()[0]) and f.moving, "the preview moving", 30)
+            for point in ((0.0, 0.0), (0.04, 0.0), (0.0, 0.04)):  # a zone in a corner
+                editor.zones.press(point)
+                editor.zones.release()
+            editor._params()  # what a click does: the preview takes the zone
+            editor.preview.set_params(editor._params())
+            settle(
+                lambda: (f := editor.preview.latest()[0]) and not f.moving and f.changed == 0,
+                "the preview quiet outside the zone",
+                30,
+            )
+            editor.set(("name",), "Front door")
+            editor.save()
+            settle(lambda: health().config.version == 2, "the editor's save in force")
+            text = engine.config.read_text()
+            assert (
+                "# by the stairs" in text
+                and "zones: [[[0.0, 0.0], [0.04, 0.0], [0.0, 0.04]]]" in text
+            )
+            settle(lambda: not health().cameras["door"].motion, "motion outside the zone ignored")
+            assert health().cameras["door"].name == "Front door"
+
+            # A wrong value: refused with the key named; the file as it was.
+            editor.set(("record", "segment_s"), 1.0)
+            editor.save()
+            settle(
+                lambda: "cameras[0].record.segment_s" in (console.feedback.notice.text or ""),
+                "the refusal",
+            )
+            assert engine.config.read_text() == text
+
+            # A new camera with a tested stream and a schedule; then removed, asked first.
+            editor.new("lobby")
+            editor.set(("main",), camera.url("still/main"))
+            editor.test("main")
+            settle(lambda: "h264 1920x1080" in (console.feedback.notice.text or ""), "tested")
+            editor.set(("record", "mode"), "scheduled")
+            editor._add_window()
+            editor.save()
+            settle(
+                lambda: "lobby" in health().cameras and health().cameras["lobby"].state == "live",
+                "lobby recording",
+                90,
+            )
+            lobby = next(c for c in system.saver.config["cameras"] if c["id"] == "lobby")
+            assert lobby["record"]["schedule"][0]["days"] == ["mon", "tue", "wed", "thu", "fri"]
+            settle(lambda: any(c["id"] == "lobby" for c in system.saver.config["cameras"]), "read")
+            editor.pick("lobby")
+            editor._remove()
+            assert editor.confirm.open
+            editor.confirm._yes()
+            settle(lambda: "lobby" not in health().cameras, "lobby removed")
+            assert "lobby" not in engine.config.read_text()
+        finally:
+            link.stop()
+            for panel in console.panels:
+                panel.close()
+
+
+def test_zones_are_drawn_with_clicks_drags_and_right_clicks():
+    zones = ZoneEditor()
+    for point in ((0.1, 0.1), (0.5, 0.1), (0.5, 0.5)):
+        zones.press(point)
+        zones.release()
+    zones.press((0.5, 0.505))  # near a point: grabbed, not added
+    zones.drag((0.6, 1.7))
+    zones.release()
+    assert zones.zones == [[(0.1, 0.1), (0.5, 0.1), (0.6, 1.0)]]
+    zones.new_zone()
+    zones.press((0.8, 0.8))
+    assert zones.problem() == "zone 2 has 1 point(s): add points (3 at least) or delete it"
+    assert zones.delete_at((0.81, 0.8)) and zones.problem() is None
+    assert zones.config() == [[[0.1, 0.1], [0.5, 0.1], [0.6, 1.0]]]
+    assert not zones.delete_at((0.3, 0.9))
+
+
+def test_the_form_sends_only_what_changed():
+    original = CameraForm.of(
+        {"id": "door", "main": "rtsp://***@10.0.0.2/main", "record": {"mode": "motion"}}
+    )
+    form = original.with_value(("record", "segment_s"), 30.0).with_value(("sub",), "")
+    assert form.edits(original) == [
+        {"path": ["cameras", "door", "record", "segment_s"], "value": 30.0}
+    ]
+    form.zones = [[[0, 0], [1, 0], [1, 1]]]
+    assert form.edits(original)[-1] == {
+        "path": ["cameras", "door", "motion", "zones"],
+        "value": [[[0, 0], [1, 0], [1, 1]]],
+    }
+    new = CameraForm.blank("lobby").with_value(("main",), "rtsp://10.0.0.9/main")
+    assert new.edits(None) == [
+        {"path": ["cameras", "lobby"], "value": {"id": "lobby", "main": "rtsp://10.0.0.9/main"}}
+    ]
+    with pytest.raises(ValueError, match="main stream URL is required"):
+        CameraForm.blank("x").edits(None)

@@ -2,7 +2,8 @@
 
 1 Storage (the dashboard and retention), 2 Workers (health, charts, restart, stop/start, stream
 test), 3 Logs (the engine's logs, filtered, followed live), 4 Config (history, changes,
-revert). Keys 1-4 pick a tab. Changes go through the engine (``save_config``, ``restart_worker``,
+revert), 5 Cameras (the camera editor: streams, recording, schedule, motion, zones with a live
+preview). Keys 1-5 pick a tab. Changes go through the engine (``save_config``, ``restart_worker``,
 ``revert_config``) in the admin's name; what is shown afterwards is what the engine reports.
 """
 
@@ -14,13 +15,14 @@ import dearpygui.dearpygui as dpg
 
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.panel import Feedback
+from gui.system.cameras_tab import CamerasTab
 from gui.system.history_tab import HistoryTab
 from gui.system.logs_tab import LogsTab
 from gui.system.storage_tab import StorageTab
 from gui.system.tabs import ConfigSaver
 from gui.system.workers_tab import WorkersTab
 
-TAB_KEYS = (dpg.mvKey_1, dpg.mvKey_2, dpg.mvKey_3, dpg.mvKey_4)
+TAB_KEYS = (dpg.mvKey_1, dpg.mvKey_2, dpg.mvKey_3, dpg.mvKey_4, dpg.mvKey_5)
 
 
 class SystemPanel:
@@ -34,7 +36,8 @@ class SystemPanel:
         self.workers = WorkersTab(link, feedback, self.saver)
         self.logs = LogsTab(link, feedback)
         self.history = HistoryTab(link, feedback, self.saver)
-        self.tabs: list[Any] = [self.storage, self.workers, self.logs, self.history]
+        self.cameras = CamerasTab(link, feedback, self.saver)
+        self.tabs: list[Any] = [self.storage, self.workers, self.logs, self.history, self.cameras]
         self.current = 0
         self._root = 0
         self._tab_items: list[int] = []
@@ -74,6 +77,7 @@ class SystemPanel:
         self.workers.update(now, engine, results)  # samples the charts whether shown or not
         self.logs.update(now, engine, shown and self.current == 2)
         self.history.update(version, shown and self.current == 3)
+        self.cameras.update(engine, shown and self.current == 4)
         if shown:
             self.storage.update(engine)
         return 0.0
@@ -82,7 +86,7 @@ class SystemPanel:
         return 0.0
 
     def close(self) -> None:
-        pass
+        self.cameras.close()
 
     def _picked(self, _sender: Any, item: int) -> None:
         self.current = self._tab_items.index(int(item))

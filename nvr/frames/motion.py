@@ -123,6 +123,14 @@ class MotionDetector:
         self.reset()
 
     @property
+    def mask(self) -> np.ndarray:
+        """The last frame's changed pixels inside the zones, at the analysis size (read-only
+        view; nonzero = changed): what the camera editor's preview shows."""
+        view = self._mask.view()
+        view.flags.writeable = False
+        return view
+
+    @property
     def peak_changed(self) -> float:
         """Largest changed fraction during the current or last event (its confidence)."""
         return self._peak

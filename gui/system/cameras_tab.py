@@ -1,0 +1,480 @@
+"""The System view's Cameras tab: the camera editor.
+
+The cameras on the left (Add makes a new one); the picked camera's form on the right: name,
+enabled, stream URLs with Test (``POST /api/probe``: codec, size and fps, or the failure and its
+fix), transport and timeout, record mode, pre/post-roll, segment length and the weekly schedule,
+motion settings, and the zones drawn over the live picture with the motion preview
+(``preview.py``): left click adds a point to the zone being drawn, dragging a point moves it,
+right click deletes it. Save sends only what changed (``camera_form.py``) through
+``save_config``: comments in the YAML stay, a wrong value is refused with its key named, and the
+change is in force when the status bar says so. Remove asks first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+from gui import theme
+from gui.link import EngineLink, Snapshot
+from gui.panel import Feedback
+from gui.system.camera_form import DAYS, MODES, CameraForm, Window
+from gui.system.preview import HEIGHT, WIDTH, MotionPreview
+from gui.system.tabs import ConfigSaver, Confirm
+from gui.system.zones import ZoneEditor
+
+LIST_PX = 190
+ZONE_RGB = (0, 220, 255, 255)
+
+
+class CamerasTab:
+    label = "Cameras"
+
+    def __init__(self, link: EngineLink, feedback: Feedback, saver: ConfigSaver) -> None:
+        self.link = link
+        self.feedback = feedback
+        self.saver = saver
+        self.preview = MotionPreview()
+        self.form: CameraForm | None = None
+        self.original: CameraForm | None = None  # as the configuration has it (None: new)
+        self.zones = ZoneEditor()
+        self.inputs: dict[tuple[str, ...], int] = {}
+        self._listed: Any = None
+        self._loaded_version = -1
+        self._probes: dict[int, str] = {}
+        self._rings: dict[str, str | None] = {}
+        self._shown = False
+
+    # -- build ---------------------------------------------------------------------------------
+
+    def build(self, parent: int) -> None:
+        with dpg.group(horizontal=True, parent=parent):
+            with dpg.child_window(width=LIST_PX, border=True) as left:
+                self.left = int(left)
+                dpg.add_button(label="Add camera", width=-1, callback=self._add_dialog)
+                self.list_group = int(dpg.add_group())
+            with dpg.child_window(border=True) as right:
+                self.right = int(right)
+                self.heading = int(dpg.add_text("Pick a camera, or Add one."))
+                self.body = int(dpg.add_group(show=False))
+        self._build_form(self.body)
+        with dpg.texture_registry():
+            blank = np.zeros((HEIGHT, WIDTH, 4), np.float32)
+            self.texture = int(dpg.add_dynamic_texture(WIDTH, HEIGHT, blank.ravel()))
+        with dpg.handler_registry():
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left, callback=self._left_down)
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=self._right_down)
+            dpg.add_mouse_drag_handler(button=dpg.mvMouseButton_Left, callback=self._dragged)
+            dpg.add_mouse_release_handler(button=dpg.mvMouseButton_Left, callback=self._released)
+        self.confirm = Confirm()
+        with dpg.window(
+            modal=True, show=False, no_title_bar=True, autosize=True, no_saved_settings=True
+        ) as ask:
+            self.add_window = int(ask)
+            dpg.add_text("New camera id (a-z, 0-9, _ or -, up to 32):")
+            self.new_id = int(dpg.add_input_text(width=240, on_enter=True, callback=self._add))
+            with dpg.group(horizontal=True):
+                dpg.add_button(label="Add", callback=self._add)
+                dpg.add_button(
+                    label="Cancel", callback=lambda: dpg.configure_item(self.add_window, show=False)
+                )
+
+    def _build_form(self, parent: int) -> None:
+        def field(path: tuple[str, ...], make: Any, **kw: Any) -> None:
+            self.inputs[path] = int(make(callback=self._changed, user_data=path, **kw))
+
+        with dpg.group(parent=parent):
+            with dpg.group(horizontal=True):
+                dpg.add_text("Name")
+                field(("name",), dpg.add_input_text, width=200, hint="the id")
+                field(("enabled",), dpg.add_checkbox, label="enabled")
+            for stream in ("main", "sub"):
+                with dpg.group(horizontal=True):
+                    dpg.add_text(f"{stream.title():<5}")
+                    field(
+                        (stream,),
+                        dpg.add_input_text,
+                        width=-230,
+                        hint="rtsp://user:password@host:554/path"
+                        + (" (optional)" if stream == "sub" else ""),
+                    )
+                    dpg.add_button(
+                        label=f"Test {stream}", callback=lambda *_, s=stream: self.test(s)
+                    )
+            with dpg.group(horizontal=True):
+                dpg.add_text("Transport")
+                field(("transport",), dpg.add_combo, items=["tcp", "udp"], width=70)
+                dpg.add_text("Timeout s")
+                field(("timeout_s",), dpg.add_input_float, width=110, step=1, format="%.0f")
+            dpg.add_separator()
+            with dpg.group(horizontal=True):
+                dpg.add_text("Record")
+                field(("record", "mode"), dpg.add_combo, items=list(MODES), width=110)
+                dpg.add_text("pre-roll s")
+                field(("record", "pre_roll_s"), dpg.add_input_float, width=100, format="%.0f")
+                dpg.add_text("post-roll s")
+                field(("record", "post_roll_s"), dpg.add_input_float, width=100, format="%.0f")
+                dpg.add_text("segment s")
+                field(("record", "segment_s"), dpg.add_input_float, width=100, format="%.0f")
+            with dpg.group(horizontal=True):
+                dpg.add_text("Weekly schedule (empty: always)", color=theme.TEXT_DIM)
+                dpg.add_button(label="Add window", callback=self._add_window)
+            self.schedule_group = int(dpg.add_group())
+            dpg.add_separator()
+            with dpg.group(horizontal=True):
+                field(("motion", "enabled"), dpg.add_checkbox, label="motion detection")
+                dpg.add_text("threshold")
+                field(
+                    ("motion", "threshold"),
+                    dpg.add_slider_int,
+                    min_value=1,
+                    max_value=254,
+                    width=140,
+                )
+                dpg.add_text("min area")
+                field(
+                    ("motion", "min_area"),
+                    dpg.add_slider_float,
+                    min_value=0.0005,
+                    max_value=0.2,
+                    format="%.4f",
+                    width=140,
+                )
+            with dpg.group(horizontal=True):
+                dpg.add_text("adaptation")
+                field(
+                    ("motion", "alpha"),
+                    dpg.add_slider_float,
+                    min_value=0.001,
+                    max_value=0.5,
+                    format="%.3f",
+                    width=140,
+                )
+                dpg.add_text("start frames")
+                field(
+                    ("motion", "start_frames"),
+                    dpg.add_slider_int,
+                    min_value=1,
+                    max_value=30,
+                    width=100,
+                )
+                dpg.add_text("end s")
+                field(
+                    ("motion", "end_s"), dpg.add_slider_float, min_value=0, max_value=60, width=100
+                )
+            with dpg.group(horizontal=True):
+                with dpg.drawlist(WIDTH, HEIGHT) as canvas:
+                    self.canvas = int(canvas)
+                with dpg.group():
+                    dpg.add_text("Zones (cyan) over the live picture;", color=theme.TEXT_DIM)
+                    dpg.add_text("red: changed now, yellow: moving.", color=theme.TEXT_DIM)
+                    dpg.add_text("Left click: add a point", color=theme.TEXT_DIM)
+                    dpg.add_text("Drag a point: move it", color=theme.TEXT_DIM)
+                    dpg.add_text("Right click a point: delete it", color=theme.TEXT_DIM)
+                    dpg.add_text("No zone: the whole picture", color=theme.TEXT_DIM)
+                    dpg.add_button(label="New zone", callback=lambda: self.zones.new_zone())
+                    dpg.add_button(label="Clear zones", callback=self._clear_zones)
+                    self.preview_text = int(dpg.add_text("", wrap=260))
+            with dpg.group(horizontal=True):
+                dpg.add_button(label="Save", callback=self.save)
+                dpg.add_button(
+                    label="Revert edits",
+                    callback=lambda: self.pick(self.form.camera_id if self.form else ""),
+                )
+                dpg.add_spacer(width=40)
+                self.remove_button = int(
+                    dpg.add_button(label="Remove camera…", callback=self._remove)
+                )
+
+    def resize(self, width: int, height: int) -> None:
+        dpg.configure_item(self.left, height=height - 8)
+        dpg.configure_item(self.right, width=width - LIST_PX - 20, height=height - 8)
+
+    # -- every frame ---------------------------------------------------------------------------
+
+    def update(self, engine: Snapshot, shown: bool) -> None:
+        self._rings = {c.id: c.ring for c in engine.known_cameras.values()}
+        for ticket, what in list(self._probes.items()):
+            answer = self.link.answer(ticket)
+            if answer is not None:
+                del self._probes[ticket]
+                self._probe_result(what, answer.value, answer.error)
+        if shown != self._shown:
+            self._shown = shown
+            if not shown:
+                self.preview.stop()
+            elif self.form is not None:
+                self._start_preview()
+        cameras = tuple(c["id"] for c in self.saver.config.get("cameras", []))
+        if (cameras, self.saver.version) != self._listed:
+            self._listed = (cameras, self.saver.version)
+            self._list(cameras)
+        if shown and self.form is None and cameras:
+            self.pick(cameras[0])  # the first camera, rather than an empty form
+        if shown and self.form is not None:
+            self._draw_preview()
+
+    def close(self) -> None:
+        self.preview.stop()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def pick(self, camera_id: str) -> None:
+        """Load the camera's settings from the configuration into the form."""
+        camera = next(
+            (c for c in self.saver.config.get("cameras", []) if c["id"] == camera_id), None
+        )
+        if camera is None:
+            return
+        self.original = CameraForm.of(camera)
+        self._load(CameraForm.of(camera))
+
+    def new(self, camera_id: str) -> None:
+        self.original = None
+        self._load(CameraForm.blank(camera_id))
+
+    def set(self, path: tuple[str, ...], value: Any) -> None:
+        """Set a field as the admin would (tests and keys)."""
+        dpg.set_value(self.inputs[path], value)
+        self._changed(self.inputs[path], value, path)
+
+    def save(self, *_: Any) -> None:
+        if self.form is None:
+            return
+        problem = self.zones.problem()
+        if problem is not None:
+            self.feedback.show(f"Not saved: {problem}", error=True)
+            return
+        self.form.zones = self.zones.config()
+        try:
+            edits = self.form.edits(self.original)
+        except ValueError as err:
+            self.feedback.show(f"Not saved: {err}", error=True)
+            return
+        if not edits:
+            self.feedback.show("Nothing to save: no setting changed")
+            return
+        what = f"{'new camera' if self.form.new else 'camera'} {self.form.camera_id}"
+        self.saver.save(edits, what)
+        self.form.new = False
+        self.original = CameraForm(
+            self.form.camera_id,
+            dict(self.form.values),
+            list(self.form.schedule),
+            list(self.form.zones),
+        )
+
+    def test(self, stream: str) -> None:
+        if self.form is None:
+            return
+        typed = str(self.form.values[(stream,)] or "")
+        same = self.original is not None and typed == self.original.values[(stream,)]
+        if not typed:
+            self.feedback.show(f"No {stream} stream URL to test", error=True)
+            return
+        cid = self.form.camera_id
+        if same:  # shown with its password hidden: the engine tests the URL it has
+            ticket = self.link.ask(lambda client: client.probe(camera_id=cid, stream=stream))
+        else:
+            ticket = self.link.ask(lambda client: client.probe(typed))
+        self._probes[ticket] = f"{cid}'s {stream} stream"
+        self.feedback.show(f"Testing {cid}'s {stream} stream…")
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _load(self, form: CameraForm) -> None:
+        self.form = form
+        self._listed = None  # the list marks the camera picked
+        self.zones = ZoneEditor.from_config(form.zones)
+        for path, item in self.inputs.items():
+            value = form.values[path]
+            dpg.set_value(item, "" if value is None else value)
+        dpg.set_value(self.heading, f"{'New camera' if form.new else 'Camera'} {form.camera_id}")
+        dpg.configure_item(self.body, show=True)
+        dpg.configure_item(self.remove_button, show=not form.new)
+        self._schedule_rows()
+        if self._shown:
+            self._start_preview()
+
+    def _start_preview(self) -> None:
+        assert self.form is not None
+        self.preview.start(self._rings.get(self.form.camera_id), self._params())
+
+    def _params(self) -> dict[str, Any]:
+        assert self.form is not None
+        self.form.zones = self.zones.config()
+        return self.form.motion_params()
+
+    def _changed(self, _sender: Any, value: Any, path: tuple[str, ...]) -> None:
+        if self.form is None:
+            return
+        if isinstance(value, str) and path not in (("main",), ("sub",), ("name",)):
+            value = value.strip()
+        if isinstance(value, float):
+            value = round(value, 6)
+        self.form = self.form.with_value(path, value)
+        if path[0] == "motion":
+            self.preview.set_params(self._params())
+
+    def _list(self, cameras: tuple[str, ...]) -> None:
+        dpg.delete_item(self.list_group, children_only=True)
+        for cid in cameras:
+            dpg.add_selectable(
+                label=cid,
+                parent=self.list_group,
+                default_value=self.form is not None and self.form.camera_id == cid,
+                callback=lambda *_, c=cid: self.pick(c),
+            )
+
+    def _schedule_rows(self) -> None:
+        dpg.delete_item(self.schedule_group, children_only=True)
+        assert self.form is not None
+        for n, window in enumerate(self.form.schedule):
+            with dpg.group(horizontal=True, parent=self.schedule_group):
+                for day in DAYS:
+                    dpg.add_checkbox(
+                        label=day,
+                        default_value=day in window.days,
+                        callback=lambda _s, on, i=n, d=day: self._day(i, d, on),
+                    )
+                dpg.add_input_text(
+                    default_value=window.start,
+                    width=60,
+                    callback=lambda _s, text, i=n: self._time(i, "start", text),
+                )
+                dpg.add_text("to")
+                dpg.add_input_text(
+                    default_value=window.end,
+                    width=60,
+                    callback=lambda _s, text, i=n: self._time(i, "end", text),
+                )
+                dpg.add_button(label="x", callback=lambda *_, i=n: self._drop_window(i))
+
+    def _add_window(self, *_: Any) -> None:
+        if self.form is not None:
+            self.form.schedule.append(Window(DAYS[:5], "08:00", "18:00"))
+            self._schedule_rows()
+
+    def _drop_window(self, n: int) -> None:
+        if self.form is not None:
+            del self.form.schedule[n]
+            self._schedule_rows()
+
+    def _day(self, n: int, day: str, on: bool) -> None:
+        if self.form is None:
+            return
+        window = self.form.schedule[n]
+        days = set(window.days) | {day} if on else set(window.days) - {day}
+        self.form.schedule[n] = Window(
+            tuple(d for d in DAYS if d in days), window.start, window.end
+        )
+
+    def _time(self, n: int, which: str, text: str) -> None:
+        if self.form is None:
+            return
+        window = self.form.schedule[n]
+        self.form.schedule[n] = (
+            Window(window.days, text.strip(), window.end)
+            if which == "start"
+            else Window(window.days, window.start, text.strip())
+        )
+
+    def _clear_zones(self, *_: Any) -> None:
+        self.zones.clear()
+        if self.form is not None:
+            self.preview.set_params(self._params())
+
+    def _remove(self, *_: Any) -> None:
+        if self.form is None:
+            return
+        cid = self.form.camera_id
+        self.confirm.ask(
+            f"Remove camera {cid} from the configuration? Its worker stops; its recordings stay "
+            "on disk until retention deletes them.",
+            "Remove",
+            lambda: self.saver.save(
+                [{"path": ["cameras", cid], "delete": True}], f"removal of {cid}"
+            ),
+        )
+
+    def _add_dialog(self, *_: Any) -> None:
+        dpg.set_value(self.new_id, "")
+        dpg.configure_item(self.add_window, show=True)
+
+    def _add(self, *_: Any) -> None:
+        cid = dpg.get_value(self.new_id).strip()
+        dpg.configure_item(self.add_window, show=False)
+        if cid in {c["id"] for c in self.saver.config.get("cameras", [])}:
+            self.feedback.show(f"There is a camera {cid} already: pick it to edit it", error=True)
+            return
+        if cid:
+            self.new(cid)  # the id's rules are the engine's to check, at Save
+
+    def _probe_result(self, what: str, found: dict[str, Any] | None, error: str | None) -> None:
+        if error is not None or found is None:
+            self.feedback.show(f"Test of {what} failed: {error}", error=True)
+        elif not found["ok"]:
+            self.feedback.show(f"{what}: {found['error']}", error=True)
+        else:
+            self.feedback.show(
+                f"{what}: {found['codec']} {found['width']}x{found['height']} at "
+                f"{found['fps']:.1f} fps, {found['bitrate_bps'] / 1e6:.2f} Mb/s"
+            )
+
+    # -- the picture and the zones ----------------------------------------------------------
+
+    def _canvas_point(self) -> tuple[float, float] | None:
+        if not (dpg.is_item_shown(self.canvas) and dpg.is_item_hovered(self.canvas)):
+            return None
+        x, y = dpg.get_drawing_mouse_pos()
+        return x / WIDTH, y / HEIGHT
+
+    def _left_down(self, *_: Any) -> None:
+        at = self._canvas_point()
+        if at is not None and self.form is not None:
+            self.zones.press(at)
+            self.preview.set_params(self._params())
+
+    def _dragged(self, *_: Any) -> None:
+        if self.zones.dragging is None:
+            return
+        x, y = dpg.get_drawing_mouse_pos()
+        self.zones.drag((x / WIDTH, y / HEIGHT))
+
+    def _released(self, *_: Any) -> None:
+        if self.zones.dragging is not None:
+            self.zones.release()
+            self.preview.set_params(self._params())
+
+    def _right_down(self, *_: Any) -> None:
+        at = self._canvas_point()
+        if at is not None and self.zones.delete_at(at):
+            self.preview.set_params(self._params())
+
+    def _draw_preview(self) -> None:
+        frame, status = self.preview.latest()
+        if frame is not None:
+            dpg.set_value(self.texture, frame.rgba.ravel())
+            moving = "MOVING" if frame.moving else "still"
+            status = (
+                f"{moving}: {frame.changed * 100:.2f} % of the zones changed, "
+                f"{frame.boxes} region(s)"
+            )
+        dpg.set_value(self.preview_text, status)
+        dpg.delete_item(self.canvas, children_only=True)
+        dpg.draw_image(self.texture, (0, 0), (WIDTH, HEIGHT), parent=self.canvas)
+        for n, zone in enumerate(self.zones.zones):
+            points = [(x * WIDTH, y * HEIGHT) for x, y in zone]
+            width = 3 if n == self.zones.current else 2
+            if len(points) >= 3:
+                dpg.draw_polygon(
+                    [*points, points[0]], color=ZONE_RGB, thickness=width, parent=self.canvas
+                )
+            elif len(points) == 2:
+                dpg.draw_line(
+                    points[0], points[1], color=ZONE_RGB, thickness=width, parent=self.canvas
+                )
+            for point in points:
+                dpg.draw_circle(point, 5, color=ZONE_RGB, fill=ZONE_RGB, parent=self.canvas)
