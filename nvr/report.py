@@ -44,10 +44,23 @@ class CameraDays:
 
 
 def write_report(config: Config, out: Path, now_s: float | None = None) -> Path:
-    """Write the report to ``out`` (``.part`` then renamed); returns its path."""
+    """Write the report to ``out`` (``.part`` then renamed); returns its path. The engine's
+    health is asked of the running engine, if any."""
+    health, engine_note = _engine_health(config)
+    page = render_report(config, health, engine_note, now_s)
+    part = out.with_name(out.name + ".part")
+    part.write_text(page, encoding="utf-8")
+    part.replace(out)
+    return out
+
+
+def render_report(
+    config: Config, health: Health | None, engine_note: str, now_s: float | None = None
+) -> str:
+    """The report's HTML, from ``health`` (None: the engine is not running), the catalog and
+    the logs."""
     now_s = time.time() if now_s is None else now_s
     storage = Path(config.storage.path)
-    health, engine_note = _engine_health(config)
     sections = [
         _header(config, now_s, engine_note),
         _engine(health),
@@ -62,11 +75,7 @@ def write_report(config: Config, out: Path, now_s: float | None = None) -> Path:
     else:
         sections.append("<h2>Storage</h2><p>No catalog yet: the engine has not run.</p>")
     sections.append(_errors(config.logging.log_dir(storage)))
-    page = _PAGE.format(title=f"NVR health report {_when(now_s)}", body="\n".join(sections))
-    part = out.with_name(out.name + ".part")
-    part.write_text(page, encoding="utf-8")
-    part.replace(out)
-    return out
+    return _PAGE.format(title=f"NVR health report {_when(now_s)}", body="\n".join(sections))
 
 
 # -- data ------------------------------------------------------------------------------------

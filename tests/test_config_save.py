@@ -137,6 +137,10 @@ def test_a_stream_test_reports_what_it_carries_or_why_not(engine_factory, tmp_pa
         assert "***@" in dead["url"] and "pw@" not in dead["error"]
         status, reply = client.request("POST", "/api/probe", {"url": "file:///etc/passwd"})
         assert status == 400 and "rtsp://" in reply["error"]
+        status, reply = client.request("POST", "/api/backup", {"to": "/etc"})
+        assert status == 400 and "with_recordings" in reply["error"]
+        assert client.request("DELETE", "/api/backup")[0] == 405
+        assert b"door" in client.report()
 
         # Protection: the door's recordings of a range are kept from retention, then released.
         wait_for(

@@ -7,7 +7,9 @@ screenshots of each tab under Xvfb are in ``test_console.py``."""
 
 from __future__ import annotations
 
+import tarfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import dearpygui.dearpygui as dpg
@@ -105,6 +107,21 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
             dpg.set_value(system.storage.inputs["door"][0], "seven")
             system.storage.apply("door")
             assert "whole number of days" in console.feedback.notice.text
+
+            # Upkeep: a backup written by the engine while it records, the report, the check.
+            system.storage.reports = tmp_path / "reports"
+            system.storage.start_backup(False)
+            settle(lambda: system.storage.backup.get("state") == "done", "the backup", 60)
+            archive = Path(system.storage.backup["archive"])
+            with tarfile.open(archive) as tar:
+                assert {"manifest.json", "catalog.db", "config/nvr.yaml"} <= set(tar.getnames())
+            assert "Backup written: " + str(archive) in dpg.get_value(system.storage.upkeep)
+            system.storage.report()
+            settle(lambda: "Health report saved" in (console.feedback.notice.text or ""), "report")
+            (page,) = (tmp_path / "reports").glob("nvr-report-*.html")
+            assert "door" in page.read_text() and "<svg" in page.read_text()
+            system.storage.check_catalog()
+            settle(lambda: ": ok (" in dpg.get_value(system.storage.upkeep), "the catalog check")
 
             # Workers: live and unreachable cameras as the engine says; Stop and Start.
             system.pick(1)

@@ -32,7 +32,7 @@ class SystemPanel:
         self.link = link
         self.feedback = feedback
         self.saver = ConfigSaver(link, feedback, user)
-        self.storage = StorageTab(self.saver)
+        self.storage = StorageTab(link, self.saver)
         self.workers = WorkersTab(link, feedback, self.saver)
         self.logs = LogsTab(link, feedback)
         self.history = HistoryTab(link, feedback, self.saver)
@@ -78,8 +78,7 @@ class SystemPanel:
         self.logs.update(now, engine, shown and self.current == 2)
         self.history.update(version, shown and self.current == 3)
         self.cameras.update(engine, shown and self.current == 4)
-        if shown:
-            self.storage.update(engine)
+        self.storage.update(now, engine, shown and self.current == 0)
         return 0.0
 
     def wanted_fps(self, now: float) -> float:

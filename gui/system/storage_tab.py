@@ -1,17 +1,22 @@
 """The System view's Storage tab: the disk line (free space, reserve, forecast; amber when space
 runs short, red when retention cannot keep up), per camera its footage, days kept, oldest
 recording, write rate, bytes by type and protected bytes, and its retention (days kept, byte
-budget) edited in place and saved through ``save_config`` (in force at once)."""
+budget) edited in place and saved through ``save_config`` (in force at once). Below, the upkeep:
+Back up now (the engine writes the archive under its storage while it records), the health
+report (saved on this computer, in ``~/nvr-reports``), and the catalog check with its last
+result."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import dearpygui.dearpygui as dpg
 
 from gui import theme
-from gui.link import Snapshot
-from gui.system.model import StorageRow, disk_line, retention_edits, storage_rows
+from gui.link import EngineLink, Snapshot
+from gui.system.model import StorageRow, disk_line, retention_edits, size, storage_rows
 from gui.system.tabs import ConfigSaver, level_color, table
 from nvr.config import format_size
 
@@ -32,8 +37,13 @@ _COLUMNS = (
 class StorageTab:
     label = "Storage"
 
-    def __init__(self, saver: ConfigSaver) -> None:
+    def __init__(self, link: EngineLink, saver: ConfigSaver) -> None:
+        self.link = link
         self.saver = saver
+        self.reports = Path.home() / "nvr-reports"
+        self.backup: dict[str, Any] = {}  # the engine's backup job, as last read
+        self._asking: dict[int, str] = {}  # ticket: backup | status | report
+        self._next_status = 0.0
         self.rows: list[StorageRow] = []
         self.inputs: dict[str, tuple[int, int]] = {}  # camera: (days, budget) inputs
         self._drawn: Any = None
@@ -49,11 +59,81 @@ class StorageTab:
             color=theme.TEXT_DIM,
             wrap=0,
         )
+        with dpg.group(horizontal=True, parent=parent):
+            dpg.add_button(label="Back up now", callback=lambda: self.start_backup(False))
+            dpg.add_button(label="Health report", callback=self.report)
+            dpg.add_button(label="Check catalog", callback=self.check_catalog)
+            self.upkeep = int(dpg.add_text("", wrap=0))
 
     def resize(self, width: int, height: int) -> None:
-        dpg.configure_item(self.list_window, width=width - 8, height=max(80, height - 90))
+        dpg.configure_item(self.list_window, width=width - 8, height=max(80, height - 120))
 
-    def update(self, engine: Snapshot) -> None:
+    def start_backup(self, with_recordings: bool) -> None:
+        self._asking[self.link.ask(lambda client: client.backup(with_recordings))] = "backup"
+        self.saver.feedback.show("Backup asked of the engine…")
+
+    def report(self, *_: Any) -> None:
+        self._asking[self.link.ask(lambda client: client.report())] = "report"
+        self.saver.feedback.show("Writing the health report…")
+
+    def check_catalog(self, *_: Any) -> None:
+        self.link.send("maintain_catalog")
+        self.saver.feedback.show("Catalog check asked; the result shows here when done")
+
+    def _answers(self, now: float) -> None:
+        for ticket, what in list(self._asking.items()):
+            answer = self.link.answer(ticket)
+            if answer is None:
+                continue
+            del self._asking[ticket]
+            if answer.error is not None:
+                self.saver.feedback.show(f"The {what} failed: {answer.error}", error=True)
+            elif what == "report":
+                self.reports.mkdir(parents=True, exist_ok=True)
+                out = self.reports / time.strftime("nvr-report-%Y%m%d-%H%M%S.html")
+                out.write_bytes(answer.value)
+                self.saver.feedback.show(f"Health report saved: {out}")
+            elif what == "backup":
+                self.backup = answer.value
+                self._next_status = now + 1.0
+            else:
+                self.backup = answer.value["job"]
+        running = self.backup.get("state") == "running"
+        if running and now >= self._next_status and "status" not in self._asking.values():
+            self._next_status = now + 1.0
+            self._asking[self.link.ask(lambda client: client.backups())] = "status"
+
+    def _upkeep_line(self, engine: Snapshot) -> tuple[str, str]:
+        parts, level = [], "ok"
+        job = self.backup
+        if job.get("state") == "running":
+            parts.append(f"Backing up: {job.get('progress', '')}")
+        elif job.get("state") == "done":
+            parts.append(
+                f"Backup written: {job['archive']} ({size(job.get('bytes'))}, "
+                f"{job.get('seconds', 0):.1f} s)"
+            )
+        elif job.get("state") == "failed":
+            parts.append(f"Backup failed: {job.get('error')}")
+            level = "error"
+        check = engine.health.catalog_check if engine.health else None
+        if check is None:
+            parts.append("catalog not checked yet")
+        elif check.ok:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(check.at_ns / 1e9))
+            parts.append(f"catalog checked {when}: ok ({check.seconds:.1f} s)")
+        else:
+            parts.append("catalog check found: " + "; ".join(check.problems))
+            level = "error"
+        return " · ".join(parts), level
+
+    def update(self, now: float, engine: Snapshot, shown: bool) -> None:
+        self._answers(now)  # a backup or a report asked for is taken whichever tab is shown
+        if not shown:
+            return
+        text, level = self._upkeep_line(engine)
+        dpg.set_value(self.upkeep, text)
+        dpg.configure_item(self.upkeep, color=level_color(level))
         health = engine.health
         if health is None:
             dpg.set_value(self.disk, "The engine has not been reached yet.")

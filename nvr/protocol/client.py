@@ -271,6 +271,29 @@ class EngineClient:
             raise NvrError(f"stream test refused: HTTP {status}: {error}")
         return reply
 
+    # -- upkeep ------------------------------------------------------------------------------
+
+    def backup(self, with_recordings: bool = False) -> dict[str, Any]:
+        """Start a backup into the engine's ``<storage>/backups/``; the job."""
+        status, reply = self.request("POST", "/api/backup", {"with_recordings": with_recordings})
+        if status != 202 or not isinstance(reply, dict):
+            error = reply.get("error") if isinstance(reply, dict) else reply
+            raise NvrError(f"backup refused: HTTP {status}: {error}")
+        job: dict[str, Any] = reply["job"]
+        return job
+
+    def backups(self) -> dict[str, Any]:
+        """The backup job (``state``, ``progress``, ``archive``, ...) and the archives."""
+        found: dict[str, Any] = self.get("/api/backup")
+        return found
+
+    def report(self) -> bytes:
+        """The health report, one self-contained HTML page."""
+        status, raw, _ = self._fetch("GET", "/api/report", timeout_s=COMMAND_TIMEOUT_S)
+        if status != 200:
+            raise NvrError(f"GET /api/report: HTTP {status}: {raw[:200]!r}")
+        return raw
+
     # -- alarms and the event stream -------------------------------------------------------
 
     def alarms(self) -> AlarmList:

@@ -16,6 +16,8 @@ Routes (documented in the README):
 - ``GET /api/logs``                 the engine's logs, filtered (``log_routes.py``)
 - ``GET /api/config/document``, ``/api/config/history``, ``/api/config/version``,
   ``/api/config/diff``, ``POST /api/probe``  the camera editor's (``config_routes.py``)
+- ``GET``/``POST /api/backup``, ``GET /api/report``  backups and the health report
+  (``maintenance_routes.py``)
 
 Every request is checked, in this order: its ``Host`` is the engine's own loopback address (a
 web page on a rebound name is refused), any ``Origin`` is the engine's own (a cross-site page
@@ -52,12 +54,13 @@ from nvr.protocol.commands import Command, CommandReply, parse_command
 from nvr.protocol.health import Health
 from nvr.protocol.queries import parse_list_query
 from nvr.storage.catalog import Catalog
-from nvr.supervisor import alarm_routes, config_routes
+from nvr.supervisor import alarm_routes, config_routes, maintenance_routes
 from nvr.supervisor.alarm_routes import AlarmRoutes
 from nvr.supervisor.config_routes import ConfigRoutes
 from nvr.supervisor.footage import FootageRoutes
 from nvr.supervisor.httpserver import Hold, HttpServer, Request, Response
 from nvr.supervisor.log_routes import LOGS, LogRoutes
+from nvr.supervisor.maintenance_routes import MaintenanceRoutes
 from nvr.supervisor.metrics import render_metrics
 
 log = logging.getLogger(__name__)
@@ -133,6 +136,12 @@ class ApiRoutes:
         )
         self.logs = LogRoutes(engine.log_dir)
         self.config = ConfigRoutes(engine.catalog_path, engine.config_file, engine.config_in_force)
+        self.upkeep = MaintenanceRoutes(
+            engine.catalog_path.parent,
+            engine.config_file,
+            engine.config_in_force,
+            engine.health,
+        )
         self.alarms = AlarmRoutes(
             engine.catalog_path, engine.alarm_list, engine.events_after, engine.events_ready
         )
@@ -166,7 +175,10 @@ class ApiRoutes:
         footage = self.footage.handles(path)
         alarms = path in alarm_routes.ROUTES
         config = path in config_routes.ROUTES
-        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS) and not (footage or alarms or config):
+        upkeep = path in maintenance_routes.ROUTES
+        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS) and not (
+            footage or alarms or config or upkeep
+        ):
             raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
         method = (
             "POST"
@@ -175,6 +187,8 @@ class ApiRoutes:
             if footage
             else self.config.method(path)
             if config
+            else self.upkeep.method(path, request.method)
+            if upkeep
             else "GET"
         )
         if request.method != method:
@@ -191,6 +205,8 @@ class ApiRoutes:
             return self.alarms.answer(path, url.query)
         if config:
             return self.config.answer(path, url.query, request.body)
+        if upkeep:
+            return self.upkeep.answer(path, method, request.body)
         if path == LOGS:
             return self.logs.answer(url.query)
         if path in LISTS:
