@@ -133,6 +133,8 @@ def _check_stream(value: str) -> str:
     """Accept an rtsp(s):// URL with a host, a file:// URL, or a local file path."""
     if not value.strip():
         raise ValueError("must not be empty; give an rtsp:// or rtsps:// URL or a video file path")
+    if any(not c.isprintable() for c in value):  # a line break would be sent to the camera
+        raise ValueError("must not contain line breaks or control characters")
     if "://" not in value:
         return value
     parts = urlsplit(value)

@@ -21,6 +21,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from nvr.errors import RequestError
+from nvr.redact import redact_text
 
 MAX_EDITS = 200
 MAX_DEPTH = 8
@@ -41,7 +42,7 @@ def parse_edits(data: Any) -> list[Edit]:
     """The edits in a request's params; ``RequestError`` naming the first malformed one."""
     if not isinstance(data, list) or not 0 < len(data) <= MAX_EDITS:
         raise RequestError(f"params.edits must be a list of 1 to {MAX_EDITS} edits")
-    edits = []
+    edits: list[Edit] = []
     for n, item in enumerate(data):
         if not isinstance(item, dict) or set(item) - {"path", "value", "delete"}:
             raise RequestError(f"edit {n}: must be {{path, value}} or {{path, delete: true}}")
@@ -57,8 +58,40 @@ def parse_edits(data: Any) -> list[Edit]:
         delete = item.get("delete", False)
         if not isinstance(delete, bool) or delete == ("value" in item):
             raise RequestError(f"edit {n}: give either a value or delete: true")
+        if delete and len(path) == 1:
+            raise RequestError(
+                f"edit {n}: a whole section ({path[0]}) is not deleted through the API; delete "
+                "what is in it (cameras one by one)"
+            )
+        where = ".".join(map(str, path))
+        if any(e.path == tuple(path) for e in edits):
+            raise RequestError(f"edit {n}: {where} is edited twice; send one edit per key")
+        _check_value(item.get("value"), where)
         edits.append(Edit(tuple(path), item.get("value"), delete))
     return edits
+
+
+def _check_value(value: Any, where: str) -> None:
+    """Refuse what would read a secret or destroy one: a ``${VAR}`` reference (the engine
+    expands it, so a client could read its environment), and a URL whose password shows as
+    hidden (``***@``, as the API shows URLs: saving it would replace the real password)."""
+    if isinstance(value, dict):
+        for child in value.values():
+            _check_value(child, where)
+    elif isinstance(value, list):
+        for child in value:
+            _check_value(child, where)
+    elif isinstance(value, str):
+        if "${" in value:
+            raise RequestError(
+                f"{where}: values sent to the engine cannot reference environment variables "
+                "(${...}); write such a reference in the file itself"
+            )
+        if "***@" in value or "=***" in value:
+            raise RequestError(
+                f"{where}: this URL has its password hidden (***); type the whole URL with its "
+                "password, or leave the field as it is"
+            )
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
@@ -68,16 +101,59 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
         yaml = _yaml(indent or 2, offset or 0)
         document = yaml.load(text)
     except YAMLError as err:
-        raise RequestError(f"the config file is not valid YAML now ({err}); fix it first") from None
+        raise RequestError(
+            f"the config file is not valid YAML now ({redact_text(str(err))}); fix it first"
+        ) from None
     if document is None:
         document = CommentedMap()
     if not isinstance(document, CommentedMap):
         raise RequestError("the config file's top level is not a mapping; fix it first")
+    shared = _shared(document)
     for edit in edits:
+        _refuse_shared(document, edit, shared)
         _apply(document, edit)
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue()
+
+
+def _shared(document: Any) -> set[int]:
+    """The sections written once and used in several places (a YAML anchor and its aliases)."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict | list):
+            return
+        if id(node) in seen:
+            shared.add(id(node))
+            return
+        seen.add(id(node))
+        for child in node.values() if isinstance(node, dict) else node:
+            walk(child)
+
+    walk(document)
+    return shared
+
+
+def _refuse_shared(document: CommentedMap, edit: Edit, shared: set[int]) -> None:
+    """An edit inside a section shared through an anchor would change every place that uses
+    it: refused, naming the anchor."""
+    node: Any = document
+    for depth, key in enumerate(edit.path[:-1]):
+        try:
+            node = _child(node, key, edit.path[:depth])
+        except RequestError:
+            return  # _apply names the problem
+        if node is None:
+            return
+        if id(node) in shared:
+            anchor = getattr(getattr(node, "anchor", None), "value", None)
+            raise RequestError(
+                f"{'.'.join(map(str, edit.path[: depth + 1]))}: this section is shared with "
+                f"other places through a YAML anchor{f' (&{anchor})' if anchor else ''}; an edit "
+                "here would change them all: edit the file by hand"
+            )
 
 
 def _yaml(sequence: int, offset: int) -> YAML:

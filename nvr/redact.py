@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s]*@)")
+# Cameras that take credentials in the query string: ?user=admin&password=...
+_QUERY_SECRET = re.compile(
+    r"(?P<key>[?&;](?:password|passwd|pass|pwd|token|auth|key|secret)=)[^&;#\s]*", re.IGNORECASE
+)
 
 
 def redact_url(url: str) -> str:
-    """``rtsp://user:pass@host/x`` -> ``rtsp://***@host/x``; other text is returned unchanged."""
-    return _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", url)
+    """``rtsp://user:pass@host/x`` -> ``rtsp://***@host/x``, and ``?password=x`` ->
+    ``?password=***``; other text is returned unchanged."""
+    return redact_text(url)
 
 
 def redact_text(text: str) -> str:
     """Redact every URL with credentials inside free text (log messages, exception strings)."""
-    return _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", text)
+    text = _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m.group('key')}***", text)

@@ -87,6 +87,11 @@ def test_a_section_replaced_whole_keeps_the_comments_of_keys_that_stay():
         ([{"path": ["a", True], "value": 1}], "path must be"),
         ([{"path": ["a"], "value": 1, "extra": 2}], "must be {path, value}"),
         ([{"path": ["a"], "value": 1, "delete": True}], "either a value or delete"),
+        ([{"path": ["cameras"], "delete": True}], "cameras one by one"),
+        ([{"path": ["a", "b"], "value": 1}, {"path": ["a", "b"], "value": 2}], "edited twice"),
+        ([{"path": ["cameras", "x", "name"], "value": "${HOME}"}], "environment variables"),
+        ([{"path": ["cameras", "x"], "value": {"main": "rtsp://***@h/x"}}], "password hidden"),
+        ([{"path": ["cameras", "x", "main"], "value": "rtsp://h/x?password=***"}], "hidden"),
     ],
 )
 def test_malformed_edits_are_refused_by_name(edits, message):
@@ -101,3 +106,21 @@ def test_an_edit_that_cannot_apply_names_its_path():
         apply_edits(SITE, [Edit(("cameras", "cam"), {"id": "other", "main": "x"})])
     with pytest.raises(RequestError, match="not valid YAML now"):
         apply_edits("storage: [\n", [Edit(("storage", "path"), "/x")])
+
+
+def test_an_edit_inside_a_section_shared_through_an_anchor_is_refused():
+    text = (
+        "storage: {path: /x}\ncameras:\n  - id: a\n    main: rtsp://h/a\n    record: &rec\n"
+        "      segment_s: 10\n  - id: b\n    main: rtsp://h/b\n    record: *rec\n"
+    )
+    with pytest.raises(RequestError, match=r"cameras\.b\.record: .*anchor \(&rec\)"):
+        apply_edits(text, [Edit(("cameras", "b", "record", "segment_s"), 20)])
+    out = apply_edits(text, [Edit(("cameras", "b", "main"), "rtsp://h/c")])
+    assert "record: *rec" in out and "rtsp://h/c" in out
+
+
+def test_credentials_in_a_query_string_are_redacted_too():
+    from nvr.redact import redact_url
+
+    url = "rtsp://admin:pw@h/x?user=admin&password=s3cret&channel=1"
+    assert redact_url(url) == "rtsp://***@h/x?user=admin&password=***&channel=1"

@@ -135,6 +135,16 @@ def test_a_stream_test_reports_what_it_carries_or_why_not(engine_factory, tmp_pa
         dead = client.probe(f"rtsp://admin:pw@127.0.0.1:{free_port()}/main")
         assert not dead["ok"] and dead["kind"] == "unreachable", dead
         assert "***@" in dead["url"] and "pw@" not in dead["error"]
+        web = client.probe(f"rtsp://{engine.api.split('://')[1]}/x")  # an HTTP server
+        assert web["kind"] == "not_video" and "not as an RTSP camera" in web["error"], web
+        assert web["took_s"] < 3
+        noise = client.probe(camera.url("noise/main"))  # RTP packets of random bytes
+        assert not noise["ok"] and noise["kind"] == "not_video", noise
+        assert "does not decode" in noise["error"]
+        body = {"url": camera.url("moving/main"), "camera_id": "door"}
+        assert client.request("POST", "/api/probe", body)[0] == 400
+        body = {"url": camera.url("moving/main") + "\r\nX-Evil: 1"}
+        assert client.request("POST", "/api/probe", body)[0] == 400
         status, reply = client.request("POST", "/api/probe", {"url": "file:///etc/passwd"})
         assert status == 400 and "rtsp://" in reply["error"]
         status, reply = client.request("POST", "/api/backup", {"to": "/etc"})

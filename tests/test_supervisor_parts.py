@@ -136,6 +136,10 @@ def test_keeper_write_rate_covers_the_last_five_minutes(tmp_path):
     cfg = config(tmp_path)
     with Catalog(tmp_path / "catalog.db") as catalog:
         keeper = StorageKeeper(tmp_path, catalog, "id1", clock)
+        clock.advance(60)  # a minute after the engine started, its first minute's segment:
+        keeper.segment_written(75_000)  # the rate over that minute, not over five
+        assert keeper.status(cfg).write_rate_bps == 10_000.0
+        clock.advance(WRITE_RATE_WINDOW_S + 1)  # that one has left the window
         keeper.segment_written(375_000)
         assert keeper.status(cfg).write_rate_bps == 10_000.0
         clock.advance(WRITE_RATE_WINDOW_S + 1)
@@ -150,6 +154,7 @@ def test_keeper_forecasts_days_and_reads_footage_by_type(tmp_path):
     with Catalog(tmp_path / "catalog.db") as catalog:
         add_segment(catalog, tmp_path, "door", 10**18, size=5000)
         keeper = StorageKeeper(tmp_path, catalog, "id1", clock)
+        clock.advance(WRITE_RATE_WINDOW_S)
         keeper.segment_written(WRITE_RATE_WINDOW_S * 1000)  # 1,000 bytes a second
         status = keeper.status(cfg)
         free = status.free_bytes

@@ -12,6 +12,7 @@ change is in force when the status bar says so. Remove asks first.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import dearpygui.dearpygui as dpg
@@ -103,6 +104,7 @@ class CamerasTab:
                     dpg.add_button(
                         label=f"Test {stream}", callback=lambda *_, s=stream: self.test(s)
                     )
+            self.tested = int(dpg.add_text("", wrap=0))  # the last stream test, kept
             with dpg.group(horizontal=True):
                 dpg.add_text("Transport")
                 field(("transport",), dpg.add_combo, items=["tcp", "udp"], width=70)
@@ -414,14 +416,18 @@ class CamerasTab:
 
     def _probe_result(self, what: str, found: dict[str, Any] | None, error: str | None) -> None:
         if error is not None or found is None:
-            self.feedback.show(f"Test of {what} failed: {error}", error=True)
+            text, failed = f"Test of {what} failed: {error}", True
         elif not found["ok"]:
-            self.feedback.show(f"{what}: {found['error']}", error=True)
+            text, failed = f"{what}: {found['error']}", True
         else:
-            self.feedback.show(
+            text, failed = (
                 f"{what}: {found['codec']} {found['width']}x{found['height']} at "
-                f"{found['fps']:.1f} fps, {found['bitrate_bps'] / 1e6:.2f} Mb/s"
+                f"{found['fps']:.1f} fps, {found['bitrate_bps'] / 1e6:.2f} Mb/s",
+                False,
             )
+        self.feedback.show(text, error=failed)
+        dpg.set_value(self.tested, f"Last test, {time.strftime('%H:%M:%S')}: {text}")
+        dpg.configure_item(self.tested, color=theme.ERROR if failed else theme.LIVE)
 
     # -- the picture and the zones ----------------------------------------------------------
 

@@ -14,7 +14,7 @@ from gui.link import EngineLink
 from gui.panel import Feedback
 from gui.system.tabs import ConfigSaver, Confirm, table
 
-_COLUMNS = (("Version", 60), ("Saved", 140), ("By", 170), ("Note", 0), ("", 130))
+_COLUMNS = (("Version", 60), ("Saved", 150), ("By", 170), ("Note", 0), ("", 160))
 
 
 class HistoryTab:
@@ -29,6 +29,7 @@ class HistoryTab:
         self._read_at_version = -1
         self._listing: int | None = None
         self._diffing: int | None = None
+        self._followed_newest = True  # the diff shown is the newest version's: follow it
 
     def build(self, parent: int) -> None:
         self.heading = int(dpg.add_text("", parent=parent))
@@ -73,6 +74,7 @@ class HistoryTab:
 
     def show_diff(self, version: int) -> None:
         self.shown_version = version
+        self._followed_newest = bool(self.versions) and version == self.versions[0]["version"]
         before = version - 1
         if before < 1:
             dpg.set_value(self.diff_title, f"Version {version}: the first one recorded")
@@ -83,8 +85,9 @@ class HistoryTab:
 
     def ask_revert(self, version: int) -> None:
         self.confirm.ask(
-            f"Put version {version} back? The cameras it changes restart, and it becomes a new "
-            "version (nothing is lost: the current one stays in the history).",
+            f"Put version {version} back? Every change made since is undone (Changes on the "
+            "newer versions shows them); cameras whose streams change restart. It becomes a new "
+            "version: nothing is lost, the current one stays in the history.",
             f"Revert to {version}",
             lambda: self.saver.revert(version),
         )
@@ -107,5 +110,5 @@ class HistoryTab:
                         dpg.add_button(
                             label="Revert", callback=lambda *_, n=number: self.ask_revert(n)
                         )
-        if self.versions and self.shown_version is None:
-            self.show_diff(self.versions[0]["version"])
+        if self.versions and (self.shown_version is None or self._followed_newest):
+            self.show_diff(self.versions[0]["version"])  # a new version: its changes

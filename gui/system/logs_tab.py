@@ -10,6 +10,7 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.keys import PAGE_DOWN, PAGE_UP
 from gui.link import EngineLink, Snapshot
 from gui.panel import Feedback
 from gui.system.logs import LEVELS, Filters, LogList
@@ -55,7 +56,9 @@ class LogsTab:
                 )
             )
             self.text = int(
-                dpg.add_input_text(hint="words…", width=220, on_enter=True, callback=self._refilter)
+                dpg.add_input_text(
+                    hint="words, then Enter", width=220, on_enter=True, callback=self._refilter
+                )
             )
             self.follow = int(
                 dpg.add_checkbox(label="Follow", default_value=True, callback=self._set_follow)
@@ -113,8 +116,8 @@ class LogsTab:
     def key(self, key: int) -> bool:
         """PageUp, PageDown, Home, End, Up, Down scroll the list; whether the key was used."""
         moves = {
-            dpg.mvKey_Prior: -self.visible,
-            dpg.mvKey_Next: self.visible,
+            PAGE_UP: -self.visible,
+            PAGE_DOWN: self.visible,
             dpg.mvKey_Up: -1,
             dpg.mvKey_Down: 1,
             dpg.mvKey_Home: -len(self.list.entries),

@@ -177,6 +177,11 @@ def engine_line(health: Health) -> str:
         f"memory {size(health.rss_bytes)}, catalog {size(health.catalog_bytes)}, "
         f"config version {health.config.version or '-'}"
         + (f" by {health.config.saved_by}" if health.config.saved_by else "")
+        + (
+            f"; NEEDS AN ENGINE RESTART for {', '.join(health.config.needs_restart)}"
+            if health.config.needs_restart
+            else ""
+        )
     )
 
 

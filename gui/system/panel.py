@@ -63,6 +63,8 @@ class SystemPanel:
         dpg.set_value(self.bar, self._tab_items[index])
 
     def key(self, key: int) -> None:
+        if _typing(self._root):
+            return  # a digit typed in a box is a digit, not a tab
         if key in TAB_KEYS:
             self.pick(TAB_KEYS.index(key))
         elif self.tabs[self.current] is self.logs:
@@ -89,3 +91,18 @@ class SystemPanel:
 
     def _picked(self, _sender: Any, item: int) -> None:
         self.current = self._tab_items.index(int(item))
+
+
+_INPUTS = ("mvInputText", "mvInputFloat", "mvInputInt", "mvCombo")
+
+
+def _typing(item: int) -> bool:
+    """Whether a text or number box under ``item`` has the keyboard now."""
+    for children in (dpg.get_item_children(item) or {}).values():
+        for child in children:
+            kind = dpg.get_item_type(child)
+            if kind.endswith(_INPUTS) and dpg.is_item_active(child):
+                return True
+            if _typing(child):
+                return True
+    return False

@@ -46,6 +46,7 @@ class StorageTab:
         self._next_status = 0.0
         self.rows: list[StorageRow] = []
         self.inputs: dict[str, tuple[int, int]] = {}  # camera: (days, budget) inputs
+        self.cells: dict[str, list[int]] = {}  # camera: its figures' text items
         self._drawn: Any = None
 
     def build(self, parent: int) -> None:
@@ -142,29 +143,33 @@ class StorageTab:
         dpg.set_value(self.disk, ("" if engine.connected else "(engine unreachable) ") + line.text)
         dpg.configure_item(self.disk, color=level_color(line.level))
         self.rows = storage_rows(health)
-        key = (tuple(self.rows), self.saver.version)
-        if key == self._drawn:
-            return
-        self._drawn = key
-        self._fill()
+        # Rebuilt only when the cameras or the configuration change: the figures are set in
+        # place, so what the admin is typing in a row's boxes stays.
+        key = (tuple(r.camera_id for r in self.rows), self.saver.version)
+        if key != self._drawn:
+            self._drawn = key
+            self._fill()
+        for row in self.rows:
+            cells = self.cells.get(row.camera_id)
+            if cells is None:
+                continue
+            values = (row.camera, row.size, row.days, row.oldest, row.rate, row.by_type)
+            for item, value in zip(cells, (*values, row.protected), strict=True):
+                dpg.set_value(item, value)
+            writing = row.rate[0].isdigit()
+            dpg.configure_item(cells[4], color=theme.TEXT if writing else theme.TEXT_DIM)
 
     def _fill(self) -> None:
         dpg.delete_item(self.table, children_only=True, slot=1)
-        self.inputs = {}
+        self.inputs, self.cells = {}, {}
         retention = {
             c["id"]: c.get("retention") or {} for c in self.saver.config.get("cameras", [])
         }
         for row in self.rows:
             with dpg.table_row(parent=self.table):
-                dpg.add_text(row.camera)
-                dpg.add_text(row.size)
-                dpg.add_text(row.days)
-                dpg.add_text(row.oldest)
-                dpg.add_text(
-                    row.rate, color=theme.TEXT if row.rate[0].isdigit() else theme.TEXT_DIM
-                )
-                dpg.add_text(row.by_type, wrap=0)
-                dpg.add_text(row.protected)
+                self.cells[row.camera_id] = [
+                    int(dpg.add_text("", wrap=0 if n == 5 else -1)) for n in range(7)
+                ]
                 kept = retention.get(row.camera_id)
                 if kept is None:  # footage of a camera no longer configured
                     dpg.add_text("-")

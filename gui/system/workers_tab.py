@@ -50,7 +50,8 @@ class WorkersTab:
         self._charted_at = 0.0
 
     def build(self, parent: int) -> None:
-        self.engine = int(dpg.add_text("", parent=parent))
+        self.engine = int(dpg.add_text("", parent=parent, wrap=0))
+        self.tested = int(dpg.add_text("", parent=parent, wrap=0))  # the last stream test
         self.list_window = int(dpg.add_child_window(parent=parent, border=True, height=240))
         self.table = table(self.list_window, _COLUMNS)
         self.chart_title = int(
@@ -87,7 +88,10 @@ class WorkersTab:
             answer = self.link.answer(ticket)
             if answer is not None:
                 del self._probes[ticket]
-                self.feedback.show(*_probe_text(camera_id, answer.value, answer.error))
+                text, failed = _probe_text(camera_id, answer.value, answer.error)
+                self.feedback.show(text, failed)
+                dpg.set_value(self.tested, f"Last test, {time.strftime('%H:%M:%S')}: {text}")
+                dpg.configure_item(self.tested, color=theme.ERROR if failed else theme.LIVE)
         health = engine.health
         if health is None:
             return
@@ -105,8 +109,17 @@ class WorkersTab:
         self.charted = camera_id
         self._chart(time.monotonic())
 
-    def restart(self, camera_id: str) -> None:
-        ticket = self.link.send("restart_worker", camera_id)
+    def restart(self, camera_id: str, confirmed: bool = False) -> None:
+        row = next((r for r in self.rows if r.camera_id == camera_id), None)
+        if row is not None and row.recording_now and not confirmed:
+            self.confirm.ask(
+                f"{row.camera} is recording now. Restart its worker? Its recording breaks for "
+                "the few seconds the camera takes to reconnect (the others go on).",
+                "Restart",
+                lambda: self.restart(camera_id, confirmed=True),
+            )
+            return
+        ticket = self.link.send("restart_worker", camera_id, by=self.saver.user)
         self._tickets[ticket] = f"Restart of {camera_id}"
 
     def set_enabled(self, camera_id: str, enabled: bool, confirmed: bool = False) -> None:
@@ -144,16 +157,16 @@ class WorkersTab:
                 with dpg.group(horizontal=True):
                     cid = row.camera_id
                     dpg.add_button(label="Chart", callback=lambda *_, c=cid: self.chart(c))
-                    if row.enabled:
-                        dpg.add_button(label="Restart", callback=lambda *_, c=cid: self.restart(c))
+                    dpg.add_button(label="Test", callback=lambda *_, c=cid: self.test(c))
+                    if row.enabled:  # Stop where Start was: a double click never restarts
                         dpg.add_button(
                             label="Stop", callback=lambda *_, c=cid: self.set_enabled(c, False)
                         )
+                        dpg.add_button(label="Restart", callback=lambda *_, c=cid: self.restart(c))
                     else:
                         dpg.add_button(
                             label="Start", callback=lambda *_, c=cid: self.set_enabled(c, True)
                         )
-                    dpg.add_button(label="Test", callback=lambda *_, c=cid: self.test(c))
 
     def _chart(self, now: float) -> None:
         self._charted_at = now
@@ -172,8 +185,10 @@ class WorkersTab:
             "since the console started)",
         )
         dpg.set_axis_limits(self.x_axis, -60, 0)
-        dpg.fit_axis_data(self.y_axis)
-        dpg.fit_axis_data(self.mb_axis)
+        top = max([max(series[m][1], default=0.0) for m in _MEASURES if "MB" not in m])
+        dpg.set_axis_limits(self.y_axis, 0, max(1.0, top * 1.2))  # lines below the border
+        mb = max(series["memory MB"][1], default=0.0)
+        dpg.set_axis_limits(self.mb_axis, 0, max(1.0, mb * 1.2))
 
 
 def _probe_text(

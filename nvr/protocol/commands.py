@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "ack_alarm": ("alarm_id", "by"),  # acknowledge alarm_id (a list of them, "*" = all); by = who
     "clear_alarm": ("alarm_id", "by"),  # clear ended alarm_id (a list of them, "*" = all ended)
     "watch_main": ("seconds",),  # decode camera_id's main stream into its second ring a while
-    "restart_worker": (),  # restart camera_id's worker (the others go on)
+    "restart_worker": ("by",),  # restart camera_id's worker (the others go on); by = who
     "maintain_catalog": (),  # check and optimise the catalog now (/health: catalog_check)
     # edit the config file (nvr.config_edit's edits) and put it in force; by = who, for history
     "save_config": ("edits", "base_sha256", "by", "note"),
@@ -160,6 +160,10 @@ def parse_command(body: bytes) -> Command:
             _check_config_params(command.command, command.params)
         if command.command == "protect":
             _check_protect_params(command.params)
+        if command.command == "restart_worker":
+            by = command.params.get("by", "")
+            if not isinstance(by, str) or not _is_name(by) and by != "":
+                raise ValueError(f"params.by must be a name of at most {MAX_BY_CHARS} characters")
         if command.command == "watch_main":
             seconds = command.params.get("seconds", 6)
             if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -216,8 +220,8 @@ def _check_protect_params(params: dict[str, Any]) -> None:
     assert isinstance(start, int) and isinstance(end, int)
     if start >= end:
         raise ValueError("params.start_ns must be before params.end_ns")
-    if not isinstance(params.get("protected", True), bool):
-        raise ValueError("params.protected must be true or false")
+    if not isinstance(params.get("protected"), bool):
+        raise ValueError("params.protected is required: true (keep) or false (release)")
 
 
 def alarm_ids(params: dict[str, Any]) -> list[int] | None:

@@ -235,7 +235,7 @@ class CommandDesk:
             self._alarm(job)
         elif command.command == "restart_worker":
             (camera_id,) = self._targets(command)
-            who = command.ui_session_id or "an unnamed client"
+            who = command.params.get("by") or command.ui_session_id or "an unnamed client"
             self._workers.restart(camera_id, who)
             restarting = "the worker restarts now; /health shows it starting, then live"
             self._finish(job, 202, CommandReply.to(command, True, detail=restarting))
@@ -248,7 +248,7 @@ class CommandDesk:
             self._applying.append(job)
         elif command.command == "protect":
             changed = self._workers.protect(command)
-            verb = "protected" if command.params.get("protected", True) else "released"
+            verb = "protected" if command.params["protected"] else "released"
             counted = f"{changed} recording(s) {verb}"
             self._finish(job, 200, CommandReply.to(command, True, detail=counted))
         elif command.command == "watch_main":

@@ -24,6 +24,7 @@ from nvr.clock import Clock
 from nvr.config import Config, parse_config
 from nvr.config_edit import Edit, apply_edits
 from nvr.errors import ConfigError, ConflictError, NotFoundError, RequestError
+from nvr.redact import redact_text
 from nvr.storage.catalog import Catalog, ConfigVersion
 from nvr.storage.durable import atomic_write
 
@@ -86,14 +87,17 @@ class ConfigKeeper:
 
     def _write(self, old_text: str, new_text: str, by: str, note: str) -> Config:
         assert self.path is not None
-        config = parse_config(new_text, source="the edited configuration")  # before any write
+        try:  # checked before anything is written; the file's lines may quote a password
+            config = parse_config(new_text, source="the edited configuration")
+        except ConfigError as err:
+            raise ConfigError(err.source, [redact_text(e) for e in err.errors]) from None
         if new_text == old_text:
             return config
         mode = self.path.stat().st_mode & 0o777
-        number = self._backup(old_text, mode)
+        number = self._backup(old_text)
         atomic_write(self.path, new_text.encode(), mode)
         version = self._record(new_text, by, note)
-        log.warning(
+        log.info(
             "config saved by %s as version %d%s (the previous text is %s)",
             by,
             version.version,
@@ -108,11 +112,12 @@ class ConfigKeeper:
         number = self._catalog.add_config_version(text, digest, now_ns, by, note)
         return ConfigVersion(number, now_ns, by, note, digest)
 
-    def _backup(self, text: str, mode: int) -> int:
-        """Keep ``text`` as the next numbered backup; forget all but the newest few."""
+    def _backup(self, text: str) -> int:
+        """Keep ``text`` as the next numbered backup (private: it may hold passwords, whatever
+        the file's mode was then); forget all but the newest few."""
         numbers = sorted(self._backups())
         number = (numbers[-1] if numbers else 0) + 1
-        atomic_write(self._backup_path(number), text.encode(), mode)
+        atomic_write(self._backup_path(number), text.encode(), 0o600)
         for old in numbers[: max(0, len(numbers) + 1 - KEEP_BACKUPS)]:
             try:
                 os.unlink(self._backup_path(old))

@@ -90,6 +90,7 @@ class ConfigRoutes:
                 redact_text(new.text).splitlines(keepends=True),
                 f"version {old.version}",
                 f"version {new.version}",
+                n=6,  # enough lines around a change to see whose camera it is
             )
             return Response.json(
                 200, {"from": old.version, "to": new.version, "diff": "".join(lines)}
@@ -122,6 +123,8 @@ class ConfigRoutes:
             )
         transport = data.get("transport", "tcp")
         timeout_s = data.get("timeout_s", 5)
+        if "camera_id" in data and "url" in data:
+            raise RequestError("bad probe: send a url or a camera_id, not both")
         if "camera_id" in data:
             cam = self._config().camera(str(data["camera_id"]))
             if cam is None:
@@ -140,6 +143,8 @@ class ConfigRoutes:
                 or len(url) > 2000
             ):
                 raise RequestError("bad probe: url must be an rtsp:// or rtsps:// URL")
+            if any(c.isspace() or not c.isprintable() for c in url):
+                raise RequestError("bad probe: the url has spaces or control characters")
         if transport not in ("tcp", "udp"):
             raise RequestError("bad probe: transport is tcp or udp")
         if (

@@ -22,7 +22,7 @@ from pathlib import Path
 from nvr.clock import SYSTEM_CLOCK, Clock
 from nvr.config import CameraConfig, Config
 from nvr.config_edit import parse_edits
-from nvr.errors import CatalogFullError
+from nvr.errors import CatalogFullError, UnknownCameraError
 from nvr.frames.ring import instance_id, ring_name
 from nvr.protocol.alarms import AlarmList, EventBatch
 from nvr.protocol.commands import Command, CommandReply
@@ -308,8 +308,10 @@ class Supervisor:
     def _protect(self, command: Command) -> int:
         """Protect (or release) the camera's recordings overlapping the command's range."""
         params = command.params
-        protected = bool(params.get("protected", True))
+        protected = bool(params["protected"])
         rows = self.catalog.recordings(command.camera_id, params["start_ns"], params["end_ns"])
+        if not rows and self.config.camera(command.camera_id) is None:
+            raise UnknownCameraError(f"no camera {command.camera_id!r} and no recording of it")
         changed = sum(self.catalog.set_protected(r.id, protected) for r in rows)
         log.warning(
             "%s: %d recording(s) %s by %s",

@@ -47,13 +47,18 @@ def diff(old: Config, new: Config) -> ConfigChange:
             ("storage.require_mount", old.storage.require_mount, new.storage.require_mount),
             ("storage.group", old.storage.group, new.storage.group),
             ("api", old.api, new.api),
+            ("logging.dir", old.logging.dir, new.logging.dir),
+            ("logging.keep_days", old.logging.keep_days, new.logging.keep_days),
         )
         if a != b
     )
     if needs_restart:  # the rest of storage (budgets, reserve) applies live
         restart_only = ("path", "require_mount", "group")
         storage = new.storage.model_copy(update={k: getattr(old.storage, k) for k in restart_only})
-        new = new.model_copy(update={"storage": storage, "api": old.api})
+        logs = new.logging.model_copy(
+            update={"dir": old.logging.dir, "keep_days": old.logging.keep_days}
+        )  # the level applies live
+        new = new.model_copy(update={"storage": storage, "api": old.api, "logging": logs})
     before = {c.id: c for c in old.cameras if c.enabled}
     after = {c.id: c for c in new.cameras if c.enabled}
     kept = [c for c in after if c in before]

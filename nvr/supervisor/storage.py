@@ -28,6 +28,7 @@ RETENTION_SLICE_S = 0.5  # longest retention work per pass: pipes and acks keep 
 EMERGENCY_WRITE_S = 180.0  # disk full: free at least this long of writing at the current rate
 RESERVE_ADVICE_S = 60.0  # storage.min_free_bytes under this long of writing gets a warning
 WRITE_RATE_WINDOW_S = 300.0
+MIN_RATE_SPAN_S = 30.0
 FOOTAGE_S = 30.0  # per-camera footage figures are read from the catalog at least this often
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -49,6 +50,7 @@ class StorageKeeper:
         self._footage_at = -FOOTAGE_S  # monotonic: when ``cameras`` was last read
         self._next_pass = 0.0  # monotonic
         self._written: deque[tuple[float, int]] = deque()  # (monotonic, bytes) of closed segments
+        self._started = clock.monotonic()
 
     def run_soon(self) -> None:
         """Run a pass on the next tick (a backlog, a full disk, changed budgets)."""
@@ -133,6 +135,11 @@ class StorageKeeper:
         while self._written and self._written[0][0] < horizon:
             self._written.popleft()
         written = sum(size for _, size in self._written)
+        # Over the time since the engine started while that is shorter than the window (else
+        # the first minutes would forecast a rate several times too low).
+        span_s = max(
+            MIN_RATE_SPAN_S, min(WRITE_RATE_WINDOW_S, self.clock.monotonic() - self._started)
+        )
         warning = self.warning
         try:
             usage = shutil.disk_usage(self.root)
@@ -140,7 +147,7 @@ class StorageKeeper:
         except OSError as err:  # the disk went away: say so, keep supervising
             free = total = used = 0
             warning = f"storage {self.root} cannot be read ({err}); check its disk and mount"
-        daily = written / WRITE_RATE_WINDOW_S * 86400  # bytes a day at this rate
+        daily = written / span_s * 86400  # bytes a day at this rate
         room = max(0, free - config.storage.min_free_bytes)
         recordings = sum(c.bytes for c in self.cameras.values())
         holds = recordings + room
@@ -156,7 +163,7 @@ class StorageKeeper:
             max_bytes=config.storage.max_bytes,
             recordings_bytes=recordings,
             cameras=self.cameras,
-            write_rate_bps=round(written * 8 / WRITE_RATE_WINDOW_S, 1),
+            write_rate_bps=round(written * 8 / span_s, 1),
             days_until_full=round(room / daily, 2) if daily else None,
             days_capacity=round(holds / daily, 2) if daily else None,
             warning=warning,

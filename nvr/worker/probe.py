@@ -10,12 +10,16 @@ but not with a video stream we can read) or ``timeout``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
 
+import av
+
 from nvr.errors import StreamError
 from nvr.redact import redact_url
+from nvr.worker.decodable import malformed
 from nvr.worker.source import StreamSource
 
 SAMPLE_S = 1.5  # packets read to measure the frame rate and bitrate
@@ -46,6 +50,11 @@ _KINDS = (  # (kind, words in the library's message, the fix)
         ("refused", "no route", "unreachable", "name or service", "resolve", "network is down"),
         "check the address and port, and that the camera is on and on the network",
     ),
+    (
+        "not_video",
+        ("not as an rtsp camera", "does not decode"),
+        "check the URL is the camera's RTSP stream",
+    ),
     ("timeout", ("timed out", "timeout", "sent no stream"), "the camera did not answer in time"),
 )
 
@@ -54,14 +63,24 @@ def probe(url: str, transport: str = "tcp", timeout_s: float = 5.0) -> ProbeResu
     """Open ``url``, sample its packets; never raises for a stream problem."""
     started = time.monotonic()
     shown = redact_url(url)
-    source = StreamSource(url, transport=transport, timeout_s=timeout_s, label=shown)
+    source = StreamSource(
+        url, transport=transport, timeout_s=timeout_s, label=shown, open_timeout_s=timeout_s
+    )
     try:
-        source.open()
+        try:
+            source.open()
+        except StreamError as err:
+            if "sent no stream" in str(err) and time.monotonic() - started < timeout_s / 2:
+                raise StreamError(  # refused at once: something else listens there
+                    f"{shown}: it answered at once, but not as an RTSP camera (a web server or "
+                    "another service on that port?)"
+                ) from err
+            raise
         assert source.stream is not None
         stream = source.stream
         codec = stream.codec_context.name
         width, height = stream.codec_context.width, stream.codec_context.height
-        count, size, first_pts, last_pts = 0, 0, 0, 0
+        count, size, first_pts, last_pts, decoded, garbage = 0, 0, 0, 0, 0, 0
         stop = threading.Event()
         deadline = time.monotonic() + SAMPLE_S
         for packet in source.packets(stop):  # media time: what the camera says it sends
@@ -69,8 +88,20 @@ def probe(url: str, transport: str = "tcp", timeout_s: float = 5.0) -> ProbeResu
             last_pts = packet.pts
             count += 1
             size += packet.size
+            if malformed(stream.codec_context, packet.packet) is not None:
+                garbage += 1  # a header no encoder writes: random bytes, not video
+            elif not decoded:  # a camera's video decodes into pictures
+                with contextlib.suppress(av.error.FFmpegError):
+                    decoded += len(stream.codec_context.decode(packet.packet))
             if time.monotonic() >= deadline or count >= MAX_PACKETS:
                 break
+        if not decoded or garbage:
+            raise StreamError(
+                f"{shown}: it sends a {codec} stream that does not decode into pictures (not a "
+                "camera's video, or a damaged stream)"
+            )
+        width = width or stream.codec_context.width
+        height = height or stream.codec_context.height
         span_s = float((last_pts - first_pts) * (stream.time_base or 0))
         rate = stream.average_rate or stream.guessed_rate
         fps = (count - 1) / span_s if span_s > 0 and count > 1 else float(rate or 0)

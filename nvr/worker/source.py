@@ -100,9 +100,16 @@ class StreamSource:
     """One video stream of a camera: open, iterate packets, close. Not thread-safe."""
 
     def __init__(
-        self, url: str, *, transport: str = "tcp", timeout_s: float = 5.0, label: str = ""
+        self,
+        url: str,
+        *,
+        transport: str = "tcp",
+        timeout_s: float = 5.0,
+        label: str = "",
+        open_timeout_s: float = 0.0,  # 0: OPEN_TIMEOUT_S
     ) -> None:
         self.url = url
+        self.open_timeout_s = open_timeout_s or OPEN_TIMEOUT_S
         self.transport = transport
         self.timeout_s = timeout_s
         self.label = label or redact_url(url)
@@ -123,14 +130,14 @@ class StreamSource:
                 # PyAV's read timeout fires after twice its value (measured): halve it so a
                 # silent camera is detected after timeout_s.
                 self.container = av.open(
-                    self.url, options=options, timeout=(OPEN_TIMEOUT_S, self.timeout_s / 2)
+                    self.url, options=options, timeout=(self.open_timeout_s, self.timeout_s / 2)
                 )
         except StreamError:
             raise
         except av.error.InvalidDataError as err:  # an RTSP server that never answered
             raise StreamError(
                 f"{self.label}: the camera accepted the connection but sent no stream within "
-                f"{OPEN_TIMEOUT_S:g} s (frozen or overloaded?); retrying"
+                f"{self.open_timeout_s:g} s (frozen or overloaded?); retrying"
             ) from err
         except (av.error.FFmpegError, OSError) as err:
             raise StreamError(f"{self.label}: cannot open stream: {_describe(err)}") from err
