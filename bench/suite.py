@@ -22,4 +22,6 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("console", "bench.console:console_rows"),
     Measurement("badge", "bench.badge:badge_rows"),
     Measurement("logs", "bench.logs:logs_rows"),
+    Measurement("logs view", "bench.logs_view:logs_view_rows"),
+    Measurement("admin", "bench.admin:admin_rows"),
 )
