@@ -57,7 +57,7 @@ class Console:
         self.max_fps = max_fps
         self.feedback = Feedback()
         self.live = LivePanel(link, view, state_path, self.feedback)
-        self.playback = PlaybackPanel(self.feedback, storage)
+        self.playback = PlaybackPanel(self.feedback, storage, link)
         self.alarms = AlarmsPanel(link, self.feedback, sounder or Sounder(None), operator)
         self.system = SystemPanel(link, self.feedback, self.alarms.operator)
         self.panels: list[Panel] = [self.live, self.playback, self.alarms, self.system]

@@ -8,6 +8,7 @@ screenshots of each tab under Xvfb are in ``test_console.py``."""
 from __future__ import annotations
 
 import tarfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import dearpygui.dearpygui as dpg
 import pytest
 
 from gui.link import EngineLink
+from gui.playback.model import Marks
 from gui.shell import VIEW_KEYS, Console
 from gui.system.camera_form import CameraForm
 from gui.system.logs import PAGE, Filters, LogList
@@ -23,6 +25,7 @@ from gui.system.zones import ZoneEditor
 from gui.view import ViewState
 from nvr.protocol.client import EngineAddress
 from nvr.protocol.runfile import read_token
+from nvr.storage.catalog import Catalog
 from tests.conftest import requires_rtsp, wait_for
 from tests.support.cameras import RtspCamera, free_port
 
@@ -177,6 +180,21 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
             assert newest[0] == "5" and newest[2] == "ann@desk" and "start of door" in newest[3]
             system.history.show_diff(2)
             settle(lambda: "+      max_days: 7" in dpg.get_value(system.history.diff), "the diff")
+
+            # Playback: the marked range kept from retention (K), then released.
+            console.on_key(VIEW_KEYS[1])
+            now_ns = time.time_ns()
+            console.playback.open("door", now_ns - 30 * 10**9)
+            console.playback.model.marks = Marks(now_ns - 10**12, now_ns)
+            console.on_key(dpg.mvKey_K)
+            settle(lambda: "recording(s) protected" in console.feedback.notice.text, "kept")
+            with Catalog(storage / "catalog.db", readonly=True) as catalog:
+                kept = [r for r in catalog.recordings("door") if r.protected]
+            assert (
+                kept and console.feedback.notice.text == f"door: {len(kept)} recording(s) protected"
+            )
+            console.playback.protect(False)
+            settle(lambda: "released" in console.feedback.notice.text, "released")
         finally:
             link.stop()
             for panel in console.panels:

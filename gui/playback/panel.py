@@ -21,7 +21,7 @@ import dearpygui.dearpygui as dpg
 from gui import theme
 from gui.draw import Drawn, fit
 from gui.keys import EQUAL, PAGE_DOWN, PAGE_UP
-from gui.link import CommandResult, Snapshot
+from gui.link import CommandResult, EngineLink, Snapshot
 from gui.live.atlas import GridTexture, picture_rect
 from gui.panel import Feedback
 from gui.playback.events import WIDTH_PX, EventsList, day_start
@@ -41,9 +41,13 @@ CAMERA_FPS = 15.0  # to pace the render loop while playing (the recorded rate is
 class PlaybackPanel:
     title = "Playback"
 
-    def __init__(self, feedback: Feedback, storage: Path | None = None) -> None:
+    def __init__(
+        self, feedback: Feedback, storage: Path | None = None, link: EngineLink | None = None
+    ) -> None:
         self.model = PlaybackModel()
         self.feedback = feedback
+        self.link = link  # for protecting a range from retention (a command to the engine)
+        self._protecting: dict[int, str] = {}  # ticket: camera
         self.storage = storage  # from the config, or the engine's health once connected
         self.player: Player | None = None
         self.library: Library | None = None
@@ -134,6 +138,17 @@ class PlaybackPanel:
             self.open_button = _button(
                 "Open folder", lambda *_: self.open_folder(), "open the folder of the last export"
             )
+            self.keep_button = _button(
+                "Keep (K)",
+                lambda *_: self.protect(True),
+                "protect the recordings of the marked range of the cameras shown: retention "
+                "never deletes them",
+            )
+            self.release_button = _button(
+                "Release",
+                lambda *_: self.protect(False),
+                "let retention delete the marked range's recordings again",
+            )
             self.export_label = int(dpg.add_text("", color=theme.TEXT_DIM))
         self.texture = GridTexture()
         self._cells = [_make_cell(self.video) for _ in range(MAX_CAMERAS)]
@@ -201,6 +216,27 @@ class PlaybackPanel:
         )
         self.feedback.show(f"exporting {len(model.cameras)} camera(s) to {EXPORTS / stamp}")
 
+    def protect(self, keep: bool) -> None:
+        """Keep the marked range's recordings of the cameras shown from retention (or release
+        them): the engine's ``protect``, one command per camera."""
+        marks, model = self.model.marks, self.model
+        if self.link is None:
+            self.feedback.show("no engine to ask: protection needs the engine", error=True)
+            return
+        if not marks.complete or not model.cameras:
+            self.feedback.show("mark the range first: I at its start, O at its end", error=True)
+            return
+        assert marks.start_ns is not None and marks.end_ns is not None
+        for camera_id in model.cameras:
+            ticket = self.link.send(
+                "protect",
+                camera_id,
+                start_ns=marks.start_ns,
+                end_ns=marks.end_ns,
+                protected=keep,
+            )
+            self._protecting[ticket] = camera_id
+
     def open_folder(self) -> None:
         state = self.library.export if self.library is not None else None
         if state is None or not state.folder.exists():
@@ -224,6 +260,11 @@ class PlaybackPanel:
         self, now: float, engine: Snapshot, results: list[CommandResult], minimised: bool
     ) -> float:
         self._sync(engine)
+        for result in results:
+            camera_id = self._protecting.pop(result.ticket, None)
+            if camera_id is not None:
+                done = result.reply.detail if result.ok and result.reply else result.error
+                self.feedback.show(f"{camera_id}: {done}", error=not result.ok)
         model = self.model
         model.tick(now)
         if self.player is not None:
@@ -439,6 +480,8 @@ class PlaybackPanel:
                 text += f" ({(marks.end_ns - marks.start_ns) / 1e9:.0f} s)"
         drawn.set(self.range_label, default_value=text or "no range marked")
         drawn.set(self.export_button, enabled=marks.complete and bool(model.cameras))
+        for button in (self.keep_button, self.release_button):
+            drawn.set(button, enabled=marks.complete and bool(model.cameras))
         state = self.library.export if self.library is not None else None
         if state is not None:
             files = sum(len(c.files) for c in state.clips)
@@ -525,6 +568,7 @@ class PlaybackPanel:
             dpg.mvKey_I: lambda: model.mark(False),
             dpg.mvKey_O: lambda: model.mark(True),
             dpg.mvKey_E: self.export,
+            dpg.mvKey_K: lambda: self.protect(True),
             dpg.mvKey_G: self._type_time,
             dpg.mvKey_Open_Brace: lambda: self.edge(-1),
             dpg.mvKey_Close_Brace: lambda: self.edge(1),
