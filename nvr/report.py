@@ -22,6 +22,7 @@ from nvr.protocol.client import EngineClient, find_engine
 from nvr.protocol.health import Health
 from nvr.redact import redact_url
 from nvr.storage.catalog import Catalog
+from nvr.storage.durable import atomic_write
 from nvr.storage.logindex import LogIndex
 
 DAYS = 7
@@ -44,13 +45,11 @@ class CameraDays:
 
 
 def write_report(config: Config, out: Path, now_s: float | None = None) -> Path:
-    """Write the report to ``out`` (``.part`` then renamed); returns its path. The engine's
+    """Write the report to ``out`` (atomically); returns its path. The engine's
     health is asked of the running engine, if any."""
     health, engine_note = _engine_health(config)
     page = render_report(config, health, engine_note, now_s)
-    part = out.with_name(out.name + ".part")
-    part.write_text(page, encoding="utf-8")
-    part.replace(out)
+    atomic_write(out, page.encode(), 0o640)
     return out
 
 

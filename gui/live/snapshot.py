@@ -11,7 +11,6 @@ thread of its own: the render loop never waits for a JPEG.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import re
 import threading
@@ -25,6 +24,7 @@ from gui.link import EngineLink, Snapshot
 from gui.panel import Feedback
 from nvr.frames.ring import FrameRing, FrameView
 from nvr.protocol.health import CameraStatus
+from nvr.storage.durable import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +115,7 @@ class Snapshots:
         try:
             data = jpeg(frame)
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            part = path.with_name(path.name + ".part")
-            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # footage: private
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            part.replace(path)
+            atomic_write(path, data, 0o600)  # footage: private
         except (OSError, ValueError) as err:
             log.error("snapshot of %s not saved: %s", title, err)
             self._done.put((f"Snapshot of {title} not saved: {err}", True))

@@ -65,9 +65,16 @@ class StorageTab:
             dpg.add_button(label="Health report", callback=self.report)
             dpg.add_button(label="Check catalog", callback=self.check_catalog)
             self.upkeep = int(dpg.add_text("", wrap=0))
+        dpg.add_text(
+            "To restore a backup: stop the engine, then run  nvr restore -c CONFIG ARCHIVE  "
+            "(it checks the archive first; the replaced catalog and config are kept).",
+            parent=parent,
+            color=theme.TEXT_DIM,
+            wrap=0,
+        )
 
     def resize(self, width: int, height: int) -> None:
-        dpg.configure_item(self.list_window, width=width - 8, height=max(80, height - 120))
+        dpg.configure_item(self.list_window, width=width - 8, height=max(80, height - 145))
 
     def start_backup(self, with_recordings: bool) -> None:
         self._asking[self.link.ask(lambda client: client.backup(with_recordings))] = "backup"

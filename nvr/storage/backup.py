@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from nvr.errors import NvrError
 from nvr.storage.catalog import SCHEMA_VERSION, Catalog
 from nvr.storage.checks import lock_storage
-from nvr.storage.durable import fsync_dir
+from nvr.storage.durable import atomic_write, fsync_dir
 
 FORMAT = "nvr-backup"
 VERSION = 1
@@ -158,11 +158,8 @@ def restore_backup(
         (staging / CATALOG).replace(storage / CATALOG)
         config_name = f"{CONFIG_DIR}/{manifest['config_name']}"
         restored = staging / config_name
-        tmp = config_path.with_name(config_path.name + ".restoring")
-        shutil.copyfile(restored, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(config_path)
+        mode = config_path.stat().st_mode & 0o777 if config_path.exists() else 0o640
+        atomic_write(config_path, restored.read_bytes(), mode)
         recordings = [n for n in found if n.startswith(RECORDINGS + "/")]
         for name in recordings:
             target = storage / name

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.5
 PUBLISH_S = 0.25  # the health is published at most this often (and after every command)
+CATALOG_SIZE_S = 2.0  # how often the catalog's size on disk is read for the health
 
 
 class Supervisor:
@@ -121,6 +122,7 @@ class Supervisor:
         self.dispatcher = Dispatcher(
             self.ledger, self.desk, self.keeper, self.pool, lambda: self.config, clock
         )
+        self._catalog_bytes, self._catalog_sized_at = 0, -CATALOG_SIZE_S
         self.board = HealthBoard(self._health())
         self._published_at = 0.0
         self._ack_due_s: float | None = None
@@ -260,13 +262,8 @@ class Supervisor:
         self.watcher.applied(change)
         stopped_ns = self.clock.wall_ns()
         self._stop([*change.removed, *change.changed])
-        for cam_id in change.changed:  # until the restarted worker has its stream
-
-            def restarting(cam_id: str = cam_id) -> None:
-                cause = "restarted to apply a config change"
-                self.ledger.open_gap(cam_id, stopped_ns, cause, "worker_restart")
-
-            self._cataloged(restarting, f"{cam_id}'s restart")
+        for cam_id in change.changed:
+            self._restart_gap(cam_id, stopped_ns, "restarted to apply a config change")
         for cam_id in (*change.changed, *change.added):
             self.pool.start(cameras[cam_id])
 
@@ -334,12 +331,15 @@ class Supervisor:
             log.warning("%s: worker restarted by %s", camera_id, who)
             stopped_ns = self.clock.wall_ns()
             self._stop([camera_id])
-
-            def restarting(cam_id: str = camera_id, by: str = who, at_ns: int = stopped_ns) -> None:
-                self.ledger.open_gap(cam_id, at_ns, f"worker restarted by {by}", "worker_restart")
-
-            self._cataloged(restarting, f"{camera_id}'s restart")
+            self._restart_gap(camera_id, stopped_ns, f"worker restarted by {who}")
             self.pool.start(cam)
+
+    def _restart_gap(self, camera_id: str, at_ns: int, cause: str) -> None:
+        """The hole a deliberate worker restart leaves, until the new worker has its stream."""
+        self._cataloged(
+            lambda: self.ledger.open_gap(camera_id, at_ns, cause, "worker_restart"),
+            f"{camera_id}'s restart",
+        )
 
     def _stop(self, camera_ids: list[str]) -> None:
         self.pool.stop(camera_ids, self._poll, self._worker_exited)
@@ -393,6 +393,14 @@ class Supervisor:
             except Exception:  # alarms must never stop recording
                 log.exception("cannot evaluate the alarms; they stay as they were")
 
+    def _catalog_size(self, mono: float) -> int:
+        """The catalog and its WAL, in bytes, read every ``CATALOG_SIZE_S`` (not each publish)."""
+        if mono - self._catalog_sized_at >= CATALOG_SIZE_S:
+            self._catalog_sized_at = mono
+            path = self.catalog.path
+            self._catalog_bytes = _size(path) + _size(Path(f"{path}-wal"))
+        return self._catalog_bytes
+
     def _health(self) -> Health:
         now_ns, mono = self.clock.wall_ns(), self.clock.monotonic()
         ledger, desk, handles = self.ledger, self.desk, self.pool.handles
@@ -422,7 +430,7 @@ class Supervisor:
             recovery=self.recovery,
             storage=self.keeper.status(self.config),
             usage=list(usage.values()) if measured else None,
-            catalog_bytes=_size(self.catalog.path) + _size(Path(f"{self.catalog.path}-wal")),
+            catalog_bytes=self._catalog_size(mono),
             catalog_check=self.maintenance.last,
         )
 
