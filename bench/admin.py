@@ -158,7 +158,7 @@ def measure_backup(rows: int, cameras: int = 4) -> dict[str, Any]:
 
 
 def admin_rows(quick: bool) -> list[Row]:
-    edit = measure_config_edit(3 if quick else 10)
+    edit = measure_config_edit(2 if quick else 10)
     backup = measure_backup(QUICK_ROWS if quick else FULL_ROWS)
     extra_delay = backup["delay_during_max_s"] - backup["delay_before_max_s"]
     return [

@@ -12,18 +12,21 @@ elsewhere stay as the admin wrote them.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from nvr.errors import RequestError
 from nvr.redact import redact_text
 
 MAX_EDITS = 200
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")
 MAX_DEPTH = 8
 
 Key = str | int
@@ -281,9 +284,12 @@ def _plain_value(value: Any) -> Any:
         return out
     if isinstance(value, list):
         seq = CommentedSeq(_plain_value(v) for v in value)
-        if value and all(_is_number(v) or _is_points(v) for v in value):
+        short_words = all(isinstance(v, str) and len(v) <= 12 for v in value)  # [mon, tue]
+        if value and (short_words or all(_is_number(v) or _is_points(v) for v in value)):
             seq.fa.set_flow_style()
         return seq
+    if isinstance(value, str) and _CLOCK.fullmatch(value):
+        return DoubleQuotedScalarString(value)  # "08:00": YAML 1.1 readers take 08:00 for 480
     return value
 
 

@@ -132,11 +132,13 @@ def test_a_stream_test_reports_what_it_carries_or_why_not(engine_factory, tmp_pa
         missing = client.probe(camera.url("nowhere/main"))
         assert not missing["ok"] and missing["kind"] == "not_found", missing
         assert "check the stream's path" in missing["error"]
+        nowhere = client.probe("rtsp://camera.invalid/main")
+        assert nowhere["kind"] == "unreachable" and "cannot resolve" in nowhere["error"]
         dead = client.probe(f"rtsp://admin:pw@127.0.0.1:{free_port()}/main")
         assert not dead["ok"] and dead["kind"] == "unreachable", dead
         assert "***@" in dead["url"] and "pw@" not in dead["error"]
         web = client.probe(f"rtsp://{engine.api.split('://')[1]}/x")  # an HTTP server
-        assert web["kind"] == "not_video" and "not as an RTSP camera" in web["error"], web
+        assert web["kind"] == "not_video" and "no RTSP camera answered" in web["error"], web
         assert web["took_s"] < 3
         noise = client.probe(camera.url("noise/main"))  # RTP packets of random bytes
         assert not noise["ok"] and noise["kind"] == "not_video", noise

@@ -51,6 +51,13 @@ def texts(item: int) -> list[str]:
     return out
 
 
+def fire(item: int, value: Any) -> None:
+    """Set ``item`` and run its callback the way Dear PyGui's callback queue does."""
+    dpg.set_value(item, value)
+    config = dpg.get_item_configuration(item)
+    dpg.run_callbacks([(config["callback"], item, value, config["user_data"])])
+
+
 def rows(table: int) -> list[list[str]]:
     return [texts(row) for row in dpg.get_item_children(table, 1) or []]
 
@@ -191,7 +198,9 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
             with Catalog(storage / "catalog.db", readonly=True) as catalog:
                 kept = [r for r in catalog.recordings("door") if r.protected]
             assert (
-                kept and console.feedback.notice.text == f"door: {len(kept)} recording(s) protected"
+                kept
+                and console.feedback.notice.text
+                == f"door: {len(kept)} recording(s) protected (whole recordings)"
             )
             console.playback.protect(False)
             settle(lambda: "released" in console.feedback.notice.text, "released")
@@ -292,22 +301,41 @@ def test_the_camera_editor_adds_edits_zones_and_removes_cameras(context, engine_
             settle(lambda: not health().cameras["door"].motion, "motion outside the zone ignored")
             assert health().cameras["door"].name == "Front door"
 
-            # A wrong value: refused with the key named; the file as it was.
+            # A wrong value: refused with the key named, kept beside Save; the file as it was;
+            # the form still holds the edit, to be corrected and saved again.
             editor.set(("record", "segment_s"), 1.0)
             editor.save()
             settle(
-                lambda: "cameras[0].record.segment_s" in (console.feedback.notice.text or ""),
+                lambda: "cameras[0].record.segment_s" in dpg.get_value(editor.outcome),
                 "the refusal",
             )
             assert engine.config.read_text() == text
+            editor.set(("record", "segment_s"), 6.0)
+            editor.save()
+            settle(lambda: "Saved camera door" in dpg.get_value(editor.outcome), "saved again")
+            assert "{segment_s: 6}" in engine.config.read_text()
+            text = engine.config.read_text()
 
             # A new camera with a tested stream and a schedule; then removed, asked first.
-            editor.new("lobby")
+            editor._add_dialog()
+            dpg.set_value(editor.new_id, "Bad Id!")
+            editor._add()
+            assert "is not an id" in dpg.get_value(editor.new_id_problem)
+            dpg.set_value(editor.new_id, "lobby")
+            editor._add()
+            assert editor.form is not None and editor.form.new
             editor.set(("main",), camera.url("still/main"))
             editor.test("main")
             settle(lambda: "h264 1920x1080" in (console.feedback.notice.text or ""), "tested")
             editor.set(("record", "mode"), "scheduled")
             editor._add_window()
+            (row,) = dpg.get_item_children(editor.schedule_group, 1)
+            items = dpg.get_item_children(row, 1)
+            saturday = next(i for i in items if dpg.get_item_label(i) == "sat")
+            fire(saturday, True)  # as Dear PyGui calls back: (sender, value, user_data)
+            end = [i for i in items if dpg.get_item_type(i).endswith("mvInputText")][1]
+            fire(end, "19:30")
+            editor.set(("record", "pre_roll_s"), 3.0)  # whole seconds are written as such
             editor.save()
             settle(
                 lambda: "lobby" in health().cameras and health().cameras["lobby"].state == "live",
@@ -315,13 +343,26 @@ def test_the_camera_editor_adds_edits_zones_and_removes_cameras(context, engine_
                 90,
             )
             lobby = next(c for c in system.saver.config["cameras"] if c["id"] == "lobby")
-            assert lobby["record"]["schedule"][0]["days"] == ["mon", "tue", "wed", "thu", "fri"]
+            assert lobby["record"]["schedule"][0]["days"] == [
+                "mon",
+                "tue",
+                "wed",
+                "thu",
+                "fri",
+                "sat",
+            ]
+            text = engine.config.read_text()
+            assert 'end: "19:30"' in text and "pre_roll_s: 3\n" in text
             settle(lambda: any(c["id"] == "lobby" for c in system.saver.config["cameras"]), "read")
             editor.pick("lobby")
             editor._remove()
             assert editor.confirm.open
             editor.confirm._yes()
             settle(lambda: "lobby" not in health().cameras, "lobby removed")
+            settle(  # the form closed, then the first camera picked: never the removed one
+                lambda: editor.form is None or editor.form.camera_id != "lobby",
+                "the removed camera's form closed",
+            )
             assert "lobby" not in engine.config.read_text()
         finally:
             link.stop()

@@ -264,7 +264,8 @@ class PlaybackPanel:
             camera_id = self._protecting.pop(result.ticket, None)
             if camera_id is not None:
                 done = result.reply.detail if result.ok and result.reply else result.error
-                self.feedback.show(f"{camera_id}: {done}", error=not result.ok)
+                name = self.names.get(camera_id, camera_id)
+                self.feedback.show(f"{name}: {done} (whole recordings)", error=not result.ok)
         model = self.model
         model.tick(now)
         if self.player is not None:

@@ -12,6 +12,7 @@ change is in force when the status bar says so. Remove asks first.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -27,6 +28,7 @@ from gui.system.tabs import ConfigSaver, Confirm
 from gui.system.zones import ZoneEditor
 
 LIST_PX = 190
+CAMERA_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # the config's rule, checked at once
 ZONE_RGB = (0, 220, 255, 255)
 
 
@@ -47,6 +49,7 @@ class CamerasTab:
         self._probes: dict[int, str] = {}
         self._rings: dict[str, str | None] = {}
         self._shown = False
+        self._blank = True
 
     # -- build ---------------------------------------------------------------------------------
 
@@ -76,6 +79,7 @@ class CamerasTab:
             self.add_window = int(ask)
             dpg.add_text("New camera id (a-z, 0-9, _ or -, up to 32):")
             self.new_id = int(dpg.add_input_text(width=240, on_enter=True, callback=self._add))
+            self.new_id_problem = int(dpg.add_text("", color=theme.ERROR, wrap=300))
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Add", callback=self._add)
                 dpg.add_button(
@@ -115,11 +119,17 @@ class CamerasTab:
                 dpg.add_text("Record")
                 field(("record", "mode"), dpg.add_combo, items=list(MODES), width=110)
                 dpg.add_text("pre-roll s")
-                field(("record", "pre_roll_s"), dpg.add_input_float, width=100, format="%.0f")
+                field(
+                    ("record", "pre_roll_s"), dpg.add_input_float, width=100, format="%.0f", step=1
+                )
                 dpg.add_text("post-roll s")
-                field(("record", "post_roll_s"), dpg.add_input_float, width=100, format="%.0f")
+                field(
+                    ("record", "post_roll_s"), dpg.add_input_float, width=100, format="%.0f", step=1
+                )
                 dpg.add_text("segment s")
-                field(("record", "segment_s"), dpg.add_input_float, width=100, format="%.0f")
+                field(
+                    ("record", "segment_s"), dpg.add_input_float, width=100, format="%.0f", step=1
+                )
             with dpg.group(horizontal=True):
                 dpg.add_text("Weekly schedule (empty: always)", color=theme.TEXT_DIM)
                 dpg.add_button(label="Add window", callback=self._add_window)
@@ -189,6 +199,7 @@ class CamerasTab:
                 self.remove_button = int(
                     dpg.add_button(label="Remove camera…", callback=self._remove)
                 )
+            self.outcome = int(dpg.add_text("", wrap=0))  # the last save's answer, kept
 
     def resize(self, width: int, height: int) -> None:
         dpg.configure_item(self.left, height=height - 8)
@@ -259,14 +270,26 @@ class CamerasTab:
             self.feedback.show("Nothing to save: no setting changed")
             return
         what = f"{'new camera' if self.form.new else 'camera'} {self.form.camera_id}"
-        self.saver.save(edits, what)
-        self.form.new = False
-        self.original = CameraForm(
+        sent = CameraForm(
             self.form.camera_id,
             dict(self.form.values),
             list(self.form.schedule),
-            list(self.form.zones),
+            [list(z) for z in self.form.zones],
         )
+        dpg.set_value(self.outcome, f"Saving {what}…")
+        dpg.configure_item(self.outcome, color=theme.TEXT_DIM)
+        self.saver.save(edits, what, lambda ok, text: self._saved(sent, ok, text))
+
+    def _saved(self, sent: CameraForm, ok: bool, text: str) -> None:
+        """The engine's answer: only a save it took becomes the form's new starting point (a
+        refused one stays to be corrected and saved again)."""
+        dpg.set_value(self.outcome, text)
+        dpg.configure_item(self.outcome, color=theme.LIVE if ok else theme.ERROR)
+        if ok and self.form is not None and self.form.camera_id == sent.camera_id:
+            self.form.new = False
+            self.original = sent
+            dpg.configure_item(self.remove_button, show=True)
+            dpg.set_value(self.heading, f"Camera {sent.camera_id}")
 
     def test(self, stream: str) -> None:
         if self.form is None:
@@ -296,6 +319,8 @@ class CamerasTab:
         dpg.set_value(self.heading, f"{'New camera' if form.new else 'Camera'} {form.camera_id}")
         dpg.configure_item(self.body, show=True)
         dpg.configure_item(self.remove_button, show=not form.new)
+        dpg.set_value(self.outcome, "")
+        dpg.set_value(self.tested, "")  # a test of another camera is not this one's
         self._schedule_rows()
         if self._shown:
             self._start_preview()
@@ -315,7 +340,7 @@ class CamerasTab:
         if isinstance(value, str) and path not in (("main",), ("sub",), ("name",)):
             value = value.strip()
         if isinstance(value, float):
-            value = round(value, 6)
+            value = int(value) if value.is_integer() else round(value, 6)
         self.form = self.form.with_value(path, value)
         if path[0] == "motion":
             self.preview.set_params(self._params())
@@ -339,18 +364,21 @@ class CamerasTab:
                     dpg.add_checkbox(
                         label=day,
                         default_value=day in window.days,
-                        callback=lambda _s, on, i=n, d=day: self._day(i, d, on),
+                        callback=self._day_ticked,
+                        user_data=(n, day),
                     )
                 dpg.add_input_text(
                     default_value=window.start,
                     width=60,
-                    callback=lambda _s, text, i=n: self._time(i, "start", text),
+                    callback=self._time_typed,
+                    user_data=(n, "start"),
                 )
                 dpg.add_text("to")
                 dpg.add_input_text(
                     default_value=window.end,
                     width=60,
-                    callback=lambda _s, text, i=n: self._time(i, "end", text),
+                    callback=self._time_typed,
+                    user_data=(n, "end"),
                 )
                 dpg.add_button(label="x", callback=lambda *_, i=n: self._drop_window(i))
 
@@ -363,6 +391,14 @@ class CamerasTab:
         if self.form is not None:
             del self.form.schedule[n]
             self._schedule_rows()
+
+    # Dear PyGui calls back with (sender, value, user_data): a lambda with more parameters,
+    # or defaults standing for them, is called wrongly under manual callback management.
+    def _day_ticked(self, _sender: Any, on: bool, where: tuple[int, str]) -> None:
+        self._day(where[0], where[1], bool(on))
+
+    def _time_typed(self, _sender: Any, text: str, where: tuple[int, str]) -> None:
+        self._time(where[0], where[1], str(text))
 
     def _day(self, n: int, day: str, on: bool) -> None:
         if self.form is None:
@@ -397,22 +433,40 @@ class CamerasTab:
             "on disk until retention deletes them.",
             "Remove",
             lambda: self.saver.save(
-                [{"path": ["cameras", cid], "delete": True}], f"removal of {cid}"
+                [{"path": ["cameras", cid], "delete": True}],
+                f"removal of {cid}",
+                lambda ok, text: self._removed(cid, ok, text),
             ),
         )
 
+    def _removed(self, camera_id: str, ok: bool, text: str) -> None:
+        dpg.set_value(self.outcome, text)
+        dpg.configure_item(self.outcome, color=theme.LIVE if ok else theme.ERROR)
+        if ok and self.form is not None and self.form.camera_id == camera_id:
+            self.form = self.original = None  # nothing left to edit: pick another
+            self.preview.stop()
+            dpg.configure_item(self.body, show=False)
+            dpg.set_value(self.heading, f"{text}. Pick a camera, or Add one.")
+
     def _add_dialog(self, *_: Any) -> None:
         dpg.set_value(self.new_id, "")
+        dpg.set_value(self.new_id_problem, "")
         dpg.configure_item(self.add_window, show=True)
 
     def _add(self, *_: Any) -> None:
         cid = dpg.get_value(self.new_id).strip()
-        dpg.configure_item(self.add_window, show=False)
-        if cid in {c["id"] for c in self.saver.config.get("cameras", [])}:
-            self.feedback.show(f"There is a camera {cid} already: pick it to edit it", error=True)
+        if not CAMERA_ID.fullmatch(cid):
+            dpg.set_value(
+                self.new_id_problem,
+                f"{cid!r} is not an id: 1 to 32 of a-z, 0-9, _ or -, starting with a letter or "
+                "digit",
+            )
             return
-        if cid:
-            self.new(cid)  # the id's rules are the engine's to check, at Save
+        if cid in {c["id"] for c in self.saver.config.get("cameras", [])}:
+            dpg.set_value(self.new_id_problem, f"there is a camera {cid} already")
+            return
+        dpg.configure_item(self.add_window, show=False)
+        self.new(cid)
 
     def _probe_result(self, what: str, found: dict[str, Any] | None, error: str | None) -> None:
         if error is not None or found is None:
@@ -463,11 +517,16 @@ class CamerasTab:
         frame, status = self.preview.latest()
         if frame is not None:
             dpg.set_value(self.texture, frame.rgba.ravel())
+            self._blank = False
             moving = "MOVING" if frame.moving else "still"
+            where = "the zones" if self.zones.zones else "the picture"
             status = (
-                f"{moving}: {frame.changed * 100:.2f} % of the zones changed, "
+                f"{moving}: {frame.changed * 100:.2f} % of {where} changed, "
                 f"{frame.boxes} region(s)"
             )
+        elif not self._blank:  # never another camera's last picture
+            dpg.set_value(self.texture, np.zeros(WIDTH * HEIGHT * 4, np.float32))
+            self._blank = True
         dpg.set_value(self.preview_text, status)
         dpg.delete_item(self.canvas, children_only=True)
         dpg.draw_image(self.texture, (0, 0), (WIDTH, HEIGHT), parent=self.canvas)

@@ -63,8 +63,8 @@ class SystemPanel:
         dpg.set_value(self.bar, self._tab_items[index])
 
     def key(self, key: int) -> None:
-        if _typing(self._root):
-            return  # a digit typed in a box is a digit, not a tab
+        if any(_typing(window) for window in dpg.get_windows()):
+            return  # a digit typed in a box (or a dialog's) is a digit, not a tab
         if key in TAB_KEYS:
             self.pick(TAB_KEYS.index(key))
         elif self.tabs[self.current] is self.logs:
@@ -93,7 +93,8 @@ class SystemPanel:
         self.current = self._tab_items.index(int(item))
 
 
-_INPUTS = ("mvInputText", "mvInputFloat", "mvInputInt", "mvCombo")
+# Boxes that take typing (a slider does too, while ctrl+clicked into a text box).
+_INPUTS = ("mvInputText", "mvInputFloat", "mvInputInt", "mvCombo", "mvSliderFloat", "mvSliderInt")
 
 
 def _typing(item: int) -> bool:

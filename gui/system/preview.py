@@ -93,7 +93,10 @@ class MotionPreview:
                     ring.close()
                 ring, attached, detector = None, name, None
                 if name is None:
-                    self._say("no live picture: the camera is not running")
+                    self._say(
+                        "no live picture: the camera is not running (a new one shows here once "
+                        "saved; a stopped one once started)"
+                    )
                     continue
                 try:
                     ring = FrameRing.attach(name)

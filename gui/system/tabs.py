@@ -13,6 +13,8 @@ from gui import theme
 from gui.link import CommandResult, EngineLink
 from gui.panel import Feedback
 
+Done = Callable[[bool, str], None]  # a save's outcome: ok, and what the engine said
+
 
 def level_color(level: str) -> theme.Color:
     return {"ok": theme.TEXT, "warn": theme.WARN, "error": theme.ERROR}.get(level, theme.TEXT_DIM)
@@ -51,7 +53,7 @@ class ConfigSaver:
         self.version = 0  # of the document held; -1 while none was read
         self._wanted = 0  # the version in force, per the health
         self._reading: int | None = None
-        self._saves: dict[int, str] = {}  # ticket: what was saved
+        self._saves: dict[int, tuple[str, Done | None]] = {}  # ticket: what, and who waits
 
     def update(self, version_in_force: int, results: list[CommandResult]) -> None:
         """Read the document again once the engine has another version in force."""
@@ -67,31 +69,37 @@ class ConfigSaver:
         elif self.version != version_in_force or not self.config:
             self._reading = self.link.ask(lambda client: client.config_document())
         for result in results:
-            what = self._saves.pop(result.ticket, None)
-            if what is None:
+            saving = self._saves.pop(result.ticket, None)
+            if saving is None:
                 continue
+            what, done = saving
             if result.ok and result.reply and result.reply.config:
                 version = result.reply.config.version
                 self.sha256 = result.reply.config.sha256 or None  # the base of the next save
-                self.feedback.show(f"Saved {what}: version {version}, in force now")
+                text = f"Saved {what}: version {version}, in force now"
+                self.feedback.show(text)
             else:
                 reason = (result.error or "refused").replace("\n", " ")
-                self.feedback.show(f"Not saved ({what}): {reason}", error=True)
+                text = f"Not saved ({what}): {reason}"
+                self.feedback.show(text, error=True)
                 self.version = -1  # read it again: it may have changed meanwhile
+            if done is not None:
+                done(result.ok, text)
 
-    def save(self, edits: list[dict[str, Any]], what: str) -> None:
+    def save(self, edits: list[dict[str, Any]], what: str, done: Done | None = None) -> None:
+        """Send a save; ``done(ok, message)`` once the engine answered."""
         if not self.config:
             self.feedback.show("Not saved: the configuration has not been read yet", error=True)
             return
         ticket = self.link.send(
             "save_config", edits=edits, base_sha256=self.sha256, by=self.user, note=what
         )
-        self._saves[ticket] = what
+        self._saves[ticket] = (what, done)
         self.feedback.show(f"Saving {what}…")
 
     def revert(self, version: int) -> None:
         ticket = self.link.send("revert_config", version=version, by=self.user)
-        self._saves[ticket] = f"the revert to version {version}"
+        self._saves[ticket] = (f"the revert to version {version}", None)
 
 
 class Confirm:

@@ -76,7 +76,7 @@ class WorkersTab:
     def resize(self, width: int, height: int) -> None:
         list_h = max(100, height - 290)
         dpg.configure_item(self.list_window, width=width - 8, height=list_h)
-        dpg.configure_item(self.plot, height=max(120, height - list_h - 70))
+        dpg.configure_item(self.plot, height=max(120, height - list_h - 110))
 
     def update(self, now: float, engine: Snapshot, results: list[CommandResult]) -> None:
         for result in results:

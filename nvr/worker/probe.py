@@ -11,9 +11,11 @@ but not with a video stream we can read) or ``timeout``.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import av
 
@@ -63,6 +65,17 @@ def probe(url: str, transport: str = "tcp", timeout_s: float = 5.0) -> ProbeResu
     """Open ``url``, sample its packets; never raises for a stream problem."""
     started = time.monotonic()
     shown = redact_url(url)
+    host = urlsplit(url).hostname or ""
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return ProbeResult(
+            shown,
+            False,
+            kind="unreachable",
+            error=f"{shown}: cannot resolve the host name {host!r}; check the address",
+            took_s=round(time.monotonic() - started, 3),
+        )
     source = StreamSource(
         url, transport=transport, timeout_s=timeout_s, label=shown, open_timeout_s=timeout_s
     )
@@ -71,9 +84,9 @@ def probe(url: str, transport: str = "tcp", timeout_s: float = 5.0) -> ProbeResu
             source.open()
         except StreamError as err:
             if "sent no stream" in str(err) and time.monotonic() - started < timeout_s / 2:
-                raise StreamError(  # refused at once: something else listens there
-                    f"{shown}: it answered at once, but not as an RTSP camera (a web server or "
-                    "another service on that port?)"
+                raise StreamError(  # at once: no RTSP server answered there
+                    f"{shown}: no RTSP camera answered there (nothing at that address, or a web "
+                    "server or another service on that port)"
                 ) from err
             raise
         assert source.stream is not None
