@@ -131,6 +131,12 @@ class _FixedCameras:
 
         return Alarms(known=True)
 
+    def ask(self, *_: Any) -> int:  # the System view's queries: never answered here
+        return 0
+
+    def answer(self, ticket: int) -> None:
+        return None
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

@@ -521,8 +521,7 @@ class CamerasTab:
             moving = "MOVING" if frame.moving else "still"
             where = "the zones" if self.zones.zones else "the picture"
             status = (
-                f"{moving}: {frame.changed * 100:.2f} % of {where} changed, "
-                f"{frame.boxes} region(s)"
+                f"{moving}: {frame.changed * 100:.2f} % of {where} changed, {frame.boxes} region(s)"
             )
         elif not self._blank:  # never another camera's last picture
             dpg.set_value(self.texture, np.zeros(WIDTH * HEIGHT * 4, np.float32))

@@ -76,7 +76,7 @@ class SystemPanel:
         version = engine.health.config.version if engine.health else 0
         self.saver.update(version, results)
         shown = bool(dpg.is_item_shown(self._root)) and not minimised
-        self.workers.update(now, engine, results)  # samples the charts whether shown or not
+        self.workers.update(now, engine, results, shown and self.current == 1)
         self.logs.update(now, engine, shown and self.current == 2)
         self.history.update(version, shown and self.current == 3)
         self.cameras.update(engine, shown and self.current == 4)

@@ -47,6 +47,7 @@ class WorkersTab:
         self._tickets: dict[int, str] = {}  # restarts and tests: what for
         self._probes: dict[int, str] = {}
         self._drawn: Any = None
+        self.cells: dict[str, list[int]] = {}  # camera: its figures' text items
         self._charted_at = 0.0
 
     def build(self, parent: int) -> None:
@@ -78,12 +79,14 @@ class WorkersTab:
         dpg.configure_item(self.list_window, width=width - 8, height=list_h)
         dpg.configure_item(self.plot, height=max(120, height - list_h - 110))
 
-    def update(self, now: float, engine: Snapshot, results: list[CommandResult]) -> None:
+    def update(
+        self, now: float, engine: Snapshot, results: list[CommandResult], shown: bool
+    ) -> None:
         for result in results:
             what = self._tickets.pop(result.ticket, None)
             if what is not None:
-                shown = result.reply.detail if result.ok and result.reply else result.error
-                self.feedback.show(f"{what}: {shown or 'done'}", error=not result.ok)
+                said = result.reply.detail if result.ok and result.reply else result.error
+                self.feedback.show(f"{what}: {said or 'done'}", error=not result.ok)
         for ticket, camera_id in list(self._probes.items()):
             answer = self.link.answer(ticket)
             if answer is not None:
@@ -95,13 +98,29 @@ class WorkersTab:
         health = engine.health
         if health is None:
             return
-        sampled = engine.connected and self.history.add(now, health)
+        sampled = engine.connected and self.history.add(now, health)  # shown or not
+        if not shown:
+            return
         dpg.set_value(self.engine, engine_line(health))
         self.rows = worker_rows(health)
-        key = tuple(self.rows)
+        # Rebuilt (buttons and all) only when the cameras or what their buttons do change;
+        # the figures are set in place, so a click never lands on a row being replaced.
+        key = tuple((r.camera_id, r.enabled) for r in self.rows)
         if key != self._drawn:
             self._drawn = key
             self._fill()
+        for row in self.rows:
+            cells = self.cells.get(row.camera_id)
+            if cells is None:
+                continue
+            values = (
+                *(row.camera, row.state, row.uptime, row.restarts, row.fps, row.bitrate),
+                *(row.frame_age, row.cpu, row.memory, row.recording),
+            )
+            for item, value in zip(cells, values, strict=True):
+                dpg.set_value(item, value)
+            dpg.configure_item(cells[1], color=level_color(row.level))
+            dpg.configure_item(cells[9], color=theme.REC if row.recording_now else theme.TEXT)
         if sampled or self._charted_at == 0.0:
             self._chart(now)
 
@@ -142,18 +161,13 @@ class WorkersTab:
 
     def _fill(self) -> None:
         dpg.delete_item(self.table, children_only=True, slot=1)
+        self.cells = {}
         for row in self.rows:
-            color = level_color(row.level)
             with dpg.table_row(parent=self.table):
-                dpg.add_text(row.camera)
-                dpg.add_text(row.state, color=color, wrap=0)
-                for text in (row.uptime, row.restarts, row.fps, row.bitrate, row.frame_age):
-                    dpg.add_text(text)
-                dpg.add_text(row.cpu)
-                dpg.add_text(row.memory)
-                dpg.add_text(
-                    row.recording, color=theme.REC if row.recording_now else theme.TEXT, wrap=0
-                )
+                wrapped = (1, 9)  # the state and the recording may take two lines
+                self.cells[row.camera_id] = [
+                    int(dpg.add_text("", wrap=0 if n in wrapped else -1)) for n in range(10)
+                ]
                 with dpg.group(horizontal=True):
                     cid = row.camera_id
                     dpg.add_button(label="Chart", callback=lambda *_, c=cid: self.chart(c))
