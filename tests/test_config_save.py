@@ -182,3 +182,5 @@ def test_library_messages_map_to_a_kind_and_its_fix():
     assert _kind("cannot open stream: Connection refused")[0] == "unreachable"
     assert _kind("cannot open stream: Server returned 404 Not Found")[0] == "not_found"
     assert _kind("the stream has no video track")[0] == "not_video"
+    assert _kind("cannot open stream: Connection refused (port 40351)")[0] == "unreachable"
+    assert _kind("a 4013 frame")[0] == "not_video"  # digits inside a number are no status

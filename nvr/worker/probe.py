@@ -11,6 +11,7 @@ but not with a video stream we can read) or ``timeout``.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import time
@@ -129,7 +130,7 @@ def probe(url: str, transport: str = "tcp", timeout_s: float = 5.0) -> ProbeResu
             took_s=round(time.monotonic() - started, 3),
         )
     except StreamError as err:
-        kind, fix = _kind(str(err))
+        kind, fix = _kind(str(err).replace(shown, ""))  # the cause, not the URL's digits
         return ProbeResult(
             shown,
             False,
@@ -142,8 +143,9 @@ def probe(url: str, transport: str = "tcp", timeout_s: float = 5.0) -> ProbeResu
 
 
 def _kind(message: str) -> tuple[str, str]:
+    """The kind of failure a message (without its URL) tells, by whole words."""
     lowered = message.lower()
     for kind, words, fix in _KINDS:
-        if any(w in lowered for w in words):
+        if any(re.search(rf"\b{re.escape(w)}\b", lowered) for w in words):
             return kind, fix
     return "not_video", "check that the URL is the camera's RTSP stream (rtsp://host:554/path)"
