@@ -49,7 +49,6 @@ def test_an_edit_is_saved_with_its_comments_applied_live_and_kept_in_history(
         assert "s3cret" not in str(document) and "***@" in document["config"]["cameras"][1]["main"]
 
         # A zone in a corner: the box that moves over the rest of the picture is no motion.
-        started = time.monotonic()
         code, reply = client.command(
             "save_config",
             edits=[
@@ -59,10 +58,9 @@ def test_an_edit_is_saved_with_its_comments_applied_live_and_kept_in_history(
             base_sha256=document["sha256"],
             note="ignore the street",
         )
-        in_force_s = time.monotonic() - started
         assert code == 200 and reply.ok, reply
         assert reply.config and reply.config.version == 2 and reply.config.saved_by == "ann@desk"
-        assert in_force_s < 10, in_force_s  # the roadmap's bound, with the reply after apply
+        # Answered once in force (how long that takes is bench/admin.py's to measure).
         assert client.health().cameras["door"].name == "Front door"
         wait_for(lambda: not door().motion, 15, what="motion outside the zone ignored")
         for _ in range(6):  # and it stays so while the box keeps moving
