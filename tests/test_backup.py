@@ -7,11 +7,16 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import apsw
+import pytest
 
+from nvr.errors import NvrError
+from nvr.protocol.client import EngineClient
+from nvr.protocol.runfile import read_run_file
 from nvr.storage.catalog import Catalog
-from tests.conftest import requires_rtsp, wait_for
+from tests.conftest import TOKENS, requires_rtsp, wait_for
 from tests.support.cameras import RtspCamera
 from tests.test_cli import nvr
 
@@ -114,3 +119,71 @@ def test_a_damaged_or_foreign_archive_is_refused_and_changes_nothing(engine_fact
     assert (storage / "catalog.db").read_bytes() == before
     assert not (tmp_path / "outside.txt").exists() and not list(storage.glob("restore-*"))
     assert not list(storage.glob("before-restore-*"))
+
+
+def test_the_engine_restores_a_backup_asked_through_its_api(engine_factory, tmp_path):
+    """A console's restore: the archive is checked while the engine records; a bad one is
+    refused with the engine untouched; a good one stops the engine, is put back and the engine
+    starts again behind the same API, recovery indexing what was recorded since the backup."""
+    storage = tmp_path / "storage"
+    with RtspCamera() as camera:
+        engine = engine_factory(
+            f"# the admin's own comment\nstorage:\n  path: {storage}\napi:\n  port: 0\n"
+            f"cameras:\n  - id: door\n    main: {camera.url('moving/main')}\n"
+            f"    sub: {camera.url('moving/sub')}\n    record: {{segment_s: 5}}\n"
+        )
+        engine.start()
+        client = EngineClient(engine.api, session_id="tests", token=TOKENS[engine.api])
+        wait_for(lambda: rows(storage, "recordings") >= 1, 90, what="a segment")
+        client.backup()
+        job = wait_for(
+            lambda: (j := client.backups())["job"]["state"] != "running" and j, 60, what="backup"
+        )
+        assert job["job"]["state"] == "done", job
+        name = job["archives"][0]["name"]
+        backed_up = rows(storage, "recordings")
+        engine.config.write_text(engine.config.read_text() + "# edited after the backup\n")
+        started_ns = read_run_file(storage).started_ns
+
+        # Refused before anything stops: a name outside the folder, a damaged archive.
+        for bad in ("../nvr.yaml", "/etc/passwd", "absent.tar"):
+            with pytest.raises(NvrError, match="no archive"):
+                client.restore(bad, "tests")
+        damaged = storage / "backups" / "nvr-backup-00000000-000000.tar"
+        data = bytearray((storage / "backups" / name).read_bytes())
+        data[len(data) // 3] ^= 0xFF
+        damaged.write_bytes(bytes(data))
+        client.restore(damaged.name, "tests")
+        refused = wait_for(
+            lambda: (r := client.backups()["restore"])["state"] == "failed" and r,
+            30,
+            what="refusal",
+        )
+        assert "nothing was changed" in refused["error"] or "damaged" in refused["error"], refused
+        assert read_run_file(storage).started_ns == started_ns  # it never stopped
+        assert engine.health()["status"] in ("ok", "degraded")
+        damaged.unlink()
+
+        client.restore(name, "admin at the console")
+        done = wait_for(
+            lambda: (r := client.backups()["restore"])["state"] in ("done", "failed") and r,
+            60,
+            what="the restore",
+        )
+        assert done["state"] == "done", done
+        assert Path(done["kept"]).is_dir() and (Path(done["kept"]) / "catalog.db").exists()
+        info = read_run_file(storage)
+        assert info.api == engine.api and info.pid == engine.proc.pid  # same process and API
+        assert info.started_ns > started_ns
+        text = engine.config.read_text()
+        assert "# the admin's own comment" in text and "edited after the backup" not in text
+        # Recording goes on, and what was recorded since the backup is indexed again.
+        wait_for(lambda: rows(storage, "recordings") > backed_up, 60, what="segments again")
+        health = wait_for(
+            lambda: (h := engine.health())["cameras"]["door"]["recording"]["active"] and h,
+            60,
+            what="rec",
+        )
+        assert health["status"] in ("ok", "degraded")
+        assert not list(storage.glob("restore-*"))  # no staging left
+        assert engine.stop() == 0

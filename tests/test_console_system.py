@@ -139,6 +139,11 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
                 lambda: {r[0]: r[1] for r in rows(system.workers.table)}.get("door") == "live",
                 "door live in the worker table",
             )
+            settle(
+                lambda: "as the engine measured it (" in dpg.get_value(system.workers.chart_title),
+                "the engine's hour charted",
+            )
+            assert dpg.get_value(system.workers.series["fps in"])[1]  # a measured point
             yard = next(r for r in rows(system.workers.table) if r[0] == "yard")
             assert yard[1].startswith(("reconnecting", "error", "starting", "restarting"))
             system.workers.set_enabled("yard", False)  # not recording: no question
@@ -204,6 +209,27 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
             )
             console.playback.protect(False)
             settle(lambda: "released" in console.feedback.notice.text, "released")
+
+            # Restore the backup taken above: checked, put back and started again by the engine.
+            console.on_key(VIEW_KEYS[3])
+            system.pick(0)
+            settle(lambda: system.storage._choices, "the archives listed")
+            label = next(k for k, a in system.storage._choices.items() if a["path"] == str(archive))
+            system.storage.ask_restore()  # nothing picked yet
+            assert "Pick the backup" in console.feedback.notice.text
+            dpg.set_value(system.storage.archive_combo, label)
+            system.storage.ask_restore()
+            assert system.storage.confirm.open
+            system.storage.confirm._yes()
+            settle(lambda: "Restored " in console.feedback.notice.text, "the restore", 90)
+            assert "restored at" in dpg.get_value(system.storage.upkeep)
+            assert "by ann@desk" in dpg.get_value(system.storage.upkeep)
+            settle(
+                lambda: link.snapshot().health.config.version == 2 and system.saver.version == 2,
+                "the restored configuration in force and read",
+            )
+            assert "enabled: false" not in engine.config.read_text()
+            assert "max_days: 7" in engine.config.read_text()
         finally:
             link.stop()
             for panel in console.panels:

@@ -20,7 +20,7 @@ from nvr.config import Config, parse_config
 from nvr.frames.ring import ring_name
 from nvr.protocol import worker as messages
 from nvr.protocol.commands import Command
-from nvr.protocol.health import ConfigStatus, StreamStatus
+from nvr.protocol.health import CameraStatus, ConfigStatus, Health, StreamStatus
 from nvr.protocol.worker import Ack, SetRecording
 from nvr.storage.catalog import Catalog, NewRecording
 from nvr.supervisor import commands as commands_mod
@@ -31,6 +31,7 @@ from nvr.supervisor.events import EventBoard
 from nvr.supervisor.ledger import Ledger
 from nvr.supervisor.reload import SETTLE_S, ConfigWatcher, diff
 from nvr.supervisor.storage import WRITE_RATE_WINDOW_S, StorageKeeper
+from nvr.supervisor.worker_history import KEEP, SAMPLE_S, WorkerHistory
 from nvr.supervisor.workers import HEARTBEAT_TIMEOUT_S, WorkerHandle, WorkerPool
 from nvr.worker.process import WorkerSpec
 from tests.support.clock import ManualClock
@@ -490,3 +491,31 @@ def test_a_heartbeat_is_stamped_on_the_supervisors_clock(tmp_path):
         assert handle.heartbeat == heartbeat and handle.heartbeat_mono == clock.monotonic()
         assert handle.stall_reason(clock.monotonic() + HEARTBEAT_TIMEOUT_S + 1, 5.0)
         desk.close()
+
+
+def test_the_worker_history_keeps_one_sample_per_period_for_an_hour():
+    history = WorkerHistory()
+
+    def health(*cameras: CameraStatus) -> Health:
+        return Health(status="ok", cameras={c.id: c for c in cameras})
+
+    door = CameraStatus(id="door", fps_in=15.0, fps_out=5.0, cpu_pct=2.5, rss_bytes=50_000_000)
+    yard = CameraStatus(id="yard", enabled=False)  # stopped: nothing measured but the rates
+    history.sample(health(door, yard), mono=0.0, now_ns=10**18)
+    history.sample(health(door, yard), mono=SAMPLE_S / 2, now_ns=10**18 + 5)  # not due
+    found = history.document()
+    assert found["sample_s"] == SAMPLE_S and set(found["cameras"]) == {"door", "yard"}
+    assert found["cameras"]["door"] == {
+        "at_ns": [10**18],
+        "cpu_pct": [2.5],
+        "rss_bytes": [50_000_000],
+        "fps_in": [15.0],
+        "fps_out": [5.0],
+        "bitrate_bps": [0.0],
+    }
+    assert found["cameras"]["yard"]["cpu_pct"] == [None]
+    for n in range(1, KEEP + 5):  # an hour and more: the oldest go
+        history.sample(health(door), mono=n * SAMPLE_S, now_ns=10**18 + n)
+    kept = history.document("door")["cameras"]
+    assert set(kept) == {"door"} and len(kept["door"]["at_ns"]) == KEEP  # yard removed: gone
+    assert kept["door"]["at_ns"][-1] == 10**18 + KEEP + 4

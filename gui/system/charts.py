@@ -1,63 +1,36 @@
-"""The worker charts' data: each camera's CPU, memory and frame rates over the last hour, one
-sample every ``SAMPLE_S`` taken from the health the console polls (so the charts start when the
-console does, and show what the engine reported, nothing interpolated)."""
+"""The worker chart's data: a camera's CPU, memory and frame rates over the last hour, from the
+engine's own samples (``GET /api/workers/history``, one every 10 s kept by the engine: the chart
+covers the hour before the console opened, and shows only what was measured, nothing
+interpolated)."""
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
+from typing import Any
 
-from nvr.protocol.health import Health
+MEASURES = ("CPU %", "memory MB", "fps in", "fps out")
 
-SAMPLE_S = 10.0
-KEEP_S = 3600.0
+Series = dict[str, tuple[list[float], list[float]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    at: float  # time.monotonic()
-    cpu_pct: float | None
-    rss_mb: float | None
-    fps_in: float
-    fps_out: float
-
-
-class WorkerHistory:
-    def __init__(self) -> None:
-        self.samples: dict[str, deque[Sample]] = {}
-        self._last = -SAMPLE_S
-
-    def add(self, now: float, health: Health) -> bool:
-        """Take a sample if one is due; whether one was taken."""
-        if now - self._last < SAMPLE_S:
-            return False
-        self._last = now
-        keep = int(KEEP_S / SAMPLE_S) + 1
-        for cam in health.cameras.values():
-            series = self.samples.setdefault(cam.id, deque(maxlen=keep))
-            rss = cam.rss_bytes / 1e6 if cam.rss_bytes is not None else None
-            series.append(Sample(now, cam.cpu_pct, rss, cam.fps_in, cam.fps_out))
-        for gone in set(self.samples) - set(health.cameras):
-            del self.samples[gone]
-        return True
-
-    def series(self, camera_id: str, now: float) -> dict[str, tuple[list[float], list[float]]]:
-        """Per measure, (minutes before now, values); a gap where it was not measured."""
-        out: dict[str, tuple[list[float], list[float]]] = {
-            "CPU %": ([], []),
-            "memory MB": ([], []),
-            "fps in": ([], []),
-            "fps out": ([], []),
-        }
-        for s in self.samples.get(camera_id, ()):
-            minutes = (s.at - now) / 60
-            for name, value in (
-                ("CPU %", s.cpu_pct),
-                ("memory MB", s.rss_mb),
-                ("fps in", s.fps_in),
-                ("fps out", s.fps_out),
-            ):
-                if value is not None:
-                    out[name][0].append(minutes)
-                    out[name][1].append(value)
+def series(document: dict[str, Any], camera_id: str, now_ns: int) -> Series:
+    """Per measure, (minutes before ``now_ns``, values); a gap where it was not measured."""
+    out: Series = {name: ([], []) for name in MEASURES}
+    found = document.get("cameras", {}).get(camera_id)
+    if not found:
         return out
+    rows = zip(
+        found["at_ns"],
+        found["cpu_pct"],
+        found["rss_bytes"],
+        found["fps_in"],
+        found["fps_out"],
+        strict=True,
+    )
+    for at_ns, cpu, rss, fps_in, fps_out in rows:
+        minutes = (at_ns - now_ns) / 60e9
+        memory = rss / 1e6 if rss is not None else None
+        for name, value in zip(MEASURES, (cpu, memory, fps_in, fps_out), strict=True):
+            if value is not None:
+                out[name][0].append(minutes)
+                out[name][1].append(value)
+    return out

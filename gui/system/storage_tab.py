@@ -3,8 +3,10 @@ runs short, red when retention cannot keep up), per camera its footage, days kep
 recording, write rate, bytes by type and protected bytes, and its retention (days kept, byte
 budget) edited in place and saved through ``save_config`` (in force at once). Below, the upkeep:
 Back up now (the engine writes the archive under its storage while it records), the health
-report (saved on this computer, in ``~/nvr-reports``), and the catalog check with its last
-result."""
+report (saved on this computer, in ``~/nvr-reports``), the catalog check with its last result,
+and Restore: an archive of the engine's backups folder, put back by the engine itself after a
+confirmation (it checks the archive while it records, then stops for a few seconds, puts it back
+and starts again; the upkeep line follows it through)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import dearpygui.dearpygui as dpg
 from gui import theme
 from gui.link import EngineLink, Snapshot
 from gui.system.model import StorageRow, disk_line, retention_edits, size, storage_rows
-from gui.system.tabs import ConfigSaver, level_color, table
+from gui.system.tabs import ConfigSaver, Confirm, level_color, table
 from nvr.config import format_size
 
 _COLUMNS = (
@@ -42,7 +44,10 @@ class StorageTab:
         self.saver = saver
         self.reports = Path.home() / "nvr-reports"
         self.backup: dict[str, Any] = {}  # the engine's backup job, as last read
-        self._asking: dict[int, str] = {}  # ticket: backup | status | report
+        self.restore: dict[str, Any] = {}  # its restore job, as last read
+        self.archives: list[dict[str, Any]] = []  # the archives in its backups folder
+        self._choices: dict[str, dict[str, Any]] = {}  # combo label: archive
+        self._asking: dict[int, str] = {}  # ticket: backup | restore | status | report
         self._next_status = 0.0
         self.rows: list[StorageRow] = []
         self.inputs: dict[str, tuple[int, int]] = {}  # camera: (days, budget) inputs
@@ -65,16 +70,20 @@ class StorageTab:
             dpg.add_button(label="Health report", callback=self.report)
             dpg.add_button(label="Check catalog", callback=self.check_catalog)
             self.upkeep = int(dpg.add_text("", wrap=0))
-        dpg.add_text(
-            "To restore a backup: stop the engine, then run  nvr restore -c CONFIG ARCHIVE  "
-            "(it checks the archive first; the replaced catalog and config are kept).",
-            parent=parent,
-            color=theme.TEXT_DIM,
-            wrap=0,
-        )
+        with dpg.group(horizontal=True, parent=parent):
+            dpg.add_text("Backups:")
+            self.archive_combo = int(dpg.add_combo([], width=420))
+            dpg.add_button(label="Restore...", callback=self.ask_restore)
+            dpg.add_text(
+                "(the engine's backups; another archive: stop the engine, then  nvr restore -c "
+                "CONFIG ARCHIVE)",
+                color=theme.TEXT_DIM,
+                wrap=0,
+            )
+        self.confirm = Confirm()
 
     def resize(self, width: int, height: int) -> None:
-        dpg.configure_item(self.list_window, width=width - 8, height=max(80, height - 145))
+        dpg.configure_item(self.list_window, width=width - 8, height=max(80, height - 170))
 
     def start_backup(self, with_recordings: bool) -> None:
         self._asking[self.link.ask(lambda client: client.backup(with_recordings))] = "backup"
@@ -88,7 +97,29 @@ class StorageTab:
         self.link.send("maintain_catalog")
         self.saver.feedback.show("Catalog check asked; the result shows here when done")
 
-    def _answers(self, now: float) -> None:
+    def ask_restore(self, *_: Any) -> None:
+        archive = self._choices.get(dpg.get_value(self.archive_combo))
+        if archive is None:
+            self.saver.feedback.show("Pick the backup to restore first", error=True)
+            return
+        storage = Path(archive["path"]).parent.parent
+        self.confirm.ask(
+            f"Restore {archive['name']} ({size(archive['bytes'])})?\n\n"
+            "The engine checks the archive first, while it records. If it is sound, the engine "
+            "stops recording for a few seconds, puts the archive's catalog and configuration in "
+            f"place (the current ones are kept in {storage}/before-restore-<time>/) and starts "
+            "again. Footage recorded since the backup stays and is indexed again; settings "
+            "changed since are undone.",
+            "Restore",
+            lambda: self.start_restore(archive["name"]),
+        )
+
+    def start_restore(self, name: str) -> None:
+        ticket = self.link.ask(lambda client: client.restore(name, self.saver.user))
+        self._asking[ticket] = "restore"
+        self.saver.feedback.show(f"Restore of {name} asked of the engine…")
+
+    def _answers(self, now: float, shown: bool) -> None:
         for ticket, what in list(self._asking.items()):
             answer = self.link.answer(ticket)
             if answer is None:
@@ -96,6 +127,9 @@ class StorageTab:
             del self._asking[ticket]
             if answer.error is not None:
                 self.saver.feedback.show(f"The {what} failed: {answer.error}", error=True)
+            elif what == "restore":
+                self.restore = answer.value
+                self._next_status = now + 1.0
             elif what == "report":
                 self.reports.mkdir(parents=True, exist_ok=True)
                 out = self.reports / time.strftime("nvr-report-%Y%m%d-%H%M%S.html")
@@ -105,11 +139,38 @@ class StorageTab:
                 self.backup = answer.value
                 self._next_status = now + 1.0
             else:
-                self.backup = answer.value["job"]
-        running = self.backup.get("state") == "running"
-        if running and now >= self._next_status and "status" not in self._asking.values():
-            self._next_status = now + 1.0
+                self._status(answer.value)
+        # Followed every second while a job runs, every 10 s while the tab is shown.
+        busy = self.backup.get("state") == "running" or self._restoring
+        due = now >= self._next_status and "status" not in self._asking.values()
+        if due and (busy or shown):
+            self._next_status = now + (1.0 if busy else 10.0)
             self._asking[self.link.ask(lambda client: client.backups())] = "status"
+
+    @property
+    def _restoring(self) -> bool:
+        return self.restore.get("state") in ("checking", "restoring")
+
+    def _status(self, value: dict[str, Any]) -> None:
+        """The jobs and archives the engine reported; the restore's end said once."""
+        was_restoring = self._restoring
+        self.backup, self.restore = value["job"], value.get("restore", {})
+        if was_restoring and self.restore.get("state") == "done":
+            self.saver.feedback.show(
+                f"Restored {self.restore['archive']}: the engine runs on it again; the replaced "
+                f"catalog and configuration are in {self.restore['kept']}"
+            )
+        elif was_restoring and self.restore.get("state") == "failed":
+            self.saver.feedback.show(
+                f"Restore of {self.restore['archive']} failed: {self.restore['error']}", error=True
+            )
+        archives = value.get("archives", [])
+        if archives != self.archives:
+            self.archives = archives
+            self._choices = {
+                f"{a['name']}  ({size(a['bytes'])})": a for a in archives if "name" in a
+            }
+            dpg.configure_item(self.archive_combo, items=list(self._choices))
 
     def _upkeep_line(self, engine: Snapshot) -> tuple[str, str]:
         parts, level = [], "ok"
@@ -124,6 +185,19 @@ class StorageTab:
         elif job.get("state") == "failed":
             parts.append(f"Backup failed: {job.get('error')}")
             level = "error"
+        restore = self.restore
+        if self._restoring:
+            parts.append(f"Restoring {restore['archive']}: {restore.get('progress', '')}")
+            level = "warn"
+        elif restore.get("state") in ("done", "failed"):
+            when = time.strftime("%H:%M", time.localtime(restore["finished_ns"] / 1e9))
+            if restore["state"] == "done":
+                parts.append(f"{restore['archive']} restored at {when} by {restore['by']}")
+            else:
+                parts.append(
+                    f"Restore of {restore['archive']} refused at {when}: {restore['error']}"
+                )
+                level = "error"
         check = engine.health.catalog_check if engine.health else None
         if check is None:
             parts.append("catalog not checked yet")
@@ -136,7 +210,7 @@ class StorageTab:
         return " · ".join(parts), level
 
     def update(self, now: float, engine: Snapshot, shown: bool) -> None:
-        self._answers(now)  # a backup or a report asked for is taken whichever tab is shown
+        self._answers(now, shown)  # what was asked is taken whichever tab is shown
         if not shown:
             return
         text, level = self._upkeep_line(engine)

@@ -2,7 +2,8 @@
 frame rates in and out, bitrate, frame age, CPU and memory, ring and recording; a chart of the
 last hour for the camera picked; and, per camera, Restart (``restart_worker``: the others record
 on), Stop/Start (the camera's ``enabled`` saved in the configuration; stopping a camera that
-records asks first) and Test (``POST /api/probe`` on its main stream)."""
+records asks first) and Test (``POST /api/probe`` on its main stream). The chart is the
+engine's own record of the hour (``charts.py``), asked again every 10 s while it is shown."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import dearpygui.dearpygui as dpg
 from gui import theme
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.panel import Feedback
-from gui.system.charts import WorkerHistory
+from gui.system.charts import MEASURES, series
 from gui.system.model import WorkerRow, engine_line, worker_rows
 from gui.system.tabs import ConfigSaver, Confirm, level_color, table
 
@@ -31,7 +32,7 @@ _COLUMNS = (
     ("Recording", 180),
     ("", 235),
 )
-_MEASURES = ("CPU %", "memory MB", "fps in", "fps out")
+CHART_S = 10.0  # the engine samples each worker this often
 
 
 class WorkersTab:
@@ -41,14 +42,15 @@ class WorkersTab:
         self.link = link
         self.feedback = feedback
         self.saver = saver
-        self.history = WorkerHistory()
+        self.history: dict[str, Any] = {}  # the engine's samples of the charted camera
+        self._history_ticket: int | None = None
+        self._next_history = 0.0
         self.rows: list[WorkerRow] = []
         self.charted: str | None = None  # the camera in the chart
         self._tickets: dict[int, str] = {}  # restarts and tests: what for
         self._probes: dict[int, str] = {}
         self._drawn: Any = None
         self.cells: dict[str, list[int]] = {}  # camera: its figures' text items
-        self._charted_at = 0.0
 
     def build(self, parent: int) -> None:
         self.engine = int(dpg.add_text("", parent=parent, wrap=0))
@@ -70,7 +72,7 @@ class WorkersTab:
                         [], [], label=name, parent=self.mb_axis if "MB" in name else self.y_axis
                     )
                 )
-                for name in _MEASURES
+                for name in MEASURES
             }
         self.confirm = Confirm()
 
@@ -98,7 +100,6 @@ class WorkersTab:
         health = engine.health
         if health is None:
             return
-        sampled = engine.connected and self.history.add(now, health)  # shown or not
         if not shown:
             return
         dpg.set_value(self.engine, engine_line(health))
@@ -121,12 +122,30 @@ class WorkersTab:
                 dpg.set_value(item, value)
             dpg.configure_item(cells[1], color=level_color(row.level))
             dpg.configure_item(cells[9], color=theme.REC if row.recording_now else theme.TEXT)
-        if sampled or self._charted_at == 0.0:
-            self._chart(now)
+        self._follow_chart(now)
 
     def chart(self, camera_id: str) -> None:
         self.charted = camera_id
-        self._chart(time.monotonic())
+        self._next_history = 0.0  # asked at the next frame
+
+    def _follow_chart(self, now: float) -> None:
+        """Ask the charted camera's hour when due; draw it once it came."""
+        if self._history_ticket is not None:
+            answer = self.link.answer(self._history_ticket)
+            if answer is None:
+                return
+            self._history_ticket = None
+            if answer.error is None:
+                self.history = answer.value
+                self._chart()
+            else:
+                dpg.set_value(self.chart_title, f"Last hour: not read ({answer.error})")
+        if self.charted is None and self.rows:
+            self.charted = self.rows[0].camera_id
+        if self.charted is not None and now >= self._next_history:
+            self._next_history = now + CHART_S
+            camera = self.charted
+            self._history_ticket = self.link.ask(lambda client: client.worker_history(camera))
 
     def restart(self, camera_id: str, confirmed: bool = False) -> None:
         row = next((r for r in self.rows if r.camera_id == camera_id), None)
@@ -182,26 +201,24 @@ class WorkersTab:
                             label="Start", callback=lambda *_, c=cid: self.set_enabled(c, True)
                         )
 
-    def _chart(self, now: float) -> None:
-        self._charted_at = now
-        if self.charted is None and self.rows:
-            self.charted = self.rows[0].camera_id
-        if self.charted is None:
+    def _chart(self) -> None:
+        camera = next(iter(self.history.get("cameras", {})), None)
+        if camera is None:
+            dpg.set_value(self.chart_title, f"{self.charted}: no samples yet (one every 10 s)")
             return
-        series = self.history.series(self.charted, now)
+        drawn = series(self.history, camera, time.time_ns())
         for name, item in self.series.items():
-            xs, ys = series[name]
-            dpg.set_value(item, [xs, ys])
-        samples = len(series["fps in"][0])
+            dpg.set_value(item, list(drawn[name]))
+        samples = len(drawn["fps in"][0])
         dpg.set_value(
             self.chart_title,
-            f"{self.charted}, last hour ({samples} sample{'s' * (samples != 1)}, one every 10 s "
-            "since the console started)",
+            f"{camera}, last hour as the engine measured it ({samples} "
+            f"sample{'s' * (samples != 1)}, one every 10 s)",
         )
         dpg.set_axis_limits(self.x_axis, -60, 0)
-        top = max([max(series[m][1], default=0.0) for m in _MEASURES if "MB" not in m])
+        top = max([max(drawn[m][1], default=0.0) for m in MEASURES if "MB" not in m])
         dpg.set_axis_limits(self.y_axis, 0, max(1.0, top * 1.2))  # lines below the border
-        mb = max(series["memory MB"][1], default=0.0)
+        mb = max(drawn["memory MB"][1], default=0.0)
         dpg.set_axis_limits(self.mb_axis, 0, max(1.0, mb * 1.2))
 
 

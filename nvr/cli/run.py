@@ -10,12 +10,18 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nvr.config import Config, load_config
 from nvr.errors import NvrError
 from nvr.logs import setup_logging
 from nvr.protocol.runfile import RunFile, remove_run_file, write_run_file, write_token
+from nvr.storage.backup import Staged, put_back
 from nvr.storage.checks import PRIVATE_UMASK, check_storage
+
+if TYPE_CHECKING:  # the engine's modules load when it runs, not for every nvr command
+    from nvr.supervisor.api import ApiServer
+    from nvr.supervisor.loop import Supervisor
 
 log = logging.getLogger("nvr")
 
@@ -42,7 +48,9 @@ def run_engine(
     duration_s: float | None,
     on_ready: OnReady | None = None,
 ) -> int:
-    """Run the supervisor and its API until SIGINT/SIGTERM (or ``duration_s``)."""
+    """Run the supervisor and its API until SIGINT/SIGTERM (or ``duration_s``); a restore
+    asked through the API stops the supervisor, puts the archive back and starts a new one
+    behind the same API."""
     from nvr.supervisor.api import ApiServer
     from nvr.supervisor.loop import Supervisor
 
@@ -58,9 +66,27 @@ def run_engine(
             "point logging.dir at a writable folder"
         ) from err
     _raise_file_limit()
+    token = write_token(storage)
     supervisor = Supervisor(config, config_path)
+    stopping = threading.Event()  # asked to stop: a restore in progress does not start again
+    restores: list[tuple[Staged, str]] = []  # a checked archive the API asked to put back
+
+    def stop() -> None:
+        stopping.set()
+        supervisor.request_stop()
+
+    def restart_from(staged: Staged, by: str) -> None:
+        restores.append((staged, by))
+        supervisor.request_stop()
+
     try:
-        api = ApiServer(supervisor, config.api.host, config.api.port, write_token(storage))
+        api = ApiServer(
+            supervisor,
+            config.api.host,
+            config.api.port,
+            token,
+            restart_from if config_path is not None else None,
+        )
     except OSError as err:
         supervisor.catalog.close()
         raise NvrError(
@@ -68,29 +94,74 @@ def run_engine(
             "another engine may be running: stop it or set api.port to a free port"
         ) from err
     api.start()
-    info = RunFile(
-        pid=os.getpid(),
-        api=api.url,
-        instance=supervisor.instance,
-        config=str(config_path.resolve()) if config_path else supervisor.watcher.status.path,
-        started_ns=supervisor.started_ns,
-    )
-    write_run_file(storage, info)
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: supervisor.request_stop())
+        signal.signal(sig, lambda *_: stop())
     if duration_s:
-        timer = threading.Timer(duration_s, supervisor.request_stop)
+        timer = threading.Timer(duration_s, stop)
         timer.daemon = True  # Ctrl-C before the duration must not wait for it
         timer.start()
-    cleanup = on_ready(api.url, supervisor.request_stop) if on_ready else None
+    info = _announce(storage, api.url, supervisor, config_path)
+    cleanup = on_ready(api.url, stop) if on_ready else None
     try:
-        supervisor.run()
+        while True:
+            supervisor.run()
+            if not restores:
+                break
+            staged, by = restores.pop()
+            if stopping.is_set():
+                staged.discard()
+                break
+            assert config_path is not None  # restart_from is given only with a config file
+            api.pause("the engine is restoring a backup; it starts again in a moment")
+            config = _put_back(staged, by, config, config_path, api)
+            supervisor = Supervisor(config, config_path)
+            api.serve(supervisor)
+            info = _announce(storage, api.url, supervisor, config_path)
+            if stopping.is_set():
+                supervisor.request_stop()
     finally:
         if cleanup:
             cleanup()
         api.stop()
         remove_run_file(storage, info.pid)
     return 0
+
+
+def _announce(storage: Path, url: str, supervisor: Supervisor, config_path: Path | None) -> RunFile:
+    """Write the run file that tells consoles where this engine answers."""
+    info = RunFile(
+        pid=os.getpid(),
+        api=url,
+        instance=supervisor.instance,
+        config=str(config_path.resolve()) if config_path else supervisor.watcher.status.path,
+        started_ns=supervisor.started_ns,
+    )
+    write_run_file(storage, info)
+    return info
+
+
+def _put_back(staged: Staged, by: str, config: Config, config_path: Path, api: ApiServer) -> Config:
+    """Put a checked archive back with the engine stopped; the configuration to start again
+    with (the restored one, or the one before when the restore failed: nothing changed)."""
+    storage = Path(config.storage.path)
+    try:
+        summary = put_back(staged, config_path, storage, progress=api.upkeep.restore_progress)
+        restored = load_config(config_path)
+    except (NvrError, OSError) as err:
+        log.error(
+            "restore of %s failed: %s; the engine starts again as it was", staged.archive.name, err
+        )
+        api.upkeep.restored(None, str(err))
+        return config
+    log.warning(
+        "restored %s (asked by %s): %d files; the replaced catalog and config are in %s",
+        staged.archive.name,
+        by,
+        summary.files,
+        summary.kept,
+    )
+    api.upkeep.restored(summary.kept)
+    return restored
 
 
 def _raise_file_limit() -> None:

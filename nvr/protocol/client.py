@@ -231,6 +231,14 @@ class EngineClient:
         job: dict[str, Any] = self.get(f"/api/export/{job_id}")
         return job
 
+    def worker_history(self, camera_id: str | None = None) -> dict[str, Any]:
+        """Each worker's last hour as the engine sampled it (``sample_s``, and per camera one
+        list per field: ``at_ns``, ``cpu_pct``, ``rss_bytes``, ``fps_in``, ``fps_out``,
+        ``bitrate_bps``)."""
+        query = "?" + urlencode({"camera_id": camera_id}) if camera_id else ""
+        found: dict[str, Any] = self.get("/api/workers/history" + query)
+        return found
+
     def logs(self, **filters: str | int) -> list[dict[str, Any]]:
         """The engine's log entries, newest first (``GET /api/logs``: level, camera_id,
         component, q, since_ns, until_ns, limit)."""
@@ -282,8 +290,19 @@ class EngineClient:
         job: dict[str, Any] = reply["job"]
         return job
 
+    def restore(self, archive: str, by: str) -> dict[str, Any]:
+        """Ask the engine to restore ``archive`` (a name from ``backups``): it checks it, stops,
+        puts it back and starts again; the restore job (follow it with ``backups``)."""
+        status, reply = self.request("POST", "/api/restore", {"archive": archive, "by": by})
+        if status != 202 or not isinstance(reply, dict):
+            error = reply.get("error") if isinstance(reply, dict) else reply
+            raise NvrError(f"restore refused: {error}")
+        job: dict[str, Any] = reply["restore"]
+        return job
+
     def backups(self) -> dict[str, Any]:
-        """The backup job (``state``, ``progress``, ``archive``, ...) and the archives."""
+        """The backup job (``job``), the restore job (``restore``: ``state``, ``progress``,
+        ``by``, ``kept``, ``error``) and the archives (``name``, ``path``, ``bytes``)."""
         found: dict[str, Any] = self.get("/api/backup")
         return found
 

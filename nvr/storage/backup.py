@@ -7,13 +7,16 @@ snapshot, the writer never waits) into a staging folder beside the archive; each
 ``<archive>.part`` with its checksum computed as it is read; the manifest goes last; the archive
 is fsynced and renamed into place. A crash leaves a ``.part``, never a truncated archive.
 
-Restore, with the engine stopped (its storage lock is taken, so a running engine is refused):
-every member is checked (a plain file, a known place, no path outside the staging folder),
-extracted into a staging folder with its checksum, and the whole is compared with the manifest
-before anything is replaced. A damaged, truncated or foreign archive changes nothing. Then the
-current catalog and config move to ``<storage>/before-restore-<time>/`` (nothing is deleted),
-and the restored ones take their places. At its next start the engine's recovery reconciles the
-restored catalog with the files on disk (orphans indexed, missing files marked).
+Restore, in two steps. ``check_archive``, while the engine may still run: every member is
+checked (a plain file, a known place, no path outside the staging folder), extracted into a
+staging folder under the storage with its checksum, and the whole is compared with the manifest
+before anything is replaced. A damaged, truncated or foreign archive changes nothing.
+``put_back``, with the engine stopped (its storage lock is taken, so a running engine is
+refused): the current catalog and config move to ``<storage>/before-restore-<time>/`` (nothing
+is deleted), and the restored ones take their places. At its next start the engine's recovery
+reconciles the restored catalog with the files on disk (orphans indexed, missing files marked).
+``nvr restore`` does both with the engine stopped; the engine does them itself when a console
+asks (``POST /api/restore``: checked while it records, put back between a stop and a start).
 """
 
 from __future__ import annotations
@@ -126,6 +129,61 @@ def create_backup(
     return Summary(out, len(files), total, created_ns)
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """An archive extracted into a folder of the storage and checked whole against its
+    manifest: ready to be put back (``put_back``) or discarded."""
+
+    archive: Path
+    folder: Path
+    manifest: dict
+    found: dict[str, dict[str, object]]
+
+    @property
+    def config(self) -> Path:
+        """The archive's configuration file, extracted."""
+        return self.folder / CONFIG_DIR / str(self.manifest["config_name"])
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def check_archive(archive: Path, storage: Path, *, progress: Progress = lambda _: None) -> Staged:
+    """Extract ``archive`` into ``<storage>/restore-<time>/`` and check every member against the
+    manifest; nothing in use is touched, so the engine may be running. ``BackupError`` (the
+    staging folder removed) when it must not be restored."""
+    if not archive.is_file():
+        raise BackupError(f"no archive at {archive}")
+    storage.mkdir(parents=True, exist_ok=True)
+    folder = storage / f"restore-{time.strftime('%Y%m%dT%H%M%S')}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    try:
+        progress(f"checking {archive.name}")
+        manifest, found = _extract(archive, folder)
+        _check(manifest, found, archive)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Staged(archive, folder, manifest, found)
+
+
+def put_back(
+    staged: Staged, config_path: Path, storage: Path, *, progress: Progress = lambda _: None
+) -> Summary:
+    """Put a checked archive's catalog and config (and footage) back; the engine must be
+    stopped (its storage lock is taken: a running engine is refused, nothing touched)."""
+    try:
+        lock = lock_storage(storage)
+    except BaseException:
+        staged.discard()
+        raise
+    try:
+        return _put_back(staged, config_path, storage, progress)
+    finally:
+        os.close(lock)
+
+
 def restore_backup(
     archive: Path,
     config_path: Path,
@@ -133,20 +191,22 @@ def restore_backup(
     *,
     progress: Progress = lambda _: None,
 ) -> Summary:
-    """Put the archive's catalog and config (and footage) back; the engine must be stopped."""
-    if not archive.is_file():
-        raise BackupError(f"no archive at {archive}")
+    """Check the archive, then put it back; the engine must be stopped (refused before the
+    archive is even read when it runs)."""
     storage.mkdir(parents=True, exist_ok=True)
-    lock = lock_storage(storage)  # a running engine holds it: refused, nothing touched
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    staging = storage / f"restore-{stamp}"
+    lock = lock_storage(storage)
     try:
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        progress(f"checking {archive.name}")
-        manifest, found = _extract(archive, staging)
-        _check(manifest, found, archive)
-        kept = storage / f"before-restore-{stamp}"
+        staged = check_archive(archive, storage, progress=progress)
+        return _put_back(staged, config_path, storage, progress)
+    finally:
+        os.close(lock)
+
+
+def _put_back(staged: Staged, config_path: Path, storage: Path, progress: Progress) -> Summary:
+    """Move the current catalog and config aside, the staged ones into place (lock held)."""
+    manifest, found = staged.manifest, staged.found
+    try:
+        kept = storage / f"before-restore-{time.strftime('%Y%m%dT%H%M%S')}"
         kept.mkdir()
         progress(f"moving the current catalog and config to {kept}")
         for suffix in ("", "-wal", "-shm"):
@@ -155,23 +215,20 @@ def restore_backup(
                 current.replace(kept / current.name)
         if config_path.exists():
             shutil.copy2(config_path, kept / config_path.name)
-        (staging / CATALOG).replace(storage / CATALOG)
-        config_name = f"{CONFIG_DIR}/{manifest['config_name']}"
-        restored = staging / config_name
+        (staged.folder / CATALOG).replace(storage / CATALOG)
         mode = config_path.stat().st_mode & 0o777 if config_path.exists() else 0o640
-        atomic_write(config_path, restored.read_bytes(), mode)
+        atomic_write(config_path, staged.config.read_bytes(), mode)
         recordings = [n for n in found if n.startswith(RECORDINGS + "/")]
         for name in recordings:
             target = storage / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            (staging / name).replace(target)
+            (staged.folder / name).replace(target)
         fsync_dir(storage)
         progress(f"restored the catalog, the config and {len(recordings)} recording file(s)")
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        os.close(lock)
+        staged.discard()
     total = sum(int(str(f["size"])) for f in manifest["files"].values())
-    return Summary(archive, len(found), total, int(manifest["created_ns"]), kept)
+    return Summary(staged.archive, len(found), total, int(manifest["created_ns"]), kept)
 
 
 # -- internals ---------------------------------------------------------------------------------

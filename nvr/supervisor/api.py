@@ -14,17 +14,21 @@ Routes (documented in the README):
 - ``GET /api/alarms``, ``/api/alarms/log``, ``/api/stream``  alarms and the event stream
   (``alarm_routes.py``)
 - ``GET /api/logs``                 the engine's logs, filtered (``log_routes.py``)
+- ``GET /api/workers/history``      ``?camera_id=``: each worker's last hour, one sample per 10 s
+  (``worker_history.py``)
 - ``GET /api/config/document``, ``/api/config/history``, ``/api/config/version``,
   ``/api/config/diff``, ``POST /api/probe``  the camera editor's (``config_routes.py``)
-- ``GET``/``POST /api/backup``, ``GET /api/report``  backups and the health report
-  (``maintenance_routes.py``)
+- ``GET``/``POST /api/backup``, ``POST /api/restore``, ``GET /api/report``  backups, restore
+  and the health report (``maintenance_routes.py``)
 
 Every request is checked, in this order: its ``Host`` is the engine's own loopback address (a
 web page on a rebound name is refused), any ``Origin`` is the engine's own (a cross-site page
 is refused), the route and method exist, ``/api/*`` carries the engine's token (``Authorization:
 Bearer``, from ``<storage>/run/api.token``), and a command is ``application/json`` (a form post
 is refused). Handlers read the health the supervisor last published and queue commands for its
-loop (``Engine``); they never touch its state. A refused request gets ``{"ok": false, "error":
+loop (``Engine``); they never touch its state. While the engine restores a backup (it stops and
+starts again) every route answers 503 but ``GET /api/backup``, which tells the restore's
+progress; then the routes serve the new engine. A refused request gets ``{"ok": false, "error":
 ..., "code": ...}``. The transport (limits, timeouts, connection floods) is ``httpserver.py``.
 """
 
@@ -34,12 +38,14 @@ import dataclasses
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import urlsplit
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from nvr.config import Config
 from nvr.errors import (
+    EngineBusyError,
     ForbiddenHostError,
     ForbiddenOriginError,
     MethodNotAllowedError,
@@ -53,6 +59,7 @@ from nvr.protocol.codec import to_json
 from nvr.protocol.commands import Command, CommandReply, parse_command
 from nvr.protocol.health import Health
 from nvr.protocol.queries import parse_list_query
+from nvr.storage.backup import Staged
 from nvr.storage.catalog import Catalog
 from nvr.supervisor import alarm_routes, config_routes, maintenance_routes
 from nvr.supervisor.alarm_routes import AlarmRoutes
@@ -70,6 +77,7 @@ PUBLIC = ("/health", "/metrics")  # read-only, for monitoring: no token
 SNAPSHOT = (*PUBLIC, "/api/cameras", "/api/config")  # answered from the published health
 LISTS = ("/api/recordings", "/api/events", "/api/gaps")
 COMMAND = "/api/command"
+WORKER_HISTORY = "/api/workers/history"
 _LIST_METHODS = {"recordings": "recordings", "events": "motion_events", "gaps": "gaps"}
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -89,6 +97,8 @@ class Engine(Protocol):
 
     def events_ready(self, after: int) -> bool: ...
 
+    def worker_history(self, camera_id: str | None) -> dict[str, Any]: ...
+
     @property
     def catalog_path(self) -> Path: ...
 
@@ -104,8 +114,16 @@ class Engine(Protocol):
 class ApiServer:
     """The API on a loopback address, served from its own thread (``httpserver.HttpServer``)."""
 
-    def __init__(self, engine: Engine, host: str, port: int, token: str) -> None:
-        self._routes = ApiRoutes(engine, token)
+    def __init__(
+        self,
+        engine: Engine,
+        host: str,
+        port: int,
+        token: str,
+        restart_from: Callable[[Staged, str], None] | None = None,
+    ) -> None:
+        """``restart_from``: how the engine restores a backup (``maintenance_routes``)."""
+        self._routes = ApiRoutes(engine, token, restart_from)
         self._http = HttpServer(self._routes, host, port, MAX_BODY_BYTES)
         self._routes.port = self._http.address[1]
 
@@ -118,33 +136,62 @@ class ApiServer:
         self._http.start()
         log.info("API listening on %s", self.url)
 
+    @property
+    def upkeep(self) -> MaintenanceRoutes:
+        return self._routes.upkeep
+
+    def pause(self, reason: str) -> None:
+        """Answer 503 with ``reason`` (but the restore's progress) until ``serve``."""
+        self._routes.paused = reason
+
+    def serve(self, engine: Engine) -> None:
+        """Serve ``engine``, started again after a restore (the catalog is opened anew)."""
+        self._routes.stop_parts()
+        self._routes.attach(engine)
+        self._routes.paused = None
+
     def stop(self) -> None:
         self._http.stop()
-        self._routes.footage.stop()
-        self._routes.logs.stop()
+        self._routes.stop_parts()
 
 
 class ApiRoutes:
     """Checks every request, then answers it (``httpserver.Handler``)."""
 
-    def __init__(self, engine: Engine, token: str) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        engine: Engine,
+        token: str,
+        restart_from: Callable[[Staged, str], None] | None = None,
+    ) -> None:
         self.port = 0  # the port the server listens on, once bound
         self._token = token.encode()
+        self.paused: str | None = None  # why every route but the restore's progress is 503
+        # The upkeep outlives a restore: it tells how the restore went.
+        self.upkeep = MaintenanceRoutes(
+            engine.catalog_path.parent,
+            engine.config_file,
+            lambda: self.engine.config_in_force(),
+            lambda: self.engine.health(),
+            restart_from,
+        )
+        self.attach(engine)
+
+    def attach(self, engine: Engine) -> None:
+        """The routes that read ``engine``'s catalog, logs and state."""
+        self.engine = engine
         self.footage = FootageRoutes(
             engine.catalog_path.parent, lambda: set(engine.health().cameras)
         )
         self.logs = LogRoutes(engine.log_dir)
         self.config = ConfigRoutes(engine.catalog_path, engine.config_file, engine.config_in_force)
-        self.upkeep = MaintenanceRoutes(
-            engine.catalog_path.parent,
-            engine.config_file,
-            engine.config_in_force,
-            engine.health,
-        )
         self.alarms = AlarmRoutes(
             engine.catalog_path, engine.alarm_list, engine.events_after, engine.events_ready
         )
+
+    def stop_parts(self) -> None:
+        self.footage.stop()
+        self.logs.stop()
 
     def inline(self, request: Request) -> bool:
         path = urlsplit(request.target).path
@@ -153,7 +200,7 @@ class ApiRoutes:
     def hold(self, request: Request) -> Hold | None:
         """A stream request waits for events, once it has passed every check."""
         url = urlsplit(request.target)
-        if request.method != "GET" or url.path != alarm_routes.STREAM:
+        if request.method != "GET" or url.path != alarm_routes.STREAM or self.paused:
             return None
         try:
             self._check_origin(request)
@@ -176,7 +223,7 @@ class ApiRoutes:
         alarms = path in alarm_routes.ROUTES
         config = path in config_routes.ROUTES
         upkeep = path in maintenance_routes.ROUTES
-        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS) and not (
+        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS, WORKER_HISTORY) and not (
             footage or alarms or config or upkeep
         ):
             raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
@@ -195,6 +242,8 @@ class ApiRoutes:
             raise MethodNotAllowedError(f"{path} takes {method}")
         if path not in PUBLIC:
             self._check_token(request)
+        if self.paused and not (path == maintenance_routes.BACKUP and method == "GET"):
+            raise EngineBusyError(self.paused)
         if method == "POST":
             self._check_json(request)
         if path == COMMAND:
@@ -211,6 +260,9 @@ class ApiRoutes:
             return self.logs.answer(url.query)
         if path in LISTS:
             return self._list(path.rsplit("/", 1)[1], url.query)
+        if path == WORKER_HISTORY:
+            camera = parse_qs(url.query).get("camera_id", [None])[0]
+            return Response.json(200, self.engine.worker_history(camera))
         engine = self.engine
         if path == "/health":
             return Response(200, engine.health_json())

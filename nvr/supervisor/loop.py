@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from multiprocessing.connection import wait
 from pathlib import Path
+from typing import Any
 
 from nvr.clock import SYSTEM_CLOCK, Clock
 from nvr.config import CameraConfig, Config
@@ -44,6 +45,7 @@ from nvr.supervisor.maintenance import CatalogMaintenance
 from nvr.supervisor.reload import ConfigWatcher, diff
 from nvr.supervisor.storage import StorageKeeper
 from nvr.supervisor.usage import UsageMeter
+from nvr.supervisor.worker_history import WorkerHistory
 from nvr.supervisor.workers import WorkerHandle, WorkerPool
 from nvr.worker.process import WorkerSpec
 
@@ -95,6 +97,7 @@ class Supervisor:
         self.maintenance = CatalogMaintenance(self.catalog.path)
         self.events = EventBoard()
         self.usage = UsageMeter()
+        self.history = WorkerHistory()
         self.alarms = AlarmDesk(self.catalog, self.events, self.started_ns)
         self.stop_event = threading.Event()
         self.watcher = ConfigWatcher(config_path, clock)
@@ -140,6 +143,9 @@ class Supervisor:
 
     def alarm_list(self) -> AlarmList:
         return self.alarms.current()
+
+    def worker_history(self, camera_id: str | None) -> dict[str, Any]:
+        return self.history.document(camera_id)
 
     def events_after(self, after: int) -> EventBatch:
         return self.events.since(after)
@@ -388,6 +394,7 @@ class Supervisor:
                 log.exception("cannot build the health document; the last one stays published")
                 return
             now_ns = self.clock.wall_ns()
+            self.history.sample(health, now, now_ns)
             try:
                 self.alarms.evaluate(health, self.config, now_ns, _local(now_ns))
             except Exception:  # alarms must never stop recording
