@@ -59,6 +59,22 @@ _FONTS = (
 )
 
 
+_MONO_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf",
+)
+
+
+def load_mono_font() -> int | None:
+    """A fixed-width font for lists read in columns (the logs), if one is installed."""
+    path = next((p for p in _MONO_FONTS if Path(p).exists()), None)
+    if path is None:
+        return None
+    with dpg.font_registry():
+        font = dpg.add_font(path, FONT_PX - 1)
+    return int(font)
+
+
 def load_font() -> int | None:
     """A clear sans font with the symbols the console uses (● ■ ◀ ▶ … ·), if one is installed."""
     path = next((p for p in _FONTS if Path(p).exists()), None)

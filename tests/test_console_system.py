@@ -182,6 +182,8 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
             )
             assert all("saved" in e.message for e in system.logs.list.entries)
             system.logs._clicked(None, True, 0)
+            console.update()
+            assert "config saved by ann@desk" in dpg.get_value(system.logs.detail)  # whole
             system.logs.copy()
             assert "config saved by ann@desk" in dpg.get_clipboard_text()
 

@@ -37,13 +37,20 @@ class Entry:
     exception: str | None
 
     def line(self) -> str:
-        """The entry as one line of text (what Copy puts on the clipboard)."""
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.ts_ns / 1e9))
-        text = f"{stamp}.{self.ts_ns // 1_000_000 % 1000:03d} {self.level:<8} {self.source:<10} "
-        text += f"{self.component}: {self.message}"
+        """The entry as one line of the list, in columns (time, level, source, component)."""
+        text = self._head() + f"{self.component}: {self.message}"
         if self.exception:
             text += " | " + self.exception.strip().splitlines()[-1]
-        return text
+        return " ".join(text.split("\n"))
+
+    def whole(self) -> str:
+        """The entry in full, its traceback too (shown under the list, and what Copy takes)."""
+        text = self._head() + f"{self.component}: {self.message}"
+        return text + ("\n" + self.exception.rstrip() if self.exception else "")
+
+    def _head(self) -> str:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.ts_ns / 1e9))
+        return f"{stamp}.{self.ts_ns // 1_000_000 % 1000:03d} {self.level:<8} {self.source:<10} "
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """The System view's Logs tab: the engine's log entries (every rotated file, from the engine's
 log index), filtered by level, camera and words; following the tail live; a virtual list that
 draws only the rows on screen, so 100,000 entries scroll as smoothly as 100 (wheel, PageUp,
-PageDown, Home, End, or the slider); a click selects a row, Copy puts it on the clipboard."""
+PageDown, Home, End, or the slider), in a fixed-width font so its columns line up; a click
+selects a row, shown whole under the list (a long message, a traceback), and Copy puts it on the
+clipboard."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from gui.link import EngineLink, Snapshot
 from gui.panel import Feedback
 from gui.system.logs import LEVELS, Filters, LogList
 
-ROW_PX = 19
+ROW_PX = 18  # one row of the fixed-width font
 MAX_ROWS = 80  # row items made once; as many are shown as fit
+DETAIL_PX = 84  # the selected entry, whole, under the list
 FOLLOW_S = 1.0
 _LEVEL_COLORS = {"WARNING": theme.WARN, "ERROR": theme.ERROR, "CRITICAL": theme.ERROR}
 
@@ -87,12 +90,26 @@ class LogsTab:
             )
             for n in range(MAX_ROWS)
         ]
+        self.detail_window = int(dpg.add_child_window(parent=parent, border=True, height=DETAIL_PX))
+        self.detail = int(
+            dpg.add_text(
+                "Click a line to read it whole here.",
+                parent=self.detail_window,
+                wrap=0,
+                color=theme.TEXT_DIM,
+            )
+        )
+        mono = theme.load_mono_font()
+        if mono is not None:
+            for item in (*self.rows, self.detail):
+                dpg.bind_item_font(item, mono)
         with dpg.handler_registry():
             dpg.add_mouse_wheel_handler(callback=self._on_wheel)
 
     def resize(self, width: int, height: int) -> None:
-        list_h = max(60, height - 40)
+        list_h = max(60, height - 40 - DETAIL_PX - theme.SPACING_PX)
         dpg.configure_item(self.list_window, width=width - 40, height=list_h)
+        dpg.configure_item(self.detail_window, width=width - 8)
         dpg.configure_item(self.slider, height=list_h)
         self.visible = max(1, min(MAX_ROWS, (list_h - 8) // ROW_PX))
         self._drawn = None
@@ -137,8 +154,8 @@ class LogsTab:
         if entry is None:
             self.feedback.show("Click a log line first, then Copy", error=True)
             return
-        dpg.set_clipboard_text(entry.line())
-        self.feedback.show("Log line copied")
+        dpg.set_clipboard_text(entry.whole())
+        self.feedback.show("Log entry copied")
 
     def filters(self) -> Filters:
         level = dpg.get_value(self.level)
@@ -204,6 +221,11 @@ class LogsTab:
         if key == self._drawn:
             return
         self._drawn = key
+        chosen = next((e for e in entries if e.id == self.selected), None)
+        dpg.set_value(
+            self.detail, chosen.whole() if chosen else "Click a line to read it whole here."
+        )
+        dpg.configure_item(self.detail, color=theme.TEXT if chosen else theme.TEXT_DIM)
         window = self.list.window(self.visible)
         for n, item in enumerate(self.rows):
             if n < len(window):
