@@ -166,7 +166,7 @@ def test_version_1_file_migrates_to_the_latest_with_usage_garbage_gap_kinds_and_
             (HOUR * 100 + 5,),
         )
         conn.close()
-    assert SCHEMA_VERSION == 7
+    assert SCHEMA_VERSION == 8
     with Catalog(path) as c:
         assert c.schema_version == SCHEMA_VERSION
         assert c.slot_coverage(["cam2"], 3600, 0, 200) == [
@@ -184,6 +184,7 @@ def test_version_1_file_migrates_to_the_latest_with_usage_garbage_gap_kinds_and_
         assert [r.id for r in c.deletion_candidates("cam0")] == [1]  # 3 is protected
         names = {r[0] for r in c._rows("SELECT name FROM sqlite_master")}
         assert {"garbage", "camera_usage", "recordings_retention", "garbage_file_path"} <= names
+        assert {"config_versions", "protected_ranges"} <= names and c.protected_ranges() == []
 
 
 def test_second_writer_is_refused_while_one_writes(
@@ -307,6 +308,27 @@ def test_protected_flag(cat: Catalog) -> None:
         got = cat.recording(rid)
         assert got is not None and got.protected is flag
     assert not cat.set_protected(rid + 99, True)
+
+
+def test_a_protected_range_also_keeps_the_segment_written_when_it_was_asked(cat: Catalog) -> None:
+    before = cat.add_recording(rec("cam1", 0, 60))
+    other = cat.add_recording(rec("cam2", 60, 120))
+    assert cat.protect_range("cam1", T0 + 30 * S, T0 + 90 * S, True, "ann") == 1
+    assert cat.recording(before).protected and not cat.recording(other).protected
+    # The segment being written then (60-120 s) is catalogued later: kept too, and counted.
+    during = cat.add_recording(rec("cam1", 60, 120, size_bytes=500))
+    after = cat.add_recording(rec("cam1", 120, 180))
+    assert cat.recording(during).protected and not cat.recording(after).protected
+    assert cat.usage_by_type()["cam1"]["continuous"] == (2500, 1500)
+    assert cat.protected_ranges() == [("cam1", T0 + 30 * S, T0 + 90 * S, "ann")]
+    # Releasing part of it ends the whole range and unflags what the release overlaps.
+    assert cat.protect_range("cam1", T0 + 70 * S, T0 + 80 * S, False, "bob") == 1
+    assert not cat.recording(during).protected and cat.recording(before).protected
+    assert cat.protected_ranges("cam1") == []
+    late = cat.add_recording(rec("cam1", 50, 55, name="cam1/late.mp4"))  # indexed by recovery
+    assert not cat.recording(late).protected
+    with pytest.raises(ValueError, match="empty range"):
+        cat.protect_range("cam1", T0, T0, True, "ann")
 
 
 def test_stats(cat: Catalog) -> None:

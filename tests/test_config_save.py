@@ -159,14 +159,33 @@ def test_a_stream_test_reports_what_it_carries_or_why_not(engine_factory, tmp_pa
             what="two segments",
         )
         code, reply = client.command("protect", "door", start_ns=0, end_ns=2**62, protected=True)
+        assert code == 400 and "an hour from now" in (reply.error or "")  # no future hoarding
+        now_ns = time.time_ns()
+        code, reply = client.command("protect", "door", start_ns=0, end_ns=now_ns, protected=True)
         assert code == 200 and reply.detail and reply.detail.endswith("recording(s) protected")
+        said = int(reply.detail.split()[0])
+
+        def kept() -> list:
+            with Catalog(storage / "catalog.db", readonly=True) as catalog:
+                return [r for r in catalog.recordings("door") if r.protected]
+
+        # The segment being written at that instant is kept too, once catalogued.
+        writing = wait_for(
+            lambda: [r for r in kept() if r.start_ns <= now_ns < r.end_ns], 30, what="it kept"
+        )
+        assert writing and len(kept()) == said + 1
+
+        def later() -> list:
+            with Catalog(storage / "catalog.db", readonly=True) as catalog:
+                return [r for r in catalog.recordings("door") if r.start_ns > now_ns]
+
+        assert not any(r.protected for r in wait_for(later, 30, what="a later segment"))
         with Catalog(storage / "catalog.db", readonly=True) as catalog:
-            rows = catalog.recordings("door")
             usage = catalog.usage_by_type()["door"]["continuous"]
-        protected = [r for r in rows if r.protected]
-        assert protected and usage[1] == sum(r.size_bytes for r in protected)
+        assert usage[1] == sum(r.size_bytes for r in kept())
         code, reply = client.command("protect", "door", start_ns=0, end_ns=2**62, protected=False)
-        assert code == 200 and f"{len(protected)} recording(s) released" == reply.detail
+        assert code == 200 and f"{said + 1} recording(s) released" == reply.detail
+        assert kept() == []
         assert client.command("protect", "door", start_ns=5, end_ns=5)[0] == 400
 
 

@@ -396,6 +396,12 @@ class Catalog:
             except apsw.ConstraintError as exc:
                 raise ValueError(f"cannot add {rec.file_path!r}: {exc}") from exc
             rec_id = conn.last_insert_rowid()
+            conn.execute(  # inside a range an operator protected (even before it was written)
+                "UPDATE recordings SET protected = 1 WHERE id = ? AND EXISTS (SELECT 1 FROM"
+                " protected_ranges WHERE camera_id = ? AND start_ns < ? AND end_ns > ?)",
+                (rec_id, rec.camera_id, rec.end_ns, rec.start_ns),
+            )
+            kept_bytes = rec.size_bytes if conn.changes() else 0
             conn.execute(
                 "UPDATE motion_events SET recording_id = ? WHERE camera_id = ?"
                 " AND start_ns >= ? AND start_ns < ? AND recording_id IS NULL",
@@ -418,9 +424,10 @@ class Catalog:
             )
             conn.execute(
                 "INSERT INTO type_usage (camera_id, recording_type, recordings, size_bytes,"
-                " protected_bytes) VALUES (?, ?, 1, ?, 0) ON CONFLICT DO UPDATE SET"
-                " recordings = recordings + 1, size_bytes = size_bytes + excluded.size_bytes",
-                (rec.camera_id, rec.recording_type, rec.size_bytes),
+                " protected_bytes) VALUES (?, ?, 1, ?, ?) ON CONFLICT DO UPDATE SET"
+                " recordings = recordings + 1, size_bytes = size_bytes + excluded.size_bytes,"
+                " protected_bytes = protected_bytes + excluded.protected_bytes",
+                (rec.camera_id, rec.recording_type, rec.size_bytes, kept_bytes),
             )
             # A path is in recordings or in garbage, never both: a file catalogued again (an
             # orphan indexed before its garbage row was finished) must not be unlinked later.
@@ -479,6 +486,51 @@ class Catalog:
                 "UPDATE recordings SET protected = ? WHERE id = ?", (int(protected), recording_id)
             )
             return conn.changes() > 0
+
+    def protect_range(
+        self, camera_id: str, start_ns: int, end_ns: int, protected: bool, by: str
+    ) -> int:
+        """Keep ``[start_ns, end_ns)`` of a camera from retention: the recordings overlapping it
+        now, and any catalogued later that overlap it (the segment being written). Releasing
+        deletes the protected ranges it overlaps and unflags the recordings it overlaps. The
+        number of recordings whose flag changed."""
+        if end_ns <= start_ns:
+            raise ValueError(f"an empty range: {start_ns} to {end_ns}")
+        with self.transaction():
+            conn = self._writer()
+            if protected:
+                conn.execute(
+                    "INSERT INTO protected_ranges (camera_id, start_ns, end_ns, protected_by,"
+                    " created_ns) VALUES (?, ?, ?, ?, ?)",
+                    (camera_id, start_ns, end_ns, by, time.time_ns()),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM protected_ranges WHERE camera_id = ? AND start_ns < ?"
+                    " AND end_ns > ?",
+                    (camera_id, end_ns, start_ns),
+                )
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM recordings WHERE camera_id = ? AND start_ns < ?"
+                    " AND end_ns > ? AND protected != ?",
+                    (camera_id, end_ns, start_ns, int(protected)),
+                )
+            ]
+            return sum(self.set_protected(rid, protected) for rid in ids)
+
+    def protected_ranges(self, camera_id: str | None = None) -> list[tuple[str, int, int, str]]:
+        """The protected ranges (camera, start, end, who), by camera and start."""
+        where, params = ("WHERE camera_id = ?", (camera_id,)) if camera_id else ("", ())
+        return [
+            (r[0], r[1], r[2], r[3])
+            for r in self._rows(
+                "SELECT camera_id, start_ns, end_ns, protected_by FROM protected_ranges"
+                f" {where} ORDER BY camera_id, start_ns",
+                params,
+            )
+        ]
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Per camera: recording count, total bytes, first start and last end (ns)."""

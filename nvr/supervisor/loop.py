@@ -23,7 +23,7 @@ from typing import Any
 from nvr.clock import SYSTEM_CLOCK, Clock
 from nvr.config import CameraConfig, Config
 from nvr.config_edit import parse_edits
-from nvr.errors import CatalogFullError, UnknownCameraError
+from nvr.errors import CatalogFullError, RequestError, UnknownCameraError
 from nvr.frames.ring import instance_id, ring_name
 from nvr.protocol.alarms import AlarmList, EventBatch
 from nvr.protocol.commands import Command, CommandReply
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.5
 PUBLISH_S = 0.25  # the health is published at most this often (and after every command)
+PROTECT_AHEAD_NS = 3600 * 10**9  # how far past now a protected range may reach
 CATALOG_SIZE_S = 2.0  # how often the catalog's size on disk is read for the health
 
 
@@ -309,19 +310,32 @@ class Supervisor:
             self.watcher.in_force(version.version, version.saved_by, version.sha256)
 
     def _protect(self, command: Command) -> int:
-        """Protect (or release) the camera's recordings overlapping the command's range."""
+        """Protect (or release) the camera's range: its recordings now, and the segment being
+        written when it overlaps (flagged as it is catalogued)."""
         params = command.params
         protected = bool(params["protected"])
-        rows = self.catalog.recordings(command.camera_id, params["start_ns"], params["end_ns"])
-        if not rows and self.config.camera(command.camera_id) is None:
-            raise UnknownCameraError(f"no camera {command.camera_id!r} and no recording of it")
-        changed = sum(self.catalog.set_protected(r.id, protected) for r in rows)
+        camera_id = command.camera_id
+        assert camera_id is not None  # the protocol requires it
+        known = self.config.camera(camera_id) is not None
+        if not known and not self.catalog.recordings(
+            camera_id, params["start_ns"], params["end_ns"]
+        ):
+            raise UnknownCameraError(f"no camera {camera_id!r} and no recording of it")
+        if protected and params["end_ns"] > self.clock.wall_ns() + PROTECT_AHEAD_NS:
+            raise RequestError(
+                "a protected range ends at most an hour from now: protection keeps footage, "
+                "it does not reserve the disk for the future"
+            )
+        who = command.ui_session_id or "an unnamed client"
+        changed = self.catalog.protect_range(
+            camera_id, params["start_ns"], params["end_ns"], protected, who
+        )
         log.warning(
             "%s: %d recording(s) %s by %s",
-            command.camera_id,
+            camera_id,
             changed,
             "protected" if protected else "released from protection",
-            command.ui_session_id or "an unnamed client",
+            who,
         )
         return changed
 

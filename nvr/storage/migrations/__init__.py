@@ -15,6 +15,7 @@ from nvr.storage.migrations import (
     v4_to_v5,
     v5_to_v6,
     v6_to_v7,
+    v7_to_v8,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -25,4 +26,5 @@ MIGRATIONS: tuple[str, ...] = (
     v4_to_v5.SQL,
     v5_to_v6.SQL,
     v6_to_v7.SQL,
+    v7_to_v8.SQL,
 )
