@@ -1,4 +1,5 @@
-"""Drawing helpers every renderer shares: change-only item updates and text that fits.
+"""Drawing helpers every renderer shares: change-only item updates, text that fits, and the
+tables of the Alarms and System views.
 
 Hundreds of items are updated every frame; ``Drawn.set`` calls Dear PyGui only for an item whose
 configuration differs from the one it last gave it.
@@ -60,3 +61,24 @@ def wrap(text: str, width: int) -> list[str]:
     if line:
         lines.append(line)
     return lines
+
+
+def table(parent: int, columns: tuple[tuple[str, int], ...]) -> int:
+    """A table with a header and fixed-width columns (width 0: the one that stretches)."""
+    made = int(
+        dpg.add_table(
+            parent=parent,
+            header_row=True,
+            row_background=True,
+            borders_innerH=True,
+            policy=dpg.mvTable_SizingFixedFit,
+        )
+    )
+    for label, width in columns:
+        if width:
+            dpg.add_table_column(
+                label=label, parent=made, width_fixed=True, init_width_or_weight=width
+            )
+        else:
+            dpg.add_table_column(label=label, parent=made, width_stretch=True)
+    return made

@@ -97,6 +97,18 @@ class Engine:
 
 
 @pytest.fixture
+def context() -> Iterator[None]:
+    """A Dear PyGui context for a test that builds console items (no window is shown)."""
+    import dearpygui.dearpygui as dpg  # only the console's tests load it
+
+    dpg.create_context()
+    try:
+        yield
+    finally:
+        dpg.destroy_context()
+
+
+@pytest.fixture
 def rtsp_camera() -> Iterator[RtspCamera]:
     if not gst_rtsp_available():
         pytest.skip("GStreamer RTSP server not installed: run scripts/setup.sh")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +32,17 @@ from tests.support.cameras import RtspCamera, free_port
 pytestmark = requires_rtsp
 
 
-@pytest.fixture
-def context() -> Iterator[None]:
-    dpg.create_context()
-    try:
-        yield
-    finally:
-        dpg.destroy_context()
+def settler(console: Console) -> Callable[..., Any]:
+    """``settle(check, what, timeout)``: run the console's frames until ``check()`` holds."""
+
+    def settle(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+        def step() -> Any:
+            console.update()
+            return check()
+
+        return wait_for(step, timeout, interval=0.1, what=what)
+
+    return settle
 
 
 def texts(item: int) -> list[str]:
@@ -78,15 +82,8 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
         console.build()
         link.start()
         system = console.system
+        settle = settler(console)
         try:
-
-            def settle(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-                def step() -> Any:
-                    console.update()
-                    return check()
-
-                return wait_for(step, timeout, interval=0.1, what=what)
-
             console.on_key(VIEW_KEYS[3])
             assert console.shown == console.panels.index(system)
 
@@ -291,15 +288,8 @@ def test_the_camera_editor_adds_edits_zones_and_removes_cameras(context, engine_
         link.start()
         system, editor = console.system, console.system.cameras
         health = lambda: link.snapshot().health  # noqa: E731
+        settle = settler(console)
         try:
-
-            def settle(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-                def step() -> Any:
-                    console.update()
-                    return check()
-
-                return wait_for(step, timeout, interval=0.1, what=what)
-
             console.on_key(VIEW_KEYS[3])
             console.on_key(dpg.mvKey_5)
             assert system.current == 4

@@ -109,15 +109,6 @@ def rings() -> Iterator[dict[str, FrameRing]]:
             ring.unlink()
 
 
-@pytest.fixture
-def context() -> Iterator[None]:
-    dpg.create_context()
-    try:
-        yield
-    finally:
-        dpg.destroy_context()
-
-
 def make_console(link: FixedLink, tmp_path: Path) -> Console:
     console = Console(link, ViewState(), tmp_path / "console.json", size=(1280, 720))  # type: ignore[arg-type]
     console.build()

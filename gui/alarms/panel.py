@@ -20,11 +20,18 @@ import dearpygui.dearpygui as dpg
 from gui import theme
 from gui.alarms.model import AlarmRow, NewAlarms, alarm_row, summary
 from gui.alarms.sound import Sounder
+from gui.draw import table
 from gui.link import Alarms, CommandResult, EngineLink, Snapshot
 from gui.panel import Feedback
 
-_COLUMNS = (("Raised", 110), ("Camera", 120), ("Alarm", 150), ("", 0), ("State", 360))
-_LOG_COLUMNS = (("Raised", 110), ("Camera", 120), ("Alarm", 150), ("", 0), ("State", 480))
+_LOG_COLUMNS = (
+    ("Raised", 110),
+    ("Camera", 120),
+    ("Alarm", 150),
+    ("What happened", 0),
+    ("State", 480),
+)
+_COLUMNS = (*_LOG_COLUMNS[:4], ("State", 360), ("", 190))  # and its buttons
 
 
 def operator_name() -> str:
@@ -71,13 +78,13 @@ class AlarmsPanel:
             dpg.add_spacer(width=16)
             dpg.add_text(f"as {self.operator}", color=theme.TEXT_DIM)
         self.list_window = int(dpg.add_child_window(parent=parent, height=300, border=True))
-        self.table = _table(self.list_window, _COLUMNS, actions=True)
+        self.table = table(self.list_window, _COLUMNS)
         self.empty = int(
             dpg.add_text("No alarm.", parent=self.list_window, color=theme.TEXT_DIM, show=False)
         )
         dpg.add_text("Alarm log (latest first)", parent=parent, color=theme.TEXT_DIM)
         self.log_window = int(dpg.add_child_window(parent=parent, border=True))
-        self.log_table = _table(self.log_window, _LOG_COLUMNS, actions=False)
+        self.log_table = table(self.log_window, _LOG_COLUMNS)
 
     def resize(self, width: int, height: int) -> None:
         list_h = max(120, (height - 60) // 2)
@@ -178,34 +185,12 @@ class AlarmsPanel:
         _fill(self.log_table, self.log_rows, None)
 
 
-def _table(parent: int, columns: tuple[tuple[str, int], ...], actions: bool) -> int:
-    table = int(
-        dpg.add_table(
-            parent=parent,
-            header_row=True,
-            row_background=True,
-            borders_innerH=True,
-            policy=dpg.mvTable_SizingFixedFit,
-        )
-    )
-    for label, width in columns:
-        if width:
-            dpg.add_table_column(
-                label=label, parent=table, width_fixed=True, init_width_or_weight=width
-            )
-        else:
-            dpg.add_table_column(label="What happened", parent=table, width_stretch=True)
-    if actions:
-        dpg.add_table_column(label="", parent=table, width_fixed=True, init_width_or_weight=190)
-    return table
-
-
-def _fill(table: int, rows: list[AlarmRow], panel: AlarmsPanel | None) -> None:
+def _fill(target: int, rows: list[AlarmRow], panel: AlarmsPanel | None) -> None:
     """Rebuild the table's rows (only when what they show changed)."""
-    dpg.delete_item(table, children_only=True, slot=1)
+    dpg.delete_item(target, children_only=True, slot=1)
     for row in rows:
         color = theme.ERROR if row.urgent else theme.WARN if row.active else theme.TEXT_DIM
-        with dpg.table_row(parent=table):
+        with dpg.table_row(parent=target):
             dpg.add_text(row.raised)
             dpg.add_text(row.camera)
             dpg.add_text(row.title, color=color)

@@ -10,9 +10,10 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.draw import table
 from gui.link import EngineLink
 from gui.panel import Feedback
-from gui.system.tabs import ConfigSaver, Confirm, table
+from gui.system.tabs import ConfigSaver, Confirm
 
 _COLUMNS = (("Version", 60), ("Saved", 150), ("By", 170), ("Note", 0), ("", 160))
 

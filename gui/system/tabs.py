@@ -1,6 +1,6 @@
 """What the System view's tabs share: the configuration as the engine has it (``ConfigSaver``:
 read when its version changes, saved with the base it was read at, so a save never overwrites
-another admin's unseen), a confirmation dialog, table and colour helpers."""
+another admin's unseen), a confirmation dialog and the colour of a level."""
 
 from __future__ import annotations
 
@@ -18,27 +18,6 @@ Done = Callable[[bool, str], None]  # a save's outcome: ok, and what the engine 
 
 def level_color(level: str) -> theme.Color:
     return {"ok": theme.TEXT, "warn": theme.WARN, "error": theme.ERROR}.get(level, theme.TEXT_DIM)
-
-
-def table(parent: int, columns: tuple[tuple[str, int], ...]) -> int:
-    """A table with fixed columns (width 0: the one that stretches)."""
-    made = int(
-        dpg.add_table(
-            parent=parent,
-            header_row=True,
-            row_background=True,
-            borders_innerH=True,
-            policy=dpg.mvTable_SizingFixedFit,
-        )
-    )
-    for label, width in columns:
-        if width:
-            dpg.add_table_column(
-                label=label, parent=made, width_fixed=True, init_width_or_weight=width
-            )
-        else:
-            dpg.add_table_column(label=label, parent=made, width_stretch=True)
-    return made
 
 
 class ConfigSaver:
