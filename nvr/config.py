@@ -24,6 +24,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -540,6 +541,51 @@ class RetentionConfig(_Model):
         return self.max_days if days is None else days
 
 
+_HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]{1,253}$")
+
+
+class OnvifConfig(_Model):
+    """How the engine reaches a camera's ONVIF services for pan, tilt, zoom and presets."""
+
+    host: str = Field(description="The camera's address for ONVIF: a host name or IP (required).")
+    port: int = Field(default=80, ge=1, le=65535, description="Its ONVIF HTTP port, 1..65535.")
+    username: str = Field(description="ONVIF user (required).")
+    password: SecretStr = Field(
+        description="ONVIF password (required); ${VAR} keeps it out of the file."
+    )
+    profile: str | None = Field(
+        default=None,
+        description="Media profile token to steer; null = the first with a PTZ configuration.",
+    )
+    timeout_s: float = Field(
+        default=2.0, ge=0.5, le=10, description="Every ONVIF call's time limit, 0.5..10 s."
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not _HOST.match(value):
+            raise ValueError(
+                "must be a host name or IP address alone (no http://, path or spaces); got "
+                f"{_show(value)}"
+            )
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("must not be empty; put it in an environment variable: ${VAR}")
+        return value
+
+
 class CameraConfig(_Model):
     """One camera: its streams, recording mode and motion detection."""
 
@@ -568,6 +614,9 @@ class CameraConfig(_Model):
     )
     alarms: CameraAlarms = Field(
         default_factory=CameraAlarms, description="Motion alarms and when they are armed."
+    )
+    onvif: OnvifConfig | None = Field(
+        default=None, description="ONVIF pan, tilt, zoom and presets; null = no PTZ."
     )
 
     _blank_name_sub = field_validator("name", "sub", mode="before")(_blank_to_none)

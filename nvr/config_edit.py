@@ -74,6 +74,9 @@ def parse_edits(data: Any) -> list[Edit]:
     return edits
 
 
+HIDDEN = "**********"  # a password as the API shows it (pydantic's SecretStr)
+
+
 def _check_value(value: Any, where: str) -> None:
     """Refuse what would read a secret or destroy one: a ``${VAR}`` reference (the engine
     expands it, so a client could read its environment), and a URL whose password shows as
@@ -94,6 +97,11 @@ def _check_value(value: Any, where: str) -> None:
             raise RequestError(
                 f"{where}: this URL has its password hidden (***); type the whole URL with its "
                 "password, or leave the field as it is"
+            )
+        if value in (HIDDEN, "***"):
+            raise RequestError(
+                f"{where}: this is a hidden password as the engine shows it; type the password "
+                "itself, or leave the field as it is"
             )
 
 

@@ -15,6 +15,7 @@ from nvr.config import (
     Config,
     LoggingConfig,
     MotionConfig,
+    OnvifConfig,
     RecordConfig,
     RetentionConfig,
     ScheduleWindow,
@@ -72,6 +73,8 @@ def test_example_file_validates_with_defaults(monkeypatch: pytest.MonkeyPatch) -
     assert driveway.record.schedule
     assert len(driveway.motion.zones) == 1
     assert driveway.sub is None
+    assert front.onvif is not None and front.onvif.password.get_secret_value() == "changeme"
+    assert driveway.onvif is None
 
 
 def test_example_file_storage_and_retention() -> None:
@@ -94,6 +97,8 @@ def test_example_file_takes_secret_from_environment(monkeypatch: pytest.MonkeyPa
     assert f"admin:{SECRET}@" in front.main
     assert f"admin:{SECRET}@" in (front.sub or "")
     assert SECRET not in repr(front)
+    assert front.onvif is not None and front.onvif.password.get_secret_value() == SECRET
+    assert SECRET not in repr(front.onvif) and SECRET not in str(front.onvif.model_dump())
 
 
 def test_example_file_mentions_every_key() -> None:
@@ -107,7 +112,7 @@ def test_example_file_mentions_every_key() -> None:
                 found |= keys(inner)
         return found
 
-    for key in keys(Config) | keys(CameraConfig) | keys(ScheduleWindow):
+    for key in keys(Config) | keys(CameraConfig) | keys(ScheduleWindow) | keys(OnvifConfig):
         assert f"{key}:" in text, key
 
 
@@ -298,7 +303,7 @@ def test_unknown_key_lists_allowed_keys() -> None:
         """)
     assert errors == [
         "cameras[1].recrd (line 7): unknown key; allowed keys are id, name, enabled, main, sub, "
-        "transport, timeout_s, record, motion, retention, alarms"
+        "transport, timeout_s, record, motion, retention, alarms, onvif"
     ]
 
 
@@ -898,3 +903,23 @@ def test_size_upper_bound_and_negative_bytes() -> None:
     assert problems(MINIMAL + "  min_free_bytes: -1\n") == [
         "storage.min_free_bytes (line 3): must be between 0B and 1000PB; got -1"
     ]
+
+
+def test_onvif_settings_name_the_key_at_fault_and_keep_the_password_out_of_sight() -> None:
+    base = "storage: {path: /srv/nvr}\ncameras:\n  - id: ptz\n    main: rtsp://h/x\n    onvif: "
+    config = parse_config(base + "{host: 10.0.0.2, username: admin, password: hunter2}\n")
+    onvif = config.cameras[0].onvif
+    assert onvif is not None and (onvif.port, onvif.profile, onvif.timeout_s) == (80, None, 2.0)
+    assert "hunter2" not in repr(config) and "hunter2" not in str(config.model_dump(mode="json"))
+    for bad, said in (
+        ("{host: 'http://x/', username: a, password: b}", "onvif.host"),
+        ("{host: h, port: 0, username: a, password: b}", "onvif.port"),
+        ("{host: h, port: 70000, username: a, password: b}", "onvif.port"),
+        ("{host: h, username: a}", "onvif.password (line 5): required key is missing"),
+        ("{host: h, username: a, password: ''}", "onvif.password"),
+        ("{host: h, username: a, password: b, speed: 3}", "onvif.speed (line 5): unknown key"),
+        ("{host: h, username: a, password: b, timeout_s: 60}", "onvif.timeout_s"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            parse_config(base + bad + "\n")
+        assert said in str(err.value), (bad, str(err.value))
