@@ -41,6 +41,34 @@ class RecordingStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class PtzPreset:
+    """A preset stored on the camera: its token there, its name, its position if reported."""
+
+    token: str
+    name: str
+    position: tuple[float, float, float] | None = None  # pan, tilt, zoom
+
+
+@dataclass(frozen=True, slots=True)
+class PtzStatus:
+    """A camera's pan, tilt and zoom as its worker last saw them over ONVIF."""
+
+    reachable: bool = False  # connected, and the last call answered
+    error: str | None = None  # the last failure, in plain words
+    profile: str | None = None  # the media profile steered
+    continuous: bool = False  # continuous moves (the pad, held)
+    relative: bool = False  # relative moves (click to center)
+    absolute: bool = False
+    zoom: bool = False  # the camera zooms
+    max_presets: int | None = None
+    position: tuple[float, float, float] | None = None  # pan, tilt, zoom as the camera says
+    moving: bool = False
+    presets: tuple[PtzPreset, ...] = ()
+    latency_ms: float | None = None  # the last command's round trip to the camera
+    checked_ns: int = 0  # when the camera last answered
+
+
+@dataclass(frozen=True, slots=True)
 class CameraStatus:
     """One camera as the engine sees it now."""
 
@@ -72,6 +100,7 @@ class CameraStatus:
     rss_bytes: int | None = None  # its worker process's resident memory
     segments: int = 0
     motion_events: int = 0
+    ptz: PtzStatus | None = None  # None: no onvif configured
 
 
 @dataclass(frozen=True, slots=True)

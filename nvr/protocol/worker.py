@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nvr.config import CameraConfig
-from nvr.protocol.health import StreamStatus
+from nvr.protocol.health import PtzStatus, StreamStatus
 
 # --- supervisor -> worker -------------------------------------------------------------------
 
@@ -45,6 +45,23 @@ class WatchMain:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class PtzRequest:
+    """A pan/tilt/zoom request for the worker's PTZ driver (``nvr.worker.ptz``); answered with
+    ``PtzReply``. ``action``: move (velocities -1..1, Stop sent after ``timeout_s`` unless
+    renewed), stop, center (a relative move toward ``pan``, ``tilt``: the point clicked, -1..1
+    from the picture's centre), goto, save, remove (a preset by ``name``)."""
+
+    request_id: int
+    action: str
+    pan: float = 0.0
+    tilt: float = 0.0
+    zoom: float = 0.0
+    timeout_s: float = 1.0
+    name: str = ""
+    replace: bool = False  # save: overwrite the preset of that name with the position now
+
+
 # --- worker -> supervisor -------------------------------------------------------------------
 
 
@@ -54,6 +71,25 @@ class Ack:
     camera_id: str
     recording: bool  # the camera has a reason to record now
     live: bool  # its main stream delivers: it does record (False: it will once the stream is up)
+
+
+@dataclass(frozen=True, slots=True)
+class PtzReply:
+    """How a ``PtzRequest`` went: ``error`` in plain words when it failed."""
+
+    request_id: int
+    camera_id: str
+    ok: bool
+    error: str | None
+    latency_ms: float | None  # the SOAP round trips it took
+
+
+@dataclass(frozen=True, slots=True)
+class PtzUpdate:
+    """The camera's PTZ state changed (connected, moved, stopped, presets, a failure)."""
+
+    camera_id: str
+    status: PtzStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,182 @@
+"""The PTZ driver (``nvr.worker.ptz``) through the real onvif-zeep against the ONVIF simulator
+(``tests.support.onvif_camera``): moves that always end, presets, and cameras that lie, refuse
+or hang, each explained in one sentence while the driver stays responsive."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from nvr.config import OnvifConfig
+from nvr.protocol.worker import PtzReply, PtzRequest, PtzUpdate
+from nvr.worker.ptz import PtzDriver
+from tests.conftest import wait_for
+from tests.support.cameras import free_port
+from tests.support.onvif_camera import OnvifCamera
+
+
+class Driven:
+    """A driver and what it reported, with a blocking ``ask``."""
+
+    def __init__(self, port: int, password: str = "secret", timeout_s: float = 1.0) -> None:
+        config = OnvifConfig(
+            host="127.0.0.1", port=port, username="admin", password=password, timeout_s=timeout_s
+        )
+        self.replies: dict[int, PtzReply] = {}
+        self.updates: list[PtzUpdate] = []
+        self.driver = PtzDriver("dome", config, self._report)
+        self._ids = iter(range(1, 10**6))
+
+    def _report(self, message: object) -> None:
+        if isinstance(message, PtzReply):
+            self.replies[message.request_id] = message
+        elif isinstance(message, PtzUpdate):
+            self.updates.append(message)
+
+    @property
+    def status(self) -> Any:
+        return self.driver.status
+
+    def ask(self, action: str, timeout: float = 10, **params: Any) -> PtzReply:
+        request_id = next(self._ids)
+        self.driver.request(PtzRequest(request_id, action, **params))
+        return wait_for(lambda: self.replies.get(request_id), timeout, 0.01, what=action)
+
+
+@pytest.fixture
+def camera() -> Iterator[OnvifCamera]:
+    with OnvifCamera() as cam:
+        yield cam
+
+
+@pytest.fixture
+def driven(camera: OnvifCamera) -> Iterator[Driven]:
+    d = Driven(camera.port)
+    d.driver.start()
+    wait_for(lambda: d.status.reachable and d.status.position is not None, 10, what="connected")
+    yield d
+    d.driver.close()
+
+
+def test_it_connects_once_and_reads_what_the_camera_can_do(camera, driven):
+    status = driven.status
+    assert status.profile == "profile_1" and status.continuous and status.relative
+    assert status.zoom and status.max_presets == 8 and status.position == (0.0, 0.0, 0.0)
+    assert status.error is None and not status.moving
+    assert camera.operations()[:2] == ["GetCapabilities", "GetProfiles"]
+    assert driven.updates[-1].status == status  # every change was reported
+
+
+def test_a_held_move_goes_on_while_renewed_and_stops_when_let_go(camera, driven):
+    reply = driven.ask("move", pan=1.0, tilt=0.0, timeout_s=0.5)
+    assert reply.ok and reply.latency_ms is not None and reply.latency_ms < 1000
+    for _ in range(4):  # held: renewed every 0.3 s
+        time.sleep(0.3)
+        assert driven.ask("move", pan=1.0, timeout_s=0.5).ok
+    assert camera.moving()
+    let_go = time.monotonic()
+    wait_for(lambda: not camera.moving(), 2, 0.01, what="the stop")
+    stop = next(c for c in reversed(camera.calls) if c.operation == "Stop")
+    assert stop.at - let_go < 0.5 + 0.2  # the deadline, and little more
+    pan = camera.position()[0]
+    assert 0.6 < pan <= 1.0  # 1.7 s at 0.5 units/s, within the limit
+    # The ONVIF Timeout rides with every move: the camera stops by itself if the engine dies.
+    move = next(c for c in camera.calls if c.operation == "ContinuousMove")
+    assert move.params["Timeout"] == "PT1S"
+    wait_for(
+        lambda: not driven.status.moving and abs(driven.status.position[0] - pan) < 1e-3, 3, 0.05
+    )
+    assert driven.ask("stop").ok
+
+
+def test_presets_are_saved_recalled_and_removed_with_their_errors_in_words(camera, driven):
+    assert driven.ask("save", name="door").ok
+    camera.position()  # noqa: B018 - the simulator integrates on read
+    assert driven.ask("move", pan=-1.0, tilt=1.0, timeout_s=0.4).ok
+    wait_for(lambda: not camera.moving(), 3, 0.02, what="stopped")
+    assert driven.ask("save", name="gate").ok
+    names = [p.name for p in driven.status.presets]
+    assert names == ["door", "gate"] and driven.status.presets[1].position[0] < 0
+    assert driven.ask("goto", name="door").ok
+    assert camera.position()[:2] == (0.0, 0.0)
+    taken = driven.ask("save", name="door")
+    assert not taken.ok and "exists" in taken.error
+    assert driven.ask("save", name="door", replace=True).ok  # moved on purpose
+    long = driven.ask("save", name="x" * 41)
+    assert not long.ok and "1 to 40" in long.error
+    missing = driven.ask("goto", name="attic")
+    assert not missing.ok and "no preset named 'attic'" in missing.error
+    assert driven.ask("remove", name="gate").ok
+    assert [p.name for p in driven.status.presets] == ["door"]
+    # Deleted on the camera by another client: gone at the next sync.
+    camera.presets.clear()
+    assert driven.ask("sync").ok and driven.status.presets == ()
+    # Full: the camera's maximum is said before it is asked.
+    for n in range(8):
+        assert driven.ask("save", name=f"p{n}").ok
+    full = driven.ask("save", name="one more")
+    assert not full.ok and "at most 8 presets" in full.error
+    assert driven.status.error is None  # a refused request is not a camera fault
+
+
+def test_a_camera_that_hangs_is_reported_and_the_driver_answers_after(camera, driven):
+    camera.silent = True
+    started = time.monotonic()
+    hung = driven.ask("stop")
+    assert not hung.ok and hung.error == "the camera did not answer within 1 s"
+    assert time.monotonic() - started < 1.8
+    assert not driven.status.reachable and driven.status.error == hung.error
+    camera.silent = False
+    assert driven.ask("stop").ok and driven.status.reachable and driven.status.error is None
+
+
+def test_a_refusing_camera_says_why(camera, driven):
+    camera.fault = "ter:Action"
+    refused = driven.ask("move", pan=0.5)
+    assert not refused.ok and refused.error.startswith("the camera refused the request")
+    assert driven.status.reachable  # it answered
+
+
+@pytest.mark.parametrize(
+    ("setup", "said"),
+    [
+        ("password", "refused the ONVIF user or password; check onvif.username"),
+        ("closed", "cannot reach 127.0.0.1:"),
+        ("no_ptz", "the camera has no PTZ"),
+        ("not_onvif", "does not answer in ONVIF SOAP; is it an ONVIF camera"),
+    ],
+)
+def test_a_camera_it_cannot_steer_is_explained_and_tried_again(setup, said):
+    with OnvifCamera(ptz=setup != "no_ptz") as camera, _NotOnvif() as web:
+        port = {"closed": free_port(), "not_onvif": web.port}.get(setup, camera.port)
+        d = Driven(port, password="wrong" if setup == "password" else "secret")
+        d.driver.start()
+        try:
+            wait_for(lambda: d.status.error, 10, what="the failure")
+            assert said in d.status.error and not d.status.reachable, d.status.error
+            asked = d.ask("move", pan=1.0)
+            assert not asked.ok and said in asked.error  # answered at once, with the reason
+        finally:
+            d.driver.close()
+
+
+class _NotOnvif:
+    """A web server that is not a camera: 404 for everything."""
+
+    def __enter__(self) -> _NotOnvif:
+        self.server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler
+        )
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
