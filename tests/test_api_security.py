@@ -251,4 +251,7 @@ def test_one_wildcard_and_no_command_without_its_camera(engine_factory, tmp_path
     )
     assert status == 400 and "camera_id" in reply["error"]
     assert client.health().cameras["all"].manual is True
+    # A camera playing a local file (the demo's) is tested like a network camera.
+    found = client.probe(camera_id="door", stream="sub")
+    assert found["ok"] and found["codec"] == "h264" and found["width"] == 640, found
     engine.stop()

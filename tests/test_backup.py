@@ -143,6 +143,8 @@ def test_the_engine_restores_a_backup_asked_through_its_api(engine_factory, tmp_
         name = job["archives"][0]["name"]
         backed_up = rows(storage, "recordings")
         engine.config.write_text(engine.config.read_text() + "# edited after the backup\n")
+        wait_for(lambda: client.config_history()[0]["saved_by"] == "file edit", 30, what="the edit")
+        before = client.config_history()
         started_ns = read_run_file(storage).started_ns
 
         # Refused before anything stops: a name outside the folder, a damaged archive.
@@ -177,6 +179,11 @@ def test_the_engine_restores_a_backup_asked_through_its_api(engine_factory, tmp_
         assert info.started_ns > started_ns
         text = engine.config.read_text()
         assert "# the admin's own comment" in text and "edited after the backup" not in text
+        # The history loses nothing: the edit made after the backup stays, the restore is new.
+        after = client.config_history()
+        assert [v["version"] for v in after] == [len(before) + 1, *(v["version"] for v in before)]
+        assert after[0]["saved_by"] == "restore by admin at the console"
+        assert after[0]["note"] == f"restored from {name}" and after[1] == before[0]
         # Recording goes on, and what was recorded since the backup is indexed again.
         wait_for(lambda: rows(storage, "recordings") > backed_up, 60, what="segments again")
         health = wait_for(

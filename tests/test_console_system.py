@@ -114,6 +114,16 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
             dpg.set_value(system.storage.inputs["door"][0], "seven")
             system.storage.apply("door")
             assert "whole number of days" in console.feedback.notice.text
+            assert "whole number of days" in dpg.get_value(system.storage.answer)
+            # Refused by the engine: said whole under the table, and what was typed stays.
+            dpg.set_value(system.storage.inputs["door"][0], "99999")
+            system.storage.apply("door")
+            settle(lambda: "Not saved" in dpg.get_value(system.storage.answer), "the refusal")
+            assert "36500" in dpg.get_value(system.storage.answer)
+            settle(lambda: system.saver.version == 2, "the configuration read again")
+            console.update()
+            assert dpg.get_value(system.storage.inputs["door"][0]) == "99999"
+            dpg.set_value(system.storage.inputs["door"][0], "7")
 
             # Upkeep: a backup written by the engine while it records, the report, the check.
             system.storage.reports = tmp_path / "reports"
@@ -220,14 +230,20 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
             dpg.set_value(system.storage.archive_combo, label)
             system.storage.ask_restore()
             assert system.storage.confirm.open
+            versions = link.snapshot().health.config.version
             system.storage.confirm._yes()
             settle(lambda: "Restored " in console.feedback.notice.text, "the restore", 90)
             assert "restored at" in dpg.get_value(system.storage.upkeep)
             assert "by ann@desk" in dpg.get_value(system.storage.upkeep)
+            restored = versions + 1  # the history keeps every version, and adds the restore
             settle(
-                lambda: link.snapshot().health.config.version == 2 and system.saver.version == 2,
+                lambda: (
+                    link.snapshot().health.config.version == restored
+                    and system.saver.version == restored
+                ),
                 "the restored configuration in force and read",
             )
+            assert link.snapshot().health.config.saved_by == "restore by ann@desk"
             assert "enabled: false" not in engine.config.read_text()
             assert "max_days: 7" in engine.config.read_text()
         finally:

@@ -41,6 +41,8 @@ def test_restarting_one_worker_leaves_the_others_recording(engine_factory, tmp_p
         wait_for(lambda: live("door").pid not in (None, pid), 30, what="a new door worker")
         wait_for(lambda: live("door").state == "live", 60, what="door live again")
         assert live("door").uptime_s <= time.monotonic() - asked + 1  # from the new start
+        assert (live("door").last_exit or "").startswith("restarted by ann@desk at ")
+        assert live("door").restarts == 0  # not a crash
 
         def yard_segments() -> list:
             with Catalog(storage / "catalog.db", readonly=True) as catalog:

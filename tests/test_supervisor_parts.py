@@ -140,9 +140,13 @@ def test_keeper_write_rate_covers_the_last_five_minutes(tmp_path):
         clock.advance(60)  # a minute after the engine started, its first minute's segment:
         keeper.segment_written(75_000)  # the rate over that minute, not over five
         assert keeper.status(cfg).write_rate_bps == 10_000.0
+        # Early on, segments close a segment's length late: the streams give the rate sooner.
+        assert keeper.status(cfg, writing_bps=40_000.0).write_rate_bps == 40_000.0
+        assert keeper.status(cfg, writing_bps=4_000.0).write_rate_bps == 10_000.0
         clock.advance(WRITE_RATE_WINDOW_S + 1)  # that one has left the window
         keeper.segment_written(375_000)
         assert keeper.status(cfg).write_rate_bps == 10_000.0
+        assert keeper.status(cfg, writing_bps=40_000.0).write_rate_bps == 10_000.0  # averaged
         clock.advance(WRITE_RATE_WINDOW_S + 1)
         status = keeper.status(cfg)
         assert status.write_rate_bps == 0.0 and status.id == "id1" and status.free_bytes > 0

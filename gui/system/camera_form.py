@@ -73,6 +73,13 @@ class CameraForm:
         field the admin must fill first."""
         if not str(self.values[("main",)] or "").strip():
             raise ValueError("the main stream URL is required")
+        for path, _default in FIELDS:
+            value = self.values[path]
+            if isinstance(value, str) and "${" in value:
+                raise ValueError(
+                    f"{'.'.join(path)}: ${{...}} (an environment variable) can only be written "
+                    "in the config file itself, not sent from the console"
+                )
         base = ["cameras", self.camera_id]
         if self.new or original is None:
             return [{"path": base, "value": self._section()}]

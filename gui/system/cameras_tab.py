@@ -48,6 +48,8 @@ class CamerasTab:
         self._loaded_version = -1
         self._probes: dict[int, str] = {}
         self._rings: dict[str, str | None] = {}
+        self._states: dict[str, str] = {}
+        self._scroll_down = 0  # frames left to scroll the form to its end
         self._shown = False
         self._blank = True
 
@@ -208,7 +210,14 @@ class CamerasTab:
     # -- every frame ---------------------------------------------------------------------------
 
     def update(self, engine: Snapshot, shown: bool) -> None:
-        self._rings = {c.id: c.ring for c in engine.known_cameras.values()}
+        known = engine.known_cameras
+        rings = {c.id: c.ring for c in known.values()}
+        self._states = {c.id: c.state for c in known.values()}
+        picked = self.form.camera_id if self.form is not None else None
+        if shown and self._shown and picked and rings.get(picked) != self._rings.get(picked):
+            self._rings = rings
+            self._start_preview()  # its worker (re)started, or stopped: follow its ring
+        self._rings = rings
         for ticket, what in list(self._probes.items()):
             answer = self.link.answer(ticket)
             if answer is not None:
@@ -228,6 +237,9 @@ class CamerasTab:
             self.pick(cameras[0])  # the first camera, rather than an empty form
         if shown and self.form is not None:
             self._draw_preview()
+        if self._scroll_down:  # after the layout took the new text in
+            self._scroll_down -= 1
+            dpg.set_y_scroll(self.right, dpg.get_y_scroll_max(self.right))
 
     def close(self) -> None:
         self.preview.stop()
@@ -258,13 +270,13 @@ class CamerasTab:
             return
         problem = self.zones.problem()
         if problem is not None:
-            self.feedback.show(f"Not saved: {problem}", error=True)
+            self._refused(f"Not saved: {problem}")
             return
         self.form.zones = self.zones.config()
         try:
             edits = self.form.edits(self.original)
         except ValueError as err:
-            self.feedback.show(f"Not saved: {err}", error=True)
+            self._refused(f"Not saved: {err}")
             return
         if not edits:
             self.feedback.show("Nothing to save: no setting changed")
@@ -280,11 +292,19 @@ class CamerasTab:
         dpg.configure_item(self.outcome, color=theme.TEXT_DIM)
         self.saver.save(edits, what, lambda ok, text: self._saved(sent, ok, text))
 
+    def _refused(self, text: str) -> None:
+        """A save the console refused: said in the status bar and, whole, under Save."""
+        self.feedback.show(text, error=True)
+        dpg.set_value(self.outcome, text)
+        dpg.configure_item(self.outcome, color=theme.ERROR)
+        self._scroll_down = 2
+
     def _saved(self, sent: CameraForm, ok: bool, text: str) -> None:
         """The engine's answer: only a save it took becomes the form's new starting point (a
         refused one stays to be corrected and saved again)."""
         dpg.set_value(self.outcome, text)
         dpg.configure_item(self.outcome, color=theme.LIVE if ok else theme.ERROR)
+        self._scroll_down = 2  # the answer is under the Save button: bring it into view
         if ok and self.form is not None and self.form.camera_id == sent.camera_id:
             self.form.new = False
             self.original = sent
@@ -327,7 +347,18 @@ class CamerasTab:
 
     def _start_preview(self) -> None:
         assert self.form is not None
-        self.preview.start(self._rings.get(self.form.camera_id), self._params())
+        camera = self.form.camera_id
+        state = self._states.get(camera)
+        absent = {
+            None: "no live picture: the camera is not running yet (a new one shows here once "
+            "saved)",
+            "disabled": "no live picture: the camera is stopped (Workers: Start)",
+            "stopped": "no live picture: the camera is stopped",
+            "live": "no live picture yet: waiting for the camera's frames",
+        }.get(
+            state, f"no live picture: the camera is {state} (it shows here once its stream is up)"
+        )
+        self.preview.start(self._rings.get(camera), self._params(), absent)
 
     def _params(self) -> dict[str, Any]:
         assert self.form is not None

@@ -250,5 +250,9 @@ class LogsTab:
         if color not in self._themes:
             with dpg.theme() as made, dpg.theme_component(dpg.mvAll):
                 dpg.add_theme_color(dpg.mvThemeCol_Text, color)
+                # The row under the pointer is only tinted; the one clicked stands out.
+                dpg.add_theme_color(dpg.mvThemeCol_HeaderHovered, (255, 255, 255, 18))
+                dpg.add_theme_color(dpg.mvThemeCol_HeaderActive, (255, 255, 255, 30))
+                dpg.add_theme_color(dpg.mvThemeCol_Header, (66, 110, 170, 200))
             self._themes[color] = int(made)
         return self._themes[color]

@@ -125,11 +125,16 @@ def disk_line(storage: StorageStatus) -> DiskLine:
             or "retention cannot meet: "
             + "; ".join(storage.retention.unmet if storage.retention else ()),
         )
-    elif storage.free_bytes < storage.min_free_bytes or (
-        storage.days_until_full is not None and storage.days_until_full < LOW_DAYS
-    ):
+    elif storage.free_bytes < storage.min_free_bytes:
         level = "warn"
         parts.insert(0, "SPACE SHORT: the oldest recordings are being deleted to keep the reserve")
+    elif storage.days_until_full is not None and storage.days_until_full < LOW_DAYS:
+        level = "warn"
+        parts.insert(
+            0,
+            f"Space runs short: at this rate the reserve is reached in "
+            f"{_days(storage.days_until_full)}, then the oldest recordings are deleted",
+        )
     return DiskLine(" · ".join(parts), level)
 
 

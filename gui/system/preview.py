@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from nvr.frames.ring import FrameRing
 log = logging.getLogger(__name__)
 
 PREVIEW_FPS = 10.0
+STALE_S = 3.0  # the same frame this long: the ring is looked up again
 WIDTH, HEIGHT = 480, 270  # the preview picture
 MASK_RGB = np.array([255, 40, 40], np.float32)
 BOX_RGB = (255, 220, 0)
@@ -46,14 +48,18 @@ class MotionPreview:
         self._ring_name: str | None = None
         self._latest: PreviewFrame | None = None
         self._status = "starting the detector…"
+        self._absent = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, ring_name: str | None, params: dict[str, Any]) -> None:
-        """Show ``ring_name``'s frames with ``params`` (MotionParams' fields)."""
+    def start(self, ring_name: str | None, params: dict[str, Any], absent: str = "") -> None:
+        """Show ``ring_name``'s frames with ``params`` (MotionParams' fields); ``absent``: what
+        to say while there is no ring."""
         with self._lock:
             self._ring_name, self._params = ring_name, dict(params)
+            self._absent = absent or "no live picture: the camera is not running"
             self._latest = None
+            self._status = "starting the preview…"
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="motion-preview", daemon=True)
@@ -85,6 +91,7 @@ class MotionPreview:
         attached: str | None = None
         detector: Any = None
         used: tuple[Any, ...] | None = None
+        last_ns, fresh_at = 0, time.monotonic()
         while not self._stop.wait(1 / PREVIEW_FPS):
             with self._lock:
                 name, params = self._ring_name, dict(self._params)
@@ -93,10 +100,9 @@ class MotionPreview:
                     ring.close()
                 ring, attached, detector = None, name, None
                 if name is None:
-                    self._say(
-                        "no live picture: the camera is not running (a new one shows here once "
-                        "saved; a stopped one once started)"
-                    )
+                    with self._lock:
+                        absent = self._absent
+                    self._say(absent)
                     continue
                 try:
                     ring = FrameRing.attach(name)
@@ -110,18 +116,33 @@ class MotionPreview:
             if frame is None:
                 self._say("waiting for the camera's first frame…")
                 continue
+            if frame.capture_ns != last_ns:
+                last_ns, fresh_at = frame.capture_ns, time.monotonic()
+            elif time.monotonic() - fresh_at > STALE_S:  # a restarted worker made a new ring
+                ring.close()
+                ring, attached = None, None
+                self._say("the camera's frames stopped; looking for them again…")
+                continue
             key = (frame.width, frame.height, tuple(sorted(params.items(), key=str)))
             if key != used:
                 try:
                     detector = MotionDetector(frame.width, frame.height, MotionParams(**params))
                     used = key
-                except ValueError as err:
+                except Exception as err:  # a setting the detector refuses
                     self._say(f"these settings cannot run: {err}")
                     used, detector = key, None
             if detector is None:
                 continue
-            result = detector.process(frame.y, frame.capture_ns)
-            picture = _picture(frame.y, frame.u, frame.v, detector.mask, result.boxes, frame.width)
+            try:
+                result = detector.process(frame.y, frame.capture_ns)
+                picture = _picture(
+                    frame.y, frame.u, frame.v, detector.mask, result.boxes, frame.width
+                )
+            except Exception as err:  # said on screen and logged; the preview goes on
+                log.exception("motion preview failed")
+                self._say(f"the preview failed on this frame ({err}); see the console log")
+                used, detector = None, None
+                continue
             with self._lock:
                 self._latest = PreviewFrame(
                     picture, result.changed, result.moving, len(result.boxes)

@@ -17,7 +17,7 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
-from gui.draw import table
+from gui.draw import fit, table
 from gui.link import EngineLink, Snapshot
 from gui.system.model import StorageRow, disk_line, retention_edits, size, storage_rows
 from gui.system.tabs import ConfigSaver, Confirm, level_color
@@ -53,6 +53,7 @@ class StorageTab:
         self.rows: list[StorageRow] = []
         self.inputs: dict[str, tuple[int, int]] = {}  # camera: (days, budget) inputs
         self.cells: dict[str, list[int]] = {}  # camera: its figures' text items
+        self._built: dict[str, tuple[str, str]] = {}  # camera: the texts its inputs began with
         self._drawn: Any = None
 
     def build(self, parent: int) -> None:
@@ -66,6 +67,7 @@ class StorageTab:
             color=theme.TEXT_DIM,
             wrap=0,
         )
+        self.answer = int(dpg.add_text("", parent=parent, wrap=0))  # the last Apply's answer
         with dpg.group(horizontal=True, parent=parent):
             dpg.add_button(label="Back up now", callback=lambda: self.start_backup(False))
             dpg.add_button(label="Health report", callback=self.report)
@@ -84,7 +86,7 @@ class StorageTab:
         self.confirm = Confirm()
 
     def resize(self, width: int, height: int) -> None:
-        dpg.configure_item(self.list_window, width=width - 8, height=max(80, height - 170))
+        dpg.configure_item(self.list_window, width=width - 8, height=max(80, height - 192))
 
     def start_backup(self, with_recordings: bool) -> None:
         self._asking[self.link.ask(lambda client: client.backup(with_recordings))] = "backup"
@@ -235,15 +237,22 @@ class StorageTab:
             cells = self.cells.get(row.camera_id)
             if cells is None:
                 continue
-            values = (row.camera, row.size, row.days, row.oldest, row.rate, row.by_type)
+            name = fit(row.camera, _COLUMNS[0][1])
+            values = (name, row.size, row.days, row.oldest, row.rate, row.by_type)
             for item, value in zip(cells, (*values, row.protected), strict=True):
                 dpg.set_value(item, value)
             writing = row.rate[0].isdigit()
             dpg.configure_item(cells[4], color=theme.TEXT if writing else theme.TEXT_DIM)
 
     def _fill(self) -> None:
+        # What the admin typed and did not get saved (refused, or still typing) survives.
+        typed = {
+            cam: (dpg.get_value(days), dpg.get_value(budget))
+            for cam, (days, budget) in self.inputs.items()
+            if (dpg.get_value(days), dpg.get_value(budget)) != self._built.get(cam)
+        }
         dpg.delete_item(self.table, children_only=True, slot=1)
-        self.inputs, self.cells = {}, {}
+        self.inputs, self.cells, self._built = {}, {}, {}
         retention = {
             c["id"]: c.get("retention") or {} for c in self.saver.config.get("cameras", [])
         }
@@ -258,12 +267,11 @@ class StorageTab:
                     dpg.add_text("-")
                     dpg.add_text("")
                     continue
-                days = dpg.add_input_text(
-                    default_value=str(kept.get("max_days") or ""), width=60, hint="none"
-                )
-                budget = dpg.add_input_text(
-                    default_value=_size_text(kept.get("max_bytes")), width=75, hint="none"
-                )
+                built = (str(kept.get("max_days") or ""), _size_text(kept.get("max_bytes")))
+                self._built[row.camera_id] = built
+                shown = typed.get(row.camera_id, built)
+                days = dpg.add_input_text(default_value=shown[0], width=60, hint="none")
+                budget = dpg.add_input_text(default_value=shown[1], width=75, hint="none")
                 self.inputs[row.camera_id] = (int(days), int(budget))
                 dpg.add_button(label="Apply", callback=lambda *_, c=row.camera_id: self.apply(c))
 
@@ -274,9 +282,16 @@ class StorageTab:
                 self.saver.config, camera_id, dpg.get_value(days), dpg.get_value(budget)
             )
         except ValueError as err:
-            self.saver.feedback.show(f"Retention not saved: {err}", error=True)
+            self._answered(False, f"Retention not saved: {err}")
             return
-        self.saver.save(edits, f"retention of {camera_id}")
+        self.saver.save(edits, f"retention of {camera_id}", self._answered)
+
+    def _answered(self, ok: bool, text: str) -> None:
+        """A retention save's answer, whole, under the table (and in the status bar)."""
+        if not ok:
+            self.saver.feedback.show(text, error=True)
+        dpg.set_value(self.answer, text)
+        dpg.configure_item(self.answer, color=theme.TEXT if ok else theme.ERROR)
 
 
 def _size_text(value: Any) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
-from gui.draw import table
+from gui.draw import fit, table
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.panel import Feedback
 from gui.system.charts import MEASURES, series
@@ -116,7 +116,8 @@ class WorkersTab:
             if cells is None:
                 continue
             values = (
-                *(row.camera, row.state, row.uptime, row.restarts, row.fps, row.bitrate),
+                *(fit(row.camera, _COLUMNS[0][1]), row.state, row.uptime, row.restarts),
+                *(row.fps, row.bitrate),
                 *(row.frame_age, row.cpu, row.memory, row.recording),
             )
             for item, value in zip(cells, values, strict=True):

@@ -114,7 +114,7 @@ def run_engine(
             assert config_path is not None  # restart_from is given only with a config file
             api.pause("the engine is restoring a backup; it starts again in a moment")
             config = _put_back(staged, by, config, config_path, api)
-            supervisor = Supervisor(config, config_path)
+            supervisor = Supervisor(config, config_path, history=supervisor.history)
             api.serve(supervisor)
             info = _announce(storage, api.url, supervisor, config_path)
             if stopping.is_set():
@@ -145,7 +145,13 @@ def _put_back(staged: Staged, by: str, config: Config, config_path: Path, api: A
     with (the restored one, or the one before when the restore failed: nothing changed)."""
     storage = Path(config.storage.path)
     try:
-        summary = put_back(staged, config_path, storage, progress=api.upkeep.restore_progress)
+        summary = put_back(
+            staged,
+            config_path,
+            storage,
+            progress=api.upkeep.restore_progress,
+            by=f"restore by {by}",
+        )
         restored = load_config(config_path)
     except (NvrError, OSError) as err:
         log.error(

@@ -169,7 +169,12 @@ def check_archive(archive: Path, storage: Path, *, progress: Progress = lambda _
 
 
 def put_back(
-    staged: Staged, config_path: Path, storage: Path, *, progress: Progress = lambda _: None
+    staged: Staged,
+    config_path: Path,
+    storage: Path,
+    *,
+    progress: Progress = lambda _: None,
+    by: str = "nvr restore",
 ) -> Summary:
     """Put a checked archive's catalog and config (and footage) back; the engine must be
     stopped (its storage lock is taken: a running engine is refused, nothing touched)."""
@@ -179,7 +184,7 @@ def put_back(
         staged.discard()
         raise
     try:
-        return _put_back(staged, config_path, storage, progress)
+        return _put_back(staged, config_path, storage, progress, by)
     finally:
         os.close(lock)
 
@@ -197,12 +202,14 @@ def restore_backup(
     lock = lock_storage(storage)
     try:
         staged = check_archive(archive, storage, progress=progress)
-        return _put_back(staged, config_path, storage, progress)
+        return _put_back(staged, config_path, storage, progress, "nvr restore")
     finally:
         os.close(lock)
 
 
-def _put_back(staged: Staged, config_path: Path, storage: Path, progress: Progress) -> Summary:
+def _put_back(
+    staged: Staged, config_path: Path, storage: Path, progress: Progress, by: str
+) -> Summary:
     """Move the current catalog and config aside, the staged ones into place (lock held)."""
     manifest, found = staged.manifest, staged.found
     try:
@@ -217,7 +224,9 @@ def _put_back(staged: Staged, config_path: Path, storage: Path, progress: Progre
             shutil.copy2(config_path, kept / config_path.name)
         (staged.folder / CATALOG).replace(storage / CATALOG)
         mode = config_path.stat().st_mode & 0o777 if config_path.exists() else 0o640
-        atomic_write(config_path, staged.config.read_bytes(), mode)
+        text = staged.config.read_bytes()
+        atomic_write(config_path, text, mode)
+        _keep_history(kept / CATALOG, storage / CATALOG, text, staged.archive.name, by)
         recordings = [n for n in found if n.startswith(RECORDINGS + "/")]
         for name in recordings:
             target = storage / name
@@ -232,6 +241,27 @@ def _put_back(staged: Staged, config_path: Path, storage: Path, progress: Progre
 
 
 # -- internals ---------------------------------------------------------------------------------
+
+
+def _keep_history(replaced: Path, restored: Path, text: bytes, archive: str, by: str) -> None:
+    """The config history loses nothing: the versions saved after the backup (in the replaced
+    catalog) go on in the restored one, in order, then the restored configuration itself as a
+    version of its own, saved by ``by``. A replaced catalog that cannot be read adds nothing."""
+    try:
+        with Catalog(replaced, readonly=True) as old:
+            newer = [old.config_version(v.version) for v in reversed(old.config_versions(10**6))]
+    except NvrError:
+        newer = []
+    with Catalog(restored) as catalog:
+        known = {(v.saved_ns, v.sha256) for v in catalog.config_versions(10**6)}
+        for version in newer:
+            if version is not None and (version.saved_ns, version.sha256) not in known:
+                catalog.add_config_version(
+                    version.text, version.sha256, version.saved_ns, version.saved_by, version.note
+                )
+        decoded = text.decode("utf-8", errors="replace")
+        digest = hashlib.sha256(text).hexdigest()
+        catalog.add_config_version(decoded, digest, time.time_ns(), by, f"restored from {archive}")
 
 
 def _add(tar: tarfile.TarFile, path: Path, name: str) -> dict[str, object]:

@@ -65,8 +65,14 @@ class Supervisor:
     """
 
     def __init__(
-        self, config: Config, config_path: Path | None, clock: Clock = SYSTEM_CLOCK
+        self,
+        config: Config,
+        config_path: Path | None,
+        clock: Clock = SYSTEM_CLOCK,
+        history: WorkerHistory | None = None,
     ) -> None:
+        """``history``: the workers' last hour kept by the engine this one replaces (a
+        restore restarts the supervisor; the charts go on)."""
         self.config = config
         self.clock = clock
         self.root = Path(config.storage.path)
@@ -98,7 +104,7 @@ class Supervisor:
         self.maintenance = CatalogMaintenance(self.catalog.path)
         self.events = EventBoard()
         self.usage = UsageMeter()
-        self.history = WorkerHistory()
+        self.history = history or WorkerHistory()
         self.alarms = AlarmDesk(self.catalog, self.events, self.started_ns)
         self.stop_event = threading.Event()
         self.watcher = ConfigWatcher(config_path, clock)
@@ -350,9 +356,13 @@ class Supervisor:
                 continue
             log.warning("%s: worker restarted by %s", camera_id, who)
             stopped_ns = self.clock.wall_ns()
+            old = self.pool.handles[camera_id]
             self._stop([camera_id])
             self._restart_gap(camera_id, stopped_ns, f"worker restarted by {who}")
             self.pool.start(cam)
+            new = self.pool.handles[camera_id]  # its crash count goes on; the restart is said
+            new.restarts, new.policy = old.restarts, old.policy
+            new.last_exit = f"restarted by {who} at {datetime.now():%H:%M:%S}"
 
     def _restart_gap(self, camera_id: str, at_ns: int, cause: str) -> None:
         """The hole a deliberate worker restart leaves, until the new worker has its stream."""
@@ -449,7 +459,7 @@ class Supervisor:
             panic=desk.panic,
             config_status=self.watcher.status,
             recovery=self.recovery,
-            storage=self.keeper.status(self.config),
+            storage=self.keeper.status(self.config, self.pool.recording_bps()),
             usage=list(usage.values()) if measured else None,
             catalog_bytes=self._catalog_size(mono),
             catalog_check=self.maintenance.last,

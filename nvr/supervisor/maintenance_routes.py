@@ -155,7 +155,7 @@ class MaintenanceRoutes:
                 state="done",
                 progress="done",
                 files=summary.files,
-                bytes=summary.bytes,
+                bytes=out.stat().st_size,  # the archive as it lies on disk
                 seconds=round(seconds, 2),
             )
 

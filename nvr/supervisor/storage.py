@@ -128,7 +128,9 @@ class StorageKeeper:
         if not self._failing:
             self.warning = None
 
-    def status(self, config: Config) -> StorageStatus:
+    def status(self, config: Config, writing_bps: float = 0.0) -> StorageStatus:
+        """The storage now; ``writing_bps``: what the recording cameras stream now, the write
+        rate until closed segments have covered the rate's window."""
         if self.clock.monotonic() - self._footage_at >= FOOTAGE_S:  # the dashboard's figures
             self._read_footage(self.clock.monotonic())
         horizon = self.clock.monotonic() - WRITE_RATE_WINDOW_S
@@ -147,7 +149,11 @@ class StorageKeeper:
         except OSError as err:  # the disk went away: say so, keep supervising
             free = total = used = 0
             warning = f"storage {self.root} cannot be read ({err}); check its disk and mount"
-        daily = written / span_s * 86400  # bytes a day at this rate
+        rate_bps = written * 8 / span_s
+        if self.clock.monotonic() - self._started < WRITE_RATE_WINDOW_S:
+            # Segments close a segment's length late: the streams tell the rate sooner.
+            rate_bps = max(rate_bps, writing_bps)
+        daily = rate_bps / 8 * 86400  # bytes a day at this rate
         room = max(0, free - config.storage.min_free_bytes)
         recordings = sum(c.bytes for c in self.cameras.values())
         holds = recordings + room
@@ -163,7 +169,7 @@ class StorageKeeper:
             max_bytes=config.storage.max_bytes,
             recordings_bytes=recordings,
             cameras=self.cameras,
-            write_rate_bps=round(written * 8 / span_s, 1),
+            write_rate_bps=round(rate_bps, 1),
             days_until_full=round(room / daily, 2) if daily else None,
             days_capacity=round(holds / daily, 2) if daily else None,
             warning=warning,

@@ -196,6 +196,14 @@ class WorkerPool:
         """Main-stream bitrate of every camera, as last reported."""
         return sum(h.heartbeat.main.bitrate_bps for h in self.handles.values() if h.heartbeat)
 
+    def recording_bps(self) -> float:
+        """Main-stream bitrate of the cameras writing a segment now."""
+        return sum(
+            h.heartbeat.main.bitrate_bps
+            for h in self.handles.values()
+            if h.heartbeat and h.heartbeat.recording
+        )
+
     def schedule_restart(self, handle: WorkerHandle, cause: str) -> float:
         """After an unplanned exit: restart after a backoff; returns the delay in seconds."""
         now = self._clock.monotonic()

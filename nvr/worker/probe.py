@@ -66,9 +66,11 @@ def probe(url: str, transport: str = "tcp", timeout_s: float = 5.0) -> ProbeResu
     """Open ``url``, sample its packets; never raises for a stream problem."""
     started = time.monotonic()
     shown = redact_url(url)
-    host = urlsplit(url).hostname or ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     try:
-        socket.getaddrinfo(host, None)
+        if parts.scheme in ("rtsp", "rtsps"):  # a configured camera may play a local file
+            socket.getaddrinfo(host, None)
     except (OSError, UnicodeError):
         return ProbeResult(
             shown,
