@@ -5,19 +5,28 @@ or hang, each explained in one sentence while the driver stays responsive."""
 from __future__ import annotations
 
 import http.server
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nvr.config import OnvifConfig
+from nvr.demo import make_clip
+from nvr.errors import NvrError
+from nvr.protocol.client import EngineClient
 from nvr.protocol.worker import PtzReply, PtzRequest, PtzUpdate
+from nvr.storage.catalog import Catalog
 from nvr.worker.ptz import PtzDriver
-from tests.conftest import wait_for
+from tests.conftest import TOKENS, wait_for
 from tests.support.cameras import free_port
 from tests.support.onvif_camera import OnvifCamera
+
+CLIPS = Path("/tmp/nvr-test-clips")
 
 
 class Driven:
@@ -180,3 +189,94 @@ class _NotOnvif:
     def __exit__(self, *_: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- through the engine -------------------------------------------------------------------------
+
+
+def test_the_engine_steers_a_camera_and_a_hung_one_never_stops_recording(engine_factory, tmp_path):
+    main, sub = make_clip(CLIPS, "ptz", 5)
+    storage = tmp_path / "storage"
+    with OnvifCamera() as camera:
+        engine = engine_factory(
+            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"  - id: dome\n    main: {main}\n    sub: {sub}\n    record: {{segment_s: 5}}\n"
+            f"    onvif: {{host: 127.0.0.1, port: {camera.port}, username: admin,"
+            " password: secret, timeout_s: 1}\n"
+            f"  - id: fixed\n    main: {main}\n    record: {{mode: 'off'}}\n"
+        )
+        engine.start()
+        client = EngineClient(engine.api, session_id="ann@desk", token=TOKENS[engine.api])
+        ptz = wait_for(
+            lambda: (p := client.health().cameras["dome"].ptz) and p.reachable and p, 30, what="ptz"
+        )
+        assert (
+            ptz.continuous and ptz.max_presets == 8 and client.health().cameras["fixed"].ptz is None
+        )
+
+        status, reply = client.command("ptz_move", "dome", pan=1.0, timeout_s=0.5)
+        assert status == 200 and reply.ok and reply.ack_ms is not None, reply
+        wait_for(camera.moving, 2, 0.02, what="moving")
+        wait_for(lambda: not camera.moving(), 1.5, 0.02, what="stopped when not renewed")
+
+        assert client.command("ptz_save_preset", "dome", name="door")[0] == 200
+        status, reply = client.command("ptz_save_preset", "dome", name="door")
+        assert status == 409 and "exists" in reply.error and reply.code == "ptz_refused"
+        found = client.ptz("dome")
+        assert [p["name"] for p in found["ptz"]["presets"]] == ["door"]
+        assert found["mirrored_presets"][0]["name"] == "door"  # in the catalog too
+        assert client.command("ptz_goto_preset", "dome", name="door")[0] == 200
+        status, reply = client.command("ptz_goto_preset", "dome", name="attic")
+        assert status == 409 and "no preset named 'attic'" in reply.error
+        assert client.command("ptz_save_preset", "dome", name="x" * 41)[0] == 400
+        status, reply = client.command("ptz_move", "fixed", pan=1.0)
+        assert status == 409 and "fixed has no PTZ" in reply.error
+        with pytest.raises(NvrError, match="fixed has no PTZ"):
+            client.ptz("fixed")
+        assert client.command("ptz_move", "dome", pan=2.0)[0] == 400
+
+        # A camera that hangs: the request fails in words, the recording goes on.
+        def segments() -> int:
+            with Catalog(storage / "catalog.db", readonly=True) as catalog:
+                return len(catalog.recordings("dome"))
+
+        wait_for(lambda: client.health().cameras["dome"].state == "live", 30, what="live")
+        before = segments()
+        camera.silent = True
+        started = time.monotonic()
+        status, reply = client.command("ptz_stop", "dome")
+        assert status == 502 and reply.error == "the camera did not answer within 1 s", reply
+        assert time.monotonic() - started < 3
+        health_started = time.monotonic()
+        health = client.health()
+        assert time.monotonic() - health_started < 0.5  # the engine never waited on it
+        assert not health.cameras["dome"].ptz.reachable
+        assert health.cameras["dome"].state in ("starting", "live")
+        wait_for(lambda: segments() >= before + 2, 30, what="recording on")
+        camera.silent = False
+        assert client.command("ptz_stop", "dome")[0] == 200
+        metrics = client.request("GET", "/metrics")[1]
+        assert 'nvr_ptz_reachable{camera="dome"} 1.0' in metrics
+
+        # The engine dies mid-move: the camera stops by itself (ONVIF's Timeout).
+        assert client.command("ptz_move", "dome", pan=-1.0, timeout_s=1.0)[0] == 200
+        os.killpg(engine.proc.pid, signal.SIGKILL)
+        engine.proc.wait(10)
+        killed = time.monotonic()
+        wait_for(lambda: not camera.moving(), 4, 0.05, what="the camera's own stop")
+        assert time.monotonic() - killed < 2.5
+
+        # Presets live on the camera and in the catalog: a restarted engine has them.
+        engine.start()
+        client = EngineClient(engine.api, session_id="ann@desk", token=TOKENS[engine.api])
+        wait_for(
+            lambda: [p.name for p in client.health().cameras["dome"].ptz.presets] == ["door"],
+            30,
+            what="the presets again",
+        )
+        camera.presets.clear()  # deleted by another client: noticed at the next sync
+        status, reply = client.command("ptz_goto_preset", "dome", name="door")
+        assert status == 409 and "no longer on the camera" in reply.error
+        wait_for(lambda: client.health().cameras["dome"].ptz.presets == (), 5, what="synced")
+        assert client.ptz("dome")["mirrored_presets"] == []
+        engine.stop()

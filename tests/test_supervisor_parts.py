@@ -210,6 +210,7 @@ class Cameras:
             lambda: None,
             lambda command: None,
             lambda command: 0,
+            lambda camera_id: None,  # no camera has PTZ here (test_ptz.py drives it)
         )
 
 

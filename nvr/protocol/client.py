@@ -231,6 +231,15 @@ class EngineClient:
         job: dict[str, Any] = self.get(f"/api/export/{job_id}")
         return job
 
+    def ptz(self, camera_id: str) -> dict[str, Any]:
+        """A camera's PTZ: ``ptz`` (capabilities, position, moving, presets, error) and the
+        presets mirrored in the catalog; ``NvrError`` for a camera without PTZ."""
+        status, reply = self.request("GET", "/api/ptz?" + urlencode({"camera_id": camera_id}))
+        if status != 200 or not isinstance(reply, dict):
+            error = reply.get("error") if isinstance(reply, dict) else reply
+            raise NvrError(f"no PTZ state: {error}")
+        return reply
+
     def worker_history(self, camera_id: str | None = None) -> dict[str, Any]:
         """Each worker's last hour as the engine sampled it (``sample_s``, and per camera one
         list per field: ``at_ns``, ``cpu_pct``, ``rss_bytes``, ``fps_in``, ``fps_out``,

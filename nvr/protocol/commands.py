@@ -38,14 +38,31 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "revert_config": ("version", "by"),  # put an earlier config version back, as a new one
     # keep camera_id's recordings overlapping [start_ns, end_ns) from retention, or release them
     "protect": ("start_ns", "end_ns", "protected"),
+    # steer camera_id (docs/ptz.md): velocities -1..1, Stop sent after timeout_s unless renewed
+    "ptz_move": ("pan", "tilt", "zoom", "timeout_s"),
+    "ptz_stop": (),
+    "ptz_center": ("x", "y"),  # turn toward a point of the picture, -1..1 from its centre
+    "ptz_goto_preset": ("name",),
+    "ptz_save_preset": ("name", "replace"),  # replace: overwrite the preset of that name
+    "ptz_remove_preset": ("name",),
 }
+PTZ_COMMANDS = tuple(c for c in COMMANDS if c.startswith("ptz_"))
+MAX_PTZ_TIMEOUT_S = 10.0
+MAX_PRESET_CHARS = 40
 MAX_WATCH_S = 30
 MAX_BY_CHARS = 100  # a name (``by``, ``ui_session_id``): printable, at most this long
 MAX_ALARM_IDS = 1000
 _MAX_ID = 2**63 - 1
 EVERY_CAMERA = "*"  # the camera_id that means every camera (no camera id can be "*")
 # These need camera_id: there is no default.
-NEEDS_CAMERA = ("start_recording", "stop_recording", "watch_main", "restart_worker", "protect")
+NEEDS_CAMERA = (
+    "start_recording",
+    "stop_recording",
+    "watch_main",
+    "restart_worker",
+    "protect",
+    *PTZ_COMMANDS,
+)
 MAX_NOTE_CHARS = 200
 
 
@@ -154,12 +171,15 @@ def parse_command(body: bytes) -> Command:
             raise ValueError("params.active must be true or false")
         if command.command in ("ack_alarm", "clear_alarm"):
             _check_alarm_params(command.params)
-        if command.command in ("restart_worker", "protect") and command.every_camera:
+        one_camera = ("restart_worker", "protect", *PTZ_COMMANDS)
+        if command.command in one_camera and command.every_camera:
             raise ValueError(f"{command.command} takes one camera_id, not every camera")
         if command.command in ("save_config", "revert_config"):
             _check_config_params(command.command, command.params)
         if command.command == "protect":
             _check_protect_params(command.params)
+        if command.command in PTZ_COMMANDS:
+            _check_ptz_params(command.command, command.params)
         if command.command == "restart_worker":
             by = command.params.get("by", "")
             if not isinstance(by, str) or not _is_name(by) and by != "":
@@ -209,6 +229,31 @@ def _check_config_params(name: str, params: dict[str, Any]) -> None:
     by = params.get("by", "")
     if not isinstance(by, str) or not _is_name(by) and by != "":
         raise ValueError(f"params.by must be a name of at most {MAX_BY_CHARS} printable characters")
+
+
+def _check_ptz_params(name_: str, params: dict[str, Any]) -> None:
+    for key in ("pan", "tilt", "zoom", "x", "y"):
+        value = params.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 1:
+            raise ValueError(f"params.{key} must be a number from -1 to 1")
+    timeout = params.get("timeout_s", 1)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ValueError(f"params.timeout_s must be seconds from 0.2 to {MAX_PTZ_TIMEOUT_S:g}")
+    if not 0.2 <= timeout <= MAX_PTZ_TIMEOUT_S:
+        raise ValueError(f"params.timeout_s must be seconds from 0.2 to {MAX_PTZ_TIMEOUT_S:g}")
+    if "name" in COMMANDS[name_]:  # a preset command: its name is required
+        name = params.get("name")
+        if (
+            not isinstance(name, str)
+            or not name.strip()
+            or len(name) > MAX_PRESET_CHARS
+            or not name.isprintable()
+        ):
+            raise ValueError(
+                f"params.name must be a preset name of 1 to {MAX_PRESET_CHARS} printable characters"
+            )
+    if not isinstance(params.get("replace", False), bool):
+        raise ValueError("params.replace must be true or false")
 
 
 def _check_protect_params(params: dict[str, Any]) -> None:

@@ -82,6 +82,7 @@ class PtzReply:
     ok: bool
     error: str | None
     latency_ms: float | None  # the SOAP round trips it took
+    refused: bool = False  # refused before the camera was asked (a bad name, no PTZ)
 
 
 @dataclass(frozen=True, slots=True)

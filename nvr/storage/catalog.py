@@ -1074,6 +1074,18 @@ class Catalog:
             )
             return conn.changes() > 0
 
+    def sync_presets(self, camera_id: str, presets: dict[str, dict[str, Any]]) -> None:
+        """Mirror the presets a camera holds now (name: position): others of it are deleted."""
+        with self.transaction():
+            conn = self._writer()
+            conn.execute(
+                "DELETE FROM camera_presets WHERE camera_id = ? AND preset_name NOT IN"
+                " (SELECT value FROM json_each(?))",
+                (camera_id, json.dumps(list(presets))),
+            )
+            for name, position in presets.items():
+                self.save_preset(camera_id, name, position)
+
     def file_statuses(self) -> dict[str, str]:
         """Every cataloged file path with its status (for start-up recovery's file scan)."""
         return dict(self._rows("SELECT file_path, status FROM recordings"))

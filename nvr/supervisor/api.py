@@ -16,6 +16,8 @@ Routes (documented in the README):
 - ``GET /api/logs``                 the engine's logs, filtered (``log_routes.py``)
 - ``GET /api/workers/history``      ``?camera_id=``: each worker's last hour, one sample per 10 s
   (``worker_history.py``)
+- ``GET /api/ptz``                  ``?camera_id=``: the camera's PTZ (capabilities, position,
+  moving, presets, last error) and the presets mirrored in the catalog
 - ``GET /api/config/document``, ``/api/config/history``, ``/api/config/version``,
   ``/api/config/diff``, ``POST /api/probe``  the camera editor's (``config_routes.py``)
 - ``GET``/``POST /api/backup``, ``POST /api/restore``, ``GET /api/report``  backups, restore
@@ -45,6 +47,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from nvr.config import Config
 from nvr.errors import (
+    ConflictError,
     EngineBusyError,
     ForbiddenHostError,
     ForbiddenOriginError,
@@ -52,6 +55,7 @@ from nvr.errors import (
     NotFoundError,
     NvrError,
     UnauthorizedError,
+    UnknownCameraError,
     UnsupportedMediaError,
 )
 from nvr.protocol.alarms import AlarmList, EventBatch
@@ -78,6 +82,7 @@ SNAPSHOT = (*PUBLIC, "/api/cameras", "/api/config")  # answered from the publish
 LISTS = ("/api/recordings", "/api/events", "/api/gaps")
 COMMAND = "/api/command"
 WORKER_HISTORY = "/api/workers/history"
+PTZ = "/api/ptz"
 _LIST_METHODS = {"recordings": "recordings", "events": "motion_events", "gaps": "gaps"}
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -223,7 +228,7 @@ class ApiRoutes:
         alarms = path in alarm_routes.ROUTES
         config = path in config_routes.ROUTES
         upkeep = path in maintenance_routes.ROUTES
-        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS, WORKER_HISTORY) and not (
+        if path not in (*SNAPSHOT, *LISTS, COMMAND, LOGS, WORKER_HISTORY, PTZ) and not (
             footage or alarms or config or upkeep
         ):
             raise NotFoundError(f"no route {path[:200]}; see the README's HTTP API")
@@ -260,6 +265,8 @@ class ApiRoutes:
             return self.logs.answer(url.query)
         if path in LISTS:
             return self._list(path.rsplit("/", 1)[1], url.query)
+        if path == PTZ:
+            return self._ptz(parse_qs(url.query).get("camera_id", [""])[0])
         if path == WORKER_HISTORY:
             camera = parse_qs(url.query).get("camera_id", [None])[0]
             return Response.json(200, self.engine.worker_history(camera))
@@ -321,6 +328,20 @@ class ApiRoutes:
         command = parse_command(request.body)
         status, reply = self.engine.submit(command)
         return Response.json(status, reply.to_json())
+
+    def _ptz(self, camera_id: str) -> Response:
+        cam = self.engine.health().cameras.get(camera_id)
+        if cam is None:
+            raise UnknownCameraError(f"no camera {camera_id[:40]!r}; send ?camera_id=")
+        if cam.ptz is None:
+            raise ConflictError(
+                f"{camera_id} has no PTZ: give it an onvif section in the configuration"
+            )
+        with Catalog(self.engine.catalog_path, readonly=True) as catalog:
+            mirrored = [{"name": p.preset_name, **p.position} for p in catalog.presets(camera_id)]
+        return Response.json(
+            200, {"camera_id": camera_id, "ptz": to_json(cam.ptz), "mirrored_presets": mirrored}
+        )
 
     def _list(self, what: str, query_text: str) -> Response:
         query = parse_list_query(query_text)

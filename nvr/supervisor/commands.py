@@ -19,10 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nvr.clock import Clock
-from nvr.errors import EngineBusyError, NvrError, RequestError, UnknownCameraError
-from nvr.protocol.commands import CameraAck, Command, CommandReply, alarm_ids
+from nvr.errors import (
+    ConflictError,
+    EngineBusyError,
+    NvrError,
+    RequestError,
+    UnknownCameraError,
+)
+from nvr.protocol.commands import PTZ_COMMANDS, CameraAck, Command, CommandReply, alarm_ids
 from nvr.protocol.health import ConfigStatus
-from nvr.protocol.worker import Ack, SetRecording, WatchMain
+from nvr.protocol.worker import Ack, PtzReply, PtzRequest, SetRecording, WatchMain
 from nvr.supervisor.alarms import AlarmDesk
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,15 @@ log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 2.0
 PICKUP_TIMEOUT_S = 5.0  # a loop that does not pick a command up this long: refused, not run
 APPLY_TIMEOUT_S = 20.0  # a saved config is in force once the workers it restarts have stopped
+PTZ_WAIT_MAX_S = 21.0  # a PTZ request takes at most two calls of onvif.timeout_s (10 s), + 1
+_PTZ_ACTIONS = {
+    "ptz_move": "move",
+    "ptz_stop": "stop",
+    "ptz_center": "center",
+    "ptz_goto_preset": "goto",
+    "ptz_save_preset": "save",
+    "ptz_remove_preset": "remove",
+}
 NOT_ACKNOWLEDGED = (
     "some cameras did not acknowledge within 2 s (worker offline or restarting); "
     "the request stays in force and applies when they return"
@@ -52,6 +67,7 @@ class _Job:
     expected: set[str] = field(default_factory=set)  # cameras the message reached
     request_id: int = 0
     reply: tuple[int, CommandReply] | None = None
+    deadline: float | None = None  # when it is answered without its camera (else the ack's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +82,7 @@ class Workers:
     maintain: Callable[[], None]  # the catalog's maintenance, now (on its own thread)
     edit_config: Callable[[Command], None]  # save or revert; put in force by the loop next
     protect: Callable[[Command], int]  # protect or release a range; the recordings changed
+    ptz_timeout: Callable[[str], float | None]  # a camera's onvif.timeout_s; None: no PTZ
 
 
 class CommandDesk:
@@ -140,7 +157,12 @@ class CommandDesk:
                         "loop is busy: see the engine log); it was not run: send it again"
                     )
                     return err.http_status, _refused(command, err)
-            job.done.wait(ACK_TIMEOUT_S + PICKUP_TIMEOUT_S + APPLY_TIMEOUT_S * _applies(command))
+            job.done.wait(
+                ACK_TIMEOUT_S
+                + PICKUP_TIMEOUT_S
+                + APPLY_TIMEOUT_S * _applies(command)
+                + PTZ_WAIT_MAX_S * (command.command in PTZ_COMMANDS)
+            )
         return job.reply or (500, _refused(command, NvrError("internal error; see the log")))
 
     # -- the loop ----------------------------------------------------------------------------
@@ -181,12 +203,30 @@ class CommandDesk:
         if job.expected <= job.acks.keys():
             self._answer(job)
 
+    def on_ptz(self, reply: PtzReply) -> None:
+        """A camera's worker answered a PTZ request."""
+        job = self._waiting.pop(reply.request_id, None)
+        if job is None:
+            return
+        command = job.command
+        if reply.ok:
+            said = CommandReply.to(
+                command, True, ack_ms=reply.latency_ms, detail=_PTZ_DONE[command.command]
+            )
+            self._finish(job, 200, said)
+            return
+        code = "ptz_refused" if reply.refused else "ptz_failed"
+        said = CommandReply.to(
+            command, False, error=reply.error, code=code, ack_ms=reply.latency_ms
+        )
+        self._finish(job, 409 if reply.refused else 502, said)
+
     def expire(self) -> float | None:
         """Answer the commands whose acknowledgements are overdue; seconds to the next deadline."""
         now = self._clock.monotonic()
         upcoming = []
         for job in list(self._waiting.values()):
-            left = job.submitted + ACK_TIMEOUT_S - now
+            left = (job.deadline or job.submitted + ACK_TIMEOUT_S) - now
             if left <= 0:
                 self._answer(job)
             else:
@@ -251,6 +291,8 @@ class CommandDesk:
             verb = "protected" if command.params["protected"] else "released"
             counted = f"{changed} recording(s) {verb}"
             self._finish(job, 200, CommandReply.to(command, True, detail=counted))
+        elif command.command in PTZ_COMMANDS:
+            self._ptz(job)
         elif command.command == "watch_main":
             job.targets = self._targets(command)
             sent = self._workers.send(
@@ -282,6 +324,38 @@ class CommandDesk:
             changed = self._alarms.clear(which, by, now_ns)
         self._finish(job, 200, CommandReply.to(command, True, alarms=tuple(changed)))
 
+    def _ptz(self, job: _Job) -> None:
+        """Hand a PTZ request to the camera's worker; answered by ``on_ptz``."""
+        command = job.command
+        (camera_id,) = job.targets = self._targets(command)
+        limit = self._workers.ptz_timeout(camera_id)
+        if limit is None:
+            raise ConflictError(
+                f"{camera_id} has no PTZ: give it an onvif section in the configuration"
+            )
+        p = command.params
+        action = _PTZ_ACTIONS[command.command]
+        job.request_id = next(self._ids)
+        request = PtzRequest(
+            job.request_id,
+            action,
+            pan=float(p.get("pan", p.get("x", 0.0))),
+            tilt=float(p.get("tilt", p.get("y", 0.0))),
+            zoom=float(p.get("zoom", 0.0)),
+            timeout_s=float(p.get("timeout_s", 1.0)),
+            name=str(p.get("name", "")),
+            replace=bool(p.get("replace", False)),
+        )
+        if not self._workers.send(camera_id, request):
+            raise ConflictError(f"{camera_id}'s worker is not running; PTZ waits for it")
+        who = command.ui_session_id or "an unnamed client"
+        if action in ("goto", "save", "remove"):
+            log.warning("%s: PTZ preset %s %r by %s", camera_id, action, request.name, who)
+        else:
+            log.debug("%s: PTZ %s by %s", camera_id, action, who)
+        job.deadline = self._clock.monotonic() + 2 * limit + 1.0
+        self._waiting[job.request_id] = job
+
     def _targets(self, command: Command) -> list[str]:
         cameras = self._workers.cameras()
         if command.every_camera:
@@ -301,6 +375,13 @@ class CommandDesk:
 
     def _answer(self, job: _Job) -> None:
         self._waiting.pop(job.request_id, None)
+        if job.command.command in PTZ_COMMANDS:  # its worker never answered
+            late = EngineBusyError(
+                f"{job.targets[0]}'s worker did not answer the PTZ request in time (it may be "
+                "restarting); nothing more is sent to the camera"
+            )
+            self._finish(job, 504, _refused(job.command, late))
+            return
         ack_ms = round((self._clock.monotonic() - job.submitted) * 1000, 1)
         cameras = {c: self._camera_ack(job.acks.get(c)) for c in job.targets}
         silent = [c for c, a in cameras.items() if not a.acknowledged]
@@ -330,6 +411,16 @@ class CommandDesk:
         job.reply = (status, reply)
         job.state = "done"
         self._done.append(job)
+
+
+_PTZ_DONE = {
+    "ptz_move": "moving; it stops unless the move is sent again within timeout_s",
+    "ptz_stop": "stopped",
+    "ptz_center": "turned toward the point",
+    "ptz_goto_preset": "going to the preset",
+    "ptz_save_preset": "preset saved on the camera",
+    "ptz_remove_preset": "preset removed from the camera",
+}
 
 
 def _applies(command: Command) -> bool:

@@ -1,7 +1,8 @@
 """Worker messages to the object that owns each kind: a table from message type to handler.
 
-Heartbeats go to the worker's handle, segments, motion and gaps to the ledger, acknowledgements
-to the command desk, write failures to the storage keeper. A message the catalog cannot write
+Heartbeats and PTZ states go to the worker's handle (presets mirrored in the catalog),
+segments, motion and gaps to the ledger, acknowledgements and PTZ replies to the command desk,
+write failures to the storage keeper. A message the catalog cannot write
 now (a full disk) is kept, in order, and replayed after space is freed (``replay``); any other
 failure of one message is logged and never stops the supervision of every camera.
 """
@@ -21,6 +22,8 @@ from nvr.protocol.worker import (
     Heartbeat,
     MotionEnded,
     MotionStarted,
+    PtzReply,
+    PtzUpdate,
     SegmentClosed,
     SegmentOpened,
     StreamDiscontinuity,
@@ -68,6 +71,8 @@ class Dispatcher:
             StreamDiscontinuity: lambda _h, m: ledger.discontinuity(m),
             ClockDrifting: lambda _h, m: ledger.clock_drifting(m),
             Ack: lambda _h, m: desk.on_ack(m),
+            PtzReply: lambda _h, m: desk.on_ptz(m),
+            PtzUpdate: self._ptz_update,
             WriteFailed: self._write_failed,
             WorkerFailed: lambda h, m: log.error("%s: %s", h.camera_id, m.message),
         }
@@ -126,6 +131,19 @@ class Dispatcher:
     def _heartbeat(self, handle: WorkerHandle, msg: Heartbeat) -> None:
         handle.heartbeat = msg
         handle.heartbeat_mono = self.clock.monotonic()
+
+    def _ptz_update(self, handle: WorkerHandle, msg: PtzUpdate) -> None:
+        """The camera's PTZ state for the health; its presets mirrored in the catalog."""
+        before = handle.ptz
+        handle.ptz = msg.status
+        if msg.status.reachable and (before is None or before.presets != msg.status.presets):
+            self.ledger.catalog.sync_presets(
+                handle.camera_id,
+                {
+                    p.name: {"token": p.token, "position": list(p.position or ())}
+                    for p in msg.status.presets
+                },
+            )
 
     def _segment_opened(self, handle: WorkerHandle, msg: SegmentOpened) -> None:
         handle.open_segment = msg

@@ -15,6 +15,7 @@ from nvr.protocol.health import (
     CatalogCheck,
     ConfigStatus,
     Health,
+    PtzStatus,
     RecordingStatus,
     RecoveryReport,
     StorageStatus,
@@ -85,7 +86,19 @@ def camera_status(
         rss_bytes=usage.rss_bytes if usage else None,
         segments=segments,
         motion_events=motion_events,
+        ptz=_ptz(cam, handle),
     )
+
+
+def _ptz(cam: CameraConfig, handle: WorkerHandle | None) -> PtzStatus | None:
+    """The camera's PTZ as its worker reports it; why there is none yet; None without onvif."""
+    if cam.onvif is None:
+        return None
+    if handle is not None and handle.ptz is not None:
+        return handle.ptz
+    if handle is None or not handle.running:
+        return PtzStatus(error="the camera's worker is not running")
+    return PtzStatus(error="connecting to the camera's ONVIF service")
 
 
 def engine_health(

@@ -123,6 +123,7 @@ class Supervisor:
             maintain=lambda: self.maintenance.request(),
             edit_config=self._edit_config,
             protect=self._protect,
+            ptz_timeout=self._ptz_timeout,
         )
         self._restarts_due: list[tuple[str, str]] = []  # asked by commands, done by the loop
         self._config_due: Config | None = None  # saved by a command, put in force by the loop
@@ -344,6 +345,10 @@ class Supervisor:
             who,
         )
         return changed
+
+    def _ptz_timeout(self, camera_id: str) -> float | None:
+        cam = self.config.camera(camera_id)
+        return cam.onvif.timeout_s if cam is not None and cam.onvif is not None else None
 
     def _restart_asked(self) -> None:
         """Restart the workers commands asked for (out of the command's own turn: stopping a

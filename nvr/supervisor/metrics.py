@@ -45,6 +45,23 @@ def render_metrics(health: Health) -> str:
         "Resident memory of the camera's worker process.",
         per_camera(lambda c: c.rss_bytes or 0),
     )
+    steered = [c for c in health.cameras.values() if c.ptz is not None]
+    metric(
+        "nvr_ptz_reachable",
+        "gauge",
+        "1 while the camera's ONVIF PTZ answers (cameras with onvif only).",
+        [(f'{{camera="{c.id}"}}', float(bool(c.ptz and c.ptz.reachable))) for c in steered],
+    )
+    metric(
+        "nvr_ptz_latency_seconds",
+        "gauge",
+        "The last PTZ command's round trip to the camera.",
+        [
+            (f'{{camera="{c.id}"}}', (c.ptz.latency_ms or 0.0) / 1000)
+            for c in steered
+            if c.ptz is not None and c.ptz.latency_ms is not None
+        ],
+    )
     metric(
         "nvr_config_ok",
         "gauge",

@@ -18,6 +18,7 @@ from typing import Any
 from nvr.clock import Clock
 from nvr.config import CameraConfig
 from nvr.frames.ring import FrameRing
+from nvr.protocol.health import PtzStatus
 from nvr.protocol.worker import Heartbeat, SegmentOpened, StopWorker
 from nvr.worker.process import WorkerSpec, worker_main
 
@@ -80,6 +81,7 @@ class WorkerHandle:
     pid: int | None = None
     exitcode: int | None = None
     open_segment: SegmentOpened | None = None  # the file to repair if the worker dies
+    ptz: PtzStatus | None = None  # the camera's PTZ as its worker last reported it
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     send_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,6 +105,7 @@ class WorkerHandle:
         self.open_segment = None
         self.started_mono = self.heartbeat_mono = now
         self.heartbeat = None
+        self.ptz = None
         self.restart_at = None
         self.stopping = False
         log.info("%s: worker started (pid %s)", self.camera_id, self.process.pid)

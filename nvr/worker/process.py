@@ -39,6 +39,8 @@ from nvr.protocol.worker import (
     Heartbeat,
     MotionEnded,
     MotionStarted,
+    PtzReply,
+    PtzRequest,
     SetRecording,
     StopWorker,
     StreamDiscontinuity,
@@ -52,6 +54,7 @@ from nvr.storage.thumbnails import event_thumbnail
 from nvr.worker.decodable import DecodeCheck, decode, malformed
 from nvr.worker.frames import FrameSink
 from nvr.worker.mainview import MainView
+from nvr.worker.ptz import PtzDriver
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
 from nvr.worker.source import Discontinuity, StreamSource, TimedPacket
 
@@ -174,6 +177,7 @@ class CameraWorker:
         )
         self.main_view = MainView(spec.ring_name + "_m", f"{self.cam.id}/main")
         self._schedule_cache = (0, False)
+        self.ptz = self._ptz_driver(self.cam)
 
     # -- motion callbacks (sub thread, or main thread without a sub stream) -------------------
 
@@ -247,6 +251,12 @@ class CameraWorker:
                 self.stop.set()
             elif isinstance(message, UpdateCamera):
                 self.update(message.camera)
+            elif isinstance(message, PtzRequest):
+                if self.ptz is not None:
+                    self.ptz.request(message)
+                else:
+                    said = "this camera has no PTZ: give it an onvif section in the configuration"
+                    self.channel.send(PtzReply(message.request_id, self.cam.id, False, said, None))
             elif isinstance(message, WatchMain):
                 if self.cam.sub:  # without a sub stream the ring is the main stream already
                     self.main_view.watch(message.seconds)
@@ -293,7 +303,17 @@ class CameraWorker:
         self.recorder.configure(camera.record.pre_roll_s, camera.record.segment_s)
         if camera.motion != old.motion:
             self.sink.configure(camera.motion)
+        if camera.onvif != old.onvif:  # reconnect PTZ with the new settings (or drop it)
+            if self.ptz is not None:
+                self.ptz.close()
+            self.ptz = self._ptz_driver(camera)
+            if self.ptz is not None:
+                self.ptz.start()
         log.info("%s: settings updated without a restart", camera.id)
+
+    def _ptz_driver(self, camera: CameraConfig) -> PtzDriver | None:
+        """PTZ on a thread of its own, for a camera with ``onvif`` (``nvr.worker.ptz``)."""
+        return PtzDriver(camera.id, camera.onvif, self.channel.send) if camera.onvif else None
 
     def heartbeat_loop(self) -> None:
         while not self.stop.wait(HEARTBEAT_S):
@@ -580,10 +600,14 @@ class CameraWorker:
             threads.append(threading.Thread(target=self.sub_loop, name="sub", daemon=True))
         for thread in threads:
             thread.start()
+        if self.ptz is not None:
+            self.ptz.start()
         try:
             self.main_loop()
         finally:
             self.stop.set()
+            if self.ptz is not None:
+                self.ptz.close()  # a move in progress is stopped first
             for thread in threads[2:]:
                 thread.join(timeout=5)
             self.sink.close()

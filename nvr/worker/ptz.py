@@ -94,9 +94,31 @@ class PtzDriver:
                 if self._move_until is not None:
                     self._quietly(self._stop)
                 return
-            if item.action != "tick":
-                self._handle(item)
+            for request in self._coalesced(item):
+                self._handle(request)
             self._due(time.monotonic())
+
+    def _coalesced(self, first: PtzRequest) -> list[PtzRequest]:
+        """``first`` and what queued behind it, a move followed by another move or a stop
+        answered as superseded: a slow camera never works through a backlog of stale moves."""
+        batch = [first]
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:  # closing: handled at the next turn
+                self._queue.put(None)
+                break
+            batch.append(item)
+        kept = []
+        for n, request in enumerate(batch):
+            later = batch[n + 1 :]
+            if request.action == "move" and any(r.action in ("move", "stop") for r in later):
+                self._report(PtzReply(request.request_id, self.camera_id, True, None, 0.0))
+            elif request.action != "tick":
+                kept.append(request)
+        return kept
 
     def _next_due(self) -> float:
         if self._ptz is None:
@@ -118,14 +140,18 @@ class PtzDriver:
 
     def _handle(self, request: PtzRequest) -> None:
         started = time.monotonic()
+        if self._ptz is None:  # the camera's fault: answered at once, with the reason
+            said = self.status.error or "not connected to the camera yet"
+            self._report(PtzReply(request.request_id, self.camera_id, False, said, 0.0))
+            return
         try:
-            if self._ptz is None:
-                raise PtzError(self.status.error or "not connected to the camera yet")
             getattr(self, "_do_" + request.action)(request)
             self._set(reachable=True, error=None)
             reply = PtzReply(request.request_id, self.camera_id, True, None, _ms(started))
         except PtzError as err:
-            reply = PtzReply(request.request_id, self.camera_id, False, str(err), _ms(started))
+            reply = PtzReply(
+                request.request_id, self.camera_id, False, str(err), _ms(started), refused=True
+            )
         except Exception as err:  # onvif-zeep and its transport: explained, never raised
             said = self._explain(err)
             self._set(reachable=not _unreachable(err), error=said)
@@ -176,7 +202,7 @@ class PtzDriver:
 
     def _do_goto(self, request: PtzRequest) -> None:
         preset = self._preset(request.name)
-        self._ptz.GotoPreset({"ProfileToken": self._profile, "PresetToken": preset.token})
+        self._on_preset(preset, self._ptz.GotoPreset)
         self._move_until = None
         self._status_at = time.monotonic()
 
@@ -198,12 +224,26 @@ class PtzDriver:
 
     def _do_remove(self, request: PtzRequest) -> None:
         preset = self._preset(request.name)
-        self._ptz.RemovePreset({"ProfileToken": self._profile, "PresetToken": preset.token})
+        self._on_preset(preset, self._ptz.RemovePreset)
         self._read_presets()
 
     def _do_sync(self, _: PtzRequest) -> None:
         self._read_presets()
         self._read_status()
+
+    def _on_preset(self, preset: PtzPreset, call: Callable[[dict[str, str]], Any]) -> None:
+        """A call on a preset; one another client deleted is said so, and the list read."""
+        try:
+            call({"ProfileToken": self._profile, "PresetToken": preset.token})
+        except Exception as err:
+            codes = getattr(_root(err), "subcodes", None) or ()
+            if "NoToken" not in [getattr(q, "localname", str(q)) for q in codes]:
+                raise
+            self._quietly(self._read_presets)
+            raise PtzError(
+                f"preset {preset.name!r} is no longer on the camera (removed by another "
+                "client); the list was read again"
+            ) from err
 
     def _preset(self, name: str) -> PtzPreset:
         found = next((p for p in self.status.presets if p.name == name), None)
