@@ -120,7 +120,15 @@ def test_presets_are_saved_recalled_and_removed_with_their_errors_in_words(camer
     assert not long.ok and "1 to 40" in long.error
     missing = driven.ask("goto", name="attic")
     assert not missing.ok and "no preset named 'attic'" in missing.error
-    assert driven.ask("remove", name="gate").ok
+    assert driven.ask("rename", name="gate", new_name="yard").ok  # goes there to store it
+    assert camera.position()[0] < 0 and [p.name for p in driven.status.presets] == [
+        "door",
+        "yard",
+    ]
+    assert camera.presets["2"].name == "yard"  # the same preset on the camera, renamed
+    taken = driven.ask("rename", name="yard", new_name="door")
+    assert not taken.ok and "exists" in taken.error
+    assert driven.ask("remove", name="yard").ok
     assert [p.name for p in driven.status.presets] == ["door"]
     # Deleted on the camera by another client: gone at the next sync.
     camera.presets.clear()

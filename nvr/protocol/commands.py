@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "ptz_goto_preset": ("name",),
     "ptz_save_preset": ("name", "replace"),  # replace: overwrite the preset of that name
     "ptz_remove_preset": ("name",),
+    "ptz_rename_preset": ("name", "new_name"),  # the camera goes to the preset to store it
 }
 PTZ_COMMANDS = tuple(c for c in COMMANDS if c.startswith("ptz_"))
 MAX_PTZ_TIMEOUT_S = 10.0
@@ -251,6 +252,18 @@ def _check_ptz_params(name_: str, params: dict[str, Any]) -> None:
         ):
             raise ValueError(
                 f"params.name must be a preset name of 1 to {MAX_PRESET_CHARS} printable characters"
+            )
+    if "new_name" in COMMANDS[name_]:
+        new = params.get("new_name")
+        if (
+            not isinstance(new, str)
+            or not new.strip()
+            or len(new) > MAX_PRESET_CHARS
+            or not new.isprintable()
+        ):
+            raise ValueError(
+                f"params.new_name must be a preset name of 1 to {MAX_PRESET_CHARS} printable "
+                "characters"
             )
     if not isinstance(params.get("replace", False), bool):
         raise ValueError("params.replace must be true or false")

@@ -50,7 +50,7 @@ class PtzRequest:
     """A pan/tilt/zoom request for the worker's PTZ driver (``nvr.worker.ptz``); answered with
     ``PtzReply``. ``action``: move (velocities -1..1, Stop sent after ``timeout_s`` unless
     renewed), stop, center (a relative move toward ``pan``, ``tilt``: the point clicked, -1..1
-    from the picture's centre), goto, save, remove (a preset by ``name``)."""
+    from the picture's centre), goto, save, rename, remove (a preset by ``name``)."""
 
     request_id: int
     action: str
@@ -60,6 +60,7 @@ class PtzRequest:
     timeout_s: float = 1.0
     name: str = ""
     replace: bool = False  # save: overwrite the preset of that name with the position now
+    new_name: str = ""  # rename: the preset's new name (the camera goes to it to store it)
 
 
 # --- worker -> supervisor -------------------------------------------------------------------

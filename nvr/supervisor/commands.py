@@ -30,13 +30,14 @@ from nvr.protocol.commands import PTZ_COMMANDS, CameraAck, Command, CommandReply
 from nvr.protocol.health import ConfigStatus
 from nvr.protocol.worker import Ack, PtzReply, PtzRequest, SetRecording, WatchMain
 from nvr.supervisor.alarms import AlarmDesk
+from nvr.worker.ptz import RENAME_WAIT_S
 
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT_S = 2.0
 PICKUP_TIMEOUT_S = 5.0  # a loop that does not pick a command up this long: refused, not run
 APPLY_TIMEOUT_S = 20.0  # a saved config is in force once the workers it restarts have stopped
-PTZ_WAIT_MAX_S = 21.0  # a PTZ request takes at most two calls of onvif.timeout_s (10 s), + 1
+PTZ_WAIT_MAX_S = 50.0  # a rename: three calls of onvif.timeout_s (10 s) and the camera's travel
 _PTZ_ACTIONS = {
     "ptz_move": "move",
     "ptz_stop": "stop",
@@ -44,6 +45,7 @@ _PTZ_ACTIONS = {
     "ptz_goto_preset": "goto",
     "ptz_save_preset": "save",
     "ptz_remove_preset": "remove",
+    "ptz_rename_preset": "rename",
 }
 NOT_ACKNOWLEDGED = (
     "some cameras did not acknowledge within 2 s (worker offline or restarting); "
@@ -345,15 +347,17 @@ class CommandDesk:
             timeout_s=float(p.get("timeout_s", 1.0)),
             name=str(p.get("name", "")),
             replace=bool(p.get("replace", False)),
+            new_name=str(p.get("new_name", "")),
         )
         if not self._workers.send(camera_id, request):
             raise ConflictError(f"{camera_id}'s worker is not running; PTZ waits for it")
         who = command.ui_session_id or "an unnamed client"
-        if action in ("goto", "save", "remove"):
+        if action in ("goto", "save", "rename", "remove"):
             log.warning("%s: PTZ preset %s %r by %s", camera_id, action, request.name, who)
         else:
             log.debug("%s: PTZ %s by %s", camera_id, action, who)
-        job.deadline = self._clock.monotonic() + 2 * limit + 1.0
+        wait = 3 * limit + (RENAME_WAIT_S if action == "rename" else 0.0) + 1.0
+        job.deadline = self._clock.monotonic() + wait
         self._waiting[job.request_id] = job
 
     def _targets(self, command: Command) -> list[str]:
@@ -420,6 +424,7 @@ _PTZ_DONE = {
     "ptz_goto_preset": "going to the preset",
     "ptz_save_preset": "preset saved on the camera",
     "ptz_remove_preset": "preset removed from the camera",
+    "ptz_rename_preset": "preset renamed (the camera went to it to store the new name)",
 }
 
 

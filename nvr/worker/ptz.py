@@ -40,6 +40,7 @@ MOVING_STATUS_S = 0.5
 IDLE_STATUS_S = 10.0
 PRESETS_S = 60.0
 NAME_MAX = 40  # characters of a preset name
+RENAME_WAIT_S = 15.0  # a rename waits this long for the camera to reach the preset
 CENTER_GAIN = 0.25  # a click at the picture's edge turns by this share of the range (unzoomed)
 
 Report = Callable[[object], None]
@@ -208,8 +209,7 @@ class PtzDriver:
 
     def _do_save(self, request: PtzRequest) -> None:
         name = request.name.strip()
-        if not name or len(name) > NAME_MAX or not name.isprintable():
-            raise PtzError(f"a preset name is 1 to {NAME_MAX} printable characters")
+        self._check_name(name)
         existing = next((p for p in self.status.presets if p.name == name), None)
         if existing is not None and not request.replace:
             raise PtzError(f"a preset named {name!r} exists; pick another name or replace it")
@@ -220,6 +220,32 @@ class PtzDriver:
         if existing is not None:
             params["PresetToken"] = existing.token
         self._ptz.SetPreset(params)
+        self._read_presets()
+
+    def _do_rename(self, request: PtzRequest) -> None:
+        """ONVIF keeps a preset's name with its position: go there, wait until the camera
+        stands still, and store the preset again under the new name (its token kept)."""
+        preset = self._preset(request.name)
+        new = request.new_name.strip()
+        self._check_name(new)
+        if any(p.name == new for p in self.status.presets):
+            raise PtzError(f"a preset named {new!r} exists; pick another name")
+        self._on_preset(preset, self._ptz.GotoPreset)
+        self._move_until = None
+        deadline = time.monotonic() + RENAME_WAIT_S
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            self._read_status()
+            if not self.status.moving:
+                break
+        else:
+            raise PtzError(
+                f"the camera did not reach preset {preset.name!r} within {RENAME_WAIT_S:g} s; "
+                "nothing was renamed"
+            )
+        self._ptz.SetPreset(
+            {"ProfileToken": self._profile, "PresetName": new, "PresetToken": preset.token}
+        )
         self._read_presets()
 
     def _do_remove(self, request: PtzRequest) -> None:
@@ -244,6 +270,11 @@ class PtzDriver:
                 f"preset {preset.name!r} is no longer on the camera (removed by another "
                 "client); the list was read again"
             ) from err
+
+    @staticmethod
+    def _check_name(name: str) -> None:
+        if not name or len(name) > NAME_MAX or not name.isprintable():
+            raise PtzError(f"a preset name is 1 to {NAME_MAX} printable characters")
 
     def _preset(self, name: str) -> PtzPreset:
         found = next((p for p in self.status.presets if p.name == name), None)
