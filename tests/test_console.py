@@ -26,6 +26,7 @@ from nvr.protocol.runfile import token_path
 from tests.conftest import ARTIFACTS, ROOT, api_get, wait_for
 from tests.support.cameras import free_port
 from tests.support.console import HEIGHT, WIDTH, ConsoleProcess
+from tests.support.onvif_camera import OnvifCamera
 
 pytestmark = [
     pytest.mark.slow,
@@ -78,6 +79,7 @@ def test_console_shows_live_video_records_and_survives_the_engine(tmp_path, engi
     clips = [make_clip(CLIPS, name, seed) for seed, name in enumerate(("gate", "yard"))]
     port = free_port()
     config = [f"storage:\n  path: {tmp_path / 'storage'}", f"api:\n  port: {port}", "cameras:"]
+    ptz = OnvifCamera()  # gate turns, through the real onvif-zeep (tests/support)
     for (main, sub), name in zip(clips, ("gate", "yard"), strict=True):
         config += [
             f"  - id: {name}",
@@ -86,6 +88,11 @@ def test_console_shows_live_video_records_and_survives_the_engine(tmp_path, engi
             "    record:",
             "      mode: 'off'",
         ]
+        if name == "gate":
+            config.append(
+                f"    onvif: {{host: 127.0.0.1, port: {ptz.port}, username: admin, "
+                "password: secret}"
+            )
     engine = engine_factory("\n".join(config) + "\n")
     api = engine.start()
     wait_for(
@@ -94,12 +101,12 @@ def test_console_shows_live_video_records_and_survives_the_engine(tmp_path, engi
         what="cameras live",
     )
     state = tmp_path / "console.json"
-    with VirtualDisplay(WIDTH, HEIGHT) as display:
+    with VirtualDisplay(WIDTH, HEIGHT) as display, ptz:
         token = token_path(engine.storage)
         console = ConsoleProcess(display, api, token, state, tmp_path / "console.out")
         console.start()
         try:
-            run_console_checks(display, console, engine, state, tmp_path)
+            run_console_checks(display, console, engine, state, tmp_path, ptz)
         finally:
             code = console.stop()
             output = console.log.read_text(errors="replace")
@@ -107,7 +114,7 @@ def test_console_shows_live_video_records_and_survives_the_engine(tmp_path, engi
         assert code == 0, output[-3000:]
 
 
-def run_console_checks(display, console, engine, state, tmp_path):
+def run_console_checks(display, console, engine, state, tmp_path, ptz):
     grid = cells("2x2")
     gate, yard = grid[0], grid[1]
 
@@ -219,6 +226,25 @@ def run_console_checks(display, console, engine, state, tmp_path):
         assert text > 0.002, f"the {name} tab shows almost nothing ({text:.4f})"
     for (a, first), (b, second) in itertools.combinations(tabs.items(), 2):
         assert np.abs(first.astype(int) - second.astype(int)).mean() > 0.5, (a, b)
+
+    # 7. PTZ: gate shown alone opens its panel; the Right arrow held pans it, let go stops it.
+    display.xdotool("key", "F1")
+    display.xdotool("mousemove", *center(g3[1]), "click", "--repeat", "2", "--delay", "60", "1")
+    wait_for(lambda: saved_state(state).get("fullscreen") == "gate", 5, what="gate alone")
+    time.sleep(1.0)
+    display.xdotool("keydown", "Right")
+    wait_for(ptz.moving, 3, 0.05, what="gate panning while the key is held")
+    time.sleep(1.5)  # longer than one move lasts: the console renews it
+    assert ptz.moving()
+    display.xdotool("keyup", "Right")
+    released = time.monotonic()
+    wait_for(lambda: not ptz.moving(), 2, 0.02, what="gate stopped at release")
+    assert time.monotonic() - released < 0.6
+    assert ptz.position()[0] > 0.25  # about 1.6 s at the panel's half speed
+    time.sleep(1.0)  # the panel reads the position
+    panel = shot("9-ptz")[70:520, WIDTH - 270 : WIDTH - 10]
+    assert (panel.max(axis=2) > 180).mean() > 0.01, "the PTZ panel shows almost nothing"
+    display.xdotool("key", "Escape")
 
 
 def test_demo_opens_the_console_and_closing_it_ends_the_demo(tmp_path):

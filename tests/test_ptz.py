@@ -13,12 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dearpygui.dearpygui as dpg
 import pytest
 
+from gui.link import EngineLink
+from gui.live.ptz import RENEW_S, Steering
+from gui.shell import Console
+from gui.view import ViewState
 from nvr.config import OnvifConfig
 from nvr.demo import make_clip
 from nvr.errors import NvrError
-from nvr.protocol.client import EngineClient
+from nvr.protocol.client import EngineAddress, EngineClient
+from nvr.protocol.runfile import read_token
 from nvr.protocol.worker import PtzReply, PtzRequest, PtzUpdate
 from nvr.storage.catalog import Catalog
 from nvr.worker.ptz import PtzDriver
@@ -287,4 +293,123 @@ def test_the_engine_steers_a_camera_and_a_hung_one_never_stops_recording(engine_
         assert status == 409 and "no longer on the camera" in reply.error
         wait_for(lambda: client.health().cameras["dome"].ptz.presets == (), 5, what="synced")
         assert client.ptz("dome")["mirrored_presets"] == []
+        engine.stop()
+
+
+# -- the console's PTZ panel --------------------------------------------------------------------
+
+
+def test_steering_renews_a_held_move_stops_at_release_and_never_stacks_moves():
+    sent: list[tuple[str, str, dict]] = []
+
+    def send(command: str, camera_id: str, **params: Any) -> int:
+        sent.append((command, camera_id, params))
+        return len(sent)
+
+    steering = Steering(send)
+    steering.steer("dome", (0.5, 0.0, 0.0), 0.0)
+    assert sent == [("ptz_move", "dome", {"pan": 0.5, "tilt": 0.0, "zoom": 0.0, "timeout_s": 1.0})]
+    steering.steer("dome", (0.5, 0.0, 0.0), RENEW_S + 0.1)  # due, but the first is on its way
+    assert len(sent) == 1
+    steering.answered(1)
+    steering.steer("dome", (0.5, 0.0, 0.0), RENEW_S + 0.2)  # renewed
+    steering.answered(2)
+    steering.steer("dome", (0.5, 0.0, 0.0), RENEW_S + 0.3)  # not due yet
+    assert [c for c, *_ in sent] == ["ptz_move", "ptz_move"]
+    steering.steer("dome", (0.0, 0.0, 0.0), RENEW_S + 0.4)  # let go: Stop at once
+    steering.steer("dome", (0.0, 0.0, 0.0), RENEW_S + 0.5)  # and only once
+    assert [c for c, *_ in sent] == ["ptz_move", "ptz_move", "ptz_stop"]
+    steering.steer("dome", (0.0, 1.0, 0.0), 5.0)
+    steering.steer("yard", (0.0, 1.0, 0.0), 5.1)  # another camera picked while held
+    assert sent[-1] == ("ptz_stop", "dome", {})
+
+
+def test_the_console_panel_steers_saves_and_recalls_and_says_what_fails(
+    context, engine_factory, tmp_path
+):
+    main, sub = make_clip(CLIPS, "ptz", 5)
+    storage = tmp_path / "storage"
+    with OnvifCamera() as camera:
+        engine = engine_factory(
+            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"  - id: dome\n    name: Dome\n    main: {main}\n    sub: {sub}\n"
+            f"    onvif: {{host: 127.0.0.1, port: {camera.port}, username: admin,"
+            " password: secret, timeout_s: 1}\n"
+            f"  - id: fixed\n    main: {main}\n    record: {{mode: 'off'}}\n"
+        )
+        engine.start()
+        link = EngineLink(EngineAddress(engine.api, read_token(storage)), poll_s=0.2)
+        console = Console(link, ViewState(), tmp_path / "console.json", operator="ann@desk")
+        console.build()
+        link.start()
+        live, panel = console.live, console.live.ptz
+
+        def settle(check: Any, what: str, timeout: float = 30) -> Any:
+            def step() -> Any:
+                console.update()
+                return check()
+
+            return wait_for(step, timeout, interval=0.05, what=what)
+
+        try:
+            settle(lambda: link.snapshot().connected, "the engine")
+            live.model.view.selected = "fixed"
+            console.update()
+            assert not dpg.get_item_configuration(live.toolbar.ptz)["enabled"]
+            assert panel.camera is None
+            live.model.view.selected = "dome"
+            live.model.toggle_fullscreen()  # shown alone: the panel opens by itself
+            settle(lambda: panel.camera == "dome", "the panel open")
+            assert dpg.get_item_configuration(live.toolbar.ptz)["enabled"]
+            settle(
+                lambda: dpg.get_value(panel.status).startswith("Still\npan +0.00"),
+                "the camera's state and position",
+            )
+
+            panel.pad_held = (1, 0)  # the pad's right arrow, held
+            settle(camera.moving, "moving")
+            settle(lambda: "Moving" in dpg.get_value(panel.status), "moving said")
+            held_until = time.monotonic() + 1.5  # longer than a move lasts: renewed
+            while time.monotonic() < held_until:
+                console.update()
+                time.sleep(0.03)
+            assert camera.moving()
+            time.sleep(1.3)  # the console freezes while held: the engine stops the camera
+            assert not camera.moving()
+            console.update()
+            settle(camera.moving, "moving again once the console runs")
+            panel.pad_held = None
+            released = time.monotonic()
+            settle(lambda: not camera.moving(), "stopped at release", 2)
+            assert time.monotonic() - released < 0.6
+            settle(lambda: "Still" in dpg.get_value(panel.status), "still said")
+
+            dpg.set_value(panel.name, "gate")
+            panel.save()
+            settle(lambda: panel._presets == ("gate",), "the preset listed")
+            dpg.set_value(panel.name, "gate")
+            panel.save()  # taken: said in the engine's words
+            settle(lambda: "exists" in dpg.get_value(panel.said), "the refusal")
+            assert dpg.get_value(panel.said).startswith("Save gate: ")
+            panel.pad_held = (-1, 0)
+            settle(lambda: camera.position()[0] < 0.3, "moved away", 10)
+            panel.pad_held = None
+            settle(lambda: not camera.moving(), "stopped")
+            panel.recall(1)  # Ctrl+1
+            settle(lambda: camera.position()[0] > 0.3, "back at the preset")
+            panel.recall(4)
+            assert "no preset 4" in panel.error
+
+            camera.silent = True  # a camera that hangs: said, the console goes on
+            panel.pad_held = (0, 1)
+            settle(lambda: "did not answer within 1 s" in dpg.get_value(panel.said), "said", 10)
+            panel.pad_held = None
+            camera.silent = False
+            live.model.exit_fullscreen()
+            console.update()
+            assert panel.camera is None  # closed with the grid back
+        finally:
+            link.stop()
+            for p in console.panels:
+                p.close()
         engine.stop()

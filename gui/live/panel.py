@@ -17,13 +17,15 @@ from gui import theme
 from gui.alarms.model import camera_alarms
 from gui.draw import Drawn
 from gui.feeds import LiveFeed
-from gui.keys import PAGE_DOWN, PAGE_UP
+from gui.keys import EQUAL, PAGE_DOWN, PAGE_UP
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.live.atlas import Cells, GridTexture, picture_rect
 from gui.live.banners import Banners
 from gui.live.menu import TileMenu
 from gui.live.model import LiveModel
 from gui.live.pointer import GridPointer
+from gui.live.ptz import WIDTH as PTZ_WIDTH
+from gui.live.ptz import PtzPanel
 from gui.live.recording import RecordingControls
 from gui.live.snapshot import Snapshots
 from gui.live.tiles import Tiles
@@ -37,6 +39,20 @@ WATCH_RENEW_S = 2.0
 
 GAP_PX = 2  # between tiles
 LAYOUT_KEYS = {"1": "1x1", "2": "2x2", "3": "3x3", "4": "4x4", "8": "2x4", "5": "1+5", "7": "1+7"}
+STEERING_KEYS = (
+    dpg.mvKey_Left,
+    dpg.mvKey_Right,
+    dpg.mvKey_Up,
+    dpg.mvKey_Down,
+    EQUAL,
+    dpg.mvKey_Add,
+    dpg.mvKey_Minus,
+    dpg.mvKey_Subtract,
+)
+
+
+def _ctrl() -> bool:
+    return bool(dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl))
 
 
 class LivePanel:
@@ -58,6 +74,7 @@ class LivePanel:
         self.model = LiveModel(view, state_path, feedback, link.snapshot())
         self.recording = RecordingControls(link, self.model)
         self.snapshots = Snapshots(link, feedback)
+        self.ptz = PtzPanel(link.send)
         self.link = link
         self._watching: str | None = None  # the camera whose main stream the engine decodes
         self._watch_renew_at = 0.0
@@ -79,8 +96,9 @@ class LivePanel:
             ),
             dpg.group(horizontal=True),
         ):
-            self.toolbar = Toolbar(self.model, self.recording, self._drawn)
+            self.toolbar = Toolbar(self.model, self.recording, self._drawn, self.toggle_ptz)
         self.grid = int(dpg.add_drawlist(width=1, height=1, parent=parent))
+        self.ptz.build()
         self.texture = GridTexture()
         self.tiles = Tiles(self.grid, self._drawn)
         self.banners = Banners(self.grid, self._drawn)
@@ -144,11 +162,26 @@ class LivePanel:
             self.model.zooms,
         )
         self.toolbar.update(infos, now)
+        self._steer(engine, results, now)
         error = None if engine.connected else engine.error or "connecting to the engine…"
         self.banners.draw(self._area, self.model.panic, error, now)
         self.texture.end_frame()
         self.model.save_if_due(now)
         return convert_s
+
+    def toggle_ptz(self) -> None:
+        """The toolbar's PTZ button: the panel for the selected camera, or closed."""
+        self.ptz.wanted = not self.ptz.wanted
+
+    def _steer(self, engine: Snapshot, results: list[CommandResult], now: float) -> None:
+        """The PTZ panel: open for a camera with PTZ shown alone, or when asked for."""
+        view = self.model.view
+        selected = view.selected
+        camera = engine.known_cameras.get(selected) if selected else None
+        wanted = self.ptz.wanted or (selected is not None and view.alone() == selected)
+        keys = not self.menu_open and not dpg.is_item_focused(self.ptz.name)
+        where = (max(0, self._area.w - PTZ_WIDTH - 12), theme.TOOLBAR_PX + theme.HEADER_PX + 8)
+        self.ptz.update(camera, wanted and self._shown, results, keys, now, where)
 
     def _picture(self, camera_id: str, feed: LiveFeed | None) -> str:
         """Which stream the tile shows, at what size: "1920x1080 main" or "640x360 sub"."""
@@ -172,7 +205,8 @@ class LivePanel:
     def key(self, key: int) -> None:
         """1 2 3 4 8 layouts; F or Enter full screen; Esc back; Tab/arrows select (Up/Down a
         row); R record; S stop; J snapshot; Z zoom back to 1x; T tour; PageUp/PageDown pages.
-        Ignored while a menu is open (Esc closes it)."""
+        While the PTZ panel is open the arrows and +/- steer (held) and Ctrl+1..9 recall
+        presets. Ignored while a menu is open (Esc closes it)."""
         menus = (self.menu, self.toolbar.menu)
         if self.menu_open:  # other keys wait for it to close (a name may be typed in one)
             if key == dpg.mvKey_Escape:
@@ -180,6 +214,13 @@ class LivePanel:
                     menu.hide()
             return
         model = self.model
+        steering = self.ptz.camera is not None
+        digits = [getattr(dpg, f"mvKey_{n}") for n in range(1, 10)]
+        if steering and key in digits and _ctrl():
+            self.ptz.recall(digits.index(key) + 1)  # Ctrl+1..9: a preset
+            return
+        if steering and key in STEERING_KEYS:
+            return  # held, read every frame by the PTZ panel
         layouts = {getattr(dpg, f"mvKey_{k}"): layout for k, layout in LAYOUT_KEYS.items()}
         if key in layouts:
             model.set_layout(layouts[key])

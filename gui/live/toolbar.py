@@ -3,6 +3,7 @@ recording, panic, and the tour or the selection."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dearpygui.dearpygui as dpg
@@ -20,7 +21,13 @@ class Toolbar:
     """The toolbar's buttons, made in the current container; its callbacks only call the model
     and the recording controls."""
 
-    def __init__(self, model: LiveModel, controls: RecordingControls, drawn: Drawn) -> None:
+    def __init__(
+        self,
+        model: LiveModel,
+        controls: RecordingControls,
+        drawn: Drawn,
+        toggle_ptz: Callable[[], None],
+    ) -> None:
         self._model = model
         self._controls = controls
         self._drawn = drawn
@@ -53,6 +60,10 @@ class Toolbar:
         self.panic = _button("PANIC", lambda *_: controls.toggle_panic(), width=120)
         dpg.bind_item_theme(self.panic, self._panic)
         dpg.add_spacer(width=10)
+        self.ptz = _button("PTZ", lambda *_: toggle_ptz())
+        with dpg.tooltip(self.ptz):
+            self.ptz_tip = int(dpg.add_text(""))
+        dpg.add_spacer(width=10)
         self.selection = int(dpg.add_text("", color=theme.TEXT_DIM))
 
     def update(self, infos: dict[str, TileInfo], now: float) -> None:
@@ -84,6 +95,15 @@ class Toolbar:
             self.selection,
             default_value=tour or (f"Selected: {title}" if title else "Click a tile to select it"),
             color=theme.ACCENT if tour else theme.TEXT_DIM,
+        )
+        known = self._model.engine.known_cameras.get(selected) if selected else None
+        steerable = known is not None and known.ptz is not None
+        self._drawn.set(self.ptz, enabled=bool(steerable))
+        self._drawn.set(
+            self.ptz_tip,
+            default_value="Pan, tilt, zoom and presets of the selected camera"
+            if steerable
+            else "The selected camera has no PTZ (no onvif section in its configuration)",
         )
         self._drawn.set(self.panic, label=self._controls.panic_label(now))
         flash = self._model.panic and int(now * 2) % 2 == 0

@@ -21,6 +21,7 @@ latency bench.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import threading
 import time
@@ -343,11 +344,12 @@ def _handler(camera: OnvifCamera) -> type[BaseHTTPRequestHandler]:
             out = f'<?xml version="1.0" encoding="UTF-8"?><env:Envelope {_NS}><env:Body>{body}'
             out += "</env:Body></env:Envelope>"
             raw = out.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/soap+xml; charset=utf-8")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+            with contextlib.suppress(OSError):  # the client gave up (its own timeout)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/soap+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
 
         def log_message(self, *_: Any) -> None:  # quiet
             return
