@@ -399,6 +399,10 @@ def test_the_console_panel_steers_saves_and_recalls_and_says_what_fails(
             settle(lambda: camera.position()[0] > 0.3, "back at the preset")
             panel.recall(4)
             assert "no preset 4" in panel.error
+            at = camera.position()
+            assert live.center("dome", 1.0, -1.0)  # Ctrl+click at the bottom right corner
+            settle(lambda: camera.position()[0] > at[0] + 0.1, "turned toward the click")
+            assert camera.position()[1] < at[1] and not live.center("fixed", 0.0, 0.0)
 
             camera.silent = True  # a camera that hangs: said, the console goes on
             panel.pad_held = (0, 1)

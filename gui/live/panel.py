@@ -103,7 +103,9 @@ class LivePanel:
         self.tiles = Tiles(self.grid, self._drawn)
         self.banners = Banners(self.grid, self._drawn)
         self.menu = TileMenu(self.model, self.recording, self.snapshot)
-        self.pointer = GridPointer(self.grid, GAP_PX, self.model, self.menu, self.picture_of)
+        self.pointer = GridPointer(
+            self.grid, GAP_PX, self.model, self.menu, self.picture_of, self.center
+        )
 
     def resize(self, width: int, height: int) -> None:
         """The toolbar has a fixed height; the grid takes the rest, its top-left corner at
@@ -172,6 +174,20 @@ class LivePanel:
     def toggle_ptz(self) -> None:
         """The toolbar's PTZ button: the panel for the selected camera, or closed."""
         self.ptz.wanted = not self.ptz.wanted
+
+    def center(self, camera_id: str, x: float, y: float) -> bool:
+        """Ctrl+click on a PTZ camera's picture: turn it toward that point."""
+        camera = self.model.engine.known_cameras.get(camera_id)
+        if camera is None or camera.ptz is None:
+            return False
+        if not camera.ptz.relative:
+            self.model.feedback.show(
+                f"{camera.name or camera_id} takes no relative moves: no click-to-center",
+                error=True,
+            )
+            return True
+        self.ptz.center(camera_id, x, y)
+        return True
 
     def _steer(self, engine: Snapshot, results: list[CommandResult], now: float) -> None:
         """The PTZ panel: open for a camera with PTZ shown alone, or when asked for."""

@@ -1,6 +1,6 @@
 """The grid's mouse: click selects, right click opens the tile menu, double click toggles full
 screen, dragging a tile onto another swaps them; the wheel zooms a tile and dragging a zoomed
-tile pans it (``gui.live.zoom``)."""
+tile pans it (``gui.live.zoom``); Ctrl+click turns a PTZ camera toward the point clicked."""
 
 from __future__ import annotations
 
@@ -27,12 +27,16 @@ class GridPointer:
         model: LiveModel,
         menu: TileMenu,
         picture_of: Callable[[str], Rect | None],
+        center: Callable[[str, float, float], bool] = lambda *_: False,
     ) -> None:
+        """``center(camera, x, y)``: Ctrl+click at (x, y), -1..1 from the picture's centre (y
+        up); True when it was taken (a PTZ camera turned), so the click selects nothing."""
         self._grid = grid
         self._gap = gap
         self._model = model
         self._menu = menu
         self._picture_of = picture_of  # where a camera's picture is drawn (grid coordinates)
+        self._center = center
         self._pan: tuple[str, float, float] | None = None  # camera, last mouse position
         self.area = Rect(0, 0, 1, 1)  # the grid's size (its own coordinates)
         self._drag_from: str | None = None
@@ -103,13 +107,26 @@ class GridPointer:
         if button == dpg.mvMouseButton_Right:
             self._menu.open(camera_id, dpg.get_mouse_pos(local=False))
         elif button == dpg.mvMouseButton_Left:
-            self._model.select(camera_id)
             mx, my = dpg.get_mouse_pos(local=False)
+            if _ctrl() and self._ctrl_click(camera_id, mx, my):
+                return
+            self._model.select(camera_id)
             if self._model.zoom(camera_id).zoomed:  # a drag pans it: no swap
                 self._pan = (camera_id, mx, my)
                 return
             self._drag_from = camera_id
             self._drag_origin = (mx, my)
+
+    def _ctrl_click(self, camera_id: str, mx: float, my: float) -> bool:
+        picture = self._picture_of(camera_id)
+        if picture is None:
+            return False
+        gx, gy = dpg.get_item_rect_min(self._grid)
+        fx = (mx - gx - picture.x) / picture.w * 2 - 1
+        fy = 1 - (my - gy - picture.y) / picture.h * 2
+        if not (-1 <= fx <= 1 and -1 <= fy <= 1):
+            return False
+        return self._center(camera_id, fx, fy)
 
     def _on_release(self) -> None:
         self._pan_to_mouse()  # a quick drag may start and end between two frames
@@ -127,3 +144,7 @@ class GridPointer:
         camera_id = self._hover_camera()
         if camera_id is not None:
             self._model.toggle_fullscreen(camera_id)
+
+
+def _ctrl() -> bool:
+    return bool(dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl))

@@ -6,7 +6,8 @@ the selected one. While it is open:
 - the arrow keys pan and tilt while held, ``+`` and ``-`` zoom, Ctrl+1..9 recall the presets
   in the list's order;
 - the pad's eight arrows move while the mouse holds them, the middle button stops;
-- the speed slider scales every move.
+- the speed slider scales every move;
+- Ctrl+click on the picture turns the camera toward that point (cameras with relative moves).
 
 A held move is sent again every ``RENEW_S`` with a ``timeout_s`` of ``MOVE_TIMEOUT_S``, so the
 engine stops the camera by itself when this console stops renewing it (closed, frozen, cut off);
@@ -256,6 +257,11 @@ class PtzPanel:
             self.error = missing
             return False
         return True
+
+    def center(self, camera_id: str, x: float, y: float) -> None:
+        """Turn ``camera_id`` toward a point of its picture (Ctrl+click)."""
+        ticket = self.send("ptz_center", camera_id, x=round(x, 3), y=round(y, 3))
+        self._tickets[ticket] = "Click-to-center"
 
     def _sent(self, command: str, camera_id: str, **params: Any) -> int:
         """The steering's moves and stops, their failures said like the presets'."""
