@@ -24,4 +24,5 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("logs", "bench.logs:logs_rows"),
     Measurement("logs view", "bench.logs_view:logs_view_rows"),
     Measurement("admin", "bench.admin:admin_rows"),
+    Measurement("ptz", "bench.ptz:ptz_rows"),
 )
