@@ -29,6 +29,11 @@ requires_rtsp = pytest.mark.skipif(
 )
 
 
+class Hopeless(AssertionError):
+    """Raised by a ``wait_for`` predicate when its condition can never hold (the engine
+    exited): the wait fails at once instead of at its timeout."""
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "condition"):
     """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after timeout."""
     deadline = time.monotonic() + timeout
@@ -38,6 +43,8 @@ def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "con
             value = predicate()
             if value:
                 return value
+        except Hopeless:
+            raise
         except Exception as err:  # the engine may not be up yet
             last_error = err
         time.sleep(interval)
@@ -71,7 +78,7 @@ class Engine:
     def _run_info(self) -> RunFile | None:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise AssertionError(f"engine exited with {self.proc.returncode}:\n{self.output()}")
+            raise Hopeless(f"engine exited with {self.proc.returncode}:\n{self.output()}")
         if not run_file_path(self.storage).exists():
             return None
         info = read_run_file(self.storage)
