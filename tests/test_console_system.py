@@ -97,6 +97,7 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
             )
             disk = dpg.get_value(system.storage.disk)
             assert "free of" in disk and "reserve" in disk
+            settle(lambda: "being written" in dpg.get_value(system.storage.disk), "open segment")
             door_row = next(r for r in rows(system.storage.table) if r[0] == "door")
             assert door_row[4].endswith("MB/s")  # writing now
 

@@ -32,7 +32,12 @@ from nvr.supervisor.ledger import Ledger
 from nvr.supervisor.reload import SETTLE_S, ConfigWatcher, diff
 from nvr.supervisor.storage import WRITE_RATE_WINDOW_S, StorageKeeper
 from nvr.supervisor.worker_history import KEEP, SAMPLE_S, WorkerHistory
-from nvr.supervisor.workers import HEARTBEAT_TIMEOUT_S, WorkerHandle, WorkerPool
+from nvr.supervisor.workers import (
+    FIRST_HEARTBEAT_S,
+    HEARTBEAT_TIMEOUT_S,
+    WorkerHandle,
+    WorkerPool,
+)
 from nvr.worker.process import WorkerSpec
 from tests.support.clock import ManualClock
 
@@ -69,9 +74,9 @@ def test_watchdog_kills_a_silent_worker_on_the_clock_and_restarts_it_after_its_b
     handle.started_mono = handle.heartbeat_mono = clock.monotonic()
     pool.handles["door"] = handle
     try:
-        clock.advance(HEARTBEAT_TIMEOUT_S - 1)
+        clock.advance(FIRST_HEARTBEAT_S - 1)
         pool.watchdog()
-        assert silent.poll() is None  # still within its heartbeat timeout
+        assert silent.poll() is None  # still within its first heartbeat's grace
         clock.advance(2)
         pool.watchdog()
         assert silent.wait(5) == -9  # SIGKILL, from simulated time alone

@@ -195,7 +195,7 @@ class LivePanel:
         selected = view.selected
         camera = engine.known_cameras.get(selected) if selected else None
         wanted = self.ptz.wanted or (selected is not None and view.alone() == selected)
-        keys = not self.menu_open and not dpg.is_item_focused(self.ptz.name)
+        keys = not self.menu_open
         where = (max(0, self._area.w - PTZ_WIDTH - 12), theme.TOOLBAR_PX + theme.HEADER_PX + 8)
         self.ptz.update(camera, wanted and self._shown, results, keys, now, where)
 
@@ -272,8 +272,9 @@ class LivePanel:
 
     @property
     def menu_open(self) -> bool:
-        """A menu of the grid is open: keys are typing or choosing in it."""
-        return self.menu.shown or self.toolbar.menu.shown
+        """A menu of the grid is open, or a preset name is typed: keys are typing or choosing
+        in it."""
+        return self.menu.shown or self.toolbar.menu.shown or self.ptz.typing
 
     def wanted_fps(self, now: float) -> float:
         """Twice the frame rate of the fastest camera on screen, so none of its frames is

@@ -23,6 +23,8 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.dialog import Confirm
+from gui.draw import fit
 from gui.keys import EQUAL
 from gui.link import CommandResult
 from nvr.protocol.health import CameraStatus, PtzStatus
@@ -97,6 +99,7 @@ class PtzPanel:
         self.error = ""  # the last command's failure, as the engine said it
         self._tickets: dict[int, str] = {}  # PTZ commands sent: what for
         self._presets: tuple[str, ...] = ()
+        self._renamed: str | None = None
 
     def build(self) -> None:
         with dpg.window(
@@ -111,7 +114,7 @@ class PtzPanel:
             no_saved_settings=True,
         ) as window:
             self.window = int(window)
-            self.status = int(dpg.add_text("", wrap=WIDTH - 16))
+            self.status = int(dpg.add_text("", wrap=0))
             self.pad: dict[int, tuple[int, int]] = {}
             for row in PAD:
                 with dpg.group(horizontal=True):
@@ -136,6 +139,7 @@ class PtzPanel:
                 dpg.add_button(label="Save here", callback=lambda *_: self.save())
                 dpg.add_button(label="Rename to", callback=lambda *_: self.rename())
             self.said = int(dpg.add_text("", wrap=WIDTH - 16, color=theme.ERROR))
+        self.confirm = Confirm()
         with dpg.theme() as opaque, dpg.theme_component(dpg.mvAll):  # readable over video
             dpg.add_theme_color(dpg.mvThemeCol_WindowBg, (24, 27, 34, 235))
             dpg.add_theme_style(dpg.mvStyleVar_WindowPadding, 8, 8)
@@ -157,10 +161,8 @@ class PtzPanel:
         for result in results:
             self.steering.answered(result.ticket)
             what = self._tickets.pop(result.ticket, None)
-            if what is not None and not result.ok:
-                self.error = f"{what}: {result.error}"
-            elif what is not None and result.command != "ptz_move":
-                self.error = ""
+            if what is not None:  # the newest answer says how things stand
+                self.error = "" if result.ok else f"{what}: {result.error}"
         ptz = camera.ptz if camera is not None else None
         steering = camera.id if open_ and camera is not None and ptz is not None else None
         if steering != self.camera:
@@ -199,27 +201,38 @@ class PtzPanel:
 
     def _show(self, ptz: PtzStatus) -> None:
         if ptz.error and not ptz.reachable:
-            line, color = f"Not reachable: {ptz.error}", theme.ERROR
+            line, color = "Not reachable (below: why)", theme.ERROR
         elif ptz.moving or self.steering.moving:
             line, color = "Moving…", theme.ACCENT
         else:
             line, color = "Still", theme.TEXT
+        lines = [fit(line, WIDTH - 16)]  # always three lines: the pad never moves
         if ptz.position is not None:
             pan, tilt, zoom = ptz.position
-            line += f"\npan {pan:+.2f}  tilt {tilt:+.2f}  zoom {zoom:.2f}"
-        if ptz.latency_ms is not None:
-            line += f"\nlast command {ptz.latency_ms:.0f} ms"
-        dpg.set_value(self.status, line)
+            lines.append(f"pan {pan:+.2f}  tilt {tilt:+.2f}  zoom {zoom:.2f}")
+        else:
+            lines.append("position not reported")
+        lines.append(f"last command {ptz.latency_ms:.0f} ms" if ptz.latency_ms is not None else "")
+        dpg.set_value(self.status, "\n".join(lines))
         dpg.configure_item(self.status, color=color)
         names = tuple(p.name for p in ptz.presets)
         if names != self._presets:
-            self._presets = names
+            chosen = self._renamed or self.chosen()
+            self._presets, self._renamed = names, None
             dpg.configure_item(
-                self.presets, items=[f"{n + 1}  {name}" for n, name in enumerate(names)]
+                self.presets, items=[_label(n, name) for n, name in enumerate(names)]
             )
-        dpg.set_value(self.said, self.error)
+            if chosen in names:
+                self._pick(chosen)
+        unreachable = ptz.error if ptz.error and not ptz.reachable else ""
+        dpg.set_value(self.said, self.error or unreachable)
 
     # -- presets --------------------------------------------------------------------------
+
+    @property
+    def typing(self) -> bool:
+        """A preset name is being typed: keys are letters, not commands."""
+        return bool(dpg.is_item_active(self.name))
 
     def chosen(self) -> str | None:
         label = str(dpg.get_value(self.presets) or "")
@@ -230,8 +243,9 @@ class PtzPanel:
             self._command("ptz_goto_preset", f"Go to {name}", name=name)
 
     def recall(self, number: int) -> None:
-        """Ctrl+1..9: the list's ``number``-th preset."""
+        """Ctrl+1..9: the list's ``number``-th preset (highlighted in the list)."""
         if 0 < number <= len(self._presets):
+            self._pick(self._presets[number - 1])
             self.goto(self._presets[number - 1])
         else:
             self.error = f"no preset {number}: the list has {len(self._presets)}"
@@ -245,10 +259,24 @@ class PtzPanel:
         old, new = self.chosen(), str(dpg.get_value(self.name)).strip()
         if self._check(old) and self._check(new or None, "Type the new name first"):
             self._command("ptz_rename_preset", f"Rename {old}", name=old, new_name=new)
+            self._renamed = new  # highlighted once the list has it
 
-    def remove(self, name: str | None) -> None:
-        if self._check(name):
-            self._command("ptz_remove_preset", f"Delete {name}", name=name)
+    def remove(self, name: str | None, confirmed: bool = False) -> None:
+        if not self._check(name):
+            return
+        if not confirmed:
+            self.confirm.ask(
+                f"Delete preset {name!r} from the camera? Other clients of the camera lose it too.",
+                "Delete",
+                lambda: self.remove(name, confirmed=True),
+            )
+            return
+        self._command("ptz_remove_preset", f"Delete {name}", name=name)
+
+    def _pick(self, name: str) -> None:
+        """Highlight ``name`` in the list."""
+        if name in self._presets:
+            dpg.set_value(self.presets, _label(self._presets.index(name), name))
 
     def _check(self, name: str | None, missing: str = "Pick a preset in the list first") -> bool:
         if self.camera is None:
@@ -273,3 +301,7 @@ class PtzPanel:
         assert self.camera is not None
         self._tickets[self.send(command, self.camera, **params)] = what
         self.error = ""
+
+
+def _label(index: int, name: str) -> str:
+    return f"{index + 1}  {name}"

@@ -20,11 +20,12 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from gui import theme
+from gui.dialog import Confirm
 from gui.link import EngineLink, Snapshot
 from gui.panel import Feedback
 from gui.system.camera_form import DAYS, MODES, CameraForm, Window
 from gui.system.preview import HEIGHT, WIDTH, MotionPreview
-from gui.system.tabs import ConfigSaver, Confirm
+from gui.system.tabs import ConfigSaver
 from gui.system.zones import ZoneEditor
 
 LIST_PX = 190

@@ -10,10 +10,11 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.dialog import Confirm
 from gui.draw import table
 from gui.link import EngineLink
 from gui.panel import Feedback
-from gui.system.tabs import ConfigSaver, Confirm
+from gui.system.tabs import ConfigSaver
 
 _COLUMNS = (("Version", 60), ("Saved", 150), ("By", 170), ("Note", 0), ("", 160))
 

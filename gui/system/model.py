@@ -109,7 +109,8 @@ def disk_line(storage: StorageStatus) -> DiskLine:
         f"{size(storage.free_bytes)} free of {size(storage.total_bytes)}",
         f"reserve {size(storage.min_free_bytes)}",
         f"recordings {size(storage.recordings_bytes)}"
-        + (f" of a {size(storage.max_bytes)} budget" if storage.max_bytes else ""),
+        + (f" of a {size(storage.max_bytes)} budget" if storage.max_bytes else "")
+        + (f" + {size(storage.writing_bytes)} being written" if storage.writing_bytes else ""),
         f"writing {storage.write_rate_bps / 8e6:.2f} MB/s",
     ]
     if storage.days_until_full is not None:

@@ -17,10 +17,11 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.dialog import Confirm
 from gui.draw import fit, table
 from gui.link import EngineLink, Snapshot
 from gui.system.model import StorageRow, disk_line, retention_edits, size, storage_rows
-from gui.system.tabs import ConfigSaver, Confirm, level_color
+from gui.system.tabs import ConfigSaver, level_color
 from nvr.config import format_size
 
 _COLUMNS = (

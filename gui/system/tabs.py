@@ -1,13 +1,11 @@
 """What the System view's tabs share: the configuration as the engine has it (``ConfigSaver``:
 read when its version changes, saved with the base it was read at, so a save never overwrites
-another admin's unseen), a confirmation dialog and the colour of a level."""
+another admin's unseen) and the colour of a level."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-
-import dearpygui.dearpygui as dpg
 
 from gui import theme
 from gui.link import CommandResult, EngineLink
@@ -79,43 +77,3 @@ class ConfigSaver:
     def revert(self, version: int) -> None:
         ticket = self.link.send("revert_config", version=version, by=self.user)
         self._saves[ticket] = (f"the revert to version {version}", None)
-
-
-class Confirm:
-    """One modal question with a yes button that runs ``action``."""
-
-    def __init__(self) -> None:
-        self.window = int(
-            dpg.add_window(
-                modal=True,
-                show=False,
-                no_title_bar=True,
-                autosize=True,
-                no_saved_settings=True,
-            )
-        )
-        self.text = int(dpg.add_text("", parent=self.window, wrap=420))
-        with dpg.group(horizontal=True, parent=self.window):
-            self.yes = int(dpg.add_button(label="Yes", callback=self._yes))
-            dpg.add_button(label="Cancel", callback=self.hide)
-        self._action: Callable[[], None] | None = None
-
-    def ask(self, question: str, yes: str, action: Callable[[], None]) -> None:
-        dpg.set_value(self.text, question)
-        dpg.configure_item(self.yes, label=yes)
-        self._action = action
-        dpg.configure_item(self.window, show=True)
-
-    @property
-    def open(self) -> bool:
-        return bool(dpg.is_item_shown(self.window))
-
-    def hide(self, *_: Any) -> None:
-        dpg.configure_item(self.window, show=False)
-        self._action = None
-
-    def _yes(self, *_: Any) -> None:
-        action = self._action
-        self.hide()
-        if action is not None:
-            action()

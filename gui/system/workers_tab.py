@@ -13,12 +13,13 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from gui import theme
+from gui.dialog import Confirm
 from gui.draw import fit, table
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.panel import Feedback
 from gui.system.charts import MEASURES, series
 from gui.system.model import WorkerRow, engine_line, worker_rows
-from gui.system.tabs import ConfigSaver, Confirm, level_color
+from gui.system.tabs import ConfigSaver, level_color
 
 _COLUMNS = (
     ("Camera", 120),

@@ -65,6 +65,7 @@ NEEDS_CAMERA = (
     *PTZ_COMMANDS,
 )
 MAX_NOTE_CHARS = 200
+ONE_CAMERA = ("restart_worker", "protect", "watch_main", *PTZ_COMMANDS)  # "*" is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +150,10 @@ def parse_command(body: bytes) -> Command:
         if "command" not in data:
             raise ValueError("the command field is missing")
         if data["command"] in NEEDS_CAMERA and not data.get("camera_id"):
+            one = data["command"] in ONE_CAMERA
             raise ValueError(
-                f'{data["command"]} needs camera_id: a camera\'s id, or "*" for every camera'
+                f"{data['command']} needs camera_id: a camera's id"
+                + ("" if one else ', or "*" for every camera')
             )
         command = Command(**data)
         if command.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
@@ -172,8 +175,7 @@ def parse_command(body: bytes) -> Command:
             raise ValueError("params.active must be true or false")
         if command.command in ("ack_alarm", "clear_alarm"):
             _check_alarm_params(command.params)
-        one_camera = ("restart_worker", "protect", *PTZ_COMMANDS)
-        if command.command in one_camera and command.every_camera:
+        if command.command in ONE_CAMERA and command.every_camera:
             raise ValueError(f"{command.command} takes one camera_id, not every camera")
         if command.command in ("save_config", "revert_config"):
             _check_config_params(command.command, command.params)

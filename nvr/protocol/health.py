@@ -174,6 +174,7 @@ class StorageStatus:
     min_free_bytes: int = 0
     max_bytes: int | None = None
     recordings_bytes: int = 0
+    writing_bytes: int = 0  # the segments being written now (not cataloged yet)
     cameras: dict[str, CameraStorage] = field(default_factory=dict)
     write_rate_bps: float = 0.0
     days_until_full: float | None = None  # at this write rate, until the reserve is reached

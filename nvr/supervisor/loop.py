@@ -464,7 +464,11 @@ class Supervisor:
             panic=desk.panic,
             config_status=self.watcher.status,
             recovery=self.recovery,
-            storage=self.keeper.status(self.config, self.pool.recording_bps()),
+            storage=self.keeper.status(
+                self.config,
+                self.pool.recording_bps(),
+                tuple(h.open_segment.file_path for h in handles.values() if h.open_segment),
+            ),
             usage=list(usage.values()) if measured else None,
             catalog_bytes=self._catalog_size(mono),
             catalog_check=self.maintenance.last,

@@ -128,9 +128,12 @@ class StorageKeeper:
         if not self._failing:
             self.warning = None
 
-    def status(self, config: Config, writing_bps: float = 0.0) -> StorageStatus:
+    def status(
+        self, config: Config, writing_bps: float = 0.0, writing: tuple[str, ...] = ()
+    ) -> StorageStatus:
         """The storage now; ``writing_bps``: what the recording cameras stream now, the write
-        rate until closed segments have covered the rate's window."""
+        rate until closed segments have covered the rate's window; ``writing``: the segments
+        being written (paths under the recordings folder), counted apart."""
         if self.clock.monotonic() - self._footage_at >= FOOTAGE_S:  # the dashboard's figures
             self._read_footage(self.clock.monotonic())
         horizon = self.clock.monotonic() - WRITE_RATE_WINDOW_S
@@ -168,6 +171,7 @@ class StorageKeeper:
             min_free_bytes=config.storage.min_free_bytes,
             max_bytes=config.storage.max_bytes,
             recordings_bytes=recordings,
+            writing_bytes=sum(_size(self.root / "recordings" / path) for path in writing),
             cameras=self.cameras,
             write_rate_bps=round(rate_bps, 1),
             days_until_full=round(room / daily, 2) if daily else None,
@@ -200,3 +204,10 @@ class StorageKeeper:
                 protected_bytes=sum(protected for _, protected in kinds.values()),
             )
         return out
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -28,6 +28,9 @@ BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 30.0
 RESTART_STABLE_S = 60.0  # a worker alive this long has its restart backoff reset
 HEARTBEAT_TIMEOUT_S = 10.0  # no heartbeat for this long: the worker is hung, kill it
+# Before its first: a cold start compiles the native kernels (9 s measured on a loaded 2-core
+# machine), and a worker killed then would lose its first seconds for nothing.
+FIRST_HEARTBEAT_S = 30.0
 STUCK_LOOP_S = 30.0  # main loop without progress (not even a reconnect attempt): kill it
 STOP_TIMEOUT_S = 10.0  # a worker asked to stop gets this long before SIGKILL
 KILL_TIMEOUT_S = 5.0  # and this long after SIGKILL before it is abandoned
@@ -149,7 +152,8 @@ class WorkerHandle:
 
     def stall_reason(self, now: float, timeout_s: float) -> str | None:
         """Why a running worker should be killed, or None while it is healthy."""
-        if now - self.heartbeat_mono > HEARTBEAT_TIMEOUT_S:
+        limit = HEARTBEAT_TIMEOUT_S if self.heartbeat is not None else FIRST_HEARTBEAT_S
+        if now - self.heartbeat_mono > limit:
             return f"no heartbeat for {now - self.heartbeat_mono:.0f} s"
         hb = self.heartbeat
         if hb is not None and hb.loop_age_s > max(STUCK_LOOP_S, 3 * timeout_s):

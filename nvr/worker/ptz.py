@@ -21,6 +21,7 @@ whenever the state changes. Every SOAP call has the configured time limit.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -174,16 +175,18 @@ class PtzDriver:
         }
         if self.status.zoom:
             velocity["Zoom"] = {"x": _scale(request.zoom, self._ranges.get("zoom"))}
+        # The deadline first: a camera that answers late may still carry the move out, and
+        # gets its Stop then like any other.
+        self._move_until = time.monotonic() + timeout_s
         self._ptz.ContinuousMove(
             {
                 "ProfileToken": self._profile,
                 "Velocity": velocity,
-                "Timeout": f"PT{max(1, round(timeout_s + 0.5))}S",  # the camera's own stop
+                "Timeout": f"PT{math.ceil(timeout_s)}S",  # the camera's own stop
             }
         )
-        self._move_until = time.monotonic() + timeout_s
         self._set(moving=True)
-        self._status_at = time.monotonic() + MOVING_STATUS_S
+        self._status_at = min(self._status_at, time.monotonic() + MOVING_STATUS_S)
 
     def _do_stop(self, _: PtzRequest) -> None:
         self._stop()
@@ -429,7 +432,10 @@ class PtzDriver:
         kind = type(root).__name__
         text = str(root)
         if kind in ("ReadTimeout", "ConnectTimeout", "Timeout") or "timed out" in text:
-            return f"the camera did not answer within {cfg.timeout_s:g} s"
+            return (
+                f"the camera did not answer within {cfg.timeout_s:g} s; check that it is on "
+                "the network, or raise onvif.timeout_s if it is slow"
+            )
         if kind == "ConnectionError" or "Connection refused" in text:
             return (
                 f"cannot reach {cfg.host}:{cfg.port} (nothing answers there); check onvif.host "
@@ -448,7 +454,12 @@ class PtzDriver:
                     "the camera refused the ONVIF user or password; check onvif.username and "
                     "onvif.password"
                 )
-            return f"the camera refused the request: {getattr(root, 'message', text)}"
+            reason = str(getattr(root, "message", "") or text).strip()
+            code = ", ".join(f"ter:{c}" for c in subcodes) or "no code"
+            return (
+                f"the camera refused the request ({code}: {reason}); check the camera's PTZ "
+                "settings (its own web page or log says more)"
+            )
         if kind == "TransportError":
             status = getattr(root, "status_code", 0)
             if status in (401, 403):

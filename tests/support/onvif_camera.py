@@ -143,7 +143,7 @@ class OnvifCamera:
         if not self.ptz:
             raise _Fault("env:Receiver", "ter:ActionNotSupported", "PTZ is not supported")
         if self.fault:
-            raise _Fault("env:Receiver", self.fault, "the camera refused the request")
+            raise _Fault("env:Receiver", self.fault, "Action failed")
         with self._lock:
             self._integrate(time.monotonic())
             handler = getattr(self, "_" + operation, None)
