@@ -31,6 +31,7 @@ from nvr.worker.ptz import PtzDriver
 from tests.conftest import TOKENS, wait_for
 from tests.support.cameras import free_port
 from tests.support.onvif_camera import OnvifCamera
+from tests.test_console_system import settler
 
 CLIPS = Path("/tmp/nvr-test-clips")
 
@@ -222,17 +223,22 @@ class _NotOnvif:
 # -- through the engine -------------------------------------------------------------------------
 
 
-def test_the_engine_steers_a_camera_and_a_hung_one_never_stops_recording(engine_factory, tmp_path):
+def two_cameras(storage: Path, camera: OnvifCamera, extra: str) -> str:
+    """A config: dome (a demo clip, steered through ``camera``), and fixed (no PTZ)."""
     main, sub = make_clip(CLIPS, "ptz", 5)
+    return (
+        f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+        f"  - id: dome\n    {extra}\n    main: {main}\n    sub: {sub}\n"
+        f"    onvif: {{host: 127.0.0.1, port: {camera.port}, username: admin,"
+        " password: secret, timeout_s: 1}\n"
+        f"  - id: fixed\n    main: {main}\n    record: {{mode: 'off'}}\n"
+    )
+
+
+def test_the_engine_steers_a_camera_and_a_hung_one_never_stops_recording(engine_factory, tmp_path):
     storage = tmp_path / "storage"
     with OnvifCamera() as camera:
-        engine = engine_factory(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
-            f"  - id: dome\n    main: {main}\n    sub: {sub}\n    record: {{segment_s: 5}}\n"
-            f"    onvif: {{host: 127.0.0.1, port: {camera.port}, username: admin,"
-            " password: secret, timeout_s: 1}\n"
-            f"  - id: fixed\n    main: {main}\n    record: {{mode: 'off'}}\n"
-        )
+        engine = engine_factory(two_cameras(storage, camera, "record: {segment_s: 5}"))
         engine.start()
         client = EngineClient(engine.api, session_id="ann@desk", token=TOKENS[engine.api])
         ptz = wait_for(
@@ -341,29 +347,16 @@ def test_steering_renews_a_held_move_stops_at_release_and_never_stacks_moves():
 def test_the_console_panel_steers_saves_and_recalls_and_says_what_fails(
     context, engine_factory, tmp_path
 ):
-    main, sub = make_clip(CLIPS, "ptz", 5)
     storage = tmp_path / "storage"
     with OnvifCamera() as camera:
-        engine = engine_factory(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
-            f"  - id: dome\n    name: Dome\n    main: {main}\n    sub: {sub}\n"
-            f"    onvif: {{host: 127.0.0.1, port: {camera.port}, username: admin,"
-            " password: secret, timeout_s: 1}\n"
-            f"  - id: fixed\n    main: {main}\n    record: {{mode: 'off'}}\n"
-        )
+        engine = engine_factory(two_cameras(storage, camera, "name: Dome"))
         engine.start()
         link = EngineLink(EngineAddress(engine.api, read_token(storage)), poll_s=0.2)
         console = Console(link, ViewState(), tmp_path / "console.json", operator="ann@desk")
         console.build()
         link.start()
         live, panel = console.live, console.live.ptz
-
-        def settle(check: Any, what: str, timeout: float = 30) -> Any:
-            def step() -> Any:
-                console.update()
-                return check()
-
-            return wait_for(step, timeout, interval=0.05, what=what)
+        settle = settler(console)
 
         try:
             settle(lambda: link.snapshot().connected, "the engine")

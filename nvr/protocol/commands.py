@@ -234,7 +234,7 @@ def _check_config_params(name: str, params: dict[str, Any]) -> None:
         raise ValueError(f"params.by must be a name of at most {MAX_BY_CHARS} printable characters")
 
 
-def _check_ptz_params(name_: str, params: dict[str, Any]) -> None:
+def _check_ptz_params(command: str, params: dict[str, Any]) -> None:
     for key in ("pan", "tilt", "zoom", "x", "y"):
         value = params.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 1:
@@ -244,27 +244,16 @@ def _check_ptz_params(name_: str, params: dict[str, Any]) -> None:
         raise ValueError(f"params.timeout_s must be seconds from 0.2 to {MAX_PTZ_TIMEOUT_S:g}")
     if not 0.2 <= timeout <= MAX_PTZ_TIMEOUT_S:
         raise ValueError(f"params.timeout_s must be seconds from 0.2 to {MAX_PTZ_TIMEOUT_S:g}")
-    if "name" in COMMANDS[name_]:  # a preset command: its name is required
-        name = params.get("name")
-        if (
-            not isinstance(name, str)
-            or not name.strip()
-            or len(name) > MAX_PRESET_CHARS
-            or not name.isprintable()
+    for key in ("name", "new_name"):  # a preset command's names are required
+        value = params.get(key)
+        if key in COMMANDS[command] and not (
+            isinstance(value, str)
+            and value.strip()
+            and len(value) <= MAX_PRESET_CHARS
+            and value.isprintable()
         ):
             raise ValueError(
-                f"params.name must be a preset name of 1 to {MAX_PRESET_CHARS} printable characters"
-            )
-    if "new_name" in COMMANDS[name_]:
-        new = params.get("new_name")
-        if (
-            not isinstance(new, str)
-            or not new.strip()
-            or len(new) > MAX_PRESET_CHARS
-            or not new.isprintable()
-        ):
-            raise ValueError(
-                f"params.new_name must be a preset name of 1 to {MAX_PRESET_CHARS} printable "
+                f"params.{key} must be a preset name of 1 to {MAX_PRESET_CHARS} printable "
                 "characters"
             )
     if not isinstance(params.get("replace", False), bool):
