@@ -412,7 +412,13 @@ def test_the_console_panel_steers_saves_and_recalls_and_says_what_fails(
             settle(lambda: camera.position()[0] > at[0] + 0.1, "turned toward the click")
             assert camera.position()[1] < at[1] and not live.center("fixed", 0.0, 0.0)
 
-            panel.remove("gate")  # asked first
+            dpg.set_value(panel.name, "lane")
+            panel.rename()  # asked first: the camera turns to the preset to store it
+            assert panel.confirm.open and "turns to the preset" in dpg.get_value(panel.confirm.text)
+            panel.confirm._yes()
+            settle(lambda: panel._presets == ("lane",), "the preset renamed")
+            assert panel.chosen() == "lane"
+            panel.remove("lane")  # asked first
             assert panel.confirm.open and camera.presets
             panel.confirm._yes()
             settle(lambda: panel._presets == (), "the preset deleted")

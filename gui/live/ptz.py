@@ -255,11 +255,20 @@ class PtzPanel:
         if self._check(name or None, "Type the preset's name first"):
             self._command("ptz_save_preset", f"Save {name}", name=name)
 
-    def rename(self) -> None:
+    def rename(self, confirmed: bool = False) -> None:
         old, new = self.chosen(), str(dpg.get_value(self.name)).strip()
-        if self._check(old) and self._check(new or None, "Type the new name first"):
-            self._command("ptz_rename_preset", f"Rename {old}", name=old, new_name=new)
-            self._renamed = new  # highlighted once the list has it
+        if not (self._check(old) and self._check(new or None, "Type the new name first")):
+            return
+        if not confirmed:  # ONVIF keeps a preset's name with its position
+            self.confirm.ask(
+                f"Rename preset {old!r} to {new!r}? The camera turns to the preset first, to "
+                "store it again under the new name.",
+                "Rename",
+                lambda: self.rename(confirmed=True),
+            )
+            return
+        self._command("ptz_rename_preset", f"Rename {old}", name=old, new_name=new)
+        self._renamed = new  # highlighted once the list has it
 
     def remove(self, name: str | None, confirmed: bool = False) -> None:
         if not self._check(name):
