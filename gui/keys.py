@@ -8,6 +8,13 @@ xdotool: PageUp 517, PageDown 518, ``=`` 602 (``+`` is Shift and ``=``).
 
 from __future__ import annotations
 
+import dearpygui.dearpygui as dpg
+
 PAGE_UP = 517
 PAGE_DOWN = 518
 EQUAL = 602
+
+
+def ctrl_down() -> bool:
+    """Either Ctrl key is held now."""
+    return bool(dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl))

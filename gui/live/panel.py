@@ -17,7 +17,7 @@ from gui import theme
 from gui.alarms.model import camera_alarms
 from gui.draw import Drawn
 from gui.feeds import LiveFeed
-from gui.keys import EQUAL, PAGE_DOWN, PAGE_UP
+from gui.keys import EQUAL, PAGE_DOWN, PAGE_UP, ctrl_down
 from gui.link import CommandResult, EngineLink, Snapshot
 from gui.live.atlas import Cells, GridTexture, picture_rect
 from gui.live.banners import Banners
@@ -49,10 +49,6 @@ STEERING_KEYS = (
     dpg.mvKey_Minus,
     dpg.mvKey_Subtract,
 )
-
-
-def _ctrl() -> bool:
-    return bool(dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl))
 
 
 class LivePanel:
@@ -232,7 +228,7 @@ class LivePanel:
         model = self.model
         steering = self.ptz.camera is not None
         digits = [getattr(dpg, f"mvKey_{n}") for n in range(1, 10)]
-        if steering and key in digits and _ctrl():
+        if steering and key in digits and ctrl_down():
             self.ptz.recall(digits.index(key) + 1)  # Ctrl+1..9: a preset
             return
         if steering and key in STEERING_KEYS:

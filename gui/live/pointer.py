@@ -9,6 +9,7 @@ from typing import Any
 
 import dearpygui.dearpygui as dpg
 
+from gui.keys import ctrl_down
 from gui.live.menu import TileMenu
 from gui.live.model import LiveModel
 from gui.view import Rect
@@ -108,7 +109,7 @@ class GridPointer:
             self._menu.open(camera_id, dpg.get_mouse_pos(local=False))
         elif button == dpg.mvMouseButton_Left:
             mx, my = dpg.get_mouse_pos(local=False)
-            if _ctrl() and self._ctrl_click(camera_id, mx, my):
+            if ctrl_down() and self._ctrl_click(camera_id, mx, my):
                 return
             self._model.select(camera_id)
             if self._model.zoom(camera_id).zoomed:  # a drag pans it: no swap
@@ -144,7 +145,3 @@ class GridPointer:
         camera_id = self._hover_camera()
         if camera_id is not None:
             self._model.toggle_fullscreen(camera_id)
-
-
-def _ctrl() -> bool:
-    return bool(dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl))

@@ -43,7 +43,7 @@ from nvr.supervisor.health import HealthBoard, camera_status, engine_health
 from nvr.supervisor.ledger import Ledger
 from nvr.supervisor.maintenance import CatalogMaintenance
 from nvr.supervisor.reload import ConfigWatcher, diff
-from nvr.supervisor.storage import StorageKeeper
+from nvr.supervisor.storage import StorageKeeper, file_size
 from nvr.supervisor.usage import UsageMeter
 from nvr.supervisor.worker_history import WorkerHistory
 from nvr.supervisor.workers import WorkerHandle, WorkerPool
@@ -434,7 +434,7 @@ class Supervisor:
         if mono - self._catalog_sized_at >= CATALOG_SIZE_S:
             self._catalog_sized_at = mono
             path = self.catalog.path
-            self._catalog_bytes = _size(path) + _size(Path(f"{path}-wal"))
+            self._catalog_bytes = file_size(path) + file_size(Path(f"{path}-wal"))
         return self._catalog_bytes
 
     def _health(self) -> Health:
@@ -478,10 +478,3 @@ class Supervisor:
 def _local(now_ns: int) -> datetime:
     """Local wall time, as schedules are written."""
     return datetime.fromtimestamp(now_ns / 1e9)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

@@ -171,7 +171,7 @@ class StorageKeeper:
             min_free_bytes=config.storage.min_free_bytes,
             max_bytes=config.storage.max_bytes,
             recordings_bytes=recordings,
-            writing_bytes=sum(_size(self.root / "recordings" / path) for path in writing),
+            writing_bytes=sum(file_size(self.root / "recordings" / path) for path in writing),
             cameras=self.cameras,
             write_rate_bps=round(rate_bps, 1),
             days_until_full=round(room / daily, 2) if daily else None,
@@ -206,7 +206,8 @@ class StorageKeeper:
         return out
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
+    """A file's size in bytes; 0 when it is gone."""
     try:
         return path.stat().st_size
     except OSError:

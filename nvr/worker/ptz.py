@@ -265,8 +265,7 @@ class PtzDriver:
         try:
             call({"ProfileToken": self._profile, "PresetToken": preset.token})
         except Exception as err:
-            codes = getattr(_root(err), "subcodes", None) or ()
-            if "NoToken" not in [getattr(q, "localname", str(q)) for q in codes]:
+            if "NoToken" not in _subcodes(_root(err)):
                 raise
             self._quietly(self._read_presets)
             raise PtzError(
@@ -447,8 +446,7 @@ class PtzDriver:
                 "and is onvif.port its ONVIF port?"
             )
         if kind == "Fault":
-            codes = getattr(root, "subcodes", None) or ()
-            subcodes = [getattr(q, "localname", str(q)) for q in codes]
+            subcodes = _subcodes(root)
             if "NotAuthorized" in subcodes or "not authorized" in text.lower():
                 return (
                     "the camera refused the ONVIF user or password; check onvif.username and "
@@ -487,6 +485,11 @@ def _root(err: BaseException) -> BaseException:
     while type(err).__name__ == "ONVIFError" and err.__context__ is not None:
         err = err.__context__
     return err
+
+
+def _subcodes(fault: BaseException) -> list[str]:
+    """A SOAP fault's subcodes by local name (``NotAuthorized``, ``NoToken``...)."""
+    return [getattr(q, "localname", str(q)) for q in getattr(fault, "subcodes", None) or ()]
 
 
 def _unreachable(err: BaseException) -> bool:
