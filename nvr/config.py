@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import ipaddress
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -272,6 +273,95 @@ class ApiConfig(_Model):
                 f"localhost (reach it remotely through an SSH tunnel); got {_show(value)}"
             )
         return value
+
+
+class TlsFiles(_Model):
+    """A certificate and its key (PEM files), reloaded when they change."""
+
+    cert: Path = Field(description="Certificate chain file (PEM).")
+    key: Path = Field(description="Private key file (PEM).")
+
+
+class WebConfig(_Model):
+    """The web server (``nvr web``): its own process, HTTPS, users and roles."""
+
+    listen: str = Field(
+        default="0.0.0.0:8443",
+        description="HOST:PORT the web server listens on ([::]:8443 for IPv6; port 0..65535, "
+        "0 picks a free one and nvr web prints it).",
+    )
+    tls: Literal["auto", "off"] | TlsFiles = Field(
+        default="auto",
+        description="auto: a self-signed certificate kept under storage; {cert, key}: PEM files, "
+        "reloaded when they change; off: plain HTTP, allowed only on a loopback address.",
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=1440, description="Minutes without a request that end a session."
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, le=720, description="Hours after login that end a session anyway."
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed (IPs or "
+        "networks such as 10.0.0.0/8); empty = none.",
+    )
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_form(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            missing = [k for k in ("cert", "key") if not value.get(k)]
+            unknown = sorted(set(map(str, value)) - {"cert", "key"})
+            if missing or unknown:
+                raise ValueError(
+                    "must be auto, off or {cert: FILE, key: FILE}; "
+                    + (f"missing {', '.join(missing)}" if missing else f"unknown key {unknown[0]}")
+                )
+        elif value not in ("auto", "off"):
+            raise ValueError(f"must be auto, off or {{cert: FILE, key: FILE}}; got {_show(value)}")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        listen_address(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{_show(item)} is not an IP address or network (10.0.0.5, 10.0.0.0/8)"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _tls_off_on_loopback(self) -> WebConfig:
+        host, _ = listen_address(self.listen)
+        if self.tls == "off" and host not in _LOOPBACK:
+            raise ValueError(
+                f"tls: off is allowed only when listen is a loopback address (127.0.0.1, ::1); "
+                f"{self.listen} would send passwords in clear text: use tls: auto or give "
+                "{cert, key}"
+            )
+        return self
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8443`` for IPv6) as a host and a port; ValueError naming the form."""
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^\s:\[\]]+):(\d{1,5})", text)
+    if match is None:
+        raise ValueError(f"must be HOST:PORT, such as 0.0.0.0:8443 or [::]:8443; got {_show(text)}")
+    host = match[1] or match[3]
+    port = int(match[2] or match[4])
+    if port > 65535:
+        raise ValueError(f"port must be between 0 and 65535 (0 picks a free one); got {port}")
+    return host, port
 
 
 class LoggingConfig(_Model):
@@ -674,11 +764,14 @@ class Config(_Model):
     alarms: AlarmsConfig = Field(
         default_factory=AlarmsConfig, description="When camera and storage alarms are raised."
     )
+    web: WebConfig = Field(
+        default_factory=WebConfig, description="Web server for remote access (nvr web)."
+    )
     cameras: tuple[CameraConfig, ...] = Field(
         default=(), description="Cameras; ids must be unique. May be empty."
     )
 
-    @field_validator("api", "logging", "storage", "alarms", mode="before")
+    @field_validator("api", "logging", "storage", "alarms", "web", mode="before")
     @classmethod
     def _null_is_defaults(cls, value: Any) -> Any:
         return {} if value is None else value

@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 #   ffmpeg/ffprobe (checks recordings, grabs console screenshots), Xvfb + Mesa (console under a
 #   virtual display), xdotool (clicks and keys in console tests), DejaVu (the console's font),
 #   GStreamer's RTSP server driven by the system python3-gi (the test camera), x264 (ugly),
-#   gcc/g++ with python3-dev (the console's scale kernel, compiled ahead of time by numba.pycc).
+#   gcc/g++ with python3-dev (the console's scale kernel, compiled ahead of time by numba.pycc),
+#   chromium (the web tests drive Debian's browser through Playwright; it plays H.264 over MSE).
 PACKAGES=(
   python3 python3-venv python3-dev gcc g++
   ffmpeg xvfb xauth libgl1 libegl1 libgl1-mesa-dri x11-utils xdotool fonts-dejavu-core
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+  chromium
 )
 
 missing=()

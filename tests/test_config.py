@@ -541,7 +541,7 @@ def test_empty_file(text: str) -> None:
 def test_top_level_must_be_a_mapping() -> None:
     assert problems("# header\n- storage\n- api\n") == [
         "top level (line 2): must be a mapping of the sections storage, api, logging, alarms, "
-        "cameras; got a list"
+        "web, cameras; got a list"
     ]
     assert problems("just text\n")[0].endswith("got 'just text'")
 

@@ -20,10 +20,10 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint_is_clean():
-    result = run("ruff", "check", "nvr", "native", "gui", "bench", "tests")
+    result = run("ruff", "check", "nvr", "native", "gui", "web", "bench", "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_is_clean_on_engine_kernels_and_console():
-    result = run("mypy", "nvr", "native", "gui")
+def test_mypy_is_clean_on_engine_kernels_console_and_web():
+    result = run("mypy", "nvr", "native", "gui", "web")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,6 +1,7 @@
 """The ``nvr`` command: one module per subcommand, each with ``register`` and ``run``.
 
-Only a subcommand that needs them imports the console (``gui``) or the benchmarks (``bench``);
+Only a subcommand that needs them imports the console (``gui``), the web server (``web``) or the
+benchmarks (``bench``);
 the engine itself imports neither.
 """
 
@@ -10,10 +11,22 @@ import argparse
 import sys
 from importlib import metadata
 
-from nvr.cli import backup, bench, check_config, console, demo, export, report, restore, run
+from nvr.cli import (
+    backup,
+    bench,
+    check_config,
+    console,
+    demo,
+    export,
+    report,
+    restore,
+    run,
+    user,
+    web,
+)
 from nvr.errors import NvrError
 
-SUBCOMMANDS = (run, check_config, demo, console, export, backup, restore, report, bench)
+SUBCOMMANDS = (run, check_config, demo, console, web, user, export, backup, restore, report, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -53,6 +53,7 @@ from nvr.storage import thumbnails
 from nvr.storage.thumbnails import event_thumbnail
 from nvr.worker.decodable import DecodeCheck, decode, malformed
 from nvr.worker.frames import FrameSink
+from nvr.worker.live import LivePackets
 from nvr.worker.mainview import MainView
 from nvr.worker.ptz import PtzDriver
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
@@ -176,6 +177,8 @@ class CameraWorker:
             spec.ring_name, self.cam.motion, self._motion_started, self._motion_ended
         )
         self.main_view = MainView(spec.ring_name + "_m", f"{self.cam.id}/main")
+        self.live_main = LivePackets(spec.ring_name, "main")
+        self.live_sub = LivePackets(spec.ring_name, "sub") if self.cam.sub else None
         self._schedule_cache = (0, False)
         self.ptz = self._ptz_driver(self.cam)
 
@@ -357,14 +360,18 @@ class CameraWorker:
         )
 
         check = DecodeCheck(f"{self.cam.id}/sub")
+        live = self.live_sub
 
         def consume() -> None:
             assert source.stream is not None
             check.restart()
+            assert live is not None
+            live.on_connect(source.stream)
             for tp in source.packets(self.stop):
                 stats.add(tp.size)
                 if tp.params is not None:
                     stats.set_params(tp.params.codec, tp.params.width, tp.params.height)
+                live.on_packet(tp)
                 self._analyse(source, tp, check, stats)
 
         # Without its analysis stream a camera cannot see motion: end any open event.
@@ -462,8 +469,10 @@ class CameraWorker:
             # While the video is judged, keep all of it: recording starts with the connection.
             self.recorder.buffer.hold_ns = int(JUDGE_HOLD_S * 1e9)
             self.state = "starting" if check.decodes is not False else self.state
+            self.live_main.on_connect(source.stream)
             for tp in source.packets(self.stop):
                 self.loop_mono = time.monotonic()
+                self.live_main.on_packet(tp)
                 self.main_stats.add(tp.size)
                 last_wall_ns = tp.wall_ns
                 if tp.params is not None:
@@ -611,6 +620,9 @@ class CameraWorker:
             for thread in threads[2:]:
                 thread.join(timeout=5)
             self.sink.close()
+            self.live_main.close()
+            if self.live_sub is not None:
+                self.live_sub.close()
 
 
 def worker_main(spec: WorkerSpec, conn: Connection) -> None:

@@ -16,6 +16,7 @@ from nvr.storage.migrations import (
     v5_to_v6,
     v6_to_v7,
     v7_to_v8,
+    v8_to_v9,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -27,4 +28,5 @@ MIGRATIONS: tuple[str, ...] = (
     v5_to_v6.SQL,
     v6_to_v7.SQL,
     v7_to_v8.SQL,
+    v8_to_v9.SQL,
 )

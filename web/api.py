@@ -1,0 +1,260 @@
+"""The JSON API under ``/api/v1/`` (besides login and logout, in ``web.session``): health and
+cameras filtered to the user's cameras, commands to the engine with their role checks and
+audit, live snapshots, and the audit log for admins (JSON and CSV)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from nvr.errors import NvrError
+from nvr.protocol.codec import to_json
+from nvr.protocol.commands import COMMANDS, SCHEMA_VERSION, parse_command
+from web.accounts import Session
+from web.audit import to_csv
+from web.context import context
+from web.guard import Denied, check_csrf, command_role, json_body, require, visible_cameras
+from web.snapshots import NoPicture
+
+_ADMIN_ONLY_CAMERA_KEYS = ("pid", "ring", "main_ring", "last_exit")
+
+
+def health_view(request: Request, session: Session) -> dict[str, Any]:
+    """The engine's health as this user may see it: only their cameras, and the engine's
+    internals (process ids, config paths) for admins only."""
+    ctx = context(request)
+    snap = ctx.engine.snapshot
+    view: dict[str, Any] = {
+        "engine": "unreachable" if snap.error else "ok",
+        "engine_error": snap.error,
+        "age_s": round(snap.age_s, 1),
+    }
+    health = snap.health
+    if health is None:
+        return view | {"status": "unknown", "cameras": {}, "problems": []}
+    mine = set(visible_cameras(request, session))
+    hidden = [c for c in health.cameras if c not in mine]
+    admin = session.user.has_role("admin")
+    cameras = {}
+    for cam_id, cam in health.cameras.items():
+        if cam_id not in mine:
+            continue
+        data = to_json(cam)
+        if not admin:
+            for key in _ADMIN_ONLY_CAMERA_KEYS:
+                data.pop(key, None)
+        cameras[cam_id] = data
+    storage = to_json(health.storage)
+    storage["cameras"] = {k: v for k, v in storage["cameras"].items() if k in mine}
+    if not admin:
+        storage.pop("path", None)
+        storage.pop("id", None)
+    view |= {
+        "status": health.status,
+        "problems": [p for p in health.problems if not any(h in p for h in hidden)],
+        "uptime_s": health.uptime_s,
+        "panic": health.panic,
+        "storage": storage,
+        "cameras": cameras,
+    }
+    if admin:
+        view |= {
+            "pid": health.pid,
+            "cpu_pct": health.cpu_pct,
+            "rss_bytes": health.rss_bytes,
+            "catalog_bytes": health.catalog_bytes,
+            "config": to_json(health.config),
+        }
+    return view
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse(health_view(request, require(request)))
+
+
+async def cameras(request: Request) -> Response:
+    session = require(request)
+    view = health_view(request, session)
+    rows = [
+        {
+            "id": cam_id,
+            "name": cam.get("name") or cam_id,
+            "state": cam.get("state"),
+            "recording": cam.get("recording"),
+            "motion": cam.get("motion"),
+            "sub": cam.get("sub"),
+            "main": cam.get("main"),
+            "ptz": cam.get("ptz") is not None,
+        }
+        for cam_id, cam in view["cameras"].items()
+    ]
+    return JSONResponse({"cameras": rows})
+
+
+async def command(request: Request) -> Response:
+    """``POST /api/v1/command``: a ``UICommandMessage``; the server fills ``ui_session_id`` and
+    any ``by`` with the user, checks the role and the camera, and audits the result."""
+    ctx = context(request)
+    session = require(request)
+    check_csrf(request, session)
+    body = await json_body(request)
+    name = body.get("command")
+    if not isinstance(name, str) or name not in COMMANDS:
+        raise Denied(400, f"unknown command {str(name)[:40]!r}", "bad_command")
+    user = session.user
+    require(request, command_role(name), str(body.get("camera_id", "*")))
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise Denied(400, "params must be a JSON object", "bad_command")
+    if "by" in COMMANDS[name]:
+        params["by"] = user.name
+    message = {
+        "schema_version": body.get("schema_version", SCHEMA_VERSION),
+        "command": name,
+        "camera_id": body.get("camera_id", "*"),
+        "ui_session_id": f"web:{user.name}:{session.id}",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "params": params,
+    }
+    try:
+        parsed = parse_command(_json_bytes(message))
+    except NvrError as err:
+        ctx.audit.record(
+            user.name,
+            ctx.address(request),
+            f"command.{name}",
+            message["camera_id"],
+            params,
+            str(err),
+            ok=False,
+        )
+        raise Denied(400, str(err), getattr(err, "code", "bad_command")) from None
+    try:
+        status, reply = await ctx.engine.command(
+            parsed.command, parsed.camera_id, parsed.ui_session_id, dict(parsed.params)
+        )
+    except NvrError as err:
+        ctx.audit.record(
+            user.name,
+            ctx.address(request),
+            f"command.{name}",
+            parsed.camera_id,
+            params,
+            str(err),
+            ok=False,
+        )
+        raise Denied(503, f"the engine did not answer: {err}", "engine_unreachable") from None
+    result = "ok" if reply.ok else (reply.error or reply.detail or f"HTTP {status}")
+    ctx.audit.record(
+        user.name,
+        ctx.address(request),
+        f"command.{name}",
+        parsed.camera_id,
+        params,
+        result,
+        ok=reply.ok,
+    )
+    return JSONResponse(reply.to_json(), status_code=status)
+
+
+async def snapshot(request: Request) -> Response:
+    camera_id = request.path_params["camera_id"]
+    require(request, camera=camera_id)
+    ctx = context(request)
+    width = _int_param(request, "width", 640, 64, 1920)
+    health = ctx.engine.snapshot.health
+    cam = health.cameras.get(camera_id) if health else None
+    try:
+        jpeg = await asyncio.to_thread(
+            request.app.state.snapshots.jpeg, camera_id, cam.ring if cam else None, width
+        )
+    except NoPicture as err:
+        raise Denied(404, str(err), "no_picture") from None
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+async def audit(request: Request) -> Response:
+    session = require(request, "admin")
+    ctx = context(request)
+    rows = audit_rows(request)
+    if request.url.path.endswith(".csv"):
+        ctx.audit.record(
+            session.user.name,
+            ctx.address(request),
+            "audit.download",
+            "",
+            dict(request.query_params),
+            f"{len(rows)} rows",
+        )
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        return Response(
+            to_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="nvr-audit-{stamp}.csv"'},
+        )
+    return JSONResponse(
+        {
+            "rows": [
+                {
+                    "id": r.id,
+                    "time_ns": r.time_ns,
+                    "user": r.user,
+                    "address": r.address,
+                    "action": r.action,
+                    "target": r.target,
+                    "params": r.params,
+                    "result": r.result,
+                    "ok": r.ok,
+                }
+                for r in rows
+            ]
+        }
+    )
+
+
+def audit_rows(request: Request) -> list[Any]:
+    q = request.query_params
+    since = q.get("since")
+    since_ns = None
+    if since:
+        since_ns = _since_ns(since)
+    return context(request).audit.rows(
+        user=q.get("user") or None,
+        action=q.get("action") or None,
+        since_ns=since_ns,
+        limit=_int_param(request, "limit", 200, 1, 10_000),
+    )
+
+
+def _since_ns(text: str) -> int:
+    """``since`` as epoch nanoseconds: an integer (ns), or an ISO date or date-time (UTC)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise Denied(
+            400, f"since {text[:40]!r} is not a date (2026-12-01T08:00) or ns", "bad_query"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1e9)
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise Denied(400, f"{name} must be a whole number from {low} to {high}", "bad_query")
+    return int(text)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value).encode()

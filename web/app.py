@@ -1,0 +1,118 @@
+"""The web server's routes, in one table: pages, HTMX partials, the JSON API under ``/api/v1/``
+and its WebSockets, and the static files. ``build_app`` wires them to a ``WebContext``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from web import api, events, live, pages, session, users
+from web.context import WebContext
+from web.guard import Denied
+from web.headers import Guardrails
+from web.snapshots import Snapshots
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+ROUTES = [
+    Route("/", pages.dashboard),
+    Route("/login", pages.login),
+    Route("/login", session.form_login, methods=["POST"]),
+    Route("/logout", session.form_logout, methods=["POST"]),
+    Route("/live", pages.live),
+    Route("/live/{camera_id}", pages.live_one),
+    Route("/admin", pages.admin),
+    Route("/partials/engine", pages.engine_partial),
+    Route("/partials/summary", pages.summary_partial),
+    Route("/partials/badges", pages.badges_partial),
+    Route("/partials/users", pages.users_partial),
+    Route("/partials/sessions", pages.sessions_partial),
+    Route("/partials/audit", pages.audit_partial),
+    Route("/api/v1/login", session.api_login, methods=["POST"]),
+    Route("/api/v1/logout", session.api_logout, methods=["POST"]),
+    Route("/api/v1/health", api.health),
+    Route("/api/v1/cameras", api.cameras),
+    Route("/api/v1/cameras/{camera_id}/snapshot.jpg", api.snapshot),
+    Route("/api/v1/command", api.command, methods=["POST"]),
+    Route("/api/v1/audit", api.audit),
+    Route("/api/v1/audit.csv", api.audit),
+    Route("/api/v1/users", users.list_users),
+    Route("/api/v1/users", users.add_user, methods=["POST"]),
+    Route("/api/v1/users/{name}", users.change_user, methods=["POST"]),
+    Route("/api/v1/users/{name}", users.remove_user, methods=["DELETE"]),
+    Route("/api/v1/sessions/{session_id}", users.revoke_session, methods=["DELETE"]),
+    WebSocketRoute("/api/v1/events", events.events),
+    WebSocketRoute("/api/v1/live/{camera_id}", live.live),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+]
+
+
+def build_app(ctx: WebContext) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await ctx.engine.start()
+        try:
+            yield
+        finally:
+            await ctx.engine.stop()
+            app.state.snapshots.close()
+            app.state.packets.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={Denied: _denied, HTTPException: _http_error, Exception: _crash},
+    )
+    app.state.ctx = ctx
+    app.state.snapshots = Snapshots()
+    app.state.packets = live.PacketReaders()
+    app.add_middleware(
+        Guardrails, limits=ctx.limits, tls=ctx.tls, cookie=ctx.cookie, address=ctx.address
+    )
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/partials/"))
+
+
+async def _denied(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Denied)
+    if request.method != "GET" and exc.code not in ("bad_login", "rate_limited"):
+        _audit_refusal(request, exc)  # a refused change is a security event (logins audit theirs)
+    if not _is_api(request):
+        return pages.error_page(request, exc)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    body = {"ok": False, "error": exc.reason, "code": exc.code}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def _audit_refusal(request: Request, denied: Denied) -> None:
+    ctx: WebContext = request.app.state.ctx
+    session = request.scope.get("state", {}).get("session")
+    user = session.user.name if session is not None else "-"
+    target = f"{request.method} {request.url.path}"[:200]
+    ctx.audit.record(user, ctx.address(request), "denied", target, result=denied.reason, ok=False)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    reasons = {404: "no such page", 405: "method not allowed here"}
+    denied = Denied(exc.status_code, reasons.get(exc.status_code, str(exc.detail)), "http")
+    return await _denied(request, denied)
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    body = {"ok": False, "error": "internal error: the web server's log has the details"}
+    return JSONResponse(body, status_code=500)

@@ -1,0 +1,276 @@
+"""The HTML pages (Jinja2 templates, HTMX partials): login, dashboard, live, admin.
+
+Every figure and badge comes from the engine's latest ``/health`` as the web server last read
+it; when the engine stops answering, the pages say so and show no badge they cannot vouch for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from nvr.config import format_size
+from nvr.protocol.health import CameraStatus
+from web.accounts import Session
+from web.api import audit_rows, health_view
+from web.context import context
+from web.guard import Denied, optional_session, require, visible_cameras
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STALE_S = 5.0  # badges older than this are shown as unknown
+LAYOUTS = (1, 4, 9, 16)
+_STATE_TEXT = {
+    "live": ("LIVE", "ok"),
+    "starting": ("STARTING", "warn"),
+    "connecting": ("CONNECTING", "warn"),
+    "reconnecting": ("RECONNECTING", "warn"),
+    "stalled": ("STALLED", "bad"),
+    "offline": ("OFFLINE", "bad"),
+    "stopped": ("STOPPED", "bad"),
+    "disabled": ("DISABLED", "dim"),
+}
+
+
+def _when(ns: int | None) -> str:
+    if not ns:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ns / 1e9))
+
+
+TEMPLATES.env.filters["when"] = _when
+
+
+@dataclass(frozen=True, slots=True)
+class CameraCard:
+    id: str
+    key: str  # a DOM id for the camera, whatever characters its id has
+    name: str
+    state_text: str
+    state_class: str
+    recording: bool
+    rec_type: str
+    rec_since: str
+    motion: bool
+    error: str | None
+    stale: bool
+
+
+def cards(request: Request, session: Session) -> list[CameraCard]:
+    ctx = context(request)
+    snap = ctx.engine.snapshot
+    stale = snap.error is not None and snap.age_s > STALE_S or snap.health is None
+    health = snap.health
+    out = []
+    for cam_id in visible_cameras(request, session):
+        cam = health.cameras.get(cam_id) if health else None
+        out.append(_card(cam_id, cam, stale or cam is None))
+    return out
+
+
+def _card(cam_id: str, cam: CameraStatus | None, stale: bool) -> CameraCard:
+    key = "c" + hashlib.sha1(cam_id.encode()).hexdigest()[:10]
+    if cam is None:
+        return CameraCard(cam_id, key, cam_id, "?", "dim", False, "", "", False, None, True)
+    text, cls = _STATE_TEXT.get(cam.state, (cam.state.upper(), "warn"))
+    rec = cam.recording
+    return CameraCard(
+        cam_id,
+        key,
+        cam.name or cam_id,
+        text,
+        cls,
+        rec.active,
+        (rec.type or "").upper(),
+        _when(rec.since_ns),
+        cam.motion,
+        cam.error or rec.error,
+        stale,
+    )
+
+
+def _engine(request: Request) -> dict[str, Any]:
+    snap = context(request).engine.snapshot
+    if snap.health is None or snap.error is not None:
+        return {
+            "error": snap.error or "not answered yet",
+            "status": "unknown",
+            "text": "Engine unreachable",
+            "title": snap.error or "",
+        }
+    status = snap.health.status
+    text = "Engine OK" if status == "ok" else "Engine degraded"
+    return {"error": None, "status": status, "text": text, "title": "; ".join(snap.health.problems)}
+
+
+def _summary(request: Request, session: Session) -> dict[str, Any]:
+    view = health_view(request, session)
+    cams = view.get("cameras", {})
+    storage = view.get("storage")
+    out: dict[str, Any] = {
+        "total": len(cams),
+        "live": sum(1 for c in cams.values() if c.get("state") == "live"),
+        "recording": sum(1 for c in cams.values() if c.get("recording", {}).get("active")),
+        "panic": view.get("panic", False),
+        "problems": view.get("problems", []),
+        "storage": None,
+    }
+    if storage and storage.get("total_bytes"):
+        days = storage.get("days_capacity")
+        out["storage"] = {
+            "free": format_size(storage["free_bytes"]),
+            "total": format_size(storage["total_bytes"]),
+            "recordings": format_size(storage["recordings_bytes"]),
+            "days": f"about {days:.0f} days at this rate" if days else "",
+            "low": bool(storage.get("warning"))
+            or storage["free_bytes"] < storage["min_free_bytes"],
+        }
+    if view.get("engine") != "ok":
+        out["problems"] = [f"engine unreachable: {view.get('engine_error')}"]
+    return out
+
+
+def render(request: Request, name: str, code: int = 200, **values: Any) -> HTMLResponse:
+    values.setdefault("session", optional_session(request))
+    values.setdefault("engine", _engine(request))
+    return TEMPLATES.TemplateResponse(request, name, values, status_code=code)
+
+
+def login_page(
+    request: Request, error: str = "", status: int = 200, username: str = ""
+) -> Response:
+    return render(
+        request,
+        "login.html",
+        status,
+        session=None,
+        error=error,
+        username=username[:64],
+        next=request.query_params.get("next", "/")[:200],
+    )
+
+
+def error_page(request: Request, denied: Denied) -> Response:
+    if denied.status == 401:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    titles = {403: "Not allowed", 404: "Not found", 429: "Too many requests"}
+    response = render(
+        request,
+        "error.html",
+        denied.status,
+        status=denied.status,
+        title=titles.get(denied.status, "Cannot do that"),
+        reason=denied.reason,
+    )
+    if denied.retry_after:
+        response.headers["Retry-After"] = str(denied.retry_after)
+    return response
+
+
+async def login(request: Request) -> Response:
+    if optional_session(request) is not None:
+        return RedirectResponse("/", status_code=303)
+    return login_page(request)
+
+
+async def dashboard(request: Request) -> Response:
+    session = require(request)
+    return render(
+        request,
+        "dashboard.html",
+        page="dashboard",
+        cameras=cards(request, session),
+        summary=_summary(request, session),
+    )
+
+
+async def live(request: Request) -> Response:
+    session = require(request)
+    layout = _choice(request, "layout", LAYOUTS, 4)
+    cams = cards(request, session)
+    pages = max(1, -(-len(cams) // layout))
+    page_index = min(_int(request, "page", 0), pages - 1)
+    shown = cams[page_index * layout : (page_index + 1) * layout]
+    return render(
+        request,
+        "live.html",
+        page="live",
+        cameras=shown,
+        layout=layout,
+        pages=pages,
+        page_index=page_index,
+        single=None,
+    )
+
+
+async def live_one(request: Request) -> Response:
+    camera_id = request.path_params["camera_id"]
+    session = require(request, camera=camera_id)
+    card = next(c for c in cards(request, session) if c.id == camera_id)
+    return render(request, "live.html", page="live", cameras=[card], layout=1, single=card)
+
+
+async def admin(request: Request) -> Response:
+    require(request, "admin")
+    return render(request, "admin.html", page="admin")
+
+
+# -- HTMX partials ------------------------------------------------------------------------------
+
+
+async def engine_partial(request: Request) -> Response:
+    require(request)
+    return render(request, "_engine.html")
+
+
+async def summary_partial(request: Request) -> Response:
+    session = require(request)
+    return render(request, "_summary.html", summary=_summary(request, session))
+
+
+async def badges_partial(request: Request) -> Response:
+    session = require(request)
+    return render(request, "_badges_oob.html", cameras=cards(request, session))
+
+
+async def users_partial(request: Request) -> Response:
+    session = require(request, "admin")
+    ctx = context(request)
+    counts: dict[str, int] = {}
+    for s in ctx.accounts.sessions():
+        counts[s.user.name] = counts.get(s.user.name, 0) + 1
+    return render(
+        request, "_users.html", users=ctx.accounts.users(), counts=counts, me=session.user.name
+    )
+
+
+async def sessions_partial(request: Request) -> Response:
+    session = require(request, "admin")
+    return render(
+        request, "_sessions.html", sessions=context(request).accounts.sessions(), current=session.id
+    )
+
+
+async def audit_partial(request: Request) -> Response:
+    require(request, "admin")
+    try:
+        rows = audit_rows(request)
+    except Denied as denied:
+        return render(request, "_audit.html", rows=[], error=denied.reason)
+    return render(request, "_audit.html", rows=rows, error=None)
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    text = request.query_params.get(name, "")
+    return int(text) if text.isdigit() and len(text) < 6 else default
+
+
+def _choice(request: Request, name: str, allowed: tuple[int, ...], default: int) -> int:
+    value = _int(request, name, default)
+    return value if value in allowed else default

@@ -1,0 +1,73 @@
+// The admin page: user and session changes through the JSON API, then the tables reload.
+
+import { api } from "/static/app.js";
+
+function refresh() { document.body.dispatchEvent(new Event("refresh")); }
+
+function say(form, text, bad) {
+  const out = form.querySelector(".form-result");
+  out.textContent = text;
+  out.classList.toggle("error", !!bad);
+}
+
+const add = document.getElementById("add-user");
+add.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const f = new FormData(add);
+  const cameras = (f.get("cameras") || "").trim();
+  const result = await api("POST", "/api/v1/users", {
+    name: f.get("name"), role: f.get("role"), password: f.get("password"),
+    cameras: cameras && cameras !== "all" ? cameras.split(",").map((c) => c.trim()).filter(Boolean) : null,
+  });
+  if (result.ok) { add.reset(); say(add, `added ${result.data.user.name}`); refresh(); }
+  else say(add, result.data.error || `failed (HTTP ${result.status})`, true);
+});
+
+document.getElementById("users").addEventListener("change", async (event) => {
+  const select = event.target.closest("select[data-action=role]");
+  if (!select) return;
+  const name = select.closest("tr").dataset.user;
+  const result = await api("POST", `/api/v1/users/${encodeURIComponent(name)}`, { role: select.value });
+  if (!result.ok) alert(result.data.error || `failed (HTTP ${result.status})`);
+  refresh();
+});
+
+document.getElementById("users").addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const name = button.closest("tr").dataset.user;
+  const path = `/api/v1/users/${encodeURIComponent(name)}`;
+  let result;
+  if (button.dataset.action === "remove") {
+    if (!confirm(`Remove user ${name}? Their sessions end.`)) return;
+    result = await api("DELETE", path);
+  } else if (button.dataset.action === "password") {
+    const password = prompt(`New password for ${name} (at least 10 characters); their sessions end`);
+    if (!password) return;
+    result = await api("POST", path, { password });
+  } else {
+    result = await api("POST", path, { disabled: button.dataset.action === "disable" });
+  }
+  if (!result.ok) alert(result.data.error || `failed (HTTP ${result.status})`);
+  refresh();
+});
+
+document.getElementById("sessions").addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-action=revoke]");
+  if (!button) return;
+  const id = button.closest("tr").dataset.session;
+  const result = await api("DELETE", `/api/v1/sessions/${id}`);
+  if (!result.ok) alert(result.data.error || `failed (HTTP ${result.status})`);
+  refresh();
+});
+
+const filter = document.getElementById("audit-filter");
+const csv = document.getElementById("audit-csv");
+function csvLink() {
+  const params = new URLSearchParams();
+  for (const [key, value] of new FormData(filter)) if (value) params.set(key, value);
+  if (!params.has("limit")) params.set("limit", "10000");
+  csv.href = `/api/v1/audit.csv?${params}`;
+}
+filter.addEventListener("input", csvLink);
+csvLink();
