@@ -103,6 +103,34 @@ class Engine:
             raise AssertionError(f"engine did not stop on SIGTERM:\n{self.output()}") from None
 
 
+@pytest.fixture(scope="session")
+def web_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One camera server, engine and ``nvr web`` (TLS auto) with a user per role, shared by
+    the web tests (they make their own sessions)."""
+    from tests.support.web import Site, WebServer, create_users, site_config
+
+    if not gst_rtsp_available():
+        pytest.skip("GStreamer RTSP server not installed: run scripts/setup.sh")
+    tmp = tmp_path_factory.mktemp("web")
+    storage = tmp / "storage"
+    with RtspCamera(sub_size=(640, 360)) as camera:
+        config = tmp / "nvr.yaml"
+        config.write_text(site_config(storage, camera))
+        engine = Engine(config, storage)
+        engine.start()
+        try:
+            wait_for(
+                lambda: engine.health()["cameras"]["door"]["state"] == "live",
+                60,
+                what="camera door live",
+            )
+            create_users(config)
+            with WebServer(config, tmp / "web.out") as web:
+                yield Site(tmp, engine, web)
+        finally:
+            engine.stop()
+
+
 @pytest.fixture
 def context() -> Iterator[None]:
     """A Dear PyGui context for a test that builds console items (no window is shown)."""

@@ -109,7 +109,9 @@ async def command(request: Request) -> Response:
         raise Denied(400, f"unknown command {str(name)[:40]!r}", "bad_command")
     user = session.user
     require(request, command_role(name), str(body.get("camera_id", "*")))
-    params = body.get("params") or {}
+    params = body.get("params", {})
+    if params is None:
+        params = {}
     if not isinstance(params, dict):
         raise Denied(400, "params must be a JSON object", "bad_command")
     if "by" in COMMANDS[name]:

@@ -7,20 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from web.context import context
-from web.guard import Denied, check_origin, optional_session
+from web.guard import Denied, check_camera, check_origin, optional_session
 
-RECHECK_S = 15.0
+RECHECK_S = 5.0
 POLICY_VIOLATION = 1008
 
 
 async def refuse(socket: WebSocket, denied: Denied) -> None:
-    """Close a WebSocket during its handshake with the refusal's reason (HTTP 403 to the
-    browser; the reason is in the close frame for clients that read it)."""
-    await socket.close(code=POLICY_VIOLATION, reason=denied.reason[:120])
+    """Refuse a WebSocket handshake with the refusal's HTTP status and JSON reason, as the API
+    routes do (a server without the denial-response extension answers 403)."""
+    body = {"ok": False, "error": denied.reason, "code": denied.code}
+    try:
+        await socket.send_denial_response(JSONResponse(body, status_code=denied.status))
+    except RuntimeError:
+        await socket.close(code=POLICY_VIOLATION, reason=denied.reason[:120])
 
 
 def ws_session(socket: WebSocket, camera: str | None = None) -> Denied | None:
@@ -31,8 +38,6 @@ def ws_session(socket: WebSocket, camera: str | None = None) -> Denied | None:
         if session is None:
             return Denied(401, "not logged in", "no_session")
         if camera is not None:
-            from web.guard import check_camera
-
             check_camera(socket, session, camera)
     except Denied as denied:
         return denied
@@ -52,13 +57,18 @@ async def events(socket: WebSocket) -> None:
     token = socket.cookies.get(ctx.cookie, "")
     try:
         await socket.send_json({"type": "hello", "user": session.user.name})
+        checked = time.monotonic()
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), RECHECK_S)
+                event: dict[str, Any] | None = await asyncio.wait_for(queue.get(), RECHECK_S)
             except TimeoutError:
+                event = None
+            if time.monotonic() - checked >= RECHECK_S:
+                checked = time.monotonic()
                 if ctx.accounts.session(token, ctx.idle_s) is None:
                     await socket.close(code=POLICY_VIOLATION, reason="session ended")
                     return
+            if event is None:
                 await socket.send_json({"type": "ping"})
                 continue
             camera = event.get("camera_id") or ""

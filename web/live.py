@@ -31,7 +31,7 @@ from nvr.frames.ring import instance_id, ring_name
 from nvr.worker.live import packet_ring_name
 from web import fmp4
 from web.context import context
-from web.events import POLICY_VIOLATION, refuse, ws_session
+from web.events import POLICY_VIOLATION, RECHECK_S, refuse, ws_session
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +311,7 @@ async def live(socket: WebSocket) -> None:
                 item = await asyncio.wait_for(viewer.queue.get(), 1.0)
             except TimeoutError:
                 item = None
-            if time.monotonic() - checked > 15.0:  # a revoked or expired session stops here
+            if time.monotonic() - checked > RECHECK_S:  # a revoked or expired session stops here
                 checked = time.monotonic()
                 if ctx.accounts.session(token, ctx.idle_s) is None:
                     await socket.close(code=POLICY_VIOLATION, reason="session ended")

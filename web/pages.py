@@ -126,7 +126,7 @@ def _summary(request: Request, session: Session) -> dict[str, Any]:
         out["storage"] = {
             "free": format_size(storage["free_bytes"]),
             "total": format_size(storage["total_bytes"]),
-            "recordings": format_size(storage["recordings_bytes"]),
+            "recordings": format_size(storage["recordings_bytes"] + storage["writing_bytes"]),
             "days": f"about {days:.0f} days at this rate" if days else "",
             "low": bool(storage.get("warning"))
             or storage["free_bytes"] < storage["min_free_bytes"],

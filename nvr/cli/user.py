@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "add":
             cameras = args.cameras.split(",") if args.cameras is not None else None
             user = accounts.add_user(target, args.role, _password(target), cameras)
-            detail = {"role": user.role, "cameras": list(user.cameras) if user.cameras else "all"}
-            print(f"user: added {user.name} ({user.role}, cameras {', '.join(detail['cameras'])})")
+            cams = ", ".join(user.cameras) if user.cameras is not None else "all"
+            detail = {"role": user.role, "cameras": cams}
+            print(f"user: added {user.name} ({user.role}, cameras {cams})")
         elif args.action == "passwd":
             accounts.set_password(target, _password(target))
             detail = {}

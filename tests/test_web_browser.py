@@ -1,0 +1,191 @@
+"""The web pages in a real browser: Debian's Chromium driven by Playwright, against a real
+camera, engine and ``nvr web``.
+
+A user logs in through the form; the dashboard shows the engine's state and live snapshots; the
+live page plays the camera through MSE (the frame counter drawn into the test camera's picture
+is read back from the ``<video>`` element and must advance); badges and notifications follow the
+engine when an operator starts and stops a recording; a viewer sees only their cameras; the
+admin page lists users, sessions and the audit log. Screenshots at desktop and phone sizes go to
+``artifacts/web/``."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import statistics
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import ARTIFACTS, requires_rtsp, wait_for
+from tests.support.counter import read_counter
+from tests.support.web import PASSWORDS
+
+CHROMIUM = shutil.which("chromium")
+SHOTS = ARTIFACTS / "web"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [
+    requires_rtsp,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/setup.sh"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--autoplay-policy=no-user-gesture-required"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def log_in(browser: Any, site: Any, user: str, viewport: dict[str, int] = DESKTOP) -> Any:
+    context = browser.new_context(ignore_https_errors=True, viewport=viewport)
+    page = context.new_page()
+    page.goto(site.url + "/")
+    assert "/login" in page.url
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORDS[user])
+    page.click("button[type=submit]")
+    page.wait_for_url(site.url + "/")
+    return page
+
+
+def video_frame_number(page: Any, selector: str) -> int | None:
+    """The counter in the picture the ``<video>`` shows now (drawn on a canvas, read back)."""
+    data = page.evaluate(
+        """(sel) => {
+            const v = document.querySelector(sel);
+            if (!v || !v.videoWidth) return null;
+            const c = document.createElement('canvas');
+            c.width = v.videoWidth; c.height = v.videoHeight;
+            c.getContext('2d').drawImage(v, 0, 0);
+            return c.toDataURL('image/png');
+        }""",
+        selector,
+    )
+    if data is None:
+        return None
+    png = np.frombuffer(base64.b64decode(data.split(",", 1)[1]), np.uint8)
+    return read_counter(cv2.imdecode(png, cv2.IMREAD_GRAYSCALE))
+
+
+def test_login_dashboard_and_screenshots(browser, web_site):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    page = log_in(browser, web_site, "ann")
+    page.wait_for_load_state("load")
+    print(f"login to loaded dashboard: {time.monotonic() - started:.2f} s")
+    door = page.locator('.tile[data-camera="door"]')
+    wait_for(lambda: door.get_attribute("data-loaded"), 15, what="door snapshot shown")
+    assert "LIVE" in door.locator(".badges").inner_text()
+    assert page.locator(".summary").inner_text().count("Engine OK") == 1
+    assert page.locator(".tile").count() == 2
+    page.screenshot(path=str(SHOTS / "1-dashboard-desktop.png"))
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "2-dashboard-phone.png"), full_page=True)
+    box = page.locator('.tile[data-camera="door"]').bounding_box()
+    assert box is not None and box["width"] <= PHONE["width"]  # one column on a phone
+    page.context.close()
+
+
+def test_live_video_plays_and_advances(browser, web_site):
+    page = log_in(browser, web_site, "ann")
+    page.goto(web_site.url + "/live/door")
+    wait_for(lambda: page.evaluate("window.nvrLive[0].frames") > 30, 30, what="frames shown")
+    stats = page.evaluate("window.nvrLive[0]")
+    assert stats["stream"] == "main" and stats["codecs"].startswith("avc1.")
+    supported = page.evaluate(
+        f"MediaSource.isTypeSupported('video/mp4; codecs=\"{stats['codecs']}\"')"
+    )
+    assert supported and stats["supported"]
+    first = wait_for(lambda: video_frame_number(page, "video"), 10, what="a counter in the video")
+    page.wait_for_timeout(1500)
+    second = video_frame_number(page, "video")
+    assert second is not None and second > first  # the picture is live, not a still
+    latencies = page.evaluate("window.nvrLive[0].latencies")
+    print(f"live latency, main stream: median {statistics.median(latencies):.0f} ms over "
+          f"{len(latencies)} frames")  # fmt: skip
+    page.screenshot(path=str(SHOTS / "4-live-one-desktop.png"))
+    page.goto(web_site.url + "/live?layout=4")
+    wait_for(
+        lambda: all(s["frames"] > 15 for s in page.evaluate("window.nvrLive")), 30,
+        what="both tiles playing",
+    )  # fmt: skip
+    assert [s["stream"] for s in page.evaluate("window.nvrLive")] == ["sub", "sub"]
+    door = video_frame_number(page, '.live-tile[data-camera="door"] video')
+    assert door is not None
+    page.screenshot(path=str(SHOTS / "3-live-grid-desktop.png"))
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "5-live-grid-phone.png"), full_page=True)
+    page.context.close()
+
+
+def test_badges_and_notifications_follow_the_engine(browser, web_site):
+    page = log_in(browser, web_site, "otto")
+    badges = page.locator('.tile[data-camera="yard"] .badges')
+    wait_for(lambda: "LIVE" in badges.inner_text(), 15, what="yard live")
+    assert "REC" not in badges.inner_text()  # a still camera in motion mode does not record
+    reply = page.evaluate(
+        """async () => {
+            const r = await fetch('/api/v1/command', {method: 'POST', headers: {
+                'Content-Type': 'application/json', 'X-CSRF-Token': document.body.dataset.csrf},
+                body: JSON.stringify({command: 'start_recording', camera_id: 'yard'})});
+            return [r.status, await r.json()];
+        }"""
+    )
+    assert reply[0] == 200, reply
+    wait_for(lambda: "REC MANUAL" in badges.inner_text(), 15, what="the REC badge")
+    wait_for(lambda: "yard: recording started" in page.locator("#toasts").inner_text(), 15,
+             what="a notification")  # fmt: skip
+    page.evaluate(
+        """() => fetch('/api/v1/command', {method: 'POST', headers: {
+            'Content-Type': 'application/json', 'X-CSRF-Token': document.body.dataset.csrf},
+            body: JSON.stringify({command: 'stop_recording', camera_id: 'yard'})})"""
+    )
+    wait_for(lambda: "REC" not in badges.inner_text(), 20, what="the REC badge gone")
+    page.context.close()
+
+
+def test_a_viewer_sees_only_their_cameras(browser, web_site):
+    page = log_in(browser, web_site, "vera")
+    assert page.locator(".tile").count() == 1
+    assert page.locator('.tile[data-camera="door"]').count() == 1
+    assert "Admin" not in page.locator("header nav").inner_text()
+    denied = page.goto(web_site.url + "/live/yard")
+    assert denied is not None and denied.status == 403
+    assert "not among yours" in page.locator("main").inner_text()
+    page.goto(web_site.url + "/admin")
+    assert "needs the admin role" in page.locator("main").inner_text()
+    page.context.close()
+
+
+def test_the_admin_page_lists_users_sessions_and_audit(browser, web_site):
+    page = log_in(browser, web_site, "ann")
+    page.goto(web_site.url + "/admin")
+    wait_for(lambda: page.locator("#users tr[data-user=vera]").count() == 1, 10, what="users")
+    assert "door" in page.locator("#users tr[data-user=vera]").inner_text()
+    wait_for(lambda: page.locator("#sessions tr").count() > 1, 10, what="sessions")
+    assert "(this one)" in page.locator("#sessions").inner_text()
+    wait_for(lambda: page.locator("#audit tr").count() > 2, 10, what="audit rows")
+    page.fill("#audit-filter input[name=user]", "ann")
+    page.fill("#audit-filter input[name=action]", "login")
+    page.click("#audit-filter button[type=submit]")
+    wait_for(lambda: set(page.locator("#audit tbody td:nth-child(4)").all_inner_texts()) == {"login"},
+             10, what="the filtered audit")  # fmt: skip
+    assert "user=ann" in (page.locator("#audit-csv").get_attribute("href") or "")
+    page.screenshot(path=str(SHOTS / "6-admin-desktop.png"), full_page=True)
+    page.context.close()
