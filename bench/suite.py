@@ -25,4 +25,5 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("logs view", "bench.logs_view:logs_view_rows"),
     Measurement("admin", "bench.admin:admin_rows"),
     Measurement("ptz", "bench.ptz:ptz_rows"),
+    Measurement("web", "bench.web:web_rows"),
 )

@@ -106,8 +106,9 @@ def make_clip(folder: Path, name: str, seed: int) -> tuple[Path, Path]:
     return main_path, sub_path
 
 
-def write_demo_config(data: Path, port: int = 8765) -> Path:
-    """Make the clips and a config for the demo cameras in ``data``; return the config path."""
+def write_demo_config(data: Path, port: int = 8765, web_port: int = 8443) -> Path:
+    """Make the clips and a config for the demo cameras in ``data``; return the config path.
+    The web server (``nvr web``) listens on loopback only, at ``web_port``."""
     clips = data / "demo-clips"
     lines = [
         "# Demo configuration written by `nvr demo`: synthetic cameras looping local clips.",
@@ -115,6 +116,8 @@ def write_demo_config(data: Path, port: int = 8765) -> Path:
         f"  path: {data / 'storage'}",
         "api:",
         f"  port: {port}",
+        "web:",
+        f"  listen: 127.0.0.1:{web_port}",
         "cameras:",
     ]
     for seed, (name, mode) in enumerate(CAMERAS):

@@ -58,6 +58,10 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         "timeline",
         "export",
         "thumbnail backfill",
+        "web live mux",
+        "web dashboard load",
+        "web live latency",
+        "web: 10 browser sessions",
     ):
         assert any(name.startswith(expected) for name in names), (expected, names)
     for row in report["rows"]:

@@ -1,4 +1,5 @@
-"""``nvr demo --headless`` for 30 s: synthetic cameras produce cataloged, playable recordings."""
+"""``nvr demo --headless`` for 30 s: synthetic cameras produce cataloged, playable recordings,
+and the web server comes up beside the engine with a demo admin."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def test_demo_records_every_synthetic_camera(tmp_path: Path):
             "30",
             "--port",
             str(free_port()),
+            "--web-port",
+            str(free_port()),
         ],
         capture_output=True,
         text=True,
@@ -41,6 +44,8 @@ def test_demo_records_every_synthetic_camera(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr and " ERROR " not in result.stderr
+    assert "web: listening on https://127.0.0.1:" in result.stdout  # nvr web came up too
+    assert "demo: web login" in result.stdout and "user: demo" in result.stdout
     storage = data / "storage"
     with Catalog(storage / "catalog.db", readonly=True) as catalog:
         rows = catalog.recordings()

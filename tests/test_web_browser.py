@@ -116,14 +116,17 @@ def test_live_video_plays_and_advances(browser, web_site):
     second = video_frame_number(page, "video")
     assert second is not None and second > first  # the picture is live, not a still
     latencies = page.evaluate("window.nvrLive[0].latencies")
-    print(f"live latency, main stream: median {statistics.median(latencies):.0f} ms over "
-          f"{len(latencies)} frames")  # fmt: skip
+    print(
+        f"live latency, main stream: median {statistics.median(latencies):.0f} ms over "
+        f"{len(latencies)} frames"
+    )
     page.screenshot(path=str(SHOTS / "4-live-one-desktop.png"))
     page.goto(web_site.url + "/live?layout=4")
     wait_for(
-        lambda: all(s["frames"] > 15 for s in page.evaluate("window.nvrLive")), 30,
+        lambda: all(s["frames"] > 15 for s in page.evaluate("window.nvrLive")),
+        30,
         what="both tiles playing",
-    )  # fmt: skip
+    )
     assert [s["stream"] for s in page.evaluate("window.nvrLive")] == ["sub", "sub"]
     door = video_frame_number(page, '.live-tile[data-camera="door"] video')
     assert door is not None
@@ -149,8 +152,11 @@ def test_badges_and_notifications_follow_the_engine(browser, web_site):
     )
     assert reply[0] == 200, reply
     wait_for(lambda: "REC MANUAL" in badges.inner_text(), 15, what="the REC badge")
-    wait_for(lambda: "yard: recording started" in page.locator("#toasts").inner_text(), 15,
-             what="a notification")  # fmt: skip
+    wait_for(
+        lambda: "yard: recording started" in page.locator("#toasts").inner_text(),
+        15,
+        what="a notification",
+    )
     page.evaluate(
         """() => fetch('/api/v1/command', {method: 'POST', headers: {
             'Content-Type': 'application/json', 'X-CSRF-Token': document.body.dataset.csrf},
@@ -184,8 +190,11 @@ def test_the_admin_page_lists_users_sessions_and_audit(browser, web_site):
     page.fill("#audit-filter input[name=user]", "ann")
     page.fill("#audit-filter input[name=action]", "login")
     page.click("#audit-filter button[type=submit]")
-    wait_for(lambda: set(page.locator("#audit tbody td:nth-child(4)").all_inner_texts()) == {"login"},
-             10, what="the filtered audit")  # fmt: skip
+    wait_for(
+        lambda: set(page.locator("#audit tbody td:nth-child(4)").all_inner_texts()) == {"login"},
+        10,
+        what="the filtered audit",
+    )
     assert "user=ann" in (page.locator("#audit-csv").get_attribute("href") or "")
     page.screenshot(path=str(SHOTS / "6-admin-desktop.png"), full_page=True)
     page.context.close()

@@ -20,7 +20,7 @@ import apsw
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import ROOT, requires_rtsp, wait_for
+from tests.conftest import ROOT, requires_rtsp
 from tests.support.web import PASSWORDS, WebClient
 
 pytestmark = requires_rtsp
@@ -51,10 +51,21 @@ ROUTES = [
     route("GET", "/api/v1/cameras", "viewer"),
     route("GET", "/api/v1/cameras/door/snapshot.jpg", "viewer", "door"),
     route("GET", "/api/v1/cameras/yard/snapshot.jpg", "viewer", "yard"),
-    route("POST", "/api/v1/command", "operator", "door",
-          {"command": "watch_main", "camera_id": "door", "params": {"seconds": 1}}),
-    route("POST", "/api/v1/command", "operator", "yard",
-          {"command": "ptz_stop", "camera_id": "yard"}, ok=409),
+    route(
+        "POST",
+        "/api/v1/command",
+        "operator",
+        "door",
+        {"command": "watch_main", "camera_id": "door", "params": {"seconds": 1}},
+    ),
+    route(
+        "POST",
+        "/api/v1/command",
+        "operator",
+        "yard",
+        {"command": "ptz_stop", "camera_id": "yard"},
+        ok=409,
+    ),
     route("POST", "/api/v1/command", "admin", None, {"command": "config_status"}),
     route("GET", "/api/v1/audit", "admin"),
     route("GET", "/api/v1/audit.csv", "admin"),
@@ -62,7 +73,7 @@ ROUTES = [
     route("POST", "/api/v1/users/rita", "admin", body={"cameras": None}),
     route("DELETE", "/api/v1/users/nobody", "admin", ok=404),
     route("DELETE", "/api/v1/sessions/999999", "admin", ok=404),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -182,10 +193,14 @@ def test_sessions_end_when_idle_and_at_their_absolute_end(web_site):
     now = time.time_ns()
     conn = _catalog(web_site)
     try:
-        conn.execute("UPDATE web_sessions SET seen_ns = ? WHERE id = ?",
-                     (now - 31 * 60 * 10**9, _session_row(web_site, idle)))  # fmt: skip
-        conn.execute("UPDATE web_sessions SET expires_ns = ? WHERE id = ?",
-                     (now - 1, _session_row(web_site, old)))  # fmt: skip
+        conn.execute(
+            "UPDATE web_sessions SET seen_ns = ? WHERE id = ?",
+            (now - 31 * 60 * 10**9, _session_row(web_site, idle)),
+        )
+        conn.execute(
+            "UPDATE web_sessions SET expires_ns = ? WHERE id = ?",
+            (now - 1, _session_row(web_site, old)),
+        )
     finally:
         conn.close()
     for client in (idle, old):
@@ -249,8 +264,11 @@ def test_websocket_path_traversal_reaches_nothing(clients):
 
 def test_oversize_and_malformed_bodies_are_refused_with_a_reason(clients):
     ann = clients["ann"]
-    big = ann.post("/api/v1/command", raw=b"{" + b" " * 70_000 + b"}",
-                   headers={"Content-Type": "application/json"})  # fmt: skip
+    big = ann.post(
+        "/api/v1/command",
+        raw=b"{" + b" " * 70_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert big.status == 413 and "larger" in big.json()["error"]
     cases = [
         (b"{not json", 400, "not JSON"),
@@ -304,8 +322,15 @@ def test_logout_ends_the_session(web_site):
 def test_every_action_is_in_the_audit_log(web_site):
     ann = web_site.client("ann")
     WebClient(web_site.url).login("ann", "wrong password!!")
-    created = ann.post("/api/v1/users", {"name": "tmp.user", "role": "viewer",
-                                         "password": "temporary password", "cameras": ["door"]})  # fmt: skip
+    created = ann.post(
+        "/api/v1/users",
+        {
+            "name": "tmp.user",
+            "role": "viewer",
+            "password": "temporary password",
+            "cameras": ["door"],
+        },
+    )
     assert created.status == 201, created.text
     weak = ann.post("/api/v1/users", {"name": "weak", "role": "viewer", "password": "short"})
     assert weak.status == 400 and "at least 10" in weak.json()["error"]
@@ -318,11 +343,19 @@ def test_every_action_is_in_the_audit_log(web_site):
     rows = ann.get("/api/v1/audit?limit=2000").json()["rows"]
     actions = {(r["action"], r["ok"]) for r in rows}
     for action in [
-        ("login", True), ("login", False), ("logout", True), ("command.watch_main", True),
-        ("command.config_status", True), ("user.add", True), ("user.add", False),
-        ("user.change", True), ("user.remove", True), ("session.revoke", True),
-        ("audit.download", True), ("denied", False),
-    ]:  # fmt: skip
+        ("login", True),
+        ("login", False),
+        ("logout", True),
+        ("command.watch_main", True),
+        ("command.config_status", True),
+        ("user.add", True),
+        ("user.add", False),
+        ("user.change", True),
+        ("user.remove", True),
+        ("session.revoke", True),
+        ("audit.download", True),
+        ("denied", False),
+    ]:
         assert action in actions, action
     add = next(r for r in rows if r["action"] == "user.add" and r["ok"])
     assert add["user"] == "ann" and add["target"] == "tmp.user" and add["address"] == "127.0.0.1"
@@ -346,8 +379,13 @@ def test_the_engine_recorded_throughout(web_site):
 def test_nvr_web_refuses_to_start_without_an_admin(tmp_path):
     config = tmp_path / "nvr.yaml"
     config.write_text(f"storage:\n  path: {tmp_path / 'storage'}\nweb:\n  listen: 127.0.0.1:0\n")
-    result = subprocess.run([sys.executable, "-m", "nvr", "web", "-c", str(config)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "nvr", "web", "-c", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "no admin user" in result.stderr and "nvr user add NAME --role admin" in result.stderr
     assert "Traceback" not in result.stderr
@@ -358,9 +396,14 @@ def test_nvr_user_manages_accounts(tmp_path):
     config.write_text(f"storage:\n  path: {tmp_path / 'storage'}\n")
 
     def nvr_user(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "nvr", "user", *args, "-c", str(config)],
-                              input=password + "\n", cwd=ROOT, capture_output=True, text=True,
-                              timeout=60)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "nvr", "user", *args, "-c", str(config)],
+            input=password + "\n",
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     assert nvr_user("add", "boss", "--role", "admin", password="a long password").returncode == 0
     added = nvr_user("add", "cam", "--role", "viewer", "--cameras", "a,b", password="another one!")

@@ -38,9 +38,8 @@ def nal_units(data: bytes) -> Iterator[bytes]:
     while start >= 0:
         begin = start + 3
         start = data.find(b"\x00\x00\x01", begin)
-        unit = data[begin : len(data) if start < 0 else start]
-        if start >= 0:
-            unit = unit.rstrip(b"\x00")  # the next unit's 4-byte start code, or trailing zeros
+        # Zeros before a start code belong to it (4-byte form) or are trailing padding.
+        unit = data[begin : len(data) if start < 0 else start].rstrip(b"\x00")
         if unit:
             yield unit
 
@@ -129,26 +128,46 @@ def init_segment(width: int, height: int, config: bytes) -> bytes:
     return ftyp + box(b"moov", mvhd, trak, box(b"mvex", trex))
 
 
+# One fragment of one sample, as one struct: moof (mfhd, traf (tfhd, tfdt v1, trun v1 with
+# data offset, duration, size, flags and composition offset)), then the mdat header.
+_TRUN_FLAGS = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800
+_FRAGMENT = struct.Struct(">I4s" + "I4sII" + "I4s" + "I4sII" + "I4sIQ" + "I4sIIiIIIi" + "I4s")
+_MOOF_BYTES = _FRAGMENT.size - 8
+
+
 def fragment(
     sequence: int, decode_time: int, duration: int, composition_offset: int, key: bool, data: bytes
 ) -> bytes:
     """``moof`` + ``mdat`` holding one sample; times in ``TIMESCALE`` ticks."""
-    flags = 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800  # offset, dur, size, flags, cto
-
-    def moof(data_offset: int) -> bytes:
-        trun = full_box(
-            b"trun", 1, flags,
-            struct.pack(">Ii", 1, data_offset),
-            struct.pack(">IIIi", duration, len(data), _KEY_FLAGS if key else _DELTA_FLAGS,
-                        composition_offset),
-        )  # fmt: skip
-        traf = box(
+    return (
+        _FRAGMENT.pack(
+            _MOOF_BYTES,
+            b"moof",
+            16,
+            b"mfhd",
+            0,
+            sequence,
+            _MOOF_BYTES - 24,
             b"traf",
-            full_box(b"tfhd", 0, 0x020000, struct.pack(">I", 1)),  # base is the moof
-            full_box(b"tfdt", 1, 0, struct.pack(">Q", decode_time)),
-            trun,
-        )
-        return box(b"moof", full_box(b"mfhd", 0, 0, struct.pack(">I", sequence)), traf)
-
-    size = len(moof(0))
-    return moof(size + 8) + box(b"mdat", data)
+            16,
+            b"tfhd",
+            0x020000,
+            1,  # track 1; sample offsets from the moof
+            20,
+            b"tfdt",
+            1 << 24,
+            decode_time,
+            36,
+            b"trun",
+            1 << 24 | _TRUN_FLAGS,
+            1,
+            _FRAGMENT.size,
+            duration,
+            len(data),
+            _KEY_FLAGS if key else _DELTA_FLAGS,
+            composition_offset,
+            8 + len(data),
+            b"mdat",
+        )  # fmt: skip
+        + data
+    )
