@@ -198,3 +198,36 @@ def test_the_admin_page_lists_users_sessions_and_audit(browser, web_site):
     assert "user=ann" in (page.locator("#audit-csv").get_attribute("href") or "")
     page.screenshot(path=str(SHOTS / "6-admin-desktop.png"), full_page=True)
     page.context.close()
+
+
+def test_an_ended_session_sends_the_page_back_to_the_login(browser, web_site):
+    page = log_in(browser, web_site, "walt")
+    ann = web_site.client("ann")
+    mine = [s for s in ann.get("/api/v1/users").json()["sessions"] if s["user"] == "walt"]
+    for session in mine:
+        assert ann.request("DELETE", f"/api/v1/sessions/{session['id']}").status == 200
+    page.wait_for_url("**/login?next=%2F", timeout=15_000)  # the next poll is answered 401
+    page.context.close()
+
+
+def test_the_pages_say_when_the_engine_is_gone_and_recover_by_themselves(browser, web_site):
+    page = log_in(browser, web_site, "ann")
+    state = page.locator("#engine-state")
+    badges = page.locator('.tile[data-camera="door"] .badges')
+    wait_for(lambda: "LIVE" in badges.inner_text(), 15, what="door live")
+    web_site.engine.stop()
+    try:
+        wait_for(lambda: "unreachable" in state.inner_text(), 15, what="engine unreachable shown")
+        wait_for(lambda: "LIVE" not in badges.inner_text(), 15, what="the LIVE badge withdrawn")
+        assert "?" in badges.inner_text()
+        summary = page.locator(".summary")
+        wait_for(lambda: "? / 2" in summary.inner_text(), 10, what="no camera claimed live")
+        assert "recording may have stopped" in summary.inner_text()
+        page.screenshot(path=str(SHOTS / "7-engine-gone-desktop.png"))
+    finally:
+        web_site.engine.start()
+    wait_for(lambda: "Engine OK" in state.inner_text(), 60, what="engine OK again")
+    wait_for(lambda: "LIVE" in badges.inner_text(), 60, what="door live again")
+    page.goto(web_site.url + "/live/door?stream=sub")
+    wait_for(lambda: page.evaluate("window.nvrLive[0].frames") > 15, 30, what="live video again")
+    page.context.close()

@@ -102,10 +102,11 @@ class EngineLink:
             health = await asyncio.to_thread(self.client.health)
         except NvrError as err:
             self._reconnect()
+            reason = unreachable_text(err)
             if self.snapshot.error is None:
                 log.warning("engine not answering: %s", err)
-                self._publish({"type": "engine", "state": "unreachable", "error": str(err)})
-            self.snapshot = Snapshot(before, str(err), self.snapshot.at)
+                self._publish({"type": "engine", "state": "unreachable", "error": reason})
+            self.snapshot = Snapshot(before, reason, self.snapshot.at)
             return
         if self.snapshot.error is not None and before is not None:
             self._publish({"type": "engine", "state": "ok"})
@@ -153,6 +154,15 @@ class EngineLink:
                     while True:
                         queue.get_nowait()
                 queue.put_nowait({"type": "missed"})
+
+
+def unreachable_text(err: NvrError) -> str:
+    """Why the engine cannot be reached, said for a remote user (no command-line hints)."""
+    cause = str(err).split(": start it with", 1)[0]
+    return (
+        f"{cause}; recording may have stopped: check that the engine (nvr run) is running on "
+        "the recorder"
+    )
 
 
 def recording_changes(before: Health, after: Health) -> list[dict[str, Any]]:

@@ -131,8 +131,10 @@ def _summary(request: Request, session: Session) -> dict[str, Any]:
             "low": bool(storage.get("warning"))
             or storage["free_bytes"] < storage["min_free_bytes"],
         }
-    if view.get("engine") != "ok":
-        out["problems"] = [f"engine unreachable: {view.get('engine_error')}"]
+    if view.get("engine") != "ok":  # nothing the engine said before may still hold
+        age = round(view.get("age_s", 0))
+        out |= {"live": "?", "recording": "?", "panic": False, "storage": None}
+        out["problems"] = [f"{view.get('engine_error')} (last answer {age} s ago)"]
     return out
 
 

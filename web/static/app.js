@@ -42,6 +42,25 @@ function toast(event) {
   setTimeout(() => item.remove(), 8000);
 }
 
+// What the page shows is only as fresh as its last answer: when the server stops answering
+// (or the session ended), say so and grey the badges instead of leaving them as they were.
+const banner = document.getElementById("connection");
+function stale(text) {
+  body.classList.add("stale");
+  if (banner) { banner.textContent = text; banner.hidden = false; }
+}
+function fresh() {
+  body.classList.remove("stale");
+  if (banner) banner.hidden = true;
+}
+body.addEventListener("htmx:responseError", (e) => {
+  const status = e.detail.xhr.status;
+  if (status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+  stale(`the web server answered ${status}: what is shown may be out of date`);
+});
+body.addEventListener("htmx:sendError", () => stale("the web server is not answering: what is shown is out of date"));
+body.addEventListener("htmx:afterRequest", (e) => { if (e.detail.successful) fresh(); });
+
 export const events = new EventTarget();
 
 function listen(attempt = 0) {
