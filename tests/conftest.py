@@ -90,6 +90,9 @@ class Engine:
     def health(self) -> dict:
         return api_get(self.api, "/health")
 
+    def alarms(self) -> list[dict]:
+        return api_get(self.api, "/api/alarms")["alarms"]
+
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM (clean stop), then SIGKILL this engine's process group if it hangs."""
         if self.proc is None or self.proc.poll() is not None:

@@ -28,6 +28,7 @@ from nvr.storage.catalog import Catalog
 
 ROLES = ("viewer", "operator", "admin")  # each has the rights of those before it
 MIN_PASSWORD_CHARS = 10
+MIN_DISTINCT_CHARS = 5
 MAX_PASSWORD_BYTES = 1024
 MAX_CAMERAS = 256
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -78,8 +79,8 @@ class Session:
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise AccountError(
-            f"user name {name[:80]!r} is not allowed: use 1 to 64 letters, digits and . _ @ -, "
-            "starting with a letter or digit"
+            f"user name {name[:80]!r} is not allowed: use 1 to 64 ASCII letters, digits and "
+            ". _ @ -, starting with a letter or digit"
         )
     return name
 
@@ -93,6 +94,10 @@ def check_password(password: str, name: str = "") -> str:
         raise AccountError(f"the password is too long: at most {MAX_PASSWORD_BYTES} bytes")
     if name and password.lower() == name.lower():
         raise AccountError("the password must not be the user name")
+    if len(set(password)) < MIN_DISTINCT_CHARS:
+        raise AccountError(
+            f"the password is too simple: use at least {MIN_DISTINCT_CHARS} different characters"
+        )
     return password
 
 
@@ -332,7 +337,9 @@ def _camera_list(cameras: Iterable[str] | None) -> str | None:
         return None
     ids = list(dict.fromkeys(c.strip() for c in cameras if c.strip()))
     if not ids:
-        raise AccountError("the camera list is empty; leave --cameras out for every camera")
+        raise AccountError(
+            "the camera list is empty: give at least one camera id, or no list for every camera"
+        )
     if len(ids) > MAX_CAMERAS:
         raise AccountError(f"at most {MAX_CAMERAS} cameras in a user's list")
     for cam in ids:

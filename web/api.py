@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -13,15 +14,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from nvr.errors import NvrError
+from nvr.errors import EngineUnreachableError, NvrError
 from nvr.protocol.codec import to_json
 from nvr.protocol.commands import COMMANDS, SCHEMA_VERSION, parse_command
 from web.accounts import Session
 from web.audit import to_csv
 from web.context import context
+from web.engine import unreachable_text
 from web.guard import Denied, check_csrf, command_role, json_body, require, visible_cameras
 from web.snapshots import NoPicture
 
+log = logging.getLogger(__name__)
 _ADMIN_ONLY_CAMERA_KEYS = ("pid", "ring", "main_ring", "last_exit")
 
 
@@ -49,6 +52,9 @@ def health_view(request: Request, session: Session) -> dict[str, Any]:
         if not admin:
             for key in _ADMIN_ONLY_CAMERA_KEYS:
                 data.pop(key, None)
+        if snap.error:  # what the engine said last may no longer hold: not vouched for
+            data |= {"state": "unknown", "motion": None}
+            data["recording"] = {**data["recording"], "active": None}
         cameras[cam_id] = data
     storage = to_json(health.storage)
     storage["cameras"] = {k: v for k, v in storage["cameras"].items() if k in mine}
@@ -56,7 +62,7 @@ def health_view(request: Request, session: Session) -> dict[str, Any]:
         storage.pop("path", None)
         storage.pop("id", None)
     view |= {
-        "status": health.status,
+        "status": "unknown" if snap.error else health.status,
         "problems": [p for p in health.problems if not any(h in p for h in hidden)],
         "uptime_s": health.uptime_s,
         "panic": health.panic,
@@ -108,12 +114,16 @@ async def command(request: Request) -> Response:
     if not isinstance(name, str) or name not in COMMANDS:
         raise Denied(400, f"unknown command {str(name)[:40]!r}", "bad_command")
     user = session.user
-    require(request, command_role(name), str(body.get("camera_id", "*")))
     params = body.get("params", {})
     if params is None:
         params = {}
     if not isinstance(params, dict):
         raise Denied(400, "params must be a JSON object", "bad_command")
+    if name in ("ack_alarm", "clear_alarm"):  # alarms are checked one by one, not by camera_id
+        require(request, command_role(name))
+        params["alarm_id"] = own_alarms(request, session, params.get("alarm_id"))
+    else:
+        require(request, command_role(name), str(body.get("camera_id", "*")))
     if "by" in COMMANDS[name]:
         params["by"] = user.name
     message = {
@@ -142,17 +152,17 @@ async def command(request: Request) -> Response:
             parsed.command, parsed.camera_id, parsed.ui_session_id, dict(parsed.params)
         )
     except NvrError as err:
+        reason = unreachable_text(err) if isinstance(err, EngineUnreachableError) else str(err)
         ctx.audit.record(
-            user.name,
-            ctx.address(request),
-            f"command.{name}",
-            parsed.camera_id,
-            params,
-            str(err),
+            user.name, ctx.address(request), f"command.{name}", parsed.camera_id, params, reason,
             ok=False,
-        )
-        raise Denied(503, f"the engine did not answer: {err}", "engine_unreachable") from None
+        )  # fmt: skip
+        log.warning("command %s from %s not delivered: %s", name, user.name, reason)
+        raise Denied(503, reason, "engine_unreachable") from None
     result = "ok" if reply.ok else (reply.error or reply.detail or f"HTTP {status}")
+    if not reply.ok:
+        log.warning("command %s from %s on %s refused: %s", name, user.name, parsed.camera_id,
+                    result)  # fmt: skip
     ctx.audit.record(
         user.name,
         ctx.address(request),
@@ -163,6 +173,27 @@ async def command(request: Request) -> Response:
         ok=reply.ok,
     )
     return JSONResponse(reply.to_json(), status_code=status)
+
+
+def own_alarms(request: Request, session: Session, alarm_id: Any) -> Any:
+    """The alarms a user may acknowledge or clear: those of their cameras and the engine's own.
+    ``"*"`` means all of them; ids of other cameras' alarms are refused."""
+    if session.user.cameras is None or alarm_id is None:
+        return alarm_id  # every camera's: the engine checks the ids
+    mine = [a.id for a in context(request).engine.alarms if _may_see(session, a.camera_id)]
+    if alarm_id == "*":
+        if not mine:
+            raise Denied(409, "none of your cameras has an alarm to act on", "no_alarm")
+        return mine
+    ids = alarm_id if isinstance(alarm_id, list) else [alarm_id]
+    for one in ids:
+        if one not in mine:
+            raise Denied(403, f"alarm {str(one)[:20]} is not one of your cameras'", "camera")
+    return alarm_id
+
+
+def _may_see(session: Session, camera_id: str) -> bool:
+    return not camera_id or session.user.may_see(camera_id)
 
 
 async def snapshot(request: Request) -> Response:
@@ -237,6 +268,8 @@ def audit_rows(request: Request) -> list[Any]:
 def _since_ns(text: str) -> int:
     """``since`` as epoch nanoseconds: an integer (ns), or an ISO date or date-time (UTC)."""
     if text.isdigit():
+        if len(text) > 19 or int(text) > 2**63 - 1:
+            raise Denied(400, "since is too large for a time in nanoseconds", "bad_query")
         return int(text)
     try:
         when = datetime.fromisoformat(text)

@@ -77,7 +77,12 @@ def build_app(ctx: WebContext) -> Starlette:
     app.state.snapshots = Snapshots()
     app.state.packets = live.PacketReaders()
     app.add_middleware(
-        Guardrails, limits=ctx.limits, tls=ctx.tls, cookie=ctx.cookie, address=ctx.address
+        Guardrails,
+        limits=ctx.limits,
+        tls=ctx.tls,
+        cookie=ctx.cookie,
+        address=ctx.address,
+        session=lambda token: ctx.accounts.session(token, ctx.idle_s),
     )
     return app
 
@@ -113,6 +118,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    """No stack trace for the client; uvicorn logs it (Starlette re-raises after this)."""
     body = {"ok": False, "error": "internal error: the web server's log has the details"}
     return JSONResponse(body, status_code=500)

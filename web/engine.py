@@ -1,5 +1,6 @@
-"""The web server's link to the engine: the latest ``/health`` (polled once a second for every
-page and socket to read), commands, and the engine's event stream fanned out to the browsers.
+"""The web server's link to the engine: the latest ``/health`` and alarm list (polled once a
+second for every page and socket to read), commands, and the engine's event stream fanned out to
+the browsers.
 
 The engine client blocks, so its calls run on threads; the asyncio loop only reads the results.
 Events a browser reads are the engine's (alarms, camera states, motion) plus recording started
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nvr.errors import NvrError
+from nvr.protocol.alarms import Alarm
 from nvr.protocol.client import EngineAddress, EngineClient
 from nvr.protocol.codec import to_json
 from nvr.protocol.commands import CommandReply
@@ -26,6 +28,7 @@ from nvr.protocol.health import Health
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 1.0
+_AUTH_CODES = ("unauthorized", "forbidden", "forbidden_host", "forbidden_origin")
 STREAM_WAIT_S = 10
 QUEUE_EVENTS = 256  # a browser this far behind gets one "missed" event instead of the backlog
 
@@ -52,6 +55,7 @@ class EngineLink:
         self.address = resolve()
         self.client = EngineClient(self.address.url, "web", token=self.address.token)
         self.snapshot = Snapshot(None, "not asked yet", time.monotonic())
+        self.alarms: tuple[Alarm, ...] = ()  # not cleared yet, newest first (with the health)
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._stop = threading.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -73,9 +77,19 @@ class EngineLink:
     async def command(
         self, command: str, camera_id: str, session_id: str, params: dict[str, Any]
     ) -> tuple[int, CommandReply]:
-        """Send a command for a browser session, off the loop; ``NvrError`` when unreachable."""
-        client = EngineClient(self.address.url, session_id, token=self.address.token)
-        return await asyncio.to_thread(client.command, command, camera_id, **params)
+        """Send a command for a browser session, off the loop; ``NvrError`` when the engine is
+        unreachable or refuses the web server itself (its API token changed: read it again)."""
+        for attempt in range(2):
+            client = EngineClient(self.address.url, session_id, token=self.address.token)
+            status, reply = await asyncio.to_thread(client.command, command, camera_id, **params)
+            if status not in (401, 403) or reply.code not in _AUTH_CODES:
+                return status, reply
+            if attempt == 0:
+                await asyncio.to_thread(self._reconnect)
+        raise NvrError(
+            "the engine refuses the web server's API token (unreadable, or from before a "
+            "restart): check that nvr web runs as the engine's user"
+        )
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Any other blocking client call, off the loop."""
@@ -99,7 +113,7 @@ class EngineLink:
     async def _poll_health(self) -> None:
         before = self.snapshot.health
         try:
-            health = await asyncio.to_thread(self.client.health)
+            health, alarms = await asyncio.to_thread(self._read)
         except NvrError as err:
             self._reconnect()
             reason = unreachable_text(err)
@@ -111,9 +125,15 @@ class EngineLink:
         if self.snapshot.error is not None and before is not None:
             self._publish({"type": "engine", "state": "ok"})
         self.snapshot = Snapshot(health, None, time.monotonic())
+        self.alarms = alarms
         if before is not None:
             for event in recording_changes(before, health):
                 self._publish(event)
+
+    def _read(self) -> tuple[Health, tuple[Alarm, ...]]:
+        self._reconnect()  # a restarted engine has a new token (and, with port 0, a new port)
+        client = self.client
+        return client.health(), client.alarms().alarms
 
     def _reconnect(self) -> None:
         with contextlib.suppress(NvrError):

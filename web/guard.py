@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 
 from web.accounts import Session
 from web.context import context
@@ -124,8 +124,11 @@ async def json_body(request: Request) -> dict[str, Any]:
     body = await read_body(request)
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise Denied(400, f"the body is not JSON ({err})", "bad_json") from None
+    except json.JSONDecodeError as err:
+        where = f"line {err.lineno}, column {err.colno}"
+        raise Denied(400, f"the body is not valid JSON ({where})", "bad_json") from None
+    except (ValueError, UnicodeDecodeError):
+        raise Denied(400, "the body is not valid JSON (not UTF-8 text)", "bad_json") from None
     if not isinstance(data, dict):
         raise Denied(400, "the body must be a JSON object", "bad_json")
     return data
@@ -136,11 +139,14 @@ async def read_body(request: Request) -> bytes:
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
         raise Denied(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "too_large")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise Denied(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "too_large")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise Denied(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "too_large")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Denied(400, "the request body was cut off before its end", "cut_off") from None
     return b"".join(chunks)
 
 

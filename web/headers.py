@@ -1,15 +1,17 @@
 """ASGI middleware around every route: security headers on each response, the request rate
-limit, and the request body cap (also enforced while the body streams in)."""
+limit, and the request body cap by its declared length (``web.guard.read_body`` enforces it on a
+body sent without one)."""
 
 from __future__ import annotations
 
-import hashlib
+import html
 import json
 from collections.abc import Callable
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.accounts import Session
 from web.guard import MAX_BODY_BYTES
 from web.ratelimit import Limits
 
@@ -41,10 +43,12 @@ class Guardrails:
         tls: bool,
         cookie: str,
         address: Callable[[HTTPConnection], str],
+        session: Callable[[str], Session | None],
     ) -> None:
         self.app = app
         self.limits = limits
         self.address = address
+        self.session = session
         self.headers = _COMMON + ([_HSTS] if tls else [])
         self.cookie = cookie.encode()
 
@@ -68,39 +72,47 @@ class Guardrails:
             key, anonymous = self._key(scope)
             wait = self.limits.request(key, anonymous)
             if wait:
-                await _refuse(send_with_headers, 429, "too many requests: slow down", wait)
+                reason = f"too many requests: wait {wait} s, then reload"
+                await _refuse(send_with_headers, 429, reason, _is_page(path), wait)
                 return
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            await _refuse(send_with_headers, 413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+            reason = f"the body is larger than {MAX_BODY_BYTES} bytes"
+            await _refuse(send_with_headers, 413, reason, _is_page(path))
             return
-        received = 0
-
-        async def capped_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:
-                    return {"type": "http.disconnect"}
-            return message
-
-        await self.app(scope, capped_receive, send_with_headers)
+        await self.app(scope, receive, send_with_headers)
 
     def _key(self, scope: Scope) -> tuple[str, bool]:
-        """Requests count against their session cookie, else against their peer address."""
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                for part in value.split(b";"):
-                    cookie, _, token = part.strip().partition(b"=")
-                    if cookie == self.cookie and token:
-                        return "s:" + hashlib.sha256(token).hexdigest()[:32], False
-        return "a:" + self.address(HTTPConnection(scope)), True
+        """Requests count against their session when the cookie names a live one (looked up once
+        for the request: the routes reuse it), else against their address: a made-up cookie
+        buys no budget of its own."""
+        conn = HTTPConnection(scope)
+        token = conn.cookies.get(self.cookie.decode(), "")
+        session = self.session(token) if token else None
+        scope.setdefault("state", {})["session"] = session
+        if session is not None:
+            return f"s:{session.id}", False
+        return "a:" + self.address(conn), True
 
 
-async def _refuse(send: Send, status: int, reason: str, retry_after: int = 0) -> None:
-    body = json.dumps({"ok": False, "error": reason}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+def _is_page(path: str) -> bool:
+    return not path.startswith(("/api/", "/partials/"))
+
+
+async def _refuse(send: Send, status: int, reason: str, page: bool, retry_after: int = 0) -> None:
+    """A refusal before any route ran: JSON for the API, a plain page for a browser."""
+    if page:
+        kind = b"text/html; charset=utf-8"
+        body = (
+            '<!doctype html><html lang="en"><meta charset="utf-8">'
+            '<link rel="stylesheet" href="/static/app.css"><title>NVR</title>'
+            f'<main><section class="card"><h1>Not now</h1><p>{html.escape(reason)}</p>'
+            "</section></main></html>"
+        ).encode()
+    else:
+        kind = b"application/json"
+        body = json.dumps({"ok": False, "error": reason}).encode()
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
     if retry_after:
         headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})

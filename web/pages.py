@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from nvr.config import format_size
+from nvr.protocol.alarms import KIND_TITLES
 from nvr.protocol.health import CameraStatus
 from web.accounts import Session
 from web.api import audit_rows, health_view
@@ -24,7 +25,6 @@ from web.context import context
 from web.guard import Denied, optional_session, require, visible_cameras
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-STALE_S = 5.0  # badges older than this are shown as unknown
 LAYOUTS = (1, 4, 9, 16)
 _STATE_TEXT = {
     "live": ("LIVE", "ok"),
@@ -65,7 +65,7 @@ class CameraCard:
 def cards(request: Request, session: Session) -> list[CameraCard]:
     ctx = context(request)
     snap = ctx.engine.snapshot
-    stale = snap.error is not None and snap.age_s > STALE_S or snap.health is None
+    stale = snap.error is not None or snap.health is None
     health = snap.health
     out = []
     for cam_id in visible_cameras(request, session):
@@ -120,6 +120,7 @@ def _summary(request: Request, session: Session) -> dict[str, Any]:
         "panic": view.get("panic", False),
         "problems": view.get("problems", []),
         "storage": None,
+        "alarms": _alarms(request, session),
     }
     if storage and storage.get("total_bytes"):
         days = storage.get("days_capacity")
@@ -136,6 +137,33 @@ def _summary(request: Request, session: Session) -> dict[str, Any]:
         out |= {"live": "?", "recording": "?", "panic": False, "storage": None}
         out["problems"] = [f"{view.get('engine_error')} (last answer {age} s ago)"]
     return out
+
+
+MAX_ALARMS_SHOWN = 8
+
+
+def _alarms(request: Request, session: Session) -> list[dict[str, Any]]:
+    """The uncleared alarms of the user's cameras (and the engine's own), newest first."""
+    operator = session.user.has_role("operator")
+    out = []
+    for alarm in context(request).engine.alarms:
+        if alarm.camera_id and not session.user.may_see(alarm.camera_id):
+            continue
+        acked = f"acknowledged by {alarm.acked_by}" if alarm.acked_by else ""
+        out.append(
+            {
+                "id": alarm.id,
+                "title": KIND_TITLES.get(alarm.kind, alarm.kind),
+                "camera": alarm.camera_id or "engine",
+                "message": alarm.message,
+                "raised": _when(alarm.raised_ns),
+                "state": ("active" if alarm.active else "ended") + (f", {acked}" if acked else ""),
+                "active": alarm.active,
+                "can_ack": operator and not alarm.acknowledged,
+                "can_clear": operator and not alarm.active,
+            }
+        )
+    return out[:MAX_ALARMS_SHOWN]
 
 
 def render(request: Request, name: str, code: int = 200, **values: Any) -> HTMLResponse:

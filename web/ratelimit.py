@@ -1,8 +1,15 @@
 """Rate limits (the ``limits`` library's moving windows, in memory).
 
-Logins: after ``LOGIN_FAILURES`` failures in ``LOGIN_WINDOW_S``, per account and per address,
-further attempts get 429 with ``Retry-After`` until the window moves on. Everything else: a
-budget of requests per minute per session (per address before login).
+Logins, counted in failures over ``LOGIN_WINDOW_S``; once a limit is reached every attempt it
+covers gets 429 with ``Retry-After``, the right password included:
+
+- ``LOGIN_FAILURES`` for one account from one address: guessing one password;
+- ``ADDRESS_FAILURES`` from one address over every account: trying many names (a shared office
+  address is not locked out by one person's typos);
+- ``ACCOUNT_FAILURES`` for one account from every address: guessing from many addresses (a
+  stranger who knows the admin's name cannot lock the admin out with a few tries).
+
+Everything else: a budget of requests per minute per session, and per address before login.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 LOGIN_FAILURES = 5
+ADDRESS_FAILURES = 20
+ACCOUNT_FAILURES = 50
 LOGIN_WINDOW_S = 15 * 60
 API_PER_MINUTE = 1200  # a 16-camera dashboard refreshing every 2 s uses about 480
 ANONYMOUS_PER_MINUTE = 120
@@ -23,22 +32,29 @@ ANONYMOUS_PER_MINUTE = 120
 class Limits:
     def __init__(self) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._login: RateLimitItem = parse(f"{LOGIN_FAILURES}/{LOGIN_WINDOW_S} seconds")
+        window = f"{LOGIN_WINDOW_S} seconds"
+        self._logins = (
+            (parse(f"{LOGIN_FAILURES}/{window}"), "pair"),
+            (parse(f"{ADDRESS_FAILURES}/{window}"), "addr"),
+            (parse(f"{ACCOUNT_FAILURES}/{window}"), "user"),
+        )
         self._api = RateLimitItemPerMinute(API_PER_MINUTE)
         self._anonymous = RateLimitItemPerMinute(ANONYMOUS_PER_MINUTE)
 
     def login_blocked(self, account: str, address: str) -> int:
         """Seconds to wait before another login try for ``account`` from ``address`` (0: go)."""
+        keys = self._login_keys(account, address)
         waits = [
-            self._retry_after(self._login, "login", key)
-            for key in (f"user:{account.lower()}", f"addr:{address}")
-            if not self._limiter.test(self._login, "login", key)
+            self._retry_after(item, "login", keys[kind])
+            for item, kind in self._logins
+            if not self._limiter.test(item, "login", keys[kind])
         ]
         return max(waits, default=0)
 
     def login_failed(self, account: str, address: str) -> None:
-        self._limiter.hit(self._login, "login", f"user:{account.lower()}")
-        self._limiter.hit(self._login, "login", f"addr:{address}")
+        keys = self._login_keys(account, address)
+        for item, kind in self._logins:
+            self._limiter.hit(item, "login", keys[kind])
 
     def request(self, key: str, anonymous: bool) -> int:
         """Count one request; seconds to wait when over the budget (0: go)."""
@@ -46,6 +62,11 @@ class Limits:
         if self._limiter.hit(item, "api", key):
             return 0
         return self._retry_after(item, "api", key)
+
+    @staticmethod
+    def _login_keys(account: str, address: str) -> dict[str, str]:
+        name = account.lower()
+        return {"pair": f"{name}@{address}", "addr": address, "user": name}
 
     def _retry_after(self, item: RateLimitItem, namespace: str, key: str) -> int:
         stats = self._limiter.get_window_stats(item, namespace, key)

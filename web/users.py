@@ -9,9 +9,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from web.accounts import AccountError, Session, User, check_name
+from web.accounts import (
+    AccountError,
+    Session,
+    User,
+    check_name,
+    check_password,
+    check_role,
+)
 from web.context import context
-from web.guard import Denied, check_csrf, json_body, require
+from web.guard import Denied, check_csrf, json_body, known_cameras, require
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -51,7 +58,7 @@ async def list_users(request: Request) -> Response:
 
 async def add_user(request: Request) -> Response:
     session, body = await _admin_change(request)
-    cameras = _cameras(body.get("cameras"))
+    cameras = _cameras(request, body.get("cameras"))
     name = _text(body, "name")
 
     def add() -> User:
@@ -72,17 +79,22 @@ async def change_user(request: Request) -> Response:
         raise Denied(400, f"unknown field {sorted(unknown)[0][:40]!r}", "bad_field")
 
     def change() -> User:
-        if "password" in body:
-            ctx.accounts.set_password(name, _text(body, "password"))
+        # Everything is checked before anything changes: a refused edit changes nothing.
+        password = _text(body, "password") if "password" in body else None
+        if password is not None:
+            check_password(password, name)
+        role = check_role(_text(body, "role")) if "role" in body else None
         disabled = body.get("disabled")
         if disabled is not None and not isinstance(disabled, bool):
             raise AccountError("disabled must be true or false")
-        return ctx.accounts.update_user(
-            name,
-            role=_text(body, "role") if "role" in body else None,
-            cameras=_cameras(body["cameras"]) if "cameras" in body else False,
-            disabled=disabled,
-        )
+        if "cameras" in body:
+            cameras = _cameras(request, body["cameras"])
+            user = ctx.accounts.update_user(name, role=role, cameras=cameras, disabled=disabled)
+        else:
+            user = ctx.accounts.update_user(name, role=role, disabled=disabled)
+        if password is not None:
+            ctx.accounts.set_password(name, password)
+        return user
 
     user = await _apply(request, session, "user.change", name, body, change)
     return JSONResponse({"ok": True, "user": user_json(user)})
@@ -163,11 +175,20 @@ def _text(body: dict[str, Any], key: str) -> str:
     return value
 
 
-def _cameras(value: Any) -> list[str] | None:
+def _cameras(request: Request, value: Any) -> list[str] | None:
+    """A camera list from the form: null for every camera, else ids the engine has."""
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
         raise Denied(
             400, "cameras must be a list of camera ids, or null for every camera", "bad_field"
+        )
+    known = known_cameras(request)
+    unknown = [c for c in value if c not in known]
+    if unknown:
+        raise Denied(
+            400,
+            f"no camera {unknown[0][:64]!r}; the cameras are: {', '.join(known) or 'none'}",
+            "bad_field",
         )
     return value

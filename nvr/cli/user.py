@@ -60,6 +60,13 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.action == "add":
             cameras = args.cameras.split(",") if args.cameras is not None else None
+            known = [c.id for c in config.cameras]
+            for cam in (c.strip() for c in cameras or ()):
+                if cam and cam not in known:
+                    raise AccountError(
+                        f"no camera {cam!r} in {args.config}; its cameras are: "
+                        f"{', '.join(known) or 'none'}"
+                    )
             user = accounts.add_user(target, args.role, _password(target), cameras)
             cams = ", ".join(user.cameras) if user.cameras is not None else "all"
             detail = {"role": user.role, "cameras": cams}

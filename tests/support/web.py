@@ -186,6 +186,7 @@ PASSWORDS = {
     "vera": "vera's long password",  # viewer of camera door only
     "walt": "walt's long password",  # viewer of every camera
     "rita": "rita's long password",  # for the login rate limit
+    "olga": "olga's long password",  # operator of camera yard only
 }
 
 
@@ -214,6 +215,7 @@ def site_config(storage: Path, camera: Any) -> str:
         "cameras:\n"
         f"  - id: door\n    main: {camera.url('counter/main')}\n"
         f"    sub: {camera.url('counter/sub')}\n    record: {{segment_s: 5}}\n"
+        "    alarms: {motion: true}\n"
         f"  - id: yard\n    main: {camera.url('still/main')}\n    sub: {camera.url('still/sub')}\n"
         "    record: {segment_s: 5, mode: motion}\n"
     )
@@ -225,3 +227,4 @@ def create_users(config: Path) -> None:
     add_user(config, "vera", "viewer", PASSWORDS["vera"], cameras="door")
     add_user(config, "walt", "viewer", PASSWORDS["walt"])
     add_user(config, "rita", "viewer", PASSWORDS["rita"])
+    add_user(config, "olga", "operator", PASSWORDS["olga"], cameras="yard")

@@ -1,3 +1,5 @@
+import { api } from "/static/app.js";
+
 // The dashboard's snapshots: each tile loads its camera's newest picture every few seconds,
 // swapping it in only once loaded (no flicker), and says so when there is none.
 
@@ -22,3 +24,16 @@ function all() { if (!document.hidden) tiles.forEach(refresh); }
 all();
 setInterval(all, EVERY_MS);
 document.addEventListener("visibilitychange", all);
+
+// Alarms: acknowledge or clear one (operators); the summary then reloads with the new state.
+document.body.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-alarm-action]");
+  if (!button) return;
+  const id = Number(button.closest("[data-alarm]").dataset.alarm);
+  button.disabled = true;
+  const result = await api("POST", "/api/v1/command", {
+    command: button.dataset.alarmAction, camera_id: "*", params: { alarm_id: [id] },
+  });
+  if (!result.ok) alert(result.data.error || `failed (HTTP ${result.status})`);
+  window.htmx.trigger("#summary", "refresh");
+});
