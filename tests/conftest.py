@@ -110,26 +110,33 @@ class Engine:
 def web_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One camera server, engine and ``nvr web`` (TLS auto) with a user per role, shared by
     the web tests (they make their own sessions)."""
+    from tests.support.onvif_camera import OnvifCamera, Preset
     from tests.support.web import Site, WebServer, create_users, site_config
 
     if not gst_rtsp_available():
         pytest.skip("GStreamer RTSP server not installed: run scripts/setup.sh")
     tmp = tmp_path_factory.mktemp("web")
     storage = tmp / "storage"
-    with RtspCamera(sub_size=(640, 360)) as camera:
+    with RtspCamera(sub_size=(640, 360)) as camera, OnvifCamera() as onvif:
+        onvif.presets["1"] = Preset("1", "gate", (0.25, 0.1, 0.0))
         config = tmp / "nvr.yaml"
-        config.write_text(site_config(storage, camera))
+        config.write_text(site_config(storage, camera, onvif.port))
         engine = Engine(config, storage)
         engine.start()
         try:
             wait_for(
-                lambda: engine.health()["cameras"]["door"]["state"] == "live",
+                lambda: (
+                    engine.health()["cameras"]["door"]["state"] == "live"
+                    and (engine.health()["cameras"]["yard"].get("ptz") or {}).get("reachable")
+                ),
                 60,
-                what="camera door live",
+                what="camera door live and yard's PTZ connected",
             )
             create_users(config)
             with WebServer(config, tmp / "web.out") as web:
-                yield Site(tmp, engine, web)
+                site = Site(tmp, engine, web)
+                site.onvif = onvif
+                yield site
         finally:
             engine.stop()
 

@@ -65,7 +65,6 @@ ROUTES = [
         "operator",
         "yard",
         {"command": "ptz_stop", "camera_id": "yard"},
-        ok=409,
     ),
     route("POST", "/api/v1/command", "admin", None, {"command": "config_status"}),
     route("GET", "/api/v1/audit", "admin"),

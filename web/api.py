@@ -96,11 +96,12 @@ async def cameras(request: Request) -> Response:
             "motion": cam.get("motion"),
             "sub": cam.get("sub"),
             "main": cam.get("main"),
-            "ptz": cam.get("ptz") is not None,
+            "manual": cam.get("manual"),
+            "ptz": _ptz(cam.get("ptz")),
         }
         for cam_id, cam in view["cameras"].items()
     ]
-    return JSONResponse({"cameras": rows})
+    return JSONResponse({"cameras": rows, "panic": view.get("panic"), "engine": view["engine"]})
 
 
 async def command(request: Request) -> Response:
@@ -173,6 +174,18 @@ async def command(request: Request) -> Response:
         ok=reply.ok,
     )
     return JSONResponse(reply.to_json(), status_code=status)
+
+
+def _ptz(ptz: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a page needs to steer a camera: whether it answers, zooms, and its presets."""
+    if ptz is None:
+        return None
+    return {
+        "reachable": ptz["reachable"],
+        "error": ptz["error"],
+        "zoom": ptz["zoom"],
+        "presets": [p["name"] for p in ptz["presets"]],
+    }
 
 
 def own_alarms(request: Request, session: Session, alarm_id: Any) -> Any:

@@ -60,6 +60,7 @@ class EngineLink:
         self._stop = threading.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._refresh: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -122,11 +123,12 @@ class EngineLink:
                 self._publish({"type": "engine", "state": "unreachable", "error": reason})
             self.snapshot = Snapshot(before, reason, self.snapshot.at)
             return
-        if self.snapshot.error is not None and before is not None:
+        was_down = self.snapshot.error is not None
+        if was_down and before is not None:
             self._publish({"type": "engine", "state": "ok"})
         self.snapshot = Snapshot(health, None, time.monotonic())
         self.alarms = alarms
-        if before is not None:
+        if before is not None and not was_down:  # changes across an outage are not news
             for event in recording_changes(before, health):
                 self._publish(event)
 
@@ -163,7 +165,21 @@ class EngineLink:
     def _post(self, event: dict[str, Any]) -> None:
         if self._loop is not None and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                self._loop.call_soon_threadsafe(self._publish, event)
+                self._loop.call_soon_threadsafe(self._on_event, event)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """Pass an engine event on, and read the health again at once: the pages then show the
+        state the event announced within a poll, not a second later."""
+        self._publish(event)
+        if event.get("type") in ("camera", "motion", "alarm") and self._refresh is None:
+            self._refresh = asyncio.create_task(self._refresh_now())
+
+    async def _refresh_now(self) -> None:
+        try:
+            await self._poll_health()
+            self._publish({"type": "refresh"})
+        finally:
+            self._refresh = None
 
     def _publish(self, event: dict[str, Any]) -> None:
         for queue in list(self._subscribers):

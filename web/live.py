@@ -41,6 +41,7 @@ MAX_QUEUED = 60  # fragments a viewer may have waiting before it skips to the ne
 MAX_GOP_FRAGMENTS = 300  # the fragments kept for a new viewer (from the newest keyframe)
 MAX_JUMP_TICKS = 5 * fmp4.TIMESCALE  # a larger dts step is a new timeline (reconnect)
 DEFAULT_TICKS = fmp4.TIMESCALE // 15
+FRESH_NS = 3 * 10**9  # a keyframe older than this is not where a live picture starts
 _HEADER = struct.Struct(">B7xqq")
 INIT, FRAGMENT = 0, 1
 
@@ -91,6 +92,7 @@ class LiveSource:
         self._last_out = 0
         self._ticks = DEFAULT_TICKS
         self._sequence = 0
+        self._last_capture_ns = 0
         self.sent = 0
 
     def add(self, viewer: Viewer) -> None:
@@ -98,9 +100,10 @@ class LiveSource:
         if self.codecs and self.init:
             viewer.offer(json.dumps({"type": "codecs", "codecs": self.codecs}))
             viewer.offer(self.init)
-            for item, key in self.gop:
-                viewer.offer(item, key)
-        else:
+            if time.time_ns() - self._last_capture_ns < FRESH_NS:  # else it waits for a keyframe
+                for item, key in self.gop:
+                    viewer.offer(item, key)
+        if self.status != "live":
             viewer.offer(json.dumps({"type": "status", "text": self.status}))
 
     def pump(self, now: float) -> None:
@@ -116,8 +119,7 @@ class LiveSource:
             if got is None:
                 return
             if got is LOST:
-                key = ring.newest_keyframe()
-                self._next = key if key is not None else ring.count
+                self._next = self._start(ring)
                 self._last_raw = None
                 continue
             assert isinstance(got, Packet)
@@ -138,7 +140,10 @@ class LiveSource:
         try:
             inode = os.stat(f"/dev/shm/{self.name}").st_ino
         except OSError:
-            self._set_status("waiting for the camera's worker")
+            self._set_status(
+                "no picture: the camera's worker is not running (the engine may be stopped or "
+                "restarting)"
+            )
             self.close()
             return None
         if self.ring is not None and inode == self._inode and not self.ring.closed:
@@ -152,12 +157,22 @@ class LiveSource:
         self._inode = inode
         self.ring.touch()
         self._touched = now
-        key = self.ring.newest_keyframe()
-        self._next = key if key is not None else self.ring.count
+        self._next = self._start(self.ring)
         self._generation = 0
         self._last_raw = None
         self._set_status("waiting for the camera's stream")
         return self.ring
+
+    @staticmethod
+    def _start(ring: PacketRing) -> int:
+        """Where to start reading: the newest keyframe if it is fresh, else the next packet
+        (the ring keeps what it got while last watched: never show that as live)."""
+        key = ring.newest_keyframe()
+        if key is not None:
+            packet = ring.read(key)
+            if isinstance(packet, Packet) and time.time_ns() - packet.capture_ns < FRESH_NS:
+                return key
+        return ring.count
 
     def _on_packet(self, ring: PacketRing, packet: Packet) -> None:
         if packet.params_generation != self._generation:
@@ -185,6 +200,7 @@ class LiveSource:
             self.gop.append((item, packet.keyframe))
         for viewer in self.viewers:
             viewer.offer(item, packet.keyframe)
+        self._last_capture_ns = packet.capture_ns
         self.sent += 1
 
     def _new_init(self, params: StreamParams, packet: Packet) -> bool:

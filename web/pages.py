@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -121,6 +122,7 @@ def _summary(request: Request, session: Session) -> dict[str, Any]:
         "problems": view.get("problems", []),
         "storage": None,
         "alarms": _alarms(request, session),
+        "can_panic": session.user.has_role("operator") and session.user.cameras is None,
     }
     if storage and storage.get("total_bytes"):
         days = storage.get("days_capacity")
@@ -128,13 +130,13 @@ def _summary(request: Request, session: Session) -> dict[str, Any]:
             "free": format_size(storage["free_bytes"]),
             "total": format_size(storage["total_bytes"]),
             "recordings": format_size(storage["recordings_bytes"] + storage["writing_bytes"]),
-            "days": f"about {days:.0f} days at this rate" if days else "",
+            "days": f"room for about {_days(days)} at this write rate" if days else "",
             "low": bool(storage.get("warning"))
             or storage["free_bytes"] < storage["min_free_bytes"],
         }
     if view.get("engine") != "ok":  # nothing the engine said before may still hold
         age = round(view.get("age_s", 0))
-        out |= {"live": "?", "recording": "?", "panic": False, "storage": None}
+        out |= {"live": "?", "recording": "?", "panic": False, "storage": None, "can_panic": False}
         out["problems"] = [f"{view.get('engine_error')} (last answer {age} s ago)"]
     return out
 
@@ -166,15 +168,28 @@ def _alarms(request: Request, session: Session) -> list[dict[str, Any]]:
     return out[:MAX_ALARMS_SHOWN]
 
 
+def _days(days: float) -> str:
+    return "1 day" if round(days) == 1 else f"{days:.0f} days" if days >= 1 else "less than a day"
+
+
 def render(request: Request, name: str, code: int = 200, **values: Any) -> HTMLResponse:
     values.setdefault("session", optional_session(request))
     values.setdefault("engine", _engine(request))
+    values.setdefault("badge_query", "")
+    session = values["session"]
+    if session is not None and not name.startswith("_"):  # names for the notifications
+        health = context(request).engine.snapshot.health
+        values["camera_names"] = {
+            cam: (health.cameras[cam].name if health and cam in health.cameras else "") or cam
+            for cam in visible_cameras(request, session)
+        }
     return TEMPLATES.TemplateResponse(request, name, values, status_code=code)
 
 
 def login_page(
-    request: Request, error: str = "", status: int = 200, username: str = ""
+    request: Request, error: str = "", status: int = 200, username: str = "", then: str = ""
 ) -> Response:
+    """The login form; ``then`` (or ``?next=``) is where it goes once logged in."""
     return render(
         request,
         "login.html",
@@ -182,13 +197,14 @@ def login_page(
         session=None,
         error=error,
         username=username[:64],
-        next=request.query_params.get("next", "/")[:200],
+        next=(then or request.query_params.get("next", "/"))[:200],
     )
 
 
 def error_page(request: Request, denied: Denied) -> Response:
     if denied.status == 401:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
     titles = {403: "Not allowed", 404: "Not found", 429: "Too many requests"}
     response = render(
         request,
@@ -243,7 +259,15 @@ async def live_one(request: Request) -> Response:
     camera_id = request.path_params["camera_id"]
     session = require(request, camera=camera_id)
     card = next(c for c in cards(request, session) if c.id == camera_id)
-    return render(request, "live.html", page="live", cameras=[card], layout=1, single=card)
+    return render(
+        request,
+        "live.html",
+        page="live",
+        cameras=[card],
+        layout=1,
+        single=card,
+        badge_query="?" + urlencode({"camera": camera_id}),
+    )
 
 
 async def admin(request: Request) -> Response:
@@ -265,8 +289,11 @@ async def summary_partial(request: Request) -> Response:
 
 
 async def badges_partial(request: Request) -> Response:
+    """Every badge of the page, swapped in by id; ``?camera=`` for a page of one camera."""
     session = require(request)
-    return render(request, "_badges_oob.html", cameras=cards(request, session))
+    only = request.query_params.get("camera")
+    shown = [c for c in cards(request, session) if only is None or c.id == only]
+    return render(request, "_badges_oob.html", cameras=shown)
 
 
 async def users_partial(request: Request) -> Response:

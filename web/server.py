@@ -81,6 +81,7 @@ def serve(
     log.info("web: listening on %s (from %s:%d)", url, host, bound)
     if on_listening is not None:
         on_listening(url if cert is None else f"{url} (certificate SHA-256 {cert.fingerprint})")
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # not every socket's open/close
     server = uvicorn.Server(uv)
     try:
         asyncio.run(server.serve(sockets=[sock]))

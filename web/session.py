@@ -92,7 +92,8 @@ async def form_login(request: Request) -> Response:
         token, _ = await log_in(request, form.get("username"), form.get("password"))
     except Denied as denied:
         if denied.status in (400, 401, 429):
-            return login_page(request, denied.reason, denied.status, form.get("username", ""))
+            username, then = form.get("username", ""), form.get("next", "")
+            return login_page(request, denied.reason, denied.status, username, then)
         raise
     response = RedirectResponse(_next(form.get("next", "")), status_code=303)
     set_cookie(context(request), response, token)

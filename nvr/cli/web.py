@@ -5,10 +5,12 @@ recording. It needs an admin user first (``nvr user add NAME --role admin``)."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from nvr.config import load_config
 from nvr.logs import setup_logging
+from nvr.storage.checks import PRIVATE_UMASK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from web.server import serve
 
+    os.umask(PRIVATE_UMASK)  # its log, certificate and key are private like the engine's files
     path = Path(args.config)
     config = load_config(path)
     storage = Path(config.storage.path)

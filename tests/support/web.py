@@ -198,6 +198,7 @@ class Site:
         self.engine = engine
         self.web = web
         self.url = web.url
+        self.onvif: Any = None  # the yard camera's ONVIF PTZ (tests/support/onvif_camera.py)
 
     def client(self, user: str | None = None, address: str | None = None) -> WebClient:
         """A new client, logged in as ``user`` (its own session) when given."""
@@ -208,7 +209,7 @@ class Site:
         return client
 
 
-def site_config(storage: Path, camera: Any) -> str:
+def site_config(storage: Path, camera: Any, onvif_port: int) -> str:
     return (
         f"storage:\n  path: {storage}\napi:\n  port: 0\n"
         "web:\n  listen: 127.0.0.1:0\n  trusted_proxies: [127.0.0.1]\n"
@@ -218,6 +219,7 @@ def site_config(storage: Path, camera: Any) -> str:
         "    alarms: {motion: true}\n"
         f"  - id: yard\n    main: {camera.url('still/main')}\n    sub: {camera.url('still/sub')}\n"
         "    record: {segment_s: 5, mode: motion}\n"
+        f"    onvif: {{host: 127.0.0.1, port: {onvif_port}, username: admin, password: secret}}\n"
     )
 
 

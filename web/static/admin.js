@@ -13,6 +13,7 @@ function say(form, text, bad) {
 const add = document.getElementById("add-user");
 add.addEventListener("submit", async (event) => {
   event.preventDefault();
+  say(add, "");
   const f = new FormData(add);
   const cameras = (f.get("cameras") || "").trim();
   const result = await api("POST", "/api/v1/users", {
@@ -27,6 +28,10 @@ document.getElementById("users").addEventListener("change", async (event) => {
   const select = event.target.closest("select[data-action=role]");
   if (!select) return;
   const name = select.closest("tr").dataset.user;
+  if (!confirm(`Make ${name} ${select.value === "admin" ? "an" : "a"} ${select.value}? Their sessions end.`)) {
+    refresh();
+    return;
+  }
   const result = await api("POST", `/api/v1/users/${encodeURIComponent(name)}`, { role: select.value });
   if (!result.ok) alert(result.data.error || `failed (HTTP ${result.status})`);
   refresh();
@@ -66,7 +71,7 @@ const csv = document.getElementById("audit-csv");
 function csvLink() {
   const params = new URLSearchParams();
   for (const [key, value] of new FormData(filter)) if (value) params.set(key, value);
-  if (!params.has("limit")) params.set("limit", "10000");
+  params.set("limit", "10000"); // the download holds every matching row, not the page's
   csv.href = `/api/v1/audit.csv?${params}`;
 }
 filter.addEventListener("input", csvLink);

@@ -17,28 +17,38 @@ export async function api(method, path, payload) {
   return { ok: response.ok, status: response.status, data };
 }
 
-const TITLES = {
-  alarm: (e) => e.alarm ? `${e.alarm.camera_id || "engine"}: ${e.alarm.message}` : "alarm",
-  camera: (e) => `${e.camera_id}: ${e.state}`,
-  motion: (e) => `${e.camera_id}: motion ${e.state === "start" ? "started" : "ended"}`,
-  recording: (e) => `${e.camera_id}: recording ${e.state}${e.reason ? " (" + e.reason + ")" : ""}`,
-  storage: (e) => `storage: ${e.message}`,
-  engine: (e) => e.state === "ok" ? "engine answering again" : `engine unreachable: ${e.error}`,
-  missed: () => "some events were missed: the page shows the current state",
-};
+const names = JSON.parse(body.dataset.cameras || "{}");
+const name = (id) => names[id] || id || "engine";
+const KINDS = { not_recording: "Not recording", offline: "Offline", stalled: "Stalled",
+  restart_loop: "Restarting", storage_low: "Storage low", motion: "Motion" };
+
+// Notifications worth a toast: a new alarm, the engine lost or back, a storage warning.
+// Recording and motion changes update the badges instead.
+function title(event) {
+  if (event.type === "alarm") {
+    const a = event.alarm;
+    if (!a || a.ended_ns || a.acked_ns || a.cleared_ns || a.count > 1) return null;
+    return `${KINDS[a.kind] || a.kind} · ${name(a.camera_id)}: ${a.message}`;
+  }
+  if (event.type === "engine") {
+    return event.state === "ok" ? "the engine answers again" : event.error;
+  }
+  if (event.type === "storage") return `storage: ${event.message}`;
+  if (event.type === "missed") return "some events were missed: the page shows the current state";
+  return null;
+}
 
 function toast(event) {
   const box = document.getElementById("toasts");
-  if (!box || !TITLES[event.type]) return;
-  if (event.type === "motion" && event.state === "end") return;
+  const text = title(event);
+  if (!box || !text) return;
   const item = document.createElement("div");
-  const bad = event.type === "engine" && event.state !== "ok" || event.type === "storage"
-    || (event.type === "alarm" && event.alarm && !event.alarm.ended_ns && !event.alarm.cleared_ns);
-  item.className = "toast" + (bad ? " bad" : "");
-  item.textContent = TITLES[event.type](event);
+  const good = event.type === "engine" && event.state === "ok";
+  item.className = "toast" + (good ? "" : " bad");
+  item.textContent = text;
   item.dataset.type = event.type;
   box.prepend(item);
-  while (box.children.length > 5) box.lastChild.remove();
+  while (box.children.length > 4) box.lastChild.remove();
   setTimeout(() => item.remove(), 8000);
 }
 
@@ -70,6 +80,9 @@ function listen(attempt = 0) {
     const event = JSON.parse(message.data);
     if (event.type === "hello") { attempt = 0; return; }
     if (event.type === "ping") return;
+    if (event.type === "refresh" || event.type === "recording") {
+      window.htmx.trigger(body, "nvr:refresh");  // the badges and figures, from the new state
+    }
     events.dispatchEvent(new CustomEvent("event", { detail: event }));
     toast(event);
   };

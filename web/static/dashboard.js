@@ -37,3 +37,18 @@ document.body.addEventListener("click", async (event) => {
   if (!result.ok) alert(result.data.error || `failed (HTTP ${result.status})`);
   window.htmx.trigger("#summary", "refresh");
 });
+
+// Panic (operators who see every camera): record every camera until it is ended.
+document.body.addEventListener("click", async (event) => {
+  const button = event.target.closest("#panic");
+  if (!button) return;
+  const active = button.dataset.active !== "true";
+  const question = active
+    ? "Record every camera now, until panic is ended?"
+    : "End panic? Cameras go back to their own recording modes.";
+  if (!confirm(question)) return;
+  button.disabled = true;
+  const result = await api("POST", "/api/v1/command", { command: "panic", params: { active } });
+  if (!result.ok) alert(result.data.error || `failed (HTTP ${result.status})`);
+  window.htmx.trigger("#summary", "refresh");
+});

@@ -28,8 +28,9 @@ class LivePlayer {
     if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback((n, m) => this.onFrame(n, m));
   }
 
-  show(text) {
-    this.stats.status = text;
+  show(text, stale = false) {
+    this.stale = stale;
+    this.stats.status = stale ? "stale" : text;
     this.statusEl.textContent = text;
     this.statusEl.hidden = text === "live";
   }
@@ -125,6 +126,13 @@ class LivePlayer {
 
   maintain() {
     const video = this.video;
+    if (this.lastFrame && this.stats.status === "live") {
+      const still = (performance.now() - this.lastFrame) / 1000;
+      if (still > 2) this.show(`no new picture for ${Math.round(still)} s`, true);
+    } else if (this.lastFrame && this.stale) {
+      const still = (performance.now() - this.lastFrame) / 1000;
+      this.statusEl.textContent = `no new picture for ${Math.round(still)} s`;
+    }
     const ranges = video.buffered;
     if (!ranges.length) return;
     const end = ranges.end(ranges.length - 1);
@@ -148,6 +156,7 @@ class LivePlayer {
 
   onFrame(now, meta) {
     this.stats.frames++;
+    this.lastFrame = performance.now();
     if (this.stats.status !== "live") this.show("live");
     const pts = Math.round(meta.mediaTime * 90000);
     let captured = this.times.get(pts);
