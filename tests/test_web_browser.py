@@ -250,6 +250,22 @@ def test_the_admin_page_lists_users_sessions_and_audit(browser, web_site):
     )
     assert "user=ann" in (page.locator("#audit-csv").get_attribute("href") or "")
     page.screenshot(path=str(SHOTS / "6-admin-desktop.png"), full_page=True)
+    page.locator("#users tr[data-user=rita]").get_by_role("button", name="New password").click()
+    dialog = page.locator("#password-dialog")
+    dialog.locator("input[name=password]").fill(PASSWORDS["rita"])
+    dialog.locator("input[name=again]").fill(PASSWORDS["rita"] + "x")
+    dialog.get_by_role("button", name="Set password").click()
+    assert "differ" in dialog.locator(".form-result").inner_text()
+    dialog.locator("input[name=again]").fill(PASSWORDS["rita"])
+    dialog.get_by_role("button", name="Set password").click()
+    wait_for(lambda: not dialog.is_visible(), 10, what="the dialog closed")
+    rows = web_site.client("ann").get("/api/v1/audit?user=ann&action=user.change").json()["rows"]
+    assert any(r["target"] == "rita" and '"password": "***"' in r["params"] for r in rows)
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / "10-admin-phone.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1  # nothing off the side of a phone
     page.context.close()
 
 

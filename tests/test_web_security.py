@@ -106,6 +106,37 @@ def test_every_route_checks_session_role_and_camera(
         assert reply.json()["error"]  # a reason, in words
 
 
+# What the audit log calls each change of the table when it is allowed.
+AUDITED = {
+    "watch_main": "command.watch_main",
+    "ptz_stop": "command.ptz_stop",
+    "config_status": "command.config_status",
+    "/api/v1/users/rita": "user.change",
+    "/api/v1/users/nobody": "user.remove",
+    "/api/v1/sessions/999999": "session.revoke",
+}
+
+
+def test_every_change_in_the_table_was_audited(clients):
+    rows = clients["ann"].get("/api/v1/audit?limit=10000").json()["rows"]
+    seen = {(r["user"], r["action"], r["target"], r["ok"]) for r in rows}
+    checked = 0
+    for param in ROUTES:
+        method, path, needs, camera, body, ok, page = param.values
+        if method == "GET":
+            continue
+        action = AUDITED[body["command"] if body and "command" in body else path]
+        for user in ROLES:
+            status = expected(user, needs, camera, ok, page)
+            name = "-" if user == "nobody" else user
+            if status in (401, 403):
+                assert (name, "denied", f"{method} {path}", False) in seen, (user, path, body)
+            else:
+                assert any(u == name and a == action for u, a, _, _ in seen), (user, action)
+            checked += 1
+    assert checked >= 30
+
+
 WS_ROUTES = [
     ("/api/v1/events", None),
     ("/api/v1/live/door", "door"),

@@ -3,6 +3,7 @@ and its WebSockets, and the static files. ``build_app`` wires them to a ``WebCon
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from web.snapshots import Snapshots
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+SWEEP_S = 600.0
 
 ROUTES = [
     Route("/", pages.dashboard),
@@ -58,12 +60,20 @@ ROUTES = [
 
 
 def build_app(ctx: WebContext) -> Starlette:
+    async def sweep() -> None:
+        """Ended sessions leave the catalog (their rows would only answer 401 anyway)."""
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            await asyncio.to_thread(ctx.accounts.drop_expired, ctx.idle_s)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await ctx.engine.start()
+        sweeper = asyncio.create_task(sweep(), name="session-sweep")
         try:
             yield
         finally:
+            sweeper.cancel()
             await ctx.engine.stop()
             app.state.snapshots.close()
             app.state.packets.close()

@@ -47,9 +47,8 @@ document.getElementById("users").addEventListener("click", async (event) => {
     if (!confirm(`Remove user ${name}? Their sessions end.`)) return;
     result = await api("DELETE", path);
   } else if (button.dataset.action === "password") {
-    const password = prompt(`New password for ${name} (at least 10 characters); their sessions end`);
-    if (!password) return;
-    result = await api("POST", path, { password });
+    askPassword(name);
+    return;
   } else {
     result = await api("POST", path, { disabled: button.dataset.action === "disable" });
   }
@@ -76,3 +75,25 @@ function csvLink() {
 }
 filter.addEventListener("input", csvLink);
 csvLink();
+
+// A new password: typed twice in a dialog (never shown), sent once they match.
+const dialog = document.getElementById("password-dialog");
+const passwordForm = document.getElementById("password-form");
+function askPassword(name) {
+  passwordForm.reset();
+  say(passwordForm, "");
+  dialog.dataset.user = name;
+  dialog.querySelector(".dialog-user").textContent = name;
+  dialog.showModal();
+}
+document.getElementById("password-cancel").addEventListener("click", () => dialog.close());
+passwordForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const f = new FormData(passwordForm);
+  if (f.get("password") !== f.get("again")) { say(passwordForm, "the two passwords differ", true); return; }
+  const name = dialog.dataset.user;
+  const result = await api("POST", `/api/v1/users/${encodeURIComponent(name)}`, { password: f.get("password") });
+  if (!result.ok) { say(passwordForm, result.data.error || `failed (HTTP ${result.status})`, true); return; }
+  dialog.close();
+  refresh();
+});

@@ -1,0 +1,84 @@
+"""Web server parts on their own: the client address behind trusted proxies, and a renewed
+certificate taken into a live TLS context without a restart."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+
+from starlette.requests import HTTPConnection
+
+from web.context import WebContext
+from web.tls import Reloader, auto_certificate, fingerprint
+
+
+def _conn(peer: str, forwarded: str | None = None) -> HTTPConnection:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    return HTTPConnection({"type": "http", "client": (peer, 5000), "headers": headers})
+
+
+def test_forwarded_addresses_are_believed_only_from_trusted_proxies():
+    proxies = (ipaddress.ip_network("10.0.0.0/8"),)
+    ctx = WebContext.__new__(WebContext)
+    ctx.proxies = proxies
+    assert ctx.address(_conn("203.0.113.5", "1.2.3.4")) == "203.0.113.5"  # not a proxy: ignored
+    assert ctx.address(_conn("10.0.0.2", "1.2.3.4")) == "1.2.3.4"
+    # The client may prepend anything: the last hop not a proxy of ours is the client.
+    assert ctx.address(_conn("10.0.0.2", "6.6.6.6, 1.2.3.4, 10.0.0.9")) == "1.2.3.4"
+    assert ctx.address(_conn("10.0.0.2")) == "10.0.0.2"
+    ctx.proxies = ()
+    assert ctx.address(_conn("10.0.0.2", "1.2.3.4")) == "10.0.0.2"
+
+
+def _served_fingerprint(context: ssl.SSLContext) -> str:
+    """The fingerprint of the certificate ``context`` presents in a handshake."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def accept() -> None:
+        conn, _ = server.accept()
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)
+        except (ssl.SSLError, OSError):
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    client = ssl.create_default_context()
+    client.check_hostname, client.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port)) as raw, client.wrap_socket(raw) as tls:
+        der = tls.getpeercert(binary_form=True)
+    thread.join(5)
+    server.close()
+    digest = hashlib.sha256(der or b"").hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, 64, 2))
+
+
+def test_a_renewed_certificate_is_served_without_a_restart(tmp_path: Path):
+    first = auto_certificate(tmp_path / "a", ["nvr.local"])
+    assert first.cert.read_bytes().startswith(b"-----BEGIN CERTIFICATE")
+    assert os.stat(first.key).st_mode & 0o077 == 0
+    assert auto_certificate(tmp_path / "a", []).fingerprint == first.fingerprint  # kept
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(first.cert, first.key)
+    reloader = Reloader(context, first)
+    assert not reloader.check()
+    assert _served_fingerprint(context) == first.fingerprint
+    second = auto_certificate(tmp_path / "b", [])
+    time.sleep(0.01)
+    first.cert.write_bytes(second.cert.read_bytes())  # a renewal written over the old pair
+    first.key.write_bytes(second.key.read_bytes())
+    os.utime(first.cert, (time.time() + 5, time.time() + 5))
+    assert reloader.check()
+    assert _served_fingerprint(context) == second.fingerprint == fingerprint(first.cert)
+    first.key.write_text("not a key")  # a broken renewal keeps the old pair in force
+    os.utime(first.key, (time.time() + 10, time.time() + 10))
+    assert not reloader.check()
+    assert _served_fingerprint(context) == second.fingerprint
