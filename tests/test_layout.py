@@ -1,6 +1,6 @@
 """The layout is the map: the engine imports no console, benchmark or web code.
 
-Only the ``nvr`` subcommands that need them (``nvr/cli/``) may import ``gui`` or ``bench``.
+Only the ``nvr`` subcommands that need them (``nvr/cli/``) may import ``gui``, ``web`` or ``bench``.
 Checked twice: statically, following every import (lazy ones in functions included) from each
 engine module through ``nvr`` and ``native``; and by loading every engine module in a fresh
 interpreter and looking at what got loaded.
@@ -81,11 +81,17 @@ def test_loading_the_whole_engine_loads_none_of_them():
     assert len(engine_modules()) > 30  # the walk sees the engine, not an empty folder
 
 
-def test_the_cli_imports_the_console_and_bench_only_inside_their_subcommands():
+def test_the_cli_imports_the_console_web_and_bench_only_inside_their_subcommands():
     for module in ("nvr.cli", "nvr.cli.run", "nvr.cli.check_config"):
         assert not {n.split(".")[0] for n in imports(module)} & FORBIDDEN, module
-    console = ast.parse(source("nvr.cli.console").read_text())
-    top_level = {
-        n.module.split(".")[0] for n in console.body if isinstance(n, ast.ImportFrom) and n.module
-    }
-    assert "gui" not in top_level  # imported when the subcommand runs
+    for module, package in (
+        ("nvr.cli.console", "gui"),
+        ("nvr.cli.web", "web"),
+        ("nvr.cli.user", "web"),
+        ("nvr.cli.demo", "web"),
+    ):
+        tree = ast.parse(source(module).read_text())
+        top_level = {
+            n.module.split(".")[0] for n in tree.body if isinstance(n, ast.ImportFrom) and n.module
+        }
+        assert package not in top_level, module  # imported when the subcommand runs
