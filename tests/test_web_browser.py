@@ -293,6 +293,8 @@ def test_the_pages_say_when_the_engine_is_gone_and_recover_by_themselves(browser
         wait_for(lambda: "? / 2" in summary.inner_text(), 10, what="no camera claimed live")
         assert "recording may have stopped" in summary.inner_text()
         assert "recording may have stopped" in page.locator("#toasts").inner_text()
+        cams = page.evaluate("fetch('/api/v1/cameras').then(r => r.json())")["cameras"]
+        assert all(c["state"] == "unknown" and c["sub"] is None for c in cams)  # not vouched
         page.screenshot(path=str(SHOTS / "7-engine-gone-desktop.png"))
     finally:
         web_site.engine.start()

@@ -25,6 +25,7 @@ from web.guard import Denied, check_csrf, command_role, json_body, require, visi
 from web.snapshots import NoPicture
 
 log = logging.getLogger(__name__)
+EVERY_CAMERA_COMMANDS = ("panic",)
 _ADMIN_ONLY_CAMERA_KEYS = ("pid", "ring", "main_ring", "last_exit")
 
 
@@ -53,20 +54,31 @@ def health_view(request: Request, session: Session) -> dict[str, Any]:
             for key in _ADMIN_ONLY_CAMERA_KEYS:
                 data.pop(key, None)
         if snap.error:  # what the engine said last may no longer hold: not vouched for
-            data |= {"state": "unknown", "motion": None}
-            data["recording"] = {**data["recording"], "active": None}
+            data = {
+                "id": cam_id,
+                "name": data["name"],
+                "enabled": data["enabled"],
+                "state": "unknown",
+                "motion": None,
+                "manual": None,
+                "recording": {"active": None},
+                "sub": None,
+                "main": None,
+                "ptz": None,
+            }
         cameras[cam_id] = data
     storage = to_json(health.storage)
     storage["cameras"] = {k: v for k, v in storage["cameras"].items() if k in mine}
     if not admin:
         storage.pop("path", None)
         storage.pop("id", None)
+    problems = [p for p in health.problems if not any(h in p for h in hidden)]
     view |= {
-        "status": "unknown" if snap.error else health.status,
-        "problems": [p for p in health.problems if not any(h in p for h in hidden)],
-        "uptime_s": health.uptime_s,
-        "panic": health.panic,
-        "storage": storage,
+        "status": "unknown" if snap.error else "degraded" if problems else "ok",
+        "problems": problems,
+        "uptime_s": None if snap.error else health.uptime_s,
+        "panic": None if snap.error else health.panic,
+        "storage": None if snap.error else storage,
         "cameras": cameras,
     }
     if admin:
@@ -120,17 +132,22 @@ async def command(request: Request) -> Response:
         params = {}
     if not isinstance(params, dict):
         raise Denied(400, "params must be a JSON object", "bad_command")
+    camera_id = body.get("camera_id", "*")
+    if not isinstance(camera_id, str):
+        raise Denied(400, "camera_id must be a camera id (text), or * for every camera", "bad_id")
     if name in ("ack_alarm", "clear_alarm"):  # alarms are checked one by one, not by camera_id
         require(request, command_role(name))
         params["alarm_id"] = own_alarms(request, session, params.get("alarm_id"))
+    elif name in EVERY_CAMERA_COMMANDS:  # in force on every camera whatever camera_id says
+        require(request, command_role(name), "*")
     else:
-        require(request, command_role(name), str(body.get("camera_id", "*")))
+        require(request, command_role(name), camera_id)
     if "by" in COMMANDS[name]:
         params["by"] = user.name
     message = {
         "schema_version": body.get("schema_version", SCHEMA_VERSION),
         "command": name,
-        "camera_id": body.get("camera_id", "*"),
+        "camera_id": camera_id,
         "ui_session_id": f"web:{user.name}:{session.id}",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "params": params,
@@ -160,20 +177,30 @@ async def command(request: Request) -> Response:
         )  # fmt: skip
         log.warning("command %s from %s not delivered: %s", name, user.name, reason)
         raise Denied(503, reason, "engine_unreachable") from None
+    in_force = reply.ok or status == 202  # 202: in force, not every camera answered yet
     result = "ok" if reply.ok else (reply.error or reply.detail or f"HTTP {status}")
-    if not reply.ok:
+    if not in_force:
         log.warning("command %s from %s on %s refused: %s", name, user.name, parsed.camera_id,
                     result)  # fmt: skip
     ctx.audit.record(
-        user.name,
-        ctx.address(request),
-        f"command.{name}",
-        parsed.camera_id,
-        params,
-        result,
-        ok=reply.ok,
-    )
-    return JSONResponse(reply.to_json(), status_code=status)
+        user.name, ctx.address(request), f"command.{name}", parsed.camera_id, params, result,
+        ok=in_force,
+    )  # fmt: skip
+    await ctx.engine.refresh()  # the pages read the state the command left, not the one before
+    return JSONResponse(_reply_for(session, reply.to_json()), status_code=status)
+
+
+def _reply_for(session: Session, reply: dict[str, Any]) -> dict[str, Any]:
+    """The engine's reply without what the user may not see (other cameras' answers)."""
+    if session.user.cameras is None:
+        return reply
+    if "cameras" in reply:
+        reply["cameras"] = {k: v for k, v in reply["cameras"].items() if session.user.may_see(k)}
+    if "alarms" in reply:
+        reply["alarms"] = [a for a in reply["alarms"] if _may_see(session, a["camera_id"])]
+    if reply.get("detail"):
+        reply["detail"] = "some of the cameras did not answer in time"
+    return reply
 
 
 def _ptz(ptz: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -292,6 +319,8 @@ def _since_ns(text: str) -> int:
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    if not 1970 <= when.year <= 2262:  # what int64 nanoseconds since 1970 can hold
+        raise Denied(400, f"since {text[:40]!r} is outside 1970..2262", "bad_query")
     return int(when.timestamp() * 1e9)
 
 

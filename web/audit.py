@@ -23,6 +23,7 @@ from nvr.redact import redact_text
 MAX_ROWS = 10_000
 _SECRET_KEYS = {"password", "new_password", "token", "csrf_token"}
 _MAX_PARAMS_CHARS = 2000
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,5 +126,7 @@ def to_csv(rows: list[AuditRow]) -> str:
         when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(r.time_ns / 1e9))
         cells = [f"{when}.{r.time_ns % 10**9 // 10**6:03d}Z", r.user, r.address, r.action]
         cells += [r.target, r.params, r.result, "yes" if r.ok else "no"]
-        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in cells])
+        writer.writerow(
+            ["'" + c if c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in cells]
+        )
     return out.getvalue()

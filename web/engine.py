@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -145,18 +146,28 @@ class EngineLink:
                 self.client = EngineClient(address.url, "web", token=address.token)
 
     def _stream_thread(self) -> None:
-        after = -1
+        """Long-poll the engine's events; a new reader (or one after an engine restart, which
+        numbers its events afresh) starts at the live edge: the current ``seq``, not waited for."""
+        after: int | None = None
+        failing = ""
         while not self._stop.is_set():
             try:
+                if after is None:
+                    after = self.client.stream(0).seq
+                    continue
                 batch = self.client.stream(after, wait_s=STREAM_WAIT_S)
-            except NvrError:
+            except NvrError as err:
+                if str(err) != failing:  # said once, not every second
+                    log.warning("engine events not read: %s", err)
+                    failing = str(err)
                 self._stop.wait(HEALTH_EVERY_S)
-                after = -1  # a restarted engine numbers its events afresh
+                after = None
                 continue
-            first = after < 0
+            failing = ""
+            if batch.seq < after:  # the engine restarted between two polls
+                after = None
+                continue
             after = batch.seq
-            if first:  # a new reader starts at the live edge
-                continue
             if batch.missed:
                 self._post({"type": "missed"})
             for event in batch.events:
@@ -173,6 +184,10 @@ class EngineLink:
         self._publish(event)
         if event.get("type") in ("camera", "motion", "alarm") and self._refresh is None:
             self._refresh = asyncio.create_task(self._refresh_now())
+
+    async def refresh(self) -> None:
+        """Read the engine's health now (after a command: the pages then show its effect)."""
+        await self._poll_health()
 
     async def _refresh_now(self) -> None:
         try:
@@ -193,8 +208,10 @@ class EngineLink:
 
 
 def unreachable_text(err: NvrError) -> str:
-    """Why the engine cannot be reached, said for a remote user (no command-line hints)."""
+    """Why the engine cannot be reached, said for a remote user: no command-line hints, no
+    address of the machine's loopback API (the web server's log has it)."""
     cause = str(err).split(": start it with", 1)[0]
+    cause = re.sub(r"engine not reachable at \S+", "the engine does not answer", cause)
     return (
         f"{cause}; recording may have stopped: check that the engine (nvr run) is running on "
         "the recorder"

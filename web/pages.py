@@ -97,17 +97,22 @@ def _card(cam_id: str, cam: CameraStatus | None, stale: bool) -> CameraCard:
 
 
 def _engine(request: Request) -> dict[str, Any]:
+    """The header's engine badge: as the user may see it (another camera's trouble is not
+    theirs to see, nor to be alarmed by)."""
     snap = context(request).engine.snapshot
-    if snap.health is None or snap.error is not None:
+    session = optional_session(request)
+    if snap.health is None or snap.error is not None or session is None:
+        error = snap.error or ("not answered yet" if snap.health is None else None)
         return {
-            "error": snap.error or "not answered yet",
+            "error": error,
             "status": "unknown",
-            "text": "Engine unreachable",
-            "title": snap.error or "",
+            "text": "Engine unreachable" if error else "",
+            "title": error or "",
         }
-    status = snap.health.status
+    view = health_view(request, session)
+    status = view["status"]
     text = "Engine OK" if status == "ok" else "Engine degraded"
-    return {"error": None, "status": status, "text": text, "title": "; ".join(snap.health.problems)}
+    return {"error": None, "status": status, "text": text, "title": "; ".join(view["problems"])}
 
 
 def _summary(request: Request, session: Session) -> dict[str, Any]:
@@ -147,8 +152,11 @@ MAX_ALARMS_SHOWN = 8
 def _alarms(request: Request, session: Session) -> list[dict[str, Any]]:
     """The uncleared alarms of the user's cameras (and the engine's own), newest first."""
     operator = session.user.has_role("operator")
+    link = context(request).engine
+    reachable = link.snapshot.error is None  # a button that could only fail is not shown
+    health = link.snapshot.health
     out = []
-    for alarm in context(request).engine.alarms:
+    for alarm in link.alarms:
         if alarm.camera_id and not session.user.may_see(alarm.camera_id):
             continue
         acked = f"acknowledged by {alarm.acked_by}" if alarm.acked_by else ""
@@ -156,13 +164,13 @@ def _alarms(request: Request, session: Session) -> list[dict[str, Any]]:
             {
                 "id": alarm.id,
                 "title": KIND_TITLES.get(alarm.kind, alarm.kind),
-                "camera": alarm.camera_id or "engine",
+                "camera": _camera_name(health, alarm.camera_id),
                 "message": alarm.message,
                 "raised": _when(alarm.raised_ns),
                 "state": ("active" if alarm.active else "ended") + (f", {acked}" if acked else ""),
                 "active": alarm.active,
-                "can_ack": operator and not alarm.acknowledged,
-                "can_clear": operator and not alarm.active,
+                "can_ack": reachable and operator and not alarm.acknowledged,
+                "can_clear": reachable and operator and not alarm.active,
             }
         )
     return out[:MAX_ALARMS_SHOWN]
@@ -170,6 +178,13 @@ def _alarms(request: Request, session: Session) -> list[dict[str, Any]]:
 
 def _days(days: float) -> str:
     return "1 day" if round(days) == 1 else f"{days:.0f} days" if days >= 1 else "less than a day"
+
+
+def _camera_name(health: Any, camera_id: str) -> str:
+    if not camera_id:
+        return "engine"
+    cam = health.cameras.get(camera_id) if health is not None else None
+    return (cam.name if cam is not None else "") or camera_id
 
 
 def render(request: Request, name: str, code: int = 200, **values: Any) -> HTMLResponse:

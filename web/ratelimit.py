@@ -6,8 +6,9 @@ covers gets 429 with ``Retry-After``, the right password included:
 - ``LOGIN_FAILURES`` for one account from one address: guessing one password;
 - ``ADDRESS_FAILURES`` from one address over every account: trying many names (a shared office
   address is not locked out by one person's typos);
-- ``ACCOUNT_FAILURES`` for one account from every address: guessing from many addresses (a
-  stranger who knows the admin's name cannot lock the admin out with a few tries).
+- ``ACCOUNT_FAILURES`` for one account from every address: guessing from many addresses. It
+  does not apply where the account logged in successfully within ``KNOWN_S``: a stranger who
+  knows the admin's name cannot lock the admin out of the places the admin works from.
 
 Everything else: a budget of requests per minute per session, and per address before login.
 """
@@ -25,6 +26,8 @@ LOGIN_FAILURES = 5
 ADDRESS_FAILURES = 20
 ACCOUNT_FAILURES = 50
 LOGIN_WINDOW_S = 15 * 60
+KNOWN_S = 30 * 86400
+MAX_KNOWN = 32  # addresses remembered per account
 API_PER_MINUTE = 1200  # a 16-camera dashboard refreshing every 2 s uses about 480
 ANONYMOUS_PER_MINUTE = 120
 
@@ -38,18 +41,31 @@ class Limits:
             (parse(f"{ADDRESS_FAILURES}/{window}"), "addr"),
             (parse(f"{ACCOUNT_FAILURES}/{window}"), "user"),
         )
+        self._known: dict[str, dict[str, float]] = {}  # account -> address -> last success
         self._api = RateLimitItemPerMinute(API_PER_MINUTE)
         self._anonymous = RateLimitItemPerMinute(ANONYMOUS_PER_MINUTE)
 
     def login_blocked(self, account: str, address: str) -> int:
         """Seconds to wait before another login try for ``account`` from ``address`` (0: go)."""
         keys = self._login_keys(account, address)
+        known = self._is_known(account, address)
         waits = [
             self._retry_after(item, "login", keys[kind])
             for item, kind in self._logins
-            if not self._limiter.test(item, "login", keys[kind])
+            if not (kind == "user" and known) and not self._limiter.test(item, "login", keys[kind])
         ]
         return max(waits, default=0)
+
+    def login_succeeded(self, account: str, address: str) -> None:
+        """Remember where ``account`` logs in from (the account-wide limit spares it there)."""
+        places = self._known.setdefault(account.lower(), {})
+        places[address] = time.monotonic()
+        if len(places) > MAX_KNOWN:
+            del places[min(places, key=places.__getitem__)]
+
+    def _is_known(self, account: str, address: str) -> bool:
+        seen = self._known.get(account.lower(), {}).get(address)
+        return seen is not None and time.monotonic() - seen < KNOWN_S
 
     def login_failed(self, account: str, address: str) -> None:
         keys = self._login_keys(account, address)

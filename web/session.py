@@ -34,6 +34,7 @@ async def log_in(request: Request, username: Any, password: Any) -> tuple[str, S
         ctx.limits.login_failed(name, address)
         ctx.audit.record(name, address, "login", name, result="wrong name or password", ok=False)
         raise Denied(401, "wrong user name or password", "bad_login")
+    ctx.limits.login_succeeded(user.name, address)
     agent = request.headers.get("user-agent", "")
     token, session = ctx.accounts.open_session(user, address, agent, ctx.max_s)
     ctx.audit.record(user.name, address, "login", user.name, {"role": user.role})
