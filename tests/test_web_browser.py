@@ -261,6 +261,20 @@ def test_the_admin_page_lists_users_sessions_and_audit(browser, web_site):
     wait_for(lambda: not dialog.is_visible(), 10, what="the dialog closed")
     rows = web_site.client("ann").get("/api/v1/audit?user=ann&action=user.change").json()["rows"]
     assert any(r["target"] == "rita" and '"password": "***"' in r["params"] for r in rows)
+    walt = page.locator("#users tr[data-user=walt]")
+    walt.get_by_role("button", name="Cameras").click()
+    cams = page.locator("#cameras-dialog")
+    cams.locator("input[name=cameras]").fill("door, attic")
+    cams.get_by_role("button", name="Save").click()
+    wait_for(
+        lambda: "no camera 'attic'" in cams.locator(".form-result").inner_text(),
+        10,
+        what="an unknown camera refused",
+    )
+    cams.locator("input[name=cameras]").fill("")  # every camera, as before
+    cams.get_by_role("button", name="Save").click()
+    wait_for(lambda: not cams.is_visible(), 10, what="the cameras dialog closed")
+    assert "all" in walt.inner_text()
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / "10-admin-phone.png"), full_page=True)

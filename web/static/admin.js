@@ -49,6 +49,9 @@ document.getElementById("users").addEventListener("click", async (event) => {
   } else if (button.dataset.action === "password") {
     askPassword(name);
     return;
+  } else if (button.dataset.action === "cameras") {
+    askCameras(name, button.dataset.cameras);
+    return;
   } else {
     result = await api("POST", path, { disabled: button.dataset.action === "disable" });
   }
@@ -95,5 +98,27 @@ passwordForm.addEventListener("submit", async (event) => {
   const result = await api("POST", `/api/v1/users/${encodeURIComponent(name)}`, { password: f.get("password") });
   if (!result.ok) { say(passwordForm, result.data.error || `failed (HTTP ${result.status})`, true); return; }
   dialog.close();
+  refresh();
+});
+
+// A user's cameras: a list of ids, or none for every camera.
+const camerasDialog = document.getElementById("cameras-dialog");
+const camerasForm = document.getElementById("cameras-form");
+function askCameras(name, current) {
+  say(camerasForm, "");
+  camerasDialog.dataset.user = name;
+  camerasDialog.querySelector(".dialog-user").textContent = name;
+  camerasForm.elements.cameras.value = current;
+  camerasDialog.showModal();
+}
+document.getElementById("cameras-cancel").addEventListener("click", () => camerasDialog.close());
+camerasForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = camerasForm.elements.cameras.value.trim();
+  const cameras = text && text !== "all" ? text.split(",").map((c) => c.trim()).filter(Boolean) : null;
+  const name = camerasDialog.dataset.user;
+  const result = await api("POST", `/api/v1/users/${encodeURIComponent(name)}`, { cameras });
+  if (!result.ok) { say(camerasForm, result.data.error || `failed (HTTP ${result.status})`, true); return; }
+  camerasDialog.close();
   refresh();
 });
