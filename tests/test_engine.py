@@ -85,9 +85,14 @@ def check_playable(storage: Path, rows: list[Recording]) -> None:
         assert abs(ffprobe_duration(path) - seconds) < 0.25, row.file_path
 
 
-def rings(storage: Path) -> list[str]:
-    """This engine's shared-memory frame rings present in /dev/shm."""
+def shared(storage: Path) -> list[str]:
+    """This engine's shared memory in /dev/shm: frame rings and packet rings (``_ps``, ``_pm``)."""
     return sorted(p.name for p in Path("/dev/shm").glob(f"nvr{instance_id(storage)}_*"))
+
+
+def rings(storage: Path) -> list[str]:
+    """This engine's shared-memory frame rings."""
+    return [name for name in shared(storage) if not name.endswith(("_ps", "_pm"))]
 
 
 def live(engine, *camera_ids: str):
@@ -119,10 +124,11 @@ def test_records_playable_segments_and_catalogs_them(camera, engine_factory, tmp
     exposed = [json.dumps(health), metrics, json.dumps(api_get(engine.api, "/api/cameras"))]
     assert len(rings(storage)) == 2
     assert {c["ring"] for c in health["cameras"].values()} == set(rings(storage))
+    assert len(shared(storage)) == 6  # and a packet ring per stream, for the web's live view
     time.sleep(14)
     t_stop = time.time_ns()
     assert engine.stop() == 0
-    assert rings(storage) == [], "frame rings left in /dev/shm after a clean stop"
+    assert shared(storage) == [], "rings left in /dev/shm after a clean stop"
     logs = [p.read_text() for p in (storage / "logs").glob("*.log")]
     assert len(logs) == 3, "one log file per process (supervisor + two workers)"
     for text in [*logs, engine.output(), *exposed]:
@@ -204,9 +210,10 @@ def test_camera_outages_and_killed_worker_are_survived(camera, engine_factory, t
     wait_for(live(engine, "moving"), 20, what="recording resumed after the kill")
     assert engine.health()["cameras"]["moving"]["pid"] != pid
     assert len(rings(storage)) == 1, "the killed worker's ring was not replaced cleanly"
+    assert len(shared(storage)) == 3, "nor its packet rings"
     time.sleep(4)
     assert engine.stop() == 0
-    assert rings(storage) == []
+    assert shared(storage) == []
 
     assert detected_s < 10 and silent_s < 10, (detected_s, silent_s)
     with Catalog(storage / "catalog.db", readonly=True) as catalog:

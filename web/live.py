@@ -93,7 +93,6 @@ class LiveSource:
         self._ticks = DEFAULT_TICKS
         self._sequence = 0
         self._last_capture_ns = 0
-        self.sent = 0
 
     def add(self, viewer: Viewer) -> None:
         self.viewers.add(viewer)
@@ -201,7 +200,6 @@ class LiveSource:
         for viewer in self.viewers:
             viewer.offer(item, packet.keyframe)
         self._last_capture_ns = packet.capture_ns
-        self.sent += 1
 
     def _new_init(self, params: StreamParams, packet: Packet) -> bool:
         """A new init segment for ``params``; False (with a status) if a browser cannot play."""
