@@ -258,7 +258,10 @@ def test_demo_opens_the_console_and_closing_it_ends_the_demo(tmp_path):
             shutil.copy(clip, clips / clip.name)
     with VirtualDisplay(WIDTH, HEIGHT) as display:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "nvr", "demo", "--data", str(data), "--port", str(free_port())],
+            [
+                *(sys.executable, "-m", "nvr", "demo", "--data", str(data)),
+                *("--port", str(free_port()), "--web-port", str(free_port())),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -273,12 +276,13 @@ def test_demo_opens_the_console_and_closing_it_ends_the_demo(tmp_path):
                 return all(detail(image, r) > 12 for r in quads)
 
             wait_for(four_live, 90, interval=1, what="the demo's console showing 4 cameras")
-            consoles = [
-                p for p in psutil.Process(demo.pid).children() if "console" in " ".join(p.cmdline())
-            ]
-            assert len(consoles) == 1, consoles
+            children = psutil.Process(demo.pid).children()
+            consoles = [p for p in children if p.cmdline()[1:4] == ["-m", "nvr", "console"]]
+            webs = [p for p in children if p.cmdline()[1:4] == ["-m", "nvr", "web"]]
+            assert len(consoles) == 1 and len(webs) == 1, children
             consoles[0].terminate()  # as the window's close button: the demo ends with it
             output = demo.communicate(timeout=60)[0].decode(errors="replace")
+            assert not webs[0].is_running(), "the web server outlived the demo"
         finally:
             if demo.poll() is None:
                 os.killpg(demo.pid, signal.SIGKILL)
