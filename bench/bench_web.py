@@ -3,24 +3,19 @@ through PyAV; the browser figures (load, latency, 10 sessions) are in ``bench/we
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
 from bench.web import SubPackets
 
 
-def test_live_fragments_ours(benchmark) -> None:
+@pytest.mark.parametrize("mux", [SubPackets.mux_ours, SubPackets.mux_pyav], ids=["ours", "pyav"])
+def test_live_fragments(benchmark, mux: Callable[[SubPackets], int]) -> None:
     benchmark.group = "web"
     packets = SubPackets(150)
     try:
-        size = benchmark(packets.mux_ours)
-    finally:
-        packets.close()
-    assert size > 100_000
-
-
-def test_live_fragments_pyav(benchmark) -> None:
-    benchmark.group = "web"
-    packets = SubPackets(150)
-    try:
-        size = benchmark(packets.mux_pyav)
+        size = benchmark(mux, packets)
     finally:
         packets.close()
     assert size > 100_000

@@ -32,7 +32,7 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from nvr.frames.ring import FrameRing, _buffer, _release, _untrack
+from nvr.frames.ring import _buffer, _release, attach_shm, create_shm, remove_shm
 
 MAGIC = 0x5450_4B50_5256_4E  # "NVRPKPT" as a little-endian int
 VERSION = 1
@@ -85,6 +85,11 @@ def _size(slots: int, capacity: int) -> int:
     return 8 * (_HEADER_WORDS + _PARAM_WORDS + slots * _RECORD_WORDS) + capacity
 
 
+def _needed(words: list[int]) -> int:
+    """Bytes the ring whose header is ``words`` needs."""
+    return _size(words[_SLOTS], words[_CAPACITY])
+
+
 class PacketRing:
     """``create`` for the worker (the one writer), ``attach`` for readers."""
 
@@ -118,36 +123,14 @@ class PacketRing:
         """Create the ring as its writer, replacing a stale segment of the same name."""
         if not 4096 <= capacity <= 1 << 30 or not 16 <= slots <= 65536:
             raise ValueError(f"packet ring of {capacity} bytes, {slots} slots is out of range")
-        try:
-            shm = SharedMemory(name, create=True, size=_size(slots, capacity))
-        except FileExistsError:
-            FrameRing.remove(name)
-            shm = SharedMemory(name, create=True, size=_size(slots, capacity))
-        _untrack(shm)
-        words = np.frombuffer(_buffer(shm), np.int64, _HEADER_WORDS)
-        words[_VERSION] = VERSION
-        words[_SLOTS] = slots
-        words[_CAPACITY] = capacity
-        words[_MAGIC] = MAGIC  # last: a reader attaching mid-creation sees a bad magic
-        del words
+        header = (MAGIC, VERSION, slots, capacity)  # words _MAGIC.._CAPACITY
+        shm = create_shm(name, _size(slots, capacity), header)
         return cls(shm, name, writer=True)
 
     @classmethod
     def attach(cls, name: str) -> PacketRing:
         """Map an existing ring as a reader (FileNotFoundError, or ValueError if foreign)."""
-        shm = SharedMemory(name)
-        _untrack(shm)
-        try:
-            if shm.size < 8 * _HEADER_WORDS:
-                raise ValueError(f"shared memory {name!r} is too small for a packet ring")
-            words = np.frombuffer(_buffer(shm), np.int64, _HEADER_WORDS).tolist()
-            if words[_MAGIC] != MAGIC or words[_VERSION] != VERSION:
-                raise ValueError(f"shared memory {name!r} is not a version {VERSION} packet ring")
-            if shm.size < _size(words[_SLOTS], words[_CAPACITY]):
-                raise ValueError(f"shared memory {name!r} has an inconsistent packet ring header")
-        except ValueError:
-            shm.close()
-            raise
+        shm = attach_shm(name, "packet ring", MAGIC, VERSION, _needed)
         return cls(shm, name, writer=False)
 
     # -- writer --------------------------------------------------------------------------------
@@ -309,7 +292,7 @@ class PacketRing:
         _release(shm)
 
     def unlink(self) -> None:
-        FrameRing.remove(self.name)
+        remove_shm(self.name)
 
     def __del__(self) -> None:
         if getattr(self, "_shm", None) is not None:

@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
@@ -91,6 +92,74 @@ def _layout(width: int, height: int, slots: int) -> tuple[int, int, int, int]:
     y_bytes, c_bytes = width * height, ch * cw
     data = _align(8 * (_HEADER_WORDS + slots * _RECORD_WORDS))
     return y_bytes, c_bytes, data, _align(y_bytes + 2 * c_bytes)
+
+
+def _size(width: int, height: int, slots: int) -> int:
+    _, _, data, stride = _layout(width, height, slots)
+    return data + slots * stride
+
+
+def _needed(words: list[int]) -> int | None:
+    """Bytes the ring whose header is ``words`` needs, or None if the header is inconsistent."""
+    slots = words[_SLOTS]
+    if not MIN_SLOTS <= slots <= MAX_SLOTS:
+        return None
+    return _size(words[_CAP_W], words[_CAP_H], slots)
+
+
+def create_shm(name: str, size: int, header: Sequence[int]) -> SharedMemory:
+    """Create segment ``name`` of ``size`` bytes as a ring's writer, replacing a stale one.
+
+    ``header`` is the ring's first int64 words, magic and version first (as in every ring of
+    ``nvr.frames``); the magic is written last, so a reader attaching mid-creation sees a bad
+    magic. The segment is unregistered from the resource tracker (see the module docstring).
+    """
+    try:
+        shm = SharedMemory(name, create=True, size=size)
+    except FileExistsError:
+        remove_shm(name)
+        shm = SharedMemory(name, create=True, size=size)
+    _untrack(shm)
+    words = np.frombuffer(_buffer(shm), np.int64, len(header))
+    words[_VERSION:] = header[_VERSION:]
+    words[_MAGIC] = header[_MAGIC]
+    del words
+    return shm
+
+
+def attach_shm(
+    name: str, kind: str, magic: int, version: int, needed: Callable[[list[int]], int | None]
+) -> SharedMemory:
+    """Map the existing segment ``name`` as a reader of a ``kind`` (e.g. "frame ring").
+
+    The segment must start with a ``_HEADER_WORDS``-word header holding ``magic`` and
+    ``version``, and be at least ``needed(header words)`` bytes (None: an inconsistent header).
+    Raises FileNotFoundError if there is none, ValueError if it is not a compatible ``kind``.
+    """
+    shm = SharedMemory(name)
+    _untrack(shm)
+    try:
+        if shm.size < 8 * _HEADER_WORDS:
+            raise ValueError(f"shared memory {name!r} is too small for a {kind}")
+        words = np.frombuffer(_buffer(shm), np.int64, _HEADER_WORDS).tolist()
+        if words[_MAGIC] != magic or words[_VERSION] != version:
+            raise ValueError(f"shared memory {name!r} is not a version {version} {kind}")
+        size = needed(words)
+        if size is None or shm.size < size:
+            raise ValueError(f"shared memory {name!r} has an inconsistent {kind} header")
+    except ValueError:
+        shm.close()
+        raise
+    return shm
+
+
+def remove_shm(name: str) -> bool:
+    """Unlink the segment ``name`` if it exists (cleanup after a writer crash)."""
+    try:
+        _posixshmem.shm_unlink("/" + name)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _untrack(shm: SharedMemory) -> None:
@@ -200,21 +269,8 @@ class FrameRing:
             raise ValueError(f"frame ring capacity {width}x{height} is out of range")
         if not MIN_SLOTS <= slots <= MAX_SLOTS:
             raise ValueError(f"frame ring slots must be {MIN_SLOTS}..{MAX_SLOTS}, got {slots}")
-        _, _, data, stride = _layout(width, height, slots)
-        size = data + slots * stride
-        try:
-            shm = SharedMemory(name, create=True, size=size)
-        except FileExistsError:
-            cls.remove(name)
-            shm = SharedMemory(name, create=True, size=size)
-        _untrack(shm)
-        words = np.frombuffer(_buffer(shm), np.int64, _HEADER_WORDS)
-        words[_VERSION] = VERSION
-        words[_SLOTS] = slots
-        words[_CAP_W] = width
-        words[_CAP_H] = height
-        words[_MAGIC] = MAGIC  # last: a reader attaching mid-creation sees a bad magic
-        del words
+        header = (MAGIC, VERSION, slots, width, height)  # words _MAGIC.._CAP_H
+        shm = create_shm(name, _size(width, height, slots), header)
         return cls(shm, name, writer=True)
 
     @classmethod
@@ -223,31 +279,13 @@ class FrameRing:
 
         Raises FileNotFoundError if there is none, ValueError if it is not a compatible ring.
         """
-        shm = SharedMemory(name)
-        _untrack(shm)
-        try:
-            if shm.size < 8 * _HEADER_WORDS:
-                raise ValueError(f"shared memory {name!r} is too small for a frame ring")
-            words = np.frombuffer(_buffer(shm), np.int64, _HEADER_WORDS).tolist()
-            if words[_MAGIC] != MAGIC or words[_VERSION] != VERSION:
-                raise ValueError(f"shared memory {name!r} is not a version {VERSION} frame ring")
-            slots, width, height = words[_SLOTS], words[_CAP_W], words[_CAP_H]
-            _, _, data, stride = _layout(width, height, slots)
-            if not MIN_SLOTS <= slots <= MAX_SLOTS or shm.size < data + slots * stride:
-                raise ValueError(f"shared memory {name!r} has an inconsistent frame ring header")
-        except ValueError:
-            shm.close()
-            raise
+        shm = attach_shm(name, "frame ring", MAGIC, VERSION, _needed)
         return cls(shm, name, writer=False)
 
     @staticmethod
     def remove(name: str) -> bool:
         """Unlink the segment ``name`` if it exists (cleanup after a writer crash)."""
-        try:
-            _posixshmem.shm_unlink("/" + name)
-        except FileNotFoundError:
-            return False
-        return True
+        return remove_shm(name)
 
     def publish(
         self, y: np.ndarray, u: np.ndarray, v: np.ndarray, capture_ns: int, motion: bool = False

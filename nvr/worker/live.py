@@ -26,11 +26,27 @@ def packet_ring_name(frame_ring: str, stream: str) -> str:
 
 
 class LivePackets:
-    """Owns one stream's packet ring; every method runs on that stream's thread."""
+    """Owns one stream's packet ring; every method but ``open`` runs on that stream's thread.
+
+    The ring exists from ``open`` (when the worker starts running) to ``close``: a worker that
+    is built but never run leaves no shared memory behind.
+    """
 
     def __init__(self, frame_ring: str, stream: str) -> None:
-        capacity = SUB_BYTES if stream == "sub" else MAIN_BYTES
-        self.ring = PacketRing.create(packet_ring_name(frame_ring, stream), capacity)
+        self.name = packet_ring_name(frame_ring, stream)
+        self._capacity = SUB_BYTES if stream == "sub" else MAIN_BYTES
+        self._ring: PacketRing | None = None
+
+    @property
+    def ring(self) -> PacketRing:
+        if self._ring is None:
+            raise ValueError(f"packet ring {self.name!r} is not open")
+        return self._ring
+
+    def open(self) -> None:
+        """Create the ring, replacing a stale one of the same name."""
+        if self._ring is None:
+            self._ring = PacketRing.create(self.name, self._capacity)
 
     def on_connect(self, stream: av.video.stream.VideoStream) -> None:
         """A new connection: its codec parameters (timestamps restart with it)."""
@@ -48,5 +64,8 @@ class LivePackets:
             self.ring.publish(memoryview(tp.packet), tp.keyframe, tp.pts, tp.dts, tp.wall_ns)
 
     def close(self) -> None:
-        self.ring.close()
-        self.ring.unlink()
+        """Close and unlink the ring, if open."""
+        ring, self._ring = self._ring, None
+        if ring is not None:
+            ring.close()
+            ring.unlink()

@@ -601,6 +601,7 @@ class CameraWorker:
                 source.close()
 
     def run(self) -> None:
+        self._open_live()
         threads = [
             threading.Thread(target=self.control_loop, name="control", daemon=True),
             threading.Thread(target=self.heartbeat_loop, name="heartbeat", daemon=True),
@@ -620,9 +621,23 @@ class CameraWorker:
             for thread in threads[2:]:
                 thread.join(timeout=5)
             self.sink.close()
-            self.live_main.close()
+            self._close_live()
+
+    def _open_live(self) -> None:
+        """Create the packet rings (here, not in ``__init__``: a worker built but never run
+        leaves none behind); if one cannot be made, none is left."""
+        try:
+            self.live_main.open()
             if self.live_sub is not None:
-                self.live_sub.close()
+                self.live_sub.open()
+        except BaseException:
+            self._close_live()
+            raise
+
+    def _close_live(self) -> None:
+        self.live_main.close()
+        if self.live_sub is not None:
+            self.live_sub.close()
 
 
 def worker_main(spec: WorkerSpec, conn: Connection) -> None:
