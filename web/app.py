@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from web import api, events, live, pages, session, users
+from web import api, events, live, pages, playback, session, users
 from web.context import WebContext
 from web.guard import Denied
 from web.headers import Guardrails
@@ -33,6 +33,7 @@ ROUTES = [
     Route("/logout", session.form_logout, methods=["POST"]),
     Route("/live", pages.live),
     Route("/live/{camera_id}", pages.live_one),
+    Route("/playback", pages.playback),
     Route("/admin", pages.admin),
     Route("/partials/engine", pages.engine_partial),
     Route("/partials/summary", pages.summary_partial),
@@ -46,6 +47,15 @@ ROUTES = [
     Route("/api/v1/cameras", api.cameras),
     Route("/api/v1/cameras/{camera_id}/snapshot.jpg", api.snapshot),
     Route("/api/v1/command", api.command, methods=["POST"]),
+    Route("/api/v1/timeline", playback.timeline),
+    Route("/api/v1/eventlist", playback.eventlist),
+    Route("/api/v1/thumbnails/{kind}/{item:int}.jpg", playback.thumbnail),
+    Route("/api/v1/recordings/{camera_id}/index.m3u8", playback.playlist),
+    Route("/api/v1/recordings/{camera_id}/index.json", playback.playlist),
+    Route("/api/v1/recordings/{camera_id}/frame.jpg", playback.frame),
+    Route(
+        "/api/v1/recordings/{camera_id}/{rec:int}.mp4", playback.segment, methods=["GET", "HEAD"]
+    ),
     Route("/api/v1/audit", api.audit),
     Route("/api/v1/audit.csv", api.audit),
     Route("/api/v1/users", users.list_users),
@@ -77,6 +87,7 @@ def build_app(ctx: WebContext) -> Starlette:
             await ctx.engine.stop()
             app.state.snapshots.close()
             app.state.packets.close()
+            app.state.footage.close()
 
     app = Starlette(
         routes=ROUTES,
@@ -86,6 +97,7 @@ def build_app(ctx: WebContext) -> Starlette:
     app.state.ctx = ctx
     app.state.snapshots = Snapshots()
     app.state.packets = live.PacketReaders()
+    app.state.footage = playback.Footage(Path(ctx.config.storage.path))
     app.add_middleware(
         Guardrails,
         limits=ctx.limits,

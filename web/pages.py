@@ -1,4 +1,4 @@
-"""The HTML pages (Jinja2 templates, HTMX partials): login, dashboard, live, admin.
+"""The HTML pages (Jinja2 templates, HTMX partials): login, dashboard, live, playback, admin.
 
 Every figure and badge comes from the engine's latest ``/health`` as the web server last read
 it; when the engine stops answering, the pages say so and show no badge they cannot vouch for.
@@ -27,6 +27,7 @@ from web.guard import Denied, optional_session, require, visible_cameras
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LAYOUTS = (1, 4, 9, 16)
+MAX_PLAYBACK = 4  # cameras played in step on one page
 _STATE_TEXT = {
     "live": ("LIVE", "ok"),
     "starting": ("STARTING", "warn"),
@@ -282,6 +283,27 @@ async def live_one(request: Request) -> Response:
         layout=1,
         single=card,
         badge_query="?" + urlencode({"camera": camera_id}),
+    )
+
+
+async def playback(request: Request) -> Response:
+    """Recorded footage of up to ``MAX_PLAYBACK`` of the user's cameras, played in step."""
+    session = require(request)
+    mine = visible_cameras(request, session)
+    asked = [c for c in request.query_params.get("cameras", "").split(",") if c]
+    for cam in asked:
+        require(request, camera=cam)
+    chosen = list(dict.fromkeys(asked))[:MAX_PLAYBACK] or mine[:1]
+    at = request.query_params.get("t", "")
+    names = {c.id: c.name for c in cards(request, session)}
+    return render(
+        request,
+        "playback.html",
+        page="playback",
+        all_cameras=[{"id": c, "name": names.get(c, c)} for c in mine],
+        chosen=chosen,
+        at_ns=int(at) if at.isdigit() and len(at) <= 19 else 0,
+        max_cameras=MAX_PLAYBACK,
     )
 
 

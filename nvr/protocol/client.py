@@ -194,9 +194,13 @@ class EngineClient:
         result: dict[str, Any] = self.get(f"/api/timeline?{query}")
         return result
 
-    def frame(self, camera_id: str, at_ns: int) -> RecordedFrame | None:
-        """The recorded frame shown at ``at_ns`` as JPEG; None where nothing was recorded."""
-        query = urlencode({"camera_id": camera_id, "at_ns": at_ns})
+    def frame(self, camera_id: str, at_ns: int, width: int | None = None) -> RecordedFrame | None:
+        """The recorded frame shown at ``at_ns`` as JPEG (full size, or ``width`` pixels wide);
+        None where nothing was recorded."""
+        values: dict[str, str | int] = {"camera_id": camera_id, "at_ns": at_ns}
+        if width is not None:
+            values["width"] = width
+        query = urlencode(values)
         status, raw, headers = self._fetch(
             "GET", f"/api/frame?{query}", timeout_s=COMMAND_TIMEOUT_S
         )

@@ -182,13 +182,14 @@ def _track(moov: bytes) -> tuple[str, int, int, int, int]:
     return _CODECS.get(entry, entry.decode("ascii", "replace")), width, height, timescale, default
 
 
-def _fragment_times(moof: bytes, default_duration: int) -> tuple[int | None, int]:
-    """(base decode time or None without ``tfdt``, summed sample durations) of a fragment."""
+def _fragment_times(moof: bytes, default_duration: int) -> tuple[int | None, int, int]:
+    """(base decode time or None without ``tfdt``, summed sample durations, samples) of a
+    fragment."""
     traf = _find(moof, 0, len(moof), (b"traf",))
     if traf is None:
         raise ValueError("moof without traf")
     base: int | None = None
-    total = 0
+    total = count_all = 0
     for kind, p, _end in _children(moof, *traf):
         if kind == b"tfhd":
             flags = _U32.unpack_from(moof, p)[0] & 0xFFFFFF
@@ -200,13 +201,14 @@ def _fragment_times(moof: bytes, default_duration: int) -> tuple[int | None, int
         elif kind == b"trun":
             flags = _U32.unpack_from(moof, p)[0] & 0xFFFFFF
             count = _U32.unpack_from(moof, p + 4)[0]
+            count_all += count
             at = p + 8 + (4 if flags & 0x01 else 0) + (4 if flags & 0x04 else 0)
             if not flags & 0x100:
                 total += count * default_duration
                 continue
             stride = 4 * bin(flags & 0xF00).count("1")
             total += sum(_U32.unpack_from(moof, at + i * stride)[0] for i in range(count))
-    return base, total
+    return base, total, count_all
 
 
 def segment_info(path: Path, length: int | None = None) -> SegmentInfo:
@@ -239,7 +241,7 @@ def _segment_info(path: Path, size: int) -> SegmentInfo:
         if kind == b"moov":
             track, comment = _track(body), _comment(body)
         elif track is not None:
-            base, duration = _fragment_times(body, track[4])
+            base, duration, _ = _fragment_times(body, track[4])
             if base is not None and fragments and base < end:
                 raise ValueError(f"fragment {fragments + 1} starts at {base}, before {end}")
             start = end if base is None else base
@@ -344,3 +346,62 @@ def _fragment_samples(moof: bytes, defaults: tuple[int, int], end: int, out: lis
                 out.append(Sample(dts + offset, dts, step, not sample_flags & _NON_SYNC))
                 dts += step
     return dts
+
+
+# -- where each fragment lies (the web server's HLS byte ranges) --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One ``moof``+``mdat`` pair: its bytes and its decode times, in the track's timescale."""
+
+    offset: int
+    size: int
+    dts: int
+    duration: int
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class FragmentIndex:
+    """A segment's init bytes (everything before the first ``moof``) and complete fragments."""
+
+    init_size: int
+    timescale: int
+    fragments: tuple[Fragment, ...]
+
+
+def fragment_index(path: Path, length: int | None = None) -> FragmentIndex:
+    """The byte range and times of every complete fragment up to ``length`` bytes
+    (``playable_length``), read from the ``moof`` boxes alone. Raises like ``segment_info``."""
+    size = path.stat().st_size if length is None else length
+    try:
+        return _fragment_index(path, size)
+    except (struct.error, IndexError) as err:
+        raise ValueError(f"truncated box ({err})") from err
+
+
+def _fragment_index(path: Path, size: int) -> FragmentIndex:
+    track: tuple[str, int, int, int, int] | None = None
+    init_size = 0
+    out: list[Fragment] = []
+    moof: tuple[int, bytes] | None = None  # (offset, payload) awaiting its mdat
+    end = 0
+    with path.open("rb") as fh:
+        for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
+            if kind in (b"moov", b"moof"):
+                fh.seek(offset)
+                raw = fh.read(box_size)
+                body = raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
+                if kind == b"moov":
+                    track, init_size = _track(body), offset + box_size
+                elif track is not None:
+                    moof = (offset, body)
+            elif kind == b"mdat" and moof is not None and track is not None:
+                base, duration, count = _fragment_times(moof[1], track[4])
+                dts = end if base is None else base
+                out.append(Fragment(moof[0], offset + box_size - moof[0], dts, duration, count))
+                end, moof = dts + duration, None
+    if track is None:
+        raise ValueError("no moov box")
+    return FragmentIndex(init_size, track[3], tuple(out))

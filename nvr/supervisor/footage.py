@@ -2,8 +2,9 @@
 
 - ``GET /api/timeline?camera_id=a,b&start_ns=&end_ns=&buckets=``: spans, events, gaps and
   density (``nvr.storage.timeline``);
-- ``GET /api/frame?camera_id=&at_ns=``: the recorded frame shown at that instant as
-  ``image/jpeg`` (the last frame whose time is at or before it), its time in
+- ``GET /api/frame?camera_id=&at_ns=[&width=]``: the recorded frame shown at that instant as
+  ``image/jpeg`` (the last frame whose time is at or before it; full size, or scaled down to
+  ``width`` pixels for scrubbing thumbnails), its time in
   ``X-Frame-Time-Ns`` (and ``X-Frame-End-Ns``, and ``X-Recording-Id`` unless the frame is in
   the segment being written); 404 where nothing was recorded;
 - ``GET /api/thumbnail?recording_id=`` or ``?event_id=``: ``image/jpeg``;
@@ -89,11 +90,12 @@ class FootageRoutes:
         return Response.json(200, result.to_json())
 
     def _frame(self, query_text: str) -> Response:
-        query = parse_query(query_text, ("camera_id", "at_ns"))
+        query = parse_query(query_text, ("camera_id", "at_ns", "width"))
         camera_id = query.get("camera_id", "")
         if not camera_id:
             raise RequestError("camera_id is required")
         at_ns = required_integer(query, "at_ns", 0, MAX_AT_NS)
+        width = optional_integer(query, "width", 0, 64, 3840) or None  # None: full size
         reader = self._reader()
         self._check_cameras(reader.catalog, [camera_id])
         frame = reader.frame_at(camera_id, at_ns)
@@ -104,7 +106,7 @@ class FootageRoutes:
         headers = [("X-Frame-Time-Ns", str(frame.time_ns)), ("X-Frame-End-Ns", str(frame.end_ns))]
         if frame.recording_id > 0:  # none yet for the segment being written
             headers.append(("X-Recording-Id", str(frame.recording_id)))
-        jpeg = thumbnails.jpeg_from_frame(frame.image, width=None)  # full size
+        jpeg = thumbnails.jpeg_from_frame(frame.image, width=width)
         return Response(200, jpeg, "image/jpeg", headers=tuple(headers))
 
     def _thumbnail(self, query_text: str) -> Response:

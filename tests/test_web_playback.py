@@ -1,0 +1,262 @@
+"""Recorded footage in a real browser (Debian's Chromium through Playwright) and over HTTP:
+the playback page plays the segment files the engine wrote through HLS byte ranges, shows the
+catalog's wall-clock time with the picture recorded then (the frame counter drawn into the test
+camera is read from the ``<video>`` and from the engine's exact frame), seeks, steps frames,
+scrubs, and lists events; the byte-range route answers as HTTP says it must."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import requires_rtsp, wait_for
+from tests.support.counter import read_counter
+from tests.test_web_browser import (
+    CHROMIUM,
+    PHONE,
+    SHOTS,
+    browser,
+    log_in,
+    video_frame_number,
+)
+
+pytestmark = requires_rtsp
+_ = browser  # the module's browser fixture, shared with the live tests
+MINUTE_NS = 60 * 10**9
+
+
+def chunks(client: Any, camera: str = "door", minutes: int = 20) -> list[dict[str, Any]]:
+    now = time.time_ns()
+    reply = client.get(
+        f"/api/v1/recordings/{camera}/index.json?start_ns={now - minutes * MINUTE_NS}&end_ns={now}"
+    )
+    assert reply.status == 200, reply.text
+    found: list[dict[str, Any]] = reply.json()["chunks"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def recorded(web_site: Any) -> list[dict[str, Any]]:
+    """The door camera's chunks once it has recorded at least four segments."""
+    client = web_site.client("walt")
+    wait_for(
+        lambda: len({c["recording_id"] for c in chunks(client)}) >= 4, 60, what="four recordings"
+    )
+    return chunks(client)
+
+
+def counter_in_jpeg(jpeg: bytes) -> int | None:
+    return read_counter(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE))
+
+
+def engine_frame(client: Any, at_ns: int) -> tuple[int, int | None]:
+    """(time of the recorded frame at ``at_ns``, its counter), from the engine's exact frame."""
+    reply = client.get(f"/api/v1/recordings/door/frame.jpg?at_ns={at_ns}")
+    assert reply.status == 200, reply.text
+    return int(reply.headers["x-frame-time-ns"]), counter_in_jpeg(reply.body)
+
+
+def settled(page: Any) -> bool:
+    tiles = page.evaluate("window.nvrPlayback ? window.nvrPlayback.tiles() : []")
+    return bool(tiles) and all(
+        t["error"] or not t["chunks"] or (t["readyState"] >= 2 and not t["seeking"]) for t in tiles
+    )
+
+
+def clock_ns(page: Any) -> int:
+    return int(page.locator("#clock").get_attribute("data-wall-ns"))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/setup.sh")
+def test_playback_shows_the_catalog_time_with_its_picture(browser, web_site, recorded):
+    client = web_site.client("walt")
+    middle = recorded[len(recorded) // 2]
+    at = middle["start_ns"] + (middle["end_ns"] - middle["start_ns"]) // 2
+    page = log_in(browser, web_site, "walt")
+    page.goto(f"{web_site.url}/playback?cameras=door&t={at}")
+    wait_for(lambda: settled(page), 20, what="the recording loaded at the asked time")
+    shown = clock_ns(page)
+    assert abs(shown - at) < 10**6  # the clock says the instant asked for
+    text = datetime.fromtimestamp(at / 1e9).strftime("%Y-%m-%d %H:%M:%S")
+    assert page.locator("#clock").inner_text().startswith(text)
+    in_video = wait_for(lambda: video_frame_number(page, "#play-grid video"), 10, what="counter")
+    _, in_catalog = engine_frame(client, shown)
+    assert in_catalog is not None and abs(in_video - in_catalog) <= 1, (in_video, in_catalog)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "11-playback-desktop.png"))
+
+    # Play: the clock runs, and the picture shown is the one recorded at the clock's time.
+    page.click("#play")
+    page.wait_for_timeout(2500)
+    page.click("#play")
+    wait_for(lambda: settled(page), 10, what="paused")
+    page.wait_for_timeout(300)
+    after = clock_ns(page)
+    assert 1.5e9 < after - shown < 4e9, (after - shown) / 1e9
+    now_video = video_frame_number(page, "#play-grid video")
+    _, now_catalog = engine_frame(client, after)
+    assert now_video is not None and now_catalog is not None
+    assert abs(now_video - now_catalog) <= 2, (now_video, now_catalog)
+
+    # A frame step shows the next recorded frame, a step back the one before.
+    page.click("#step-forward")
+    wait_for(lambda: settled(page), 10, what="stepped")
+    page.wait_for_timeout(200)
+    stepped = video_frame_number(page, "#play-grid video")
+    assert stepped == now_video + 1, (now_video, stepped)
+    page.click("#step-back")
+    page.click("#step-back")
+    wait_for(lambda: settled(page), 10, what="stepped back")
+    page.wait_for_timeout(200)
+    assert video_frame_number(page, "#play-grid video") == now_video - 1
+    page.context.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/setup.sh")
+def test_scrub_speed_events_and_two_cameras_in_step(browser, web_site, recorded):
+    first, last = recorded[1], recorded[-2]
+    page = log_in(browser, web_site, "ann")
+    page.goto(f"{web_site.url}/playback?cameras=door,yard&t={first['start_ns'] + 10**9}")
+    wait_for(lambda: settled(page), 20, what="both cameras loaded")
+    assert page.locator(".play-tile").count() == 2
+    yard = page.locator('.play-tile[data-camera="yard"] .live-status')
+    # yard records on motion only and sees none: it says so instead of freezing a picture
+    wait_for(lambda: "No recording" in yard.inner_text() or "Nothing" in yard.inner_text(), 10,
+             what="yard says it has no recording")  # fmt: skip
+
+    # Drag on the timeline: the tiles show the recorded pictures under the pointer; release
+    # plays from there.
+    page.click('[data-span="10m"]')
+    page.wait_for_timeout(300)
+    canvas = page.locator("#timeline-canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 30)
+    page.mouse.down()
+    target = last["start_ns"] + 10**9
+    x = page.evaluate(
+        """(w) => {
+            const c = document.getElementById('timeline-canvas');
+            const v = window.nvrPlayback.view();
+            return (w / 1e6 - v.start) / (v.end - v.start) * c.clientWidth;
+        }""",
+        target,
+    )
+    page.mouse.move(box["x"] + x, box["y"] + 30, steps=5)
+    still = page.locator('.play-tile[data-camera="door"] img.still')
+    wait_for(lambda: still.is_visible() and still.get_attribute("data-time-ns"), 10,
+             what="a scrubbing picture")  # fmt: skip
+    assert abs(int(still.get_attribute("data-time-ns")) - target) < 2 * 10**9
+    page.mouse.up()
+    wait_for(lambda: page.evaluate("window.nvrPlayback.playing()"), 5, what="playing on release")
+    wait_for(lambda: not still.is_visible(), 10, what="the video back in place of the still")
+    assert abs(clock_ns(page) - target) < 3 * 10**9
+
+    # 4x: the clock runs four times as fast as the wall.
+    page.select_option("#speed", "4")
+    begin, t0 = clock_ns(page), time.monotonic()
+    page.wait_for_timeout(2000)
+    ran = (clock_ns(page) - begin) / 1e9 / (time.monotonic() - t0)
+    assert 2.0 < ran < 5.0, ran
+    page.click("#play")
+
+    # Exact frame: the engine's picture of the instant shown, with its time.
+    page.click("#exact")
+    wait_for(lambda: still.is_visible(), 10, what="the exact frame")
+    assert page.locator('.play-tile[data-camera="door"] .still-badge').is_visible()
+
+    # The events list: the door's motion event and its alarm; a click plays it.
+    events = page.locator("#event-list button.event")
+    wait_for(lambda: events.count() >= 1, 10, what="events listed")
+    texts = events.all_inner_texts()
+    assert any("motion" in t for t in texts), texts
+    page.screenshot(path=str(SHOTS / "12-playback-two-cameras.png"), full_page=True)
+    events.first.click()
+    wait_for(lambda: page.evaluate("window.nvrPlayback.playing()"), 10, what="the event plays")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "13-playback-phone.png"), full_page=True)
+    grid = page.locator("#play-grid").bounding_box()
+    assert grid is not None and grid["width"] <= PHONE["width"]
+    page.context.close()
+
+
+# -- the byte-range route, over HTTP ---------------------------------------------------------------
+
+
+def test_segment_bytes_answer_ranges_as_http_says(web_site, recorded):
+    client = web_site.client("vera")  # a viewer of door only
+    rec = recorded[0]["recording_id"]
+    path = f"/api/v1/recordings/door/{rec}.mp4"
+    whole = client.get(path)
+    assert whole.status == 200 and whole.headers["accept-ranges"] == "bytes"
+    size, etag = len(whole.body), whole.headers["etag"]
+    assert whole.body[4:8] == b"ftyp"
+
+    part = client.get(path, headers={"Range": "bytes=100-199"})
+    assert part.status == 206 and part.body == whole.body[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{size}"
+    tail = client.get(path, headers={"Range": "bytes=-50"})
+    assert tail.status == 206 and tail.body == whole.body[-50:]
+
+    two = client.get(path, headers={"Range": "bytes=0-9, 20-29"})
+    assert two.status == 206 and two.headers["content-type"].startswith("multipart/byteranges")
+    assert whole.body[0:10] in two.body and whole.body[20:30] in two.body
+
+    same = client.get(path, headers={"Range": "bytes=0-9", "If-Range": etag})
+    assert same.status == 206 and len(same.body) == 10
+    changed = client.get(path, headers={"Range": "bytes=0-9", "If-Range": '"another"'})
+    assert changed.status == 200 and len(changed.body) == size  # the file changed: all of it
+
+    many = ", ".join(f"{i * 10}-{i * 10 + 1}" for i in range(20))
+    capped = client.get(path, headers={"Range": f"bytes={many}"})
+    assert capped.status == 200 and len(capped.body) == size  # more than 8 ranges: ignored
+    beyond = client.get(path, headers={"Range": f"bytes={size + 10}-"})
+    assert beyond.status == 416 and beyond.headers["content-range"] == f"bytes */{size}"
+    head = client.request("HEAD", path)
+    assert head.status == 200 and head.body == b"" and head.headers["content-length"] == str(size)
+
+    playlist = client.get(
+        f"/api/v1/recordings/door/index.m3u8?start_ns={recorded[0]['start_ns']}"
+        f"&end_ns={recorded[-1]['end_ns']}"
+    )
+    assert playlist.status == 200
+    text = playlist.text
+    assert text.startswith("#EXTM3U") and "#EXT-X-MAP:URI=" in text and "#EXT-X-ENDLIST" in text
+    assert text.count("#EXTINF:") == len(recorded)  # the same chunks as the time map
+
+
+def test_other_cameras_footage_is_out_of_reach(web_site, recorded):
+    """vera sees door only: yard's footage is refused by every route, and door's path cannot
+    reach a yard recording."""
+    ann, vera = web_site.client("ann"), web_site.client("vera")
+    ann.post("/api/v1/command", {"command": "start_recording", "camera_id": "yard"})
+    try:
+        yard = wait_for(lambda: chunks(ann, "yard", 5), 30, what="a yard recording")
+    finally:
+        ann.post("/api/v1/command", {"command": "stop_recording", "camera_id": "yard"})
+    rec, at = yard[0]["recording_id"], yard[0]["start_ns"]
+    window = f"start_ns={at - MINUTE_NS}&end_ns={at + MINUTE_NS}"
+    assert ann.get(f"/api/v1/recordings/yard/{rec}.mp4").status == 200
+    assert ann.get(f"/api/v1/thumbnails/recording/{rec}.jpg").status == 200
+    for path in (
+        f"/api/v1/recordings/yard/{rec}.mp4",
+        f"/api/v1/recordings/yard/index.m3u8?{window}",
+        f"/api/v1/recordings/yard/frame.jpg?at_ns={at}",
+        f"/api/v1/timeline?cameras=yard&{window}",
+        f"/api/v1/eventlist?cameras=yard&{window}",
+        "/playback?cameras=yard",
+    ):
+        assert vera.get(path).status == 403, path
+    assert vera.get(f"/api/v1/recordings/door/{rec}.mp4").status == 404  # not door's
+    assert vera.get(f"/api/v1/thumbnails/recording/{rec}.jpg").status == 404
+    listed = vera.get(f"/api/v1/eventlist?start_ns={at - 86_400 * 10**9}&end_ns={at + MINUTE_NS}")
+    assert listed.status == 200
+    assert {e["camera_id"] for e in listed.json()["events"]} <= {"door"}
+    timeline = vera.get(f"/api/v1/timeline?{window}").json()
+    assert set(timeline["cameras"]) == {"door"}
