@@ -32,6 +32,9 @@ LIMITED = {"vera": "door", "olga": "yard"}  # users limited to one camera
 NEEDS = {"viewer": 0, "operator": 1, "admin": 2}
 
 
+HOUR = "start_ns=1&end_ns=3600000000000"  # a window with nothing recorded in it
+
+
 def route(method, path, needs, camera=None, body=None, ok=200, page=False):
     return pytest.param(method, path, needs, camera, body, ok, page, id=f"{method} {path}")
 
@@ -43,6 +46,15 @@ ROUTES = [
     route("GET", "/live/door", "viewer", "door", page=True),
     route("GET", "/live/yard", "viewer", "yard", page=True),
     route("GET", "/admin", "admin", page=True),
+    route("GET", "/playback", "viewer", page=True),
+    route("GET", "/playback?cameras=yard", "viewer", "yard", page=True),
+    route("GET", f"/api/v1/timeline?cameras=door&{HOUR}", "viewer", "door"),
+    route("GET", f"/api/v1/timeline?cameras=yard&{HOUR}", "viewer", "yard"),
+    route("GET", f"/api/v1/eventlist?cameras=yard&{HOUR}", "viewer", "yard"),
+    route("GET", f"/api/v1/recordings/door/index.m3u8?{HOUR}", "viewer", "door"),
+    route("GET", f"/api/v1/recordings/yard/index.json?{HOUR}", "viewer", "yard"),
+    route("GET", "/api/v1/recordings/yard/frame.jpg?at_ns=1", "viewer", "yard", ok=404),
+    route("GET", "/api/v1/recordings/yard/1.mp4", "viewer", "yard", ok=404),
     route("GET", "/partials/engine", "viewer"),
     route("GET", "/partials/summary", "viewer"),
     route("GET", "/partials/badges", "viewer"),
