@@ -166,7 +166,7 @@ def test_version_1_file_migrates_to_the_latest_with_usage_garbage_gap_kinds_and_
             (HOUR * 100 + 5,),
         )
         conn.close()
-    assert SCHEMA_VERSION == 9
+    assert SCHEMA_VERSION == 10
     with Catalog(path) as c:
         assert c.schema_version == SCHEMA_VERSION
         assert c.slot_coverage(["cam2"], 3600, 0, 200) == [

@@ -260,3 +260,153 @@ def test_other_cameras_footage_is_out_of_reach(web_site, recorded):
     assert {e["camera_id"] for e in listed.json()["events"]} <= {"door"}
     timeline = vera.get(f"/api/v1/timeline?{window}").json()
     assert set(timeline["cameras"]) == {"door"}
+
+
+# -- downloads and share links ---------------------------------------------------------------------
+
+
+def first_frame_counter(path: Any) -> int | None:
+    import av
+
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        return read_counter(frame.to_ndarray(format="gray"))
+
+
+def made(client: Any, job_id: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        clip = client.get(f"/api/v1/exports/{job_id}").json()
+        assert clip["state"] != "failed", clip
+        return clip if clip["state"] == "done" else None
+
+    found: dict[str, Any] = wait_for(done, 60, what=f"clip {job_id} made")
+    return found
+
+
+def test_a_download_is_the_recorded_range_from_its_first_frame(web_site, recorded, tmp_path):
+    from tests.support.media import ffprobe_duration
+
+    otto, walt, olga = (web_site.client(u) for u in ("otto", "walt", "olga"))
+    start = recorded[1]["start_ns"] + 700 * 10**6
+    end = start + 3 * 10**9
+    body = {"camera_id": "door", "start_ns": start, "end_ns": end}
+    assert walt.post("/api/v1/exports", body).status == 403  # a viewer may watch, not download
+    assert olga.post("/api/v1/exports", body).status == 403  # not her camera
+    reply = otto.post("/api/v1/exports", body)
+    assert reply.status == 202, reply.text
+    clip = made(otto, reply.json()["id"])
+    url = clip["files"][0]["url"]
+    assert olga.get(url).status == 404 and walt.get(url).status == 403  # nobody else's
+    got = otto.get(url)
+    assert got.status == 200 and "attachment" in got.headers["content-disposition"]
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(got.body)
+    assert abs(ffprobe_duration(path) - 3.0) < 0.2
+    _, expected_counter = engine_frame(otto, start)
+    assert first_frame_counter(path) == expected_counter  # exact start, not the keyframe before
+    resumed = otto.get(url, headers={"Range": f"bytes={len(got.body) - 100}-"})
+    assert resumed.status == 206 and resumed.body == got.body[-100:]
+    assert [c["id"] for c in otto.get("/api/v1/exports").json()["exports"]][0] == clip["id"]
+    assert olga.get("/api/v1/exports").json()["exports"] == []
+    actions = [
+        (r["user"], r["action"]) for r in web_site.client("ann").get("/api/v1/audit").json()["rows"]
+    ]
+    assert ("otto", "export.create") in actions and ("otto", "export.download") in actions
+
+
+def test_a_share_link_plays_without_login_then_expires_and_is_revoked(web_site, recorded):
+    import apsw
+
+    otto = web_site.client("otto")
+    start = recorded[2]["start_ns"]
+    reply = otto.post(
+        "/api/v1/shares",
+        {"camera_id": "door", "start_ns": start, "end_ns": start + 2 * 10**9, "note": "police"},
+    )
+    assert reply.status == 201, reply.text
+    url, share = reply.json()["url"], reply.json()["share"]
+    token = url.rsplit("/", 1)[1]
+    assert len(token) >= 40 and share["expires_ns"] - share["created_ns"] == 24 * 3600 * 10**9
+    stranger = web_site.client()  # no account, no session
+    page = wait_for(
+        lambda: (r := stranger.get(f"/s/{token}")).status == 200 and "<video" in r.text and r,
+        60,
+        what="the shared clip ready",
+    )
+    assert "police" in page.text and "Download" not in page.text
+    clip = stranger.get(f"/s/{token}/clip.mp4")
+    assert clip.status == 200 and clip.body[4:8] == b"ftyp"
+    assert stranger.get(f"/s/{token}/clip.mp4?download=1").status == 403  # not allowed by it
+    assert stranger.get(f"/s/{token[:-2]}xx").status == 404
+    views = [s for s in otto.get("/api/v1/shares").json()["shares"] if s["id"] == share["id"]]
+    assert views[0]["views"] >= 1 and views[0]["state"] == "active"
+    with apsw.Connection(str(web_site.tmp / "storage" / "catalog.db")) as db:  # a day later
+        db.execute(
+            "UPDATE shares SET expires_ns = ? WHERE id = ?", (time.time_ns() - 1, share["id"])
+        )
+    expired = stranger.get(f"/s/{token}")
+    assert expired.status == 410 and "expired" in expired.text and "<video" not in expired.text
+    assert stranger.get(f"/s/{token}/clip.mp4").status == 410
+
+    second = otto.post(
+        "/api/v1/shares",
+        {"camera_id": "door", "start_ns": start, "end_ns": start + 10**9, "download": True},
+    ).json()
+    token2 = second["url"].rsplit("/", 1)[1]
+    wait_for(lambda: stranger.get(f"/s/{token2}").status == 200, 60, what="second link ready")
+    wait_for(lambda: "<video" in stranger.get(f"/s/{token2}").text, 60, what="its clip made")
+    assert stranger.get(f"/s/{token2}/clip.mp4?download=1").status == 200
+    assert (
+        web_site.client("olga").request("DELETE", f"/api/v1/shares/{second['share']['id']}").status
+        == 404
+    )
+    assert otto.request("DELETE", f"/api/v1/shares/{second['share']['id']}").status == 200
+    revoked = stranger.get(f"/s/{token2}")
+    assert revoked.status == 410 and "revoked" in revoked.text
+    rows = web_site.client("ann").get("/api/v1/audit?action=share").json()["rows"]
+    seen = {r["action"] for r in rows}
+    assert {"share.create", "share.view", "share.download", "share.revoke"} <= seen
+    assert not any(token in (r["params"] + r["target"]) for r in rows)  # never the token
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/setup.sh")
+def test_download_and_share_from_the_page(browser, web_site, recorded, tmp_path):
+    from tests.support.media import ffprobe_duration
+
+    start = recorded[3]["start_ns"] + 500 * 10**6
+    page = log_in(browser, web_site, "otto")
+    page.goto(f"{web_site.url}/playback?cameras=door&t={start}")
+    wait_for(lambda: settled(page), 20, what="loaded")
+    page.click("#mark-in")
+    page.evaluate(f"window.nvrPlayback.seek('{start + 2 * 10**9}')")
+    wait_for(lambda: settled(page), 20, what="seeked")
+    page.click("#mark-out")
+    assert "(2 s)" in page.locator("#range-text").inner_text()
+    with page.expect_download(timeout=60_000) as info:
+        page.click("#download")
+    saved = tmp_path / "from-page.mp4"
+    info.value.save_as(saved)
+    assert abs(ffprobe_duration(saved) - 2.0) < 0.2
+    assert info.value.suggested_filename.startswith("door-")
+    page.click("#share")
+    page.click("#share-create")
+    url = wait_for(lambda: page.locator("#share-url").input_value(), 15, what="the link")
+    page.screenshot(path=str(SHOTS / "14-share-dialog.png"))
+    page.click("#share-form button[value=cancel]")
+    wait_for(lambda: page.locator("#clip-table tr[data-kind=link]").count() >= 1, 10,
+             what="the link listed")  # fmt: skip
+
+    visitor = browser.new_context(ignore_https_errors=True, viewport=PHONE).new_page()
+    wait_for(lambda: visitor.goto(url) and visitor.locator("video").count() == 1, 60,
+             what="the shared clip made")  # fmt: skip
+    wait_for(lambda: visitor.evaluate("document.querySelector('video').readyState") >= 2, 15,
+             what="the shared clip loaded")  # fmt: skip
+    visitor.wait_for_timeout(300)
+    shown = int(visitor.locator("#share-clock").get_attribute("data-wall-ns"))
+    assert abs(shown - start) < 10**8  # the clip's first picture is the one marked
+    counter = video_frame_number(visitor, "video")
+    _, expected_counter = engine_frame(web_site.client("otto"), start)
+    assert counter == expected_counter
+    visitor.screenshot(path=str(SHOTS / "15-share-phone.png"), full_page=True)
+    visitor.context.close()
+    page.context.close()

@@ -33,6 +33,7 @@ NEEDS = {"viewer": 0, "operator": 1, "admin": 2}
 
 
 HOUR = "start_ns=1&end_ns=3600000000000"  # a window with nothing recorded in it
+SPAN = {"start_ns": 1, "end_ns": 60 * 10**9}
 
 
 def route(method, path, needs, camera=None, body=None, ok=200, page=False):
@@ -80,6 +81,13 @@ ROUTES = [
         {"command": "ptz_stop", "camera_id": "yard"},
     ),
     route("POST", "/api/v1/command", "admin", None, {"command": "config_status"}),
+    route("POST", "/api/v1/exports", "operator", "door", {"camera_id": "door", **SPAN}, ok=404),
+    route("GET", "/api/v1/exports", "operator"),
+    route("GET", "/api/v1/exports/none", "operator", ok=404),
+    route("GET", "/api/v1/exports/none/1.mp4", "operator", ok=404),
+    route("POST", "/api/v1/shares", "operator", "yard", {"camera_id": "yard", **SPAN}, ok=404),
+    route("GET", "/api/v1/shares", "operator"),
+    route("DELETE", "/api/v1/shares/999999", "operator", ok=404),
     route("GET", "/api/v1/audit", "admin"),
     route("GET", "/api/v1/audit.csv", "admin"),
     route("GET", "/api/v1/users", "admin"),
@@ -127,6 +135,9 @@ AUDITED = {
     "/api/v1/users/rita": "user.change",
     "/api/v1/users/nobody": "user.remove",
     "/api/v1/sessions/999999": "session.revoke",
+    "/api/v1/exports": "export.create",
+    "/api/v1/shares": "share.create",
+    "/api/v1/shares/999999": "denied",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from web import api, events, live, pages, playback, session, users
+from web import api, downloads, events, live, pages, playback, session, shares, users
 from web.context import WebContext
 from web.guard import Denied
 from web.headers import Guardrails
@@ -56,6 +57,15 @@ ROUTES = [
     Route(
         "/api/v1/recordings/{camera_id}/{rec:int}.mp4", playback.segment, methods=["GET", "HEAD"]
     ),
+    Route("/api/v1/exports", downloads.create, methods=["POST"]),
+    Route("/api/v1/exports", downloads.list_clips),
+    Route("/api/v1/exports/{job_id}", downloads.one),
+    Route("/api/v1/exports/{job_id}/{n:int}.mp4", downloads.file, methods=["GET", "HEAD"]),
+    Route("/api/v1/shares", shares.create, methods=["POST"]),
+    Route("/api/v1/shares", shares.list_shares),
+    Route("/api/v1/shares/{share_id:int}", shares.revoke, methods=["DELETE"]),
+    Route("/s/{token}", shares.page),
+    Route("/s/{token}/clip.mp4", shares.clip_bytes, methods=["GET", "HEAD"]),
     Route("/api/v1/audit", api.audit),
     Route("/api/v1/audit.csv", api.audit),
     Route("/api/v1/users", users.list_users),
@@ -71,10 +81,12 @@ ROUTES = [
 
 def build_app(ctx: WebContext) -> Starlette:
     async def sweep() -> None:
-        """Ended sessions leave the catalog (their rows would only answer 401 anyway)."""
+        """Ended sessions leave the catalog (their rows would only answer 401 anyway); clips
+        older than a day that no live share link plays are deleted."""
         while True:
             await asyncio.sleep(SWEEP_S)
             await asyncio.to_thread(ctx.accounts.drop_expired, ctx.idle_s)
+            await asyncio.to_thread(downloads.drop_old_clips, ctx, time.time_ns())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from nvr.config import Config
 from web.accounts import Accounts
 from web.audit import Audit
+from web.clips import Clips
 from web.engine import EngineLink
 from web.ratelimit import Limits
 
@@ -25,6 +26,7 @@ class WebContext:
     config_path: Path
     accounts: Accounts
     audit: Audit
+    clips: Clips
     engine: EngineLink
     limits: Limits
     tls: bool

@@ -46,7 +46,13 @@ def _when(ns: int | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ns / 1e9))
 
 
+def _when_local(ns: int | None) -> str:
+    """The recorder's local time, with its zone: a visitor may be anywhere."""
+    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(ns / 1e9)) if ns else ""
+
+
 TEMPLATES.env.filters["when"] = _when
+TEMPLATES.env.filters["when_local"] = _when_local
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +227,8 @@ def error_page(request: Request, denied: Denied) -> Response:
     if denied.status == 401:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
-    titles = {403: "Not allowed", 404: "Not found", 429: "Too many requests"}
+    titles = {403: "Not allowed", 404: "Not found", 410: "Link no longer valid",
+              429: "Too many requests"}  # fmt: skip
     response = render(
         request,
         "error.html",

@@ -19,6 +19,7 @@ from nvr.protocol.client import find_engine
 from web.accounts import Accounts
 from web.app import build_app
 from web.audit import Audit
+from web.clips import Clips
 from web.context import WebContext
 from web.engine import EngineLink
 from web.guard import MAX_BODY_BYTES
@@ -49,6 +50,7 @@ def serve(
         config_path=config_path,
         accounts=accounts,
         audit=Audit(catalog),
+        clips=Clips(catalog),
         engine=EngineLink(lambda: find_engine(config)),
         limits=Limits(),
         tls=cert is not None,

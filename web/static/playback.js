@@ -6,6 +6,7 @@
 // player's timeline shows; the page keeps one wall clock and makes every video follow it.
 import Hls from "/static/hls.light.min.mjs";
 import { api } from "/static/app.js";
+import { formatWall } from "/static/time.js";
 
 const root = document.getElementById("player");
 const MAX = Number(root.dataset.max) || 4;
@@ -20,15 +21,17 @@ const $ = (id) => document.getElementById(id);
 const names = Object.fromEntries([...root.querySelectorAll("input[name=camera]")]
   .map((box) => [box.value, box.parentElement.textContent.trim()]));
 const state = { wall: 0, playing: false, speed: 1, scrubbing: false, view: { start: 0, end: 0 },
-  timeline: null, tiles: [], loading: null, last: 0 };
+  timeline: null, tiles: [], loading: null, last: 0, range: null };
+
+// What the download and share controls (clips.js) read and mark.
+export const player = {
+  wallMs: () => state.wall,
+  cameras: () => chosen(),
+  name: (id) => names[id] || id,
+  setRange: (range) => { state.range = range; },
+};
 
 function pad(n, w = 2) { return String(n).padStart(w, "0"); }
-export function formatWall(ms, withMs = true) {
-  const d = new Date(ms);
-  const text = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return withMs ? `${text}.${pad(d.getMilliseconds(), 3)}` : text;
-}
 function span(ms) {
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;
@@ -380,6 +383,11 @@ function drawTimeline() {
     g.font = "11px system-ui, sans-serif";
     g.fillText(names[tile.id] || tile.id, 4, y + 13);
   });
+  if (state.range) { // the range marked for a download or a share
+    const x0 = xOf(state.range.start), x1 = xOf(state.range.end);
+    g.fillStyle = "rgba(64, 156, 255, 0.25)";
+    g.fillRect(x0, AXIS, Math.max(2, x1 - x0), height - AXIS);
+  }
   const x = xOf(state.wall);
   g.fillStyle = "#fff";
   g.fillRect(Math.round(x) - 1, 0, 2, height);
@@ -534,8 +542,10 @@ async function listEvents() {
     button.append(text);
     button.addEventListener("click", () => playEvent(ev));
     item.append(button);
+    if (ev.kind === "motion") item.dataset.eventId = ev.id;
     list.append(item);
   }
+  list.dispatchEvent(new Event("nvr:listed"));
 }
 
 async function playEvent(ev) {

@@ -17,6 +17,7 @@ from nvr.storage.migrations import (
     v6_to_v7,
     v7_to_v8,
     v8_to_v9,
+    v9_to_v10,
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -29,4 +30,5 @@ MIGRATIONS: tuple[str, ...] = (
     v6_to_v7.SQL,
     v7_to_v8.SQL,
     v8_to_v9.SQL,
+    v9_to_v10.SQL,
 )
