@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from web import api, downloads, events, live, pages, playback, session, shares, users
+from web import api, downloads, events, live, pages, playback, session, settings, shares, users
 from web.context import WebContext
 from web.guard import Denied
 from web.headers import Guardrails
@@ -36,6 +36,7 @@ ROUTES = [
     Route("/live/{camera_id}", pages.live_one),
     Route("/playback", pages.playback),
     Route("/admin", pages.admin),
+    Route("/admin/config", pages.admin_config),
     Route("/partials/engine", pages.engine_partial),
     Route("/partials/summary", pages.summary_partial),
     Route("/partials/badges", pages.badges_partial),
@@ -66,6 +67,10 @@ ROUTES = [
     Route("/api/v1/shares/{share_id:int}", shares.revoke, methods=["DELETE"]),
     Route("/s/{token}", shares.page),
     Route("/s/{token}/clip.mp4", shares.clip_bytes, methods=["GET", "HEAD"]),
+    Route("/api/v1/config", settings.document),
+    Route("/api/v1/config/history", settings.history),
+    Route("/api/v1/config/diff", settings.diff),
+    Route("/api/v1/probe", settings.probe, methods=["POST"]),
     Route("/api/v1/audit", api.audit),
     Route("/api/v1/audit.csv", api.audit),
     Route("/api/v1/users", users.list_users),

@@ -319,6 +319,11 @@ async def admin(request: Request) -> Response:
     return render(request, "admin.html", page="admin")
 
 
+async def admin_config(request: Request) -> Response:
+    require(request, "admin")
+    return render(request, "config.html", page="config")
+
+
 # -- HTMX partials ------------------------------------------------------------------------------
 
 

@@ -1,0 +1,116 @@
+"""Remote configuration in a real browser: an admin edits a camera through the same path the
+console uses (round-trip YAML, comments kept, numbered history, in force at once), an invalid
+value names its key and changes nothing, and a second admin's save over a newer version is
+refused. The site's configuration is put back at the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import requires_rtsp, wait_for
+from tests.test_web_browser import CHROMIUM, PHONE, SHOTS, browser, log_in
+
+pytestmark = [
+    requires_rtsp,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/setup.sh"),
+]
+_ = browser
+COMMENT = "# the back yard: camera on the shed, installed 2026-11\n"
+
+
+def open_editor(browser: Any, site: Any, camera: str) -> Any:
+    page = log_in(browser, site, "ann")
+    page.goto(site.url + "/admin/config")
+    target = page.locator(f'#config-targets button[data-target="{camera}"]')
+    wait_for(lambda: target.count() == 1, 15, what="the camera listed")
+    target.click()
+    wait_for(lambda: "yard" in page.locator("#config-fields h2").first.inner_text(), 5, what="form")
+    return page
+
+
+def field(page: Any, key: str) -> Any:
+    return page.locator(f'#config-fields [name="{key}"]')
+
+
+def saved(page: Any) -> str:
+    result = page.locator("#config-result")
+    wait_for(lambda: result.inner_text() not in ("", "saving and applying…"), 40, what="a result")
+    text: str = result.inner_text()
+    return text
+
+
+@pytest.fixture
+def site_config(web_site: Any) -> Any:
+    """The site's config file with a comment an admin wrote; put back as it was afterwards."""
+    path = web_site.tmp / "nvr.yaml"
+    original = path.read_text()
+    path.write_text(original.replace("  - id: yard", COMMENT.replace("#", "  #") + "  - id: yard"))
+    admin = web_site.client("ann")
+    first = admin.get("/api/v1/config").json()["version"]
+    yield path
+    versions = admin.get("/api/v1/config/history").json()["versions"]
+    if versions[0]["version"] != first:
+        admin.post("/api/v1/command", {"command": "revert_config", "params": {"version": first}})
+    path.write_text(original)
+
+
+def test_an_edit_round_trips_with_the_comments_kept(browser, web_site, site_config):
+    page = open_editor(browser, web_site, "yard")
+    field(page, "retention.max_days").fill("30")
+    field(page, "motion.end_s").fill("3.5")
+    page.fill("input[name=note]", "yard kept a month")
+    # a zone: three corners on the picture, then Finish
+    canvas = page.locator("#zone-canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    for fx, fy in ((0.1, 0.1), (0.6, 0.1), (0.35, 0.7)):
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    page.click("#zone-finish")
+    assert page.locator("#zones").get_attribute("data-count") == "1"
+    page.screenshot(path=str(SHOTS / "16-config-desktop.png"), full_page=True)
+    page.click("#config-save")
+    assert "in force" in saved(page)
+    text = site_config.read_text()
+    assert "camera on the shed" in text  # the admin's comment survived
+    assert "max_days: 30" in text and "end_s: 3.5" in text
+    in_force = web_site.client("ann").get("/api/v1/config").json()["config"]
+    yard = next(c for c in in_force["cameras"] if c["id"] == "yard")
+    assert yard["retention"]["max_days"] == 30 and len(yard["motion"]["zones"]) == 1
+    history = web_site.client("ann").get("/api/v1/config/history").json()["versions"]
+    assert history[0]["note"] == "yard kept a month" and history[0]["saved_by"] == "ann"
+    rows = web_site.client("ann").get("/api/v1/audit?action=command.save_config").json()["rows"]
+    assert rows and rows[0]["user"] == "ann" and rows[0]["ok"]
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(SHOTS / "17-config-phone.png"), full_page=True)
+    page.context.close()
+
+
+def test_an_invalid_value_names_its_key_and_changes_nothing(browser, web_site, site_config):
+    before = site_config.read_text()
+    page = open_editor(browser, web_site, "yard")
+    field(page, "motion.threshold").fill("999")
+    page.click("#config-save")
+    message = saved(page)
+    assert message.startswith("not saved") and "threshold" in message and "255" in message
+    assert site_config.read_text() == before
+    page.context.close()
+
+
+def test_a_second_admin_saving_over_a_newer_version_is_refused(browser, web_site, site_config):
+    first = open_editor(browser, web_site, "yard")
+    second = open_editor(browser, web_site, "yard")
+    field(first, "motion.start_frames").fill("3")
+    first.click("#config-save")
+    assert "in force" in saved(first)
+    after_first = site_config.read_text()
+    field(second, "motion.start_frames").fill("5")
+    second.click("#config-save")
+    message = saved(second)
+    assert message.startswith("not saved") and "changed since it was opened" in message
+    assert site_config.read_text() == after_first  # never a silent overwrite
+    assert "start_frames: 3" in after_first
+    first.context.close()
+    second.context.close()

@@ -1,0 +1,88 @@
+"""Remote configuration for admins, through the engine's own config-writing path.
+
+- ``GET /api/v1/config``: the configuration in force (stream credentials redacted), the file's
+  SHA-256 (send it back with ``save_config`` as ``base_sha256``: a save over someone else's is
+  refused with 409) and the newest version;
+- ``GET /api/v1/config/history``, ``GET /api/v1/config/diff?from=&to=``: the numbered versions;
+- ``POST /api/v1/probe``: test a stream (``{"camera_id", "stream"}`` or ``{"url"}``).
+
+Saving and reverting are the ``save_config`` and ``revert_config`` commands of
+``POST /api/v1/command``: the engine applies the edits to the YAML text (comments kept), checks
+the result, writes it atomically, numbers it in the history and puts it in force.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from nvr.errors import EngineUnreachableError, NvrError
+from web.context import context
+from web.engine import unreachable_text
+from web.guard import Denied, check_csrf, json_body, require
+
+
+async def _engine(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    ctx = context(request)
+    try:
+        return await ctx.engine.call(lambda: fn(*args, **kwargs))
+    except EngineUnreachableError as err:
+        raise Denied(503, unreachable_text(err), "engine_unreachable") from None
+    except NvrError as err:
+        text = str(err)
+        reason = text.split(": HTTP ", 1)[-1]
+        reason = reason.split(": ", 1)[-1] if reason[:3].isdigit() else reason
+        status = 404 if "HTTP 404" in text else 400
+        raise Denied(status, reason[:500], "refused") from None
+
+
+async def document(request: Request) -> Response:
+    require(request, "admin")
+    client = context(request).engine.client
+    found = await _engine(request, client.config_document)
+    history = await _engine(request, client.config_history, 1)
+    found["version"] = history[0]["version"] if history else None
+    found.pop("path", None)  # the server's file layout is not the browser's business
+    return JSONResponse(found)
+
+
+async def history(request: Request) -> Response:
+    require(request, "admin")
+    client = context(request).engine.client
+    versions = await _engine(request, client.config_history, 100)
+    return JSONResponse({"versions": versions})
+
+
+async def diff(request: Request) -> Response:
+    require(request, "admin")
+    old, new = request.query_params.get("from", ""), request.query_params.get("to", "")
+    if not old.isdigit() or len(old) > 9 or (new and (not new.isdigit() or len(new) > 9)):
+        raise Denied(400, "from and to are version numbers from the history", "bad_query")
+    client = context(request).engine.client
+    text = await _engine(request, client.config_diff, int(old), int(new) if new else None)
+    return JSONResponse({"diff": text})
+
+
+async def probe(request: Request) -> Response:
+    """Test a stream: a configured camera's (``camera_id``, ``stream``) or a typed ``url``."""
+    session = require(request, "admin")
+    check_csrf(request, session)
+    body = await json_body(request)
+    ctx = context(request)
+    camera_id, url, stream = body.get("camera_id"), body.get("url"), body.get("stream", "main")
+    if stream not in ("main", "sub"):
+        raise Denied(400, "stream is main or sub", "bad_request")
+    if isinstance(camera_id, str) and camera_id and url is None:
+        require(request, "admin", camera_id)
+        kwargs: dict[str, Any] = {"camera_id": camera_id, "stream": stream}
+    elif isinstance(url, str) and url.startswith(("rtsp://", "rtsps://")) and len(url) <= 2000:
+        kwargs = {"url": url}
+    else:
+        raise Denied(400, "give a camera_id, or a url starting with rtsp://", "bad_request")
+    found = await _engine(request, ctx.engine.client.probe, **kwargs)
+    result = "ok" if found.get("ok") else str(found.get("error", "failed"))
+    ctx.audit.record(session.user.name, ctx.address(request), "config.probe",
+                     camera_id or "", {"url": url, "stream": stream}, result)  # fmt: skip
+    return JSONResponse(found)
