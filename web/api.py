@@ -294,18 +294,15 @@ async def audit(request: Request) -> Response:
 def audit_rows(request: Request) -> list[Any]:
     q = request.query_params
     since = q.get("since")
-    since_ns = None
-    if since:
-        since_ns = _since_ns(since)
     return context(request).audit.rows(
         user=q.get("user") or None,
         action=q.get("action") or None,
-        since_ns=since_ns,
+        since_ns=since_ns(since) if since else None,
         limit=_int_param(request, "limit", 200, 1, 10_000),
     )
 
 
-def _since_ns(text: str) -> int:
+def since_ns(text: str) -> int:
     """``since`` as epoch nanoseconds: an integer (ns), or an ISO date or date-time (UTC)."""
     if text.isdigit():
         if len(text) > 19 or int(text) > 2**63 - 1:

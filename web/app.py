@@ -17,7 +17,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from web import api, downloads, events, live, pages, playback, session, settings, shares, users
+from web import (
+    api,
+    downloads,
+    events,
+    live,
+    pages,
+    playback,
+    session,
+    settings,
+    shares,
+    system,
+    users,
+)
 from web.context import WebContext
 from web.guard import Denied
 from web.headers import Guardrails
@@ -37,6 +49,7 @@ ROUTES = [
     Route("/playback", pages.playback),
     Route("/admin", pages.admin),
     Route("/admin/config", pages.admin_config),
+    Route("/system", pages.system_page),
     Route("/partials/engine", pages.engine_partial),
     Route("/partials/summary", pages.summary_partial),
     Route("/partials/badges", pages.badges_partial),
@@ -71,6 +84,11 @@ ROUTES = [
     Route("/api/v1/config/history", settings.history),
     Route("/api/v1/config/diff", settings.diff),
     Route("/api/v1/probe", settings.probe, methods=["POST"]),
+    Route("/api/v1/workers", system.workers),
+    Route("/api/v1/logs", system.logs),
+    Route("/api/v1/backup", system.start_backup, methods=["POST"]),
+    Route("/api/v1/backup", system.backups),
+    Route("/api/v1/backup/{name}", system.backup_file, methods=["GET", "HEAD"]),
     Route("/api/v1/audit", api.audit),
     Route("/api/v1/audit.csv", api.audit),
     Route("/api/v1/users", users.list_users),

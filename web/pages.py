@@ -324,6 +324,12 @@ async def admin_config(request: Request) -> Response:
     return render(request, "config.html", page="config")
 
 
+async def system_page(request: Request) -> Response:
+    """Workers and storage for operators; the engine's log and backups for admins too."""
+    require(request, "operator")
+    return render(request, "system.html", page="system")
+
+
 # -- HTMX partials ------------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from web.engine import unreachable_text
 from web.guard import Denied, check_csrf, json_body, require
 
 
-async def _engine(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
+async def call_engine(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
     ctx = context(request)
     try:
         return await ctx.engine.call(lambda: fn(*args, **kwargs))
@@ -41,8 +41,8 @@ async def _engine(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
 async def document(request: Request) -> Response:
     require(request, "admin")
     client = context(request).engine.client
-    found = await _engine(request, client.config_document)
-    history = await _engine(request, client.config_history, 1)
+    found = await call_engine(request, client.config_document)
+    history = await call_engine(request, client.config_history, 1)
     found["version"] = history[0]["version"] if history else None
     found.pop("path", None)  # the server's file layout is not the browser's business
     return JSONResponse(found)
@@ -51,7 +51,7 @@ async def document(request: Request) -> Response:
 async def history(request: Request) -> Response:
     require(request, "admin")
     client = context(request).engine.client
-    versions = await _engine(request, client.config_history, 100)
+    versions = await call_engine(request, client.config_history, 100)
     return JSONResponse({"versions": versions})
 
 
@@ -61,7 +61,7 @@ async def diff(request: Request) -> Response:
     if not old.isdigit() or len(old) > 9 or (new and (not new.isdigit() or len(new) > 9)):
         raise Denied(400, "from and to are version numbers from the history", "bad_query")
     client = context(request).engine.client
-    text = await _engine(request, client.config_diff, int(old), int(new) if new else None)
+    text = await call_engine(request, client.config_diff, int(old), int(new) if new else None)
     return JSONResponse({"diff": text})
 
 
@@ -81,7 +81,7 @@ async def probe(request: Request) -> Response:
         kwargs = {"url": url}
     else:
         raise Denied(400, "give a camera_id, or a url starting with rtsp://", "bad_request")
-    found = await _engine(request, ctx.engine.client.probe, **kwargs)
+    found = await call_engine(request, ctx.engine.client.probe, **kwargs)
     result = "ok" if found.get("ok") else str(found.get("error", "failed"))
     ctx.audit.record(session.user.name, ctx.address(request), "config.probe",
                      camera_id or "", {"url": url, "stream": stream}, result)  # fmt: skip
