@@ -26,4 +26,5 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("admin", "bench.admin:admin_rows"),
     Measurement("ptz", "bench.ptz:ptz_rows"),
     Measurement("web", "bench.web:web_rows"),
+    Measurement("web playback", "bench.web_playback:playback_rows"),
 )
