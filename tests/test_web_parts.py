@@ -82,3 +82,30 @@ def test_a_renewed_certificate_is_served_without_a_restart(tmp_path: Path):
     os.utime(first.key, (time.time() + 10, time.time() + 10))
     assert not reloader.check()
     assert _served_fingerprint(context) == second.fingerprint
+
+
+def test_a_removed_or_disabled_users_share_links_stop_working(tmp_path: Path):
+    from web.accounts import Accounts
+    from web.clips import Clips
+
+    catalog = tmp_path / "catalog.db"
+    accounts = Accounts(catalog)
+    clips = Clips(catalog)
+    try:
+        for name in ("max", "eve"):
+            accounts.add_user(name, "operator", f"{name}'s long password")
+            clips.add_clip(f"job-{name}", name, "door", 1, 2)
+        links = {n: clips.add_share(f"job-{n}", "door", 1, 2, None, False, "", n, 10**12)
+                 for n in ("max", "eve")}  # fmt: skip
+        assert accounts.remove_user("max") == 1
+        accounts.update_user("eve", disabled=True)
+        for name, (_share, token) in links.items():
+            found = clips.share_by_token(token)
+            assert found is not None and found.state(time.time_ns()) == "revoked", name
+        assert {clips.share(s.id).revoked_by for s, _ in links.values()} == {  # type: ignore[union-attr]
+            "account removed",
+            "account disabled",
+        }
+    finally:
+        clips.close()
+        accounts.close()

@@ -413,6 +413,14 @@ def test_a_tampered_or_foreign_cookie_is_no_session(web_site):
         ("GET", "/static/..%2Fserver.py"),
         ("GET", "/static/%2e%2e/server.py"),
         ("GET", "/static/../accounts.py"),
+        ("GET", "/api/v1/recordings/door/9223372036854775808.mp4"),
+        ("GET", "/api/v1/recordings/door/..%2F..%2Fcatalog.db"),
+        ("GET", "/api/v1/thumbnails/recording/1000000000000000000000000000.jpg"),
+        ("GET", "/api/v1/thumbnails/event/-1.jpg"),
+        ("GET", "/api/v1/exports/..%2F..%2Fcatalog.db/1.mp4"),
+        ("GET", "/api/v1/backup/..%2Fcatalog.db"),
+        ("DELETE", "/api/v1/shares/1000000000000000000000000000"),
+        ("GET", "/s/..%2F..%2Fcatalog.db"),
     ],
 )
 def test_path_traversal_reaches_nothing(clients, method, path):
@@ -450,6 +458,11 @@ def test_oversize_and_malformed_bodies_are_refused_with_a_reason(clients):
         reply = ann.post("/api/v1/command", raw=raw, headers={"Content-Type": "application/json"})
         assert reply.status == status, (raw, reply.text)
         assert words in reply.json()["error"] and "Traceback" not in reply.text
+    deep = ann.post("/api/v1/shares", raw=b"[" * 5000 + b"]" * 5000,
+                    headers={"Content-Type": "application/json"})  # fmt: skip
+    assert deep.status == 400 and "nested" in deep.json()["error"]
+    huge = ann.post("/api/v1/shares", {"event_id": 10**30})
+    assert huge.status == 400 and "event" in huge.json()["error"]
     login = WebClient(ann.base).post("/api/v1/login", {"username": ["ann"], "password": 1})
     assert login.status == 400 and "text" in login.json()["error"]
 

@@ -192,13 +192,27 @@ class Accounts:
             (new_role, allowed, int(new_disabled), user.id),
         )
         self.end_sessions(user.id)
+        if new_disabled:
+            self.revoke_links(name, "account disabled")
         return self._need(name)
 
-    def remove_user(self, name: str) -> None:
+    def remove_user(self, name: str) -> int:
+        """Remove an account; its sessions end and its share links are revoked (how many)."""
         user = self._need(name)
         if user.role == "admin" and not user.disabled:
             self._keep_an_admin(name)
         self._write("DELETE FROM users WHERE id = ?", (user.id,))  # sessions go by cascade
+        return self.revoke_links(name, "account removed")
+
+    def revoke_links(self, name: str, why: str) -> int:
+        """End every live share link ``name`` made: a link works only while its maker may."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE shares SET revoked_ns = ?, revoked_by = ? WHERE created_by = ?"
+                " AND revoked_ns IS NULL",
+                (self._clock(), why, name),
+            )
+            return int(self._conn.changes())
 
     def verify(self, name: str, password: str) -> User | None:
         """The user if ``password`` is theirs and the account is enabled; about as slow when the

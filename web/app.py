@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -38,6 +40,17 @@ from web.snapshots import Snapshots
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SWEEP_S = 600.0
+SHARE_TOKEN = re.compile(r"^(/s/)[^/]*")
+
+
+class RowId(IntegerConvertor):
+    """A catalog row id in a path: at most 18 digits (SQLite's integers are 64-bit), so a
+    longer number is no such page, not an overflow."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("rowid", RowId())
 
 ROUTES = [
     Route("/", pages.dashboard),
@@ -64,20 +77,20 @@ ROUTES = [
     Route("/api/v1/command", api.command, methods=["POST"]),
     Route("/api/v1/timeline", playback.timeline),
     Route("/api/v1/eventlist", playback.eventlist),
-    Route("/api/v1/thumbnails/{kind}/{item:int}.jpg", playback.thumbnail),
+    Route("/api/v1/thumbnails/{kind}/{item:rowid}.jpg", playback.thumbnail),
     Route("/api/v1/recordings/{camera_id}/index.m3u8", playback.playlist),
     Route("/api/v1/recordings/{camera_id}/index.json", playback.playlist),
     Route("/api/v1/recordings/{camera_id}/frame.jpg", playback.frame),
     Route(
-        "/api/v1/recordings/{camera_id}/{rec:int}.mp4", playback.segment, methods=["GET", "HEAD"]
+        "/api/v1/recordings/{camera_id}/{rec:rowid}.mp4", playback.segment, methods=["GET", "HEAD"]
     ),
     Route("/api/v1/exports", downloads.create, methods=["POST"]),
     Route("/api/v1/exports", downloads.list_clips),
     Route("/api/v1/exports/{job_id}", downloads.one),
-    Route("/api/v1/exports/{job_id}/{n:int}.mp4", downloads.file, methods=["GET", "HEAD"]),
+    Route("/api/v1/exports/{job_id}/{n:rowid}.mp4", downloads.file, methods=["GET", "HEAD"]),
     Route("/api/v1/shares", shares.create, methods=["POST"]),
     Route("/api/v1/shares", shares.list_shares),
-    Route("/api/v1/shares/{share_id:int}", shares.revoke, methods=["DELETE"]),
+    Route("/api/v1/shares/{share_id:rowid}", shares.revoke, methods=["DELETE"]),
     Route("/s/{token}", shares.page),
     Route("/s/{token}/clip.mp4", shares.clip_bytes, methods=["GET", "HEAD"]),
     Route("/api/v1/config", settings.document),
@@ -163,7 +176,8 @@ def _audit_refusal(request: Request, denied: Denied) -> None:
     ctx: WebContext = request.app.state.ctx
     session = request.scope.get("state", {}).get("session")
     user = session.user.name if session is not None else "-"
-    target = f"{request.method} {request.url.path}"[:200]
+    path = SHARE_TOKEN.sub(r"\1…", request.url.path)  # a link's token is a credential
+    target = f"{request.method} {path}"[:200]
     ctx.audit.record(user, ctx.address(request), "denied", target, result=denied.reason, ok=False)
 
 

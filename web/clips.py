@@ -119,8 +119,12 @@ class Clips:
         return _clip(rows[0]) if rows else None
 
     def clips(self, user: str | None = None, limit: int = 100) -> list[Clip]:
-        """Newest first; every user's when ``user`` is None."""
-        where, params = ("WHERE user_name = ?", (user,)) if user is not None else ("", ())
+        """Clips asked for as downloads (not those made for share links), newest first; every
+        user's when ``user`` is None."""
+        where = "WHERE job_id NOT IN (SELECT job_id FROM shares)"
+        params: tuple[str, ...] = ()
+        if user is not None:
+            where, params = where + " AND user_name = ?", (user,)
         rows = self._rows(
             f"SELECT {_EXPORT_COLUMNS} FROM web_exports {where} ORDER BY created_ns DESC LIMIT ?",
             (*params, limit),

@@ -141,7 +141,7 @@ async def clip_file(ctx: WebContext, entry: dict[str, Any]) -> tuple[Path, Any]:
 
 
 def download_name(clip: Clip, number: int) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(clip.start_ns / 1e9))
+    stamp = time.strftime("%Y%m%d-%H%M%SZ", time.gmtime(clip.start_ns / 1e9))  # UTC, said
     suffix = "" if number == 1 else f"-{number}"
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in clip.camera_id)[:40]
     return f"{safe}-{stamp}{suffix}.mp4"

@@ -129,6 +129,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise Denied(400, f"the body is not valid JSON ({where})", "bad_json") from None
     except (ValueError, UnicodeDecodeError):
         raise Denied(400, "the body is not valid JSON (not UTF-8 text)", "bad_json") from None
+    except RecursionError:
+        raise Denied(400, "the body's JSON is nested too deeply", "bad_json") from None
     if not isinstance(data, dict):
         raise Denied(400, "the body must be a JSON object", "bad_json")
     return data

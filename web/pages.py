@@ -302,6 +302,8 @@ async def playback(request: Request) -> Response:
         require(request, camera=cam)
     chosen = list(dict.fromkeys(asked))[:MAX_PLAYBACK] or mine[:1]
     at = request.query_params.get("t", "")
+    if not (at.isdigit() and len(at) <= 19 and int(at) < time.time_ns() + 86_400 * 10**9):
+        at = ""  # no time, or one that cannot be a recording's: start at the newest
     names = {c.id: c.name for c in cards(request, session)}
     return render(
         request,

@@ -166,9 +166,7 @@ async def segment(request: Request) -> Response:
     footage = _footage(request)
     rec = await _read(request, lambda: footage.catalog().recording(request.path_params["rec"]))
     if rec is None or rec.camera_id != camera_id:
-        raise Denied(
-            404, "no such recording of this camera (retention may have removed it)", "gone"
-        )
+        raise Denied(404, f"this camera has no recording {request.path_params['rec']}", "gone")
     path = footage.root / rec.file_path
     try:
         stat = await asyncio.to_thread(os.stat, path)

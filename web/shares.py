@@ -101,7 +101,7 @@ async def create(request: Request) -> Response:
 
 
 async def _event_range(request: Request, event_id: Any) -> tuple[str, int, int]:
-    if type(event_id) is not int or event_id <= 0:
+    if type(event_id) is not int or not 0 < event_id < 2**63:
         raise Denied(400, "event_id must be a motion event's id", "bad_request")
     footage = request.app.state.footage
     event = await asyncio.to_thread(lambda: footage.catalog().motion_event(event_id))
@@ -162,9 +162,10 @@ async def page(request: Request) -> Response:
     clip = ctx.clips.clip(share.job_id)
     assert clip is not None
     clip = await downloads.sync(request, clip)
-    await asyncio.to_thread(ctx.clips.viewed, share.id)
-    ctx.audit.record("-", ctx.address(request), "share.view", f"share {share.id}",
-                     {"camera_id": share.camera_id}, clip.state)  # fmt: skip
+    if request.method == "GET":  # a HEAD (a link preview) is not a view
+        await asyncio.to_thread(ctx.clips.viewed, share.id)
+        ctx.audit.record("-", ctx.address(request), "share.view", f"share {share.id}",
+                         {"camera_id": share.camera_id}, clip.state)  # fmt: skip
     health = ctx.engine.snapshot.health
     cam = health.cameras.get(share.camera_id) if health else None
     return pages.render(

@@ -76,9 +76,10 @@ def run(args: argparse.Namespace) -> int:
             detail = {}
             print(f"user: new password for {target}; their sessions ended")
         elif args.action == "remove":
-            accounts.remove_user(target)
-            detail = {}
-            print(f"user: removed {target}")
+            revoked = accounts.remove_user(target)
+            detail = {"share_links_revoked": str(revoked)}
+            links = f"; {revoked} share link(s) of theirs revoked" if revoked else ""
+            print(f"user: removed {target}{links}")
         else:
             accounts.update_user(target, disabled=args.action == "disable")
             detail = {}

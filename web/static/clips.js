@@ -8,6 +8,17 @@ import { formatWall } from "/static/time.js";
 const $ = (id) => document.getElementById(id);
 const ns = (ms) => String(Math.round(ms * 1e6));
 const range = { start: null, end: null };
+const me = document.body.dataset.user;
+function what(kind, item) {
+  const text = kind === "clip" ? "Clip"
+    : `Link${item.download ? " (download)" : ""}${item.note ? `: ${item.note}` : ""}`;
+  const owner = kind === "clip" ? item.user : item.created_by;
+  return owner && owner !== me ? `${text} · by ${owner}` : text; // an admin sees everyone's
+}
+function span(startNs, endNs) {
+  const a = formatWall(startNs / 1e6, false), b = formatWall(endNs / 1e6, false);
+  return `${a} – ${a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b}`;
+}
 const status = (text, bad = false) => {
   $("clip-status").textContent = text;
   $("clip-status").classList.toggle("error", bad);
@@ -70,6 +81,10 @@ let shareTarget = null;
 
 function openShare(target, what) {
   shareTarget = target;
+  const form = $("share-form");
+  form.hours.value = "24"; // every link starts from the safe choices, not the last link's
+  form.download.checked = false;
+  form.note.value = "";
   $("share-what").textContent = what;
   $("share-error").textContent = "";
   $("share-url-label").hidden = true;
@@ -131,9 +146,9 @@ async function listClips() {
   for (const { kind, item } of rows.slice(0, 50)) {
     const tr = document.createElement("tr");
     const cells = [
-      kind === "clip" ? "Clip" : `Link${item.download ? " (download)" : ""}${item.note ? `: ${item.note}` : ""}`,
+      what(kind, item),
       player.name(item.camera_id),
-      `${formatWall(item.start_ns / 1e6, false)} – ${formatWall(item.end_ns / 1e6, false).slice(11)}`,
+      span(item.start_ns, item.end_ns),
       kind === "clip" ? item.state : `${item.state}, ${item.views} view${item.views === 1 ? "" : "s"}, until ${formatWall(item.expires_ns / 1e6, false)}`,
     ];
     const labels = ["What", "Camera", "Recorded", "State"];
@@ -160,6 +175,7 @@ async function listClips() {
       revoke.className = "danger";
       revoke.textContent = "Revoke";
       revoke.addEventListener("click", async () => {
+        if (!confirm(`Revoke this link to ${player.name(item.camera_id)}? Whoever has it can no longer watch.`)) return;
         const { ok, data } = await api("DELETE", `/api/v1/shares/${item.id}`);
         status(ok ? "link revoked: it now answers that it was revoked" : data.error, !ok);
         listClips();

@@ -137,6 +137,7 @@ class Tile {
   // Make the video show the clock's instant: seek there (paused), or follow it (playing).
   follow(w, playing, speed) {
     const c = this.chunkAt(w);
+    this.video.classList.toggle("blank", !c); // never a picture from another time
     if (!c) {
       if (!this.video.paused) this.video.pause();
       if (!this.error && !state.loading) this.show(this.chunks.length ? "No recording at this time" : "Nothing recorded near this time");
@@ -232,6 +233,7 @@ function setPlaying(on) {
   const master = state.tiles.find((t) => t.chunkAt(state.wall) && t.playable());
   const shown = was && master ? master.wallOf(master.video.currentTime) : null;
   if (shown !== null) state.wall = shown; // the clock says the time of the picture left on screen
+  for (const tile of state.tiles) if (tile !== master) tile.seek(state.wall); // all in step
 }
 
 function follow() {
@@ -319,7 +321,7 @@ function step(direction) {
     w = tile.wallOf(target);
   }
   state.wall = w;
-  for (const other of state.tiles) other.seek(w);
+  for (const other of state.tiles) { other.hideStill(); other.seek(w); }
   say("");
   remember();
 }
@@ -545,6 +547,12 @@ async function listEvents() {
     if (ev.kind === "motion") item.dataset.eventId = ev.id;
     list.append(item);
   }
+  if (data.truncated) {
+    const more = document.createElement("li");
+    more.className = "empty";
+    more.textContent = `the newest ${data.events.length} are shown: pick a camera or a type to see the others`;
+    list.append(more);
+  }
   list.dispatchEvent(new Event("nvr:listed"));
 }
 
@@ -560,15 +568,19 @@ async function playEvent(ev) {
   await seekTo(ev.start_ns / 1e6 - 2000, true); // two seconds before: what led to it
 }
 
+// The next event starts after what is on screen (a jump lands 2 s before an event: that one is
+// not "next"); the previous one starts before it.
 async function nearEvent(direction) {
   const w = state.wall;
-  const [start, end] = direction > 0 ? [w + 1000, w + 7 * 86400e3] : [w - 7 * 86400e3, w - 1000];
+  const from = direction > 0 ? w + 2500 : w - 500;
+  const [start, end] = direction > 0 ? [from, from + 7 * 86400e3] : [from - 7 * 86400e3, from];
   const params = new URLSearchParams({ start_ns: ns(start), end_ns: ns(Math.min(end, Date.now())),
-    cameras: chosen().join(","), order: direction > 0 ? "asc" : "desc", limit: "1" });
+    cameras: chosen().join(","), order: direction > 0 ? "asc" : "desc", limit: "50" });
   const { ok, data } = await api("GET", `/api/v1/eventlist?${params}`);
   if (!ok) { say(data.error || "the events cannot be read"); return; }
-  if (!data.events.length) { say(direction > 0 ? "no later event within a week" : "no earlier event within a week"); return; }
-  playEvent(data.events[0]);
+  const found = data.events.find((e) => (direction > 0 ? e.start_ns / 1e6 > from : e.start_ns / 1e6 < from));
+  if (!found) { say(direction > 0 ? "no later event within a week" : "no earlier event within a week"); return; }
+  playEvent(found);
 }
 
 function zoomAround(w, width) { setView(w - width / 2, w + width / 2); }
@@ -589,6 +601,10 @@ async function goToDay(value) {
   if (!Number.isFinite(first)) { say(`nothing was recorded on ${value}`); return; }
   say("");
   await seekTo(Math.max(first, start), false);
+  if (!state.tiles.some((t) => t.chunkAt(state.wall))) { // a bucket starts before its recording
+    const next = Math.min(...state.tiles.map((t) => t.nextStart(state.wall) ?? Infinity));
+    if (Number.isFinite(next) && next < end) await seekTo(next, false);
+  }
 }
 
 // -- controls -----------------------------------------------------------------------------------
