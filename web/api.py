@@ -31,7 +31,16 @@ _ADMIN_ONLY_CAMERA_KEYS = ("pid", "ring", "main_ring", "last_exit")
 
 def health_view(request: Request, session: Session) -> dict[str, Any]:
     """The engine's health as this user may see it: only their cameras, and the engine's
-    internals (process ids, config paths) for admins only."""
+    internals (process ids, config paths) for admins only. Made once per request (a page's
+    header, summary and cards all read it)."""
+    state = request.scope.setdefault("state", {})
+    if "health_view" not in state:
+        state["health_view"] = _health_view(request, session)
+    found: dict[str, Any] = state["health_view"]
+    return found
+
+
+def _health_view(request: Request, session: Session) -> dict[str, Any]:
     ctx = context(request)
     snap = ctx.engine.snapshot
     view: dict[str, Any] = {

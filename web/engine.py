@@ -134,8 +134,7 @@ class EngineLink:
                 self._publish(event)
 
     def _read(self) -> tuple[Health, tuple[Alarm, ...]]:
-        self._reconnect()  # a restarted engine has a new token (and, with port 0, a new port)
-        client = self.client
+        client = self.client  # after a failed or refused call, ``_reconnect`` reads it again
         return client.health(), client.alarms().alarms
 
     def _reconnect(self) -> None:

@@ -4,6 +4,7 @@ body sent without one)."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from collections.abc import Callable
@@ -69,7 +70,7 @@ class Guardrails:
             await send(message)
 
         if not static:
-            key, anonymous = self._key(scope)
+            key, anonymous = await self._key(scope)
             wait = self.limits.request(key, anonymous)
             if wait:
                 reason = f"too many requests: wait {wait} s, then reload"
@@ -82,13 +83,14 @@ class Guardrails:
             return
         await self.app(scope, receive, send_with_headers)
 
-    def _key(self, scope: Scope) -> tuple[str, bool]:
+    async def _key(self, scope: Scope) -> tuple[str, bool]:
         """Requests count against their session when the cookie names a live one (looked up once
         for the request: the routes reuse it), else against their address: a made-up cookie
         buys no budget of its own."""
         conn = HTTPConnection(scope)
         token = conn.cookies.get(self.cookie.decode(), "")
-        session = self.session(token) if token else None
+        # the lookup writes the session's last-seen time now and then: off the event loop
+        session = await asyncio.to_thread(self.session, token) if token else None
         scope.setdefault("state", {})["session"] = session
         if session is not None:
             return f"s:{session.id}", False
