@@ -221,6 +221,9 @@ def test_segment_bytes_answer_ranges_as_http_says(web_site, recorded):
     many = ", ".join(f"{i * 10}-{i * 10 + 1}" for i in range(20))
     capped = client.get(path, headers={"Range": f"bytes={many}"})
     assert capped.status == 200 and len(capped.body) == size  # more than 8 ranges: ignored
+    for bad in ("bytes=9-3", "items=0-9", "bytes=x-y", "bytes"):  # ignored: the whole file
+        ignored = client.get(path, headers={"Range": bad})
+        assert ignored.status == 200 and len(ignored.body) == size, bad
     beyond = client.get(path, headers={"Range": f"bytes={size + 10}-"})
     assert beyond.status == 416 and beyond.headers["content-range"] == f"bytes */{size}"
     head = client.request("HEAD", path)

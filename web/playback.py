@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, MalformedRangeHeader, Response
 
 from nvr.errors import CatalogError, EngineUnreachableError, NvrError
 from nvr.storage.catalog import Catalog, Recording
@@ -48,9 +48,17 @@ _NS_MAX = 2**63 - 2
 
 
 class RangeFile(FileResponse):
-    """A file with byte ranges, capped so one request cannot ask for thousands of pieces."""
+    """A file with byte ranges, capped so one request cannot ask for thousands of pieces; a
+    malformed ``Range`` is ignored (the whole file), as HTTP allows, not a bare-text 400."""
 
     max_ranges = MAX_RANGES
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader:
+            return []
 
 
 class Footage:
