@@ -114,3 +114,38 @@ def test_a_second_admin_saving_over_a_newer_version_is_refused(browser, web_site
     assert "start_frames: 3" in after_first
     first.context.close()
     second.context.close()
+
+
+def test_remote_configuration_keeps_to_cameras_and_storage(web_site, site_config):
+    ann = web_site.client("ann")
+    doc = ann.get("/api/v1/config").json()
+
+    def save(edits: list[dict[str, Any]]) -> Any:
+        params = {"edits": edits, "base_sha256": doc["sha256"]}
+        return ann.post("/api/v1/command", {"command": "save_config", "params": params})
+
+    before = site_config.read_text()
+    for path in (["storage", "path"], ["logging", "dir"], ["web", "trusted_proxies"], ["api"]):
+        reply = save([{"path": path, "value": "/etc"}])
+        assert reply.status == 403 and "only in the configuration file" in reply.json()["error"]
+    again = save([{"path": ["cameras", "door"], "value": {"id": "door", "main": "rtsp://x/y"}}])
+    assert again.status == 409 and "exists already" in again.json()["error"]
+    deep: Any = 1
+    for _ in range(40):
+        deep = [deep]
+    nested = save([{"path": ["cameras", "yard", "name"], "value": deep}])
+    assert nested.status == 400 and "nested" in nested.json()["error"]
+    assert site_config.read_text() == before  # none of it written
+
+    # a stale "put back" is refused like a stale save: never over someone else's newer save
+    ok = save([{"path": ["cameras", "yard", "motion", "end_s"], "value": 4}])
+    assert ok.status in (200, 202), ok.text
+    versions = ann.get("/api/v1/config/history").json()["versions"]
+    stale = ann.post(
+        "/api/v1/command",
+        {
+            "command": "revert_config",
+            "params": {"version": versions[-1]["version"], "base_sha256": doc["sha256"]},
+        },
+    )
+    assert stale.status == 409 and "changed since it was opened" in stale.json()["error"]

@@ -109,3 +109,20 @@ def test_a_removed_or_disabled_users_share_links_stop_working(tmp_path: Path):
     finally:
         clips.close()
         accounts.close()
+
+
+def test_an_admin_has_every_camera(tmp_path: Path):
+    import pytest
+
+    from web.accounts import AccountError, Accounts
+
+    accounts = Accounts(tmp_path / "catalog.db")
+    try:
+        with pytest.raises(AccountError, match="an admin has every camera"):
+            accounts.add_user("amy", "admin", "amy's long password", cameras=["door"])
+        accounts.add_user("amy", "operator", "amy's long password", cameras=["door"])
+        with pytest.raises(AccountError, match="an admin has every camera"):
+            accounts.update_user("amy", role="admin")
+        assert accounts.update_user("amy", role="admin", cameras=None).role == "admin"
+    finally:
+        accounts.close()

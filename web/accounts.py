@@ -137,6 +137,7 @@ class Accounts:
         check_role(role)
         check_password(password, name)
         allowed = _camera_list(cameras)
+        _check_admin_cameras(role, allowed)
         now = self._clock()
         digest = self._hasher.hash(password)
         try:
@@ -187,6 +188,7 @@ class Accounts:
         if user.role == "admin" and not user.disabled and (new_role != "admin" or new_disabled):
             self._keep_an_admin(name)
         allowed = _camera_text(user.cameras) if cameras is False else _camera_list(cameras)
+        _check_admin_cameras(new_role, allowed)
         self._write(
             "UPDATE users SET role = ?, cameras = ?, disabled = ? WHERE id = ?",
             (new_role, allowed, int(new_disabled), user.id),
@@ -344,6 +346,14 @@ _USER_U = ", ".join(f"u.{c.strip()}" for c in _USER.split(","))  # the same, in 
 def _user(row: tuple[Any, ...]) -> User:
     cameras = tuple(json.loads(row[3])) if row[3] is not None else None
     return User(row[0], row[1], row[2], cameras, bool(row[4]), row[5], row[6])
+
+
+def _check_admin_cameras(role: str, cameras: str | None) -> None:
+    if role == "admin" and cameras is not None:
+        raise AccountError(
+            "an admin has every camera (configuration, backups and the log concern them all): "
+            "give an admin no camera list, or make the user an operator limited to cameras"
+        )
 
 
 def _camera_list(cameras: Iterable[str] | None) -> str | None:

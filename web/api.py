@@ -21,7 +21,15 @@ from web.accounts import Session
 from web.audit import to_csv
 from web.context import context
 from web.engine import unreachable_text
-from web.guard import Denied, check_csrf, command_role, json_body, require, visible_cameras
+from web.guard import (
+    Denied,
+    check_csrf,
+    command_role,
+    json_body,
+    known_cameras,
+    require,
+    visible_cameras,
+)
 from web.snapshots import NoPicture
 
 log = logging.getLogger(__name__)
@@ -151,6 +159,8 @@ async def command(request: Request) -> Response:
         require(request, command_role(name), "*")
     else:
         require(request, command_role(name), camera_id)
+    if name == "save_config":
+        check_remote_edits(request, params.get("edits"))
     if "by" in COMMANDS[name]:
         params["by"] = user.name
     message = {
@@ -197,6 +207,46 @@ async def command(request: Request) -> Response:
     )  # fmt: skip
     await ctx.engine.refresh()  # the pages read the state the command left, not the one before
     return JSONResponse(_reply_for(session, reply.to_json()), status_code=status)
+
+
+# What remote configuration may change: the cameras and the storage budget. Where the files go
+# (storage.path, logging.dir), the API, the web server and its proxies stay for whoever holds
+# the file on the recorder: a stolen admin session must not point them elsewhere.
+REMOTE_EDITABLE = (("cameras",), ("storage", "max_bytes"), ("storage", "min_free_bytes"),
+                   ("storage", "retention_check_s"), ("alarms",))  # fmt: skip
+MAX_EDIT_DEPTH = 12
+
+
+def check_remote_edits(request: Request, edits: Any) -> None:
+    """Refuse edits outside ``REMOTE_EDITABLE``, a new camera over an existing id, and values
+    nested deeper than any setting is."""
+    if not isinstance(edits, list):
+        return  # the engine's own check names what is wrong
+    existing = set(known_cameras(request))
+    for edit in edits:
+        if not isinstance(edit, dict) or not isinstance(edit.get("path"), list):
+            continue
+        path = tuple(edit["path"])
+        if not any(path[: len(p)] == p for p in REMOTE_EDITABLE):
+            shown = ".".join(str(k) for k in path)[:80]
+            raise Denied(403, f"{shown} can be changed only in the configuration file on the "
+                         "recorder, not from the web", "not_remote")  # fmt: skip
+        new_camera = len(path) == 2 and path[0] == "cameras" and not edit.get("delete")
+        if new_camera and path[1] in existing:
+            raise Denied(409, f"a camera {str(path[1])[:64]!r} exists already: pick another id, "
+                         "or edit that camera", "camera_exists")  # fmt: skip
+        if _depth(edit.get("value")) > MAX_EDIT_DEPTH:
+            raise Denied(400, "a value is nested deeper than any setting", "bad_command")
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_EDIT_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
 
 
 def _reply_for(session: Session, reply: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,9 @@ def require(conn: HTTPConnection, role: str = "viewer", camera: str | None = Non
         raise Denied(401, "not logged in, or the session ended: log in again", "no_session")
     if not session.user.has_role(role):
         raise Denied(403, f"this needs the {role} role; you are {session.user.role}", "role")
+    if role == "admin" and session.user.cameras is not None:  # admin work spans every camera
+        raise Denied(403, "an admin limited to some cameras cannot do this: it concerns every "
+                     "camera; ask an admin to lift your camera list", "camera")  # fmt: skip
     if camera is not None:
         check_camera(conn, session, camera)
     return session
@@ -128,7 +131,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         where = f"line {err.lineno}, column {err.colno}"
         raise Denied(400, f"the body is not valid JSON ({where})", "bad_json") from None
     except (ValueError, UnicodeDecodeError):
-        raise Denied(400, "the body is not valid JSON (not UTF-8 text)", "bad_json") from None
+        raise Denied(400, "the body is not valid JSON (not UTF-8 text, or a number too long)",
+                     "bad_json") from None  # fmt: skip
     except RecursionError:
         raise Denied(400, "the body's JSON is nested too deeply", "bad_json") from None
     if not isinstance(data, dict):

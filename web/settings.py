@@ -14,6 +14,7 @@ the result, writes it atomically, numbers it in the history and puts it in force
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -65,6 +66,20 @@ async def diff(request: Request) -> Response:
     return JSONResponse({"diff": text})
 
 
+def _is_rtsp(url: str) -> bool:
+    """An rtsp:// or rtsps:// URL with a host (and a port, if any, that is a number)."""
+    try:
+        parts = urlsplit(url)
+        return (
+            len(url) <= 2000
+            and parts.scheme.lower() in ("rtsp", "rtsps")
+            and bool(parts.hostname)
+            and (parts.port is None or parts.port > 0)
+        )
+    except ValueError:
+        return False
+
+
 async def probe(request: Request) -> Response:
     """Test a stream: a configured camera's (``camera_id``, ``stream``) or a typed ``url``."""
     session = require(request, "admin")
@@ -77,10 +92,11 @@ async def probe(request: Request) -> Response:
     if isinstance(camera_id, str) and camera_id and url is None:
         require(request, "admin", camera_id)
         kwargs: dict[str, Any] = {"camera_id": camera_id, "stream": stream}
-    elif isinstance(url, str) and url.startswith(("rtsp://", "rtsps://")) and len(url) <= 2000:
+    elif isinstance(url, str) and _is_rtsp(url):
         kwargs = {"url": url}
     else:
-        raise Denied(400, "give a camera_id, or a url starting with rtsp://", "bad_request")
+        raise Denied(400, "give a camera_id, or a url like rtsp://user:password@host:554/path",
+                     "bad_request")  # fmt: skip
     found = await call_engine(request, ctx.engine.client.probe, **kwargs)
     result = "ok" if found.get("ok") else str(found.get("error", "failed"))
     ctx.audit.record(session.user.name, ctx.address(request), "config.probe",

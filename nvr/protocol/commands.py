@@ -35,7 +35,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "maintain_catalog": (),  # check and optimise the catalog now (/health: catalog_check)
     # edit the config file (nvr.config_edit's edits) and put it in force; by = who, for history
     "save_config": ("edits", "base_sha256", "by", "note"),
-    "revert_config": ("version", "by"),  # put an earlier config version back, as a new one
+    # put an earlier config version back, as a new one (refused over a newer save, like save)
+    "revert_config": ("version", "base_sha256", "by"),
     # keep camera_id's recordings overlapping [start_ns, end_ns) from retention, or release them
     "protect": ("start_ns", "end_ns", "protected"),
     # steer camera_id (docs/ptz.md): velocities -1..1, Stop sent after timeout_s unless renewed
@@ -217,11 +218,11 @@ def _check_alarm_params(params: dict[str, Any]) -> None:
 
 
 def _check_config_params(name: str, params: dict[str, Any]) -> None:
+    base = params.get("base_sha256")
+    if base is not None and not (isinstance(base, str) and re.fullmatch("[0-9a-f]{64}", base)):
+        raise ValueError("params.base_sha256 must be the 64 hex digits /api/config/text gave")
     if name == "save_config":
         parse_edits(params.get("edits"))  # RequestError naming the malformed edit
-        base = params.get("base_sha256")
-        if base is not None and not (isinstance(base, str) and re.fullmatch("[0-9a-f]{64}", base)):
-            raise ValueError("params.base_sha256 must be the 64 hex digits /api/config/text gave")
         note = params.get("note", "")
         if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS or not note.isprintable():
             raise ValueError(f"params.note must be at most {MAX_NOTE_CHARS} printable characters")

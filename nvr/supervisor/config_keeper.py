@@ -62,20 +62,26 @@ class ConfigKeeper:
     def save(self, edits: list[Edit], base_sha256: str | None, by: str, note: str) -> Config:
         """Apply ``edits`` to the file; the new configuration to put in force."""
         text = self._read()
+        self._check_base(text, base_sha256)
+        return self._write(text, apply_edits(text, edits), by, note)
+
+    def revert(self, version: int, base_sha256: str | None, by: str) -> Config:
+        """Put an earlier version back, as a new version."""
+        old = self._catalog.config_version(version)
+        if old is None:
+            raise NotFoundError(f"there is no configuration version {version}; see the history")
+        text = self._read()
+        self._check_base(text, base_sha256)
+        return self._write(text, old.text, by, f"revert to version {version}")
+
+    def _check_base(self, text: str, base_sha256: str | None) -> None:
+        """Refuse a change made on a text that someone else has saved over since."""
         if base_sha256 is not None and base_sha256 != sha256(text):
             newest = self._catalog.config_version()
             who = f" (version {newest.version}, by {newest.saved_by})" if newest else ""
             raise ConflictError(
                 f"the configuration changed since it was opened{who}; reopen it and edit again"
             )
-        return self._write(text, apply_edits(text, edits), by, note)
-
-    def revert(self, version: int, by: str) -> Config:
-        """Put an earlier version back, as a new version."""
-        old = self._catalog.config_version(version)
-        if old is None:
-            raise NotFoundError(f"there is no configuration version {version}; see the history")
-        return self._write(self._read(), old.text, by, f"revert to version {version}")
 
     def _read(self) -> str:
         if self.path is None:

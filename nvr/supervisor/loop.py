@@ -292,7 +292,7 @@ class Supervisor:
                 edits, params.get("base_sha256"), by, params.get("note", "")
             )
         else:
-            new = self.config_keeper.revert(params["version"], by)
+            new = self.config_keeper.revert(params["version"], params.get("base_sha256"), by)
         self.watcher.adopt()
         self._config_due = new
 

@@ -150,7 +150,7 @@ function input(field, value) {
   control.dataset.type = field.type;
   if (field.nullable) control.dataset.nullable = "1";
   label.append(control);
-  if (field.test && target.kind !== "new") {
+  if (field.test) {
     const test = document.createElement("button");
     test.type = "button";
     test.textContent = "Test connection";
@@ -238,6 +238,10 @@ function edits() {
       node[path[path.length - 1]] = value;
     }
     if (zones.length) camera.motion = { ...(camera.motion || {}), zones };
+    if (camera.id && doc.config.cameras.some((c) => c.id === camera.id)) {
+      say(`not saved: a camera ${camera.id} exists already: pick another id`, true);
+      return null;
+    }
     return camera.id ? [{ path: ["cameras", camera.id], value: camera }] : [];
   }
   for (const control of document.querySelectorAll("#config-fields [data-path]")) {
@@ -255,6 +259,7 @@ function edits() {
 }
 
 async function save(list, note) {
+  if (list === null) return; // refused here, and said
   if (!list.length) { say("nothing changed"); return; }
   $("config-save").disabled = true;
   say("saving and applying…");
@@ -282,6 +287,7 @@ $("config-remove").addEventListener("click", () => {
 });
 
 async function probe(stream, url, result) {
+  if (target.kind === "new" && !url) { result.textContent = "type the stream's URL first"; return; }
   result.textContent = "testing…";
   const body = url ? { url } : { camera_id: target.id, stream };
   const { ok, data } = await api("POST", "/api/v1/probe", body);
@@ -363,6 +369,7 @@ async function history() {
         const reply = await api("GET", `/api/v1/config/diff?from=${v.version - 1}&to=${v.version}`);
         $("diff").hidden = false;
         $("diff").textContent = reply.ok ? reply.data.diff || "(no change in the text)" : reply.data.error;
+        $("diff").scrollIntoView({ block: "nearest" });
       });
       actions.append(show);
     }
@@ -372,7 +379,8 @@ async function history() {
       back.textContent = "Put back";
       back.addEventListener("click", async () => {
         if (!confirm(`Put version ${v.version} back in force (as a new version)?`)) return;
-        const reply = await api("POST", "/api/v1/command", { command: "revert_config", params: { version: v.version } });
+        const reply = await api("POST", "/api/v1/command",
+          { command: "revert_config", params: { version: v.version, base_sha256: doc.sha256 } });
         if (!reply.ok && reply.status !== 202) { say(`not put back: ${reply.data.error}`, true); return; }
         await load(target);
         say(`version ${v.version} is in force again, as version ${doc.version}`);

@@ -100,7 +100,7 @@ async function storage() {
   box.querySelector(".meter span").style.width = `${Math.round(used * 100)}%`;
   box.querySelector(".figures").textContent =
     `${size(s.free_bytes)} free of ${size(s.total_bytes)} · recordings ${size(s.recordings_bytes + s.writing_bytes)}` +
-    ` · writing ${size(s.write_rate_bps)}/s` +
+    ` · writing ${size(s.write_rate_bps / 8)}/s` +
     (s.days_until_full ? ` · reserve reached in ${duration(s.days_until_full * 86400)}` : "") +
     (s.days_capacity ? ` · room for ${duration(s.days_capacity * 86400)} of footage` : "") +
     ` · keeps ${size(s.min_free_bytes)} free`;
