@@ -33,8 +33,8 @@ from nvr.storage.playback import HOLE_MIN_NS, SegmentTimes, explain
 log = logging.getLogger(__name__)
 
 OUT_OPTIONS = {"movflags": "+faststart"}
-# A segment's moov describes its track whole: FFmpeg need not read frames to learn it (6x faster
-# to open, which is most of a clip's time with short segments).
+# A segment is an MP4 whose moov describes its track whole: FFmpeg need not guess the format nor
+# read frames to learn it (3 to 6x faster to open, most of a clip's time with short segments).
 NO_PROBE = {"probesize": "32", "analyzeduration": "0"}
 
 
@@ -185,7 +185,7 @@ class _ClipWriter:
         before ``end_ns``; returns the wall time where what was copied ends."""
         key = seg.keyframe_before(first)
         start_pts = seg.samples[first].pts
-        with av.open(str(seg.path), timeout=10, options=NO_PROBE) as container:
+        with av.open(str(seg.path), "r", format="mp4", timeout=10, options=NO_PROBE) as container:
             source = container.streams.video[0]
             if self.stream is None:
                 self.stream = self.out.add_stream_from_template(source)
