@@ -54,6 +54,11 @@ def site_config(web_site: Any) -> Any:
     if versions[0]["version"] != first:
         admin.post("/api/v1/command", {"command": "revert_config", "params": {"version": first}})
     path.write_text(original)
+    wait_for(
+        lambda: all(c["state"] == "live" for c in web_site.engine.health()["cameras"].values()),
+        60,
+        what="both cameras live again for the tests after these",
+    )
 
 
 def test_an_edit_round_trips_with_the_comments_kept(browser, web_site, site_config):
@@ -149,3 +154,15 @@ def test_remote_configuration_keeps_to_cameras_and_storage(web_site, site_config
         },
     )
     assert stale.status == 409 and "changed since it was opened" in stale.json()["error"]
+
+    # a camera kept idle by the configuration: its worker cannot be restarted, and that is said
+    doc = ann.get("/api/v1/config").json()
+    assert save([{"path": ["cameras", "yard", "enabled"], "value": False}]).status in (200, 202)
+    wait_for(lambda: not web_site.engine.health()["cameras"]["yard"]["enabled"], 20,
+             what="yard disabled")  # fmt: skip
+    wait_for(lambda: ann.get("/api/v1/health").json()["cameras"]["yard"]["enabled"] is False, 10,
+             what="the web server's view of it")  # fmt: skip
+    restart = web_site.client("otto").post(
+        "/api/v1/command", {"command": "restart_worker", "camera_id": "yard"}
+    )
+    assert restart.status == 409 and "disabled in the configuration" in restart.json()["error"]

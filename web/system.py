@@ -75,6 +75,19 @@ async def logs(request: Request) -> Response:
     filters["limit"] = int(limit)
     client = context(request).engine.client
     entries = await call_engine(request, client.logs, **filters)
+    camera = filters.get("camera_id")
+    if isinstance(camera, str):  # the supervisor's lines about it name it first ("door: ...")
+        about = {k: v for k, v in filters.items() if k != "camera_id"}
+        about["q"] = f"{about['q']} {camera}" if "q" in about else camera
+        more = await call_engine(request, client.logs, **about)
+        seen = {e["id"] for e in entries}
+        entries += [
+            e for e in more
+            if e["id"] not in seen and not e.get("camera_id")
+            and str(e.get("message", "")).startswith(f"{camera}:")
+        ]  # fmt: skip
+        entries.sort(key=lambda e: e["ts_ns"], reverse=True)
+        entries = entries[: int(filters["limit"])]
     return JSONResponse({"entries": entries})
 
 

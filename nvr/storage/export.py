@@ -167,6 +167,8 @@ class _ClipWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.part.touch()
             self.out = av.open(str(self.part), "w", format="mp4", options=OUT_OPTIONS)
+            # players show it as the clip's date: the wall time of its first frame, in UTC
+            self.out.metadata["creation_time"] = iso_utc(zero_ns)
         except (av.error.FFmpegError, OSError) as err:
             raise StorageError(f"cannot write the clip {path}: {err}") from None
         self.stream: av.video.stream.VideoStream | None = None
