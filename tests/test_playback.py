@@ -25,9 +25,11 @@ import pytest
 
 from nvr.errors import NvrError
 from nvr.protocol.client import EngineClient
+from nvr.storage import streamed_clip
 from nvr.storage.catalog import Catalog, Gap, Recording
 from nvr.storage.export import NothingRecordedError, export_clip
 from nvr.storage.playback import Frame, Hole, PlaybackReader
+from nvr.storage.streamed_clip import SplitClipError
 from tests.conftest import Engine, requires_rtsp, wait_for
 from tests.support.api import TOKENS
 from tests.support.cameras import RtspCamera
@@ -273,6 +275,36 @@ def test_export_starts_at_the_exact_frame(recorded, tmp_path):
     assert abs(ffprobe_duration(tmp_path / "a.mp4") - span) <= 1 / 15 + 1e-3
     report = clip.report.read_text()
     assert f"camera: {CAMERA}" in report and "gaps: none" in report
+
+
+def test_a_streamed_clip_shows_what_the_export_shows(recorded, tmp_path):
+    """Across segments and the freeze: the same frames, times and duration as the export."""
+    rows = [r for r in recorded.rows if r.width == recorded.rows[0].width]
+    assert len(rows) >= 3
+    with recorded.reader() as reader:
+        start = reader.frame_at(
+            CAMERA, rows[0].start_ns + (rows[0].end_ns - rows[0].start_ns) * 4 // 10
+        )
+        while start.keyframe:
+            start = reader.next_frame(start)
+        end_ns = rows[-1].start_ns + (rows[-1].end_ns - rows[-1].start_ns) // 2
+        exported = export_clip(
+            reader.catalog, recorded.root, CAMERA, start.time_ns, end_ns, tmp_path / "e.mp4"
+        ).files[0]
+        found = reader.catalog.recordings(CAMERA, start.time_ns, end_ns)
+        streamed = streamed_clip.plan(found, recorded.root, CAMERA, start.time_ns, end_ns)
+        with pytest.raises(SplitClipError, match="1280x720 to h264 960x540"):
+            streamed_clip.plan(
+                reader.catalog.recordings(CAMERA), recorded.root, CAMERA,
+                rows[0].start_ns, recorded.rows[-1].end_ns,
+            )  # fmt: skip
+    (tmp_path / "s.mp4").write_bytes(b"".join(streamed.read(0, streamed.size)))
+    shown = _decoded_numbers(tmp_path / "s.mp4")
+    assert shown == _decoded_numbers(tmp_path / "e.mp4") and shown[0] == number(start)
+    assert streamed.frames == exported.frames == len(shown)
+    assert (streamed.start_ns, streamed.end_ns) == (exported.start_ns, exported.end_ns)
+    durations = [ffprobe_duration(tmp_path / name) for name in ("s.mp4", "e.mp4")]
+    assert abs(durations[0] - durations[1]) <= 1 / 15 + 1e-3, durations
 
 
 def test_export_across_segments_the_gap_and_the_size_change(recorded, tmp_path):

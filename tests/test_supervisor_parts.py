@@ -194,6 +194,7 @@ class Cameras:
 
     def __init__(self, ids: list[str], reachable: bool = True) -> None:
         self.ids, self.reachable = ids, reachable
+        self.disabled: list[str] = []  # configured, kept idle: no worker
         self.sent: list[tuple[str, object]] = []
         self.reloads = 0
         self.restarted: list[tuple[str, str]] = []
@@ -208,6 +209,7 @@ class Cameras:
 
         return Workers(
             lambda: list(self.ids),
+            lambda: list(self.disabled),
             send,
             lambda: ConfigStatus("nvr.yaml"),
             reload,
@@ -293,6 +295,15 @@ def test_desk_refusals_carry_error_codes(tmp_path, monkeypatch):
     thread.join(5)
     status, reply = out[0]
     assert (status, reply.code) == (404, "unknown_camera") and "'nowhere'" in reply.error
+    cams.disabled.append("yard")  # configured but disabled: said so, not "unknown"
+    for name in ("restart_worker", "start_recording"):
+        thread, out = submit_in_thread(desk, Command(name, "yard"))
+        run_loop_until(desk, lambda: desk.replies_ready)
+        desk.deliver()
+        thread.join(5)
+        status, reply = out[0]
+        assert (status, reply.code) == (409, "conflict"), reply
+        assert "'yard' is disabled in the configuration" in reply.error
     thread, out = submit_in_thread(desk, Command("reload_config"))
     run_loop_until(desk, lambda: desk.replies_ready)
     desk.deliver()

@@ -295,6 +295,24 @@ def first_frame_counter(path: Any) -> int | None:
         return read_counter(frame.to_ndarray(format="gray"))
 
 
+def check_clip(client: Any, data: bytes, path: Any, start: int, seconds: float) -> int:
+    """A downloaded clip lasts ``seconds``, is dated at its start, and its first picture is
+    the recorded frame shown at ``start`` (not the keyframe before it); returns that frame's
+    time."""
+    from tests.support.media import ffprobe_duration
+
+    path.write_bytes(data)
+    assert abs(ffprobe_duration(path) - seconds) < 0.2
+    tags = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format_tags=creation_time", "-of", "csv=p=0",
+         str(path)], capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    assert tags.startswith(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start // 10**9)))
+    shown_at, expected_counter = engine_frame(client, start)
+    assert first_frame_counter(path) == expected_counter
+    return shown_at
+
+
 def made(client: Any, job_id: str) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         clip = client.get(f"/api/v1/exports/{job_id}").json()
@@ -306,7 +324,6 @@ def made(client: Any, job_id: str) -> dict[str, Any]:
 
 
 def test_a_download_is_the_recorded_range_from_its_first_frame(web_site, recorded, tmp_path):
-    from tests.support.media import ffprobe_duration
 
     otto, walt, olga = (web_site.client(u) for u in ("otto", "walt", "olga"))
     start = steady_instant(recorded, 5) + 200 * 10**6
@@ -321,16 +338,7 @@ def test_a_download_is_the_recorded_range_from_its_first_frame(web_site, recorde
     assert olga.get(url).status == 404 and walt.get(url).status == 403  # nobody else's
     got = otto.get(url)
     assert got.status == 200 and "attachment" in got.headers["content-disposition"]
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(got.body)
-    assert abs(ffprobe_duration(path) - 3.0) < 0.2
-    tags = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format_tags=creation_time", "-of", "csv=p=0",
-         str(path)], capture_output=True, text=True, timeout=30, check=True,
-    ).stdout  # fmt: skip
-    assert tags.startswith(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start // 10**9)))
-    _, expected_counter = engine_frame(otto, start)
-    assert first_frame_counter(path) == expected_counter  # exact start, not the keyframe before
+    check_clip(otto, got.body, tmp_path / "clip.mp4", start, 3.0)
     resumed = otto.get(url, headers={"Range": f"bytes={len(got.body) - 100}-"})
     assert resumed.status == 206 and resumed.body == got.body[-100:]
     assert [c["id"] for c in otto.get("/api/v1/exports").json()["exports"]][0] == clip["id"]
@@ -339,6 +347,45 @@ def test_a_download_is_the_recorded_range_from_its_first_frame(web_site, recorde
         (r["user"], r["action"]) for r in web_site.client("ann").get("/api/v1/audit").json()["rows"]
     ]
     assert ("otto", "export.create") in actions and ("otto", "export.download") in actions
+
+
+def test_a_streamed_download_is_the_range_from_its_first_frame_by_any_byte_range(
+    web_site, recorded, tmp_path
+):
+
+    otto, walt, olga = (web_site.client(u) for u in ("otto", "walt", "olga"))
+    start = steady_instant(recorded, 5) + 300 * 10**6
+    url = f"/api/v1/recordings/door/clip.mp4?start_ns={start}&end_ns={start + 3 * 10**9}"
+    assert walt.get(url).status == 403  # a viewer may watch, not download
+    assert olga.get(url).status == 403  # not her camera
+    got = otto.get(url)
+    assert got.status == 200, got.text
+    assert "attachment" in got.headers["content-disposition"] and got.body[4:8] == b"ftyp"
+    assert int(got.headers["content-length"]) == len(got.body)
+    shown_at = check_clip(otto, got.body, tmp_path / "streamed.mp4", start, 3.0)
+    assert int(got.headers["x-clip-start-ns"]) == shown_at
+
+    size, etag = len(got.body), got.headers["etag"]
+    tail = otto.get(url, headers={"Range": f"bytes={size - 100}-"})
+    assert tail.status == 206 and tail.body == got.body[-100:]
+    assert tail.headers["content-range"] == f"bytes {size - 100}-{size - 1}/{size}"
+    middle = otto.get(url, headers={"Range": "bytes=1000-400000", "If-Range": etag})
+    assert middle.status == 206 and middle.body == got.body[1000:400001]
+    stale = otto.get(url, headers={"Range": "bytes=1000-", "If-Range": '"other"'})
+    assert stale.status == 200 and stale.body == got.body  # changed since: all of it
+    several = otto.get(url, headers={"Range": "bytes=0-10,20-30"})
+    assert several.status == 200 and len(several.body) == size
+    assert otto.get(url, headers={"Range": f"bytes={size}-"}).status == 416
+    head = otto.request("HEAD", url)
+    assert head.status == 200 and head.body == b"" and head.headers["content-length"] == str(size)
+    later = recorded[-1]["end_ns"] + 3600 * 10**9
+    nothing = otto.get(f"/api/v1/recordings/door/clip.mp4?start_ns={later}&end_ns={later + 10**9}")
+    assert nothing.status == 404 and "nothing playable" in nothing.json()["error"]
+    too_long = otto.get(f"/api/v1/recordings/door/clip.mp4?start_ns=1&end_ns={7 * 3600 * 10**9}")
+    assert too_long.status == 400
+    rows = web_site.client("ann").get("/api/v1/audit?limit=10000").json()["rows"]
+    streamed = [r for r in rows if r["action"] == "export.download" and '"streamed"' in r["params"]]
+    assert [r["user"] for r in streamed] == ["otto"] * 3  # each sent from its first byte
 
 
 def test_a_share_link_plays_without_login_then_expires_and_is_revoked(web_site, recorded):

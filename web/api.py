@@ -159,7 +159,6 @@ async def command(request: Request) -> Response:
         require(request, command_role(name), "*")
     else:
         require(request, command_role(name), camera_id)
-        _check_enabled(request, name, camera_id)
     if name == "save_config":
         check_remote_edits(request, params.get("edits"))
     if "by" in COMMANDS[name]:
@@ -248,17 +247,6 @@ def _depth(value: Any, level: int = 0) -> int:
     if isinstance(value, list):
         return max((_depth(v, level + 1) for v in value), default=level + 1)
     return level
-
-
-def _check_enabled(request: Request, name: str, camera_id: str) -> None:
-    """A command for a camera's worker, to a camera the configuration keeps idle: say why
-    (the engine has no worker to send it to, and would call the camera unknown)."""
-    health = context(request).engine.snapshot.health
-    cam = health.cameras.get(camera_id) if health is not None else None
-    needs_worker = name in ("restart_worker", "watch_main", "start_recording", "stop_recording")
-    if cam is not None and not cam.enabled and needs_worker:
-        raise Denied(409, f"camera {camera_id[:64]!r} is disabled in the configuration: enable it "
-                     "(Configuration page) first", "camera_disabled")  # fmt: skip
 
 
 def _reply_for(session: Session, reply: dict[str, Any]) -> dict[str, Any]:

@@ -81,6 +81,7 @@ ROUTES = [
     Route("/api/v1/recordings/{camera_id}/index.m3u8", playback.playlist),
     Route("/api/v1/recordings/{camera_id}/index.json", playback.playlist),
     Route("/api/v1/recordings/{camera_id}/frame.jpg", playback.frame),
+    Route("/api/v1/recordings/{camera_id}/clip.mp4", downloads.streamed, methods=["GET", "HEAD"]),
     Route(
         "/api/v1/recordings/{camera_id}/{rec:rowid}.mp4", playback.segment, methods=["GET", "HEAD"]
     ),

@@ -43,6 +43,7 @@ class Clip:
     state: str  # queued | running | done | failed
     files: tuple[dict[str, Any], ...]
     error: str
+    progress: float = 0.0  # while it is made: the engine's figure, 0..1 (not stored)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class Clip:
                 for n, f in enumerate(self.files, 1)
             ],
             "error": self.error,
+            "progress": 1.0 if self.state == "done" else self.progress,
         }
 
 

@@ -1,5 +1,10 @@
-"""Clip downloads: the engine's clip export (stream copy, exact start) run as a job for a user.
+"""Clip downloads, two ways, the same clip frame for frame (stream copy, exact start):
 
+- ``GET /api/v1/recordings/{camera}/clip.mp4?start_ns=&end_ns=`` (operator): the range as one
+  MP4 laid out over the segment files (``nvr.storage.streamed_clip``), sent at once, with byte
+  ranges; up to ``MAX_STREAMED_NS`` and one picture size (``409`` otherwise);
+- the engine's clip export run as a job for a user, for any range up to a day (one file per
+  picture size, a report of the gaps), kept a day to fetch later:
 - ``POST /api/v1/exports`` ``{"camera_id", "start_ns", "end_ns"}`` (operator): starts a job;
 - ``GET /api/v1/exports``: the user's clips (an admin's: everyone's), with their progress;
 - ``GET /api/v1/exports/{id}``: one clip;
@@ -21,18 +26,30 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import (
+    JSONResponse,
+    MalformedRangeHeader,
+    RangeNotSatisfiable,
+    Response,
+    StreamingResponse,
+)
 
 from nvr.errors import EngineUnreachableError, NvrError
+from nvr.storage import streamed_clip
+from nvr.storage.export import NothingRecordedError
+from nvr.storage.streamed_clip import SplitClipError, StreamedClip
 from web.accounts import Session
 from web.clips import Clip
 from web.context import WebContext, context
-from web.engine import unreachable_text
-from web.guard import Denied, check_csrf, json_body, require
-from web.playback import RangeFile
+from web.guard import Denied, ask_engine, check_csrf, json_body, require
+from web.playback import MAX_RECORDINGS, Footage, RangeFile, footage_of, read, window
 
 log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * 10**9
+MAX_STREAMED_NS = 6 * 3600 * 10**9
+# Laying out reads every segment's sample table (about 1 ms each, 2160 for 6 hours): two at a
+# time, so a burst of long downloads waits its turn instead of taking every core.
+_LAYING_OUT = asyncio.Semaphore(2)
 KEEP_CLIPS_NS = 24 * 3600 * 10**9
 _NS_MAX = 2**63 - 2
 
@@ -47,15 +64,9 @@ async def start_clip(
     """Ask the engine for a clip of one camera; 404 when nothing was recorded then, 503 when
     the engine does not answer or is busy."""
     ctx = context(request)
-    try:
-        job = await ctx.engine.call(ctx.engine.client.export, [camera_id], start_ns, end_ns)
-    except EngineUnreachableError as err:
-        raise Denied(503, unreachable_text(err), "engine_unreachable") from None
-    except NvrError as err:
-        reason = str(err).removeprefix("export refused: ")
-        status = 503 if "HTTP 503" in reason or "HTTP 429" in reason else 404
-        reason = reason.split(": ", 1)[-1] if reason.startswith("HTTP ") else reason
-        raise Denied(status, reason[:300], "no_clip") from None
+    job = await ask_engine(
+        request, ctx.engine.client.export, [camera_id], start_ns, end_ns, refused=404
+    )
     return await asyncio.to_thread(
         ctx.clips.add_clip, str(job["id"]), session.user.name, camera_id, start_ns, end_ns
     )
@@ -122,8 +133,68 @@ async def file(request: Request) -> Response:
             session.user.name, ctx.address(request), "export.download", clip.camera_id,
             {"clip": clip.job_id, "file": number, "bytes": stat.st_size},
         )  # fmt: skip
-    return RangeFile(
-        path, media_type="video/mp4", stat_result=stat, filename=download_name(clip, number)
+    name = download_name(clip.camera_id, clip.start_ns, number)
+    return RangeFile(path, media_type="video/mp4", stat_result=stat, filename=name)
+
+
+async def streamed(request: Request) -> Response:
+    """A range of one camera as an MP4 download that starts at once; ``Range`` (one range),
+    ``If-Range`` and ``HEAD`` as for a file."""
+    session = require(request, "operator")
+    camera_id = request.path_params["camera_id"]
+    require(request, "operator", camera_id)
+    start_ns, end_ns = window(request, MAX_STREAMED_NS)
+    try:
+        async with _LAYING_OUT:
+            clip = await read(request, lay_out, footage_of(request), camera_id, start_ns, end_ns)
+    except NothingRecordedError as err:
+        raise Denied(404, str(err), "not_recorded") from None
+    except SplitClipError as err:
+        raise Denied(409, str(err), "clip_split") from None
+    etag = f'"{clip.etag}"'
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Content-Disposition": f'attachment; filename="{download_name(camera_id, clip.start_ns)}"',
+        "X-Clip-Start-Ns": str(clip.start_ns),
+        "X-Clip-End-Ns": str(clip.end_ns),
+        "X-Clip-Frames": str(clip.frames),
+    }
+    start, end, status = 0, clip.size, 200
+    asked, condition = request.headers.get("range"), request.headers.get("if-range")
+    if asked is not None and (condition is None or condition == etag):
+        try:
+            ranges = RangeFile._parse_range_header(asked, clip.size)
+        except MalformedRangeHeader:
+            ranges = []  # ignored: the whole clip, as for a file
+        except RangeNotSatisfiable:
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{clip.size}"})
+        if len(ranges) == 1:  # several ranges of a download: the whole clip once
+            (start, end), status = ranges[0], 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{clip.size}"
+    headers["Content-Length"] = str(end - start)
+    if request.method == "GET" and start == 0:  # a download, not the rest of one
+        ctx = context(request)
+        ctx.audit.record(
+            session.user.name, ctx.address(request), "export.download", camera_id,
+            {"start_ns": start_ns, "end_ns": end_ns, "bytes": clip.size, "streamed": True},
+        )  # fmt: skip
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type="video/mp4")
+    return StreamingResponse(
+        clip.read(start, end), status_code=status, headers=headers, media_type="video/mp4"
+    )
+
+
+def lay_out(footage: Footage, camera_id: str, start_ns: int, end_ns: int) -> StreamedClip:
+    """The streamed clip of a range (reading the catalog and the files' sample tables)."""
+    recordings = footage.catalog().recordings(camera_id, start_ns, end_ns, limit=MAX_RECORDINGS + 1)
+    if len(recordings) > MAX_RECORDINGS:
+        raise SplitClipError(
+            f"the range holds more than {MAX_RECORDINGS} recordings: make it as a clip job"
+        )
+    return streamed_clip.plan(
+        recordings, footage.root, camera_id, start_ns, end_ns, times_of=footage.times
     )
 
 
@@ -140,10 +211,10 @@ async def clip_file(ctx: WebContext, entry: dict[str, Any]) -> tuple[Path, Any]:
     return path, stat
 
 
-def download_name(clip: Clip, number: int) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%SZ", time.gmtime(clip.start_ns / 1e9))  # UTC, said
+def download_name(camera_id: str, start_ns: int, number: int = 1) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%SZ", time.gmtime(start_ns / 1e9))  # UTC, said
     suffix = "" if number == 1 else f"-{number}"
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in clip.camera_id)[:40]
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in camera_id)[:40]
     return f"{safe}-{stamp}{suffix}.mp4"
 
 
@@ -166,14 +237,12 @@ def _own(request: Request, session: Session) -> Clip:
 
 async def view(request: Request, clip: Clip) -> dict[str, Any]:
     """A clip as the API shows it, brought up to date with the engine while it is made."""
-    clip = await sync(request, clip)
-    shown = clip.to_json()
-    shown["progress"] = 1.0 if clip.state == "done" else request.scope.get("progress", 0.0)
-    return shown
+    return (await sync(request, clip)).to_json()
 
 
 async def sync(request: Request, clip: Clip) -> Clip:
-    """Read a clip's job from the engine until it is done or failed, and keep the result."""
+    """Read a clip's job from the engine until it is done or failed, and keep the result; a
+    clip still being made comes back with the engine's progress."""
     if clip.state in ("done", "failed", "expired"):
         return clip
     ctx = context(request)
@@ -189,10 +258,9 @@ async def sync(request: Request, clip: Clip) -> Clip:
         found = ctx.clips.clip(clip.job_id)
         assert found is not None
         return found
-    request.scope["progress"] = float(job.get("progress", 0.0))
     state = str(job.get("state", "queued"))
     if state not in ("done", "failed"):
-        return dataclasses.replace(clip, state=state)
+        return dataclasses.replace(clip, state=state, progress=float(job.get("progress", 0.0)))
     root = exports_root(ctx).resolve()
     files = []
     for entry in job.get("files", []):

@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 
+from nvr.errors import EngineUnreachableError, NvrError
 from web.accounts import Session
 from web.context import context
+from web.engine import unreachable_text
 
 MAX_BODY_BYTES = 64 * 1024  # the largest request body any route accepts
 
@@ -154,6 +156,27 @@ async def read_body(request: Request) -> bytes:
     except ClientDisconnect:
         raise Denied(400, "the request body was cut off before its end", "cut_off") from None
     return b"".join(chunks)
+
+
+async def ask_engine(request: Request, fn: Any, *args: Any, refused: int = 400) -> Any:
+    """An engine call off the loop, its refusals as answers: 503 when the engine does not
+    answer or is busy, 404 when it has nothing, ``refused`` otherwise; the engine's reason is
+    kept, never its address."""
+    try:
+        return await context(request).engine.call(fn, *args)
+    except EngineUnreachableError as err:
+        raise Denied(503, unreachable_text(err), "engine_unreachable") from None
+    except NvrError as err:
+        text = str(err)
+        status = refused
+        if "HTTP 503" in text or "HTTP 429" in text:
+            status = 503
+        elif "HTTP 404" in text:
+            status = 404
+        reason = text.split(": HTTP ", 1)[-1]
+        reason = reason.split(": ", 1)[-1] if reason[:3].isdigit() else reason
+        code = {503: "engine_busy", 404: "not_found"}.get(status, "refused")
+        raise Denied(status, reason[:500], code) from None
 
 
 def command_role(command: str) -> str:

@@ -29,19 +29,20 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, MalformedRangeHeader, Response
 
-from nvr.errors import CatalogError, EngineUnreachableError, NvrError
+from nvr.errors import CatalogError
 from nvr.storage.catalog import Catalog, Recording
 from nvr.storage.fmp4 import FragmentIndex, fragment_index, playable_length
+from nvr.storage.playback import SegmentTimes
 from web import hls
 from web.context import context
-from web.engine import unreachable_text
-from web.guard import Denied, require, visible_cameras
+from web.guard import Denied, ask_engine, require, visible_cameras
 
 MAX_WINDOW_NS = 6 * 3600 * 10**9  # one playlist covers at most this much wall time
 MAX_TIMELINE_NS = 31 * 86_400 * 10**9
 MAX_RECORDINGS = 2000  # per playlist (6 h of 10-second segments)
 MAX_RANGES = 8  # more ranges in one request are ignored: the whole file is sent once
 INDEX_CACHE = 4096  # fragment indexes kept (a few kB each)
+TIMES_CACHE = 256  # sample tables kept for streamed clips (tens of kB each)
 EVENT_KINDS = ("all", "motion", "alarm")
 MAX_EVENTS = 500
 _NS_MAX = 2**63 - 2
@@ -63,8 +64,8 @@ class RangeFile(FileResponse):
 
 class Footage:
     """The web server's read-only view of the recordings: a catalog connection per thread, and
-    the fragment indexes of the files it has read (keyed by size and time: a file cut by
-    recovery is read again)."""
+    the fragment indexes and sample tables of the files it has read (keyed by size and time: a
+    file cut by recovery is read again)."""
 
     def __init__(self, storage: Path) -> None:
         self.root = storage / "recordings"
@@ -72,6 +73,7 @@ class Footage:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._indexes: OrderedDict[tuple[str, int, int], FragmentIndex | None] = OrderedDict()
+        self._times: OrderedDict[tuple[str, int, int], SegmentTimes] = OrderedDict()
         self._opened: list[Catalog] = []
 
     def catalog(self) -> Catalog:
@@ -108,6 +110,21 @@ class Footage:
                 self._indexes.popitem(last=False)
         return found
 
+    def times(self, rec: Recording) -> SegmentTimes:
+        """A recording's samples and their wall times; raises like ``SegmentTimes``."""
+        stat = (self.root / rec.file_path).stat()
+        key = (rec.file_path, stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            if key in self._times:
+                self._times.move_to_end(key)
+                return self._times[key]
+        found = SegmentTimes(rec, self.root)
+        with self._lock:
+            self._times[key] = found
+            while len(self._times) > TIMES_CACHE:
+                self._times.popitem(last=False)
+        return found
+
     def parts(self, camera_id: str, start_ns: int, end_ns: int) -> list[hls.Part]:
         recordings = self.catalog().recordings(camera_id, start_ns, end_ns, limit=MAX_RECORDINGS)
         return hls.plan(recordings, self.index)
@@ -120,12 +137,12 @@ class Footage:
             self._opened.clear()
 
 
-def _footage(request: Request) -> Footage:
+def footage_of(request: Request) -> Footage:
     found: Footage = request.app.state.footage
     return found
 
 
-async def _read(request: Request, fn: Any, *args: Any) -> Any:
+async def read(request: Request, fn: Any, *args: Any) -> Any:
     """A catalog read off the loop; 503 when there is no catalog to read yet."""
     try:
         return await asyncio.to_thread(fn, *args)
@@ -133,7 +150,7 @@ async def _read(request: Request, fn: Any, *args: Any) -> Any:
         raise Denied(503, f"the recordings catalog cannot be read ({err})", "no_catalog") from None
 
 
-def _window(request: Request, limit_ns: int = MAX_WINDOW_NS) -> tuple[int, int]:
+def window(request: Request, limit_ns: int = MAX_WINDOW_NS) -> tuple[int, int]:
     start_ns, end_ns = _ns(request, "start_ns"), _ns(request, "end_ns")
     if not 0 < end_ns - start_ns <= limit_ns:
         hours = limit_ns // (3600 * 10**9)
@@ -152,8 +169,8 @@ def _ns(request: Request, name: str) -> int:
 async def playlist(request: Request) -> Response:
     camera_id = request.path_params["camera_id"]
     require(request, camera=camera_id)
-    start_ns, end_ns = _window(request)
-    parts = await _read(request, _footage(request).parts, camera_id, start_ns, end_ns)
+    start_ns, end_ns = window(request)
+    parts = await read(request, footage_of(request).parts, camera_id, start_ns, end_ns)
     if request.url.path.endswith(".json"):
         return JSONResponse(
             {
@@ -171,8 +188,8 @@ async def segment(request: Request) -> Response:
     """A recording's file, by byte ranges; 404 for a recording of another camera or none."""
     camera_id = request.path_params["camera_id"]
     require(request, camera=camera_id)
-    footage = _footage(request)
-    rec = await _read(request, lambda: footage.catalog().recording(request.path_params["rec"]))
+    footage = footage_of(request)
+    rec = await read(request, lambda: footage.catalog().recording(request.path_params["rec"]))
     if rec is None or rec.camera_id != camera_id:
         raise Denied(404, f"this camera has no recording {request.path_params['rec']}", "gone")
     path = footage.root / rec.file_path
@@ -192,7 +209,7 @@ async def frame(request: Request) -> Response:
     if width_text and width is None:
         raise Denied(400, "width must be a whole number from 64 to 1920", "bad_query")
     ctx = context(request)
-    found = await _engine(request, ctx.engine.client.frame, camera_id, at_ns, width)
+    found = await ask_engine(request, ctx.engine.client.frame, camera_id, at_ns, width, refused=404)
     if found is None:
         raise Denied(404, "nothing was recorded at that time", "not_recorded")
     headers = {"X-Frame-Time-Ns": str(found.time_ns), "X-Frame-End-Ns": str(found.end_ns)}
@@ -201,13 +218,15 @@ async def frame(request: Request) -> Response:
 
 async def timeline(request: Request) -> Response:
     session = require(request)
-    start_ns, end_ns = _window(request, MAX_TIMELINE_NS)
+    start_ns, end_ns = window(request, MAX_TIMELINE_NS)
     cameras = _cameras(request, session)
     buckets_text = request.query_params.get("buckets", "200")
     if not buckets_text.isdigit() or not 1 <= int(buckets_text) <= 2000:
         raise Denied(400, "buckets must be a whole number from 1 to 2000", "bad_query")
     client = context(request).engine.client
-    found = await _engine(request, client.timeline, cameras, start_ns, end_ns, int(buckets_text))
+    found = await ask_engine(
+        request, client.timeline, cameras, start_ns, end_ns, int(buckets_text), refused=404
+    )
     return JSONResponse(found)
 
 
@@ -217,18 +236,18 @@ async def thumbnail(request: Request) -> Response:
     kind, item = request.path_params["kind"], request.path_params["item"]
     if kind not in ("recording", "event"):
         raise Denied(404, "no such picture", "http")
-    catalog = _footage(request).catalog
+    catalog = footage_of(request).catalog
     if kind == "recording":
-        row = await _read(request, lambda: catalog().recording(item))
+        row = await read(request, lambda: catalog().recording(item))
     else:
-        row = await _read(request, lambda: catalog().motion_event(item))
+        row = await read(request, lambda: catalog().motion_event(item))
     if row is None or not session.user.may_see(row.camera_id):
         raise Denied(404, f"no such {kind}", "gone")
     client = context(request).engine.client
     if kind == "recording":
-        jpeg = await _engine(request, lambda: client.thumbnail(recording_id=item))
+        jpeg = await ask_engine(request, lambda: client.thumbnail(recording_id=item), refused=404)
     else:
-        jpeg = await _engine(request, lambda: client.thumbnail(event_id=item))
+        jpeg = await ask_engine(request, lambda: client.thumbnail(event_id=item), refused=404)
     return Response(
         jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}
     )
@@ -237,7 +256,7 @@ async def thumbnail(request: Request) -> Response:
 async def eventlist(request: Request) -> Response:
     """Motion events and alarms of the user's cameras in a range (up to 31 days)."""
     session = require(request)
-    start_ns, end_ns = _window(request, MAX_TIMELINE_NS)
+    start_ns, end_ns = window(request, MAX_TIMELINE_NS)
     cameras = _cameras(request, session)
     kind = request.query_params.get("type", "all")
     if kind not in EVENT_KINDS:
@@ -249,9 +268,9 @@ async def eventlist(request: Request) -> Response:
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_EVENTS:
         raise Denied(400, f"limit must be a whole number from 1 to {MAX_EVENTS}", "bad_query")
     limit, newest_first = int(limit_text), order == "desc"
-    footage = _footage(request)
+    footage = footage_of(request)
 
-    def read() -> list[dict[str, Any]]:
+    def events() -> list[dict[str, Any]]:
         catalog = footage.catalog()
         out: list[dict[str, Any]] = []
         for cam in cameras:
@@ -287,7 +306,7 @@ async def eventlist(request: Request) -> Response:
         out.sort(key=lambda e: e["start_ns"], reverse=newest_first)
         return out
 
-    found = await _read(request, read)
+    found = await read(request, events)
     return JSONResponse({"events": found[:limit], "truncated": len(found) > limit})
 
 
@@ -306,15 +325,3 @@ def _cameras(request: Request, session: Any) -> list[str]:
     for cam in asked:
         require(request, camera=cam)
     return list(dict.fromkeys(asked))
-
-
-async def _engine(request: Request, fn: Any, *args: Any) -> Any:
-    """An engine call off the loop: 503 when the engine does not answer, 404 when it has
-    nothing (its reason kept), never its address."""
-    try:
-        return await context(request).engine.call(fn, *args)
-    except EngineUnreachableError as err:
-        raise Denied(503, unreachable_text(err), "engine_unreachable") from None
-    except NvrError as err:
-        reason = str(err).split(": HTTP ", 1)[-1].split(": ", 1)[-1]
-        raise Denied(404, reason[:300], "not_found") from None

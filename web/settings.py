@@ -13,37 +13,22 @@ the result, writes it atomically, numbers it in the history and puts it in force
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from nvr.errors import EngineUnreachableError, NvrError
 from web.context import context
-from web.engine import unreachable_text
-from web.guard import Denied, check_csrf, json_body, require
-
-
-async def call_engine(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    ctx = context(request)
-    try:
-        return await ctx.engine.call(lambda: fn(*args, **kwargs))
-    except EngineUnreachableError as err:
-        raise Denied(503, unreachable_text(err), "engine_unreachable") from None
-    except NvrError as err:
-        text = str(err)
-        reason = text.split(": HTTP ", 1)[-1]
-        reason = reason.split(": ", 1)[-1] if reason[:3].isdigit() else reason
-        status = 404 if "HTTP 404" in text else 400
-        raise Denied(status, reason[:500], "refused") from None
+from web.guard import Denied, ask_engine, check_csrf, json_body, require
 
 
 async def document(request: Request) -> Response:
     require(request, "admin")
     client = context(request).engine.client
-    found = await call_engine(request, client.config_document)
-    history = await call_engine(request, client.config_history, 1)
+    found = await ask_engine(request, client.config_document)
+    history = await ask_engine(request, client.config_history, 1)
     found["version"] = history[0]["version"] if history else None
     found.pop("path", None)  # the server's file layout is not the browser's business
     return JSONResponse(found)
@@ -52,7 +37,7 @@ async def document(request: Request) -> Response:
 async def history(request: Request) -> Response:
     require(request, "admin")
     client = context(request).engine.client
-    versions = await call_engine(request, client.config_history, 100)
+    versions = await ask_engine(request, client.config_history, 100)
     return JSONResponse({"versions": versions})
 
 
@@ -62,7 +47,7 @@ async def diff(request: Request) -> Response:
     if not old.isdigit() or len(old) > 9 or (new and (not new.isdigit() or len(new) > 9)):
         raise Denied(400, "from and to are version numbers from the history", "bad_query")
     client = context(request).engine.client
-    text = await call_engine(request, client.config_diff, int(old), int(new) if new else None)
+    text = await ask_engine(request, client.config_diff, int(old), int(new) if new else None)
     return JSONResponse({"diff": text})
 
 
@@ -97,7 +82,7 @@ async def probe(request: Request) -> Response:
     else:
         raise Denied(400, "give a camera_id, or a url like rtsp://user:password@host:554/path",
                      "bad_request")  # fmt: skip
-    found = await call_engine(request, ctx.engine.client.probe, **kwargs)
+    found = await ask_engine(request, partial(ctx.engine.client.probe, **kwargs))
     result = "ok" if found.get("ok") else str(found.get("error", "failed"))
     ctx.audit.record(session.user.name, ctx.address(request), "config.probe",
                      camera_id or "", {"url": url, "stream": stream}, result)  # fmt: skip

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from web import downloads, pages
-from web.clips import Share
+from web.clips import Clip, Share
 from web.context import context
 from web.guard import Denied, check_csrf, json_body, require
 from web.playback import RangeFile
@@ -156,12 +156,17 @@ def _live_share(request: Request) -> Share:
     return share
 
 
+async def _clip_of(request: Request, share: Share) -> Clip:
+    """A link's clip, brought up to date with the engine while it is made."""
+    clip = context(request).clips.clip(share.job_id)
+    assert clip is not None  # a link is made with its clip and never outlives it
+    return await downloads.sync(request, clip)
+
+
 async def page(request: Request) -> Response:
     share = _live_share(request)
     ctx = context(request)
-    clip = ctx.clips.clip(share.job_id)
-    assert clip is not None
-    clip = await downloads.sync(request, clip)
+    clip = await _clip_of(request, share)
     if request.method == "GET":  # a HEAD (a link preview) is not a view
         await asyncio.to_thread(ctx.clips.viewed, share.id)
         ctx.audit.record("-", ctx.address(request), "share.view", f"share {share.id}",
@@ -176,16 +181,14 @@ async def page(request: Request) -> Response:
         clip=clip,
         camera_name=(cam.name if cam else "") or share.camera_id,
         token=request.path_params["token"],
-        progress=round(100 * float(request.scope.get("progress", 0.0))),
+        progress=round(100 * clip.progress),
     )
 
 
 async def clip_bytes(request: Request) -> Response:
     share = _live_share(request)
     ctx = context(request)
-    clip = ctx.clips.clip(share.job_id)
-    assert clip is not None
-    clip = await downloads.sync(request, clip)
+    clip = await _clip_of(request, share)
     if clip.state != "done":
         raise Denied(404, "the clip is not ready yet: reload the page in a moment", "not_ready")
     path, stat = await downloads.clip_file(ctx, clip.files[0])
@@ -195,7 +198,7 @@ async def clip_bytes(request: Request) -> Response:
     if as_file and downloads.is_first_request(request):
         ctx.audit.record("-", ctx.address(request), "share.download", f"share {share.id}",
                          {"camera_id": share.camera_id, "bytes": stat.st_size})  # fmt: skip
-    name = downloads.download_name(clip, 1) if as_file else None
+    name = downloads.download_name(clip.camera_id, clip.start_ns) if as_file else None
     response = RangeFile(path, media_type="video/mp4", stat_result=stat, filename=name)
     response.headers["X-Robots-Tag"] = "noindex"
     return response

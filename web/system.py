@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,9 @@ from starlette.responses import JSONResponse, Response
 
 from web.api import health_view, since_ns
 from web.context import context
-from web.guard import Denied, check_csrf, json_body, require, visible_cameras
+from web.downloads import is_first_request
+from web.guard import Denied, ask_engine, check_csrf, json_body, require, visible_cameras
 from web.playback import RangeFile
-from web.settings import call_engine
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MAX_LOG_ROWS = 1000
@@ -43,7 +44,7 @@ async def workers(request: Request) -> Response:
             row["pid"] = cam.get("pid")
     history: dict[str, Any] = {}
     if rows and view["engine"] == "ok":
-        found = await call_engine(request, context(request).engine.client.worker_history)
+        found = await ask_engine(request, context(request).engine.client.worker_history)
         mine = set(visible_cameras(request, session))
         history = {
             "sample_s": found.get("sample_s"),
@@ -74,12 +75,12 @@ async def logs(request: Request) -> Response:
         raise Denied(400, f"limit is a whole number from 1 to {MAX_LOG_ROWS}", "bad_query")
     filters["limit"] = int(limit)
     client = context(request).engine.client
-    entries = await call_engine(request, client.logs, **filters)
+    entries = await ask_engine(request, partial(client.logs, **filters))
     camera = filters.get("camera_id")
     if isinstance(camera, str):  # the supervisor's lines about it name it first ("door: ...")
         about = {k: v for k, v in filters.items() if k != "camera_id"}
         about["q"] = f"{about['q']} {camera}" if "q" in about else camera
-        more = await call_engine(request, client.logs, **about)
+        more = await ask_engine(request, partial(client.logs, **about))
         seen = {e["id"] for e in entries}
         entries += [
             e for e in more
@@ -101,7 +102,7 @@ async def start_backup(request: Request) -> Response:
     ctx = context(request)
     params = {"with_recordings": with_recordings}
     try:
-        job = await call_engine(request, ctx.engine.client.backup, with_recordings)
+        job = await ask_engine(request, ctx.engine.client.backup, with_recordings)
     except Denied as denied:
         ctx.audit.record(session.user.name, ctx.address(request), "backup.create", "", params,
                          denied.reason, ok=False)  # fmt: skip
@@ -112,7 +113,7 @@ async def start_backup(request: Request) -> Response:
 
 async def backups(request: Request) -> Response:
     require(request, "admin")
-    found = await call_engine(request, context(request).engine.client.backups)
+    found = await ask_engine(request, context(request).engine.client.backups)
     return JSONResponse(
         {
             "job": _without_paths(found.get("job")),
@@ -137,8 +138,7 @@ async def backup_file(request: Request) -> Response:
         raise Denied(
             404, "no such backup (it may have been replaced by newer ones)", "gone"
         ) from None
-    sent = request.headers.get("range", "").replace(" ", "")
-    if not sent or sent.startswith("bytes=0-"):
+    if is_first_request(request):
         ctx.audit.record(session.user.name, ctx.address(request), "backup.download", name,
                          {"bytes": stat.st_size})  # fmt: skip
     return RangeFile(path, media_type="application/x-tar", stat_result=stat, filename=name)

@@ -222,14 +222,17 @@ def segment_info(path: Path, length: int | None = None) -> SegmentInfo:
         raise ValueError(f"truncated box ({err})") from err
 
 
-def _movie_boxes(path: Path, size: int) -> Iterator[tuple[bytes, bytes]]:
-    """(type, payload) of each ``moov`` and ``moof`` box in the first ``size`` bytes."""
+def _movie_boxes(path: Path, size: int) -> Iterator[tuple[bytes, int, int, bytes]]:
+    """(type, offset, size, payload) of each top-level box in the first ``size`` bytes; the
+    payload is read for ``moov`` and ``moof`` boxes only (empty for the others)."""
     with path.open("rb") as fh:
         for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
+            body = b""
             if kind in (b"moov", b"moof"):
                 fh.seek(offset)
                 raw = fh.read(box_size)
-                yield kind, raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
+                body = raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
+            yield kind, offset, box_size, body
 
 
 def _segment_info(path: Path, size: int) -> SegmentInfo:
@@ -237,10 +240,10 @@ def _segment_info(path: Path, size: int) -> SegmentInfo:
     comment: str | None = None
     first: int | None = None
     end = fragments = 0
-    for kind, body in _movie_boxes(path, size):
+    for kind, _, _, body in _movie_boxes(path, size):
         if kind == b"moov":
             track, comment = _track(body), _comment(body)
-        elif track is not None:
+        elif kind == b"moof" and track is not None:
             base, duration, _ = _fragment_times(body, track[4])
             if base is not None and fragments and base < end:
                 raise ValueError(f"fragment {fragments + 1} starts at {base}, before {end}")
@@ -266,6 +269,8 @@ class Sample:
     dts: int
     duration: int
     keyframe: bool
+    offset: int  # where its data lies in the file
+    size: int
 
 
 def samples(path: Path, length: int | None = None) -> tuple[SegmentInfo, list[Sample]]:
@@ -287,37 +292,45 @@ def _samples(path: Path, size: int) -> tuple[SegmentInfo, list[Sample]]:
     out: list[Sample] = []
     moov: bytes | None = None
     end = 0
-    for kind, body in _movie_boxes(path, size):
+    for kind, offset, _, body in _movie_boxes(path, size):
         if kind == b"moov":
             moov = body
-        elif moov is not None:
-            end = _fragment_samples(body, _trex_defaults(moov), end, out)
+        elif kind == b"moof" and moov is not None:
+            end = _fragment_samples(body, offset, _trex_defaults(moov), end, out)
     return info, out
 
 
-def _trex_defaults(moov: bytes) -> tuple[int, int]:
-    """(default sample duration, default sample flags) of the movie's ``trex``."""
+def _trex_defaults(moov: bytes) -> tuple[int, int, int]:
+    """(default sample duration, size, flags) of the movie's ``trex``."""
     trex = _find(moov, 0, len(moov), (b"mvex", b"trex"))
     if trex is None:
-        return 0, 0
-    return _U32.unpack_from(moov, trex[0] + 12)[0], _U32.unpack_from(moov, trex[0] + 20)[0]
+        return 0, 0, 0
+    return struct.unpack_from(">III", moov, trex[0] + 12)
 
 
-def _fragment_samples(moof: bytes, defaults: tuple[int, int], end: int, out: list[Sample]) -> int:
-    """Append a fragment's samples to ``out``; returns the decode time after its last one."""
+def _fragment_samples(
+    moof: bytes, moof_offset: int, defaults: tuple[int, int, int], end: int, out: list[Sample]
+) -> int:
+    """Append a fragment's samples to ``out`` (the ``moof`` box starts at ``moof_offset`` in
+    the file); returns the decode time after its last one."""
     traf = _find(moof, 0, len(moof), (b"traf",))
     if traf is None:
         raise ValueError("moof without traf")
-    duration, flags_default = defaults
+    duration, size_default, flags_default = defaults
     dts = end
+    data = base = moof_offset  # where the next run's data lies: the moof's start by default
     for kind, p, _end in _children(moof, *traf):
         if kind == b"tfhd":
             flags = _U32.unpack_from(moof, p)[0] & 0xFFFFFF
-            at = p + 8 + (8 if flags & 0x01 else 0) + (4 if flags & 0x02 else 0)
+            at = p + 8
+            if flags & 0x01:
+                base, at = _U64.unpack_from(moof, at)[0], at + 8
+                data = base
+            at += 4 if flags & 0x02 else 0
             if flags & 0x08:
                 duration, at = _U32.unpack_from(moof, at)[0], at + 4
             if flags & 0x10:
-                at += 4
+                size_default, at = _U32.unpack_from(moof, at)[0], at + 4
             if flags & 0x20:
                 flags_default = _U32.unpack_from(moof, at)[0]
         elif kind == b"tfdt":
@@ -326,16 +339,18 @@ def _fragment_samples(moof: bytes, defaults: tuple[int, int], end: int, out: lis
             version = moof[p]
             flags = _U32.unpack_from(moof, p)[0] & 0xFFFFFF
             count = _U32.unpack_from(moof, p + 4)[0]
-            at = p + 8 + (4 if flags & 0x01 else 0)
+            at = p + 8
+            if flags & 0x01:
+                data, at = base + struct.unpack_from(">i", moof, at)[0], at + 4
             first_flags = None
             if flags & 0x04:
                 first_flags, at = _U32.unpack_from(moof, at)[0], at + 4
             for i in range(count):
-                step, sample_flags, offset = duration, flags_default, 0
+                step, sample_flags, offset, length = duration, flags_default, 0, size_default
                 if flags & 0x100:
                     step, at = _U32.unpack_from(moof, at)[0], at + 4
                 if flags & 0x200:
-                    at += 4
+                    length, at = _U32.unpack_from(moof, at)[0], at + 4
                 if flags & 0x400:
                     sample_flags, at = _U32.unpack_from(moof, at)[0], at + 4
                 if i == 0 and first_flags is not None:
@@ -343,8 +358,9 @@ def _fragment_samples(moof: bytes, defaults: tuple[int, int], end: int, out: lis
                 if flags & 0x800:
                     offset = struct.unpack_from(">i" if version else ">I", moof, at)[0]
                     at += 4
-                out.append(Sample(dts + offset, dts, step, not sample_flags & _NON_SYNC))
-                dts += step
+                keyframe = not sample_flags & _NON_SYNC
+                out.append(Sample(dts + offset, dts, step, keyframe, data, length))
+                dts, data = dts + step, data + length
     return dts
 
 
@@ -387,21 +403,28 @@ def _fragment_index(path: Path, size: int) -> FragmentIndex:
     out: list[Fragment] = []
     moof: tuple[int, bytes] | None = None  # (offset, payload) awaiting its mdat
     end = 0
-    with path.open("rb") as fh:
-        for kind, offset, box_size in boxes(fh, size, known=KNOWN_BOXES):
-            if kind in (b"moov", b"moof"):
-                fh.seek(offset)
-                raw = fh.read(box_size)
-                body = raw[HEADER.size + (8 if _U32.unpack_from(raw)[0] == 1 else 0) :]
-                if kind == b"moov":
-                    track, init_size = _track(body), offset + box_size
-                elif track is not None:
-                    moof = (offset, body)
-            elif kind == b"mdat" and moof is not None and track is not None:
-                base, duration, count = _fragment_times(moof[1], track[4])
-                dts = end if base is None else base
-                out.append(Fragment(moof[0], offset + box_size - moof[0], dts, duration, count))
-                end, moof = dts + duration, None
+    for kind, offset, box_size, body in _movie_boxes(path, size):
+        if kind == b"moov":
+            track, init_size = _track(body), offset + box_size
+        elif kind == b"moof" and track is not None:
+            moof = (offset, body)
+        elif kind == b"mdat" and moof is not None and track is not None:
+            base, duration, count = _fragment_times(moof[1], track[4])
+            dts = end if base is None else base
+            out.append(Fragment(moof[0], offset + box_size - moof[0], dts, duration, count))
+            end, moof = dts + duration, None
     if track is None:
         raise ValueError("no moov box")
     return FragmentIndex(init_size, track[3], tuple(out))
+
+
+def sample_description(path: Path) -> bytes:
+    """The first track's ``stsd`` payload (version, entry count, entries: the codec's
+    parameters), read from the file's ``moov``. Raises ``ValueError`` without one."""
+    for kind, _, _, body in _movie_boxes(path, path.stat().st_size):
+        if kind == b"moov":
+            found = _find(body, 0, len(body), (b"trak", b"mdia", b"minf", b"stbl", b"stsd"))
+            if found is None:
+                raise ValueError("moov has no sample description")
+            return body[found[0] : found[1]]
+    raise ValueError("no moov box")

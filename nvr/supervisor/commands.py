@@ -77,6 +77,7 @@ class Workers:
     """What the desk needs of the running workers (given by the supervisor)."""
 
     cameras: Callable[[], list[str]]  # cameras with a worker
+    disabled: Callable[[], list[str]]  # cameras the configuration keeps idle (no worker)
     send: Callable[[str, object], bool]  # a message to one camera's worker; False if not sent
     config_status: Callable[[], ConfigStatus]
     reload: Callable[[], None]
@@ -364,6 +365,11 @@ class CommandDesk:
         cameras = self._workers.cameras()
         if command.every_camera:
             return cameras
+        if command.camera_id in self._workers.disabled():
+            raise ConflictError(
+                f"camera {command.camera_id!r} is disabled in the configuration: enable it"
+                " there first"
+            )
         if command.camera_id not in cameras:
             raise UnknownCameraError(f"unknown camera {command.camera_id!r}")
         return [command.camera_id]

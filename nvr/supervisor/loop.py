@@ -116,6 +116,7 @@ class Supervisor:
         self.pool = WorkerPool(self._spec, clock)
         workers = Workers(
             cameras=lambda: list(self.pool.handles),
+            disabled=lambda: [c.id for c in self.config.cameras if not c.enabled],
             send=lambda camera_id, message: self.pool.handles[camera_id].send(message),
             config_status=lambda: self.watcher.status,
             reload=self.watcher.request,

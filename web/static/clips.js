@@ -1,6 +1,8 @@
 // Downloads and share links from the playback page (operators and admins): mark a range on the
-// clock, ask the engine for the clip (a job: progress shown, fetched when made), or make a share
-// link for the range or for an event. The table lists the user's clips and links.
+// clock and download it (streamed at once from the recordings; a range over a change of picture
+// size is made by the engine as a job instead: progress shown, one file per size, fetched when
+// made), or make a share link for the range or for an event. The table lists the user's clips
+// (the jobs) and links.
 import { api } from "/static/app.js";
 import { player } from "/static/playback.js";
 import { formatWall } from "/static/time.js";
@@ -48,14 +50,7 @@ async function follow(job) {
     if (!ok) { status(data.error || "the clip cannot be followed", true); return; }
     if (data.state === "done") {
       status(`${player.name(data.camera_id)}: clip ready, downloading`);
-      for (const file of data.files) {
-        const link = document.createElement("a");
-        link.href = file.url;
-        link.download = "";
-        document.body.append(link);
-        link.click();
-        link.remove();
-      }
+      for (const file of data.files) save(file.url);
       listClips();
       return;
     }
@@ -65,12 +60,38 @@ async function follow(job) {
   }
 }
 
+function save(url) {
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = "";
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+async function asJob(camera) {
+  const { ok, data } = await api("POST", "/api/v1/exports",
+    { camera_id: camera, start_ns: Number(ns(range.start)), end_ns: Number(ns(range.end)) });
+  if (!ok) { status(`${player.name(camera)}: ${data.error}`, true); return; }
+  follow(data);
+}
+
 $("download").addEventListener("click", async () => {
   for (const camera of player.cameras()) {
-    const { ok, data } = await api("POST", "/api/v1/exports",
-      { camera_id: camera, start_ns: Number(ns(range.start)), end_ns: Number(ns(range.end)) });
-    if (!ok) { status(`${player.name(camera)}: ${data.error}`, true); continue; }
-    follow(data);
+    const url = `/api/v1/recordings/${encodeURIComponent(camera)}/clip.mp4`
+      + `?start_ns=${ns(range.start)}&end_ns=${ns(range.end)}`;
+    const reply = await fetch(url, { method: "HEAD", credentials: "same-origin" });
+    if (reply.ok) {
+      status(`${player.name(camera)}: downloading (see the browser's downloads)`);
+      save(url);
+    } else if (reply.status === 409 || reply.status === 400) {
+      const why = reply.status === 409 ? "the picture changes within the range" : "over 6 hours";
+      status(`${player.name(camera)}: ${why}, so the engine makes the clip…`);
+      asJob(camera);
+    } else {
+      const { data } = await api("GET", url);  // the reason, as JSON
+      status(`${player.name(camera)}: ${data.error || `cannot download (HTTP ${reply.status})`}`, true);
+    }
   }
 });
 
