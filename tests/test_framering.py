@@ -226,6 +226,25 @@ def test_wait_newer_and_closed_flag(name: str) -> None:
     assert not _shm_path(name).exists()
 
 
+def test_a_sleeping_reader_wakes_for_a_frame_and_for_the_close(name: str) -> None:
+    """``wait_newer`` sleeps on the ring's count (a futex), not on a timer: a publish or the
+    writer's close ends the wait long before its 30 s timeout."""
+    writer = FrameRing.create(name, 32, 16)
+    reader = FrameRing.attach(name)
+    got: list[FrameView | None] = []
+    for act, last in ((lambda: writer.publish(*_planes(32, 16, 1), capture_ns=9), -1),
+                      (writer.close, 0)):  # fmt: skip
+        sleeper = threading.Thread(target=lambda last=last: got.append(reader.wait_newer(last, 30)))
+        sleeper.start()
+        time.sleep(0.2)  # asleep by now
+        act()
+        sleeper.join(10)
+        assert not sleeper.is_alive()
+    assert got[0] is not None and got[0].capture_ns == 9 and got[1] is None
+    reader.close()
+    writer.unlink()
+
+
 def test_close_keeps_live_views_mapped_until_dropped(name: str) -> None:
     writer = FrameRing.create(name, 64, 32)
     planes = _planes(64, 32, 3)

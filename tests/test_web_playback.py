@@ -6,6 +6,7 @@ scrubs, and lists events; the byte-range route answers as HTTP says it must."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from datetime import datetime
@@ -385,7 +386,14 @@ def test_a_streamed_download_is_the_range_from_its_first_frame_by_any_byte_range
     assert too_long.status == 400
     rows = web_site.client("ann").get("/api/v1/audit?limit=10000").json()["rows"]
     streamed = [r for r in rows if r["action"] == "export.download" and '"streamed"' in r["params"]]
-    assert [r["user"] for r in streamed] == ["otto"] * 3  # each sent from its first byte
+    asked = sorted(json.loads(r["params"])["range"] for r in streamed if r["user"] == "otto")
+    assert asked == sorted(
+        ["all", f"bytes={size - 100}-", "bytes=1000-400000", "bytes=1000-", "bytes=0-10,20-30"]
+    )  # every GET that sent footage, with what it asked for; not the HEAD nor the 416
+    refused = {(r["user"], r["target"].split("?")[0]) for r in rows if r["action"] == "denied"}
+    path = "GET /api/v1/recordings/door/clip.mp4"
+    assert {("walt", path), ("olga", path)} <= refused  # access refused: a security event
+    assert ("otto", path) not in refused  # nothing recorded then: not one
 
 
 def test_a_share_link_plays_without_login_then_expires_and_is_revoked(web_site, recorded):
@@ -461,6 +469,7 @@ def test_download_and_share_from_the_page(browser, web_site, recorded, tmp_path)
     assert "(2 s)" in page.locator("#range-text").inner_text()
     with page.expect_download(timeout=60_000) as info:
         page.click("#download")
+    assert "downloading" in page.locator("#clip-status").inner_text()
     saved = tmp_path / "from-page.mp4"
     info.value.save_as(saved)
     assert abs(ffprobe_duration(saved) - 2.0) < 0.2

@@ -164,8 +164,10 @@ def _is_api(request: Request) -> bool:
 
 async def _denied(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Denied)
-    if request.method != "GET" and exc.code not in ("bad_login", "rate_limited"):
-        _audit_refusal(request, exc)  # a refused change is a security event (logins audit theirs)
+    looked = request.method in ("GET", "HEAD")  # a look, not a change
+    if (exc.status == 403 or not looked) and exc.code not in ("bad_login", "rate_limited"):
+        _audit_refusal(request, exc)  # a refused change or access is a security event (logins
+        # audit theirs); a look that finds nothing is not
     if not _is_api(request):
         return pages.error_page(request, exc)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None

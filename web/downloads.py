@@ -21,7 +21,10 @@ import contextlib
 import dataclasses
 import logging
 import shutil
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +45,20 @@ from web.accounts import Session
 from web.clips import Clip
 from web.context import WebContext, context
 from web.guard import Denied, ask_engine, check_csrf, json_body, require
-from web.playback import MAX_RECORDINGS, Footage, RangeFile, footage_of, read, window
+from web.playback import Footage, RangeFile, footage_of, read, window
 
 log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * 10**9
 MAX_STREAMED_NS = 6 * 3600 * 10**9
-# Laying out reads every segment's sample table (about 1 ms each, 2160 for 6 hours): two at a
-# time, so a burst of long downloads waits its turn instead of taking every core.
+MAX_STREAMED_RECORDINGS = 4400  # 6 hours of the shortest segments (5 s)
+# Laying out reads every segment's sample table (about 1 ms each, 2160 for 6 hours of 10 s
+# segments): one at a time per user and two in all, so a burst of long downloads waits its turn
+# instead of taking every core or everyone else's downloads.
 _LAYING_OUT = asyncio.Semaphore(2)
+_USER_LAYING_OUT: dict[str, asyncio.Lock] = {}
+LAID_OUT_KEPT = 16  # clips laid out lately, kept while their files are unchanged
+_laid_out: OrderedDict[tuple[str, int, int], tuple[tuple[Any, ...], StreamedClip]] = OrderedDict()
+_laid_out_lock = threading.Lock()
 KEEP_CLIPS_NS = 24 * 3600 * 10**9
 _NS_MAX = 2**63 - 2
 
@@ -128,10 +137,10 @@ async def file(request: Request) -> Response:
     if clip.state != "done" or not 1 <= number <= len(clip.files):
         raise Denied(404, f"clip {clip.job_id} has no file {number} (it is {clip.state})", "gone")
     path, stat = await clip_file(ctx, clip.files[number - 1])
-    if is_first_request(request):
+    if (what := sent(request, stat.st_size)) is not None:
         ctx.audit.record(
             session.user.name, ctx.address(request), "export.download", clip.camera_id,
-            {"clip": clip.job_id, "file": number, "bytes": stat.st_size},
+            {"clip": clip.job_id, "file": number, **what},
         )  # fmt: skip
     name = download_name(clip.camera_id, clip.start_ns, number)
     return RangeFile(path, media_type="video/mp4", stat_result=stat, filename=name)
@@ -145,7 +154,7 @@ async def streamed(request: Request) -> Response:
     require(request, "operator", camera_id)
     start_ns, end_ns = window(request, MAX_STREAMED_NS)
     try:
-        async with _LAYING_OUT:
+        async with _USER_LAYING_OUT.setdefault(session.user.name, asyncio.Lock()), _LAYING_OUT:
             clip = await read(request, lay_out, footage_of(request), camera_id, start_ns, end_ns)
     except NothingRecordedError as err:
         raise Denied(404, str(err), "not_recorded") from None
@@ -155,7 +164,7 @@ async def streamed(request: Request) -> Response:
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": etag,
-        "Content-Disposition": f'attachment; filename="{download_name(camera_id, clip.start_ns)}"',
+        "Content-Disposition": f'attachment; filename="{download_name(camera_id, start_ns)}"',
         "X-Clip-Start-Ns": str(clip.start_ns),
         "X-Clip-End-Ns": str(clip.end_ns),
         "X-Clip-Frames": str(clip.frames),
@@ -173,29 +182,63 @@ async def streamed(request: Request) -> Response:
             (start, end), status = ranges[0], 206
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{clip.size}"
     headers["Content-Length"] = str(end - start)
-    if request.method == "GET" and start == 0:  # a download, not the rest of one
+    if (what := sent(request, clip.size)) is not None:
         ctx = context(request)
         ctx.audit.record(
             session.user.name, ctx.address(request), "export.download", camera_id,
-            {"start_ns": start_ns, "end_ns": end_ns, "bytes": clip.size, "streamed": True},
+            {"start_ns": start_ns, "end_ns": end_ns, **what, "streamed": True},
         )  # fmt: skip
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="video/mp4")
     return StreamingResponse(
-        clip.read(start, end), status_code=status, headers=headers, media_type="video/mp4"
+        _bytes_of(clip, start, end), status_code=status, headers=headers, media_type="video/mp4"
     )
 
 
 def lay_out(footage: Footage, camera_id: str, start_ns: int, end_ns: int) -> StreamedClip:
-    """The streamed clip of a range (reading the catalog and the files' sample tables)."""
-    recordings = footage.catalog().recordings(camera_id, start_ns, end_ns, limit=MAX_RECORDINGS + 1)
-    if len(recordings) > MAX_RECORDINGS:
-        raise SplitClipError(
-            f"the range holds more than {MAX_RECORDINGS} recordings: make it as a clip job"
-        )
-    return streamed_clip.plan(
+    """The streamed clip of a range: the one laid out lately for it while its recordings and
+    their files are unchanged (a download asks ``HEAD``, then ``GET``, then maybe ranges),
+    else laid out from the catalog and the files' sample tables."""
+    recordings = footage.catalog().recordings(
+        camera_id, start_ns, end_ns, limit=MAX_STREAMED_RECORDINGS + 1
+    )
+    if len(recordings) > MAX_STREAMED_RECORDINGS:
+        raise Denied(
+            400, f"the range holds more than {MAX_STREAMED_RECORDINGS} recordings: too many to"
+            " stream; make it as a clip job", "too_long",
+        )  # fmt: skip
+    sources = tuple((r.id, *_file_state(footage.root / r.file_path)) for r in recordings)
+    key = (camera_id, start_ns, end_ns)
+    with _laid_out_lock:
+        found = _laid_out.get(key)
+    if found is not None and found[0] == sources:
+        return found[1]
+    clip = streamed_clip.plan(
         recordings, footage.root, camera_id, start_ns, end_ns, times_of=footage.times
     )
+    with _laid_out_lock:
+        _laid_out[key] = (sources, clip)
+        _laid_out.move_to_end(key)
+        while len(_laid_out) > LAID_OUT_KEPT:
+            _laid_out.popitem(last=False)
+    return clip
+
+
+def _file_state(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return -1, -1
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _bytes_of(clip: StreamedClip, start: int, end: int) -> Iterator[bytes]:
+    """A clip's bytes for a response; a file removed meanwhile (retention) ends it short, said
+    in the log (the client sees fewer bytes than announced)."""
+    try:
+        yield from clip.read(start, end)
+    except OSError as err:
+        log.warning("a download of %s stopped short: %s", clip.camera_id, err)
 
 
 async def clip_file(ctx: WebContext, entry: dict[str, Any]) -> tuple[Path, Any]:
@@ -218,10 +261,13 @@ def download_name(camera_id: str, start_ns: int, number: int = 1) -> str:
     return f"{safe}-{stamp}{suffix}.mp4"
 
 
-def is_first_request(request: Request) -> bool:
-    """A download is audited once: its first request (no range, or one from byte 0)."""
-    sent = request.headers.get("range", "").replace(" ", "")
-    return request.method == "GET" and (not sent or sent.startswith("bytes=0-"))
+def sent(request: Request, size: int) -> dict[str, Any] | None:
+    """What a download's audit row says it sent (its size, the range asked for), or None for a
+    request that sends no bytes (``HEAD``). Every ``GET`` is a row: any range of a file is
+    footage, and a resumed or split download is several."""
+    if request.method != "GET":
+        return None
+    return {"bytes": size, "range": request.headers.get("range", "")[:80] or "all"}
 
 
 def _own(request: Request, session: Session) -> Clip:

@@ -161,7 +161,7 @@ def window(request: Request, limit_ns: int = MAX_WINDOW_NS) -> tuple[int, int]:
 
 def _ns(request: Request, name: str) -> int:
     text = request.query_params.get(name, "")
-    if not text.isdigit() or len(text) > 19 or int(text) > _NS_MAX:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _NS_MAX:
         raise Denied(400, f"{name} must be a time in epoch nanoseconds", "bad_query")
     return int(text)
 

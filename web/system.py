@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from web.api import health_view, since_ns
 from web.context import context
-from web.downloads import is_first_request
+from web.downloads import sent
 from web.guard import Denied, ask_engine, check_csrf, json_body, require, visible_cameras
 from web.playback import RangeFile
 
@@ -138,9 +138,9 @@ async def backup_file(request: Request) -> Response:
         raise Denied(
             404, "no such backup (it may have been replaced by newer ones)", "gone"
         ) from None
-    if is_first_request(request):
+    if (what := sent(request, stat.st_size)) is not None:
         ctx.audit.record(session.user.name, ctx.address(request), "backup.download", name,
-                         {"bytes": stat.st_size})  # fmt: skip
+                         what)  # fmt: skip
     return RangeFile(path, media_type="application/x-tar", stat_result=stat, filename=name)
 
 

@@ -10,7 +10,8 @@ A frame of ``w x h`` (at most the capacity) is stored packed at the start of eac
 ``count`` is the number of frames published; frame ``index`` lives in slot ``index % slots``.
 
 Each slot is a seqlock: the writer makes ``seq`` odd, writes the record and planes, makes ``seq``
-even, then bumps ``count``; it never waits for readers. A reader takes ``seq`` (retrying while
+even, then bumps ``count`` and wakes the readers asleep on it (a futex on its low 32 bits:
+``futex.py``); it never waits for readers. A reader takes ``seq`` (retrying while
 odd), uses the data, and trusts it only if ``seq`` is unchanged afterwards. Ordering relies on
 x86-64's total store order (the supported platform); numpy stores of aligned int64 are atomic.
 
@@ -36,6 +37,8 @@ from types import TracebackType
 
 import numpy as np
 
+from nvr.frames import futex
+
 MAGIC = 0x474E4952_4652564E  # b"NVRFRING" read as a little-endian int64
 VERSION = 1
 MIN_SLOTS = 3
@@ -51,11 +54,8 @@ _MAGIC, _VERSION, _SLOTS, _CAP_W, _CAP_H, _CLOSED, _COUNT = range(7)
 _SEQ, _INDEX, _CAPTURE, _WIDTH, _HEIGHT, _MOTION = range(6)
 
 _RETRIES = 200
-# wait_newer sleeps coarsely until just before the next frame is due (from the observed frame
-# interval), then polls finely: sub-millisecond latency for a few hundred wake-ups a second.
-_COARSE_POLL_S = 0.002  # while the frame interval is unknown
-_FINE_POLL_S = 0.0001
-_FINE_WINDOW_S = 0.003  # start fine polling this long before the next frame is due
+_SLEEP_S = 0.05  # longest futex sleep: a reader looks again at least this often
+_POLL_S = 0.001  # without futexes (not Linux), wait_newer polls this often
 
 
 def instance_id(storage_path: Path) -> str:
@@ -248,8 +248,7 @@ class FrameRing:
         self._shm: SharedMemory | None = shm
         self._writer = writer
         self._header = words
-        self._seen_mono = 0.0  # when wait_newer last saw a new frame
-        self._interval_s = 0.0  # smoothed interval between new frames (0: not known yet)
+        self._count_address = words.ctypes.data + 8 * _COUNT  # the futex word: count's low half
         self._table = np.frombuffer(
             buf, np.int64, self.slots * _RECORD_WORDS, 8 * _HEADER_WORDS
         ).reshape(self.slots, _RECORD_WORDS)
@@ -323,6 +322,8 @@ class FrameRing:
             record[_SEQ] = seq + 1  # even: stable (on failure ``count`` never points here)
         self._count = index + 1
         self._header[_COUNT] = self._count
+        if futex.AVAILABLE:
+            futex.wake(self._count_address)
         return index
 
     def set_motion(self, index: int, motion: bool) -> None:
@@ -375,30 +376,23 @@ class FrameRing:
         return None
 
     def wait_newer(self, index: int, timeout_s: float) -> FrameView | None:
-        """Poll until a frame newer than ``index`` (-1: any) is published; None on timeout."""
+        """Sleep until a frame newer than ``index`` (-1: any) is published; None on timeout or
+        once the writer closed the ring."""
         self._check_open()
         deadline = time.monotonic() + timeout_s
         while True:
-            now = time.monotonic()
-            if int(self._header[_COUNT]) - 1 > index:
+            count = int(self._header[_COUNT])
+            if count - 1 > index:
                 view = self.latest()
                 if view is not None and view.index > index:
-                    self._note_arrival(now)
                     return view
-            if now >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._header[_CLOSED]:
                 return None
-            if self._interval_s:
-                due = self._seen_mono + self._interval_s - _FINE_WINDOW_S - now
-                pause = due if due > 0 else _FINE_POLL_S
+            if futex.AVAILABLE:  # woken by publish; returns at once if count moved meanwhile
+                futex.wait(self._count_address, count, min(left, _SLEEP_S))
             else:
-                pause = _COARSE_POLL_S
-            time.sleep(min(pause, max(0.0, deadline - now)))
-
-    def _note_arrival(self, now: float) -> None:
-        gap = now - self._seen_mono
-        if self._seen_mono and 0 < gap < 1.0:
-            self._interval_s = gap if not self._interval_s else 0.8 * self._interval_s + 0.2 * gap
-        self._seen_mono = now
+                time.sleep(min(left, _POLL_S))
 
     @property
     def closed(self) -> bool:
@@ -412,6 +406,8 @@ class FrameRing:
             return
         if self._writer:
             self._header[_CLOSED] = 1
+            if futex.AVAILABLE:
+                futex.wake(self._count_address)  # sleepers see the ring closed
         self._shm = None
         del self._header, self._table, self._planes
         _release(shm)

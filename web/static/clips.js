@@ -32,8 +32,9 @@ function marked() {
   $("share").disabled = !ok;
   player.setRange(ok ? { start: range.start, end: range.end } : null);
   if (ok) {
-    const seconds = Math.round((range.end - range.start) / 1000);
-    $("range-text").textContent = `${formatWall(range.start, false)} to ${formatWall(range.end, false)} (${seconds} s)`;
+    const span = (range.end - range.start) / 1000, short = span < 10;  // short: to the ms
+    const seconds = short ? Math.round(span * 10) / 10 : Math.round(span);
+    $("range-text").textContent = `${formatWall(range.start, short)} to ${formatWall(range.end, short)} (${seconds} s)`;
   } else if (range.start !== null && range.end !== null) {
     $("range-text").textContent = "the end must come after the start";
   }
@@ -76,22 +77,35 @@ async function asJob(camera) {
   follow(data);
 }
 
+// One line per camera: a page of several cameras says what became of each.
+async function download(camera) {
+  const url = `/api/v1/recordings/${encodeURIComponent(camera)}/clip.mp4`
+    + `?start_ns=${ns(range.start)}&end_ns=${ns(range.end)}`;
+  const reply = await fetch(url, { method: "HEAD", credentials: "same-origin" });
+  if (reply.ok) {
+    save(url);
+    const from = Number(reply.headers.get("X-Clip-Start-Ns")) / 1e6;
+    const to = Number(reply.headers.get("X-Clip-End-Ns")) / 1e6;
+    const missing = [];
+    if (from - range.start > 1000) missing.push(`starts at ${formatWall(from, false)}`);
+    if (range.end - to > 1000) missing.push(`ends at ${formatWall(to, false)}: nothing after it is recorded yet or was recorded`);
+    return { text: `downloading (see the browser's downloads)${missing.length ? `; it ${missing.join(", ")}` : ""}`, bad: false };
+  }
+  if (reply.status === 409 || reply.status === 400) {  // a size change, or too long to stream
+    const why = reply.status === 409 ? "the picture changes within the range" : "the range is too long to stream";
+    return { text: `${why}: the engine makes the clip, see below…`, bad: false, job: true };
+  }
+  const { data } = await api("GET", url);  // the reason, as JSON
+  return { text: data.error || `cannot download (HTTP ${reply.status})`, bad: true };
+}
+
 $("download").addEventListener("click", async () => {
+  const lines = [];
   for (const camera of player.cameras()) {
-    const url = `/api/v1/recordings/${encodeURIComponent(camera)}/clip.mp4`
-      + `?start_ns=${ns(range.start)}&end_ns=${ns(range.end)}`;
-    const reply = await fetch(url, { method: "HEAD", credentials: "same-origin" });
-    if (reply.ok) {
-      status(`${player.name(camera)}: downloading (see the browser's downloads)`);
-      save(url);
-    } else if (reply.status === 409 || reply.status === 400) {
-      const why = reply.status === 409 ? "the picture changes within the range" : "over 6 hours";
-      status(`${player.name(camera)}: ${why}, so the engine makes the clip…`);
-      asJob(camera);
-    } else {
-      const { data } = await api("GET", url);  // the reason, as JSON
-      status(`${player.name(camera)}: ${data.error || `cannot download (HTTP ${reply.status})`}`, true);
-    }
+    const said = await download(camera);
+    lines.push({ text: `${player.name(camera)}: ${said.text}`, bad: said.bad });
+    status(lines.map((l) => l.text).join("\n"), lines.some((l) => l.bad));
+    if (said.job) asJob(camera);
   }
 });
 

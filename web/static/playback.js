@@ -70,6 +70,11 @@ class Tile {
     this.el.append(this.video, this.still, head, this.status);
     this.stillWanted = null;
     this.stillBusy = false;
+    this.shown = null; // media time of the frame on screen, as the browser presented it
+    if ("requestVideoFrameCallback" in this.video) {
+      const watch = (_now, meta) => { this.shown = meta.mediaTime; this.video.requestVideoFrameCallback(watch); };
+      this.video.requestVideoFrameCallback(watch);
+    }
   }
 
   async load(wallMs) {
@@ -308,10 +313,16 @@ function step(direction) {
   if (!tile) { exact(); return; }
   const c = tile.chunkAt(state.wall);
   const frame = c.d / Math.max(1, c.frames);
-  const onScreen = tile.video.seeking ? null : tile.video.currentTime; // the frame shown now
-  const t = onScreen !== null && tile.chunkAtMedia(onScreen) === c ? onScreen : tile.mediaOf(state.wall);
-  const index = Math.floor((t - c.t) / frame + 1e-6) + direction;
-  let target = c.t + (index + 0.25) * frame;
+  // From the frame on screen (its own time, as presented: frames are not evenly spaced), half a
+  // frame past the next one's expected time or half a frame before its own; else from the clock.
+  const onScreen = tile.video.seeking ? null : (tile.shown ?? tile.video.currentTime);
+  let target;
+  if (onScreen !== null && tile.chunkAtMedia(onScreen) === c) {
+    target = onScreen + (direction > 0 ? 1.5 : -0.5) * frame;
+  } else {
+    const index = Math.floor((tile.mediaOf(state.wall) - c.t) / frame + 1e-6) + direction;
+    target = c.t + (index + 0.25) * frame;
+  }
   let w = tile.wallOf(target);
   if (w === null) { // across a recording's edge: the next one's first frame or the last one's last
     const other = direction > 0 ? tile.chunks.find((x) => x.start >= c.end) : tile.lastBefore(c.start);
