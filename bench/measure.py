@@ -56,11 +56,18 @@ def make_row(
     group: str = "",
     note: str = "",
     detail: dict[str, Any] | None = None,
+    ratios: list[float] | None = None,
 ) -> Row:
     """A row with its ratio and verdict: ``min_ratio`` targets the ratio, ``below`` or ``above``
-    the figure."""
+    the figure. With ``ratios`` (one per repeat, ours and the peer timed side by side) the
+    ratio is their median, and their spread goes into the note and the detail."""
     ratio = None
-    if peer is not None and ours > 0 and peer > 0:
+    if ratios:
+        ratio = statistics.median(ratios)
+        spread = f"ratio min/median/max {min(ratios):.2f}/{ratio:.2f}/{max(ratios):.2f}x"
+        note = f"{spread} over {len(ratios)} repeats" + (f"; {note}" if note else "")
+        detail = {**(detail or {}), "ratios": list(ratios)}
+    elif peer is not None and ours > 0 and peer > 0:
         ratio = peer / ours if better == "lower" else ours / peer
     target = ""
     passed: bool | None = None
@@ -114,6 +121,28 @@ def mean_call_s(fn: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Seconds per call of ours and of the peer, one figure per repeat, taken side by side."""
+
+    ours_s: list[float]
+    peer_s: list[float]
+
+    @property
+    def ours(self) -> float:
+        return statistics.median(self.ours_s)
+
+    @property
+    def peer(self) -> float:
+        return statistics.median(self.peer_s)
+
+    @property
+    def ratios(self) -> list[float]:
+        """How many times faster ours was in each repeat: a burst of noise spoils one repeat's
+        ratio, not the median of them."""
+        return [p / o for o, p in zip(self.ours_s, self.peer_s, strict=True) if o > 0]
+
+
 def compare(
     ours: Callable[[], object],
     peer: Callable[[], object],
@@ -121,8 +150,8 @@ def compare(
     calls: int,
     repeats: int,
     warmup: int,
-) -> tuple[float, float]:
-    """Median seconds per call of ``ours`` and ``peer``, after warm-up.
+) -> Comparison:
+    """Seconds per call of ``ours`` and ``peer`` in each repeat, after warm-up.
 
     Repeats alternate between the two, so drift in a shared, noisy machine hits both alike.
     """
@@ -134,7 +163,7 @@ def compare(
     for _ in range(repeats):
         ours_s.append(mean_call_s(ours, calls))
         peer_s.append(mean_call_s(peer, calls))
-    return statistics.median(ours_s), statistics.median(peer_s)
+    return Comparison(ours_s, peer_s)
 
 
 def error_note(err: BaseException) -> str:

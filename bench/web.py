@@ -275,7 +275,7 @@ def web_rows(quick: bool) -> list[Row]:
             browser.close()
     packets = SubPackets(150)
     try:
-        ours_s, peer_s = compare(
+        muxed = compare(
             packets.mux_ours, packets.mux_pyav, calls=3, repeats=5 if quick else 15, warmup=1
         )
     finally:
@@ -287,11 +287,12 @@ def web_rows(quick: bool) -> list[Row]:
         make_row(
             "web live mux: one fMP4 fragment per frame (360p)",
             "us/frame",
-            ours_s * per,
-            peer_s * per,
+            muxed.ours * per,
+            muxed.peer * per,
             min_ratio=2.0,
             gated=True,
             group="web",
+            ratios=muxed.ratios,
             note="ours: web/fmp4.py, bytes in Python; peer: FFmpeg's MP4 muxer through PyAV "
             "(frag_every_frame), same packets into memory",
         ),

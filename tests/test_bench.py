@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 
@@ -71,6 +72,10 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
         assert row["ours"] is not None and row["ours"] > 0, row
         if row["gated"]:
             assert row["passed"] == (row["name"] not in report["failed"])
+        if row["gated"] and row["min_ratio"] is not None:  # gated on the median of repeats
+            ratios = row["detail"]["ratios"]
+            assert len(ratios) >= 5 and row["ratio"] == pytest.approx(statistics.median(ratios))
+            assert "ratio min/median/max" in row["note"], row
     assert report["machine"]["cores"] >= 1
     for row in report["rows"]:
         assert row["name"] in result.stdout  # the printed table
