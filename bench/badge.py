@@ -115,8 +115,7 @@ def measure_badge(rounds: int) -> dict[str, Any]:
                         "bench.badge",
                         "--api",
                         engine.api,
-                        "--token",
-                        read_token(folder / "storage"),
+                        f"--token={read_token(folder / 'storage')}",  # one may begin with "-"
                         "--rounds",
                         str(rounds),
                     ],
