@@ -204,7 +204,11 @@ def write_chart(rows: list[Row], path: Path) -> None:
     bars.set_title("Ratio against the peer, measured in the same run")
 
     points = sorted(
-        {r.detail["cameras"]: r.detail for r in rows if r.group == "capacity" and r.detail}.items()
+        {
+            r.detail["cameras"]: r.detail
+            for r in rows
+            if r.group == "capacity" and "cpu_pct" in (r.detail or {})
+        }.items()
     )
     if points:
         counts = [n for n, _ in points]

@@ -15,6 +15,7 @@ SUITE: tuple[Measurement, ...] = (
     Measurement("ring", "bench.ring:ring_rows"),
     Measurement("decode", "bench.decode:decode_rows"),
     Measurement("capacity", "bench.capacity:capacity_rows"),
+    Measurement("start", "bench.capacity:start_rows"),
     Measurement("api", "bench.api:api_rows"),
     Measurement("retention", "bench.bench_retention:retention_rows"),
     Measurement("recovery", "bench.recovery:recovery_rows"),

@@ -21,12 +21,26 @@ from nvr.cli import (
     report,
     restore,
     run,
+    soak,
     user,
     web,
 )
 from nvr.errors import NvrError
 
-SUBCOMMANDS = (run, check_config, demo, console, web, user, export, backup, restore, report, bench)
+SUBCOMMANDS = (
+    run,
+    check_config,
+    demo,
+    console,
+    web,
+    user,
+    export,
+    backup,
+    restore,
+    report,
+    bench,
+    soak,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

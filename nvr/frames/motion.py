@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from native.motion import analyse_frame, motion_boxes
+from native.motion import detect_frame
 
 MAX_BOXES = 16
 _ZONE_SHIFT = 4  # fixed-point fraction bits for cv2.fillPoly vertices
@@ -101,8 +101,8 @@ class MotionDetector:
         # Components smaller than a quarter of min_area are noise; an object may split into a few.
         self._min_box_pixels = max(2, math.ceil(params.min_area * self._zone_pixels / 4))
         # Analysis cell i spans source pixels bounds[i] .. bounds[i + 1] (as in the kernel).
-        self._x_bounds = [i * width // sw for i in range(sw + 1)]
-        self._y_bounds = [i * height // sh for i in range(sh + 1)]
+        x_bounds = np.array([i * width // sw for i in range(sw + 1)], np.int64)
+        y_bounds = np.array([i * height // sh for i in range(sh + 1)], np.int64)
         self._threshold = float(params.threshold)
         self._alpha = float(params.alpha)
         self._end_ns = round(params.end_s * 1e9)
@@ -119,6 +119,15 @@ class MotionDetector:
             self._zone,
             self._threshold,
             self._alpha,
+            self._zone_pixels,
+            float(self._min_area),
+            float(self._light_changed),
+            self._labels,
+            self._stats,
+            self._min_box_pixels,
+            x_bounds,
+            y_bounds,
+            self._boxes,
         )
         self.reset()
 
@@ -150,7 +159,7 @@ class MotionDetector:
             raise ValueError(
                 f"expected a {self.width}x{self.height} uint8 plane, got {y.shape} {y.dtype}"
             )
-        zone_changed, all_changed = analyse_frame(y, *self._kernel_args)
+        zone_changed, all_changed, boxes = detect_frame(y, *self._kernel_args)
         if not self._primed:
             self._bg[:] = self._small
             self._primed = True
@@ -171,9 +180,8 @@ class MotionDetector:
             elif self._run >= self._start_frames:
                 self._active = started = True
                 self._peak = self._run_peak
-            return MotionResult(
-                changed, True, self._active, started, False, self._source_boxes(), False
-            )
+            found = tuple(map(tuple, self._boxes[:boxes].tolist()))
+            return MotionResult(changed, True, self._active, started, False, found, False)
         self._run = 0
         self._run_peak = 0.0
         # A clock that jumps backwards restarts the quiet period instead of freezing it.
@@ -183,16 +191,6 @@ class MotionDetector:
             self._active = False
             ended = True
         return MotionResult(changed, False, self._active, False, ended, (), light_change)
-
-    def _source_boxes(self) -> tuple[tuple[int, int, int, int], ...]:
-        count = motion_boxes(
-            self._mask, self._labels, self._stats, self._min_box_pixels, self._boxes
-        )
-        xb, yb = self._x_bounds, self._y_bounds
-        return tuple(
-            (xb[x], yb[y], xb[x + w] - xb[x], yb[y + h] - yb[y])
-            for x, y, w, h in self._boxes[:count].tolist()
-        )
 
 
 def _rasterise(

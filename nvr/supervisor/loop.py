@@ -276,11 +276,12 @@ class Supervisor:
         self.keeper.run_soon()  # budgets or retention may have changed
         self.watcher.applied(change)
         stopped_ns = self.clock.wall_ns()
+        crashes = {c: h.restarts for c, h in self.pool.handles.items() if c in change.changed}
         self._stop([*change.removed, *change.changed])
         for cam_id in change.changed:
             self._restart_gap(cam_id, stopped_ns, "restarted to apply a config change")
         for cam_id in (*change.changed, *change.added):
-            self.pool.start(cameras[cam_id])
+            self.pool.start(cameras[cam_id], crashes.get(cam_id, 0))
 
     def _edit_config(self, command: Command) -> None:
         """Save the config a command edited or reverted (refused with the keys named when it

@@ -184,8 +184,11 @@ class WorkerPool:
         self._spec_for = spec_for
         self._clock = clock
 
-    def start(self, cam: CameraConfig) -> None:
+    def start(self, cam: CameraConfig, restarts: int = 0) -> None:
+        """Start the camera's worker; ``restarts``: its crash count so far (a worker restarted
+        on purpose keeps it)."""
         handle = WorkerHandle(self._spec_for(cam))
+        handle.restarts = restarts
         FrameRing.remove(handle.spec.ring_name)
         self.handles[cam.id] = handle
         handle.start(self._clock.monotonic())

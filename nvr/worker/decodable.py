@@ -79,6 +79,32 @@ def impossible_nal_header(data: bytes, codec: str = "h264") -> bool:
     return False
 
 
+class JudgeDecoder:
+    """Decodes a stream-copied stream only while it is judged, on a decoder of its own that is
+    dropped once the judgement is made: its pictures (about 10 MB at 1080p) are given back
+    instead of held for the rest of the connection."""
+
+    def __init__(self, stream: av.video.stream.VideoStream) -> None:
+        self._stream = stream
+        self._ctx: av.video.codeccontext.VideoCodecContext | None = None
+
+    def error(self, packet: av.Packet) -> str | None:
+        """Why the packet failed to decode (None: it did not)."""
+        if self._ctx is None:
+            source = self._stream.codec_context
+            ctx = av.CodecContext.create(source.name, "r")
+            assert isinstance(ctx, av.video.codeccontext.VideoCodecContext)
+            ctx.extradata = source.extradata
+            ctx.width, ctx.height = source.width, source.height
+            ctx.thread_count = 1  # no threads, no per-thread pictures: this is a check
+            self._ctx = ctx
+        return decode(self._ctx, packet)[1]
+
+    def release(self) -> None:
+        """Drop the decoder and its pictures (the next ``error`` opens a new one)."""
+        self._ctx = None
+
+
 class DecodeCheck:
     """Judges one stream from the outcome of decoding its packets."""
 

@@ -51,10 +51,11 @@ from nvr.protocol.worker import (
 )
 from nvr.storage import thumbnails
 from nvr.storage.thumbnails import event_thumbnail
-from nvr.worker.decodable import DecodeCheck, decode, malformed
+from nvr.worker.decodable import DecodeCheck, JudgeDecoder, decode, malformed
 from nvr.worker.frames import FrameSink
 from nvr.worker.live import LivePackets
 from nvr.worker.mainview import MainView
+from nvr.worker.memory import map_large_blocks
 from nvr.worker.ptz import PtzDriver
 from nvr.worker.recorder import REASON_PRIORITY, Recorder
 from nvr.worker.source import Discontinuity, StreamSource, TimedPacket
@@ -364,6 +365,9 @@ class CameraWorker:
 
         def consume() -> None:
             assert source.stream is not None
+            # One thread: a small picture decodes in a fraction of a millisecond, slice
+            # threads would only add wake-ups and their own buffers.
+            source.stream.codec_context.thread_count = 1
             check.restart()
             assert live is not None
             live.on_connect(source.stream)
@@ -393,6 +397,7 @@ class CameraWorker:
         doubted = -DOUBT_EVERY_S  # when the video was last re-judged (monotonic)
         failed_ns = 0  # capture time of the last packet that failed to decode
         suspect_ns: int | None = None  # since when malformed data stopped the recording
+        judge_decoder: JudgeDecoder | None = None  # the connection's, while it is judged
 
         def report_break(end_ns: int) -> None:
             nonlocal broken
@@ -408,7 +413,7 @@ class CameraWorker:
             """Whether the video decodes (decoding the packet if it must be judged); None
             until judged, and until the keyframe the recording can start with."""
             nonlocal up, doubted, failed_ns, suspect_ns
-            assert source.stream is not None
+            assert source.stream is not None and judge_decoder is not None
             ctx = source.stream.codec_context
             now = time.monotonic()
             was, failures = check.decodes, check.failures
@@ -426,7 +431,9 @@ class CameraWorker:
             if self.sub_stats is None:
                 decodes = self._analyse(source, tp, check, self.main_stats)
             elif check.judging:
-                decodes = check.add(tp.keyframe, decode(ctx, tp.packet)[1], now)
+                decodes = check.add(tp.keyframe, judge_decoder.error(tp.packet), now)
+                if not check.judging:
+                    judge_decoder.release()
             else:
                 decodes = check.decodes
             if check.failures > failures:
@@ -461,8 +468,9 @@ class CameraWorker:
             return decodes
 
         def consume() -> None:
-            nonlocal last_wall_ns, broken
+            nonlocal last_wall_ns, broken, judge_decoder
             assert source.stream is not None
+            judge_decoder = JudgeDecoder(source.stream)
             self.recorder.set_input(source.stream)
             self.main_view.reset()
             check.restart()
@@ -602,12 +610,14 @@ class CameraWorker:
 
     def run(self) -> None:
         self._open_live()
-        threads = [
-            threading.Thread(target=self.control_loop, name="control", daemon=True),
-            threading.Thread(target=self.heartbeat_loop, name="heartbeat", daemon=True),
-        ]
+        name_thread(f"nvr {self.cam.id}")  # the process, as top and ps -o comm show it
+        loops = [("control", self.control_loop), ("heartbeat", self.heartbeat_loop)]
         if self.cam.sub:
-            threads.append(threading.Thread(target=self.sub_loop, name="sub", daemon=True))
+            loops.append(("sub", self.sub_loop))
+        threads = [
+            threading.Thread(target=named(f"nvr {name}", loop), name=name, daemon=True)
+            for name, loop in loops
+        ]
         for thread in threads:
             thread.start()
         if self.ptz is not None:
@@ -640,6 +650,23 @@ class CameraWorker:
             self.live_sub.close()
 
 
+def name_thread(name: str) -> None:
+    """Give the calling thread an OS name (15 bytes at most): ``top -H`` and ``bench/``'s
+    per-thread profile tell the worker's threads apart by it. Linux only; else nothing."""
+    with contextlib.suppress(OSError):
+        Path("/proc/thread-self/comm").write_text(name.encode()[:15].decode(errors="ignore"))
+
+
+def named(name: str, loop: Callable[[], None]) -> Callable[[], None]:
+    """``loop``, run in a thread named ``name`` (``name_thread``)."""
+
+    def run() -> None:
+        name_thread(name)
+        loop()
+
+    return run
+
+
 def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     """Process entry point (spawn/forkserver safe)."""
     signal.signal(
@@ -647,6 +674,7 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     )  # Ctrl-C reaches the whole group: supervisor decides
     log_dir = Path(spec.log_dir) if spec.log_dir else None
     setup_logging(log_dir, f"worker-{spec.camera.id}", spec.log_level, spec.keep_days)
+    map_large_blocks()
     from nvr.worker.warmup import ensure_warm
 
     log.info("%s: native kernels ready (warm-up took %.2f s)", spec.camera.id, ensure_warm())

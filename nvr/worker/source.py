@@ -53,6 +53,7 @@ SETTLE_S = 1.0  # the anchor's first refinements (the probe's burst, all at once
 RATE_TOLERANCE = 1 / 60  # a clock off by more than a second a minute is reported
 CLOCK_OK_S = 120.0  # ... until it has kept one era this long
 OPEN_TIMEOUT_S = 10.0
+PACE_SLICE_S = 0.1  # a file replayed in real time sleeps at most this long between stop checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +196,12 @@ class StreamSource:
                 packet.dts = packet.dts - first + offset
                 packet.pts = (packet.pts - first + offset) if packet.pts is not None else None
                 due = start_mono + float(packet.dts * tb)
-                delay = due - time.monotonic()
-                if delay > 0 and stop.wait(delay):
-                    return
+                # A plain sleep costs a third less CPU than ``stop.wait`` (a new lock per call),
+                # and a stop still ends it within PACE_SLICE_S.
+                while (delay := due - time.monotonic()) > 0:
+                    time.sleep(min(delay, PACE_SLICE_S))
+                    if stop.is_set():
+                        return
                 last_end = max(last_end, packet.dts + step, (packet.pts or 0) + step)
                 yield packet
             offset = last_end

@@ -1,0 +1,586 @@
+"""``nvr soak``: the engine (and optionally the console) for hours, sampled, with faults injected.
+
+The engine runs ``nvr run`` on a copy of the configuration (the faults edit the copy, never the
+user's file). Every ``sample_s`` seconds each process of the engine's tree and the console is
+sampled (PSS, open files, threads), with the engine's ``/health`` (restarts, packets and frames)
+and the catalog (recordings, gaps, size). Each period (an hour by default) becomes one row of the
+report: the figures of its last sample, and what happened during it. At the end the growth of
+memory, open files and threads is fitted over the run (after the warm-up) and held against
+``Bounds``; the run fails when one is exceeded. The report goes to ``soak.json``, ``soak.md`` and
+``soak.png`` in the output folder.
+
+Faults (``--faults``), one every ``fault_every_s`` in turn:
+- ``kill``: SIGKILL one camera's worker (the supervisor must restart it);
+- ``away``: the camera's main address is made unreachable in the configuration, and put back
+  ``away_s`` later (a camera that stops and returns);
+- ``edit``: a motion setting is changed in the configuration (applied without a restart), and
+  put back at the next fault.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import apsw
+import psutil
+from ruamel.yaml import YAML
+
+from bench.capacity import ROOT, EngineRun
+from nvr.config import load_config
+from nvr.errors import NvrError
+from nvr.protocol.client import EngineClient
+
+log = logging.getLogger(__name__)
+
+WARMUP_SHARE = 0.1  # the first tenth of the run (at least one sample) is not fitted
+MIN_FIT_H = 0.5  # a shorter fit is start-up noise: its growth is reported, not judged
+AWAY_URL = "rtsp://127.0.0.1:9/soak-camera-away"  # the discard port: nothing answers there
+HTTP_TIMEOUT_S = 15.0
+FAULTS = ("kill", "away", "edit")
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Growth a healthy run stays within; each is fitted per hour over the run after warm-up."""
+
+    pss_mb_per_h: float = 20.0  # the whole tree (engine, workers, console)
+    process_pss_mb_per_h: float = 8.0  # any one process (a worker by its camera)
+    fds_per_h: float = 4.0  # open files, the whole tree
+    threads_per_h: float = 2.0  # threads, the whole tree
+    uncataloged_per_camera: int = 2  # segment files on disk not in the catalog, at the end
+    lost_frames_share: float = 0.02  # analysis packets in that never became frames
+    unexpected_restarts: int = 0  # worker restarts beyond the kills injected
+
+
+@dataclass(slots=True)
+class Sample:
+    """One look at the running system."""
+
+    t_s: float  # since the start
+    processes: dict[str, dict[str, float]]  # role -> pid, pss_mb, fds, threads
+    restarts: int
+    states: dict[str, str]
+    main_in: float  # main-stream packets received since the last sample, all cameras
+    sub_in: float  # analysis-stream packets received
+    frames_out: float  # decoded frames published to the rings
+    recordings: int
+    gaps: int
+    catalog_mb: float
+
+    def total(self, key: str) -> float:
+        return sum(p[key] for p in self.processes.values())
+
+
+@dataclass(slots=True)
+class Period:
+    """One row of the report: the state at the period's end, and its events."""
+
+    index: int
+    end_s: float
+    pss_mb: float
+    fds: int
+    threads: int
+    worst_pss: str  # the process with the most PSS, and how much
+    restarts: int  # during the period
+    kills: int  # injected during the period
+    main_in: int
+    sub_in: int
+    frames_out: int
+    segments_on_disk: int
+    recordings: int  # cataloged, at the end
+    gaps: int  # new during the period
+    catalog_mb: float
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The fitted growth against the bounds."""
+
+    fitted: dict[str, float]  # per hour
+    projected_48h: dict[str, float]
+    failures: list[str] = field(default_factory=list)
+    growth_judged: bool = True  # False: the run was too short to tell growth from start-up
+
+
+class Soak:
+    """One soak run; ``run`` returns the exit status (0: within bounds)."""
+
+    def __init__(
+        self,
+        config: Path,
+        hours: float,
+        out: Path,
+        sample_s: float = 60.0,
+        period_s: float = 3600.0,
+        faults: bool = False,
+        fault_every_s: float = 300.0,
+        away_s: float = 60.0,
+        console: bool = False,
+        bounds: Bounds | None = None,
+    ) -> None:
+        self.source = config
+        self.seconds = hours * 3600
+        self.out = out
+        self.sample_s = sample_s
+        self.period_s = period_s
+        self.faults = faults
+        self.fault_every_s = fault_every_s
+        self.away_s = away_s
+        self.with_console = console
+        self.bounds = bounds or Bounds()
+        self.config = out / "config.yaml"
+        self.samples: list[Sample] = []
+        self.periods: list[Period] = []
+        self.events: list[tuple[float, str]] = []  # (t_s, what was done)
+        self.kills = 0
+        self.faults_done = 0
+        self._start = 0.0
+        self._last_poll = 0.0
+        self._rng = random.Random(17)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.source, self.config)
+        cfg = load_config(self.config)  # a broken configuration stops here, with its reason
+        self.storage = Path(cfg.storage.path)
+        self.cameras = [c.id for c in cfg.cameras if c.enabled]
+        engine = EngineRun(self.storage, self.out / "engine.out")
+        console: subprocess.Popen[bytes] | None = None
+        try:
+            engine.start(self.config, timeout_s=120)
+            assert engine.proc is not None
+            self.api = engine.api
+            engine.wait_live(len(self.cameras), timeout_s=60 + 2 * len(self.cameras))
+            if self.with_console:
+                console = self._start_console()
+            self._loop(engine.proc.pid, console)
+        finally:
+            if console is not None:
+                _stop(console)
+            engine.stop()
+        verdict = self.verdict()
+        self.write(verdict)
+        print(self.markdown(verdict))
+        return 1 if verdict.failures else 0
+
+    def _start_console(self) -> subprocess.Popen[bytes]:
+        if not os.environ.get("DISPLAY"):
+            raise NvrError("--console needs a display: run under xvfb-run, or set DISPLAY")
+        with (self.out / "console.out").open("ab") as out:
+            return subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "nvr",
+                    "console",
+                    "-c",
+                    str(self.config),
+                    "--state",
+                    str(self.out / "console.json"),
+                    "--alarm-sound",
+                    "off",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+
+    def _loop(self, engine_pid: int, console: subprocess.Popen[bytes] | None) -> None:
+        self._start = self._last_poll = time.monotonic()
+        self._poll_health()  # the counters start from here
+        next_sample = next_fault = self._start + min(self.sample_s, self.fault_every_s)
+        next_period = self._start + self.period_s
+        restore: tuple[float, str, Any] | None = None  # (when, camera, old main address)
+        edited: tuple[str, Any] | None = None
+        period_start = 0
+        while (now := time.monotonic()) - self._start < self.seconds:
+            if console is not None and console.poll() is not None:
+                raise NvrError(f"the console exited with {console.returncode}: see console.out")
+            if self.faults and restore is not None and now >= restore[0]:
+                self._set_camera(restore[1], "main", restore[2])
+                self._event(f"away: {restore[1]} back")
+                restore = None
+            if self.faults and now >= next_fault:
+                kind = FAULTS[self.faults_done % len(FAULTS)]
+                if kind == "away" and restore is not None:  # one camera away at a time
+                    kind = "kill"
+                self.faults_done += 1
+                camera = self._rng.choice(self.cameras)
+                if kind == "kill":
+                    self._kill(camera)
+                elif kind == "away":
+                    old = self._set_camera(camera, "main", AWAY_URL)
+                    restore = (now + self.away_s, camera, old)
+                    self._event(f"away: {camera} unreachable for {self.away_s:g} s")
+                else:
+                    edited = self._edit(camera, edited)
+                next_fault = now + self.fault_every_s
+            if now >= next_sample:
+                self.samples.append(self._sample(engine_pid, console))
+                next_sample += self.sample_s
+            if now >= next_period:
+                self.periods.append(self._period(period_start))
+                period_start = len(self.samples)
+                next_period += self.period_s
+            time.sleep(max(0.05, min(next_sample, next_period) - time.monotonic()))
+        if restore is not None:
+            self._set_camera(restore[1], "main", restore[2])
+        self.samples.append(self._sample(engine_pid, console))
+        if period_start < len(self.samples):
+            self.periods.append(self._period(period_start))
+
+    # -- faults ----------------------------------------------------------------------------
+
+    def _event(self, what: str) -> None:
+        self.events.append((round(time.monotonic() - self._start, 1), what))
+        log.info("soak: %s", what)
+
+    def _kill(self, camera: str) -> None:
+        pid = self._client().health().cameras[camera].pid
+        if pid is None:
+            self._event(f"kill: {camera} has no worker now; skipped")
+            return
+        os.kill(pid, signal.SIGKILL)
+        self.kills += 1
+        self._event(f"kill: {camera} worker {pid}")
+
+    def _set_camera(self, camera: str, key: str, value: Any) -> Any:
+        """Set one key of a camera in the configuration copy; the old value."""
+        yaml = YAML()
+        data = yaml.load(self.config.read_text())
+        entry = next(c for c in data["cameras"] if c["id"] == camera)
+        old = entry.get(key)
+        entry[key] = value
+        tmp = self.config.with_suffix(".tmp")
+        with tmp.open("w") as f:
+            yaml.dump(data, f)
+        tmp.replace(self.config)
+        return old
+
+    def _edit(self, camera: str, edited: tuple[str, Any] | None) -> tuple[str, Any] | None:
+        """Change one camera's motion threshold, or put the last change back."""
+        if edited is not None:
+            self._set_camera(edited[0], "motion", edited[1])
+            self._event(f"edit: {edited[0]} motion settings put back")
+            return None
+        yaml = YAML()
+        entry = next(c for c in yaml.load(self.config.read_text())["cameras"] if c["id"] == camera)
+        old = entry.get("motion")
+        motion = dict(old or {})
+        motion["threshold"] = int(motion.get("threshold", 25)) + 5
+        self._set_camera(camera, "motion", motion)
+        self._event(f"edit: {camera} motion threshold {motion['threshold']}")
+        return camera, old
+
+    # -- sampling --------------------------------------------------------------------------
+
+    def _client(self) -> EngineClient:
+        return EngineClient(self.api, timeout_s=HTTP_TIMEOUT_S)
+
+    def _poll_health(self) -> tuple[int, dict[str, str], float, float, float, dict[int, str]]:
+        """Restarts, states, packets and frames since the last poll (rates times the time
+        passed), and each worker's pid."""
+        health = self._client().health()
+        now = time.monotonic()
+        span, self._last_poll = now - self._last_poll, now
+        cams = health.cameras.values()
+        return (
+            sum(c.restarts for c in cams),
+            {c.id: c.state for c in cams},
+            span * sum(c.main.fps if c.main else 0.0 for c in cams),
+            span * sum(c.sub.fps if c.sub else 0.0 for c in cams),
+            span * sum(c.fps_out for c in cams),
+            {c.pid: f"worker {c.id}" for c in cams if c.pid},
+        )
+
+    def _sample(self, engine_pid: int, console: subprocess.Popen[bytes] | None) -> Sample:
+        restarts, states, main_in, sub_in, frames_out, workers = self._poll_health()
+        roles = {engine_pid: "engine"}
+        root = psutil.Process(engine_pid)
+        for child in root.children(recursive=True):
+            roles[child.pid] = workers.get(child.pid) or _helper_role(child)
+        if console is not None:
+            roles[console.pid] = "console"
+        processes = {}
+        for pid, role in roles.items():
+            try:
+                proc = psutil.Process(pid)
+                with proc.oneshot():
+                    processes[role] = {
+                        "pid": float(pid),
+                        "pss_mb": proc.memory_full_info().pss / 1e6,
+                        "fds": float(proc.num_fds()),
+                        "threads": float(proc.num_threads()),
+                    }
+            except psutil.Error:  # it ended between the listing and the look
+                continue
+        recordings, gaps, catalog_mb = self._catalog()
+        return Sample(
+            t_s=round(time.monotonic() - self._start, 1),
+            processes=processes,
+            restarts=restarts,
+            states=states,
+            main_in=main_in,
+            sub_in=sub_in,
+            frames_out=frames_out,
+            recordings=recordings,
+            gaps=gaps,
+            catalog_mb=catalog_mb,
+        )
+
+    def _catalog(self) -> tuple[int, int, float]:
+        """Recordings and gaps cataloged, and the catalog's size with its journal."""
+        path = self.storage / "catalog.db"
+        size = sum(p.stat().st_size for p in (path, path.with_name("catalog.db-wal")) if p.exists())
+        db = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+        try:
+            db.set_busy_timeout(5000)
+            recordings = db.execute("SELECT count(*) FROM recordings").get
+            gaps = db.execute("SELECT count(*) FROM stream_gaps").get
+        finally:
+            db.close()
+        return int(recordings), int(gaps), size / 1e6
+
+    def _segments_on_disk(self) -> int:
+        return sum(1 for _ in (self.storage / "recordings").rglob("*.mp4"))
+
+    def _period(self, first: int) -> Period:
+        samples = self.samples[first:]
+        last = samples[-1]
+        before = self.samples[first - 1] if first else None
+        start_s = before.t_s if before else 0.0
+        kills = sum(1 for t, what in self.events if start_s < t <= last.t_s and "kill:" in what)
+        role, worst = max(last.processes.items(), key=lambda kv: kv[1]["pss_mb"])
+        return Period(
+            index=len(self.periods) + 1,
+            end_s=last.t_s,
+            pss_mb=round(last.total("pss_mb"), 1),
+            fds=int(last.total("fds")),
+            threads=int(last.total("threads")),
+            worst_pss=f"{role} {worst['pss_mb']:.0f} MB",
+            restarts=last.restarts - (before.restarts if before else 0),
+            kills=kills,
+            main_in=round(sum(s.main_in for s in samples)),
+            sub_in=round(sum(s.sub_in for s in samples)),
+            frames_out=round(sum(s.frames_out for s in samples)),
+            segments_on_disk=self._segments_on_disk(),
+            recordings=last.recordings,
+            gaps=last.gaps - (before.gaps if before else 0),
+            catalog_mb=round(last.catalog_mb, 2),
+        )
+
+    # -- the verdict -----------------------------------------------------------------------
+
+    def verdict(self) -> Verdict:
+        b = self.bounds
+        fitted = {
+            "pss_mb": self._slope(lambda s: s.total("pss_mb")),
+            "fds": self._slope(lambda s: s.total("fds")),
+            "threads": self._slope(lambda s: s.total("threads")),
+            "catalog_mb": self._slope(lambda s: s.catalog_mb),
+        }
+        worst_role, worst = "", 0.0
+        for role, pid in self._long_lives():
+            slope = self._slope(lambda s, r=role, p=pid: _pss_of(s, r, p))
+            if slope > worst:
+                worst_role, worst = role, slope
+        fitted["worst_process_pss_mb"] = worst
+        last = self.samples[-1] if self.samples else None
+        total = {k: last.total(k) if last else 0.0 for k in ("pss_mb", "fds", "threads")}
+        hours_left = max(0.0, 48 - self.seconds / 3600)  # a shrinking figure is held, not cut
+        projected = {
+            k: round(total[k] + max(0.0, fitted[k]) * hours_left, 1)
+            for k in ("pss_mb", "fds", "threads")
+        }
+        if last is not None:
+            projected["catalog_mb"] = round(
+                last.catalog_mb + max(0.0, fitted["catalog_mb"]) * hours_left, 1
+            )
+        failures = []
+        judged = self._fitted_hours() >= MIN_FIT_H
+        for key, bound, unit in (
+            ("pss_mb", b.pss_mb_per_h, "MB/h"),
+            ("fds", b.fds_per_h, "open files/h"),
+            ("threads", b.threads_per_h, "threads/h"),
+        ):
+            if judged and fitted[key] > bound:
+                failures.append(f"{key} grew {fitted[key]:+.1f} {unit} (bound {bound:g})")
+        if judged and worst > b.process_pss_mb_per_h:
+            failures.append(
+                f"{worst_role} PSS grew {worst:+.1f} MB/h (bound {b.process_pss_mb_per_h:g})"
+            )
+        if self.periods:
+            end = self.periods[-1]
+            uncataloged = end.segments_on_disk - end.recordings
+            allowed = b.uncataloged_per_camera * len(self.cameras)
+            if uncataloged > allowed:
+                failures.append(f"{uncataloged} segment files not cataloged (bound {allowed})")
+        sub_in = sum(s.sub_in for s in self.samples)
+        lost = max(0.0, sub_in - sum(s.frames_out for s in self.samples)) / max(1.0, sub_in)
+        if lost > b.lost_frames_share:
+            failures.append(
+                f"{lost:.1%} of analysis packets lost (bound {b.lost_frames_share:.0%})"
+            )
+        restarts = last.restarts if last else 0
+        if restarts - self.kills > b.unexpected_restarts:
+            failures.append(
+                f"{restarts - self.kills} worker restarts beyond the {self.kills} kills"
+            )
+        rounded = {k: round(v, 2) for k, v in fitted.items()}
+        return Verdict(rounded, projected, failures, growth_judged=judged)
+
+    def _fitted_hours(self) -> float:
+        fitted = self.samples[max(1, int(len(self.samples) * WARMUP_SHARE)) :]
+        return (fitted[-1].t_s - fitted[0].t_s) / 3600 if len(fitted) > 1 else 0.0
+
+    def _long_lives(self) -> list[tuple[str, float]]:
+        """The processes (role, pid) that ran through at least half of the fitted samples: a
+        worker restarted late grows back from its start, which is not a leak."""
+        fitted = self.samples[max(1, int(len(self.samples) * WARMUP_SHARE)) :]
+        seen: dict[tuple[str, float], int] = {}
+        for sample in fitted:
+            for role, figures in sample.processes.items():
+                key = (role, figures["pid"])
+                seen[key] = seen.get(key, 0) + 1
+        return [key for key, count in seen.items() if count >= len(fitted) / 2]
+
+    def _slope(self, value: Any) -> float:
+        """Least-squares growth per hour of ``value`` over the samples after the warm-up."""
+        skip = max(1, int(len(self.samples) * WARMUP_SHARE))
+        points = [(s.t_s / 3600, value(s)) for s in self.samples[skip:]]
+        points = [(t, v) for t, v in points if not math.isnan(v)]
+        if len(points) < 3:
+            return 0.0
+        times, values = zip(*points, strict=True)
+        return statistics.linear_regression(times, values).slope
+
+    # -- the report ------------------------------------------------------------------------
+
+    def write(self, verdict: Verdict) -> None:
+        doc = {
+            "config": str(self.source),
+            "cameras": len(self.cameras),
+            "hours": self.seconds / 3600,
+            "sample_s": self.sample_s,
+            "faults": self.faults,
+            "console": self.with_console,
+            "bounds": asdict(self.bounds),
+            "verdict": asdict(verdict),
+            "periods": [asdict(p) for p in self.periods],
+            "events": self.events,
+            "samples": [asdict(s) for s in self.samples],
+        }
+        (self.out / "soak.json").write_text(json.dumps(doc, indent=1))
+        (self.out / "soak.md").write_text(self.markdown(verdict))
+        write_chart(self.samples, self.events, self.out / "soak.png")
+
+    def markdown(self, verdict: Verdict) -> str:
+        rows = [
+            "| period | end | PSS MB | open files | threads | largest | restarts (kills) "
+            "| main in | analysis in | frames out | segments on disk | cataloged | new gaps "
+            "| catalog MB |",
+            "| " + " | ".join(["---"] * 14) + " |",
+        ]
+        for p in self.periods:
+            rows.append(
+                f"| {p.index} | {p.end_s / 3600:.2f} h | {p.pss_mb:.0f} | {p.fds} | {p.threads} "
+                f"| {p.worst_pss} | {p.restarts} ({p.kills}) | {p.main_in} | {p.sub_in} "
+                f"| {p.frames_out} | {p.segments_on_disk} | {p.recordings} | {p.gaps} "
+                f"| {p.catalog_mb:.2f} |"
+            )
+        f = verdict.fitted
+        lines = [
+            f"# Soak: {len(self.cameras)} cameras, {self.seconds / 3600:g} h"
+            + (", faults" if self.faults else "")
+            + (", console" if self.with_console else ""),
+            "",
+            *rows,
+            "",
+            f"Growth per hour after warm-up: PSS {f['pss_mb']:+.1f} MB (largest in one process "
+            f"{f['worst_process_pss_mb']:+.1f}), open files {f['fds']:+.1f}, threads "
+            f"{f['threads']:+.1f}, catalog {f['catalog_mb']:+.2f} MB"
+            + (
+                "."
+                if verdict.growth_judged
+                else f" (not judged: fitted over less than {MIN_FIT_H:g} h, start-up noise)."
+            ),
+            "Projected to 48 h: "
+            + ", ".join(f"{k} {v:g}" for k, v in verdict.projected_48h.items())
+            + ".",
+            f"Faults injected: {len(self.events)} ({self.kills} kills).",
+            "",
+            "Result: "
+            + (
+                "FAIL: " + "; ".join(verdict.failures)
+                if verdict.failures
+                else "PASS (within bounds)"
+            ),
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _pss_of(sample: Sample, role: str, pid: float) -> float:
+    figures = sample.processes.get(role)
+    return figures["pss_mb"] if figures and figures["pid"] == pid else math.nan
+
+
+def _helper_role(proc: psutil.Process) -> str:
+    """The engine's own helper processes, by what they run."""
+    try:
+        cmd = " ".join(proc.cmdline())
+    except psutil.Error:
+        return f"process {proc.pid}"
+    for name in ("forkserver", "resource_tracker"):
+        if name in cmd:
+            return name
+    return f"process {proc.pid}"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def write_chart(samples: list[Sample], events: list[tuple[float, str]], path: Path) -> None:
+    """PSS, open files and threads of the whole tree over the run, faults marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hours = [s.t_s / 3600 for s in samples]
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    for ax, key, label in zip(
+        axes, ("pss_mb", "fds", "threads"), ("PSS (MB)", "open files", "threads"), strict=True
+    ):
+        ax.plot(hours, [s.total(key) for s in samples], lw=1.2)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        for t, _ in events:
+            ax.axvline(t / 3600, color="tab:red", alpha=0.15, lw=0.8)
+    axes[-1].set_xlabel("hours (red: faults injected)")
+    fig.suptitle("nvr soak: the whole process tree")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

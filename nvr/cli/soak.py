@@ -1,0 +1,70 @@
+"""``nvr soak``: run the engine for hours on a configuration, with faults, and report growth.
+
+Every period (an hour by default) it reports PSS, open files and threads per process, worker
+restarts, packets in against frames out, segment files against cataloged recordings, the
+catalog's size and new gaps; at the end it fits the growth and exits 1 when a bound is exceeded.
+The configuration is copied to the output folder: faults edit the copy, never your file, but
+the engine records into the configuration's storage. Stop a running engine first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nvr.cli.bench import SOURCE_TREE
+from nvr.errors import NvrError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("soak", help="run the engine for hours and report growth per hour")
+    parser.add_argument("-c", "--config", required=True, help="the engine's YAML configuration")
+    parser.add_argument("--hours", type=float, required=True, help="how long (48 for the stress)")
+    parser.add_argument("--out", default="soak", help="folder for soak.json/.md/.png (./soak)")
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="inject faults in turn: kill a worker, make a camera unreachable, edit a setting",
+    )
+    parser.add_argument(
+        "--fault-every", type=float, default=300.0, help="seconds between faults (300)"
+    )
+    parser.add_argument(
+        "--away", type=float, default=60.0, help="seconds a camera stays unreachable (60)"
+    )
+    parser.add_argument(
+        "--console", action="store_true", help="run the operator console too (needs a display)"
+    )
+    parser.add_argument("--sample-every", type=float, default=60.0, help="seconds (60)")
+    parser.add_argument("--period", type=float, default=3600.0, help="report period, s (3600)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    spans = (args.hours, args.sample_every, args.period, args.fault_every, args.away)
+    if min(spans) <= 0:
+        raise NvrError("--hours, --sample-every, --period, --fault-every and --away must be > 0")
+    config = Path(args.config)
+    if not config.is_file():
+        raise NvrError(f"no configuration at {config}: give the engine's YAML file with -c")
+    if str(SOURCE_TREE) not in sys.path:  # bench/ is a folder of the source tree
+        sys.path.insert(0, str(SOURCE_TREE))
+    try:
+        from bench.soak import Soak
+    except ImportError as err:
+        raise NvrError(
+            f"nvr soak needs the source tree's bench/ folder and its extra ({err}): run it from "
+            "a clone set up by scripts/setup.sh"
+        ) from err
+    return Soak(
+        config,
+        args.hours,
+        Path(args.out),
+        sample_s=args.sample_every,
+        period_s=args.period,
+        faults=args.faults,
+        fault_every_s=args.fault_every,
+        away_s=args.away,
+        console=args.console,
+    ).run()
