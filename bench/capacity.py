@@ -335,7 +335,7 @@ def start_rows(quick: bool) -> list[Row]:
 def capacity_rows(quick: bool) -> list[Row]:
     """CPU and PSS rows for each camera count; the goals apply at GOAL_CAMERAS."""
     counts = (1, 4) if quick else (1, 4, 16, 32, 64)
-    settle_s, sample_s = (2.0, 4.0) if quick else (5.0, 10.0)
+    settle_s, sample_s = (2.0, 4.0) if quick else (10.0, 20.0)
     rows: list[Row] = []
     for n in counts:
         try:
