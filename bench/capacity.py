@@ -183,6 +183,8 @@ class EngineRun:
         """Poll /health until ``cameras`` cameras are live or ``timeout_s`` passes."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"engine exited with {self.proc.returncode}: {self.tail()}")
             try:
                 if sum(1 for c in self.cameras() if c.state == "live") >= cameras:
                     return

@@ -23,16 +23,24 @@ from typing import Any
 
 from bench.measure import Row, error_note
 from bench.suite import SUITE
+from nvr.errors import NvrError
 
 log = logging.getLogger(__name__)
 
 
-def run_bench(quick: bool, out_dir: Path) -> int:
-    """Run every measurement, print the table, write the results; 1 if a gated target failed."""
+def run_bench(quick: bool, out_dir: Path, only: tuple[str, ...] = ()) -> int:
+    """Run every measurement (or those named in ``only``), print the table, write the results;
+    1 if a gated target failed."""
+    unknown = set(only) - {m.name for m in SUITE}
+    if unknown:
+        names = ", ".join(m.name for m in SUITE)
+        raise NvrError(f"no measurement named {', '.join(sorted(unknown))}; there are: {names}")
     started = time.monotonic()
     load_before = os.getloadavg()
     rows: list[Row] = []
     for measurement in SUITE:
+        if only and measurement.name not in only:
+            continue
         print(f"bench: {measurement.name} ...", file=sys.stderr, flush=True)
         t0 = time.monotonic()
         try:
@@ -66,6 +74,7 @@ def run_bench(quick: bool, out_dir: Path) -> int:
     report = {
         "machine": machine,
         "quick": quick,
+        "only": list(only),
         "elapsed_s": round(elapsed_s, 1),
         "failed": failed,
         "rows": [_json_safe(dataclasses.asdict(r)) for r in rows],

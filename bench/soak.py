@@ -147,6 +147,8 @@ class Soak:
         self.events: list[tuple[float, str]] = []  # (t_s, what was done)
         self.kills = 0
         self.faults_done = 0
+        self._period_start = 0  # the first sample of the period under way
+        self._away: tuple[float, str, Any] | None = None  # (back when, camera, its address)
         self._start = 0.0
         self._last_poll = 0.0
         self._rng = random.Random(17)
@@ -161,19 +163,35 @@ class Soak:
         self.cameras = [c.id for c in cfg.cameras if c.enabled]
         engine = EngineRun(self.storage, self.out / "engine.out")
         console: subprocess.Popen[bytes] | None = None
+        stopped: str | None = None  # why the run ended before its time
         try:
-            engine.start(self.config, timeout_s=120)
+            try:
+                engine.start(self.config, timeout_s=120)
+                engine.wait_live(len(self.cameras), timeout_s=60 + 2 * len(self.cameras))
+            except RuntimeError as err:
+                raise NvrError(f"the engine did not start: {err}") from None
             assert engine.proc is not None
             self.api = engine.api
-            engine.wait_live(len(self.cameras), timeout_s=60 + 2 * len(self.cameras))
             if self.with_console:
                 console = self._start_console()
-            self._loop(engine.proc.pid, console)
+            try:
+                self._loop(engine.proc.pid, console)
+            except (NvrError, psutil.Error) as err:  # the engine or the console went away
+                stopped = str(err) or type(err).__name__
+            except KeyboardInterrupt:
+                stopped = "stopped by the user (Ctrl-C)"
         finally:
             if console is not None:
                 _stop(console)
             engine.stop()
+        if not self.samples:
+            raise NvrError(f"the soak stopped before its first sample: {stopped}")
+        if stopped is not None and self._period_start < len(self.samples):
+            self.periods.append(self._period(self._period_start))  # the period cut short
         verdict = self.verdict()
+        if stopped is not None:
+            hours = self.samples[-1].t_s / 3600
+            verdict.failures.insert(0, f"the run stopped after {hours:.2f} h: {stopped}")
         self.write(verdict)
         print(self.markdown(verdict))
         return 1 if verdict.failures else 0
@@ -202,23 +220,35 @@ class Soak:
             )
 
     def _loop(self, engine_pid: int, console: subprocess.Popen[bytes] | None) -> None:
+        """Sample, close periods and inject faults until the time is up; a camera made
+        unreachable is put back however the loop ends."""
         self._start = self._last_poll = time.monotonic()
         self._poll_health()  # the counters start from here
+        try:
+            self._run_until_done(engine_pid, console)
+        finally:
+            if self._away is not None:
+                self._set_camera(self._away[1], "main", self._away[2])
+                self._away = None
+        self.samples.append(self._sample(engine_pid, console))
+        if self._period_start < len(self.samples):
+            self.periods.append(self._period(self._period_start))
+            self._period_start = len(self.samples)
+
+    def _run_until_done(self, engine_pid: int, console: subprocess.Popen[bytes] | None) -> None:
         next_sample = next_fault = self._start + min(self.sample_s, self.fault_every_s)
         next_period = self._start + self.period_s
-        restore: tuple[float, str, Any] | None = None  # (when, camera, old main address)
         edited: tuple[str, Any] | None = None
-        period_start = 0
         while (now := time.monotonic()) - self._start < self.seconds:
             if console is not None and console.poll() is not None:
                 raise NvrError(f"the console exited with {console.returncode}: see console.out")
-            if self.faults and restore is not None and now >= restore[0]:
-                self._set_camera(restore[1], "main", restore[2])
-                self._event(f"away: {restore[1]} back")
-                restore = None
+            if self._away is not None and now >= self._away[0]:
+                self._set_camera(self._away[1], "main", self._away[2])
+                self._event(f"away: {self._away[1]} back")
+                self._away = None
             if self.faults and now >= next_fault:
                 kind = FAULTS[self.faults_done % len(FAULTS)]
-                if kind == "away" and restore is not None:  # one camera away at a time
+                if kind == "away" and self._away is not None:  # one camera away at a time
                     kind = "kill"
                 self.faults_done += 1
                 camera = self._rng.choice(self.cameras)
@@ -226,7 +256,7 @@ class Soak:
                     self._kill(camera)
                 elif kind == "away":
                     old = self._set_camera(camera, "main", AWAY_URL)
-                    restore = (now + self.away_s, camera, old)
+                    self._away = (now + self.away_s, camera, old)
                     self._event(f"away: {camera} unreachable for {self.away_s:g} s")
                 else:
                     edited = self._edit(camera, edited)
@@ -235,15 +265,10 @@ class Soak:
                 self.samples.append(self._sample(engine_pid, console))
                 next_sample += self.sample_s
             if now >= next_period:
-                self.periods.append(self._period(period_start))
-                period_start = len(self.samples)
+                self.periods.append(self._period(self._period_start))
+                self._period_start = len(self.samples)
                 next_period += self.period_s
             time.sleep(max(0.05, min(next_sample, next_period) - time.monotonic()))
-        if restore is not None:
-            self._set_camera(restore[1], "main", restore[2])
-        self.samples.append(self._sample(engine_pid, console))
-        if period_start < len(self.samples):
-            self.periods.append(self._period(period_start))
 
     # -- faults ----------------------------------------------------------------------------
 

@@ -250,7 +250,7 @@ def _cell_sums(y, cells):
 
 
 @njit(cache=True, nogil=True)
-def _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha):
+def _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha, zoned):
     """``_blur_compare`` from uint16 cell sums: the 3x3 sums are exact integers (uint16, twice
     the SIMD lanes of float32) and ``scale = 1 / (9 * cell area)`` turns them into the blurred
     average with a single rounding."""
@@ -274,17 +274,29 @@ def _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha):
         zrow = zone[i]
         zc = np.int32(0)
         ac = np.int32(0)
-        for j in range(w):
-            v = np.float32(np.uint16(vsum[j] + vsum[j + 1] + vsum[j + 2])) * scale
-            srow[j] = v
-            b = brow[j]
-            d = v - b
-            brow[j] = b + a * d
-            changed = np.uint8(abs(d) > thr)
-            inside = np.uint8(changed & zrow[j])
-            mrow[j] = inside
-            ac = np.int32(ac + changed)
-            zc = np.int32(zc + inside)
+        if zoned:
+            for j in range(w):
+                v = np.float32(np.uint16(vsum[j] + vsum[j + 1] + vsum[j + 2])) * scale
+                srow[j] = v
+                b = brow[j]
+                d = v - b
+                brow[j] = b + a * d
+                changed = np.uint8(abs(d) > thr)
+                inside = np.uint8(changed & zrow[j])
+                mrow[j] = inside
+                ac = np.int32(ac + changed)
+                zc = np.int32(zc + inside)
+        else:  # no zones (the whole picture): a fifth fewer operations a pixel
+            for j in range(w):
+                v = np.float32(np.uint16(vsum[j] + vsum[j + 1] + vsum[j + 2])) * scale
+                srow[j] = v
+                b = brow[j]
+                d = v - b
+                brow[j] = b + a * d
+                changed = np.uint8(abs(d) > thr)
+                mrow[j] = changed
+                ac = np.int32(ac + changed)
+            zc = ac
         zone_changed += zc
         all_changed += ac
     return zone_changed, all_changed
@@ -344,7 +356,7 @@ def _plane(a):
 
 
 @njit(cache=True, nogil=True)
-def _analyse(y, scratch, small, bg, mask, zone, threshold, alpha):
+def _analyse(y, scratch, small, bg, mask, zone, threshold, alpha, zoned):
     src_h, src_w = y.shape
     h, w = small.shape
     f = src_w // w
@@ -356,7 +368,7 @@ def _analyse(y, scratch, small, bg, mask, zone, threshold, alpha):
         cells = words[: h * w].reshape(h, w)  # C-contiguous: the loops vectorise
         _cell_sums(y, cells)
         scale = np.float32(1.0 / (9 * f * g))
-        return _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha)
+        return _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha, zoned)
     if g < _U16_ROWS:
         _downscale(y, scratch)
     else:
@@ -378,7 +390,7 @@ def analyse_frame(y, scratch, small, bg, mask, zone, threshold, alpha):
     updated as ``bg += alpha * (small - bg)`` after the comparison.
     Returns ``(zone_changed, all_changed)``: changed pixels inside the zone, and in the whole frame.
     """
-    return _analyse(_plane(y), scratch, small, bg, mask, zone, threshold, alpha)
+    return _analyse(_plane(y), scratch, small, bg, mask, zone, threshold, alpha, True)
 
 
 @njit(cache=True, nogil=True)
@@ -618,8 +630,9 @@ def detect_frame(
     ``x_bounds[i] .. x_bounds[i + 1]`` (int64, ``w + 1`` values; ``y_bounds`` likewise).
     Returns ``(zone_changed, all_changed, boxes written)``.
     """
+    zoned = zone_pixels != small.size  # zones that leave pixels out: the mask applies
     zone_changed, all_changed = _analyse(
-        _plane(y), scratch, small, bg, mask, zone, threshold, alpha
+        _plane(y), scratch, small, bg, mask, zone, threshold, alpha, zoned
     )
     n = 0
     if zone_changed / zone_pixels >= min_area and all_changed <= light_changed:

@@ -137,3 +137,15 @@ class EngineUnreachableError(NvrError):
 
     code = "engine_unreachable"
     http_status = 503
+
+
+class EngineRefusedError(NvrError):
+    """The engine answered a request with an error: ``http_status`` and ``reason`` are its
+    answer's, so a caller passes them on (the web) without reading them back out of the text."""
+
+    code = "engine_refused"
+
+    def __init__(self, what: str, status: int, reason: object) -> None:
+        super().__init__(f"{what}: HTTP {status}: {reason}")
+        self.http_status = status
+        self.reason = str(reason)

@@ -79,3 +79,29 @@ def test_quick_bench_writes_table_json_and_chart(tmp_path):
     assert report["machine"]["cores"] >= 1
     for row in report["rows"]:
         assert row["name"] in result.stdout  # the printed table
+
+
+def test_only_runs_the_measurements_named(tmp_path):
+    """``--only`` runs the gated measurements alone (the gate-stability runs); a wrong name is
+    refused with the names there are."""
+    wrong = subprocess.run(
+        [sys.executable, "-m", "nvr", "bench", "--quick", "--only", "motion,nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert wrong.returncode == 2 and "no measurement named nope; there are: compile, motion" in (
+        wrong.stderr
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "nvr", "bench", "--quick", "--only", "ring", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["only"] == ["ring"]
+    assert report["rows"] and {row["group"] for row in report["rows"]} == {"ring"}

@@ -5,9 +5,13 @@ The long runs themselves (2 h here, 48 h on the user's hardware) are in ``bench/
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,9 @@ import pytest
 from bench.capacity import write_config
 from bench.display import VirtualDisplay, xvfb_available
 from bench.soak import Bounds, Sample, Soak, Verdict
-from tests.conftest import ROOT
+from nvr.protocol.client import EngineClient
+from nvr.protocol.runfile import read_run_file
+from tests.conftest import ROOT, wait_for
 
 
 def test_a_short_soak_with_faults_and_the_console_reports_each_period(tmp_path: Path):
@@ -75,6 +81,43 @@ def test_a_short_soak_with_faults_and_the_console_reports_each_period(tmp_path: 
     assert (out / "soak.png").stat().st_size > 10_000
     assert "| period |" in (out / "soak.md").read_text()
     assert "soak-camera-away" not in (out / "config.yaml").read_text()  # put back at the end
+
+
+def test_a_soak_whose_engine_dies_reports_what_it_saw(tmp_path: Path):
+    """The engine killed an hour into a 48-hour run: the report is still written, and fails
+    saying when and why the run stopped."""
+    config = write_config(tmp_path, 1)
+    out = tmp_path / "soak"
+    soak = subprocess.Popen(
+        [sys.executable, "-m", "nvr", "soak", "-c", str(config), "--hours", "1",
+         "--out", str(out), "--sample-every", "2", "--period", "600"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not (out / "engine.out").exists():
+            time.sleep(0.5)
+        info = None
+        while time.monotonic() < deadline and info is None:
+            with contextlib.suppress(OSError, ValueError):
+                info = read_run_file(tmp_path / "storage")
+            time.sleep(0.5)
+        assert info is not None, "the engine did not start"
+        wait_for(
+            lambda: EngineClient(info.api).health().cameras["cam00"].state == "live",
+            60,
+            what="camera live",
+        )
+        time.sleep(8)  # a few samples
+        os.kill(info.pid, signal.SIGKILL)
+        stdout, stderr = soak.communicate(timeout=120)
+    finally:
+        if soak.poll() is None:
+            soak.kill()
+    assert soak.returncode == 1, stdout + stderr
+    assert "Result: FAIL: the run stopped after 0.0" in stdout, stdout
+    report = json.loads((out / "soak.json").read_text())
+    assert report["samples"] and len(report["periods"]) == 1
 
 
 def _sample(t_h: float, engine_mb: float, worker_mb: float, pid: float = 2.0) -> Sample:

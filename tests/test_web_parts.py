@@ -1,8 +1,9 @@
-"""Web server parts on their own: the client address behind trusted proxies, and a renewed
-certificate taken into a live TLS context without a restart."""
+"""Web server parts on their own: the client address behind trusted proxies, a renewed
+certificate taken into a live TLS context without a restart, and the turns of clip layouts."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 from starlette.requests import HTTPConnection
 
 from web.context import WebContext
+from web.downloads import LAYING_OUT, Layouts
 from web.tls import Reloader, auto_certificate, fingerprint
 
 
@@ -126,3 +128,28 @@ def test_an_admin_has_every_camera(tmp_path: Path):
         assert accounts.update_user("amy", role="admin", cameras=None).role == "admin"
     finally:
         accounts.close()
+
+
+def test_clip_layouts_take_turns_per_user_and_forget_users_done():
+    """One layout at a time per user, LAYING_OUT in all; a user with nothing waiting is
+    forgotten (the table does not grow with every user who ever downloaded)."""
+    layouts = Layouts()
+    running: list[str] = []
+    most: list[int] = []
+    seen: list[int] = []
+
+    async def lay_out(user: str, tag: str) -> None:
+        async with layouts.turn(user):
+            assert not any(r.startswith(user) for r in running), (user, running)
+            running.append(f"{user}{tag}")
+            most.append(len(running))
+            seen.append(layouts.users())
+            await asyncio.sleep(0.02)
+            running.remove(f"{user}{tag}")
+
+    async def main() -> None:
+        await asyncio.gather(*(lay_out(u, str(i)) for i in range(3) for u in "abcd"))
+
+    asyncio.run(main())
+    assert max(most) == LAYING_OUT and max(seen) == 4
+    assert layouts.users() == 0

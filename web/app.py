@@ -147,6 +147,7 @@ def build_app(ctx: WebContext) -> Starlette:
     app.state.snapshots = Snapshots()
     app.state.packets = live.PacketReaders()
     app.state.footage = playback.Footage(Path(ctx.config.storage.path))
+    app.state.layouts = downloads.Layouts()
     app.add_middleware(
         Guardrails,
         limits=ctx.limits,

@@ -24,7 +24,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,7 @@ from starlette.responses import (
 
 from nvr.errors import EngineUnreachableError, NvrError
 from nvr.storage import streamed_clip
-from nvr.storage.export import NothingRecordedError
-from nvr.storage.streamed_clip import SplitClipError, StreamedClip
+from nvr.storage.streamed_clip import NothingRecordedError, SplitClipError, StreamedClip
 from web.accounts import Session
 from web.clips import Clip
 from web.context import WebContext, context
@@ -51,14 +50,8 @@ log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * 10**9
 MAX_STREAMED_NS = 6 * 3600 * 10**9
 MAX_STREAMED_RECORDINGS = 4400  # 6 hours of the shortest segments (5 s)
-# Laying out reads every segment's sample table (about 1 ms each, 2160 for 6 hours of 10 s
-# segments): one at a time per user and two in all, so a burst of long downloads waits its turn
-# instead of taking every core or everyone else's downloads.
-_LAYING_OUT = asyncio.Semaphore(2)
-_USER_LAYING_OUT: dict[str, asyncio.Lock] = {}
+LAYING_OUT = 2  # clip layouts at once, for all users (and one at a time per user)
 LAID_OUT_KEPT = 16  # clips laid out lately, kept while their files are unchanged
-_laid_out: OrderedDict[tuple[str, int, int], tuple[tuple[Any, ...], StreamedClip]] = OrderedDict()
-_laid_out_lock = threading.Lock()
 KEEP_CLIPS_NS = 24 * 3600 * 10**9
 _NS_MAX = 2**63 - 2
 
@@ -146,6 +139,77 @@ async def file(request: Request) -> Response:
     return RangeFile(path, media_type="video/mp4", stat_result=stat, filename=name)
 
 
+class Layouts:
+    """The web server's streamed clips being laid out, and those laid out lately.
+
+    Laying out reads every segment's sample table (about 1 ms each, 2160 for 6 hours of 10 s
+    segments): one at a time per user and ``LAYING_OUT`` in all, so a burst of long downloads
+    waits its turn instead of taking every core or everyone else's downloads. A clip laid out
+    lately is reused while its recordings and their files are unchanged: a download asks
+    ``HEAD``, then ``GET``, then maybe ranges.
+    """
+
+    def __init__(self) -> None:
+        self._all = asyncio.Semaphore(LAYING_OUT)
+        self._users: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # lock, requests waiting
+        self._kept: OrderedDict[tuple[str, int, int], tuple[tuple[Any, ...], StreamedClip]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, user: str) -> AsyncIterator[None]:
+        """Wait for this user's turn and a free place; a user with no request left is
+        forgotten."""
+        lock, waiting = self._users.setdefault(user, (asyncio.Lock(), [0]))
+        waiting[0] += 1
+        try:
+            async with lock, self._all:
+                yield
+        finally:
+            waiting[0] -= 1
+            if not waiting[0]:
+                del self._users[user]
+
+    def users(self) -> int:
+        """Users with a layout running or waiting."""
+        return len(self._users)
+
+    def lay_out(self, footage: Footage, camera_id: str, start_ns: int, end_ns: int) -> StreamedClip:
+        """The streamed clip of a range (off the event loop): the one laid out lately for it
+        while its recordings and their files are unchanged, else laid out from the catalog and
+        the files' sample tables."""
+        recordings = footage.catalog().recordings(
+            camera_id, start_ns, end_ns, limit=MAX_STREAMED_RECORDINGS + 1
+        )
+        if len(recordings) > MAX_STREAMED_RECORDINGS:
+            raise Denied(
+                400, f"the range holds more than {MAX_STREAMED_RECORDINGS} recordings: too many"
+                " to stream; make it as a clip job", "too_long",
+            )  # fmt: skip
+        states = {r.file_path: _file_state(footage.root / r.file_path) for r in recordings}
+        sources = tuple((r.id, *states[r.file_path]) for r in recordings)
+        key = (camera_id, start_ns, end_ns)
+        with self._lock:
+            found = self._kept.get(key)
+        if found is not None and found[0] == sources:
+            return found[1]
+        clip = streamed_clip.plan(
+            recordings, footage.root, camera_id, start_ns, end_ns, footage.times, states
+        )
+        with self._lock:
+            self._kept[key] = (sources, clip)
+            self._kept.move_to_end(key)
+            while len(self._kept) > LAID_OUT_KEPT:
+                self._kept.popitem(last=False)
+        return clip
+
+
+def layouts_of(request: Request) -> Layouts:
+    found: Layouts = request.app.state.layouts
+    return found
+
+
 async def streamed(request: Request) -> Response:
     """A range of one camera as an MP4 download that starts at once; ``Range`` (one range),
     ``If-Range`` and ``HEAD`` as for a file."""
@@ -153,9 +217,11 @@ async def streamed(request: Request) -> Response:
     camera_id = request.path_params["camera_id"]
     require(request, "operator", camera_id)
     start_ns, end_ns = window(request, MAX_STREAMED_NS)
+    layouts = layouts_of(request)
     try:
-        async with _USER_LAYING_OUT.setdefault(session.user.name, asyncio.Lock()), _LAYING_OUT:
-            clip = await read(request, lay_out, footage_of(request), camera_id, start_ns, end_ns)
+        async with layouts.turn(session.user.name):
+            footage = footage_of(request)
+            clip = await read(request, layouts.lay_out, footage, camera_id, start_ns, end_ns)
     except NothingRecordedError as err:
         raise Denied(404, str(err), "not_recorded") from None
     except SplitClipError as err:
@@ -195,36 +261,8 @@ async def streamed(request: Request) -> Response:
     )
 
 
-def lay_out(footage: Footage, camera_id: str, start_ns: int, end_ns: int) -> StreamedClip:
-    """The streamed clip of a range: the one laid out lately for it while its recordings and
-    their files are unchanged (a download asks ``HEAD``, then ``GET``, then maybe ranges),
-    else laid out from the catalog and the files' sample tables."""
-    recordings = footage.catalog().recordings(
-        camera_id, start_ns, end_ns, limit=MAX_STREAMED_RECORDINGS + 1
-    )
-    if len(recordings) > MAX_STREAMED_RECORDINGS:
-        raise Denied(
-            400, f"the range holds more than {MAX_STREAMED_RECORDINGS} recordings: too many to"
-            " stream; make it as a clip job", "too_long",
-        )  # fmt: skip
-    sources = tuple((r.id, *_file_state(footage.root / r.file_path)) for r in recordings)
-    key = (camera_id, start_ns, end_ns)
-    with _laid_out_lock:
-        found = _laid_out.get(key)
-    if found is not None and found[0] == sources:
-        return found[1]
-    clip = streamed_clip.plan(
-        recordings, footage.root, camera_id, start_ns, end_ns, times_of=footage.times
-    )
-    with _laid_out_lock:
-        _laid_out[key] = (sources, clip)
-        _laid_out.move_to_end(key)
-        while len(_laid_out) > LAID_OUT_KEPT:
-            _laid_out.popitem(last=False)
-    return clip
-
-
 def _file_state(path: Path) -> tuple[int, int]:
+    """(size, modification time) of a file; (-1, -1) when it is gone."""
     try:
         stat = path.stat()
     except OSError:

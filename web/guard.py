@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 
-from nvr.errors import EngineUnreachableError, NvrError
+from nvr.errors import EngineRefusedError, EngineUnreachableError, NvrError
 from web.accounts import Session
 from web.context import context
 from web.engine import unreachable_text
@@ -163,20 +163,18 @@ async def ask_engine(request: Request, fn: Any, *args: Any, refused: int = 400) 
     answer or is busy, 404 when it has nothing, ``refused`` otherwise; the engine's reason is
     kept, never its address."""
     try:
-        return await context(request).engine.call(fn, *args)
+        result = await context(request).engine.call(fn, *args)
     except EngineUnreachableError as err:
         raise Denied(503, unreachable_text(err), "engine_unreachable") from None
-    except NvrError as err:
-        text = str(err)
-        status = refused
-        if "HTTP 503" in text or "HTTP 429" in text:
-            status = 503
-        elif "HTTP 404" in text:
-            status = 404
-        reason = text.split(": HTTP ", 1)[-1]
-        reason = reason.split(": ", 1)[-1] if reason[:3].isdigit() else reason
+    except EngineRefusedError as err:
+        status = {503: 503, 429: 503, 404: 404}.get(err.http_status, refused)
         code = {503: "engine_busy", 404: "not_found"}.get(status, "refused")
-        raise Denied(status, reason[:500], code) from None
+        reason = err.reason
+    except NvrError as err:  # refused before asking (a token file that cannot be read)
+        status, code, reason = refused, "refused", str(err)
+    else:
+        return result
+    raise Denied(status, reason[:500], code)
 
 
 def command_role(command: str) -> str:

@@ -16,6 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="measure the performance targets against their peers")
     parser.add_argument("--quick", action="store_true", help="short runs (CI)")
     parser.add_argument("--out", default="bench/results", help="folder for the JSON and PNG")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated measurements to run (e.g. motion,scale,ring: the gated ones)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -29,4 +34,5 @@ def run(args: argparse.Namespace) -> int:
             f"nvr bench needs the source tree's bench/ folder and its extra ({err}): run it "
             "from a clone set up by scripts/setup.sh, or pip install -e '.[bench]' there"
         ) from err
-    return run_bench(quick=args.quick, out_dir=Path(args.out))
+    only = tuple(name.strip() for name in args.only.split(",") if name.strip())
+    return run_bench(quick=args.quick, out_dir=Path(args.out), only=only)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from nvr.errors import EngineUnreachableError, NvrError
+from nvr.errors import EngineRefusedError, EngineUnreachableError, NvrError
 from nvr.protocol.alarms import Alarm, AlarmList, EventBatch
 from nvr.protocol.codec import from_json
 from nvr.protocol.commands import SCHEMA_VERSION, CommandReply
@@ -172,7 +172,7 @@ class EngineClient:
         status, body = self.request("GET", path)
         if status >= 400:
             error = body.get("error") if isinstance(body, dict) else body
-            raise NvrError(f"GET {path}: HTTP {status}: {error}")
+            raise EngineRefusedError(f"GET {path}", status, error)
         return body
 
     def health(self) -> Health:
@@ -227,7 +227,7 @@ class EngineClient:
         status, reply = self.request("POST", "/api/export", body)
         if status != 202 or not isinstance(reply, dict):
             error = reply.get("error") if isinstance(reply, dict) else reply
-            raise NvrError(f"export refused: HTTP {status}: {error}")
+            raise EngineRefusedError("export refused", status, error)
         job: dict[str, Any] = reply["job"]
         return job
 
@@ -289,7 +289,7 @@ class EngineClient:
         status, reply = self.request("POST", "/api/probe", body, PROBE_TIMEOUT_S)
         if status != 200 or not isinstance(reply, dict):
             error = reply.get("error") if isinstance(reply, dict) else reply
-            raise NvrError(f"stream test refused: HTTP {status}: {error}")
+            raise EngineRefusedError("stream test refused", status, error)
         return reply
 
     # -- upkeep ------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ class EngineClient:
         status, reply = self.request("POST", "/api/backup", {"with_recordings": with_recordings})
         if status != 202 or not isinstance(reply, dict):
             error = reply.get("error") if isinstance(reply, dict) else reply
-            raise NvrError(f"backup refused: HTTP {status}: {error}")
+            raise EngineRefusedError("backup refused", status, error)
         job: dict[str, Any] = reply["job"]
         return job
 
@@ -352,7 +352,7 @@ class EngineClient:
         )
         if status != 200:
             error = body.get("error") if isinstance(body, dict) else body
-            raise NvrError(f"GET /api/stream: HTTP {status}: {error}")
+            raise EngineRefusedError("GET /api/stream", status, error)
         return from_json(EventBatch, body)
 
     @staticmethod
@@ -362,7 +362,7 @@ class EngineClient:
                 error = json.loads(raw).get("error")
             except ValueError:
                 error = raw[:200].decode(errors="replace")
-            raise NvrError(f"GET {path}: HTTP {status}: {error}")
+            raise EngineRefusedError(f"GET {path}", status, error)
 
     def command(
         self, command: str, camera_id: str = "*", **params: Any

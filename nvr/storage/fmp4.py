@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -120,6 +120,7 @@ class SegmentInfo:
     end_dts: int  # decode time just after the last sample of the last fragment read
     fragments: int
     comment: str | None  # the ``©cmt`` metadata item, where the recorder writes its tag
+    description: bytes = b""  # the track's ``stsd`` payload: the codec's parameters
 
     @property
     def duration_90k(self) -> int:
@@ -236,13 +237,21 @@ def _movie_boxes(path: Path, size: int) -> Iterator[tuple[bytes, int, int, bytes
 
 
 def _segment_info(path: Path, size: int) -> SegmentInfo:
+    return _info_of(_movie_boxes(path, size))
+
+
+def _info_of(movie: Iterable[tuple[bytes, int, int, bytes]]) -> SegmentInfo:
+    """A segment's track and fragment times from its top-level boxes (``_movie_boxes``)."""
     track: tuple[str, int, int, int, int] | None = None
     comment: str | None = None
+    description = b""
     first: int | None = None
     end = fragments = 0
-    for kind, _, _, body in _movie_boxes(path, size):
+    for kind, _, _, body in movie:
         if kind == b"moov":
             track, comment = _track(body), _comment(body)
+            found = _find(body, 0, len(body), (b"trak", b"mdia", b"minf", b"stbl", b"stsd"))
+            description = body[found[0] : found[1]] if found else b""
         elif kind == b"moof" and track is not None:
             base, duration, _ = _fragment_times(body, track[4])
             if base is not None and fragments and base < end:
@@ -255,7 +264,9 @@ def _segment_info(path: Path, size: int) -> SegmentInfo:
     if first is not None and not 0 <= end - first <= MAX_SEGMENT_S * track[3]:
         raise ValueError(f"fragment times run from {first} to {end}: not a segment's span")
     codec, width, height, timescale, _ = track
-    return SegmentInfo(codec, width, height, timescale, first or 0, end, fragments, comment)
+    return SegmentInfo(
+        codec, width, height, timescale, first or 0, end, fragments, comment, description
+    )
 
 
 # -- the sample table of a segment (playback: where each frame is, without demuxing) ----------
@@ -288,11 +299,12 @@ _NON_SYNC = 0x10000  # sample_is_non_sync_sample in the sample flags
 
 
 def _samples(path: Path, size: int) -> tuple[SegmentInfo, list[Sample]]:
-    info = _segment_info(path, size)
+    movie = list(_movie_boxes(path, size))  # one walk of the file for the track and the samples
+    info = _info_of(movie)
     out: list[Sample] = []
     moov: bytes | None = None
     end = 0
-    for kind, offset, _, body in _movie_boxes(path, size):
+    for kind, offset, _, body in movie:
         if kind == b"moov":
             moov = body
         elif kind == b"moof" and moov is not None:
@@ -416,15 +428,3 @@ def _fragment_index(path: Path, size: int) -> FragmentIndex:
     if track is None:
         raise ValueError("no moov box")
     return FragmentIndex(init_size, track[3], tuple(out))
-
-
-def sample_description(path: Path) -> bytes:
-    """The first track's ``stsd`` payload (version, entry count, entries: the codec's
-    parameters), read from the file's ``moov``. Raises ``ValueError`` without one."""
-    for kind, _, _, body in _movie_boxes(path, path.stat().st_size):
-        if kind == b"moov":
-            found = _find(body, 0, len(body), (b"trak", b"mdia", b"minf", b"stbl", b"stsd"))
-            if found is None:
-                raise ValueError("moov has no sample description")
-            return body[found[0] : found[1]]
-    raise ValueError("no moov box")

@@ -100,6 +100,7 @@ class SegmentTimes:
         self.cut_short = length < self.path.stat().st_size
         self.timescale = info.timescale
         self.codec, self.width, self.height = info.codec, info.width, info.height
+        self.description = info.description  # the codec's parameters (``stsd`` payload)
         self.samples: list[Sample] = sorted(table, key=lambda s: s.pts)  # presentation order
         self.origin = self.samples[0].pts
         self.times_ns = [self.wall_ns(s.pts) for s in self.samples]

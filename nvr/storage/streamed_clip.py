@@ -1,40 +1,44 @@
-"""A clip as one MP4 laid out on request over the segment files: its first byte at once.
+"""A clip as one MP4 laid out over the segment files: sent at once by the web, written to a
+file by ``export.py``; never decoded nor remuxed.
 
-``export.py`` writes a clip file before any of it can be sent. Here the clip's index (``moov``:
-every sample's time, size and place) is computed from the segments' fragment tables alone, and
-its media data (``mdat``) is the segments' own sample bytes, read where they lie when the bytes
-are asked for (the way Moonfire NVR serves ``.mp4`` views). Nothing is decoded, copied ahead or
-stored, and any byte range can be served, so a download resumes.
+The clip's index (``moov``: every sample's time, size and place) is computed from the segments'
+fragment tables alone, and its media data (``mdat``) is the segments' own sample bytes, read
+where they lie when the bytes are asked for (the way Moonfire NVR serves ``.mp4`` views).
+Nothing is decoded, copied ahead or stored, and any byte range can be served, so a download
+resumes.
 
-The clip is the export's, frame for frame: it starts with the frame shown at ``start_ns``
-(samples from the keyframe before it, hidden by the edit list), ends with the last frame shown
-before ``end_ns``, and places each segment at its wall-clock start, so a gap between recordings
-is a longer last frame before it. The index is a plain (not fragmented) ``moov`` before the data:
-players honour its edit list, which FFmpeg-based ones do not in a fragmented file.
+It starts with the frame shown at ``start_ns`` (samples from the keyframe before it, hidden by
+the edit list), ends with the last frame shown before ``end_ns``, and places each segment at its
+wall-clock start, so a gap between recordings is a longer last frame before it. The index is a
+plain (not fragmented) ``moov`` before the data: players honour its edit list, which
+FFmpeg-based ones do not in a fragmented file.
 
 One MP4 track has one picture size: a range over a change of codec or size is refused with
-``SplitClipError`` (the export makes one file per size). Different codec parameters of the same
-size (a camera restarted) are separate sample descriptions of the track.
+``SplitClipError`` (the export lays out one file per size). Different codec parameters of the
+same size (a camera restarted) are separate sample descriptions of the track.
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nvr.clock import iso_utc
-from nvr.errors import NvrError
+from nvr.errors import NotFoundError, NvrError
 from nvr.storage.catalog import Recording
-from nvr.storage.export import NothingRecordedError
-from nvr.storage.fmp4 import Sample, sample_description
+from nvr.storage.fmp4 import Sample
 from nvr.storage.playback import SegmentTimes
 
 _MP4_EPOCH_S = 2_082_844_800  # seconds from 1904-01-01 (MP4 times) to 1970-01-01
 _MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
 _READ = 1 << 20  # bytes read from a segment file at a time
+
+
+class NothingRecordedError(NotFoundError):
+    code = "nothing_recorded"
 
 
 class SplitClipError(NvrError):
@@ -93,6 +97,17 @@ class StreamedClip:
 
 
 @dataclass(slots=True)
+class _Chunk:
+    """Samples that follow each other in one segment file, with one sample description."""
+
+    path: Path
+    offset: int
+    size: int  # bytes
+    samples: int
+    description: int  # 1-based, in ``_Track.descriptions``
+
+
+@dataclass(slots=True)
 class _Track:
     """The samples chosen so far, in decode order, with their clip times (track ticks)."""
 
@@ -103,8 +118,7 @@ class _Track:
     last_duration: int = 0
     keyframes: list[int] = field(default_factory=list)  # 1-based sample numbers
     sizes: list[int] = field(default_factory=list)
-    chunks: list[tuple[Path, int, int, int, int]] = field(default_factory=list)
-    # (file, offset, bytes, samples, description number)
+    chunks: list[_Chunk] = field(default_factory=list)
     descriptions: list[bytes] = field(default_factory=list)
     media_time: int = 0  # clip time of the first frame shown (0 ticks: its wall time)
     end: int = 0  # clip time where the last frame shown ends
@@ -118,11 +132,13 @@ def plan(
     start_ns: int,
     end_ns: int,
     times_of: Callable[[Recording], SegmentTimes] | None = None,
+    states: Mapping[str, tuple[int, int]] | None = None,
 ) -> StreamedClip:
     """Lay out ``[start_ns, end_ns)`` of a camera from its ``recordings`` that overlap the
     range (the catalog's rows, in any order); ``NothingRecordedError`` when nothing
     playable was recorded then, ``SplitClipError`` over a change of picture size or codec.
-    ``times_of`` reads a segment's sample table (a caller may cache them)."""
+    ``times_of`` reads a segment's sample table (a caller may cache them); ``states`` gives
+    each file's (size, modification time) for the ETag, when the caller has them already."""
     read_times = times_of or (lambda rec: SegmentTimes(rec, root))
     track: _Track | None = None
     zero_ns = first_ns = last_end_ns = 0
@@ -147,8 +163,12 @@ def plan(
                 f" at {iso_utc(seg.times_ns[first])}: this range makes more than one file;"
                 " make it as a clip job instead"
             )
-        stat = seg.path.stat()
-        signature.update(f"{rec.file_path} {stat.st_size} {stat.st_mtime_ns}".encode())
+        if states is not None and rec.file_path in states:
+            size, mtime_ns = states[rec.file_path]
+        else:
+            stat = seg.path.stat()
+            size, mtime_ns = stat.st_size, stat.st_mtime_ns
+        signature.update(f"{rec.file_path} {size} {mtime_ns}".encode())
         last_end_ns = _add(track, seg, first, end_ns, zero_ns)
     if track is None or not track.dts:
         raise NothingRecordedError(
@@ -160,7 +180,7 @@ def plan(
         camera_id, first_ns, last_end_ns, track.frames, *track.key, signature.hexdigest()[:32]
     )
     clip.pieces.append(Piece(len(head), head))
-    clip.pieces += [Piece(size, path=path, offset=at) for path, at, size, _, _ in track.chunks]
+    clip.pieces += [Piece(c.size, path=c.path, offset=c.offset) for c in track.chunks]
     at = 0
     for piece in clip.pieces:
         clip.starts.append(at)
@@ -172,18 +192,40 @@ def _setting(key: tuple[str, int, int]) -> str:
     return f"{key[0]} {key[1]}x{key[2]}"
 
 
-def _add(track: _Track, seg: SegmentTimes, first: int, end_ns: int, zero_ns: int) -> int:
-    """Add a segment's samples from the keyframe before ``first`` (presentation index) to the
-    last frame shown before ``end_ns``; returns the wall time where what was added ends."""
+def _last_shown(seg: SegmentTimes, first: int, end_ns: int) -> int:
+    """The last frame of the segment shown before ``end_ns`` (presentation index)."""
     shown_end = min(end_ns, seg.end_ns)
     last = first
     while last + 1 < len(seg.samples) and seg.times_ns[last + 1] < shown_end:
         last += 1
+    return last
+
+
+def shown_until(seg: SegmentTimes, first: int, end_ns: int) -> int:
+    """The wall time where a segment's part in a clip ends: from its frame ``first`` to the
+    last shown before ``end_ns``."""
+    last = _last_shown(seg, first, end_ns)
+    wall_end = seg.times_ns[last + 1] if last + 1 < len(seg.times_ns) else seg.end_ns
+    return min(wall_end, end_ns)
+
+
+def _choose(seg: SegmentTimes, first: int, end_ns: int) -> tuple[int, list[Sample]]:
+    """The last frame shown before ``end_ns`` (presentation index), and the samples to send in
+    decode order: from the keyframe before ``first`` to that frame, and any frame decoded
+    between them (reordered frames)."""
+    last = _last_shown(seg, first, end_ns)
     chosen = seg.samples[seg.keyframe_before(first) : last + 1]  # in presentation order
     start_dts, stop_dts = min(s.dts for s in chosen), max(s.dts for s in chosen)
     decoded = sorted(
         (s for s in seg.samples if start_dts <= s.dts <= stop_dts), key=lambda s: s.dts
     )
+    return last, decoded
+
+
+def _add(track: _Track, seg: SegmentTimes, first: int, end_ns: int, zero_ns: int) -> int:
+    """Add a segment's samples (``_choose``) timed on the clip's clock: each at its wall
+    offset from the clip's start; returns the wall time where what was added ends."""
+    last, decoded = _choose(seg, first, end_ns)
     scale = track.timescale
 
     def ticks(media: int) -> int:  # the segment's media time in the clip's ticks
@@ -193,7 +235,7 @@ def _add(track: _Track, seg: SegmentTimes, first: int, end_ns: int, zero_ns: int
     base = (seg.times_ns[first] - zero_ns) * scale // 1_000_000_000 - ticks(
         seg.samples[first].pts - seg.origin
     )
-    description = _description_number(track, seg.path)
+    description = _description_number(track, seg.description)
     if not track.dts:  # the clip's first segment: the edit starts at its frame ``first``
         track.media_time = ticks(seg.samples[first].pts - seg.origin) + base
     for sample in decoded:
@@ -209,8 +251,6 @@ def _add(track: _Track, seg: SegmentTimes, first: int, end_ns: int, zero_ns: int
     track.last_duration = ticks(decoded[-1].duration)
     shown = seg.samples[first : last + 1]
     track.frames += len(shown)
-    wall_end = seg.times_ns[last + 1] if last + 1 < len(seg.times_ns) else seg.end_ns
-    wall_end = min(wall_end, end_ns)
     natural = (
         ticks(seg.samples[last + 1].pts - seg.samples[last].pts)
         if last + 1 < len(seg.samples)
@@ -219,12 +259,14 @@ def _add(track: _Track, seg: SegmentTimes, first: int, end_ns: int, zero_ns: int
     last_pts = ticks(seg.samples[last].pts - seg.origin) + base
     limit = (end_ns - seg.times_ns[last]) * scale // 1_000_000_000
     track.end = last_pts + max(1, min(natural, limit))
-    return wall_end
+    return shown_until(seg, first, end_ns)
 
 
-def _description_number(track: _Track, path: Path) -> int:
-    """The 1-based sample description of a segment's codec parameters (one per distinct set)."""
-    payload = sample_description(path)
+def _description_number(track: _Track, payload: bytes) -> int:
+    """The 1-based sample description of a segment's codec parameters (its ``stsd`` payload),
+    one per distinct set."""
+    if not payload:
+        raise ValueError("the segment has no sample description")
     entries = payload[8:]  # after version, flags and the entry count
     if entries not in track.descriptions:
         track.descriptions.append(entries)
@@ -233,12 +275,17 @@ def _description_number(track: _Track, path: Path) -> int:
 
 def _place(track: _Track, path: Path, sample: Sample, description: int) -> None:
     """Add a sample's bytes to the last chunk when they follow it in the same file."""
-    if track.chunks:
-        file, at, size, count, number = track.chunks[-1]
-        if file == path and at + size == sample.offset and number == description:
-            track.chunks[-1] = (file, at, size + sample.size, count + 1, number)
-            return
-    track.chunks.append((path, sample.offset, sample.size, 1, description))
+    last = track.chunks[-1] if track.chunks else None
+    if (
+        last is not None
+        and last.path == path
+        and last.offset + last.size == sample.offset
+        and last.description == description
+    ):
+        last.size += sample.size
+        last.samples += 1
+        return
+    track.chunks.append(_Chunk(path, sample.offset, sample.size, 1, description))
 
 
 # -- the boxes -------------------------------------------------------------------------------
@@ -256,7 +303,7 @@ def _full(kind: bytes, version: int, flags: int, *parts: bytes) -> bytes:
 def _header(track: _Track, zero_ns: int) -> bytes:
     """``ftyp``, ``moov`` and the ``mdat`` header: every byte before the samples."""
     ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isomiso2avc1mp41")
-    data = sum(size for _, _, size, _, _ in track.chunks)
+    data = sum(c.size for c in track.chunks)
     large = data + 8 > 0xFFFFFFFF
     mdat = (
         struct.pack(">I4sQ", 1, b"mdat", data + 16)
@@ -266,9 +313,9 @@ def _header(track: _Track, zero_ns: int) -> bytes:
     moov = _moov(track, zero_ns, [0] * len(track.chunks))  # offsets do not change its size
     at = len(ftyp) + len(moov) + len(mdat)
     offsets = []
-    for _, _, size, _, _ in track.chunks:
+    for chunk in track.chunks:
         offsets.append(at)
-        at += size
+        at += chunk.size
     return ftyp + _moov(track, zero_ns, offsets) + mdat
 
 
@@ -322,9 +369,9 @@ def _sample_tables(track: _Track, durations: list[int], offsets: list[int]) -> l
         keys = struct.pack(f">{len(track.keyframes)}I", *track.keyframes)
         out.append(_full(b"stss", 0, 0, struct.pack(">I", len(track.keyframes)), keys))
     stsc: list[tuple[int, int, int]] = []
-    for number, (_, _, _, count, description) in enumerate(track.chunks, 1):
-        if not stsc or stsc[-1][1:] != (count, description):
-            stsc.append((number, count, description))
+    for number, chunk in enumerate(track.chunks, 1):
+        if not stsc or stsc[-1][1:] != (chunk.samples, chunk.description):
+            stsc.append((number, chunk.samples, chunk.description))
     out.append(
         _full(
             b"stsc",

@@ -113,6 +113,7 @@ class DecodeCheck:
         self.decodes: bool | None = None  # the last judgement; None before the first
         self.failures = 0  # packets that failed, in all
         self._results: deque[tuple[float, bool]] = deque()  # (monotonic, failed)
+        self._failed = 0  # failed packets in ``_results``
         self._since: float | None = None  # the first keyframe of this judgement
         self._judged = False  # since the last restart
         self._last_error = ""
@@ -127,6 +128,7 @@ class DecodeCheck:
         """Judge afresh from the next keyframe on (a new connection, or a doubt); the last
         judgement stands until then, unless ``forget`` (proof that it no longer holds)."""
         self._results.clear()
+        self._failed = 0
         self._since = None
         self._judged = False
         if forget:
@@ -143,15 +145,16 @@ class DecodeCheck:
         if error is not None:
             self._last_error = error
             self.failures += 1
+            self._failed += 1
         while self._results[0][0] < now - WINDOW_S:
-            self._results.popleft()
+            self._failed -= self._results.popleft()[1]
         if now - self._since >= WINDOW_S and len(self._results) >= MIN_PACKETS:
             self.decodes, self._judged = self.failing() <= MAX_FAILING, True
         return self.decodes
 
     def failing(self) -> float:
         """The share of failing packets in the window."""
-        return sum(failed for _, failed in self._results) / max(1, len(self._results))
+        return self._failed / max(1, len(self._results))
 
     def reason(self) -> str:
         return (
