@@ -308,8 +308,9 @@ def check_clip(client: Any, data: bytes, path: Any, start: int, seconds: float) 
         ["ffprobe", "-v", "error", "-show_entries", "format_tags=creation_time", "-of", "csv=p=0",
          str(path)], capture_output=True, text=True, timeout=30, check=True,
     ).stdout  # fmt: skip
-    assert tags.startswith(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start // 10**9)))
     shown_at, expected_counter = engine_frame(client, start)
+    # Dated at its first frame shown, which began at or a frame before ``start``.
+    assert tags.startswith(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(shown_at // 10**9)))
     assert first_frame_counter(path) == expected_counter
     return shown_at
 
