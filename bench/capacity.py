@@ -296,6 +296,18 @@ def health_while_starting(cameras: int, poll_s: float = 0.1) -> StartLatency:
     return StartLatency(cameras, answers, unanswered, live_after, live)
 
 
+def _did_not_run(name: str, err: Exception) -> Row:
+    return Row(
+        f"{name}: did not run",
+        "",
+        math.nan,
+        target="runs",
+        passed=False,
+        group="capacity",
+        note=error_note(err),
+    )
+
+
 def start_rows(quick: bool) -> list[Row]:
     """``/health``'s slowest answer while the workers of GOAL_START_CAMERAS cameras start (16
     when quick)."""
@@ -304,17 +316,7 @@ def start_rows(quick: bool) -> list[Row]:
         run = health_while_starting(cameras)
     except (OSError, RuntimeError) as err:
         log.exception("start run with %d cameras failed", cameras)
-        return [
-            Row(
-                f"/health while {cameras} workers start: did not run",
-                "",
-                math.nan,
-                target="runs",
-                passed=False,
-                group="capacity",
-                note=error_note(err),
-            )
-        ]
+        return [_did_not_run(f"/health while {cameras} workers start", err)]
     ms = sorted(run.answers_ms) or [math.nan]
     worst = math.inf if run.unanswered else ms[-1]
     return [
@@ -344,17 +346,7 @@ def capacity_rows(quick: bool) -> list[Row]:
             run = measure_capacity(n, settle_s, sample_s)
         except (OSError, RuntimeError) as err:  # the other camera counts still run
             log.exception("capacity run with %d cameras failed", n)
-            rows.append(
-                Row(
-                    f"capacity {n} cameras: did not run",
-                    "",
-                    math.nan,
-                    target="runs",
-                    passed=False,
-                    group="capacity",
-                    note=error_note(err),
-                )
-            )
+            rows.append(_did_not_run(f"capacity {n} cameras", err))
             continue
         goal = n == GOAL_CAMERAS
         detail = {

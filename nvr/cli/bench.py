@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from nvr.errors import NvrError
 
@@ -24,15 +26,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("bench") is None:  # a folder of the source tree, not installed
+def bench_module(name: str, command: str) -> ModuleType:
+    """``bench.<name>``, from the source tree's ``bench/`` folder (not installed with nvr)."""
+    if importlib.util.find_spec("bench") is None:
         sys.path.insert(0, str(SOURCE_TREE))
     try:
-        from bench.report import run_bench
+        return importlib.import_module(f"bench.{name}")
     except ImportError as err:
         raise NvrError(
-            f"nvr bench needs the source tree's bench/ folder and its extra ({err}): run it "
+            f"nvr {command} needs the source tree's bench/ folder and its extra ({err}): run it "
             "from a clone set up by scripts/setup.sh, or pip install -e '.[bench]' there"
         ) from err
+
+
+def run(args: argparse.Namespace) -> int:
+    run_bench = bench_module("report", "bench").run_bench
     only = tuple(name.strip() for name in args.only.split(",") if name.strip())
     return run_bench(quick=args.quick, out_dir=Path(args.out), only=only)

@@ -10,10 +10,9 @@ the engine records into the configuration's storage. Stop a running engine first
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from nvr.cli.bench import SOURCE_TREE
+from nvr.cli.bench import bench_module
 from nvr.errors import NvrError
 
 
@@ -48,15 +47,7 @@ def run(args: argparse.Namespace) -> int:
     config = Path(args.config)
     if not config.is_file():
         raise NvrError(f"no configuration at {config}: give the engine's YAML file with -c")
-    if str(SOURCE_TREE) not in sys.path:  # bench/ is a folder of the source tree
-        sys.path.insert(0, str(SOURCE_TREE))
-    try:
-        from bench.soak import Soak
-    except ImportError as err:
-        raise NvrError(
-            f"nvr soak needs the source tree's bench/ folder and its extra ({err}): run it from "
-            "a clone set up by scripts/setup.sh"
-        ) from err
+    Soak = bench_module("soak", "soak").Soak
     return Soak(
         config,
         args.hours,
