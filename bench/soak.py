@@ -545,7 +545,9 @@ class Soak:
                 if verdict.growth_judged
                 else f" (not judged: fitted over less than {MIN_FIT_H:g} h, start-up noise)."
             ),
-            "Projected to 48 h: "
+            "Projected to 48 h"
+            + ("" if verdict.growth_judged else " (from that fit: not a forecast)")
+            + ": "
             + ", ".join(f"{k} {v:g}" for k, v in verdict.projected_48h.items())
             + ".",
             f"Faults injected: {len(self.events)} ({self.kills} kills).",
