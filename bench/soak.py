@@ -45,7 +45,9 @@ from nvr.protocol.client import EngineClient
 
 log = logging.getLogger(__name__)
 
-WARMUP_SHARE = 0.1  # the first tenth of the run (at least one sample) is not fitted
+WARMUP_SHARE = 0.1  # the first tenth of the run (at least one sample) is not fitted,
+WARMUP_H = 1.0  # nor its first hour (the engine's hour of worker history fills in it),
+# but never more than the first half of the run
 MIN_FIT_H = 0.5  # a shorter fit is start-up noise: its growth is reported, not judged
 AWAY_URL = "rtsp://127.0.0.1:9/soak-camera-away"  # the discard port: nothing answers there
 HTTP_TIMEOUT_S = 15.0
@@ -470,14 +472,22 @@ class Soak:
         rounded = {k: round(v, 2) for k, v in fitted.items()}
         return Verdict(rounded, projected, failures, growth_judged=judged)
 
+    def _fitted(self) -> list[Sample]:
+        """The samples after the warm-up, which the growth is fitted over."""
+        if not self.samples:
+            return []
+        end = self.samples[-1].t_s
+        warmup = min(max(end * WARMUP_SHARE, WARMUP_H * 3600), end / 2)
+        return [s for s in self.samples[1:] if s.t_s >= warmup]
+
     def _fitted_hours(self) -> float:
-        fitted = self.samples[max(1, int(len(self.samples) * WARMUP_SHARE)) :]
+        fitted = self._fitted()
         return (fitted[-1].t_s - fitted[0].t_s) / 3600 if len(fitted) > 1 else 0.0
 
     def _long_lives(self) -> list[tuple[str, float]]:
         """The processes (role, pid) that ran through at least half of the fitted samples: a
         worker restarted late grows back from its start, which is not a leak."""
-        fitted = self.samples[max(1, int(len(self.samples) * WARMUP_SHARE)) :]
+        fitted = self._fitted()
         seen: dict[tuple[str, float], int] = {}
         for sample in fitted:
             for role, figures in sample.processes.items():
@@ -487,8 +497,7 @@ class Soak:
 
     def _slope(self, value: Any) -> float:
         """Least-squares growth per hour of ``value`` over the samples after the warm-up."""
-        skip = max(1, int(len(self.samples) * WARMUP_SHARE))
-        points = [(s.t_s / 3600, value(s)) for s in self.samples[skip:]]
+        points = [(s.t_s / 3600, value(s)) for s in self._fitted()]
         points = [(t, v) for t, v in points if not math.isnan(v)]
         if len(points) < 3:
             return 0.0

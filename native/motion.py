@@ -4,7 +4,7 @@ bounding boxes of the changed regions.
 Pure Numba kernels: outputs are caller-owned arrays written in place (only small temporaries are
 allocated per call), no I/O, no ``nvr`` import. Planes may be C-contiguous or strided, writable
 or read-only: the work runs in kernels compiled once for a read-only plane of any layout, and
-``warm()`` compiles ``analyse_frame`` for that type only (see there).
+``warm()`` compiles ``detect_frame`` for that type only (see there).
 
 Speed notes (measured on the 2-core build machine, 640x360 -> 320x180; see each kernel):
 - column sums of a cell's source rows run in uint16 (wide SIMD lanes), the first two rows in one
@@ -17,9 +17,11 @@ Speed notes (measured on the 2-core build machine, 640x360 -> 320x180; see each 
   arrays cost tens of nanoseconds each, and LLVM stopped vectorising loops of one big function;
 - the compare loop is branch-free with uint8 flags and int32 counters (numba widens int32
   arithmetic to int64, which halves the SIMD width, unless narrowed back);
+- the blurred image is made and compared a row at a time in an L1 buffer, never stored whole
+  (a fifth faster than storing it; the background is set from it by blurring again);
 - boxes label runs of changed pixels found within each row's changed extent, not pixels.
-Fused variants that never write the full-size ``scratch``/``small`` images (a three-row ring,
-or bands of 16 rows in an L1-sized buffer) were measured and were 10-20% slower here.
+Fused variants that never write the full-size ``scratch`` image (a three-row ring, or bands of
+16 rows in an L1-sized buffer) were measured and were 10-20% slower here.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 from llvmlite import ir
 from numba import literally, njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 # Up to this many source rows per analysis cell, column sums fit uint16 (257 * 255 < 2**16).
 _U16_ROWS = 257
@@ -249,79 +251,56 @@ def _cell_sums(y, cells):
             _cell_sums_any(colsum, cells, i, f)
 
 
-@njit(cache=True, nogil=True)
-def _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha, zoned):
-    """``_blur_compare`` from uint16 cell sums: the 3x3 sums are exact integers (uint16, twice
-    the SIMD lanes of float32) and ``scale = 1 / (9 * cell area)`` turns them into the blurred
-    average with a single rounding."""
-    h, w = small.shape
-    thr = np.float32(threshold)
-    a = np.float32(alpha)
-    vsum = np.empty(w + 2, np.uint16)
-    zone_changed = 0
-    all_changed = 0
-    for i in range(h):
-        ra = cells[i - 1 if i > 0 else min(1, h - 1)]
-        rb = cells[i]
-        rc = cells[i + 1 if i < h - 1 else max(h - 2, 0)]
-        for j in range(w):
-            vsum[j + 1] = np.uint16(ra[j] + rb[j] + rc[j])
-        vsum[0] = vsum[min(2, w)]
-        vsum[w + 1] = vsum[max(w - 1, 1)]
-        srow = small[i]
-        brow = bg[i]
-        mrow = mask[i]
-        zrow = zone[i]
-        zc = np.int32(0)
-        ac = np.int32(0)
-        if zoned:
-            for j in range(w):
-                v = np.float32(np.uint16(vsum[j] + vsum[j + 1] + vsum[j + 2])) * scale
-                srow[j] = v
-                b = brow[j]
-                d = v - b
-                brow[j] = b + a * d
-                changed = np.uint8(abs(d) > thr)
-                inside = np.uint8(changed & zrow[j])
-                mrow[j] = inside
-                ac = np.int32(ac + changed)
-                zc = np.int32(zc + inside)
-        else:  # no zones (the whole picture): a fifth fewer operations a pixel
-            for j in range(w):
-                v = np.float32(np.uint16(vsum[j] + vsum[j + 1] + vsum[j + 2])) * scale
-                srow[j] = v
-                b = brow[j]
-                d = v - b
-                brow[j] = b + a * d
-                changed = np.uint8(abs(d) > thr)
-                mrow[j] = changed
-                ac = np.int32(ac + changed)
-            zc = ac
-        zone_changed += zc
-        all_changed += ac
-    return zone_changed, all_changed
+def _narrow(like, x):
+    """``x`` in the element type of ``like`` (numba widens sums of small integers to int64,
+    which halves the SIMD lanes; the sums here fit the narrow type)."""
+
+
+@overload(_narrow, inline="always")
+def _narrow_impl(like, x):
+    if like.dtype == types.uint16:
+        return lambda like, x: np.uint16(x)
+    return lambda like, x: np.float32(x)
 
 
 @njit(cache=True, nogil=True)
-def _blur_compare(scratch, small, bg, mask, zone, threshold, alpha):
-    """3x3 box blur of ``scratch`` into ``small``, then compare with and update ``bg``."""
-    h, w = small.shape
-    ninth = np.float32(1.0 / 9.0)
+def _blur_row(src, i, vsum, scale, out):
+    """``out`` = row ``i`` of the 3x3 box sum of ``src`` (reflect-101 border, as ``cv2.blur``)
+    times ``scale``. ``src``: uint16 cell sums (exact; ``scale = 1 / (9 * cell area)`` turns them
+    into the blurred average with one rounding, twice the SIMD lanes of float32) or float32
+    averages (``scale = 1 / 9``); ``vsum``: ``w + 2`` of ``src``'s type, overwritten."""
+    h = src.shape[0]
+    w = out.shape[0]
+    ra = src[i - 1 if i > 0 else min(1, h - 1)]
+    rb = src[i]
+    rc = src[i + 1 if i < h - 1 else max(h - 2, 0)]
+    for j in range(w):
+        vsum[j + 1] = ra[j] + rb[j] + rc[j]
+    vsum[0] = vsum[min(2, w)]  # vsum[j + 1] is column j, padded with the border
+    vsum[w + 1] = vsum[max(w - 1, 1)]
+    for j in range(w):
+        out[j] = np.float32(_narrow(vsum, vsum[j] + vsum[j + 1] + vsum[j + 2])) * scale
+
+
+@njit(cache=True, nogil=True)
+def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, prime):
+    """Blur ``src`` (see ``_blur_row``) a row at a time, compare each row with ``bg`` and update
+    it; returns ``(zone_changed, all_changed)``. The blurred image lives one row at a time in
+    L1 (storing it whole cost a fifth of the time), so setting ``bg`` to it, when ``prime`` or
+    after a light change (more than ``light_changed`` pixels changed), blurs again."""
+    if prime:
+        _blur_into(src, scale, bg)
+        mask[:] = 0
+        return 0, 0
+    h, w = bg.shape
     thr = np.float32(threshold)
     a = np.float32(alpha)
-    # Column sums of three rows, padded with the reflect-101 border: vsum[j + 1] is column j.
-    vsum = np.empty(w + 2, np.float32)
+    vsum = np.empty(w + 2, src.dtype)
+    row = np.empty(w, np.float32)
     zone_changed = 0
     all_changed = 0
     for i in range(h):
-        ra = scratch[i - 1 if i > 0 else min(1, h - 1)]
-        rb = scratch[i]
-        rc = scratch[i + 1 if i < h - 1 else max(h - 2, 0)]
-        for j in range(w):
-            vsum[j + 1] = ra[j] + rb[j] + rc[j]
-        vsum[0] = vsum[min(2, w)]
-        vsum[w + 1] = vsum[max(w - 1, 1)]
-        srow = small[i]
+        _blur_row(src, i, vsum, scale, row)
         brow = bg[i]
         mrow = mask[i]
         zrow = zone[i]
@@ -330,10 +309,8 @@ def _blur_compare(scratch, small, bg, mask, zone, threshold, alpha):
         zc = np.int32(0)
         ac = np.int32(0)
         for j in range(w):
-            v = (vsum[j] + vsum[j + 1] + vsum[j + 2]) * ninth
-            srow[j] = v
             b = brow[j]
-            d = v - b
+            d = row[j] - b
             brow[j] = b + a * d
             changed = np.uint8(abs(d) > thr)
             inside = np.uint8(changed & zrow[j])
@@ -342,7 +319,17 @@ def _blur_compare(scratch, small, bg, mask, zone, threshold, alpha):
             zc = np.int32(zc + inside)
         zone_changed += zc
         all_changed += ac
+    if all_changed > light_changed:
+        _blur_into(src, scale, bg)
     return zone_changed, all_changed
+
+
+@njit(cache=True, nogil=True)
+def _blur_into(src, scale, bg):
+    """``bg`` = the blurred ``src`` (see ``_blur_row``): the first frame, or a light change."""
+    vsum = np.empty(bg.shape[1] + 2, src.dtype)
+    for i in range(bg.shape[0]):
+        _blur_row(src, i, vsum, scale, bg[i])
 
 
 # Planes are handled as read-only arrays of any layout inside, so the heavy kernels compile once
@@ -356,41 +343,27 @@ def _plane(a):
 
 
 @njit(cache=True, nogil=True)
-def _analyse(y, scratch, small, bg, mask, zone, threshold, alpha, zoned):
+def _analyse(y, scratch, bg, mask, zone, threshold, alpha, light_changed, prime):
+    """Downscale ``y`` into ``scratch``, then blur and compare it with ``bg`` (or set ``bg`` to
+    it when ``prime``, and after a light change: more than ``light_changed`` pixels changed)."""
     src_h, src_w = y.shape
-    h, w = small.shape
+    h, w = bg.shape
     f = src_w // w
     g = src_h // h
     if f * w == src_w and g * h == src_h and f * g <= _U16_AREA:
         # Whole-number factors and small cells (640x360 -> 320x180, 1280x720, 960x540): exact
         # integer cell sums in the scratch buffer's memory, about 30% faster.
         words = np.ascontiguousarray(scratch).reshape(h * w).view(np.uint16)
-        cells = words[: h * w].reshape(h, w)  # C-contiguous: the loops vectorise
-        _cell_sums(y, cells)
+        src = words[: h * w].reshape(h, w)  # C-contiguous: the loops vectorise
+        _cell_sums(y, src)
         scale = np.float32(1.0 / (9 * f * g))
-        return _blur_compare_sums(cells, scale, small, bg, mask, zone, threshold, alpha, zoned)
+        return _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, prime)
     if g < _U16_ROWS:
         _downscale(y, scratch)
     else:
         _downscale_tall(y, scratch)
-    return _blur_compare(scratch, small, bg, mask, zone, threshold, alpha)
-
-
-@njit(cache=True, nogil=True)
-def analyse_frame(y, scratch, small, bg, mask, zone, threshold, alpha):
-    """Downscale, blur and compare one luma plane with the running background, in one call.
-
-    Inputs: ``y`` (H, W) uint8, any strides; ``zone`` (h, w) uint8, 0/1; ``threshold`` and
-    ``alpha`` Python floats; ``h <= H`` and ``w <= W``. Workspace: ``scratch`` (h, w) float32,
-    overwritten (it holds the integer-area image, as floats or as uint16 cell sums).
-    Outputs (all (h, w), written in place): ``small`` float32, the integer-area average of ``y``
-    (analysis pixel (i, j) averages rows ``i*H//h .. (i+1)*H//h`` and the same for columns)
-    after a 3x3 box blur (reflect-101 border, as ``cv2.blur``);
-    ``mask`` uint8, 1 where ``|small - bg| > threshold`` inside the zone, else 0; ``bg`` float32,
-    updated as ``bg += alpha * (small - bg)`` after the comparison.
-    Returns ``(zone_changed, all_changed)``: changed pixels inside the zone, and in the whole frame.
-    """
-    return _analyse(_plane(y), scratch, small, bg, mask, zone, threshold, alpha, True)
+    scale = np.float32(1.0 / 9.0)
+    return _blur_compare(scratch, scale, bg, mask, zone, threshold, alpha, light_changed, prime)
 
 
 @njit(cache=True, nogil=True)
@@ -605,7 +578,6 @@ def motion_boxes(mask, labels, stats, min_pixels, out):
 def detect_frame(
     y,
     scratch,
-    small,
     bg,
     mask,
     zone,
@@ -620,19 +592,30 @@ def detect_frame(
     x_bounds,
     y_bounds,
     boxes,
+    prime,
 ):
-    """``analyse_frame``, then ``motion_boxes`` when the frame moves, in one call (a frame costs
-    one dispatch from Python, not two; at 640x360 the calls are a fifth of the work).
+    """One frame of motion detection in one call from Python: downscale, blur, compare with the
+    running background, and the boxes of the changed regions when the frame moves.
 
-    The frame moves when ``zone_changed / zone_pixels >= min_area`` and no more than
-    ``light_changed`` pixels of the whole frame changed (a light change is not motion).
-    Boxes are written to ``boxes`` as source pixels ``x, y, w, h``: analysis cell ``i`` spans
-    ``x_bounds[i] .. x_bounds[i + 1]`` (int64, ``w + 1`` values; ``y_bounds`` likewise).
-    Returns ``(zone_changed, all_changed, boxes written)``.
+    Inputs: ``y`` (H, W) uint8, any strides; ``zone`` (h, w) uint8, 0/1, with ``zone_pixels``
+    ones; ``threshold``, ``alpha``, ``min_area`` and ``light_changed`` floats; ``h <= H`` and
+    ``w <= W``. The analysis image is the integer-area average of ``y`` (pixel (i, j) averages
+    rows ``i*H//h .. (i+1)*H//h`` and the same for columns) after a 3x3 box blur (reflect-101
+    border, as ``cv2.blur``). Workspace: ``scratch`` (h, w) float32 (the integer-area image, as
+    floats or as uint16 cell sums), ``labels`` and ``stats`` (see ``motion_boxes``).
+    State, written in place: ``bg`` (h, w) float32, the background: set to the analysis image
+    when ``prime`` (the first frame) and after a light change (more than ``light_changed``
+    pixels of the whole frame changed), else updated as ``bg += alpha * (image - bg)`` after
+    the comparison. Outputs: ``mask`` (h, w) uint8, 1 where ``|image - bg| > threshold`` inside
+    the zone (all 0 when priming); ``boxes`` (max, 4) int32 rows ``x, y, w, h`` in source pixels
+    (analysis cell ``i`` spans ``x_bounds[i] .. x_bounds[i + 1]``, int64, ``w + 1`` values;
+    ``y_bounds`` likewise), written when the frame moves: ``zone_changed / zone_pixels >=
+    min_area`` and no light change. Components under ``min_box_pixels`` are dropped.
+    Returns ``(zone_changed, all_changed, boxes written)``: changed pixels inside the zone and
+    in the whole frame (0 when priming).
     """
-    zoned = zone_pixels != small.size  # zones that leave pixels out: the mask applies
     zone_changed, all_changed = _analyse(
-        _plane(y), scratch, small, bg, mask, zone, threshold, alpha, zoned
+        _plane(y), scratch, bg, mask, zone, threshold, alpha, light_changed, prime
     )
     n = 0
     if zone_changed / zone_pixels >= min_area and all_changed <= light_changed:
@@ -649,7 +632,7 @@ def detect_frame(
 def warm() -> float:
     """Compile (or load from cache) every kernel variant used at run time; returns seconds taken.
 
-    ``analyse_frame`` is compiled for a read-only plane of any layout and then locked: planes
+    ``detect_frame`` is compiled for a read-only plane of any layout and then locked: planes
     that are C-contiguous, strided (decoder line padding) or writable convert to that signature,
     so no frame ever waits for a compile (one variant instead of four: a few seconds less on a
     cold cache).
@@ -659,18 +642,15 @@ def warm() -> float:
     y[2:5, 3:7] = 200
     y.flags.writeable = False
     scratch = np.zeros((4, 5), np.float32)
-    small = np.zeros_like(scratch)
     bg = np.zeros_like(scratch)
     mask = np.zeros((4, 5), np.uint8)
     zone = np.ones_like(mask)
-    analyse_frame(y[:, :10], scratch, small, bg, mask, zone, 25.0, 0.05)
-    analyse_frame.disable_compile()
     labels = np.empty((4, 5), np.int32)
     stats = np.empty((6, 5), np.int32)
     boxes = np.empty((2, 4), np.int32)
     motion_boxes(mask, labels, stats, 1, boxes)
     bounds = (np.arange(6, dtype=np.int64) * 2, np.arange(5, dtype=np.int64) * 2)
     args = (25.0, 0.05, 20, 0.01, 20.0, labels, stats, 1, *bounds, boxes)
-    detect_frame(y[:, :10], scratch, small, bg, mask, zone, *args)
+    detect_frame(y[:, :10], scratch, bg, mask, zone, *args, True)
     detect_frame.disable_compile()
     return time.perf_counter() - start

@@ -96,10 +96,21 @@ def rings(storage: Path) -> list[str]:
     return [name for name in shared(storage) if not name.endswith(("_ps", "_pm"))]
 
 
+class NotLive(Exception):
+    """What the cameras not yet live show, kept by ``wait_for`` for its timeout message."""
+
+
 def live(engine, *camera_ids: str):
     def check():
         cams = engine.health()["cameras"]
-        return all(cams[c]["state"] == "live" and cams[c]["fps_in"] > 5 for c in camera_ids)
+        waiting = [
+            f"{c}: {cams[c]['state']} at {cams[c]['fps_in']:.1f} fps ({cams[c]['error']})"
+            for c in camera_ids
+            if not (cams[c]["state"] == "live" and cams[c]["fps_in"] > 5)
+        ]
+        if waiting:
+            raise NotLive("; ".join(waiting))
+        return True
 
     return check
 
@@ -350,7 +361,7 @@ def test_manual_panic_and_motion_recording(camera, engine_factory, tmp_path):
         )
     )
     engine.start()
-    wait_for(live(engine, "door", "yard", "street"), 30, what="cameras live")
+    wait_for(live(engine, "door", "yard", "street"), 60, what="cameras live")
     time.sleep(4)  # fill the pre-roll buffers
     assert not engine.health()["cameras"]["door"]["recording"]["active"]
 

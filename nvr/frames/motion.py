@@ -87,7 +87,6 @@ class MotionDetector:
         sw = min(params.scale_width, width)
         sh = min(height, max(1, round(height * sw / width)))
         self._scratch = np.zeros((sh, sw), np.float32)
-        self._small = np.zeros((sh, sw), np.float32)
         self._bg = np.zeros((sh, sw), np.float32)
         self._mask = np.zeros((sh, sw), np.uint8)
         self._labels = np.zeros((sh, sw), np.int32)
@@ -113,7 +112,6 @@ class MotionDetector:
         self._start_frames = params.start_frames
         self._kernel_args = (
             self._scratch,
-            self._small,
             self._bg,
             self._mask,
             self._zone,
@@ -159,15 +157,13 @@ class MotionDetector:
             raise ValueError(
                 f"expected a {self.width}x{self.height} uint8 plane, got {y.shape} {y.dtype}"
             )
-        zone_changed, all_changed, boxes = detect_frame(y, *self._kernel_args)
-        if not self._primed:
-            self._bg[:] = self._small
+        primed = self._primed
+        zone_changed, all_changed, boxes = detect_frame(y, *self._kernel_args, not primed)
+        if not primed:  # the background is the first frame
             self._primed = True
             return MotionResult(0.0, False, self._active, False, False, (), False)
         changed = zone_changed / self._zone_pixels
-        light_change = all_changed > self._light_changed
-        if light_change:
-            self._bg[:] = self._small
+        light_change = all_changed > self._light_changed  # the background is the new picture
         started = ended = False
         if not light_change and changed >= self._min_area:
             self._run += 1

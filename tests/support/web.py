@@ -175,7 +175,7 @@ class WebClient:
             ssl=insecure_context() if self.base.startswith("https") else None,
             origin=origin or self.base,  # type: ignore[arg-type]
             additional_headers=headers,
-            open_timeout=15,
+            open_timeout=30,  # a loaded CI machine once took over 15 s
             max_size=2**24,
         )
 
