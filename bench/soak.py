@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import apsw
 import psutil
 from ruamel.yaml import YAML
 
@@ -42,6 +41,7 @@ from bench.capacity import ROOT, EngineRun
 from nvr.config import load_config
 from nvr.errors import NvrError
 from nvr.protocol.client import EngineClient
+from nvr.storage.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -375,16 +375,16 @@ class Soak:
         """Recordings and gaps cataloged, and the catalog's size with its journal."""
         path = self.storage / "catalog.db"
         size = sum(p.stat().st_size for p in (path, path.with_name("catalog.db-wal")) if p.exists())
-        db = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+        catalog = Catalog(path, readonly=True)
         try:
-            db.set_busy_timeout(5000)
-            recordings = db.execute("SELECT count(*) FROM recordings").get
-            gaps = db.execute("SELECT count(*) FROM stream_gaps").get
+            recordings = sum(cam["recordings"] for cam in catalog.stats().values())
+            gaps = len(catalog.gaps())
         finally:
-            db.close()
-        return int(recordings), int(gaps), size / 1e6
+            catalog.close()
+        return recordings, gaps, size / 1e6
 
     def _segments_on_disk(self) -> int:
+        """Counted on disk, not from the catalog: what was written but never cataloged."""
         return sum(1 for _ in (self.storage / "recordings").rglob("*.mp4"))
 
     def _period(self, first: int) -> Period:

@@ -139,6 +139,14 @@ async def file(request: Request) -> Response:
     return RangeFile(path, media_type="video/mp4", stat_result=stat, filename=name)
 
 
+@dataclasses.dataclass(slots=True)
+class _UserTurns:
+    """One user's layouts: one at a time, and how many are running or waiting."""
+
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
 class Layouts:
     """The web server's streamed clips being laid out, and those laid out lately.
 
@@ -151,7 +159,7 @@ class Layouts:
 
     def __init__(self) -> None:
         self._all = asyncio.Semaphore(LAYING_OUT)
-        self._users: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # lock, requests waiting
+        self._users: dict[str, _UserTurns] = {}
         self._kept: OrderedDict[tuple[str, int, int], tuple[tuple[Any, ...], StreamedClip]] = (
             OrderedDict()
         )
@@ -161,14 +169,14 @@ class Layouts:
     async def turn(self, user: str) -> AsyncIterator[None]:
         """Wait for this user's turn and a free place; a user with no request left is
         forgotten."""
-        lock, waiting = self._users.setdefault(user, (asyncio.Lock(), [0]))
-        waiting[0] += 1
+        turns = self._users.setdefault(user, _UserTurns())
+        turns.waiting += 1
         try:
-            async with lock, self._all:
+            async with turns.lock, self._all:
                 yield
         finally:
-            waiting[0] -= 1
-            if not waiting[0]:
+            turns.waiting -= 1
+            if not turns.waiting:
                 del self._users[user]
 
     def users(self) -> int:
