@@ -190,6 +190,21 @@ class _Model(BaseModel):
         extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_truth_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML's true and false are refused where a number is expected (``threshold: true``
+        is a slip, not 1)."""
+        if isinstance(value, bool) and info.field_name in cls.model_fields:
+            tp, _ = _unwrap(cls.model_fields[info.field_name].annotation, [])
+            if tp in (int, float):
+                raise PydanticCustomError(
+                    "bool_for_number",
+                    "must be a number, not {value}",
+                    {"value": str(value).lower()},
+                )
+        return value
+
 
 class StorageConfig(_Model):
     """Where recordings and the catalog live, and how much of the disk they may take."""

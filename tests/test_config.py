@@ -923,3 +923,19 @@ def test_onvif_settings_name_the_key_at_fault_and_keep_the_password_out_of_sight
         with pytest.raises(ConfigError) as err:
             parse_config(base + bad + "\n")
         assert said in str(err.value), (bad, str(err.value))
+
+
+def test_true_or_false_where_a_number_belongs_is_refused() -> None:
+    errors = problems("""
+        storage: {path: /srv}
+        cameras:
+          - id: a
+            main: rtsp://h/a
+            motion:
+              threshold: true
+              min_area: false
+        """)
+    assert errors == [
+        "cameras[0].motion.threshold (line 6): must be a number, not true",
+        "cameras[0].motion.min_area (line 7): must be a number, not false",
+    ]
