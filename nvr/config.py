@@ -697,7 +697,11 @@ class CameraConfig(_Model):
     id: str = Field(
         description="Unique id: 1..32 of a-z, 0-9, '_' and '-', starting with a letter or digit."
     )
-    name: str | None = Field(default=None, description="Display name; null = the id.")
+    name: str | None = Field(
+        default=None,
+        max_length=80,
+        description="Display name, 1..80 characters on one line; null = the id.",
+    )
     enabled: bool = Field(default=True, description="false keeps the camera configured but idle.")
     main: str = Field(
         description="Main stream: rtsp:// or rtsps:// URL, or a local video file path / file:// "
@@ -745,6 +749,13 @@ class CameraConfig(_Model):
     @classmethod
     def _null_is_defaults(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 32 or c == "\x7f" for c in value):
+            raise ValueError("must be text on one line, without control characters")
+        return value
 
     @field_validator("motion")
     @classmethod
@@ -926,6 +937,10 @@ def _explain(error: Any) -> tuple[Loc, str]:
         bound = "at least" if kind == "too_short" else "at most"
         limit = ctx.get("min_length" if kind == "too_short" else "max_length")
         return loc, f"must have {bound} {limit} item(s); got {ctx.get('actual_length')}"
+    if kind in ("string_too_short", "string_too_long"):
+        bound = "at least" if kind == "string_too_short" else "at most"
+        limit = ctx.get("min_length" if kind == "string_too_short" else "max_length")
+        return loc, f"must be {bound} {limit} characters; got {len(str(error['input']))}"
     if kind in _TYPE_TEXT:
         return loc, _TYPE_TEXT[kind] + got
     if kind == "value_error":

@@ -939,3 +939,20 @@ def test_true_or_false_where_a_number_belongs_is_refused() -> None:
         "cameras[0].motion.threshold (line 6): must be a number, not true",
         "cameras[0].motion.min_area (line 7): must be a number, not false",
     ]
+
+
+def test_a_camera_name_is_one_line_of_at_most_80_characters() -> None:
+    errors = problems(f"""
+        storage: {{path: /srv}}
+        cameras:
+          - id: a
+            main: rtsp://h/a
+            name: "{"x" * 50_000}"
+          - id: b
+            main: rtsp://h/b
+            name: "gate\\nyard"
+        """)
+    assert errors == [
+        "cameras[0].name (line 5): must be at most 80 characters; got 50000",
+        "cameras[1].name (line 8): must be text on one line, without control characters",
+    ]
