@@ -375,6 +375,9 @@ def test_a_streamed_download_is_the_range_from_its_first_frame_by_any_byte_range
     assert middle.status == 206 and middle.body == got.body[1000:400001]
     stale = otto.get(url, headers={"Range": "bytes=1000-", "If-Range": '"other"'})
     assert stale.status == 200 and stale.body == got.body  # changed since: all of it
+    cached = otto.get(url, headers={"If-None-Match": f'"x", W/{etag}'})
+    assert cached.status == 304 and cached.body == b"" and cached.headers["etag"] == etag
+    assert otto.get(url, headers={"If-None-Match": '"older"'}).status == 200
     several = otto.get(url, headers={"Range": "bytes=0-10,20-30"})
     assert several.status == 200 and len(several.body) == size
     assert otto.get(url, headers={"Range": f"bytes={size}-"}).status == 416
@@ -389,8 +392,15 @@ def test_a_streamed_download_is_the_range_from_its_first_frame_by_any_byte_range
     streamed = [r for r in rows if r["action"] == "export.download" and '"streamed"' in r["params"]]
     asked = sorted(json.loads(r["params"])["range"] for r in streamed if r["user"] == "otto")
     assert asked == sorted(
-        ["all", f"bytes={size - 100}-", "bytes=1000-400000", "bytes=1000-", "bytes=0-10,20-30"]
-    )  # every GET that sent footage, with what it asked for; not the HEAD nor the 416
+        [
+            "all",
+            f"bytes={size - 100}-",
+            "bytes=1000-400000",
+            "bytes=1000-",
+            "all",
+            "bytes=0-10,20-30",
+        ]
+    )  # every GET that sent footage, with what it asked for; not the HEAD, 304 nor 416
     refused = {(r["user"], r["target"].split("?")[0]) for r in rows if r["action"] == "denied"}
     path = "GET /api/v1/recordings/door/clip.mp4"
     assert {("walt", path), ("olga", path)} <= refused  # access refused: a security event

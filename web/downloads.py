@@ -220,7 +220,7 @@ def layouts_of(request: Request) -> Layouts:
 
 async def streamed(request: Request) -> Response:
     """A range of one camera as an MP4 download that starts at once; ``Range`` (one range),
-    ``If-Range`` and ``HEAD`` as for a file."""
+    ``If-Range``, ``If-None-Match`` and ``HEAD`` as for a file."""
     session = require(request, "operator")
     camera_id = request.path_params["camera_id"]
     require(request, "operator", camera_id)
@@ -243,6 +243,8 @@ async def streamed(request: Request) -> Response:
         "X-Clip-End-Ns": str(clip.end_ns),
         "X-Clip-Frames": str(clip.frames),
     }
+    if _matches(request.headers.get("if-none-match"), etag):  # the client has these bytes
+        return Response(status_code=304, headers={"ETag": etag})
     start, end, status = 0, clip.size, 200
     asked, condition = request.headers.get("range"), request.headers.get("if-range")
     if asked is not None and (condition is None or condition == etag):
@@ -267,6 +269,14 @@ async def streamed(request: Request) -> Response:
     return StreamingResponse(
         _bytes_of(clip, start, end), status_code=status, headers=headers, media_type="video/mp4"
     )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` list names ``etag`` (weak comparison) or is ``*``."""
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
 
 
 def _file_state(path: Path) -> tuple[int, int]:
