@@ -303,9 +303,10 @@ def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, p
         _blur_row(src, i, vsum, scale, row)
         brow = bg[i]
         mrow = mask[i]
-        zrow = zone[i]
-        # Branch-free body, flags in uint8 and counters kept in int32 (numba widens int32
-        # arithmetic to int64 unless narrowed again): LLVM vectorises it with wide lanes.
+        zrow = mrow if zone is None else zone[i]
+        # Branch-free body (``zone is None`` is decided when compiling: no zones, a tenth less
+        # work), flags in uint8 and counters kept in int32 (numba widens int32 arithmetic to
+        # int64 unless narrowed again): LLVM vectorises it with wide lanes.
         zc = np.int32(0)
         ac = np.int32(0)
         for j in range(w):
@@ -313,11 +314,14 @@ def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, p
             d = row[j] - b
             brow[j] = b + a * d
             changed = np.uint8(abs(d) > thr)
-            inside = np.uint8(changed & zrow[j])
-            mrow[j] = inside
+            if zone is None:
+                mrow[j] = changed
+            else:
+                inside = np.uint8(changed & zrow[j])
+                mrow[j] = inside
+                zc = np.int32(zc + inside)
             ac = np.int32(ac + changed)
-            zc = np.int32(zc + inside)
-        zone_changed += zc
+        zone_changed += ac if zone is None else zc
         all_changed += ac
     if all_changed > light_changed:
         _blur_into(src, scale, bg)
@@ -598,16 +602,17 @@ def detect_frame(
     running background, and the boxes of the changed regions when the frame moves.
 
     Inputs: ``y`` (H, W) uint8, any strides; ``zone`` (h, w) uint8, 0/1, with ``zone_pixels``
-    ones; ``threshold``, ``alpha``, ``min_area`` and ``light_changed`` floats; ``h <= H`` and
-    ``w <= W``. The analysis image is the integer-area average of ``y`` (pixel (i, j) averages
-    rows ``i*H//h .. (i+1)*H//h`` and the same for columns) after a 3x3 box blur (reflect-101
-    border, as ``cv2.blur``). Workspace: ``scratch`` (h, w) float32 (the integer-area image, as
-    floats or as uint16 cell sums), ``labels`` and ``stats`` (see ``motion_boxes``).
+    ones, or None for the whole picture (``zone_pixels = h * w``); ``threshold``, ``alpha``,
+    ``min_area`` and ``light_changed`` floats; ``h <= H`` and ``w <= W``. The analysis image is
+    the integer-area average of ``y`` (pixel (i, j) averages rows ``i*H//h .. (i+1)*H//h`` and
+    the same for columns) after a 3x3 box blur (reflect-101 border, as ``cv2.blur``). Workspace:
+    ``scratch`` (h, w) float32 (the integer-area image, as floats or as uint16 cell sums),
+    ``labels`` and ``stats`` (see ``motion_boxes``).
     State, written in place: ``bg`` (h, w) float32, the background: set to the analysis image
     when ``prime`` (the first frame) and after a light change (more than ``light_changed``
-    pixels of the whole frame changed), else updated as ``bg += alpha * (image - bg)`` after
-    the comparison. Outputs: ``mask`` (h, w) uint8, 1 where ``|image - bg| > threshold`` inside
-    the zone (all 0 when priming); ``boxes`` (max, 4) int32 rows ``x, y, w, h`` in source pixels
+    pixels of the whole frame changed), else updated as ``bg += alpha * (image - bg)`` after the
+    comparison. Outputs: ``mask`` (h, w) uint8, 1 where ``|image - bg| > threshold`` inside the
+    zone (all 0 when priming); ``boxes`` (max, 4) int32 rows ``x, y, w, h`` in source pixels
     (analysis cell ``i`` spans ``x_bounds[i] .. x_bounds[i + 1]``, int64, ``w + 1`` values;
     ``y_bounds`` likewise), written when the frame moves: ``zone_changed / zone_pixels >=
     min_area`` and no light change. Components under ``min_box_pixels`` are dropped.
@@ -632,7 +637,8 @@ def detect_frame(
 def warm() -> float:
     """Compile (or load from cache) every kernel variant used at run time; returns seconds taken.
 
-    ``detect_frame`` is compiled for a read-only plane of any layout and then locked: planes
+    ``detect_frame`` is compiled for a read-only plane of any layout (with zones and without)
+    and then locked: planes
     that are C-contiguous, strided (decoder line padding) or writable convert to that signature,
     so no frame ever waits for a compile (one variant instead of four: a few seconds less on a
     cold cache).
@@ -651,6 +657,7 @@ def warm() -> float:
     motion_boxes(mask, labels, stats, 1, boxes)
     bounds = (np.arange(6, dtype=np.int64) * 2, np.arange(5, dtype=np.int64) * 2)
     args = (25.0, 0.05, 20, 0.01, 20.0, labels, stats, 1, *bounds, boxes)
-    detect_frame(y[:, :10], scratch, bg, mask, zone, *args, True)
+    for zoned in (zone, None):
+        detect_frame(y[:, :10], scratch, bg, mask, zoned, *args, True)
     detect_frame.disable_compile()
     return time.perf_counter() - start

@@ -94,13 +94,14 @@ class _Analysis:
     never a box (``min_area`` above 1) nor a light change (``light_changed`` infinite)."""
 
     def __init__(self, sw: int, sh: int, zone: np.ndarray | None = None) -> None:
+        """``zone`` None: the kernel's no-zone variant."""
         self.scratch, self.bg = np.zeros((sh, sw), np.float32), np.zeros((sh, sw), np.float32)
         self.mask = np.zeros((sh, sw), np.uint8)
-        self.zone = np.ones((sh, sw), np.uint8) if zone is None else zone
+        self.zone = zone
         labels = np.empty((sh, sw), np.int32)
         stats = np.empty((((sh + 1) // 2) * ((sw + 1) // 2), 5), np.int32)
         bounds = (np.arange(sw + 1, dtype=np.int64), np.arange(sh + 1, dtype=np.int64))
-        pixels = int(self.zone.sum())
+        pixels = sw * sh if zone is None else int(zone.sum())
         self.args = (25.0, 0.05, pixels, 2.0, math.inf, labels, stats, 1, *bounds)
         self.boxes = np.empty((4, 4), np.int32)
 
@@ -205,6 +206,18 @@ def test_kernel_zone_and_input_layouts_agree() -> None:
     for counts, mask, bg in results[1:]:
         assert counts == results[0][0]
         assert np.array_equal(mask, results[0][1]) and np.array_equal(bg, results[0][2])
+
+
+@pytest.mark.parametrize(("width", "height"), [(640, 360), (1920, 1080)])
+def test_no_zone_is_the_whole_picture(width: int, height: int) -> None:
+    """The kernel's variant without zones (``zone`` None) equals a zone of every pixel."""
+    frames = list(_moving_square_frames(height, width, 6))
+    whole, unzoned = _Analysis(320, 180, np.ones((180, 320), np.uint8)), _Analysis(320, 180)
+    for index, frame in enumerate(frames):
+        counts = whole.step(frame, prime=index == 0)
+        assert unzoned.step(frame, prime=index == 0) == counts
+        assert np.array_equal(whole.mask, unzoned.mask) and np.array_equal(whole.bg, unzoned.bg)
+    assert counts[0] == counts[1] > 100
 
 
 def _cv_boxes(mask: np.ndarray, min_pixels: int) -> list[tuple[int, ...]]:

@@ -114,7 +114,7 @@ class MotionDetector:
             self._scratch,
             self._bg,
             self._mask,
-            self._zone,
+            self._zone if self._zone_pixels < self._frame_pixels else None,  # None: no zones
             self._threshold,
             self._alpha,
             self._zone_pixels,
