@@ -13,6 +13,7 @@ import grp
 import ipaddress
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -504,13 +505,13 @@ class MotionConfig(_Model):
 
     enabled: bool = Field(default=True, description="Run motion detection on this camera.")
     threshold: int = Field(
-        default=25, ge=1, le=255, description="Per-pixel luma difference counted as change, 1..255."
+        default=25, ge=1, le=254, description="Per-pixel luma difference counted as change, 1..254."
     )
     min_area: float = Field(
         default=0.003,
-        ge=0,
+        ge=0.0001,
         le=1,
-        description="Fraction of the zone's pixels that must change, 0..1.",
+        description="Fraction of the zone's pixels that must change, 0.0001..1.",
     )
     alpha: float = Field(
         default=0.05, ge=0.001, le=1, description="Background adaptation rate per frame, 0.001..1."
@@ -520,9 +521,10 @@ class MotionConfig(_Model):
     )
     light_guard: float = Field(
         default=0.5,
-        ge=0,
+        ge=0.01,
         le=1,
-        description="Changed fraction treated as a lighting change (re-calibrate, no event), 0..1.",
+        description="Changed fraction treated as a lighting change (re-calibrate, no event), "
+        "0.01..1.",
     )
     start_frames: int = Field(
         default=2, ge=1, le=30, description="Consecutive moving frames that start an event, 1..30."
@@ -753,7 +755,7 @@ class CameraConfig(_Model):
     @field_validator("name")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        if value is not None and any(ord(c) < 32 or c == "\x7f" for c in value):
+        if value is not None and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
             raise ValueError("must be text on one line, without control characters")
         return value
 

@@ -956,3 +956,25 @@ def test_a_camera_name_is_one_line_of_at_most_80_characters() -> None:
         "cameras[0].name (line 5): must be at most 80 characters; got 50000",
         "cameras[1].name (line 8): must be text on one line, without control characters",
     ]
+
+
+def test_every_motion_setting_the_configuration_allows_runs_the_detector() -> None:
+    """The bounds of ``motion`` agree with the detector's: a setting the file accepts never
+    stops the worker at its first frame (threshold 255 or min_area 0 once did)."""
+    from nvr.worker.frames import motion_params
+
+    for name, field in MotionConfig.model_fields.items():
+        limits = [getattr(m, k) for m in field.metadata for k in ("ge", "le") if hasattr(m, k)]
+        for value in limits:
+            motion_params(MotionConfig(**{name: value}))  # raises ValueError if refused
+    errors = problems("""
+        storage: {path: /srv}
+        cameras:
+          - id: a
+            main: rtsp://h/a
+            motion: {threshold: 255, min_area: 0}
+        """)
+    assert errors == [
+        "cameras[0].motion.threshold (line 5): must be between 1 and 254; got 255",
+        "cameras[0].motion.min_area (line 5): must be between 0.0001 and 1; got 0",
+    ]
