@@ -115,6 +115,19 @@ class Verdict:
     projected_48h: dict[str, float]
     failures: list[str] = field(default_factory=list)
     growth_judged: bool = True  # False: the run was too short to tell growth from start-up
+    worst_process: str = ""  # the process whose PSS grew the most
+    fitted_from_s: float = 0.0  # the fit's window: after the warm-up, to the end
+    fitted_to_s: float = 0.0
+
+
+class _Signalled(Exception):
+    """SIGTERM or SIGHUP: the run ends early, cleanly, with its report."""
+
+
+def _raise_signalled(signum: int, _frame: Any) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # the cleanup runs undisturbed
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Signalled(signal.Signals(signum).name)
 
 
 class Soak:
@@ -154,49 +167,79 @@ class Soak:
         self._start = 0.0
         self._last_poll = 0.0
         self._rng = random.Random(17)
+        self._gaps_before = 0
 
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> int:
+        cfg = load_config(self.source)  # a broken configuration stops here, with its reason
         self.out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.source, self.config)
-        cfg = load_config(self.config)  # a broken configuration stops here, with its reason
         self.storage = Path(cfg.storage.path)
         self.cameras = [c.id for c in cfg.cameras if c.enabled]
         engine = EngineRun(self.storage, self.out / "engine.out")
         console: subprocess.Popen[bytes] | None = None
         stopped: str | None = None  # why the run ended before its time
+        previous = {
+            sig: signal.signal(sig, _raise_signalled) for sig in (signal.SIGTERM, signal.SIGHUP)
+        }
         try:
-            try:
-                engine.start(self.config, timeout_s=120)
-                engine.wait_live(len(self.cameras), timeout_s=60 + 2 * len(self.cameras))
-            except RuntimeError as err:
-                raise NvrError(f"the engine did not start: {err}") from None
+            self._start_engine(engine)
             assert engine.proc is not None
-            self.api = engine.api
             if self.with_console:
                 console = self._start_console()
+            print(
+                f"soak: {_cameras(len(self.cameras))} live; running {self.seconds / 3600:g} h, "
+                f"report in {self.out} (Ctrl-C ends it early, with the report)",
+                flush=True,
+            )
             try:
                 self._loop(engine.proc.pid, console)
             except (NvrError, psutil.Error) as err:  # the engine or the console went away
                 stopped = str(err) or type(err).__name__
-            except KeyboardInterrupt:
-                stopped = "stopped by the user (Ctrl-C)"
+        except KeyboardInterrupt:
+            stopped = "stopped by the user (Ctrl-C)"
+        except _Signalled as signalled:
+            stopped = f"stopped by {signalled}"
         finally:
             if console is not None:
                 _stop(console)
             engine.stop()
+            for number, handler in previous.items():
+                signal.signal(number, handler)
         if not self.samples:
             raise NvrError(f"the soak stopped before its first sample: {stopped}")
         if stopped is not None and self._period_start < len(self.samples):
-            self.periods.append(self._period(self._period_start))  # the period cut short
+            self._close_period()  # the period cut short
         verdict = self.verdict()
         if stopped is not None:
-            hours = self.samples[-1].t_s / 3600
-            verdict.failures.insert(0, f"the run stopped after {hours:.2f} h: {stopped}")
+            ran = _clock(self.samples[-1].t_s)
+            verdict.failures.insert(0, f"the run stopped after {ran}: {stopped}")
         self.write(verdict)
         print(self.markdown(verdict))
         return 1 if verdict.failures else 0
+
+    def _start_engine(self, engine: EngineRun) -> None:
+        """Start the engine and wait for every camera to be live; NvrError naming those that
+        are not."""
+        wait_s = 60 + 2 * len(self.cameras)
+        try:
+            engine.start(self.config, timeout_s=120)
+            engine.wait_live(len(self.cameras), timeout_s=wait_s)
+            self.api = engine.api
+            cams = {c.id: c for c in engine.cameras()}
+        except (RuntimeError, NvrError) as err:
+            raise NvrError(f"the engine did not start: {err}") from None
+        down = [
+            f"{c} ({cams[c].state}: {cams[c].error or 'no reason given'})" if c in cams else c
+            for c in self.cameras
+            if c not in cams or cams[c].state != "live"
+        ]
+        if down:
+            raise NvrError(
+                f"not live after {wait_s} s: {', '.join(down)}; check their addresses (see "
+                f"{self.out / 'engine.out'}), or disable them for the soak"
+            )
 
     def _start_console(self) -> subprocess.Popen[bytes]:
         if not os.environ.get("DISPLAY"):
@@ -226,24 +269,38 @@ class Soak:
         unreachable is put back however the loop ends."""
         self._start = self._last_poll = time.monotonic()
         self._poll_health()  # the counters start from here
+        self._gaps_before = self._catalog()[1]  # a soak on used storage counts its own gaps
         try:
             self._run_until_done(engine_pid, console)
         finally:
             if self._away is not None:
                 self._set_camera(self._away[1], "main", self._away[2])
+                self._event(f"away: {self._away[1]} back")
                 self._away = None
+        deadline = time.monotonic() + 60  # a camera put back reconnects before the last look
+        while time.monotonic() < deadline and any(
+            c.state != "live" for c in self._client().health().cameras.values() if c.enabled
+        ):
+            time.sleep(1)
         self.samples.append(self._sample(engine_pid, console))
         if self._period_start < len(self.samples):
-            self.periods.append(self._period(self._period_start))
-            self._period_start = len(self.samples)
+            self._close_period()
 
     def _run_until_done(self, engine_pid: int, console: subprocess.Popen[bytes] | None) -> None:
-        next_sample = next_fault = self._start + min(self.sample_s, self.fault_every_s)
+        next_sample = self._start + self.sample_s
+        next_fault = self._start + self.fault_every_s
         next_period = self._start + self.period_s
+        end = self._start + self.seconds
         edited: tuple[str, Any] | None = None
-        while (now := time.monotonic()) - self._start < self.seconds:
+        while (now := time.monotonic()) < end:
             if console is not None and console.poll() is not None:
                 raise NvrError(f"the console exited with {console.returncode}: see console.out")
+            if now >= next_sample:  # before a fault due at the same time: no dip sampled
+                self.samples.append(self._sample(engine_pid, console))
+                next_sample += self.sample_s
+            if now >= next_period:
+                self._close_period()
+                next_period += self.period_s
             if self._away is not None and now >= self._away[0]:
                 self._set_camera(self._away[1], "main", self._away[2])
                 self._event(f"away: {self._away[1]} back")
@@ -262,15 +319,24 @@ class Soak:
                     self._event(f"away: {camera} unreachable for {self.away_s:g} s")
                 else:
                     edited = self._edit(camera, edited)
-                next_fault = now + self.fault_every_s
-            if now >= next_sample:
-                self.samples.append(self._sample(engine_pid, console))
-                next_sample += self.sample_s
-            if now >= next_period:
-                self.periods.append(self._period(self._period_start))
-                self._period_start = len(self.samples)
-                next_period += self.period_s
-            time.sleep(max(0.05, min(next_sample, next_period) - time.monotonic()))
+                next_fault += self.fault_every_s
+            due = [next_sample, next_period, end]
+            if self.faults:
+                due.append(next_fault)
+            if self._away is not None:
+                due.append(self._away[0])
+            time.sleep(max(0.05, min(due) - time.monotonic()))
+
+    def _close_period(self) -> None:
+        period = self._period(self._period_start)
+        self.periods.append(period)
+        self._period_start = len(self.samples)
+        print(
+            f"soak: period {period.index} (to {_clock(period.end_s)}): PSS"
+            f" {period.pss_mb:.0f} MB, {period.fds} open files, {period.threads} threads,"
+            f" {period.restarts} restarts ({period.kills} kills), {period.gaps} new gaps",
+            flush=True,
+        )
 
     # -- faults ----------------------------------------------------------------------------
 
@@ -392,7 +458,11 @@ class Soak:
         last = samples[-1]
         before = self.samples[first - 1] if first else None
         start_s = before.t_s if before else 0.0
-        kills = sum(1 for t, what in self.events if start_s < t <= last.t_s and "kill:" in what)
+        kills = sum(
+            1
+            for t, what in self.events
+            if start_s < t <= last.t_s and what.startswith("kill:") and "skipped" not in what
+        )
         role, worst = max(last.processes.items(), key=lambda kv: kv[1]["pss_mb"])
         return Period(
             index=len(self.periods) + 1,
@@ -408,7 +478,7 @@ class Soak:
             frames_out=round(sum(s.frames_out for s in samples)),
             segments_on_disk=self._segments_on_disk(),
             recordings=last.recordings,
-            gaps=last.gaps - (before.gaps if before else 0),
+            gaps=last.gaps - (before.gaps if before else self._gaps_before),
             catalog_mb=round(last.catalog_mb, 2),
         )
 
@@ -430,7 +500,8 @@ class Soak:
         fitted["worst_process_pss_mb"] = worst
         last = self.samples[-1] if self.samples else None
         total = {k: last.total(k) if last else 0.0 for k in ("pss_mb", "fds", "threads")}
-        hours_left = max(0.0, 48 - self.seconds / 3600)  # a shrinking figure is held, not cut
+        ran_h = last.t_s / 3600 if last else 0.0
+        hours_left = max(0.0, 48 - ran_h)  # a shrinking figure is held, not cut
         projected = {
             k: round(total[k] + max(0.0, fitted[k]) * hours_left, 1)
             for k in ("pss_mb", "fds", "threads")
@@ -440,7 +511,7 @@ class Soak:
                 last.catalog_mb + max(0.0, fitted["catalog_mb"]) * hours_left, 1
             )
         failures = []
-        judged = self._fitted_hours() >= MIN_FIT_H
+        judged = self._fitted_hours() >= MIN_FIT_H - self.sample_s / 3600  # a sample's jitter
         for key, bound, unit in (
             ("pss_mb", b.pss_mb_per_h, "MB/h"),
             ("fds", b.fds_per_h, "open files/h"),
@@ -448,6 +519,12 @@ class Soak:
         ):
             if judged and fitted[key] > bound:
                 failures.append(f"{key} grew {fitted[key]:+.1f} {unit} (bound {bound:g})")
+        if last is not None:
+            down = [f"{c} ({state})" for c, state in sorted(last.states.items()) if state != "live"]
+            if down:
+                failures.append(f"not live at the end: {', '.join(down)}")
+        if self.samples and not sum(s.main_in for s in self.samples):
+            failures.append("no packets came in from any camera")
         if judged and worst > b.process_pss_mb_per_h:
             failures.append(
                 f"{worst_role} PSS grew {worst:+.1f} MB/h (bound {b.process_pss_mb_per_h:g})"
@@ -470,7 +547,16 @@ class Soak:
                 f"{restarts - self.kills} worker restarts beyond the {self.kills} kills"
             )
         rounded = {k: round(v, 2) for k, v in fitted.items()}
-        return Verdict(rounded, projected, failures, growth_judged=judged)
+        window = self._fitted()
+        return Verdict(
+            rounded,
+            projected,
+            failures,
+            growth_judged=judged,
+            worst_process=worst_role,
+            fitted_from_s=window[0].t_s if window else 0.0,
+            fitted_to_s=window[-1].t_s if window else 0.0,
+        )
 
     def _fitted(self) -> list[Sample]:
         """The samples after the warm-up, which the growth is fitted over."""
@@ -527,28 +613,34 @@ class Soak:
     def markdown(self, verdict: Verdict) -> str:
         rows = [
             "| period | end | PSS MB | open files | threads | largest | restarts (kills) "
-            "| main in | analysis in | frames out | segments on disk | cataloged | new gaps "
-            "| catalog MB |",
+            "| main in | analysis in | frames out | segment files (incl. open) | cataloged "
+            "| new gaps | catalog MB |",
             "| " + " | ".join(["---"] * 14) + " |",
         ]
         for p in self.periods:
             rows.append(
-                f"| {p.index} | {p.end_s / 3600:.2f} h | {p.pss_mb:.0f} | {p.fds} | {p.threads} "
+                f"| {p.index} | {_clock(p.end_s)} | {p.pss_mb:.0f} | {p.fds} | {p.threads} "
                 f"| {p.worst_pss} | {p.restarts} ({p.kills}) | {p.main_in} | {p.sub_in} "
                 f"| {p.frames_out} | {p.segments_on_disk} | {p.recordings} | {p.gaps} "
                 f"| {p.catalog_mb:.2f} |"
             )
         f = verdict.fitted
         lines = [
-            f"# Soak: {len(self.cameras)} cameras, {self.seconds / 3600:g} h"
+            f"# Soak: {_cameras(len(self.cameras))}, {_clock(self.seconds)}"
             + (", faults" if self.faults else "")
             + (", console" if self.with_console else ""),
             "",
             *rows,
             "",
-            f"Growth per hour after warm-up: PSS {f['pss_mb']:+.1f} MB (largest in one process "
-            f"{f['worst_process_pss_mb']:+.1f}), open files {f['fds']:+.1f}, threads "
-            f"{f['threads']:+.1f}, catalog {f['catalog_mb']:+.2f} MB"
+            "Packets in and frames out are estimated from each camera's rates at every sample; "
+            "segment files include each camera's open segment.",
+            "",
+            f"Growth per hour, fitted from {_clock(verdict.fitted_from_s)} to "
+            f"{_clock(verdict.fitted_to_s)} (after the warm-up): PSS {f['pss_mb']:+.1f} MB "
+            f"(most in one process: {verdict.worst_process or 'none'} "
+            f"{f['worst_process_pss_mb']:+.1f}), "
+            f"open files {f['fds']:+.1f}, threads {f['threads']:+.1f}, catalog "
+            f"{f['catalog_mb']:+.2f} MB"
             + (
                 "."
                 if verdict.growth_judged
@@ -559,7 +651,7 @@ class Soak:
             + ": "
             + ", ".join(f"{k} {v:g}" for k, v in verdict.projected_48h.items())
             + ".",
-            f"Faults injected: {len(self.events)} ({self.kills} kills).",
+            f"Faults injected: {self.faults_done} ({self.kills} kills).",
             "",
             "Result: "
             + (
@@ -568,7 +660,20 @@ class Soak:
                 else "PASS (within bounds)"
             ),
         ]
+        if self.events:
+            lines += ["", "## Events", ""]
+            lines += [f"- {_clock(t)}: {what}" for t, what in self.events]
         return "\n".join(lines) + "\n"
+
+
+def _clock(seconds: float) -> str:
+    """``h:mm:ss`` since the start."""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _cameras(count: int) -> str:
+    return f"{count} camera" + ("" if count == 1 else "s")
 
 
 def _pss_of(sample: Sample, role: str, pid: float) -> float:
@@ -614,7 +719,7 @@ def write_chart(samples: list[Sample], events: list[tuple[float, str]], path: Pa
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         for t, _ in events:
-            ax.axvline(t / 3600, color="tab:red", alpha=0.15, lw=0.8)
+            ax.axvline(t / 3600, color="tab:red", alpha=0.35, lw=1)
     axes[-1].set_xlabel("hours (red: faults injected)")
     fig.suptitle("nvr soak: the whole process tree")
     fig.tight_layout()

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bench.capacity import write_config
@@ -115,9 +116,38 @@ def test_a_soak_whose_engine_dies_reports_what_it_saw(tmp_path: Path):
         if soak.poll() is None:
             soak.kill()
     assert soak.returncode == 1, stdout + stderr
-    assert "Result: FAIL: the run stopped after 0.0" in stdout, stdout
+    assert "Result: FAIL: the run stopped after 0:00:" in stdout, stdout
     report = json.loads((out / "soak.json").read_text())
     assert report["samples"] and len(report["periods"]) == 1
+
+
+def test_a_soak_ended_by_sigterm_stops_its_engine_and_reports(tmp_path: Path):
+    """``timeout``, a closed SSH session or a cancelled job end a soak with SIGTERM or SIGHUP:
+    the engine it started stops too, and the report says why the run ended."""
+    config = write_config(tmp_path, 1)
+    out = tmp_path / "soak"
+    soak = subprocess.Popen(
+        [sys.executable, "-m", "nvr", "soak", "-c", str(config), "--hours", "1",
+         "--out", str(out), "--sample-every", "2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        started = wait_for(
+            lambda: soak.stdout is not None and soak.stdout.readline(), 120, what="soak started"
+        )
+        assert "1 camera live; running 1 h" in started, started
+        time.sleep(5)  # a few samples
+        info = read_run_file(tmp_path / "storage")
+        assert info is not None
+        soak.send_signal(signal.SIGTERM)
+        stdout, stderr = soak.communicate(timeout=120)
+    finally:
+        if soak.poll() is None:
+            soak.kill()
+    assert soak.returncode == 1, stdout + stderr
+    assert "Result: FAIL: the run stopped after 0:00:" in stdout and "by SIGTERM" in stdout, stdout
+    wait_for(lambda: not psutil.pid_exists(info.pid), 30, what="the engine stopped")
+    assert (out / "soak.md").exists()
 
 
 def _sample(t_h: float, engine_mb: float, worker_mb: float, pid: float = 2.0) -> Sample:
@@ -162,3 +192,12 @@ def test_the_verdict_fails_a_leak_and_forgives_a_restarted_worker():
         for t in hours
     ]
     assert _verdict(restarted).fitted["worst_process_pss_mb"] == pytest.approx(0.0)
+
+    # A camera down at the end, or no packets at all, fails whatever the growth.
+    down = [_sample(t, 200.0, 30.0) for t in hours]
+    down[-1].states = {"cam00": "reconnecting"}
+    assert _verdict(down).failures == ["not live at the end: cam00 (reconnecting)"]
+    silent = [_sample(t, 200.0, 30.0) for t in hours]
+    for sample in silent:
+        sample.main_in = sample.sub_in = sample.frames_out = 0.0
+    assert _verdict(silent).failures == ["no packets came in from any camera"]

@@ -10,6 +10,8 @@ the engine records into the configuration's storage. Stop a running engine first
 from __future__ import annotations
 
 import argparse
+import math
+import os
 from pathlib import Path
 
 from nvr.cli.bench import bench_module
@@ -41,17 +43,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    spans = (args.hours, args.sample_every, args.period, args.fault_every, args.away)
-    if min(spans) <= 0:
-        raise NvrError("--hours, --sample-every, --period, --fault-every and --away must be > 0")
+    spans = {
+        "--hours": args.hours,
+        "--sample-every": args.sample_every,
+        "--period": args.period,
+        "--fault-every": args.fault_every,
+        "--away": args.away,
+    }
+    for flag, value in spans.items():
+        if not (math.isfinite(value) and value > 0):
+            raise NvrError(f"{flag} must be a number above 0; got {value:g}")
     config = Path(args.config)
     if not config.is_file():
         raise NvrError(f"no configuration at {config}: give the engine's YAML file with -c")
+    out = Path(args.out)
+    if any(p.exists() and not p.is_dir() for p in (out, *out.parents)):
+        raise NvrError(f"--out {out} is not a folder: a file is in the way; give a folder")
+    if args.console and not os.environ.get("DISPLAY"):
+        raise NvrError("--console needs a display: run under xvfb-run, or set DISPLAY")
     Soak = bench_module("soak", "soak").Soak
     return Soak(
         config,
         args.hours,
-        Path(args.out),
+        out,
         sample_s=args.sample_every,
         period_s=args.period,
         faults=args.faults,
