@@ -376,7 +376,8 @@ class Soak:
         entry = next(c for c in yaml.load(self.config.read_text())["cameras"] if c["id"] == camera)
         old = entry.get("motion")
         motion = dict(old or {})
-        motion["threshold"] = int(motion.get("threshold", 25)) + 5
+        threshold = int(motion.get("threshold", 25))
+        motion["threshold"] = threshold + 5 if threshold < 250 else threshold - 5  # 1..254
         self._set_camera(camera, "motion", motion)
         self._event(f"edit: {camera} motion threshold {motion['threshold']}")
         return camera, old

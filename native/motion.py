@@ -260,7 +260,9 @@ def _narrow(like, x):
 def _narrow_impl(like, x):
     if like.dtype == types.uint16:
         return lambda like, x: np.uint16(x)
-    return lambda like, x: np.float32(x)
+    if like.dtype == types.float32:
+        return lambda like, x: np.float32(x)
+    return None  # no other type: a typing error when compiling
 
 
 @njit(cache=True, nogil=True)

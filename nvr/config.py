@@ -199,10 +199,11 @@ class _Model(BaseModel):
         if isinstance(value, bool) and info.field_name in cls.model_fields:
             tp, _ = _unwrap(cls.model_fields[info.field_name].annotation, [])
             if tp in (int, float):
+                kind = "whole number" if tp is int else "number"
                 raise PydanticCustomError(
                     "bool_for_number",
-                    "must be a number, not {value}",
-                    {"value": str(value).lower()},
+                    "must be a {kind}, not {value}",
+                    {"kind": kind, "value": str(value).lower()},
                 )
         return value
 

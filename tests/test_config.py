@@ -936,7 +936,7 @@ def test_true_or_false_where_a_number_belongs_is_refused() -> None:
               min_area: false
         """)
     assert errors == [
-        "cameras[0].motion.threshold (line 6): must be a number, not true",
+        "cameras[0].motion.threshold (line 6): must be a whole number, not true",
         "cameras[0].motion.min_area (line 7): must be a number, not false",
     ]
 
