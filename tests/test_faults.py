@@ -48,6 +48,7 @@ def kill_tree(engine: Engine) -> int:
     return killed_ns
 
 
+@pytest.mark.timeout(600)  # 20 kills and restarts: near the default 300 s on a loaded machine
 def test_engine_killed_at_random_moments_loses_at_most_one_fragment(clips, tmp_path):
     storage = tmp_path / "storage"
     config = tmp_path / "nvr.yaml"
