@@ -37,7 +37,8 @@ QUICK_ROWS = 70_000
 def _config(folder: Path, cameras: int, segment_s: float) -> Path:
     main, sub = demo_clips()
     lines = [
-        f"storage:\n  path: {folder / 'storage'}\napi:\n  port: 0\nlogging:\n  level: WARNING",
+        f"storage:\n  path: {folder / 'storage'}\n  min_free_bytes: 100MB\n"
+        "api:\n  port: 0\nlogging:\n  level: WARNING",
         "cameras:",
     ]
     for n in range(cameras):

@@ -77,7 +77,10 @@ def measure_api(requests: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="nvr-bench-api-") as tmp:
         folder = Path(tmp)
         config = folder / "nvr.yaml"
-        config.write_text(f"storage:\n  path: {folder / 'storage'}\napi:\n  port: 0\ncameras: []\n")
+        config.write_text(
+            f"storage:\n  path: {folder / 'storage'}\n  min_free_bytes: 100MB\n"
+            "api:\n  port: 0\ncameras: []\n"
+        )
         engine = EngineRun(folder / "storage", folder / "engine.out")
         held: list[socket.socket] = []
         try:

@@ -99,7 +99,8 @@ def measure_badge(rounds: int) -> dict[str, Any]:
         folder = Path(tmp)
         config = folder / "nvr.yaml"
         config.write_text(
-            f"storage:\n  path: {folder / 'storage'}\napi:\n  port: 0\nlogging:\n  level: WARNING\n"
+            f"storage:\n  path: {folder / 'storage'}\n  min_free_bytes: 100MB\n"
+            "api:\n  port: 0\nlogging:\n  level: WARNING\n"
             f"cameras:\n  - id: cam\n    main: {main}\n    sub: {sub}\n    record:\n"
             "      mode: 'off'\n"
         )

@@ -28,7 +28,7 @@ def test_backup_of_a_catalog(benchmark) -> None:
         (folder / "storage").mkdir()
         fill_catalog(folder / "storage" / "catalog.db", QUICK_ROWS)
         config = folder / "nvr.yaml"
-        config.write_text(f"storage:\n  path: {folder / 'storage'}\n")
+        config.write_text(f"storage:\n  path: {folder / 'storage'}\n  min_free_bytes: 100MB\n")
         summary = benchmark.pedantic(
             create_backup, args=(config, folder / "storage", folder / "out.tar"), rounds=3
         )

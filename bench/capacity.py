@@ -61,11 +61,14 @@ class Capacity:
 
 
 def write_config(folder: Path, cameras: int) -> Path:
-    """A config with ``cameras`` demo cameras recording continuously, storage in ``folder``."""
+    """A config with ``cameras`` demo cameras recording continuously, storage in ``folder``.
+    It keeps 1GB free rather than the default 5GB, so a bench on a fuller disk measures recording,
+    not retention deleting what it just wrote."""
     main, sub = demo_clips()
     lines = [
         "storage:",
         f"  path: {folder / 'storage'}",
+        "  min_free_bytes: 1GB",
         "api:",
         "  port: 0",
         "logging:",

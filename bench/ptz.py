@@ -50,7 +50,8 @@ def measure_console(rounds: int) -> dict[str, list[float]]:
         folder = Path(tmp)
         config = folder / "nvr.yaml"
         config.write_text(
-            f"storage:\n  path: {folder / 'storage'}\napi:\n  port: 0\nlogging:\n  level: WARNING\n"
+            f"storage:\n  path: {folder / 'storage'}\n  min_free_bytes: 100MB\n"
+            "api:\n  port: 0\nlogging:\n  level: WARNING\n"
             f"cameras:\n  - id: dome\n    main: {main}\n    sub: {sub}\n"
             "    record: {mode: 'off'}\n"
             f"    onvif: {{host: 127.0.0.1, port: {camera.port}, username: admin, "

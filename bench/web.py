@@ -55,7 +55,8 @@ class WebSite:
             for cam in CAMERAS
         )
         self.config.write_text(
-            f"storage:\n  path: {self.storage}\napi:\n  port: 0\nlogging:\n  level: WARNING\n"
+            f"storage:\n  path: {self.storage}\n  min_free_bytes: 100MB\n"
+            "api:\n  port: 0\nlogging:\n  level: WARNING\n"
             f"web:\n  listen: 127.0.0.1:0\ncameras:\n{cams}"
         )
         self.engine = EngineRun(self.storage, folder / "engine.out")

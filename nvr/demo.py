@@ -114,6 +114,7 @@ def write_demo_config(data: Path, port: int = 8765, web_port: int = 8443) -> Pat
         "# Demo configuration written by `nvr demo`: synthetic cameras looping local clips.",
         "storage:",
         f"  path: {data / 'storage'}",
+        "  min_free_bytes: 1GB  # not the 5GB default: the demo writes little",
         "api:",
         f"  port: {port}",
         "web:",

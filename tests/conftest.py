@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,22 @@ requires_rtsp = pytest.mark.skipif(
     not gst_rtsp_available(),
     reason="GStreamer RTSP server not installed: run scripts/setup.sh",
 )
+
+
+def _free_disk() -> str:
+    folder = tempfile.gettempdir()
+    usage = shutil.disk_usage(folder)
+    return f"{usage.free / 1e9:.1f} GB free of {usage.total / 1e9:.1f} GB in {folder}"
+
+
+def pytest_report_header() -> str:
+    """The test files' disk, in the header: engines write real recordings there (a passing
+    test's folder is removed at its end, see ``tmp_path_retention_policy``)."""
+    return f"disk for test files: {_free_disk()}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(f"disk for test files at the end: {_free_disk()}")
 
 
 class Hopeless(AssertionError):

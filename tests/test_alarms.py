@@ -301,7 +301,8 @@ def test_a_real_engine_raises_alarms_streams_them_and_logs_who_acknowledged(
     storage = tmp_path / "storage"
     dead = f"rtsp://127.0.0.1:{free_port()}/main"
     engine = engine_factory(
-        f"storage:\n  path: {storage}\napi:\n  port: 0\nalarms:\n  offline_after_s: 1\n"
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+        "api:\n  port: 0\nalarms:\n  offline_after_s: 1\n"
         "cameras:\n"
         f"  - {{id: door, name: Front door, main: '{dead}'}}\n"
         f"  - {{id: lobby, main: '{dead}', sub: '{rtsp_camera.url('moving/sub')}'}}\n"
@@ -391,7 +392,8 @@ def test_the_consoles_alarms_follow_an_engine_restarted_with_a_new_token(engine_
 
     storage = tmp_path / "storage"
     engine = engine_factory(
-        f"storage:\n  path: {storage}\napi:\n  port: {free_port()}\nalarms:\n"
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+        f"api:\n  port: {free_port()}\nalarms:\n"
         f"  offline_after_s: 0\ncameras:\n  - {{id: door, main: 'rtsp://127.0.0.1:{free_port()}/x'}}\n"
     )
     engine.start()

@@ -23,7 +23,9 @@ def engine(engine_factory, tmp_path):
     with Catalog(storage / "catalog.db") as catalog:  # rows a crashed earlier run left open
         catalog.add_gap("front", 1_000, "camera unreachable")
         catalog.add_motion_event(NewMotionEvent("front", 2_000, None, 0.5))
-    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras: []\n"
+    )
     engine.start()
     yield engine
     assert engine.stop() == 0
@@ -121,7 +123,9 @@ def test_a_second_engine_on_the_same_storage_is_refused_before_it_touches_anythi
 
 def test_a_clean_stop_removes_the_run_file(engine_factory, tmp_path):
     storage = tmp_path / "storage"
-    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras: []\n"
+    )
     engine.start()
     assert read_run_file(storage).pid == engine.proc.pid
     assert engine.stop() == 0
@@ -133,7 +137,8 @@ def test_recording_asked_of_a_camera_whose_stream_is_down_is_pending_and_says_so
 ):
     storage = tmp_path / "storage"
     engine = engine_factory(
-        f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n  - id: door\n"
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+        "api:\n  port: 0\ncameras:\n  - id: door\n"
         f"    main: rtsp://127.0.0.1:{free_port()}/main\n    record: {{mode: 'off'}}\n"
     )
     engine.start()

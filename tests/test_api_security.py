@@ -31,7 +31,9 @@ def engine(engine_factory, tmp_path):
         for i in range(5):
             catalog.add_gap("front", 1_000 + i * 100, f"gap {i}", 1_050 + i * 100)
             catalog.add_motion_event(NewMotionEvent("front", 2_000 + i * 100, 2_050 + i * 100, 0.5))
-    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras: []\n"
+    )
     engine.start()
     yield engine
     assert engine.stop() == 0
@@ -235,7 +237,9 @@ def test_one_wildcard_and_no_command_without_its_camera(engine_factory, tmp_path
         for cam in ("all", "door")
     )
     storage = tmp_path / "storage"
-    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n{cams}")
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n{cams}"
+    )
     engine.start()
     client = EngineClient(engine.api, session_id="tests", token=read_token(storage))
     wait_for(

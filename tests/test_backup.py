@@ -32,7 +32,8 @@ def test_backup_while_recording_then_restore_brings_deleted_rows_back(engine_fac
     storage = tmp_path / "storage"
     with RtspCamera() as camera:
         engine = engine_factory(
-            f"# the admin's own comment\nstorage:\n  path: {storage}\napi:\n  port: 0\n"
+            f"# the admin's own comment\nstorage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+            "api:\n  port: 0\n"
             f"cameras:\n  - id: door\n    main: {camera.url('moving/main')}\n"
             f"    sub: {camera.url('moving/sub')}\n    record: {{segment_s: 5}}\n"
         )
@@ -83,7 +84,9 @@ def test_backup_while_recording_then_restore_brings_deleted_rows_back(engine_fac
 
 def test_a_damaged_or_foreign_archive_is_refused_and_changes_nothing(engine_factory, tmp_path):
     storage = tmp_path / "storage"
-    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras: []\n"
+    )
     engine.start()
     archive = tmp_path / "nvr.tar"
     assert nvr("backup", "-c", str(engine.config), "-o", str(archive)).returncode == 0
@@ -128,7 +131,8 @@ def test_the_engine_restores_a_backup_asked_through_its_api(engine_factory, tmp_
     storage = tmp_path / "storage"
     with RtspCamera() as camera:
         engine = engine_factory(
-            f"# the admin's own comment\nstorage:\n  path: {storage}\napi:\n  port: 0\n"
+            f"# the admin's own comment\nstorage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+            "api:\n  port: 0\n"
             f"cameras:\n  - id: door\n    main: {camera.url('moving/main')}\n"
             f"    sub: {camera.url('moving/sub')}\n    record: {{segment_s: 5}}\n"
         )

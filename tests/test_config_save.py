@@ -27,6 +27,7 @@ def test_an_edit_is_saved_with_its_comments_applied_live_and_kept_in_history(
     with RtspCamera() as camera:
         text = (
             f"# Our site: edited by hand and by the console\nstorage:\n  path: {storage}\n"
+            "  min_free_bytes: 100MB\n"
             "api:\n  port: 0\ncameras:\n"
             "  # the door, by the stairs\n"
             f"  - id: door\n    main: {camera.url('moving/main')}\n"
@@ -116,7 +117,7 @@ def test_a_stream_test_reports_what_it_carries_or_why_not(engine_factory, tmp_pa
     storage = tmp_path / "storage"
     with RtspCamera() as camera:
         engine = engine_factory(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n"
             f"  - {{id: door, main: '{camera.url('moving/main')}', record: {{segment_s: 5}}}}\n"
         )
         engine.start()

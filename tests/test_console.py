@@ -78,7 +78,11 @@ def saved_state(path: Path) -> dict:
 def test_console_shows_live_video_records_and_survives_the_engine(tmp_path, engine_factory):
     clips = [make_clip(CLIPS, name, seed) for seed, name in enumerate(("gate", "yard"))]
     port = free_port()
-    config = [f"storage:\n  path: {tmp_path / 'storage'}", f"api:\n  port: {port}", "cameras:"]
+    config = [
+        f"storage:\n  path: {tmp_path / 'storage'}\n  min_free_bytes: 100MB",
+        f"api:\n  port: {port}",
+        "cameras:",
+    ]
     ptz = OnvifCamera()  # gate turns, through the real onvif-zeep (tests/support)
     for (main, sub), name in zip(clips, ("gate", "yard"), strict=True):
         config += [

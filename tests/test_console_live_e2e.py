@@ -52,7 +52,8 @@ def test_alarms_full_screen_zoom_and_tour_on_a_real_engine(tmp_path: Path):
     with RtspCamera() as camera:
         config = tmp_path / "nvr.yaml"
         config.write_text(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\nalarms:\n  offline_after_s: 1\n"
+            f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+            "api:\n  port: 0\nalarms:\n  offline_after_s: 1\n"
             "cameras:\n"
             f"  - {{id: door, name: Front door, main: 'rtsp://127.0.0.1:{free_port()}/x'}}\n"
             f"  - id: yard\n    name: Yard\n    main: {camera.url('moving/main')}\n"

@@ -69,7 +69,7 @@ def test_playback_view_shows_the_recorded_frame_it_says(tmp_path):
     with RtspCamera(main_size=(1280, 720)) as camera:
         config = tmp_path / "nvr.yaml"
         config.write_text(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n"
             f"  - id: door\n    name: Door\n    main: {camera.url('counter/main')}\n"
             f"    sub: {camera.url('counter/sub')}\n    timeout_s: 2\n"
             "    record:\n      mode: continuous\n      segment_s: 5\n"

@@ -71,7 +71,8 @@ def test_the_system_view_shows_and_changes_the_engine(context, engine_factory, t
     dead = f"rtsp://127.0.0.1:{free_port()}/main"
     with RtspCamera() as camera:
         engine = engine_factory(
-            f"# kept by hand\nstorage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"# kept by hand\nstorage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+            "api:\n  port: 0\ncameras:\n"
             f"  - id: door   # by the stairs\n    main: {camera.url('moving/main')}\n"
             f"    sub: {camera.url('moving/sub')}\n    record: {{segment_s: 5}}\n"
             f"  - {{id: yard, main: '{dead}'}}\n"
@@ -294,7 +295,7 @@ def test_the_camera_editor_adds_edits_zones_and_removes_cameras(context, engine_
     storage = tmp_path / "storage"
     with RtspCamera() as camera:
         engine = engine_factory(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n"
             f"  - id: door   # by the stairs\n    main: {camera.url('moving/main')}\n"
             f"    sub: {camera.url('moving/sub')}\n    record: {{segment_s: 5}}\n"
         )

@@ -61,7 +61,11 @@ def camera_yaml(
 
 
 def config_yaml(storage: Path, *cameras: str) -> str:
-    return f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:" + "".join(cameras) + "\n"
+    return (
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:"
+        + "".join(cameras)
+        + "\n"
+    )
 
 
 def recordings(storage: Path, camera_id: str | None = None) -> list[Recording]:

@@ -30,7 +30,11 @@ def clips(tmp_path_factory) -> list[tuple[Path, Path]]:
     return [make_clip(folder, f"cam{i}", i) for i in range(2)]
 
 
-def config_text(storage: Path, clips: list[tuple[Path, Path]], extra: str = "") -> str:
+def config_text(
+    storage: Path, clips: list[tuple[Path, Path]], extra: str = "  min_free_bytes: 100MB\n"
+) -> str:
+    """Two cameras recording continuously; ``extra`` is the storage section's other keys (by
+    default a reserve small enough that the test machine's free disk never triggers it)."""
     cams = "".join(
         f"  - id: cam{i}\n    main: {main}\n    sub: {sub}\n"
         f"    record: {{mode: continuous, segment_s: 5}}\n"

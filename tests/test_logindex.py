@@ -68,7 +68,9 @@ def test_the_index_follows_the_files_and_answers_every_filter(tmp_path):
 
 def test_the_engine_serves_its_logs_filtered(engine_factory, tmp_path):
     storage = tmp_path / "storage"
-    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras: []\n"
+    )
     engine.start()
     client = EngineClient(engine.api, token=read_token(storage))
     (entry,) = client.logs(q="API listening")

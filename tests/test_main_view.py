@@ -16,7 +16,7 @@ def test_the_main_stream_is_decoded_into_its_own_ring_only_while_watched(engine_
     storage = tmp_path / "storage"
     with RtspCamera(main_size=(1280, 720)) as camera:
         engine = engine_factory(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n"
             f"  - id: door\n    main: {camera.url('moving/main')}\n"
             f"    sub: {camera.url('moving/sub')}\n"
             f"  - id: yard\n    main: {camera.url('still/main')}\n"

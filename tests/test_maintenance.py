@@ -37,7 +37,9 @@ def test_a_sound_catalog_passes_and_a_damaged_one_is_named(tmp_path):
 
 def test_the_engine_checks_its_catalog_on_demand(engine_factory, tmp_path):
     storage = tmp_path / "storage"
-    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras: []\n"
+    )
     engine.start()
     client = EngineClient(engine.api, session_id="tests", token=read_token(storage))
     assert client.health().catalog_check is None  # the first run waits for start-up to settle

@@ -78,7 +78,7 @@ def recorded(tmp_path_factory) -> Iterator[Recorded]:
     with RtspCamera(main_size=(1280, 720)) as camera:
         config = base / "nvr.yaml"
         config.write_text(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n"
             f"  - id: {CAMERA}\n    main: {camera.url('counter/main')}\n"
             f"    sub: {camera.url('counter/sub')}\n    timeout_s: 2\n"
             "    record:\n      mode: continuous\n      segment_s: 5\n"
@@ -370,7 +370,8 @@ def test_export_command(recorded, tmp_path):
     rows = recorded.rows
     config = tmp_path / "nvr.yaml"
     config.write_text(
-        f"storage:\n  path: {recorded.storage}\ncameras:\n  - id: {CAMERA}\n"
+        f"storage:\n  path: {recorded.storage}\n  min_free_bytes: 100MB\n"
+        f"cameras:\n  - id: {CAMERA}\n"
         "    main: rtsp://127.0.0.1:1/x\n"
     )
     out = tmp_path / "door.mp4"
@@ -444,7 +445,7 @@ def served(recorded, tmp_path_factory):
     conn.close()
     config = base / "nvr.yaml"
     config.write_text(
-        f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n"
         f"  - id: {CAMERA}\n    main: rtsp://127.0.0.1:9/none\n    enabled: false\n"
     )
     engine = Engine(config, storage)

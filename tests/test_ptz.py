@@ -227,7 +227,7 @@ def two_cameras(storage: Path, camera: OnvifCamera, extra: str) -> str:
     """A config: dome (a demo clip, steered through ``camera``), and fixed (no PTZ)."""
     main, sub = make_clip(CLIPS, "ptz", 5)
     return (
-        f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n"
         f"  - id: dome\n    {extra}\n    main: {main}\n    sub: {sub}\n"
         f"    onvif: {{host: 127.0.0.1, port: {camera.port}, username: admin,"
         " password: secret, timeout_s: 1}\n"

@@ -16,7 +16,7 @@ def test_the_report_tells_engine_cameras_days_errors_and_catalog(engine_factory,
     storage = tmp_path / "storage"
     with RtspCamera() as camera:
         engine = engine_factory(
-            f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n"
+            f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras:\n"
             f"  - id: gate\n    name: 'Gate <b>&</b>'\n    main: {camera.url('moving/main')}\n"
             f"    record: {{segment_s: 5}}\n"
             f"  - id: dead\n    main: 'rtsp://admin:s3cret@127.0.0.1:{free_port()}/x'\n"

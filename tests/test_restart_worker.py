@@ -22,7 +22,10 @@ def test_restarting_one_worker_leaves_the_others_recording(engine_factory, tmp_p
             f"    sub: {camera.url('moving/sub')}\n    record: {{segment_s: 5}}\n"
             for cid in ("door", "yard")
         )
-        engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras:\n{cams}")
+        engine = engine_factory(
+            f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+            f"api:\n  port: 0\ncameras:\n{cams}"
+        )
         engine.start()
         client = EngineClient(engine.api, session_id="ann@desk", token=read_token(storage))
         live = lambda cid: client.health().cameras[cid]  # noqa: E731

@@ -207,7 +207,8 @@ def test_footage_is_private_and_shared_only_with_the_storage_group(engine_factor
     main, sub = make_clip(Path("/tmp/nvr-test-clips"), "private", 5)
     storage = tmp_path / "storage"
     engine = engine_factory(
-        f"storage:\n  path: {storage}\n  group: users\napi:\n  port: 0\ncameras:\n"
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\n"
+        "  group: users\napi:\n  port: 0\ncameras:\n"
         f"  - id: cam\n    main: {main}\n    sub: {sub}\n    record: {{mode: continuous}}\n"
     )
     engine.start()
@@ -229,7 +230,9 @@ def test_loose_modes_are_named_with_their_fix(engine_factory, tmp_path):
     storage = tmp_path / "storage"
     storage.mkdir(mode=0o755)
     storage.chmod(0o755)
-    engine = engine_factory(f"storage:\n  path: {storage}\napi:\n  port: 0\ncameras: []\n")
+    engine = engine_factory(
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\ncameras: []\n"
+    )
     engine.start()
     assert engine.stop() == 0
     assert f"{storage} (0755)" in engine.output()

@@ -45,6 +45,10 @@ DAY_NS = 86400 * 10**9
 
 
 def config(tmp_path: Path, cameras: str = "", storage: str = "") -> Config:
+    """A config on ``tmp_path``; its free-space reserve is 100MB unless ``storage`` sets one, so
+    retention here never depends on how full the test machine's disk is."""
+    if "min_free_bytes" not in storage:
+        storage += "  min_free_bytes: 100MB\n"
     return parse_config(f"storage:\n  path: {tmp_path}\n{storage}cameras:\n{cameras or '  []'}\n")
 
 
@@ -348,7 +352,8 @@ def test_config_diff_restarts_a_worker_only_when_its_stream_changed(tmp_path):
         + camera_yaml("g"),
     )
     new = parse_config(
-        f"storage:\n  path: {tmp_path / 'elsewhere'}\n  max_bytes: 10GB\ncameras:\n"
+        f"storage:\n  path: {tmp_path / 'elsewhere'}\n  min_free_bytes: 100MB\n"
+        "  max_bytes: 10GB\ncameras:\n"
         + camera_yaml("a", "    retention:\n      max_days: 3\n")  # retention only
         + camera_yaml("b", "    record:\n      mode: motion\n")
         + camera_yaml("c", "    enabled: false\n")
@@ -368,12 +373,16 @@ def test_a_config_file_is_read_once_it_has_kept_still(tmp_path):
     """A file written in pieces (an editor, a script) is not applied half-written."""
     clock = ManualClock()
     path = tmp_path / "nvr.yaml"
-    path.write_text(f"storage:\n  path: {tmp_path}\ncameras: []\n")
+    path.write_text(f"storage:\n  path: {tmp_path}\n  min_free_bytes: 100MB\ncameras: []\n")
     watcher = ConfigWatcher(path, clock)
-    path.write_text(f"storage:\n  path: {tmp_path}\ncameras:\n  - id: a\n")  # half of it
+    path.write_text(
+        f"storage:\n  path: {tmp_path}\n  min_free_bytes: 100MB\ncameras:\n  - id: a\n"
+    )  # half of it
     assert watcher.poll() is None
     clock.advance(0.6)
-    path.write_text(f"storage:\n  path: {tmp_path}\ncameras:\n" + camera_yaml("a"))
+    path.write_text(
+        f"storage:\n  path: {tmp_path}\n  min_free_bytes: 100MB\ncameras:\n" + camera_yaml("a")
+    )
     clock.advance(0.6)
     assert watcher.poll() is None  # it changed again: wait for it to keep still
     clock.advance(SETTLE_S)

@@ -568,7 +568,10 @@ def test_the_engine_recorded_throughout(web_site):
 
 def test_nvr_web_refuses_to_start_without_an_admin(tmp_path):
     config = tmp_path / "nvr.yaml"
-    config.write_text(f"storage:\n  path: {tmp_path / 'storage'}\nweb:\n  listen: 127.0.0.1:0\n")
+    config.write_text(
+        f"storage:\n  path: {tmp_path / 'storage'}\n  min_free_bytes: 100MB\n"
+        "web:\n  listen: 127.0.0.1:0\n"
+    )
     result = subprocess.run(
         [sys.executable, "-m", "nvr", "web", "-c", str(config)],
         cwd=ROOT,
@@ -584,7 +587,7 @@ def test_nvr_web_refuses_to_start_without_an_admin(tmp_path):
 def test_nvr_user_manages_accounts(tmp_path):
     config = tmp_path / "nvr.yaml"
     config.write_text(
-        f"storage:\n  path: {tmp_path / 'storage'}\ncameras:\n"
+        f"storage:\n  path: {tmp_path / 'storage'}\n  min_free_bytes: 100MB\ncameras:\n"
         "  - {id: a, main: 'rtsp://127.0.0.1:9/a'}\n  - {id: b, main: 'rtsp://127.0.0.1:9/b'}\n"
     )
 

@@ -19,7 +19,8 @@ from nvr.worker.process import CameraWorker, Channel, WorkerSpec
 
 def worker(record_yaml: str, tmp_path) -> CameraWorker:
     config = parse_config(
-        f"storage:\n  path: {tmp_path}\ncameras:\n  - id: cam\n    main: /dev/null\n"
+        f"storage:\n  path: {tmp_path}\n  min_free_bytes: 100MB\n"
+        "cameras:\n  - id: cam\n    main: /dev/null\n"
         f"    record:\n{record_yaml}"
     )
     spec = WorkerSpec(
@@ -98,7 +99,8 @@ def test_schedule_is_ignored_where_the_mode_does_not_use_it(tmp_path, mode):
 def test_frame_sink_follows_a_resolution_switch(tmp_path):
     """Smaller frames stay in the ring; a larger one replaces it; motion restarts per size."""
     config = parse_config(
-        f"storage:\n  path: {tmp_path}\ncameras:\n  - id: cam\n    main: /dev/null\n"
+        f"storage:\n  path: {tmp_path}\n  min_free_bytes: 100MB\n"
+        "cameras:\n  - id: cam\n    main: /dev/null\n"
     )
     ends: list[tuple[int, int]] = []
     sink = FrameSink(

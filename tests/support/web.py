@@ -211,7 +211,7 @@ class Site:
 
 def site_config(storage: Path, camera: Any, onvif_port: int) -> str:
     return (
-        f"storage:\n  path: {storage}\napi:\n  port: 0\n"
+        f"storage:\n  path: {storage}\n  min_free_bytes: 100MB\napi:\n  port: 0\n"
         "web:\n  listen: 127.0.0.1:0\n  trusted_proxies: [127.0.0.1]\n"
         "cameras:\n"
         f"  - id: door\n    main: {camera.url('counter/main')}\n"
