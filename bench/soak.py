@@ -6,8 +6,12 @@ sampled (PSS, open files, threads), with the engine's ``/health`` (restarts, pac
 and the catalog (recordings, gaps, size). Each period (an hour by default) becomes one row of the
 report: the figures of its last sample, and what happened during it. At the end the growth of
 memory, open files and threads is fitted over the run (after the warm-up) and held against
-``Bounds``; the run fails when one is exceeded. The report goes to ``soak.json``, ``soak.md`` and
-``soak.png`` in the output folder.
+``Bounds``; the run fails when one is exceeded. The fit goes through the median of each quarter
+hour, not through every sample: a process's PSS swings by tens of MB from minute to minute (the
+console's textures, shared pages re-split after a kill) without trending, and one fit through
+those swings can cross a bound by chance; a leak moves every median. The report goes to
+``soak.json``, ``soak.md`` and ``soak.png`` in the output folder; ``Soak.rejudge`` reads a
+``soak.json`` back and judges it again with these rules.
 
 Faults (``--faults``), one every ``fault_every_s`` in turn:
 - ``kill``: SIGKILL one camera's worker (the supervisor must restart it);
@@ -49,9 +53,12 @@ WARMUP_SHARE = 0.1  # the first tenth of the run (at least one sample) is not fi
 WARMUP_H = 1.0  # nor its first hour (the engine's hour of worker history fills in it),
 # but never more than the first half of the run
 MIN_FIT_H = 0.5  # a shorter fit is start-up noise: its growth is reported, not judged
+BIN_S = 900.0  # growth is fitted through the median of each quarter hour of samples,
+MIN_BINS = 4  # or of each quarter of a shorter fit
 AWAY_URL = "rtsp://127.0.0.1:9/soak-camera-away"  # the discard port: nothing answers there
 HTTP_TIMEOUT_S = 15.0
 FAULTS = ("kill", "away", "edit")
+STOPPED = "the run stopped after"  # how a failure for a run cut short begins
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,7 @@ class Verdict:
     worst_process: str = ""  # the process whose PSS grew the most
     fitted_from_s: float = 0.0  # the fit's window: after the warm-up, to the end
     fitted_to_s: float = 0.0
+    bin_s: float = 0.0  # the fit goes through the median of each bin this long
 
 
 class _Signalled(Exception):
@@ -214,7 +222,45 @@ class Soak:
         verdict = self.verdict()
         if stopped is not None:
             ran = _clock(self.samples[-1].t_s)
-            verdict.failures.insert(0, f"the run stopped after {ran}: {stopped}")
+            verdict.failures.insert(0, f"{STOPPED} {ran}: {stopped}")
+        return self.report(verdict)
+
+    @classmethod
+    def rejudge(cls, saved: Path) -> tuple[Soak, Verdict]:
+        """A finished run, read back from its ``soak.json``, judged by the current rules (a run
+        that stopped early still fails for it); ``report`` then writes the files anew."""
+        try:
+            doc = json.loads(saved.read_text(encoding="utf-8"))
+            soak = cls(
+                Path(doc["config"]),
+                doc["hours"],
+                saved.parent,
+                sample_s=doc["sample_s"],
+                faults=doc["faults"],
+                console=doc["console"],
+            )
+            soak.samples = [Sample(**s) for s in doc["samples"]]
+            soak.periods = [Period(**p) for p in doc["periods"]]
+            soak.events = [(float(t), str(what)) for t, what in doc["events"]]
+            soak.cameras = sorted(soak.samples[-1].states)
+            stopped = [f for f in doc["verdict"]["failures"] if f.startswith(STOPPED)]
+        except OSError as err:
+            raise NvrError(f"cannot read {saved}: {err.strerror}") from None
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+            raise NvrError(
+                f"{saved} is not a report of nvr soak ({type(err).__name__}: {err}); give the "
+                "soak.json that a soak run wrote"
+            ) from None
+        soak.kills = sum(1 for _, w in soak.events if w.startswith("kill:") and "skipped" not in w)
+        soak.faults_done = sum(  # every fault turn; a camera coming back is not one
+            1 for _, w in soak.events if not (w.startswith("away:") and w.endswith(" back"))
+        )
+        verdict = soak.verdict()
+        verdict.failures[:0] = stopped
+        return soak, verdict
+
+    def report(self, verdict: Verdict) -> int:
+        """Write the report files, print the report; the exit status (0: within bounds)."""
         self.write(verdict)
         print(self.markdown(verdict))
         return 1 if verdict.failures else 0
@@ -549,6 +595,7 @@ class Soak:
             )
         rounded = {k: round(v, 2) for k, v in fitted.items()}
         window = self._fitted()
+        span = window[-1].t_s - window[0].t_s if window else 0.0
         return Verdict(
             rounded,
             projected,
@@ -557,6 +604,7 @@ class Soak:
             worst_process=worst_role,
             fitted_from_s=window[0].t_s if window else 0.0,
             fitted_to_s=window[-1].t_s if window else 0.0,
+            bin_s=round(span / _bin_count(span), 1),
         )
 
     def _fitted(self) -> list[Sample]:
@@ -583,12 +631,25 @@ class Soak:
         return [key for key, count in seen.items() if count >= len(fitted) / 2]
 
     def _slope(self, value: Any) -> float:
-        """Least-squares growth per hour of ``value`` over the samples after the warm-up."""
-        points = [(s.t_s / 3600, value(s)) for s in self._fitted()]
+        """Growth per hour of ``value`` after the warm-up: the least-squares line through the
+        median time and median value of each of the fit's equal bins (about ``BIN_S`` long, at
+        least ``MIN_BINS`` of them)."""
+        points = [(s.t_s, value(s)) for s in self._fitted()]
         points = [(t, v) for t, v in points if not math.isnan(v)]
         if len(points) < 3:
             return 0.0
-        times, values = zip(*points, strict=True)
+        start, span = points[0][0], points[-1][0] - points[0][0]
+        count = _bin_count(span)
+        bins: dict[int, list[tuple[float, float]]] = {}
+        for t, v in points:
+            bins.setdefault(min(int((t - start) / span * count), count - 1), []).append((t, v))
+        medians = [
+            (statistics.median(t for t, _ in b) / 3600, statistics.median(v for _, v in b))
+            for b in bins.values()
+        ]
+        if len(medians) < 3:
+            return 0.0
+        times, values = zip(*medians, strict=True)
         return statistics.linear_regression(times, values).slope
 
     # -- the report ------------------------------------------------------------------------
@@ -637,7 +698,9 @@ class Soak:
             "segment files include each camera's open segment.",
             "",
             f"Growth per hour, fitted from {_clock(verdict.fitted_from_s)} to "
-            f"{_clock(verdict.fitted_to_s)} (after the warm-up): PSS {f['pss_mb']:+.1f} MB "
+            f"{_clock(verdict.fitted_to_s)} (after the warm-up) through the median of every "
+            f"{_clock(verdict.bin_s)} (swings within one are not growth): PSS "
+            f"{f['pss_mb']:+.1f} MB "
             f"(most in one process: {verdict.worst_process or 'none'} "
             f"{f['worst_process_pss_mb']:+.1f}), "
             f"open files {f['fds']:+.1f}, threads {f['threads']:+.1f}, catalog "
@@ -665,6 +728,12 @@ class Soak:
             lines += ["", "## Events", ""]
             lines += [f"- {_clock(t)}: {what}" for t, what in self.events]
         return "\n".join(lines) + "\n"
+
+
+def _bin_count(span_s: float) -> int:
+    """How many equal bins a fit of ``span_s`` is cut into: each about ``BIN_S``, at least
+    ``MIN_BINS``."""
+    return max(MIN_BINS, round(span_s / BIN_S))
 
 
 def _clock(seconds: float) -> str:

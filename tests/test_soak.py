@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ import pytest
 
 from bench.capacity import write_config
 from bench.display import VirtualDisplay, xvfb_available
-from bench.soak import Bounds, Sample, Soak, Verdict
+from bench.soak import Bounds, Period, Sample, Soak, Verdict
 from nvr.protocol.client import EngineClient
 from nvr.protocol.runfile import read_run_file
 from tests.conftest import ROOT, wait_for
@@ -201,3 +202,74 @@ def test_the_verdict_fails_a_leak_and_forgives_a_restarted_worker():
     for sample in silent:
         sample.main_in = sample.sub_in = sample.frames_out = 0.0
     assert _verdict(silent).failures == ["no packets came in from any camera"]
+
+
+def test_swings_around_a_level_are_not_growth_and_a_leak_through_them_is():
+    """A third of the samples off the level (dips early in the fit, peaks late: what failed a
+    2-hour run by chance on the console's PSS) moves no quarter hour's median; the same swings
+    on a 12 MB/h leak still fail it."""
+    minutes = [i / 60 for i in range(4 * 60 + 1)]
+
+    def swing(i: int, t: float) -> float:
+        return 0.0 if i % 3 else (-36.0 if t < 2.5 else 36.0)
+
+    flat = _verdict([_sample(t, 200.0 + swing(i, t), 30.0) for i, t in enumerate(minutes)])
+    assert flat.failures == [], flat.failures
+    assert abs(flat.fitted["pss_mb"]) < 1.0 and flat.bin_s == 900.0
+    raw = statistics.linear_regression(
+        [t for t in minutes if t >= 1], [swing(i, t) for i, t in enumerate(minutes) if t >= 1]
+    )
+    assert raw.slope > Bounds().process_pss_mb_per_h  # a fit through every sample would fail
+    leak = _verdict([_sample(t, 200.0 + 12 * t + swing(i, t), 30.0) for i, t in enumerate(minutes)])
+    assert leak.fitted["worst_process_pss_mb"] == pytest.approx(12.0, abs=1.0)
+    assert any("engine PSS grew" in f for f in leak.failures), leak.failures
+
+
+def test_nvr_soak_report_judges_a_saved_run_again(tmp_path: Path):
+    hours = [i / 10 for i in range(41)]
+    soak = Soak(Path("site.yaml"), hours=4, out=tmp_path, faults=True)
+    soak.cameras = ["cam00"]
+    soak.samples = [_sample(t, 200.0 + 12 * t, 30.0) for t in hours]
+    soak.samples[-1].restarts = 1
+    soak.events = [
+        (300.0, "kill: cam00 worker 2"),
+        (600.0, "away: cam00 unreachable for 60 s"),
+        (660.0, "away: cam00 back"),
+        (900.0, "edit: cam00 motion threshold 30"),
+        (1200.0, "kill: cam00 has no worker now; skipped"),
+    ]
+    soak.kills, soak.faults_done = 1, 4
+    soak.periods = [
+        Period(
+            1, 14400.0, 278.0, 60, 17, "engine 248 MB", 1, 1, 216000, 216000, 216000, 4, 3, 1, 1.0
+        )
+    ]
+    verdict = soak.verdict()
+    verdict.failures.insert(0, "the run stopped after 4:00:00: stopped by SIGTERM")
+    soak.write(verdict)
+    written = json.loads((tmp_path / "soak.json").read_text())["verdict"]
+
+    again = subprocess.run(
+        [sys.executable, "-m", "nvr", "soak", "--report", str(tmp_path / "soak.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 1, again.stderr
+    assert json.loads((tmp_path / "soak.json").read_text())["verdict"] == written
+    report = (tmp_path / "soak.md").read_text()
+    assert "Faults injected: 4 (1 kills)." in report and "engine PSS grew +12.0" in report
+    assert "FAIL: the run stopped after 4:00:00: stopped by SIGTERM;" in report
+
+    (tmp_path / "notes.json").write_text('{"cameras": 3}')
+    for bad, says in ((tmp_path / "soak.md", "JSONDecodeError"), (tmp_path / "notes.json", "")):
+        wrong = subprocess.run(
+            [sys.executable, "-m", "nvr", "soak", "--report", str(bad)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1, wrong.stderr
+        assert f"{bad} is not a report of nvr soak" in wrong.stderr and says in wrong.stderr

@@ -5,6 +5,9 @@ restarts, packets in against frames out, segment files against cataloged recordi
 catalog's size and new gaps; at the end it fits the growth and exits 1 when a bound is exceeded.
 The configuration is copied to the output folder: faults edit the copy, never your file, but
 the engine records into the configuration's storage. Stop a running engine first.
+
+``nvr soak --report soak.json`` judges a finished run again, by the current rules, and writes its
+report files anew.
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from nvr.errors import NvrError
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("soak", help="run the engine for hours and report growth per hour")
-    parser.add_argument("-c", "--config", required=True, help="the engine's YAML configuration")
-    parser.add_argument("--hours", type=float, required=True, help="how long (48 for the stress)")
+    parser.add_argument("-c", "--config", help="the engine's YAML configuration")
+    parser.add_argument("--hours", type=float, help="how long (48 for the stress)")
+    parser.add_argument(
+        "--report",
+        metavar="SOAK_JSON",
+        help="judge a finished run's soak.json again (no engine runs) and rewrite its report",
+    )
     parser.add_argument("--out", default="soak", help="folder for soak.json/.md/.png (./soak)")
     parser.add_argument(
         "--faults",
@@ -43,6 +51,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    soak = bench_module("soak", "soak").Soak
+    if args.report is not None:
+        if args.config is not None or args.hours is not None:
+            raise NvrError("--report judges a finished run: give it without -c and --hours")
+        saved = Path(args.report)
+        if not saved.is_file():
+            raise NvrError(f"no soak report at {saved}: give the soak.json a soak run wrote")
+        again, verdict = soak.rejudge(saved)
+        return int(again.report(verdict))
+    if args.config is None or args.hours is None:
+        raise NvrError("give -c CONFIG and --hours H (or --report SOAK_JSON to judge a run again)")
     spans = {
         "--hours": args.hours,
         "--sample-every": args.sample_every,
@@ -61,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise NvrError(f"--out {out} is not a folder: a file is in the way; give a folder")
     if args.console and not os.environ.get("DISPLAY"):
         raise NvrError("--console needs a display: run under xvfb-run, or set DISPLAY")
-    Soak = bench_module("soak", "soak").Soak
-    return Soak(
+    return soak(
         config,
         args.hours,
         out,
