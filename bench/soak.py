@@ -23,6 +23,7 @@ Faults (``--faults``), one every ``fault_every_s`` in turn:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 
 from bench.capacity import ROOT, EngineRun
@@ -59,6 +61,8 @@ AWAY_URL = "rtsp://127.0.0.1:9/soak-camera-away"  # the discard port: nothing an
 HTTP_TIMEOUT_S = 15.0
 FAULTS = ("kill", "away", "edit")
 STOPPED = "the run stopped after"  # how a failure for a run cut short begins
+MAX_HOURS = 24 * 365.0
+FIGURES = ("pid", "pss_mb", "fds", "threads")  # what is sampled of each process
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,25 @@ class Verdict:
     fitted_from_s: float = 0.0  # the fit's window: after the warm-up, to the end
     fitted_to_s: float = 0.0
     bin_s: float = 0.0  # the fit goes through the median of each bin this long
+
+
+class _SavedVerdict(BaseModel):
+    failures: list[str]
+
+
+class _Saved(BaseModel):
+    """What ``Soak.rejudge`` reads back from a ``soak.json`` (its other keys are derived)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+    config: str
+    hours: float = Field(gt=0, le=MAX_HOURS)
+    sample_s: float = Field(gt=0)
+    faults: bool
+    console: bool
+    verdict: _SavedVerdict
+    periods: list[Period]
+    events: list[tuple[float, str]]
+    samples: list[Sample] = Field(min_length=1)
 
 
 class _Signalled(Exception):
@@ -226,43 +249,61 @@ class Soak:
         return self.report(verdict)
 
     @classmethod
-    def rejudge(cls, saved: Path) -> tuple[Soak, Verdict]:
+    def rejudge(cls, saved: Path) -> tuple[Soak, Verdict, list[str]]:
         """A finished run, read back from its ``soak.json``, judged by the current rules (a run
-        that stopped early still fails for it); ``report`` then writes the files anew."""
+        that stopped early still fails for it), and the failures it was saved with; ``report``
+        then writes the files anew."""
         try:
-            doc = json.loads(saved.read_text(encoding="utf-8"))
-            soak = cls(
-                Path(doc["config"]),
-                doc["hours"],
-                saved.parent,
-                sample_s=doc["sample_s"],
-                faults=doc["faults"],
-                console=doc["console"],
-            )
-            soak.samples = [Sample(**s) for s in doc["samples"]]
-            soak.periods = [Period(**p) for p in doc["periods"]]
-            soak.events = [(float(t), str(what)) for t, what in doc["events"]]
-            soak.cameras = sorted(soak.samples[-1].states)
-            stopped = [f for f in doc["verdict"]["failures"] if f.startswith(STOPPED)]
+            doc = _Saved.model_validate_json(saved.read_bytes())
         except OSError as err:
             raise NvrError(f"cannot read {saved}: {err.strerror}") from None
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the file"
             raise NvrError(
-                f"{saved} is not a report of nvr soak ({type(err).__name__}: {err}); give the "
+                f"{saved} is not a report of nvr soak ({where}: {first['msg']}); give the "
                 "soak.json that a soak run wrote"
             ) from None
-        soak.kills = sum(1 for _, w in soak.events if w.startswith("kill:") and "skipped" not in w)
-        soak.faults_done = sum(  # every fault turn; a camera coming back is not one
-            1 for _, w in soak.events if not (w.startswith("away:") and w.endswith(" back"))
+        times = [s.t_s for s in doc.samples]
+        broken = next(
+            (
+                f"sample {i} of {role} lacks {', '.join(sorted(set(FIGURES) - figures.keys()))}"
+                for i, s in enumerate(doc.samples)
+                for role, figures in s.processes.items()
+                if not set(FIGURES) <= figures.keys()
+            ),
+            None,
         )
+        if times[0] < 0 or any(b < a for a, b in zip(times, times[1:], strict=False)):
+            broken = "its samples are not in time order from 0"
+        if broken is not None:
+            raise NvrError(
+                f"{saved} is not a report of nvr soak ({broken}); give the soak.json that a "
+                "soak run wrote"
+            )
+        soak = cls(
+            Path(doc.config),
+            doc.hours,
+            saved.parent,
+            sample_s=doc.sample_s,
+            faults=doc.faults,
+            console=doc.console,
+        )
+        soak.samples = doc.samples
+        soak.periods = doc.periods
+        soak.events = doc.events
+        soak.cameras = sorted(soak.samples[-1].states)
+        stopped = [f for f in doc.verdict.failures if f.startswith(STOPPED)]
+        soak.kills = sum(1 for _, w in soak.events if w.startswith("kill:") and "skipped" not in w)
+        soak.faults_done = sum(1 for _, w in soak.events if not _comes_back(w))
         verdict = soak.verdict()
         verdict.failures[:0] = stopped
-        return soak, verdict
+        return soak, verdict, doc.verdict.failures
 
     def report(self, verdict: Verdict) -> int:
-        """Write the report files, print the report; the exit status (0: within bounds)."""
-        self.write(verdict)
+        """Print the report, then write its files; the exit status (0: within bounds)."""
         print(self.markdown(verdict))
+        self.write(verdict)
         return 1 if verdict.failures else 0
 
     def _start_engine(self, engine: EngineRun) -> None:
@@ -545,6 +586,8 @@ class Soak:
             if slope > worst:
                 worst_role, worst = role, slope
         fitted["worst_process_pss_mb"] = worst
+        fitted = {k: round(v, 2) for k, v in fitted.items()}  # judged as reported
+        worst = fitted["worst_process_pss_mb"]
         last = self.samples[-1] if self.samples else None
         total = {k: last.total(k) if last else 0.0 for k in ("pss_mb", "fds", "threads")}
         ran_h = last.t_s / 3600 if last else 0.0
@@ -558,7 +601,10 @@ class Soak:
                 last.catalog_mb + max(0.0, fitted["catalog_mb"]) * hours_left, 1
             )
         failures = []
-        judged = self._fitted_hours() >= MIN_FIT_H - self.sample_s / 3600  # a sample's jitter
+        window = self._fitted()
+        span = window[-1].t_s - window[0].t_s if window else 0.0
+        # Long enough (less a sample's jitter), and enough samples for one per bin.
+        judged = span >= MIN_FIT_H * 3600 - self.sample_s and len(window) >= MIN_BINS
         for key, bound, unit in (
             ("pss_mb", b.pss_mb_per_h, "MB/h"),
             ("fds", b.fds_per_h, "open files/h"),
@@ -593,11 +639,8 @@ class Soak:
             failures.append(
                 f"{restarts - self.kills} worker restarts beyond the {self.kills} kills"
             )
-        rounded = {k: round(v, 2) for k, v in fitted.items()}
-        window = self._fitted()
-        span = window[-1].t_s - window[0].t_s if window else 0.0
         return Verdict(
-            rounded,
+            fitted,
             projected,
             failures,
             growth_judged=judged,
@@ -614,10 +657,6 @@ class Soak:
         end = self.samples[-1].t_s
         warmup = min(max(end * WARMUP_SHARE, WARMUP_H * 3600), end / 2)
         return [s for s in self.samples[1:] if s.t_s >= warmup]
-
-    def _fitted_hours(self) -> float:
-        fitted = self._fitted()
-        return (fitted[-1].t_s - fitted[0].t_s) / 3600 if len(fitted) > 1 else 0.0
 
     def _long_lives(self) -> list[tuple[str, float]]:
         """The processes (role, pid) that ran through at least half of the fitted samples: a
@@ -668,9 +707,22 @@ class Soak:
             "events": self.events,
             "samples": [asdict(s) for s in self.samples],
         }
-        (self.out / "soak.json").write_text(json.dumps(doc, indent=1))
-        (self.out / "soak.md").write_text(self.markdown(verdict))
-        write_chart(self.samples, self.events, self.out / "soak.png")
+        names = ("soak.json", "soak.md", "soak.png")
+        drafts = [self.out / f".{name}.part" for name in names]
+        try:  # all three drafted first: a full disk leaves the files as they were
+            drafts[0].write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+            drafts[1].write_text(self.markdown(verdict))
+            write_chart(self.samples, self.events, verdict, drafts[2])
+            for draft, name in zip(drafts, names, strict=True):
+                os.replace(draft, self.out / name)
+        except OSError as err:
+            for draft in drafts:
+                with contextlib.suppress(OSError):  # a read-only folder refuses even that
+                    draft.unlink(missing_ok=True)
+            raise NvrError(
+                f"cannot write the report in {self.out}: {err.strerror}; free space or allow "
+                "writing there, or copy soak.json to a writable folder with room"
+            ) from None
 
     def markdown(self, verdict: Verdict) -> str:
         rows = [
@@ -698,8 +750,8 @@ class Soak:
             "segment files include each camera's open segment.",
             "",
             f"Growth per hour, fitted from {_clock(verdict.fitted_from_s)} to "
-            f"{_clock(verdict.fitted_to_s)} (after the warm-up) through the median of every "
-            f"{_clock(verdict.bin_s)} (swings within one are not growth): PSS "
+            f"{_clock(verdict.fitted_to_s)} (after the warm-up) through the median of each "
+            f"{_span(verdict.bin_s)} (swings within one are not growth): PSS "
             f"{f['pss_mb']:+.1f} MB "
             f"(most in one process: {verdict.worst_process or 'none'} "
             f"{f['worst_process_pss_mb']:+.1f}), "
@@ -708,12 +760,22 @@ class Soak:
             + (
                 "."
                 if verdict.growth_judged
-                else f" (not judged: fitted over less than {MIN_FIT_H:g} h, start-up noise)."
+                else f" (not judged: fitted over less than {MIN_FIT_H:g} h or fewer than "
+                f"{MIN_BINS} samples, start-up noise)."
             ),
             "Projected to 48 h"
             + ("" if verdict.growth_judged else " (from that fit: not a forecast)")
             + ": "
-            + ", ".join(f"{k} {v:g}" for k, v in verdict.projected_48h.items())
+            + ", ".join(
+                f"{label} {verdict.projected_48h[key]:.0f}{unit}"
+                for key, label, unit in (
+                    ("pss_mb", "PSS", " MB"),
+                    ("fds", "open files", ""),
+                    ("threads", "threads", ""),
+                    ("catalog_mb", "catalog", " MB"),
+                )
+                if key in verdict.projected_48h
+            )
             + ".",
             f"Faults injected: {self.faults_done} ({self.kills} kills).",
             "",
@@ -722,12 +784,24 @@ class Soak:
                 "FAIL: " + "; ".join(verdict.failures)
                 if verdict.failures
                 else "PASS (within bounds)"
+                if verdict.growth_judged
+                else "PASS on every other check; growth not judged (see above)"
             ),
         ]
         if self.events:
             lines += ["", "## Events", ""]
             lines += [f"- {_clock(t)}: {what}" for t, what in self.events]
         return "\n".join(lines) + "\n"
+
+
+def _span(seconds: float) -> str:
+    """A bin's length: ``15 min``, ``25 s``."""
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _comes_back(event: str) -> bool:
+    """An event that ends an ``away`` fault (every other event is a fault's turn)."""
+    return event.startswith("away:") and event.endswith(" back")
 
 
 def _bin_count(span_s: float) -> int:
@@ -773,8 +847,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
-def write_chart(samples: list[Sample], events: list[tuple[float, str]], path: Path) -> None:
-    """PSS, open files and threads of the whole tree over the run, faults marked."""
+def write_chart(
+    samples: list[Sample], events: list[tuple[float, str]], verdict: Verdict, path: Path
+) -> None:
+    """PNG of PSS, open files and threads of the whole tree over the run: faults marked, the
+    window the growth was fitted over shaded."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -788,10 +865,13 @@ def write_chart(samples: list[Sample], events: list[tuple[float, str]], path: Pa
         ax.plot(hours, [s.total(key) for s in samples], lw=1.2)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-        for t, _ in events:
-            ax.axvline(t / 3600, color="tab:red", alpha=0.35, lw=1)
-    axes[-1].set_xlabel("hours (red: faults injected)")
+        for t, what in events:
+            if not _comes_back(what):
+                ax.axvline(t / 3600, color="tab:red", alpha=0.35, lw=1)
+        if verdict.fitted_to_s > verdict.fitted_from_s:
+            ax.axvspan(verdict.fitted_from_s / 3600, verdict.fitted_to_s / 3600, alpha=0.08)
+    axes[-1].set_xlabel("hours (red: faults injected; shaded: the growth's fit, after warm-up)")
     fig.suptitle("nvr soak: the whole process tree")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, format="png")
     plt.close(fig)

@@ -262,14 +262,44 @@ def test_nvr_soak_report_judges_a_saved_run_again(tmp_path: Path):
     assert "Faults injected: 4 (1 kills)." in report and "engine PSS grew +12.0" in report
     assert "FAIL: the run stopped after 4:00:00: stopped by SIGTERM;" in report
 
+    assert again.stdout.rstrip().endswith(
+        "judged again by the current rules: FAIL when saved, FAIL now"
+    )
+
+    saved = json.loads((tmp_path / "soak.json").read_text())
+    saved["samples"][3]["t_s"] = 99999.0  # out of time order
+    (tmp_path / "shuffled.json").write_text(json.dumps(saved))
     (tmp_path / "notes.json").write_text('{"cameras": 3}')
-    for bad, says in ((tmp_path / "soak.md", "JSONDecodeError"), (tmp_path / "notes.json", "")):
+    for args, says in (
+        (["--report", str(tmp_path / "soak.md")], "soak.md is not a report of nvr soak (the file"),
+        (["--report", str(tmp_path / "notes.json")], "(config: Field required)"),
+        (["--report", str(tmp_path / "shuffled.json")], "samples are not in time order"),
+        (["--report", str(tmp_path / "soak.json"), "--faults"], "give it alone, without --faults"),
+    ):
         wrong = subprocess.run(
-            [sys.executable, "-m", "nvr", "soak", "--report", str(bad)],
+            [sys.executable, "-m", "nvr", "soak", *args],
             cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1, wrong.stderr
-        assert f"{bad} is not a report of nvr soak" in wrong.stderr and says in wrong.stderr
+        assert says in wrong.stderr, wrong.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [  # nothing half-written
+        "notes.json",
+        "shuffled.json",
+        "soak.json",
+        "soak.md",
+        "soak.png",
+    ]
+
+
+def test_a_leak_sampled_too_seldom_is_not_judged():
+    """Sampled hourly, a 2-hour run has two samples after its warm-up: too few to fit, so its
+    growth is reported as not judged rather than passed as flat."""
+    soak = Soak(Path("unused.yaml"), hours=2, out=Path("unused"), sample_s=3600)
+    soak.cameras = ["cam00"]
+    soak.samples = [_sample(t, 200.0 + 30 * t, 30.0) for t in (0.0, 1.0, 2.0)]
+    verdict = soak.verdict()
+    assert not verdict.growth_judged and verdict.failures == []
+    assert "PASS on every other check; growth not judged" in soak.markdown(verdict)

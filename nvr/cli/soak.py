@@ -20,6 +20,19 @@ from pathlib import Path
 from nvr.cli.bench import bench_module
 from nvr.errors import NvrError
 
+# The flags of a run, with their defaults: ``--report`` takes none of them.
+RUN_DEFAULTS: dict[str, object] = {
+    "config": None,
+    "hours": None,
+    "out": "soak",
+    "faults": False,
+    "fault_every": 300.0,
+    "away": 60.0,
+    "console": False,
+    "sample_every": 60.0,
+    "period": 3600.0,
+}
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("soak", help="run the engine for hours and report growth per hour")
@@ -30,38 +43,56 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SOAK_JSON",
         help="judge a finished run's soak.json again (no engine runs) and rewrite its report",
     )
-    parser.add_argument("--out", default="soak", help="folder for soak.json/.md/.png (./soak)")
+    parser.add_argument("--out", help="folder for soak.json/.md/.png (./soak)")
     parser.add_argument(
         "--faults",
         action="store_true",
         help="inject faults in turn: kill a worker, make a camera unreachable, edit a setting",
     )
     parser.add_argument(
-        "--fault-every", type=float, default=300.0, help="seconds between faults (300)"
+        "--fault-every",
+        type=float,
+        help=f"seconds between faults ({RUN_DEFAULTS['fault_every']:g})",
     )
     parser.add_argument(
-        "--away", type=float, default=60.0, help="seconds a camera stays unreachable (60)"
+        "--away", type=float, help=f"seconds a camera stays unreachable ({RUN_DEFAULTS['away']:g})"
     )
     parser.add_argument(
         "--console", action="store_true", help="run the operator console too (needs a display)"
     )
-    parser.add_argument("--sample-every", type=float, default=60.0, help="seconds (60)")
-    parser.add_argument("--period", type=float, default=3600.0, help="report period, s (3600)")
+    parser.add_argument(
+        "--sample-every", type=float, help=f"seconds ({RUN_DEFAULTS['sample_every']:g})"
+    )
+    parser.add_argument(
+        "--period", type=float, help=f"report period, s ({RUN_DEFAULTS['period']:g})"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    soak = bench_module("soak", "soak").Soak
+    module = bench_module("soak", "soak")
+    soak = module.Soak
+    given = [
+        k for k in RUN_DEFAULTS if getattr(args, k) is not None and getattr(args, k) is not False
+    ]
     if args.report is not None:
-        if args.config is not None or args.hours is not None:
-            raise NvrError("--report judges a finished run: give it without -c and --hours")
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise NvrError(f"--report judges a finished run: give it alone, without {flags}")
         saved = Path(args.report)
         if not saved.is_file():
-            raise NvrError(f"no soak report at {saved}: give the soak.json a soak run wrote")
-        again, verdict = soak.rejudge(saved)
-        return int(again.report(verdict))
+            raise NvrError(f"no soak report at {saved}: give the soak.json file a soak run wrote")
+        again, verdict, before = soak.rejudge(saved)
+        status = int(again.report(verdict))
+        was = "FAIL" if before else "PASS"
+        now = "FAIL" if status else "PASS"
+        print(f"soak: {saved} judged again by the current rules: {was} when saved, {now} now")
+        return status
     if args.config is None or args.hours is None:
         raise NvrError("give -c CONFIG and --hours H (or --report SOAK_JSON to judge a run again)")
+    for key, default in RUN_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, default)
     spans = {
         "--hours": args.hours,
         "--sample-every": args.sample_every,
@@ -72,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in spans.items():
         if not (math.isfinite(value) and value > 0):
             raise NvrError(f"{flag} must be a number above 0; got {value:g}")
+    if args.hours > module.MAX_HOURS:
+        raise NvrError(f"--hours must be at most {module.MAX_HOURS:g} (a year); got {args.hours:g}")
     config = Path(args.config)
     if not config.is_file():
         raise NvrError(f"no configuration at {config}: give the engine's YAML file with -c")
