@@ -209,6 +209,9 @@ def test_a_fake_camera_sending_random_payload_is_an_error_and_records_nothing(
         assert health["status"] == "degraded"
         time.sleep(4)
         assert recordings(storage) == []
+        # Packets still come in; no picture reaches the ring, and the figures say so.
+        cam = engine.health()["cameras"]["cam"]
+        assert cam["sub"]["fps"] > 0 and cam["fps_out"] == 0 == cam["sub"]["decoded_fps"], cam
         camera.set_noise("noise/main", False)
         camera.set_noise("noise/sub", False)
         wait_for(
@@ -220,6 +223,8 @@ def test_a_fake_camera_sending_random_payload_is_an_error_and_records_nothing(
         )
         assert engine.health()["cameras"]["cam"]["error"] is None
         time.sleep(6)
+        cam = engine.health()["cameras"]["cam"]
+        assert cam["fps_out"] == cam["sub"]["decoded_fps"] > 0.8 * cam["sub"]["fps"], cam
         assert engine.stop() == 0
     rows, gaps = catalog_rows(storage)
     assert rows, "nothing recorded once the video decoded"

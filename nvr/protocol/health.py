@@ -27,6 +27,7 @@ class StreamStatus:
     codec: str = ""
     error: str | None = None  # its video does not decode: why
     clock_rate: float | None = None  # the camera's clock runs this many times real time (off)
+    decoded_fps: float = 0.0  # pictures decoded into the frame ring (the analysis stream only)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ def camera_status(
         last_exit=handle.last_exit if handle else None,
         error=hb.error if hb else None,
         fps_in=hb.main.fps if hb else 0.0,
-        fps_out=analysis.fps if analysis else 0.0,
+        fps_out=analysis.decoded_fps if analysis else 0.0,
         bitrate_bps=hb.main.bitrate_bps if hb else 0.0,
         last_frame_age_s=hb.main.last_age_s if hb else None,
         main=hb.main if hb else None,

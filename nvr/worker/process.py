@@ -98,11 +98,12 @@ class Channel:
 
 
 class StreamCounter:
-    """Packet/frame and byte counts, turned into fps and bitrate once per heartbeat."""
+    """Packet, byte and decoded-picture counts, turned into rates once per heartbeat."""
 
     def __init__(self) -> None:
         self.count = 0
         self.bytes = 0
+        self.decoded = 0  # pictures decoded into the ring (the analysis stream)
         self.last_mono: float | None = None
         self.connected = False
         self.width = self.height = 0
@@ -132,8 +133,9 @@ class StreamCounter:
             codec=self.codec,
             error=self.error,
             clock_rate=self.clock_rate,
+            decoded_fps=round(self.decoded / span, 2),
         )
-        self.count = self.bytes = 0
+        self.count = self.bytes = self.decoded = 0
         self._window_start = now
         return stats
 
@@ -557,6 +559,7 @@ class CameraWorker:
             log.info("%s: the video decodes again", check.label)
         for frame in frames:
             self.sink.on_frame(frame, tp.wall_ns)
+            stats.decoded += 1
         return decodes
 
     def _keep_connected(
