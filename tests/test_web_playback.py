@@ -345,12 +345,19 @@ def test_a_download_is_the_recorded_range_from_its_first_frame(web_site, recorde
     check_clip(otto, got.body, tmp_path / "clip.mp4", start, 3.0)
     resumed = otto.get(url, headers={"Range": f"bytes={len(got.body) - 100}-"})
     assert resumed.status == 206 and resumed.body == got.body[-100:]
+    cached = otto.get(url, headers={"If-None-Match": got.headers["etag"]})  # has it: no bytes
+    assert (
+        cached.status == 304
+        and cached.body == b""
+        and cached.headers["etag"] == got.headers["etag"]
+    )
+    assert otto.get(url, headers={"If-None-Match": '"older"'}).status == 200
     assert [c["id"] for c in otto.get("/api/v1/exports").json()["exports"]][0] == clip["id"]
     assert olga.get("/api/v1/exports").json()["exports"] == []
-    actions = [
-        (r["user"], r["action"]) for r in web_site.client("ann").get("/api/v1/audit").json()["rows"]
-    ]
-    assert ("otto", "export.create") in actions and ("otto", "export.download") in actions
+    rows = web_site.client("ann").get("/api/v1/audit").json()["rows"]
+    downloads = [r for r in rows if r["action"] == "export.download" and clip["id"] in str(r)]
+    assert ("otto", "export.create") in [(r["user"], r["action"]) for r in rows]
+    assert len(downloads) == 3 and {r["user"] for r in downloads} == {"otto"}  # not the 304
 
 
 def test_a_streamed_download_is_the_range_from_its_first_frame_by_any_byte_range(

@@ -44,7 +44,7 @@ from web.accounts import Session
 from web.clips import Clip
 from web.context import WebContext, context
 from web.guard import Denied, ask_engine, check_csrf, json_body, require
-from web.playback import Footage, RangeFile, footage_of, read, window
+from web.playback import Footage, RangeFile, etag_matches, footage_of, read, window
 
 log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * 10**9
@@ -130,13 +130,14 @@ async def file(request: Request) -> Response:
     if clip.state != "done" or not 1 <= number <= len(clip.files):
         raise Denied(404, f"clip {clip.job_id} has no file {number} (it is {clip.state})", "gone")
     path, stat = await clip_file(ctx, clip.files[number - 1])
-    if (what := sent(request, stat.st_size)) is not None:
+    name = download_name(clip.camera_id, clip.start_ns, number)
+    response = RangeFile(path, media_type="video/mp4", stat_result=stat, filename=name)
+    if (what := file_sent(request, response)) is not None:
         ctx.audit.record(
             session.user.name, ctx.address(request), "export.download", clip.camera_id,
             {"clip": clip.job_id, "file": number, **what},
         )  # fmt: skip
-    name = download_name(clip.camera_id, clip.start_ns, number)
-    return RangeFile(path, media_type="video/mp4", stat_result=stat, filename=name)
+    return response
 
 
 @dataclasses.dataclass(slots=True)
@@ -243,7 +244,7 @@ async def streamed(request: Request) -> Response:
         "X-Clip-End-Ns": str(clip.end_ns),
         "X-Clip-Frames": str(clip.frames),
     }
-    if _matches(request.headers.get("if-none-match"), etag):  # the client has these bytes
+    if etag_matches(request.headers.get("if-none-match"), etag):  # the client has these bytes
         return Response(status_code=304, headers={"ETag": etag})
     start, end, status = 0, clip.size, 200
     asked, condition = request.headers.get("range"), request.headers.get("if-range")
@@ -269,14 +270,6 @@ async def streamed(request: Request) -> Response:
     return StreamingResponse(
         _bytes_of(clip, start, end), status_code=status, headers=headers, media_type="video/mp4"
     )
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """Whether an ``If-None-Match`` list names ``etag`` (weak comparison) or is ``*``."""
-    if if_none_match is None:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag in tags
 
 
 def _file_state(path: Path) -> tuple[int, int]:
@@ -324,6 +317,13 @@ def sent(request: Request, size: int) -> dict[str, Any] | None:
     if request.method != "GET":
         return None
     return {"bytes": size, "range": request.headers.get("range", "")[:80] or "all"}
+
+
+def file_sent(request: Request, response: RangeFile) -> dict[str, Any] | None:
+    """``sent`` for a file's response: nothing either when the client already has the file."""
+    if response.unchanged(request):
+        return None
+    return sent(request, int(response.headers["content-length"]))
 
 
 def _own(request: Request, session: Session) -> Clip:

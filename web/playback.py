@@ -26,8 +26,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, MalformedRangeHeader, Response
+from starlette.types import Receive, Scope, Send
 
 from nvr.errors import CatalogError
 from nvr.storage.catalog import Catalog, Recording
@@ -48,11 +50,31 @@ MAX_EVENTS = 500
 _NS_MAX = 2**63 - 2
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` list names ``etag`` (weak comparison) or is ``*``."""
+    if if_none_match is None or not etag:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
 class RangeFile(FileResponse):
     """A file with byte ranges, capped so one request cannot ask for thousands of pieces; a
-    malformed ``Range`` is ignored (the whole file), as HTTP allows, not a bare-text 400."""
+    malformed ``Range`` is ignored (the whole file), as HTTP allows, not a bare-text 400. A
+    request whose ``If-None-Match`` names the file's ETag gets 304 and no bytes."""
 
     max_ranges = MAX_RANGES
+
+    def unchanged(self, request: Request) -> bool:
+        """The client already has this file (its ``If-None-Match``): the reply is a 304."""
+        return etag_matches(request.headers.get("if-none-match"), self.headers.get("etag", ""))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        etag = self.headers.get("etag", "")
+        if etag_matches(Headers(scope=scope).get("if-none-match"), etag):
+            await Response(status_code=304, headers={"ETag": etag})(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     @classmethod
     def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:

@@ -195,10 +195,10 @@ async def clip_bytes(request: Request) -> Response:
     as_file = request.query_params.get("download") == "1"
     if as_file and not share.download:
         raise Denied(403, "this link lets you watch the clip, not download it", "no_download")
-    if as_file and (what := downloads.sent(request, stat.st_size)) is not None:
-        ctx.audit.record("-", ctx.address(request), "share.download", f"share {share.id}",
-                         {"camera_id": share.camera_id, **what})  # fmt: skip
     name = downloads.download_name(clip.camera_id, clip.start_ns) if as_file else None
     response = RangeFile(path, media_type="video/mp4", stat_result=stat, filename=name)
+    if as_file and (what := downloads.file_sent(request, response)) is not None:
+        ctx.audit.record("-", ctx.address(request), "share.download", f"share {share.id}",
+                         {"camera_id": share.camera_id, **what})  # fmt: skip
     response.headers["X-Robots-Tag"] = "noindex"
     return response

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from web.api import health_view, since_ns
 from web.context import context
-from web.downloads import sent
+from web.downloads import file_sent
 from web.guard import Denied, ask_engine, check_csrf, json_body, require, visible_cameras
 from web.playback import RangeFile
 
@@ -138,10 +138,11 @@ async def backup_file(request: Request) -> Response:
         raise Denied(
             404, "no such backup (it may have been replaced by newer ones)", "gone"
         ) from None
-    if (what := sent(request, stat.st_size)) is not None:
+    response = RangeFile(path, media_type="application/x-tar", stat_result=stat, filename=name)
+    if (what := file_sent(request, response)) is not None:
         ctx.audit.record(session.user.name, ctx.address(request), "backup.download", name,
                          what)  # fmt: skip
-    return RangeFile(path, media_type="application/x-tar", stat_result=stat, filename=name)
+    return response
 
 
 def _without_paths(job: Any) -> Any:
