@@ -56,7 +56,8 @@ WARMUP_H = 1.0  # nor its first hour (the engine's hour of worker history fills 
 # but never more than the first half of the run
 MIN_FIT_H = 0.5  # a shorter fit is start-up noise: its growth is reported, not judged
 BIN_S = 900.0  # growth is fitted through the median of each quarter hour of samples,
-MIN_BINS = 4  # or of each quarter of a shorter fit
+MIN_BINS = 4  # or of each quarter of a shorter fit;
+MIN_MEDIANS = 3  # growth is judged only through this many medians at least
 AWAY_URL = "rtsp://127.0.0.1:9/soak-camera-away"  # the discard port: nothing answers there
 HTTP_TIMEOUT_S = 15.0
 FAULTS = ("kill", "away", "edit")
@@ -149,6 +150,7 @@ class _Saved(BaseModel):
     periods: list[Period]
     events: list[tuple[float, str]]
     samples: list[Sample] = Field(min_length=1)
+    camera_ids: list[str] | None = None  # the enabled cameras (absent from the first reports)
 
 
 class _Signalled(Exception):
@@ -274,7 +276,7 @@ class Soak:
             ),
             None,
         )
-        if times[0] < 0 or any(b < a for a, b in zip(times, times[1:], strict=False)):
+        if times[0] < 0 or any(b <= a for a, b in zip(times, times[1:], strict=False)):
             broken = "its samples are not in time order from 0"
         if broken is not None:
             raise NvrError(
@@ -292,7 +294,7 @@ class Soak:
         soak.samples = doc.samples
         soak.periods = doc.periods
         soak.events = doc.events
-        soak.cameras = sorted(soak.samples[-1].states)
+        soak.cameras = doc.camera_ids or sorted(soak.samples[-1].states)  # saved since 12-06
         stopped = [f for f in doc.verdict.failures if f.startswith(STOPPED)]
         soak.kills = sum(1 for _, w in soak.events if w.startswith("kill:") and "skipped" not in w)
         soak.faults_done = sum(1 for _, w in soak.events if not _comes_back(w))
@@ -603,8 +605,9 @@ class Soak:
         failures = []
         window = self._fitted()
         span = window[-1].t_s - window[0].t_s if window else 0.0
-        # Long enough (less a sample's jitter), and enough samples for one per bin.
-        judged = span >= MIN_FIT_H * 3600 - self.sample_s and len(window) >= MIN_BINS
+        # Long enough (less a sample's jitter), with enough medians to draw a line through.
+        medians = self._medians(lambda s: s.total("pss_mb"))
+        judged = span >= MIN_FIT_H * 3600 - self.sample_s and len(medians) >= MIN_MEDIANS
         for key, bound, unit in (
             ("pss_mb", b.pss_mb_per_h, "MB/h"),
             ("fds", b.fds_per_h, "open files/h"),
@@ -669,24 +672,28 @@ class Soak:
                 seen[key] = seen.get(key, 0) + 1
         return [key for key, count in seen.items() if count >= len(fitted) / 2]
 
-    def _slope(self, value: Any) -> float:
-        """Growth per hour of ``value`` after the warm-up: the least-squares line through the
-        median time and median value of each of the fit's equal bins (about ``BIN_S`` long, at
-        least ``MIN_BINS`` of them)."""
+    def _medians(self, value: Any) -> list[tuple[float, float]]:
+        """``(hours, value)``: the median time and median value of each of the fit's equal bins
+        (about ``BIN_S`` long, at least ``MIN_BINS`` of them) that holds a sample."""
         points = [(s.t_s, value(s)) for s in self._fitted()]
         points = [(t, v) for t, v in points if not math.isnan(v)]
-        if len(points) < 3:
-            return 0.0
+        if len(points) < 2 or points[-1][0] <= points[0][0]:
+            return []
         start, span = points[0][0], points[-1][0] - points[0][0]
         count = _bin_count(span)
         bins: dict[int, list[tuple[float, float]]] = {}
         for t, v in points:
             bins.setdefault(min(int((t - start) / span * count), count - 1), []).append((t, v))
-        medians = [
+        return [
             (statistics.median(t for t, _ in b) / 3600, statistics.median(v for _, v in b))
             for b in bins.values()
         ]
-        if len(medians) < 3:
+
+    def _slope(self, value: Any) -> float:
+        """Growth per hour of ``value`` after the warm-up: the least-squares line through its
+        ``_medians`` (0 with fewer than ``MIN_MEDIANS``; the verdict then judges nothing)."""
+        medians = self._medians(value)
+        if len(medians) < MIN_MEDIANS:
             return 0.0
         times, values = zip(*medians, strict=True)
         return statistics.linear_regression(times, values).slope
@@ -697,6 +704,7 @@ class Soak:
         doc = {
             "config": str(self.source),
             "cameras": len(self.cameras),
+            "camera_ids": self.cameras,
             "hours": self.seconds / 3600,
             "sample_s": self.sample_s,
             "faults": self.faults,

@@ -267,13 +267,21 @@ def test_nvr_soak_report_judges_a_saved_run_again(tmp_path: Path):
     )
 
     saved = json.loads((tmp_path / "soak.json").read_text())
-    saved["samples"][3]["t_s"] = 99999.0  # out of time order
-    (tmp_path / "shuffled.json").write_text(json.dumps(saved))
-    (tmp_path / "notes.json").write_text('{"cameras": 3}')
+    assert saved["camera_ids"] == ["cam00"]
+    saved["samples"][3]["t_s"] = saved["samples"][2]["t_s"]  # two samples at one time
+    bad = {
+        "page": (tmp_path / "soak.md").read_text(),
+        "notes": '{"cameras": 3}',
+        "shuffled": json.dumps(saved),
+    }
+    for name, text in bad.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "soak.json").write_text(text)
     for args, says in (
-        (["--report", str(tmp_path / "soak.md")], "soak.md is not a report of nvr soak (the file"),
-        (["--report", str(tmp_path / "notes.json")], "(config: Field required)"),
-        (["--report", str(tmp_path / "shuffled.json")], "samples are not in time order"),
+        (["--report", str(tmp_path / "page/soak.json")], "is not a report of nvr soak (the file"),
+        (["--report", str(tmp_path / "notes/soak.json")], "(config: Field required)"),
+        (["--report", str(tmp_path / "shuffled/soak.json")], "samples are not in time order"),
+        (["--report", str(tmp_path / "soak.md")], "--report takes a soak.json"),
         (["--report", str(tmp_path / "soak.json"), "--faults"], "give it alone, without --faults"),
     ):
         wrong = subprocess.run(
@@ -285,13 +293,8 @@ def test_nvr_soak_report_judges_a_saved_run_again(tmp_path: Path):
         )
         assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1, wrong.stderr
         assert says in wrong.stderr, wrong.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == [  # nothing half-written
-        "notes.json",
-        "shuffled.json",
-        "soak.json",
-        "soak.md",
-        "soak.png",
-    ]
+    for name in bad:  # nothing half-written
+        assert [p.name for p in (tmp_path / name).iterdir()] == ["soak.json"]
 
 
 def test_a_leak_sampled_too_seldom_is_not_judged():
@@ -303,3 +306,7 @@ def test_a_leak_sampled_too_seldom_is_not_judged():
     verdict = soak.verdict()
     assert not verdict.growth_judged and verdict.failures == []
     assert "PASS on every other check; growth not judged" in soak.markdown(verdict)
+    # Sampling that stalled from 1.2 h to 3.9 h: two quarter hours hold samples, no line.
+    stalled = [i / 10 for i in range(13)] + [3.9, 3.95, 4.0]
+    soak.samples = [_sample(t, 200.0 + 40 * t, 30.0) for t in stalled]
+    assert not soak.verdict().growth_judged

@@ -82,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
         saved = Path(args.report)
         if not saved.is_file():
             raise NvrError(f"no soak report at {saved}: give the soak.json file a soak run wrote")
+        if saved.name != "soak.json":  # its report is rewritten beside it, under these names
+            raise NvrError(
+                f"--report takes a soak.json, in the folder of its soak.md and soak.png; "
+                f"got {saved.name}: put it in a folder of its own as soak.json"
+            )
         again, verdict, before = soak.rejudge(saved)
         status = int(again.report(verdict))
         was = "FAIL" if before else "PASS"
