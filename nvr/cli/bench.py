@@ -17,7 +17,11 @@ SOURCE_TREE = Path(__file__).resolve().parents[2]
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="measure the performance targets against their peers")
     parser.add_argument("--quick", action="store_true", help="short runs (CI)")
-    parser.add_argument("--out", default="bench/results", help="folder for the JSON and PNG")
+    parser.add_argument(
+        "--out",
+        help="folder for the JSON and PNG (bench/results for a full run; bench/results/quick for "
+        "--quick or --only, which must not replace the full run's record)",
+    )
     parser.add_argument(
         "--only",
         default="",
@@ -42,4 +46,5 @@ def bench_module(name: str, command: str) -> ModuleType:
 def run(args: argparse.Namespace) -> int:
     run_bench = bench_module("report", "bench").run_bench
     only = tuple(name.strip() for name in args.only.split(",") if name.strip())
-    return run_bench(quick=args.quick, out_dir=Path(args.out), only=only)
+    out = args.out or ("bench/results/quick" if args.quick or only else "bench/results")
+    return run_bench(quick=args.quick, out_dir=Path(out), only=only)
