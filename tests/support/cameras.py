@@ -127,6 +127,20 @@ class RtspCamera:
             self._stderr.close()
             self._stderr = None
 
+    def revive(self, timeout_s: float = 20.0) -> str | None:
+        """Start the server again on its port if it exited on its own; why it had ended (exit
+        status and the end of its stderr), or None when it was running."""
+        proc = self._running()
+        if proc.poll() is None:
+            return None
+        why = f"exit status {proc.returncode}"
+        if self._stderr is not None:
+            self._stderr.seek(0)
+            why += ": " + (self._stderr.read().strip()[-500:] or "nothing on stderr")
+        self.stop()
+        self.start(timeout_s)
+        return why
+
     def set_size(self, mount: str, size: tuple[int, int], timeout_s: float = 10.0) -> None:
         """Switch a playing mount's resolution mid-session (new SPS/PPS at the next IDR)."""
         self._command(f"size {mount} {size[0]}x{size[1]}", timeout_s)
