@@ -296,7 +296,7 @@ class Soak:
         soak.events = doc.events
         soak.cameras = doc.camera_ids or sorted(soak.samples[-1].states)  # saved since 12-06
         stopped = [f for f in doc.verdict.failures if f.startswith(STOPPED)]
-        soak.kills = sum(1 for _, w in soak.events if w.startswith("kill:") and "skipped" not in w)
+        soak.kills = sum(1 for _, w in soak.events if _is_kill(w))
         soak.faults_done = sum(1 for _, w in soak.events if not _comes_back(w))
         verdict = soak.verdict()
         verdict.failures[:0] = stopped
@@ -548,11 +548,7 @@ class Soak:
         last = samples[-1]
         before = self.samples[first - 1] if first else None
         start_s = before.t_s if before else 0.0
-        kills = sum(
-            1
-            for t, what in self.events
-            if start_s < t <= last.t_s and what.startswith("kill:") and "skipped" not in what
-        )
+        kills = sum(1 for t, what in self.events if start_s < t <= last.t_s and _is_kill(what))
         role, worst = max(last.processes.items(), key=lambda kv: kv[1]["pss_mb"])
         return Period(
             index=len(self.periods) + 1,
@@ -805,6 +801,11 @@ class Soak:
 def _span(seconds: float) -> str:
     """A bin's length: ``15 min``, ``25 s``."""
     return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _is_kill(event: str) -> bool:
+    """An event that killed a worker (not one skipped for want of a worker)."""
+    return event.startswith("kill:") and "skipped" not in event
 
 
 def _comes_back(event: str) -> bool:
