@@ -6,22 +6,26 @@ allocated per call), no I/O, no ``nvr`` import. Planes may be C-contiguous or st
 or read-only: the work runs in kernels compiled once for a read-only plane of any layout, and
 ``warm()`` compiles ``detect_frame`` for that type only (see there).
 
-Speed notes (measured on the 2-core build machine, 640x360 -> 320x180; see each kernel):
-- column sums of a cell's source rows run in uint16 (wide SIMD lanes), the first two rows in one
-  pass; the integer cell sums (640x360) prefetch a few rows ahead (a fresh frame is not in
-  cache), while the general downscale (1080p) leaves it to the hardware prefetcher: hints there
-  made it 30% slower on Zen 4;
-- the horizontal reduction is compiled for the common whole-number factors (``literally``), so
-  LLVM vectorises the interleaved sums; a factor known only at run time is several times slower;
-- loops keep few array arguments per call and stay in small functions: numba calls that pass many
-  arrays cost tens of nanoseconds each, and LLVM stopped vectorising loops of one big function;
+Speed notes (measured on the 2-core build machines, 640x360 -> 320x180; see each kernel):
+- the integer cell sums (640x360, 1280x720, 960x540) add each cell's pixels directly, compiled
+  for the common factors (``literally``) so LLVM vectorises the strided loads, and prefetch a
+  few rows ahead (a frame fresh from the decoder or the ring is often out of cache; without the
+  hints they were three times slower on a cold frame); the general downscale (1080p) sums
+  columns in uint16 (wide SIMD lanes) and leaves prefetching to the hardware: hints there made
+  it 30% slower on Zen 4;
+- C-contiguous images, and planes with adjacent pixels (through ``native.views.span``), are
+  read as flat arrays at unsigned offsets: numba wraps a negative signed index, which stops
+  LLVM vectorising, and a view per row costs tens of nanoseconds (two fifths of the cell sums
+  and a fifth of the compare went on rows before, at 180 rows a frame);
+- loops keep few array arguments per call: numba calls that pass many arrays cost tens of
+  nanoseconds each;
 - the compare loop is branch-free with uint8 flags and int32 counters (numba widens int32
   arithmetic to int64, which halves the SIMD width, unless narrowed back);
-- the blurred image is made and compared a row at a time in an L1 buffer, never stored whole
-  (a fifth faster than storing it; the background is set from it by blurring again);
+- the blurred image is made and compared a row at a time, never stored whole (a fifth faster
+  than storing it; the background is set from it by blurring again);
 - boxes label runs of changed pixels found within each row's changed extent, not pixels.
-Fused variants that never write the full-size ``scratch`` image (a three-row ring, or bands of
-16 rows in an L1-sized buffer) were measured and were 10-20% slower here.
+Fused variants that never write the full-size cell sums (a three-row ring, or bands of 16 rows
+in an L1-sized buffer) were measured and were 10-20% slower.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from llvmlite import ir
 from numba import literally, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
+
+from native.views import span
 
 # Up to this many source rows per analysis cell, column sums fit uint16 (257 * 255 < 2**16).
 _U16_ROWS = 257
@@ -185,70 +191,84 @@ def _downscale_tall(y, out):
 
 
 @njit(cache=True, nogil=True)
-def _cell_sums_fixed(colsum, cells, i, f):
-    """``cells[i, j] = sum(colsum[j*f : (j+1)*f])`` (uint16), compiled per literal ``f``."""
+def _cell_row_fixed(plane, at, pitch, cells, to, w, f, g):
+    """``cells[to + j]`` = the sum of the ``f x g`` source block whose top left pixel is
+    ``plane[at + f * j]`` (rows ``pitch`` apart), for ``j < w``; uint16, unsigned offsets.
+    Compiled per literal ``f`` and ``g``: LLVM vectorises the block's strided loads."""
     f = literally(f)
-    for j in range(cells.shape[1]):
+    g = literally(g)
+    step = np.uint64(f)
+    for j in range(w):
+        c = at + step * j
         s = np.uint16(0)
-        for k in range(f):
-            s = np.uint16(s + colsum[j * f + k])
-        cells[i, j] = s
+        for r in range(g):
+            for k in range(f):
+                s = np.uint16(s + plane[c + np.uint64(r) * pitch + np.uint64(k)])
+        cells[to + j] = s
 
 
 @njit(cache=True, nogil=True)
-def _cell_sums_any(colsum, cells, i, f):
-    """As ``_cell_sums_fixed`` for a factor known only at run time."""
-    for j in range(cells.shape[1]):
+def _cell_row_any(plane, at, pitch, cells, to, w, f, g):
+    """As ``_cell_row_fixed`` for factors known only at run time (not vectorised)."""
+    step = np.uint64(f)
+    for j in range(w):
+        c = at + step * j
         s = np.uint16(0)
-        for k in range(f):
-            s = np.uint16(s + colsum[j * f + k])
-        cells[i, j] = s
+        for r in range(g):
+            for k in range(f):
+                s = np.uint16(s + plane[c + np.uint64(r) * pitch + np.uint64(k)])
+        cells[to + j] = s
 
 
 @njit(cache=True, nogil=True)
-def _cell_sums(y, cells):
-    """``cells`` (h, w) uint16 = sums of the ``f x g`` source cells, for whole-number factors
-    ``f = W / w`` and ``g = H / h`` with ``f * g <= _U16_AREA``. Same loop nest as
-    ``_downscale``."""
+def _cell_rows(y, cells):
+    """``_cell_sums`` of a plane whose pixels are adjacent and rows ascending: read through one
+    flat view at unsigned offsets (a signed index makes numba wrap negative values, which LLVM
+    cannot vectorise), the rows a few cells ahead prefetched."""
     src_h, src_w = y.shape
     h, w = cells.shape
     f = src_w // w
     g = src_h // h
-    colsum = np.empty(src_w, np.uint16)
+    pitch = y.strides[0]
+    plane = span(y, (src_h - 1) * pitch + src_w)
+    out = cells.reshape(h * w)
+    width = np.uint64(w)
+    upitch = np.uint64(pitch)
     for r in range(min(_PREFETCH_ROWS, src_h)):
         for c in range(0, src_w, _CACHE_LINE):
             _prefetch(y, r, c)
     for i in range(h):
         r0 = i * g
-        r1 = r0 + g
-        for r in range(r0 + _PREFETCH_ROWS, min(r1 + _PREFETCH_ROWS, src_h)):
+        for r in range(r0 + _PREFETCH_ROWS, min(r0 + g + _PREFETCH_ROWS, src_h)):
             for c in range(0, src_w, _CACHE_LINE):
                 _prefetch(y, r, c)
-        row = y[r0]
-        r = r0 + 1
-        if g >= 2:
-            row2 = y[r0 + 1]
-            for c in range(src_w):
-                colsum[c] = np.uint16(row[c]) + np.uint16(row2[c])
-            r += 1
+        at = np.uint64(r0 * pitch)
+        to = np.uint64(i * w)
+        if f == 2 and g == 2:  # 640x360 and 640x480 into 320 wide
+            _cell_row_fixed(plane, at, upitch, out, to, width, 2, 2)
+        elif f == 4 and g == 4:  # 1280x720
+            _cell_row_fixed(plane, at, upitch, out, to, width, 4, 4)
+        elif f == 3 and g == 3:  # 960x540
+            _cell_row_fixed(plane, at, upitch, out, to, width, 3, 3)
+        elif f == 1 and g == 1:  # 320 wide and smaller
+            _cell_row_fixed(plane, at, upitch, out, to, width, 1, 1)
         else:
-            for c in range(src_w):
-                colsum[c] = row[c]
-        while r < r1:
-            row = y[r]
-            for c in range(src_w):
-                colsum[c] += row[c]
-            r += 1
-        if f == 1:
-            _cell_sums_fixed(colsum, cells, i, 1)
-        elif f == 2:
-            _cell_sums_fixed(colsum, cells, i, 2)
-        elif f == 3:
-            _cell_sums_fixed(colsum, cells, i, 3)
-        elif f == 4:
-            _cell_sums_fixed(colsum, cells, i, 4)
-        else:
-            _cell_sums_any(colsum, cells, i, f)
+            _cell_row_any(plane, at, upitch, out, to, width, f, g)
+
+
+@njit(cache=True, nogil=True)
+def _cell_sums(y, cells):
+    """``cells`` (h, w) uint16, C-contiguous = sums of the ``f x g`` source cells, for
+    whole-number factors ``f = W / w`` and ``g = H / h`` with ``f * g <= _U16_AREA``.
+
+    Each cell is summed from its pixels directly, a row of cells per call (twice as fast as
+    column sums of a cell's rows and then their interleaved sums, at 640x360). A plane whose
+    pixels are not adjacent or whose rows run backwards (never a decoder's) is copied first.
+    """
+    if y.strides[1] == 1 and y.strides[0] >= y.shape[1]:
+        _cell_rows(y, cells)
+    else:
+        _cell_rows(np.ascontiguousarray(y), cells)
 
 
 def _narrow(like, x):
@@ -286,41 +306,58 @@ def _blur_row(src, i, vsum, scale, out):
 
 @njit(cache=True, nogil=True)
 def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, prime):
-    """Blur ``src`` (see ``_blur_row``) a row at a time, compare each row with ``bg`` and update
-    it; returns ``(zone_changed, all_changed)``. The blurred image lives one row at a time in
-    L1 (storing it whole cost a fifth of the time), so setting ``bg`` to it, when ``prime`` or
-    after a light change (more than ``light_changed`` pixels changed), blurs again."""
+    """Blur ``src`` (see ``_blur_row``) and compare it with ``bg``, updating it; returns
+    ``(zone_changed, all_changed)``. Setting ``bg`` to the blurred image, when ``prime`` or
+    after a light change (more than ``light_changed`` pixels changed), blurs again.
+
+    A row at a time: the vertical sums of three rows go into an L1 buffer, and one loop takes
+    the horizontal sum of each pixel and compares it (the blurred image is never stored: storing
+    it whole cost a fifth of the time, a blurred row of its own 7%). The C-contiguous images
+    are read as flat arrays at unsigned offsets: a signed index makes numba wrap negative values,
+    which LLVM cannot vectorise, and per-row views cost tens of nanoseconds a row.
+    """
     if prime:
         _blur_into(src, scale, bg)
         mask[:] = 0
         return 0, 0
     h, w = bg.shape
+    flat = src.reshape(h * w)
+    bgf = bg.reshape(h * w)
+    maskf = mask.reshape(h * w)
+    zonef = maskf if zone is None else zone.reshape(h * w)
     thr = np.float32(threshold)
     a = np.float32(alpha)
     vsum = np.empty(w + 2, src.dtype)
-    row = np.empty(w, np.float32)
+    width = np.uint64(w)
+    one = np.uint64(1)
+    two = np.uint64(2)
     zone_changed = 0
     all_changed = 0
     for i in range(h):
-        _blur_row(src, i, vsum, scale, row)
-        brow = bg[i]
-        mrow = mask[i]
-        zrow = mrow if zone is None else zone[i]
+        above = np.uint64((i - 1 if i > 0 else min(1, h - 1)) * w)
+        at = np.uint64(i * w)
+        below = np.uint64((i + 1 if i < h - 1 else max(h - 2, 0)) * w)
+        for j in range(width):
+            vsum[j + one] = flat[above + j] + flat[at + j] + flat[below + j]
+        vsum[0] = vsum[min(2, w)]  # vsum[j + 1] is column j, padded with the border
+        vsum[w + 1] = vsum[max(w - 1, 1)]
         # Branch-free body (``zone is None`` is decided when compiling: no zones, a tenth less
         # work), flags in uint8 and counters kept in int32 (numba widens int32 arithmetic to
         # int64 unless narrowed again): LLVM vectorises it with wide lanes.
         zc = np.int32(0)
         ac = np.int32(0)
-        for j in range(w):
-            b = brow[j]
-            d = row[j] - b
-            brow[j] = b + a * d
+        for j in range(width):
+            x = np.float32(_narrow(vsum, vsum[j] + vsum[j + one] + vsum[j + two])) * scale
+            k = at + j
+            b = bgf[k]
+            d = x - b
+            bgf[k] = b + a * d
             changed = np.uint8(abs(d) > thr)
             if zone is None:
-                mrow[j] = changed
+                maskf[k] = changed
             else:
-                inside = np.uint8(changed & zrow[j])
-                mrow[j] = inside
+                inside = np.uint8(changed & zonef[k])
+                maskf[k] = inside
                 zc = np.int32(zc + inside)
             ac = np.int32(ac + changed)
         zone_changed += ac if zone is None else zc

@@ -39,7 +39,7 @@ How it is fast (measured on two-core build machines, Zen 5 with AVX-512 and Zen 
   is planned once per (source size, tile size) and kept by ``yuv420_to_rgba``: 3-6 us a call
   less (passing the plan in costs ~1 us of argument unboxing).
 - The output is written through a flat C-contiguous view of its memory, first pixel to last, and
-  a row pitch (``_span``, a small intrinsic): a region of an atlas is written with the same
+  a row pitch (``span``, a small intrinsic): a region of an atlas is written with the same
   contiguous stores as a tile, where numba's own stores into a strided (``'A'``) array do not
   vectorise. So the kernel body is the same for both, and it is compiled once, for ``'A'``
   outputs, which C-contiguous tiles convert to (``warm``). Converting straight into the atlas
@@ -64,11 +64,10 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.core import config as numba_config
 from numba.core.codegen import get_host_cpu_features
-from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
-from numba.np.arrayobj import populate_array
 
 from native.texture import check_out, check_planes, fit
+from native.views import span
 
 # BT.601 limited range, OpenCV's fixed-point coefficients (ITUR_BT_601_*, 20 fraction bits),
 # with the final division by 255 folded in.
@@ -407,38 +406,6 @@ def _bars(tile, th, tw, fit):
             flat[row + 4 * x + 3] = 1.0
 
 
-def _span_codegen(context, builder, signature, args):
-    """LLVM IR of ``_span``: a new array header over the same data pointer and meminfo."""
-    tile = context.make_array(signature.args[0])(context, builder, args[0])
-    view = context.make_array(signature.return_type)(context, builder)
-    populate_array(
-        view,
-        data=tile.data,
-        shape=[args[1]],
-        strides=[tile.itemsize],
-        itemsize=tile.itemsize,
-        meminfo=tile.meminfo,
-        parent=tile.parent,
-    )
-    return impl_ret_borrowed(context, builder, signature.return_type, view._getvalue())
-
-
-@intrinsic
-def _span(typingctx, tile, size):
-    """The first ``size`` elements of memory from ``tile``'s first element, as a 1-D
-    C-contiguous view of the same data (``tile``'s rows and whatever lies between them).
-
-    How a row-strided output is written with contiguous (vectorised) stores: numba has no
-    contiguous view of a row of an ``'A'`` array, and its stores into one, through a run-time
-    stride, do not vectorise (the RGBA stores took three times as long). ``size`` must not
-    reach past the tile's last element.
-    """
-    if not (isinstance(tile, types.Array) and isinstance(size, types.Integer)):
-        return None
-    view = types.Array(tile.dtype, 1, "C", aligned=tile.aligned)
-    return view(tile, types.intp), _span_codegen
-
-
 # Every plane is handled as a read-only array of any layout, so the kernel compiles once rather
 # than once per layout and writability of each of its three inputs.
 _PLANE = types.Array(types.uint8, 2, "A", readonly=True)
@@ -452,12 +419,12 @@ def _plane(a):
 @njit(cache=True, nogil=True)
 def _convert(y, u, v, out, plan):
     """``out`` (th, tw, 4), pixels contiguous, rows ``out.strides[0]`` bytes apart, is written as
-    ``tile = (flat, pitch)``: ``flat`` the float32 from its first to its last (``_span``), row
+    ``tile = (flat, pitch)``: ``flat`` the float32 from its first to its last (``span``), row
     ``t`` starting at ``flat[t * pitch]``."""
     th, tw = out.shape[0], out.shape[1]
     pitch = out.strides[0] // 4
     size = (th - 1) * pitch + 4 * tw if th > 0 and tw > 0 else 0
-    tile = (_span(out, size), pitch)
+    tile = (span(out, size), pitch)
     _bars(tile, th, tw, plan[0])
     if plan[0][2] > 0:
         _picture(y, u, v, tile, plan)
@@ -515,7 +482,7 @@ def warm() -> float:
     writable, and outputs that are C-contiguous tiles or regions of an atlas, convert to that
     signature (both outputs are converted here once, so the conversion is known too), so no
     frame waits for a compile. The kernel's body does not depend on the output's layout: it
-    writes through ``_span`` either way.
+    writes through ``span`` either way.
     """
     global _warmed
     start = time.perf_counter()

@@ -161,12 +161,19 @@ def test_kernel_matches_opencv_reference(
 
 @pytest.mark.parametrize(
     ("width", "height", "sw", "sh"),
-    [(640, 360, 320, 180), (1920, 1080, 320, 180), (704, 576, 320, 262), (1920, 1080, 8, 4)],
+    [
+        *((w, h, 320, 180) for w, h in ((640, 360), (1280, 720), (960, 540), (320, 180))),
+        (1600, 300, 320, 60),  # 5x5 cells: the cell sums' path for factors not compiled in
+        (1920, 1080, 320, 180),
+        (704, 576, 320, 262),
+        (1920, 1080, 8, 4),
+    ],
 )
 def test_kernel_paths_give_the_blurred_area_average(
     width: int, height: int, sw: int, sh: int
 ) -> None:
-    """Each downscale path (integer cell sums for small whole-number factors, float averages for
+    """Each downscale path (integer cell sums for small whole-number factors, each compiled-in
+    factor and any other, float averages for
     larger or uneven ones, int32 sums for cells of more than 257 rows) yields ``small`` = the
     integer-area average after a 3x3 box blur, computed here with numpy and OpenCV in float64:
     the background a first frame sets, and what a later frame is compared with."""
@@ -190,12 +197,16 @@ def test_kernel_zone_and_input_layouts_agree() -> None:
     zone = np.zeros((180, 320), np.uint8)
     zone[:, :160] = 1
     results = []
-    for variant in ("contiguous", "strided", "readonly"):
+    for variant in ("contiguous", "strided", "padded", "rows reversed", "readonly"):
         kernel = _Analysis(320, 180, zone)
         mask, bg = kernel.mask, kernel.bg
         for frame in frames:
-            if variant == "strided":
+            if variant == "strided":  # pixels not adjacent: copied first
                 frame = np.repeat(frame, 2, axis=1)[:, ::2]
+            elif variant == "padded":  # decoder line padding
+                frame = np.pad(frame, ((0, 0), (0, 64)))[:, :640]
+            elif variant == "rows reversed":  # a negative row stride: copied first
+                frame = np.ascontiguousarray(frame[::-1])[::-1]
             elif variant == "readonly":
                 frame = frame.copy()
                 frame.flags.writeable = False
