@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -43,7 +44,24 @@ from nvr.redact import redact_text, redact_url
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Coord = Annotated[float, Field(ge=0, le=1)]
+
+
+def _bool_for_number(value: Any, kind: str) -> PydanticCustomError:
+    """YAML's true or false where a number is expected: a slip, not 1 or 0."""
+    return PydanticCustomError(
+        "bool_for_number",
+        "must be a {kind}, not {value}",
+        {"kind": kind, "value": str(value).lower()},
+    )
+
+
+def _number_not_truth(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise _bool_for_number(value, "number")
+    return value
+
+
+Coord = Annotated[float, BeforeValidator(_number_not_truth), Field(ge=0, le=1)]
 Point = tuple[Coord, Coord]
 Polygon = Annotated[tuple[Point, ...], Field(min_length=3)]
 
@@ -199,12 +217,7 @@ class _Model(BaseModel):
         if isinstance(value, bool) and info.field_name in cls.model_fields:
             tp, _ = _unwrap(cls.model_fields[info.field_name].annotation, [])
             if tp in (int, float):
-                kind = "whole number" if tp is int else "number"
-                raise PydanticCustomError(
-                    "bool_for_number",
-                    "must be a {kind}, not {value}",
-                    {"kind": kind, "value": str(value).lower()},
-                )
+                raise _bool_for_number(value, "whole number" if tp is int else "number")
         return value
 
 

@@ -934,10 +934,12 @@ def test_true_or_false_where_a_number_belongs_is_refused() -> None:
             motion:
               threshold: true
               min_area: false
+              zones: [[[0, 0], [1, false], [0.5, 1]]]
         """)
     assert errors == [
         "cameras[0].motion.threshold (line 6): must be a whole number, not true",
         "cameras[0].motion.min_area (line 7): must be a number, not false",
+        "cameras[0].motion.zones[0][1][1] (line 8): must be a number, not false",
     ]
 
 
