@@ -109,9 +109,23 @@ def rings() -> Iterator[dict[str, FrameRing]]:
             ring.unlink()
 
 
+_built: list[Console] = []
+
+
+@pytest.fixture(autouse=True)
+def _consoles_let_go_of_rings() -> Iterator[None]:
+    """Each console a test builds lets go of the rings it attached, as on exit (a ring dropped
+    with its views alive cannot be unmapped: 'cannot close exported pointers exist')."""
+    yield
+    while _built:
+        for feed in _built.pop().live.feeds.values():
+            feed.release()
+
+
 def make_console(link: FixedLink, tmp_path: Path) -> Console:
     console = Console(link, ViewState(), tmp_path / "console.json", size=(1280, 720))  # type: ignore[arg-type]
     console.build()
+    _built.append(console)
     return console
 
 
