@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML
 
 from bench.capacity import ROOT, EngineRun
@@ -151,6 +152,23 @@ class _Saved(BaseModel):
     events: list[tuple[float, str]]
     samples: list[Sample] = Field(min_length=1)
     camera_ids: list[str] | None = None  # the enabled cameras (absent from the first reports)
+
+    @model_validator(mode="after")
+    def _whole_samples(self) -> _Saved:
+        """Every process sampled with each of ``FIGURES``, and the samples in time order."""
+        for i, sample in enumerate(self.samples):
+            for role, figures in sample.processes.items():
+                missing = sorted(set(FIGURES) - figures.keys())
+                if missing:
+                    raise PydanticCustomError(
+                        "soak_sample",
+                        "sample {i} of {role} lacks {missing}",
+                        {"i": i, "role": role, "missing": ", ".join(missing)},
+                    )
+        times = [s.t_s for s in self.samples]
+        if times[0] < 0 or any(b <= a for a, b in zip(times, times[1:], strict=False)):
+            raise PydanticCustomError("soak_order", "its samples are not in time order from 0")
+        return self
 
 
 class _Signalled(Exception):
@@ -266,23 +284,6 @@ class Soak:
                 f"{saved} is not a report of nvr soak ({where}: {first['msg']}); give the "
                 "soak.json that a soak run wrote"
             ) from None
-        times = [s.t_s for s in doc.samples]
-        broken = next(
-            (
-                f"sample {i} of {role} lacks {', '.join(sorted(set(FIGURES) - figures.keys()))}"
-                for i, s in enumerate(doc.samples)
-                for role, figures in s.processes.items()
-                if not set(FIGURES) <= figures.keys()
-            ),
-            None,
-        )
-        if times[0] < 0 or any(b <= a for a, b in zip(times, times[1:], strict=False)):
-            broken = "its samples are not in time order from 0"
-        if broken is not None:
-            raise NvrError(
-                f"{saved} is not a report of nvr soak ({broken}); give the soak.json that a "
-                "soak run wrote"
-            )
         soak = cls(
             Path(doc.config),
             doc.hours,
@@ -572,8 +573,9 @@ class Soak:
 
     def verdict(self) -> Verdict:
         b = self.bounds
+        tree = self._medians(lambda s: s.total("pss_mb"))
         fitted = {
-            "pss_mb": self._slope(lambda s: s.total("pss_mb")),
+            "pss_mb": _fit(tree),
             "fds": self._slope(lambda s: s.total("fds")),
             "threads": self._slope(lambda s: s.total("threads")),
             "catalog_mb": self._slope(lambda s: s.catalog_mb),
@@ -602,8 +604,7 @@ class Soak:
         window = self._fitted()
         span = window[-1].t_s - window[0].t_s if window else 0.0
         # Long enough (less a sample's jitter), with enough medians to draw a line through.
-        medians = self._medians(lambda s: s.total("pss_mb"))
-        judged = span >= MIN_FIT_H * 3600 - self.sample_s and len(medians) >= MIN_MEDIANS
+        judged = span >= MIN_FIT_H * 3600 - self.sample_s and len(tree) >= MIN_MEDIANS
         for key, bound, unit in (
             ("pss_mb", b.pss_mb_per_h, "MB/h"),
             ("fds", b.fds_per_h, "open files/h"),
@@ -686,13 +687,8 @@ class Soak:
         ]
 
     def _slope(self, value: Any) -> float:
-        """Growth per hour of ``value`` after the warm-up: the least-squares line through its
-        ``_medians`` (0 with fewer than ``MIN_MEDIANS``; the verdict then judges nothing)."""
-        medians = self._medians(value)
-        if len(medians) < MIN_MEDIANS:
-            return 0.0
-        times, values = zip(*medians, strict=True)
-        return statistics.linear_regression(times, values).slope
+        """Growth per hour of ``value`` after the warm-up: ``_fit`` of its ``_medians``."""
+        return _fit(self._medians(value))
 
     # -- the report ------------------------------------------------------------------------
 
@@ -801,6 +797,15 @@ class Soak:
 def _span(seconds: float) -> str:
     """A bin's length: ``15 min``, ``25 s``."""
     return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _fit(medians: list[tuple[float, float]]) -> float:
+    """The slope of the least-squares line through ``(hours, value)`` medians (0 with fewer
+    than ``MIN_MEDIANS``; the verdict then judges nothing)."""
+    if len(medians) < MIN_MEDIANS:
+        return 0.0
+    times, values = zip(*medians, strict=True)
+    return statistics.linear_regression(times, values).slope
 
 
 def _is_kill(event: str) -> bool:
