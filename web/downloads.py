@@ -321,7 +321,7 @@ def sent(request: Request, size: int) -> dict[str, Any] | None:
 
 def file_sent(request: Request, response: RangeFile) -> dict[str, Any] | None:
     """``sent`` for a file's response: nothing either when the client already has the file."""
-    if response.unchanged(request):
+    if response.unchanged(request.headers):
         return None
     return sent(request, int(response.headers["content-length"]))
 

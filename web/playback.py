@@ -65,13 +65,14 @@ class RangeFile(FileResponse):
 
     max_ranges = MAX_RANGES
 
-    def unchanged(self, request: Request) -> bool:
-        """The client already has this file (its ``If-None-Match``): the reply is a 304."""
-        return etag_matches(request.headers.get("if-none-match"), self.headers.get("etag", ""))
+    def unchanged(self, headers: Headers) -> bool:
+        """The client that sent ``headers`` already has this file (its ``If-None-Match``): the
+        reply is a 304."""
+        return etag_matches(headers.get("if-none-match"), self.headers.get("etag", ""))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        etag = self.headers.get("etag", "")
-        if etag_matches(Headers(scope=scope).get("if-none-match"), etag):
+        if self.unchanged(Headers(scope=scope)):
+            etag = self.headers["etag"]
             await Response(status_code=304, headers={"ETag": etag})(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
