@@ -573,9 +573,9 @@ class Soak:
 
     def verdict(self) -> Verdict:
         b = self.bounds
-        tree = self._medians(lambda s: s.total("pss_mb"))
+        tree_medians = self._medians(lambda s: s.total("pss_mb"))
         fitted = {
-            "pss_mb": _fit(tree),
+            "pss_mb": _fit(tree_medians),
             "fds": self._slope(lambda s: s.total("fds")),
             "threads": self._slope(lambda s: s.total("threads")),
             "catalog_mb": self._slope(lambda s: s.catalog_mb),
@@ -604,7 +604,7 @@ class Soak:
         window = self._fitted()
         span = window[-1].t_s - window[0].t_s if window else 0.0
         # Long enough (less a sample's jitter), with enough medians to draw a line through.
-        judged = span >= MIN_FIT_H * 3600 - self.sample_s and len(tree) >= MIN_MEDIANS
+        judged = span >= MIN_FIT_H * 3600 - self.sample_s and len(tree_medians) >= MIN_MEDIANS
         for key, bound, unit in (
             ("pss_mb", b.pss_mb_per_h, "MB/h"),
             ("fds", b.fds_per_h, "open files/h"),

@@ -2,9 +2,10 @@
 bounding boxes of the changed regions.
 
 Pure Numba kernels: outputs are caller-owned arrays written in place (only small temporaries are
-allocated per call), no I/O, no ``nvr`` import. Planes may be C-contiguous or strided, writable
-or read-only: the work runs in kernels compiled once for a read-only plane of any layout, and
-``warm()`` compiles ``detect_frame`` for that type only (see there).
+allocated per call, and a copy of a plane whose pixels are not adjacent or whose rows run
+backwards, which no decoder gives), no I/O, no ``nvr`` import. Planes may be C-contiguous or
+strided, writable or read-only: the work runs in kernels compiled once for a read-only plane of
+any layout, and ``warm()`` compiles ``detect_frame`` for that type only (see there).
 
 Speed notes (measured on the 2-core build machines, 640x360 -> 320x180; see each kernel):
 - the integer cell sums (640x360, 1280x720, 960x540) add each cell's pixels directly, compiled
@@ -229,7 +230,7 @@ def _cell_rows(y, cells):
     h, w = cells.shape
     f = src_w // w
     g = src_h // h
-    pitch = y.strides[0]
+    pitch = y.strides[0] // y.itemsize
     plane = span(y, (src_h - 1) * pitch + src_w)
     out = cells.reshape(h * w)
     width = np.uint64(w)
@@ -265,7 +266,7 @@ def _cell_sums(y, cells):
     column sums of a cell's rows and then their interleaved sums, at 640x360). A plane whose
     pixels are not adjacent or whose rows run backwards (never a decoder's) is copied first.
     """
-    if y.strides[1] == 1 and y.strides[0] >= y.shape[1]:
+    if y.strides[1] == y.itemsize and y.strides[0] >= y.shape[1] * y.itemsize:
         _cell_rows(y, cells)
     else:
         _cell_rows(np.ascontiguousarray(y), cells)
@@ -286,35 +287,43 @@ def _narrow_impl(like, x):
 
 
 @njit(cache=True, nogil=True)
-def _blur_row(src, i, vsum, scale, out):
-    """``out`` = row ``i`` of the 3x3 box sum of ``src`` (reflect-101 border, as ``cv2.blur``)
-    times ``scale``. ``src``: uint16 cell sums (exact; ``scale = 1 / (9 * cell area)`` turns them
-    into the blurred average with one rounding, twice the SIMD lanes of float32) or float32
-    averages (``scale = 1 / 9``); ``vsum``: ``w + 2`` of ``src``'s type, overwritten."""
-    h = src.shape[0]
-    w = out.shape[0]
-    ra = src[i - 1 if i > 0 else min(1, h - 1)]
-    rb = src[i]
-    rc = src[i + 1 if i < h - 1 else max(h - 2, 0)]
-    for j in range(w):
-        vsum[j + 1] = ra[j] + rb[j] + rc[j]
-    vsum[0] = vsum[min(2, w)]  # vsum[j + 1] is column j, padded with the border
+def _column_sums(flat, i, h, w, vsum):
+    """``vsum[j + 1]`` = column ``j``'s sum over rows ``i - 1 .. i + 1`` of the C-contiguous
+    ``(h, w)`` image ``flat`` (reflect-101 border, as ``cv2.blur``), padded at both ends with the
+    border: the vertical pass of the 3x3 box sum. ``flat``: uint16 cell sums or float32
+    averages (see ``_blurred``); ``vsum``: ``w + 2`` of its type. Unsigned offsets (a signed
+    index makes numba wrap negative values, which LLVM cannot vectorise)."""
+    above = np.uint64((i - 1 if i > 0 else min(1, h - 1)) * w)
+    at = np.uint64(i * w)
+    below = np.uint64((i + 1 if i < h - 1 else max(h - 2, 0)) * w)
+    for j in range(np.uint64(w)):
+        vsum[j + np.uint64(1)] = flat[above + j] + flat[at + j] + flat[below + j]
+    vsum[0] = vsum[min(2, w)]
     vsum[w + 1] = vsum[max(w - 1, 1)]
-    for j in range(w):
-        out[j] = np.float32(_narrow(vsum, vsum[j] + vsum[j + 1] + vsum[j + 2])) * scale
+
+
+@njit(cache=True, nogil=True)
+def _blurred(vsum, j, scale):
+    """Pixel ``j`` (unsigned) of the blurred row whose ``_column_sums`` are ``vsum``: the 3x3 box
+    sum times ``scale``. Cell sums are summed exactly in uint16 (``scale = 1 / (9 * cell
+    area)`` turns them into the blurred average with one rounding, twice the SIMD lanes of
+    float32); float averages take ``scale = 1 / 9``."""
+    s = vsum[j] + vsum[j + np.uint64(1)] + vsum[j + np.uint64(2)]
+    return np.float32(_narrow(vsum, s)) * scale
 
 
 @njit(cache=True, nogil=True)
 def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, prime):
-    """Blur ``src`` (see ``_blur_row``) and compare it with ``bg``, updating it; returns
+    """Blur ``src`` (see ``_blurred``) and compare it with ``bg``, updating it; returns
     ``(zone_changed, all_changed)``. Setting ``bg`` to the blurred image, when ``prime`` or
-    after a light change (more than ``light_changed`` pixels changed), blurs again.
+    after a light change (more than ``light_changed`` pixels changed), blurs again
+    (``_blur_into``, with the same two routines, so the values are the same to the bit).
 
-    A row at a time: the vertical sums of three rows go into an L1 buffer, and one loop takes
-    the horizontal sum of each pixel and compares it (the blurred image is never stored: storing
-    it whole cost a fifth of the time, a blurred row of its own 7%). The C-contiguous images
-    are read as flat arrays at unsigned offsets: a signed index makes numba wrap negative values,
-    which LLVM cannot vectorise, and per-row views cost tens of nanoseconds a row.
+    A row at a time: the column sums of three rows go into an L1 buffer, and one loop takes
+    each pixel's blurred value and compares it (the blurred image is never stored: storing it
+    whole cost a fifth of the time, a blurred row of its own 7%). The C-contiguous images are
+    read as flat arrays at unsigned offsets, as in ``_column_sums``; a view per row cost tens of
+    nanoseconds a row.
     """
     if prime:
         _blur_into(src, scale, bg)
@@ -328,29 +337,20 @@ def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, p
     thr = np.float32(threshold)
     a = np.float32(alpha)
     vsum = np.empty(w + 2, src.dtype)
-    width = np.uint64(w)
-    one = np.uint64(1)
-    two = np.uint64(2)
     zone_changed = 0
     all_changed = 0
     for i in range(h):
-        above = np.uint64((i - 1 if i > 0 else min(1, h - 1)) * w)
+        _column_sums(flat, i, h, w, vsum)
         at = np.uint64(i * w)
-        below = np.uint64((i + 1 if i < h - 1 else max(h - 2, 0)) * w)
-        for j in range(width):
-            vsum[j + one] = flat[above + j] + flat[at + j] + flat[below + j]
-        vsum[0] = vsum[min(2, w)]  # vsum[j + 1] is column j, padded with the border
-        vsum[w + 1] = vsum[max(w - 1, 1)]
         # Branch-free body (``zone is None`` is decided when compiling: no zones, a tenth less
         # work), flags in uint8 and counters kept in int32 (numba widens int32 arithmetic to
         # int64 unless narrowed again): LLVM vectorises it with wide lanes.
         zc = np.int32(0)
         ac = np.int32(0)
-        for j in range(width):
-            x = np.float32(_narrow(vsum, vsum[j] + vsum[j + one] + vsum[j + two])) * scale
+        for j in range(np.uint64(w)):
             k = at + j
             b = bgf[k]
-            d = x - b
+            d = _blurred(vsum, j, scale) - b
             bgf[k] = b + a * d
             changed = np.uint8(abs(d) > thr)
             if zone is None:
@@ -369,10 +369,17 @@ def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, p
 
 @njit(cache=True, nogil=True)
 def _blur_into(src, scale, bg):
-    """``bg`` = the blurred ``src`` (see ``_blur_row``): the first frame, or a light change."""
-    vsum = np.empty(bg.shape[1] + 2, src.dtype)
-    for i in range(bg.shape[0]):
-        _blur_row(src, i, vsum, scale, bg[i])
+    """``bg`` = the blurred ``src`` (``_column_sums``, ``_blurred``): the first frame, or a light
+    change."""
+    h, w = bg.shape
+    flat = src.reshape(h * w)
+    out = bg.reshape(h * w)
+    vsum = np.empty(w + 2, src.dtype)
+    for i in range(h):
+        _column_sums(flat, i, h, w, vsum)
+        at = np.uint64(i * w)
+        for j in range(np.uint64(w)):
+            out[at + j] = _blurred(vsum, j, scale)
 
 
 # Planes are handled as read-only arrays of any layout inside, so the heavy kernels compile once

@@ -56,6 +56,7 @@ def _bool_for_number(value: Any, kind: str) -> PydanticCustomError:
 
 
 def _number_not_truth(value: Any) -> Any:
+    """A number's before-validator: true and false are refused (see ``_bool_for_number``)."""
     if isinstance(value, bool):
         raise _bool_for_number(value, "number")
     return value

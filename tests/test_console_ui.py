@@ -118,8 +118,7 @@ def _consoles_let_go_of_rings() -> Iterator[None]:
     with its views alive cannot be unmapped: 'cannot close exported pointers exist')."""
     yield
     while _built:
-        for feed in _built.pop().live.feeds.values():
-            feed.release()
+        _built.pop().live.close()
 
 
 def make_console(link: FixedLink, tmp_path: Path) -> Console:

@@ -173,10 +173,11 @@ def test_kernel_paths_give_the_blurred_area_average(
     width: int, height: int, sw: int, sh: int
 ) -> None:
     """Each downscale path (integer cell sums for small whole-number factors, each compiled-in
-    factor and any other, float averages for
-    larger or uneven ones, int32 sums for cells of more than 257 rows) yields ``small`` = the
-    integer-area average after a 3x3 box blur, computed here with numpy and OpenCV in float64:
-    the background a first frame sets, and what a later frame is compared with."""
+    factor and any other; float averages for larger or uneven ones; int32 sums for cells of
+    more than 257 rows) yields ``small`` = the integer-area average after a 3x3 box blur,
+    computed here with numpy and OpenCV in float64: the background a first frame sets, and what
+    a later frame is compared with (to the bit: the same frame again changes nothing). A plane
+    with line padding whose last row ends its buffer gives the same."""
     rng = np.random.default_rng(width + sw)
     y = rng.integers(0, 256, (height, width), dtype=np.uint8)
     rows = [i * height // sh for i in range(sh + 1)]
@@ -190,6 +191,15 @@ def test_kernel_paths_give_the_blurred_area_average(
     assert kernel.step(y, prime=True) == (0, 0) and not kernel.mask.any()
     assert np.allclose(kernel.bg, expected, atol=2e-4)
     assert counts[0] == int((kernel.bg > 25).sum())
+    primed = kernel.bg.copy()
+    assert kernel.step(y) == (0, 0) and np.array_equal(kernel.bg, primed)
+    pitch = width + 5
+    memory = np.zeros((height - 1) * pitch + width, np.uint8)  # the last row ends the buffer
+    padded = np.lib.stride_tricks.as_strided(memory, (height, width), (pitch, 1))
+    padded[:] = y
+    again = _Analysis(sw, sh)
+    again.step(padded, prime=True)
+    assert np.array_equal(again.bg, primed)
 
 
 def test_kernel_zone_and_input_layouts_agree() -> None:

@@ -269,10 +269,13 @@ def test_nvr_soak_report_judges_a_saved_run_again(tmp_path: Path):
     saved = json.loads((tmp_path / "soak.json").read_text())
     assert saved["camera_ids"] == ["cam00"]
     saved["samples"][3]["t_s"] = saved["samples"][2]["t_s"]  # two samples at one time
+    lacking = json.loads((tmp_path / "soak.json").read_text())
+    del lacking["samples"][2]["processes"]["engine"]["fds"]
     bad = {
         "page": (tmp_path / "soak.md").read_text(),
         "notes": '{"cameras": 3}',
         "shuffled": json.dumps(saved),
+        "lacking": json.dumps(lacking),
     }
     for name, text in bad.items():
         (tmp_path / name).mkdir()
@@ -281,6 +284,7 @@ def test_nvr_soak_report_judges_a_saved_run_again(tmp_path: Path):
         (["--report", str(tmp_path / "page/soak.json")], "is not a report of nvr soak (the file"),
         (["--report", str(tmp_path / "notes/soak.json")], "(config: Field required)"),
         (["--report", str(tmp_path / "shuffled/soak.json")], "samples are not in time order"),
+        (["--report", str(tmp_path / "lacking/soak.json")], "sample 2 of engine lacks fds"),
         (["--report", str(tmp_path / "soak.md")], "--report takes a soak.json"),
         (["--report", str(tmp_path / "soak.json"), "--faults"], "give it alone, without --faults"),
     ):
