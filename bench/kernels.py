@@ -33,7 +33,11 @@ from nvr.frames.motion import (
 MOTION_SIZES = ((640, 360), (1920, 1080))
 SCALE_SOURCE = (640, 360)
 SCALE_TILES = ((480, 270), (960, 540))
-MIN_RATIO = 2.0
+# Gates on the median ratio of the repeats (one thread each). Motion holds 2.5x with room on
+# every CPU measured; scale holds it on AVX-512 (2.64x at worst in 10 runs with a core busy),
+# but its AVX2 path measured 2.16x on a Zen 3, so its gate stays at 2x (bench/RESULTS.md).
+MOTION_MIN_RATIO = 2.5
+SCALE_MIN_RATIO = 2.0
 SCENE_FRAMES = 30
 FRAME_NS = 66_666_667  # 15 fps
 
@@ -134,9 +138,9 @@ def one_thread() -> Iterator[None]:
         numba.set_num_threads(numba_before)
 
 
-def kernel_row(name: str, pair: tuple[Step, Step], quick: bool) -> Row:
-    """Ours against the peer on one thread each (gated on the median of the repeats' ratios,
-    their spread shown), and with default threading (noted)."""
+def kernel_row(name: str, pair: tuple[Step, Step], quick: bool, min_ratio: float) -> Row:
+    """Ours against the peer on one thread each (gated at ``min_ratio`` on the median of the
+    repeats' ratios, their spread shown), and with default threading (noted)."""
     calls, repeats = (SCENE_FRAMES, 5) if quick else (2 * SCENE_FRAMES, 15)
     ours, peer = pair
     threaded = compare(ours, peer, calls=calls, repeats=repeats, warmup=SCENE_FRAMES)
@@ -147,7 +151,7 @@ def kernel_row(name: str, pair: tuple[Step, Step], quick: bool) -> Row:
         "ms/frame",
         single.ours * 1000,
         single.peer * 1000,
-        min_ratio=MIN_RATIO,
+        min_ratio=min_ratio,
         gated=True,
         group="kernels",
         ratios=single.ratios,
@@ -163,14 +167,19 @@ def kernel_row(name: str, pair: tuple[Step, Step], quick: bool) -> Row:
 
 
 def motion_rows(quick: bool) -> list[Row]:
-    """Motion detector vs the OpenCV reference pipeline at 640x360 and 1080p; gate 2x."""
-    return [kernel_row(f"motion {w}x{h}", motion_pair(w, h), quick) for w, h in MOTION_SIZES]
+    """Motion detector vs the OpenCV reference pipeline at 640x360 and 1080p; gate 2.5x."""
+    return [
+        kernel_row(f"motion {w}x{h}", motion_pair(w, h), quick, MOTION_MIN_RATIO)
+        for w, h in MOTION_SIZES
+    ]
 
 
 def scale_rows(quick: bool) -> list[Row]:
     """640x360 I420 to RGBA float32 tiles vs OpenCV convert + resize + scale; gate 2x."""
     w0, h0 = SCALE_SOURCE
     return [
-        kernel_row(f"scale {w0}x{h0} I420 -> {w}x{h} RGBA f32", scale_pair(w, h), quick)
+        kernel_row(
+            f"scale {w0}x{h0} I420 -> {w}x{h} RGBA f32", scale_pair(w, h), quick, SCALE_MIN_RATIO
+        )
         for w, h in SCALE_TILES
     ]

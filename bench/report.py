@@ -187,8 +187,6 @@ def write_chart(rows: list[Row], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     from bench.capacity import GOAL_CAMERAS, GOAL_CPU_PCT, GOAL_PSS_MB
-    from bench.kernels import MIN_RATIO
-
     fig, (bars, cap) = plt.subplots(1, 2, figsize=(15, 6), width_ratios=(3, 2))
     ratios = [r for r in rows if r.ratio is not None]
     values = [r.ratio or 0.0 for r in ratios]
@@ -205,8 +203,12 @@ def write_chart(rows: list[Row], path: Path) -> None:
     bars.set_yticks(ypos, [r.name for r in ratios], fontsize=8)
     bars.invert_yaxis()
     bars.set_xscale("log")
-    bars.set_xlim(right=max([MIN_RATIO, *values]) * 3)
-    bars.axvline(MIN_RATIO, color="black", linestyle="--", label=f"{MIN_RATIO:g}x target")
+    gates = [(y, r.min_ratio) for y, r in zip(ypos, ratios, strict=True) if r.min_ratio]
+    positive = [v for v in values if v > 0]
+    bars.set_xlim(min([0.5, *positive]) * 0.8, max([*(g for _, g in gates), *values]) * 3)
+    if gates:
+        ys, lines = zip(*gates, strict=True)
+        bars.scatter(lines, ys, marker="|", s=300, color="black", zorder=3, label="gate")
     bars.axvline(1.0, color="gray", linewidth=0.8)
     bars.set_xlabel("ours vs peer, times better (green/red: gated ratio; gray: reported)")
     bars.legend(loc="lower right")
