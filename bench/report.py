@@ -157,14 +157,23 @@ def describe_machine() -> dict[str, Any]:
     except OSError:
         ffmpeg = "not found"
     from llvmlite import binding as llvm
+    from numba.core import config as numba_config
 
-    from native.scale import PERMUTE
+    from native.isa import VECTOR_ISA
 
     return {
         "cpu": cpu,
-        # What the kernels compile for: the figures depend on it (and on the scale kernel's
-        # permute, chosen from the same CPU features numba compiles for).
-        "cpu_arch": f"{llvm.get_host_cpu_name()}, {PERMUTE or 'scalar'} permute",
+        # What the kernels compile for (NUMBA_CPU_NAME and NUMBA_CPU_FEATURES, else the host):
+        # the figures depend on it, and on the vector instructions the kernels call by name.
+        "cpu_arch": (
+            f"{getattr(numba_config, 'CPU_NAME', None) or llvm.get_host_cpu_name()}, "
+            f"{VECTOR_ISA or 'no AVX2'} kernels"
+            + (
+                f", OpenCV without {disabled}"
+                if (disabled := os.environ.get("OPENCV_CPU_DISABLE"))
+                else ""
+            )
+        ),
         "cores": os.cpu_count(),
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "os": f"{platform.system()} {platform.release()}",
@@ -187,6 +196,7 @@ def write_chart(rows: list[Row], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     from bench.capacity import GOAL_CAMERAS, GOAL_CPU_PCT, GOAL_PSS_MB
+
     fig, (bars, cap) = plt.subplots(1, 2, figsize=(15, 6), width_ratios=(3, 2))
     ratios = [r for r in rows if r.ratio is not None]
     values = [r.ratio or 0.0 for r in ratios]

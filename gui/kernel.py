@@ -252,7 +252,7 @@ def _compile(out_dir: Path) -> None:
 
     warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)  # pycc: no successor yet
     # pycc compiles for a CPU model's nominal features; the JIT kernel (and its choice of
-    # permute, native.scale._permute_isa) uses the features this CPU really has (a VM may hide
+    # permute, native.isa) uses the features this CPU really has (a VM may hide
     # some its model implies). Compile for those, honouring NUMBA_CPU_NAME/NUMBA_CPU_FEATURES.
     AOTCPUCodegen._customize_tm_features = AOTCPUCodegen._get_host_cpu_features  # type: ignore[method-assign]
     cc = CC(MODULE)

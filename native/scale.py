@@ -22,15 +22,22 @@ How it is fast (measured on two-core build machines, Zen 5 with AVX-512 and Zen 
   then blend vertically, converting colour and storing RGBA in one vectorised loop per row.
 - The horizontal pass is a gather (each output reads two source samples). It runs in blocks of
   one vector register of outputs (16 with AVX-512, 8 with AVX2) whose taps fall within a window
-  of two registers: two vector loads and in-register permutes (``_lerp_block``, a small LLVM IR
-  intrinsic, as numba has no vector shuffles) instead of scalar loads. It is kept because
-  nothing in plain numba comes close: the scalar gather made the whole kernel three times
-  slower (a hardware gather is slower still on Zen 5). The permute must match the CPU
-  (``_permute_isa``): LLVM lowers the generic form well only with AVX-512; on an AVX2 CPU it
+  of two registers (``_lerp_block``), or of one when the picture is upscaled (``_lerp_narrow``:
+  half the permutes and no selects, 7% off at 960x540): vector loads and in-register permutes
+  (small LLVM IR intrinsics, as numba has no vector shuffles) instead of scalar loads. They are
+  kept because nothing in plain numba comes close: the scalar gather made the whole kernel three
+  times slower (a hardware gather is slower still on Zen 5). The permute must match the CPU
+  (``PERMUTE``): LLVM lowers the generic form well only with AVX-512; on an AVX2 CPU it
   scalarised it and the kernel took 1.3 ms at 480x270, twice OpenCV's time, where ``vpermps``
   takes 0.25 ms. Other CPUs use the scalar taps.
 - The planes are read as ``(sample - offset) * gain`` (``_fetch``): the YUV offsets and the R and
   B gains cost once per source sample, not per output pixel.
+- The output stage (``_rgba_block``, another intrinsic) interleaves R, G, B and A with unpacks
+  within 128-bit lanes only, and the horizontal pass stores each block's pixels in the order
+  (``_SLOTS``) that those unpacks put back in place. LLVM's own interleave of a numba loop added
+  lane-crossing permutes and blends (18 shuffles per 8 pixels with AVX2, against 8): with AVX2
+  (numba compiling for ``znver3`` without AVX-512 on a Zen 5) the kernel took 0.13 ms at
+  480x270 with it, 0.11 ms now.
 - The rows are processed in bands of ``_BAND`` output rows: the source rows a band needs, then
   the band's output. Every numba call (and every ``inline="always"`` helper) that takes arrays
   costs reference-count updates, atomic calls of a few ns each; with helpers called per row
@@ -62,10 +69,9 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.core import config as numba_config
-from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic
 
+from native.isa import VECTOR_ISA
 from native.texture import check_out, check_planes, fit
 from native.views import span
 
@@ -83,28 +89,19 @@ _GV = np.float32(_CVG / _CVR)
 _GU = np.float32(_CUG / _CUB)
 
 
-def _permute_isa() -> str:
-    """How ``_lerp_block`` permutes in registers, given the CPU features numba compiles for (and
-    keys its cache on): ``"avx512"`` (LLVM's generic lowering of variable extracts, fast with
-    AVX-512's two-source permutes), ``"avx2"`` (``vpermps`` called directly: LLVM scalarises the
-    generic form there, which made the kernel slower than the scalar taps), or ``""`` (no
-    in-register permute, e.g. ``NUMBA_ENABLE_AVX=0`` or another architecture: the scalar taps).
-    """
-    features = getattr(numba_config, "CPU_FEATURES", None)
-    if features is None:  # "" is a setting: none (NUMBA_CPU_NAME=generic implies it)
-        features = get_host_cpu_features()
-    enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
-    if {"avx512f", "avx512vl"} <= enabled:
-        return "avx512"
-    return "avx2" if "avx2" in enabled else ""
-
-
-PERMUTE = _permute_isa()  # the in-register permute the kernel is compiled with ("": none)
+# The in-register permute of the horizontal pass (``_lerp_codegen``): ``"avx512"``, LLVM's generic
+# lowering of variable extracts (fast with AVX-512's two-source permutes); ``"avx2"``, ``vpermps``
+# called directly (LLVM scalarises the generic form there, which made the kernel slower than the
+# scalar taps); ``""``: none, the scalar taps.
+PERMUTE = VECTOR_ISA
 # Horizontal resampling runs in blocks of _LANES outputs (a vector register's worth) whose taps
 # lie within a window of 2 * _LANES source samples (a downscale of up to about 2x); source rows
 # carry that much padding.
 _LANES = 16 if PERMUTE == "avx512" else 8
 _PAD = 2 * _LANES
+# The output pixel each slot of a block holds (``_taps``): the order in which ``_rgba_block``'s
+# shuffles, all within 128-bit lanes, put pixels back in place as they interleave RGBA.
+_SLOTS = np.array([(s % 4) * (_LANES // 4) + s // 4 for s in range(_LANES)], np.int64)
 # Output rows per band (see the module's docstring).
 _BAND = 16
 # Geometries whose plans yuv420_to_rgba keeps (a few KiB each); all are dropped past this.
@@ -146,23 +143,38 @@ def _weights(src, dst, size, chroma):
 
 @njit(cache=True, nogil=True)
 def _taps(src, dst, size, chroma):
-    """Horizontal taps, ``(index, frac, base, rel, fits)``: ``_weights`` and the block tables.
+    """Horizontal taps in slot order, ``(index, frac, base, rel, window)``: ``_weights`` with each
+    whole block of ``_LANES`` outputs in the order ``_rgba_block`` stores them (``_SLOTS``), and
+    the block tables.
 
-    Block ``b`` (outputs ``b * _LANES ..``) reads the window starting at ``base[b]``, output
-    ``d`` its element ``rel[d]``; ``fits`` tells whether every block's taps lie within the
-    window of ``2 * _LANES`` samples (else the scalar loop does all).
+    Slot ``s`` (``< dst``) holds output ``s`` past the whole blocks, else output ``b * _LANES +
+    _SLOTS[s % _LANES]`` of its block ``b = s // _LANES``; a resampled row is kept in slot order.
+    Block ``b`` reads the window starting at ``base[b]``, slot ``s`` its element ``rel[s]``;
+    ``window``: how many registers of ``_LANES`` samples every block's taps fit in, 1 (an upscale)
+    or 2 (down to about half), or 0: they do not (or the CPU has no permute) and the scalar loop
+    does all.
     """
     index, frac = _weights(src, dst, size, chroma)
     blocks = dst // _LANES
+    for b in range(blocks):
+        d = b * _LANES
+        block_index = index[d : d + _LANES].copy()
+        block_frac = frac[d : d + _LANES].copy()
+        for s in range(_LANES):
+            index[d + s] = block_index[_SLOTS[s]]
+            frac[d + s] = block_frac[_SLOTS[s]]
     base = np.empty(blocks, np.int64)
     rel = np.zeros(dst, np.int32)
-    fits = PERMUTE != ""
+    reach = 0  # the farthest sample a block reads, from its base
     for b in range(blocks):
-        base[b] = index[b * _LANES]
+        base[b] = index[b * _LANES]  # slot 0 holds the block's first output
         for d in range(b * _LANES, (b + 1) * _LANES):
             rel[d] = index[d] - base[b]
-            fits = fits and rel[d] + 1 < 2 * _LANES
-    return index, frac, base, rel, fits
+            reach = max(reach, rel[d] + 1)
+    window = 0
+    if PERMUTE != "":
+        window = 1 if reach < _LANES else 2 if reach < 2 * _LANES else 0
+    return index, frac, base, rel, window
 
 
 @njit(cache=True, nogil=True)
@@ -232,68 +244,82 @@ def _make_plan(src_h, src_w, ch, cw, th, tw):
     )
 
 
-def _lerp_codegen(context, builder, signature, args):
-    """LLVM IR of ``_lerp_block``: two vector loads of the window, and each tap a variable
-    in-register permute (a build_vector of variable extracts, which LLVM lowers to ``vpermps``
-    where the CPU has it, to scalar code elsewhere)."""
-    src, rel, frac, dst = (
-        context.make_array(t)(context, builder, v)
-        for t, v in zip(signature.args, args, strict=True)
-        if isinstance(t, types.Array)
-    )
-    start, d0, to = args[1], args[4], args[6]
-    i32 = ir.IntType(32)
-    vf = ir.VectorType(ir.FloatType(), _LANES)
-    vi = ir.VectorType(i32, _LANES)
+def _lerp_codegen(registers):
+    """The LLVM IR of ``_lerp_block`` for a window of ``registers`` (1 or 2) vector registers:
+    that many vector loads, and each tap a variable in-register permute (a build_vector of
+    variable extracts, which LLVM lowers to ``vpermps`` where the CPU has it, to scalar code
+    elsewhere); with two registers, each tap permutes both and selects."""
 
-    def splat(value):
-        return ir.Constant(vi, [value] * _LANES)
-
-    def vector(ptr, at, vt):
-        return builder.bitcast(builder.gep(ptr, [at]), vt.as_pointer())
-
-    window = vector(src.data, start, vf)
-    halves = [
-        builder.load(window, align=4),
-        builder.load(builder.gep(window, [ir.Constant(i32, 1)]), align=4),
-    ]
-
-    def permute(vec, lanes):
-        if PERMUTE == "avx2":  # _LANES == 8: one vpermps
-            fn = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vf, [vf, vi]), "llvm.x86.avx2.permps"
-            )
-            return builder.call(fn, [vec, lanes])
-        out = ir.Constant(vf, ir.Undefined)
-        for k in range(_LANES):
-            lane = builder.extract_element(lanes, ir.Constant(i32, k))
-            out = builder.insert_element(
-                out, builder.extract_element(vec, lane), ir.Constant(i32, k)
-            )
-        return out
-
-    first = builder.load(vector(rel.data, d0, vi), align=4)
-    a, b = (
-        builder.select(
-            builder.icmp_unsigned("<", index, splat(_LANES)),
-            permute(halves[0], builder.and_(index, splat(_LANES - 1))),
-            permute(halves[1], builder.and_(index, splat(_LANES - 1))),
+    def codegen(context, builder, signature, args):
+        src, rel, frac, dst = (
+            context.make_array(t)(context, builder, v)
+            for t, v in zip(signature.args, args, strict=True)
+            if isinstance(t, types.Array)
         )
-        for index in (first, builder.add(first, splat(1)))
-    )
-    f = builder.load(vector(frac.data, d0, vf), align=4)
-    result = builder.fadd(a, builder.fmul(f, builder.fsub(b, a)))
-    builder.store(result, vector(dst.data, to, vf), align=4)
-    return context.get_dummy_value()
+        start, d0, to = args[1], args[4], args[6]
+        i32 = ir.IntType(32)
+        vf = ir.VectorType(ir.FloatType(), _LANES)
+        vi = ir.VectorType(i32, _LANES)
+
+        def splat(value):
+            return ir.Constant(vi, [value] * _LANES)
+
+        def vector(ptr, at, vt):
+            return builder.bitcast(builder.gep(ptr, [at]), vt.as_pointer())
+
+        window = vector(src.data, start, vf)
+        halves = [
+            builder.load(builder.gep(window, [ir.Constant(i32, k)]), align=4)
+            for k in range(registers)
+        ]
+
+        def permute(vec, lanes):
+            if PERMUTE == "avx2":  # _LANES == 8: one vpermps
+                fn = cgutils.get_or_insert_function(
+                    builder.module, ir.FunctionType(vf, [vf, vi]), "llvm.x86.avx2.permps"
+                )
+                return builder.call(fn, [vec, lanes])
+            out = ir.Constant(vf, ir.Undefined)
+            for k in range(_LANES):
+                lane = builder.extract_element(lanes, ir.Constant(i32, k))
+                out = builder.insert_element(
+                    out, builder.extract_element(vec, lane), ir.Constant(i32, k)
+                )
+            return out
+
+        def tap(index):
+            if registers == 1:
+                return permute(halves[0], index)
+            return builder.select(
+                builder.icmp_unsigned("<", index, splat(_LANES)),
+                permute(halves[0], builder.and_(index, splat(_LANES - 1))),
+                permute(halves[1], builder.and_(index, splat(_LANES - 1))),
+            )
+
+        first = builder.load(vector(rel.data, d0, vi), align=4)
+        a, b = tap(first), tap(builder.add(first, splat(1)))
+        f = builder.load(vector(frac.data, d0, vf), align=4)
+        result = builder.fadd(a, builder.fmul(f, builder.fsub(b, a)))
+        builder.store(result, vector(dst.data, to, vf), align=4)
+        return context.get_dummy_value()
+
+    return codegen
 
 
-@intrinsic
-def _lerp_block(typingctx, src, start, rel, frac, d0, dst, to):
-    """``dst.flat[to + k] = src[i] + frac[d0 + k] * (src[i + 1] - src[i])`` with
+def _lerp_intrinsic(registers):
+    """The intrinsic ``(src, start, rel, frac, d0, dst, to)`` over a window of ``registers``
+    vector registers: ``dst.flat[to + k] = src[i] + frac[d0 + k] * (src[i + 1] - src[i])`` with
     ``i = start + rel[d0 + k]``, for ``k < _LANES``; contiguous float32/int32 arrays, every
-    ``i + 1 < start + 2 * _LANES``.
-    """
-    return types.void(src, start, rel, frac, d0, dst, to), _lerp_codegen
+    ``i + 1 < start + registers * _LANES``."""
+
+    def lerp_block(typingctx, src, start, rel, frac, d0, dst, to):
+        return types.void(src, start, rel, frac, d0, dst, to), _lerp_codegen(registers)
+
+    return intrinsic(lerp_block)
+
+
+_lerp_block = _lerp_intrinsic(2)
+_lerp_narrow = _lerp_intrinsic(1)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -306,10 +332,10 @@ def _fetch(p, scaled, taps, jobs, j0, j1, line, ring):
     reference-count updates (see the module's docstring).
     """
     rows, weights = jobs
-    index, frac, base, rel, fits = taps
+    index, frac, base, rel, window = taps
     offset, gain = scaled
     w = p.shape[1]
-    blocks = base.shape[0] if fits else 0
+    blocks = base.shape[0] if window else 0
     for j in range(j0, j1):
         r0, r1, k = rows[j, 0], rows[j, 1], rows[j, 2]
         if r0 == r1:
@@ -322,46 +348,161 @@ def _fetch(p, scaled, taps, jobs, j0, j1, line, ring):
                 line[c] = (a + f * (np.float32(p[r1, c]) - a) - offset) * gain
         for c in range(w, w + _PAD):
             line[c] = line[w - 1]
-        for b in range(blocks):
-            d = b * _LANES
-            _lerp_block(line, base[b], rel, frac, d, ring, k * ring.shape[1] + d)
+        if window == 1:
+            for b in range(blocks):
+                d = b * _LANES
+                _lerp_narrow(line, base[b], rel, frac, d, ring, k * ring.shape[1] + d)
+        else:
+            for b in range(blocks):
+                d = b * _LANES
+                _lerp_block(line, base[b], rel, frac, d, ring, k * ring.shape[1] + d)
         for d in range(blocks * _LANES, index.shape[0]):
             i = index[d]
             a = line[i]
             ring[k, d] = a + frac[d] * (line[i + 1] - a)
 
 
+def _rgba_codegen(blend_luma):
+    """The LLVM IR of ``_rgba_block`` (``blend_luma``) or ``_rgba_block_row`` (luma from row
+    ``lt`` alone): vertical lerps, YUV -> RGB, clamps, then RGBA interleaved by unpacks within
+    128-bit lanes (``_SLOTS`` makes that order the pixels' own) and stored."""
+
+    def codegen(context, builder, signature, args):
+        luma, u, v, out = (
+            context.make_array(t)(context, builder, a)
+            for t, a in zip(signature.args, args, strict=True)
+            if isinstance(t, types.Array)
+        )
+        lt, lb, fy, ct, cb, cf, to = (args[i] for i in (1, 2, 3, 6, 7, 8, 10))
+        i32 = ir.IntType(32)
+        f32 = ir.FloatType()
+        vf = ir.VectorType(f32, _LANES)
+        fmuladd = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vf, [vf, vf, vf]), f"llvm.fmuladd.v{_LANES}f32"
+        )
+
+        def const(value):
+            return ir.Constant(vf, [float(value)] * _LANES)
+
+        def splat(x):
+            one = builder.insert_element(ir.Constant(vf, ir.Undefined), x, ir.Constant(i32, 0))
+            return builder.shuffle_vector(
+                one, one, ir.Constant(ir.VectorType(i32, _LANES), [0] * _LANES)
+            )
+
+        def pointer(array, at):
+            return builder.bitcast(builder.gep(array.data, [at]), vf.as_pointer())
+
+        def lerp(array, top, bottom, f):
+            a = builder.load(pointer(array, top), align=4)
+            b = builder.load(pointer(array, bottom), align=4)
+            return builder.call(fmuladd, [splat(f), builder.fsub(b, a), a])
+
+        def above(x, low):
+            return builder.select(builder.fcmp_ordered(">", x, low), x, low)
+
+        def below(x, high):
+            return builder.select(builder.fcmp_ordered("<", x, high), x, high)
+
+        zero, one = const(0.0), const(1.0)
+
+        def clamp(x):
+            return below(above(x, zero), one)
+
+        if blend_luma:
+            yc = above(lerp(luma, lt, lb, fy), zero)
+        else:
+            yc = above(builder.load(pointer(luma, lt), align=4), zero)
+        cu = lerp(u, ct, cb, cf)
+        cv = lerp(v, ct, cb, cf)
+        red = clamp(builder.fadd(yc, cv))
+        green = clamp(
+            builder.call(fmuladd, [const(_GU), cu, builder.call(fmuladd, [const(_GV), cv, yc])])
+        )
+        blue = clamp(builder.fadd(yc, cu))
+
+        def shuffle(a, b, pattern):
+            mask = [i + 4 * q for q in range(_LANES // 4) for i in pattern]
+            return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, _LANES), mask))
+
+        low, high = (0, _LANES, 1, _LANES + 1), (2, _LANES + 2, 3, _LANES + 3)  # unpck{l,h}ps
+        rg_low, rg_high = shuffle(red, green, low), shuffle(red, green, high)
+        ba_low, ba_high = shuffle(blue, one, low), shuffle(blue, one, high)
+        pixels = [
+            shuffle(first, second, pattern)
+            for first, second in ((rg_low, ba_low), (rg_high, ba_high))
+            for pattern in (
+                (0, 1, _LANES, _LANES + 1),
+                (2, 3, _LANES + 2, _LANES + 3),
+            )  # unpck{l,h}pd
+        ]
+        for j, vector in enumerate(pixels):
+            at = builder.add(to, ir.Constant(to.type, j * _LANES))
+            builder.store(vector, pointer(out, at), align=4)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def _rgba_intrinsic(blend_luma):
+    """The intrinsic ``(luma, lt, lb, fy, u, v, ct, cb, cf, out, to)``: one block of ``_LANES``
+    output pixels, stored as RGBA at ``out.flat[to ..]``, from slots ``k < _LANES`` of rows in
+    slot order (``_taps``): luma ``luma.flat[lt + k]`` blended with ``luma.flat[lb + k]`` by
+    ``fy`` (or taken alone: not ``blend_luma``), chroma likewise from ``u`` and ``v`` at ``ct``
+    and ``cb`` by ``cf``; contiguous float32 arrays. What ``_rgba_rows`` computes per pixel, in
+    registers."""
+
+    def rgba_block(typingctx, luma, lt, lb, fy, u, v, ct, cb, cf, out, to):
+        sig = types.void(luma, lt, lb, fy, u, v, ct, cb, cf, out, to)
+        return sig, _rgba_codegen(blend_luma)
+
+    return intrinsic(rgba_block)
+
+
+_rgba_block = _rgba_intrinsic(True)
+_rgba_block_row = _rgba_intrinsic(False)  # lt == lb: the same pixels, one load and lerp less
+
+
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rgba_rows(luma, u, v, vertical, t0, t1, picture):
-    """Output rows ``t0 .. t1`` of the picture from the rings of resampled rows (scaled as
-    ``_picture`` fetches them): blend them vertically, convert to RGB, store RGBA. With AVX-512
-    about as fast as filling the texture; with AVX2, twice that (the arithmetic and the
-    interleaving shuffles).
+    """Output rows ``t0 .. t1`` of the picture from the rings of resampled rows (in slot order,
+    scaled as ``_picture`` fetches them): blend them vertically, convert to RGB, store RGBA;
+    ``_rgba_block`` for each whole block, this loop for the rest.
 
     ``vertical``: the ``vertical`` of ``_rows`` for luma and for chroma; ``picture``:
-    ``(flat, pitch, py, px)``, the tile as ``_convert`` makes it and where the picture starts
-    (a contiguous slice per output row, so the interleaved stores vectorise).
+    ``(flat, pitch, py, px)``, the tile as ``_convert`` makes it and where the picture starts.
     """
     zero = np.float32(0.0)
     one = np.float32(1.0)
     (luma_rows, luma_weights), (chroma_rows, chroma_weights) = vertical
     flat, pitch, py, px = picture
     n = luma.shape[1]
+    whole = n // _LANES * _LANES
     for t in range(t0, t1):
         lt, lb = luma_rows[t, 0], luma_rows[t, 1]
         ct, cb = chroma_rows[t, 0], chroma_rows[t, 1]
         fy = luma_weights[t]
         cf = chroma_weights[t]
         start = (py + t) * pitch + 4 * px
-        orow = flat[start : start + 4 * n]
-        for d in range(n):
+        if lt == lb:
+            for d in range(0, whole, _LANES):
+                at = start + 4 * d
+                _rgba_block_row(luma, lt * n + d, 0, fy, u, v, ct * n + d, cb * n + d, cf, flat, at)
+        else:
+            for d in range(0, whole, _LANES):
+                at = start + 4 * d
+                _rgba_block(
+                    luma, lt * n + d, lb * n + d, fy, u, v, ct * n + d, cb * n + d, cf, flat, at
+                )
+        for d in range(whole, n):
             yc = max(luma[lt, d] + fy * (luma[lb, d] - luma[lt, d]), zero)
             cu = u[ct, d] + cf * (u[cb, d] - u[ct, d])
             cv = v[ct, d] + cf * (v[cb, d] - v[ct, d])
-            orow[4 * d] = min(max(yc + cv, zero), one)
-            orow[4 * d + 1] = min(max(yc + _GV * cv + _GU * cu, zero), one)
-            orow[4 * d + 2] = min(max(yc + cu, zero), one)
-            orow[4 * d + 3] = one
+            at = start + 4 * d
+            flat[at] = min(max(yc + cv, zero), one)
+            flat[at + 1] = min(max(yc + _GV * cv + _GU * cu, zero), one)
+            flat[at + 2] = min(max(yc + cu, zero), one)
+            flat[at + 3] = one
 
 
 @njit(cache=True, nogil=True)

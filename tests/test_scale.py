@@ -344,30 +344,41 @@ def test_unusable_outputs_are_refused(
     assert len(scale._kernel.signatures) == warmed
 
 
-@pytest.mark.parametrize(("tile_w", "tile_h"), [(480, 270), (960, 540), (320, 180), (1280, 720)])
-def test_scalar_taps_equal_the_vector_permute(tile_w: int, tile_h: int) -> None:
-    """A CPU without an in-register permute (``_permute_isa() == ""``) takes the scalar taps:
-    the same texture, to float rounding."""
+@pytest.mark.parametrize(
+    ("tile_w", "tile_h", "windows"),
+    [
+        (480, 270, (2, 1)),  # luma down 4:3, chroma up 2:3
+        (960, 540, (1, 1)),
+        (320, 180, (2, 2)),
+        (1280, 720, (1, 1)),
+        (333, 201, (2, 2)),  # a width that is no whole number of blocks: the scalar tail
+        (250, 141, (0, 2)),  # luma down past 2:1: the scalar taps for luma
+    ],
+)
+def test_every_way_of_resampling_gives_the_same_texture(
+    tile_w: int, tile_h: int, windows: tuple[int, int]
+) -> None:
+    """The horizontal pass permutes a window of one or two registers, or takes the scalar taps
+    (a CPU without an in-register permute, ``PERMUTE == ""``, or a block whose taps
+    spread wider): every way gives the same texture, to float rounding."""
     y, u, v = _planes(640, 360, seed=13)
-    vector = np.zeros((tile_h, tile_w, 4), np.float32)
-    scale.yuv420_to_rgba(y, u, v, vector)
+    planned = np.zeros((tile_h, tile_w, 4), np.float32)
+    scale.yuv420_to_rgba(y, u, v, planned)
     fit, luma_x, chroma_x, luma_rows, chroma_rows = scale._make_plan(
         *y.shape, *u.shape, tile_h, tile_w
     )
-    assert luma_x[4] == chroma_x[4] == (scale.PERMUTE != "")  # the vector path ran above
-    scalar_plan = (fit, (*luma_x[:4], False), (*chroma_x[:4], False), luma_rows, chroma_rows)
-    scalar = np.zeros_like(vector)
-    scale._kernel(y, u, v, scalar, scalar_plan)
-    np.testing.assert_allclose(scalar, vector, atol=1e-6)
-
-
-def test_the_permute_follows_numbas_cpu_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """NUMBA_CPU_FEATURES (and NUMBA_CPU_NAME=generic, which sets it to "") decide the permute,
-    as they decide the code numba generates: an AVX2 permute in code built without AVX2 aborts
-    LLVM."""
-    monkeypatch.setattr(scale.numba_config, "CPU_FEATURES", "")
-    assert scale._permute_isa() == ""
-    monkeypatch.setattr(scale.numba_config, "CPU_FEATURES", "+avx,+avx2,+fma,-avx512f")
-    assert scale._permute_isa() == "avx2"
-    monkeypatch.setattr(scale.numba_config, "CPU_FEATURES", "+avx2,+avx512f,+avx512vl")
-    assert scale._permute_isa() == "avx512"
+    # blocks of 8 or 16 lanes both span a window in proportion: the same plan
+    assert (luma_x[4], chroma_x[4]) == (windows if scale.PERMUTE else (0, 0))
+    for luma_window, chroma_window in {(0, 0), (2, 2), (luma_x[4], chroma_x[4])}:
+        if (luma_window == 2 and luma_x[4] == 0) or (chroma_window == 2 and chroma_x[4] == 0):
+            continue  # the taps do not fit two registers
+        plan = (
+            fit,
+            (*luma_x[:4], luma_window),
+            (*chroma_x[:4], chroma_window),
+            luma_rows,
+            chroma_rows,
+        )
+        other = np.zeros_like(planned)
+        scale._kernel(y, u, v, other, plan)
+        np.testing.assert_allclose(other, planned, atol=1e-6)
