@@ -105,3 +105,20 @@ def test_only_runs_the_measurements_named(tmp_path):
     report = json.loads((tmp_path / "results.json").read_text())
     assert report["only"] == ["ring"]
     assert report["rows"] and {row["group"] for row in report["rows"]} == {"ring"}
+
+
+def test_as_avx2_compiles_the_kernels_without_avx512(tmp_path):
+    """``--as-avx2`` re-runs the bench with numba compiling for AVX2 only and OpenCV's AVX-512
+    paths off, and the report says so (on an AVX2-only CPU it measures that CPU as it is)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "nvr", "bench", "--quick", "--as-avx2", "--only", "scale"]
+        + ["--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["machine"]["cpu_arch"].startswith("znver3, avx2 kernels")
+    assert {row["group"] for row in report["rows"]} == {"kernels"}
