@@ -101,14 +101,15 @@ def _main_trouble(camera: CameraStatus) -> str:
 
 def mode_label(camera: CameraStatus) -> str:
     """What the camera records when nobody asks ("idle on motion" is not "off"), and whether
-    motion raises an alarm now."""
+    motion raises an alarm now. It names the mode, not the state ("REC MODE: OFF" beside a manual
+    recording's "REC manual 0:05"; "REC: OFF" there read as a contradiction)."""
     window = "" if camera.armed else ", OFF-WINDOW"
     record = {
-        "off": "REC: OFF",
-        "continuous": "REC: CONTINUOUS",
-        "motion": f"REC: ON MOTION{window}",
-        "scheduled": f"REC: SCHEDULED{window}",
-    }.get(camera.mode, f"REC: {camera.mode.upper()}")
+        "off": "REC MODE: OFF",
+        "continuous": "REC MODE: CONTINUOUS",
+        "motion": f"REC MODE: ON MOTION{window}",
+        "scheduled": f"REC MODE: SCHEDULED{window}",
+    }.get(camera.mode, f"REC MODE: {camera.mode.upper()}")
     return f"{record} · MOTION ALARM ON" if camera.motion_alarm else record
 
 

@@ -72,7 +72,7 @@ def test_a_tile_shows_its_most_urgent_alarm_and_its_mode():
         alarm=shown["door"],
     )
     assert (info.mode, info.alarm, info.alarm_urgent) == (
-        "REC: ON MOTION, OFF-WINDOW",
+        "REC MODE: ON MOTION, OFF-WINDOW",
         "ALARM Motion",
         True,
     )
@@ -87,11 +87,11 @@ def test_a_tile_shows_its_most_urgent_alarm_and_its_mode():
         )
     ]
     assert modes == [
-        "REC: CONTINUOUS",
-        "REC: ON MOTION · MOTION ALARM ON",
-        "REC: SCHEDULED, OFF-WINDOW",
-        "REC: SCHEDULED",
-        "REC: OFF",
+        "REC MODE: CONTINUOUS",
+        "REC MODE: ON MOTION · MOTION ALARM ON",
+        "REC MODE: SCHEDULED, OFF-WINDOW",
+        "REC MODE: SCHEDULED",
+        "REC MODE: OFF",
     ]
     ended = tile_info(
         cam,
