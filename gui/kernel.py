@@ -43,9 +43,15 @@ log = logging.getLogger(__name__)
 MODULE = "nvr_scale"  # the extension's name (its PyInit_ symbol): fixed
 CACHE = Path(os.environ.get("NVR_PREBUILT_DIR") or CACHE_DIR / "prebuilt")
 ROOT = Path(__file__).resolve().parent.parent
-# What the compiled code is made of: the kernel, its geometry, its array views and this
-# module's export.
-_SOURCES = ("native/scale.py", "native/texture.py", "native/views.py", "gui/kernel.py")
+# What the compiled code is made of: the kernel, its geometry, its array views, the vector
+# instructions it calls by name and this module's export.
+_SOURCES = (
+    "native/scale.py",
+    "native/texture.py",
+    "native/views.py",
+    "native/isa.py",
+    "gui/kernel.py",
+)
 _PACKAGES = ("numba", "llvmlite", "numpy")
 # numba settings that change the code it generates for this CPU
 _NUMBA_ENV = ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NUMBA_ENABLE_AVX", "NUMBA_OPT")

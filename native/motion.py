@@ -9,11 +9,12 @@ any layout, and ``warm()`` compiles ``detect_frame`` for that type only (see the
 
 Speed notes (measured on the 2-core build machines, 640x360 -> 320x180; see each kernel):
 - the integer cell sums (640x360, 1280x720, 960x540) add each cell's pixels directly, compiled
-  for the common factors (``literally``) so LLVM vectorises the strided loads, and prefetch a
-  few rows ahead (a frame fresh from the decoder or the ring is often out of cache; without the
-  hints they were three times slower on a cold frame); the general downscale (1080p) sums
-  columns in uint16 (wide SIMD lanes) and leaves prefetching to the hardware: hints there made
-  it 30% slower on Zen 4;
+  for the common factors (``literally``) so LLVM vectorises the strided loads (2x2 cells, the
+  640x360 sub stream's, by ``vpmaddubsw`` with AVX2: ``_pair_sums``, a third less time than
+  LLVM's byte shuffles), and prefetch a few rows ahead (a frame fresh from the decoder or the
+  ring is often out of cache; without the hints they were three times slower on a cold
+  frame); the general downscale (1080p) sums columns in uint16 (wide SIMD lanes) and leaves
+  prefetching to the hardware: hints there made it 30% slower on Zen 4;
 - C-contiguous images, and planes with adjacent pixels (through ``native.views.span``), are
   read as flat arrays at unsigned offsets: numba wraps a negative signed index, which stops
   LLVM vectorising, and a view per row costs tens of nanoseconds (two fifths of the cell sums
@@ -21,7 +22,8 @@ Speed notes (measured on the 2-core build machines, 640x360 -> 320x180; see each
 - loops keep few array arguments per call: numba calls that pass many arrays cost tens of
   nanoseconds each;
 - the compare loop is branch-free with uint8 flags and int32 counters (numba widens int32
-  arithmetic to int64, which halves the SIMD width, unless narrowed back);
+  arithmetic to int64, which halves the SIMD width, unless narrowed back), and updates the
+  background with a fused multiply-add (``_fmuladd``);
 - the blurred image is made and compared a row at a time, never stored whole (a fifth faster
   than storing it; the background is set from it by blurring again);
 - boxes label runs of changed pixels found within each row's changed extent, not pixels.
@@ -74,6 +76,24 @@ def _prefetch(typingctx, arr, i, j):
         return context.get_dummy_value()
 
     return types.void(arr, i, j), codegen
+
+
+@intrinsic
+def _fmuladd(typingctx, a, b, c):
+    """``a * b + c`` for float32, fused where the CPU has a fused multiply-add (``llvm.fmuladd``):
+    one rounding instead of two. Unlike numba's ``fastmath`` "contract", which also fuses a
+    multiply from a called function into a later subtraction, it fuses this expression only."""
+    if not all(t == types.float32 for t in (a, b, c)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        f32 = ir.FloatType()
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(f32, [f32, f32, f32]), "llvm.fmuladd.f32"
+        )
+        return builder.call(fn, list(args))
+
+    return types.float32(a, b, c), codegen
 
 
 @njit(cache=True, nogil=True)
@@ -213,22 +233,38 @@ def _cell_row_fixed(plane, at, pitch, cells, to, w, f, g):
 
 def _pair_sums_codegen(context, builder, signature, args):
     """LLVM IR of ``_pair_sums``: per row, one 32-byte load and ``vpmaddubsw`` by ones (the sums
-    of adjacent byte pairs as 16-bit lanes), then the two rows added."""
+    of adjacent byte pairs as 16-bit lanes), then the two rows added. Without AVX2 (where it is
+    never called, but compiled), the same sums from widened bytes: ``NUMBA_OPT=0`` keeps the
+    call, and an AVX2 instruction there aborts LLVM."""
     plane = context.make_array(signature.args[0])(context, builder, args[0])
     cells = context.make_array(signature.args[3])(context, builder, args[3])
     at, pitch, to = args[1], args[2], args[4]
+    i32 = ir.IntType(32)
     bytes32 = ir.VectorType(ir.IntType(8), 32)
+    words32 = ir.VectorType(ir.IntType(16), 32)
     words16 = ir.VectorType(ir.IntType(16), 16)
-    pairs = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(words16, [bytes32, bytes32]), "llvm.x86.avx2.pmadd.ub.sw"
-    )
-    ones = ir.Constant(bytes32, [1] * 32)
 
-    def row(offset):
+    def load(offset):
         ptr = builder.bitcast(builder.gep(plane.data, [offset]), bytes32.as_pointer())
-        return builder.call(pairs, [builder.load(ptr, align=1), ones])
+        return builder.load(ptr, align=1)
 
-    total = builder.add(row(at), row(builder.add(at, pitch)))
+    top, bottom = load(at), load(builder.add(at, pitch))
+    if _PAIRS:
+        pairs = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(words16, [bytes32, bytes32]),
+            "llvm.x86.avx2.pmadd.ub.sw",
+        )
+        ones = ir.Constant(bytes32, [1] * 32)
+        total = builder.add(builder.call(pairs, [top, ones]), builder.call(pairs, [bottom, ones]))
+    else:
+        rows = builder.add(builder.zext(top, words32), builder.zext(bottom, words32))
+
+        def lanes(first):
+            mask = ir.Constant(ir.VectorType(i32, 16), list(range(first, 32, 2)))
+            return builder.shuffle_vector(rows, rows, mask)
+
+        total = builder.add(lanes(0), lanes(1))
     out = builder.bitcast(builder.gep(cells.data, [to]), words16.as_pointer())
     builder.store(total, out, align=2)
     return context.get_dummy_value()
@@ -238,8 +274,8 @@ def _pair_sums_codegen(context, builder, signature, args):
 def _pair_sums(typingctx, plane, at, pitch, cells, to):
     """``cells[to + k]`` = the sum of the 2x2 block at ``plane[at + 2 * k]`` (rows ``pitch``
     apart), for ``k < 16``: 32 bytes of each row. uint8 ``plane``, uint16 ``cells``, both 1-D
-    and contiguous; unsigned offsets. AVX2 only (``VECTOR_ISA``). LLVM's own vectorisation of
-    the pairs' strided loads (``_cell_row_fixed``) shuffles bytes instead."""
+    and contiguous; unsigned offsets. Called only with AVX2 (``_PAIRS``). LLVM's own
+    vectorisation of the pairs' strided loads (``_cell_row_fixed``) shuffles bytes instead."""
     return types.void(plane, at, pitch, cells, to), _pair_sums_codegen
 
 
@@ -356,7 +392,7 @@ def _blurred(vsum, j, scale):
     return np.float32(_narrow(vsum, s)) * scale
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(cache=True, nogil=True)
 def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, prime):
     """Blur ``src`` (see ``_blurred``) and compare it with ``bg``, updating it; returns
     ``(zone_changed, all_changed)``. Setting ``bg`` to the blurred image, when ``prime`` or
@@ -389,15 +425,16 @@ def _blur_compare(src, scale, bg, mask, zone, threshold, alpha, light_changed, p
         # Branch-free body (``zone is None`` is decided when compiling: no zones, a tenth less
         # work), flags in uint8 and counters kept in int32 (numba widens int32 arithmetic to
         # int64 unless narrowed again): LLVM vectorises it with wide lanes. The background's
-        # update is one fused multiply-add ("contract"; a tenth off with AVX2); the blurred
-        # value is rounded before the difference, as ``_blur_into`` stores it.
+        # update is a fused multiply-add where the CPU has one (a tenth off with AVX2); only
+        # that: the blurred value is rounded before the difference, as ``_blur_into`` stores
+        # it, so the same frame again changes nothing.
         zc = np.int32(0)
         ac = np.int32(0)
         for j in range(np.uint64(w)):
             k = at + j
             b = bgf[k]
             d = _blurred(vsum, j, scale) - b
-            bgf[k] = b + a * d
+            bgf[k] = _fmuladd(a, d, b)
             changed = np.uint8(abs(d) > thr)
             if zone is None:
                 maskf[k] = changed

@@ -36,8 +36,8 @@ How it is fast (measured on two-core build machines, Zen 5 with AVX-512 and Zen 
   within 128-bit lanes only, and the horizontal pass stores each block's pixels in the order
   (``_SLOTS``) that those unpacks put back in place. LLVM's own interleave of a numba loop added
   lane-crossing permutes and blends (18 shuffles per 8 pixels with AVX2, against 8): with AVX2
-  (numba compiling for ``znver3`` without AVX-512 on a Zen 5) the kernel took 0.13 ms at
-  480x270 with it, 0.11 ms now.
+  (numba compiling for ``znver3`` without AVX-512 on a Zen 5) the kernel took 0.12 ms at
+  480x270 with it, 0.095 ms now, with the two changes above and below.
 - The rows are processed in bands of ``_BAND`` output rows: the source rows a band needs, then
   the band's output. Every numba call (and every ``inline="always"`` helper) that takes arrays
   costs reference-count updates, atomic calls of a few ns each; with helpers called per row

@@ -202,6 +202,30 @@ def test_kernel_paths_give_the_blurred_area_average(
     assert np.array_equal(again.bg, primed)
 
 
+@pytest.mark.parametrize(("width", "height"), [(640, 360), (1920, 1080)])
+def test_the_compare_decides_on_the_blurred_image_as_stored(width: int, height: int) -> None:
+    """The mask is ``|blurred - background| > threshold`` with the blurred value rounded as the
+    background is set from it, on every CPU: a background exactly at the threshold from it, or
+    a hair either side, is judged the same by the compare and by numpy on those values (a
+    multiply fused into the difference, as numba's "contract" did on AVX-512, flipped pixels).
+    The background then moves by ``alpha`` of the difference."""
+    rng = np.random.default_rng(width)
+    y = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    kernel = _Analysis(320, 180)
+    kernel.step(y, prime=True)
+    blurred = kernel.bg.copy()
+    threshold = np.float32(kernel.args[0])
+    offsets = threshold * rng.choice(np.array([-1, 1], np.float32), blurred.shape)
+    nudge = rng.choice(np.array([-1, 0, 1], np.float32), blurred.shape) * np.float32(1e-4)
+    background = (blurred + offsets + nudge).astype(np.float32)
+    kernel.bg[:] = background
+    kernel.step(y)
+    expected = np.abs(blurred - background) > threshold
+    assert np.array_equal(kernel.mask.astype(bool), expected)
+    moved = background + np.float32(0.05) * (blurred - background)
+    assert np.allclose(kernel.bg, moved, rtol=0, atol=2e-5)
+
+
 def test_kernel_zone_and_input_layouts_agree() -> None:
     frames = list(_moving_square_frames(360, 640, 6))
     zone = np.zeros((180, 320), np.uint8)

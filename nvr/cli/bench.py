@@ -32,10 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--as-avx2",
         action="store_true",
-        help="on a CPU with AVX-512, measure as on one with AVX2 only: numba compiles for a Zen "
-        "3's features (in a cache of its own) and OpenCV's AVX-512 paths are off. Close to an "
-        "AVX2 machine's ratios, not the same (the cores differ). Results in "
-        "bench/results/quick/avx2",
+        help="on a CPU with AVX-512, measure as on one with AVX2 only: numba compiles with this "
+        "CPU's features less AVX-512 and AVX-VNNI, tuned for a Zen 3 (in a cache of its own), and "
+        "OpenCV's AVX-512 paths are off. Close to an AVX2 machine's ratios, not the same (the "
+        "cores differ). Results in bench/results/quick/avx2 (a full run: bench/results/avx2)",
     )
     parser.set_defaults(func=run)
 
@@ -94,10 +94,20 @@ def bench_module(name: str, command: str) -> ModuleType:
 
 def run(args: argparse.Namespace) -> int:
     if args.as_avx2 and not os.environ.get(_AS_AVX2):
+        env = avx2_env()
+        quick = args.quick or args.only
+        out = args.out or ("bench/results/quick/avx2" if quick else "bench/results/avx2")
         command = [sys.executable, "-m", "nvr", "bench", "--as-avx2", "--only", args.only]
         command += ["--quick"] if args.quick else []
-        command += ["--out", args.out or "bench/results/quick/avx2"]
-        return subprocess.run(command, env={**os.environ, **avx2_env()}, check=False).returncode
+        command += ["--out", out]
+        print(
+            f"nvr bench --as-avx2: kernels compiled for {env['NUMBA_CPU_NAME']} with AVX2 and "
+            f"without AVX-512, OpenCV without {env['OPENCV_CPU_DISABLE'] or 'nothing'}. This is "
+            "an AVX2 machine's code on this CPU's cores: the ratios approximate such a machine's.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return subprocess.run(command, env={**os.environ, **env}, check=False).returncode
     run_bench = bench_module("report", "bench").run_bench
     only = tuple(name.strip() for name in args.only.split(",") if name.strip())
     out = args.out or ("bench/results/quick" if args.quick or only else "bench/results")
