@@ -34,8 +34,8 @@ MOTION_SIZES = ((640, 360), (1920, 1080))
 SCALE_SOURCE = (640, 360)
 SCALE_TILES = ((480, 270), (960, 540))
 # Gates on the median ratio of the repeats (one thread each): in 10 runs with a core busy on
-# AVX-512 and 10 with AVX2 simulated (``nvr bench --as-avx2``), the worst runs gave 2.73x
-# (motion 640x360) and 2.82x (scale 480x270), both with AVX2; bench/RESULTS.md.
+# AVX-512 and 10 with AVX2 simulated (``nvr bench --as-avx2``), the worst runs gave 2.60x
+# (motion 640x360) and 2.70x (scale 480x270), both with AVX2; bench/RESULTS.md.
 MOTION_MIN_RATIO = 2.5
 SCALE_MIN_RATIO = 2.5
 SCENE_FRAMES = 30
