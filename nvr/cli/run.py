@@ -113,10 +113,13 @@ def run_engine(
                 break
             assert config_path is not None  # restart_from is given only with a config file
             api.pause("the engine is restoring a backup; it starts again in a moment")
-            config = _put_back(staged, by, config, config_path, api)
+            config, kept, error = _put_back(staged, by, config, config_path, api)
+            api.upkeep.restore_progress("starting the engine again")
             supervisor = Supervisor(config, config_path, history=supervisor.history)
             api.serve(supervisor)
             info = _announce(storage, api.url, supervisor, config_path)
+            # Done only now: a console that reads it finds the new engine answering.
+            api.upkeep.restored(kept, error)
             if stopping.is_set():
                 supervisor.request_stop()
     finally:
@@ -140,9 +143,12 @@ def _announce(storage: Path, url: str, supervisor: Supervisor, config_path: Path
     return info
 
 
-def _put_back(staged: Staged, by: str, config: Config, config_path: Path, api: ApiServer) -> Config:
-    """Put a checked archive back with the engine stopped; the configuration to start again
-    with (the restored one, or the one before when the restore failed: nothing changed)."""
+def _put_back(
+    staged: Staged, by: str, config: Config, config_path: Path, api: ApiServer
+) -> tuple[Config, Path | None, str | None]:
+    """Put a checked archive back with the engine stopped: the configuration to start again
+    with (the restored one, or the one before when the restore failed: nothing changed), the
+    folder keeping what was replaced, and the error if it failed."""
     storage = Path(config.storage.path)
     try:
         summary = put_back(
@@ -157,8 +163,7 @@ def _put_back(staged: Staged, by: str, config: Config, config_path: Path, api: A
         log.error(
             "restore of %s failed: %s; the engine starts again as it was", staged.archive.name, err
         )
-        api.upkeep.restored(None, str(err))
-        return config
+        return config, None, str(err)
     log.warning(
         "restored %s (asked by %s): %d files; the replaced catalog and config are in %s",
         staged.archive.name,
@@ -166,8 +171,7 @@ def _put_back(staged: Staged, by: str, config: Config, config_path: Path, api: A
         summary.files,
         summary.kept,
     )
-    api.upkeep.restored(summary.kept)
-    return restored
+    return restored, summary.kept, None
 
 
 def _raise_file_limit() -> None:
