@@ -120,9 +120,9 @@ class Snapshots:
             log.error("snapshot of %s not saved: %s", title, err)
             self._done.put((f"Snapshot of {title} not saved: {err}", True))
             return
-        self.saved.append(path)
         size = f"{frame.y.shape[1]}x{frame.y.shape[0]}"
         self._done.put((f"Snapshot saved: {path.name} ({size}, {stream}) in {path.parent}", False))
+        self.saved.append(path)  # after the notice: whoever sees it saved finds the notice due
         log.info("snapshot saved: %s (%s, %s)", path, size, stream)
 
 

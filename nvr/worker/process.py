@@ -327,7 +327,10 @@ class CameraWorker:
                 self.main_stats.snapshot(),
                 self.sub_stats.snapshot() if self.sub_stats else None,
             )
-            self.channel.send(self._heartbeat())
+            # Built and sent under the acks' lock: a heartbeat built just before a request's
+            # effect and sent after its answer would show the old state again for a second.
+            with self._ack_lock:
+                self.channel.send(self._heartbeat())
 
     def _heartbeat(self) -> Heartbeat:
         """The camera now, with the streams' last measured rates. The recording's type is the
