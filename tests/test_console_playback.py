@@ -142,10 +142,16 @@ def _drive(display: VirtualDisplay, console: ConsoleProcess, storage: Path, tmp_
 
     # Pause: the picture stays; one frame on, two back: exactly one number each.
     key("space")
-    time.sleep(1.0)
-    paused = number_until("2-paused", lambda n: n is not None)
+
+    def still() -> tuple[int] | None:
+        """The frame shown, once two looks 0.8 s apart agree (a busy console takes a moment)."""
+        first = number_until("2-paused", lambda n: n is not None)
+        time.sleep(0.8)
+        return (first,) if shown_number(shot("2-paused")) == first else None
+
+    (paused,) = wait_for(still, 15, interval=0, what="the picture paused")
     time.sleep(0.8)
-    assert shown_number(shot("2-paused")) == paused
+    assert shown_number(shot("2-paused")) == paused  # and it stays
     key("period")
     assert number_until("3-step", lambda n: n == paused + 1) == paused + 1
     key("comma", "comma")

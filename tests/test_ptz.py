@@ -381,8 +381,9 @@ def test_the_console_panel_steers_saves_and_recalls_and_says_what_fails(
                 console.update()
                 time.sleep(0.03)
             assert camera.moving()
-            time.sleep(1.3)  # the console freezes while held: the engine stops the camera
-            assert not camera.moving()
+            # The console freezes while held: the engine stops the camera (the move's 1 s
+            # deadline passes unrenewed; waited on without running the console's frames).
+            wait_for(lambda: not camera.moving(), 3, interval=0.05, what="stopped by the engine")
             console.update()
             settle(camera.moving, "moving again once the console runs")
             panel.pad_held = None
