@@ -48,8 +48,7 @@ def test_backup_while_recording_then_restore_brings_deleted_rows_back(engine_fac
             names = tar.getnames()
             manifest = json.load(tar.extractfile("manifest.json"))
             # Counted in the archive: a segment may close between its copy and a look now.
-            (tmp_path / "archived").mkdir()
-            (tmp_path / "archived" / "catalog.db").write_bytes(tar.extractfile("catalog.db").read())
+            tar.extract("catalog.db", tmp_path / "archived")
         assert names[-1] == "manifest.json" and "catalog.db" in names
         assert "config/nvr.yaml" in names and not any(n.startswith("recordings/") for n in names)
         assert archive.stat().st_mode & 0o777 == 0o600

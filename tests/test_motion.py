@@ -214,7 +214,7 @@ def test_the_compare_decides_on_the_blurred_image_as_stored(width: int, height: 
     kernel = _Analysis(320, 180)
     kernel.step(y, prime=True)
     blurred = kernel.bg.copy()
-    threshold = np.float32(kernel.args[0])
+    threshold, alpha = np.float32(kernel.args[0]), np.float32(kernel.args[1])
     offsets = threshold * rng.choice(np.array([-1, 1], np.float32), blurred.shape)
     nudge = rng.choice(np.array([-1, 0, 1], np.float32), blurred.shape) * np.float32(1e-4)
     background = (blurred + offsets + nudge).astype(np.float32)
@@ -222,7 +222,7 @@ def test_the_compare_decides_on_the_blurred_image_as_stored(width: int, height: 
     kernel.step(y)
     expected = np.abs(blurred - background) > threshold
     assert np.array_equal(kernel.mask.astype(bool), expected)
-    moved = background + np.float32(0.05) * (blurred - background)
+    moved = background + alpha * (blurred - background)
     assert np.allclose(kernel.bg, moved, rtol=0, atol=2e-5)
 
 
